@@ -1,0 +1,94 @@
+import { MemoryError } from '../errors';
+import { u16, u32, u64, cstr } from '../bytes';
+import type { PhysicalDump } from '../format/types';
+import type { X86_64 } from '../arch/x86_64';
+
+/**
+ * Kernel virtual memory: reads by virtual address through the arch translation and the physical
+ * dump. Reads crossing pages translate each page. Every failure is a MemoryError naming the
+ * virtual address that failed.
+ */
+export class KernelMemory {
+  constructor(
+    readonly phys: PhysicalDump,
+    readonly arch: X86_64,
+  ) {}
+
+  read(va: bigint, len: number): Uint8Array {
+    va = BigInt.asUintN(64, va);
+    const off = Number(va & 0xfffn);
+    if (off + len <= 4096) return this.readPage(va, len);
+    const out = new Uint8Array(len);
+    let pos = 0;
+    while (pos < len) {
+      const cur = va + BigInt(pos);
+      const n = Math.min(len - pos, 4096 - Number(cur & 0xfffn));
+      out.set(this.readPage(cur, n), pos);
+      pos += n;
+    }
+    return out;
+  }
+
+  private readPage(va: bigint, len: number): Uint8Array {
+    const pa = this.arch.vtop(va);
+    try {
+      return this.phys.readPhys(pa, len);
+    } catch (e) {
+      if (e instanceof MemoryError && e.space === 'physical') {
+        throw new MemoryError(e.kind, va, 'virtual', `physical 0x${pa.toString(16)}`);
+      }
+      throw e;
+    }
+  }
+
+  /** Like read, but returns null instead of throwing a MemoryError. */
+  tryRead(va: bigint, len: number): Uint8Array | null {
+    try {
+      return this.read(va, len);
+    } catch (e) {
+      if (e instanceof MemoryError) return null;
+      throw e;
+    }
+  }
+
+  readable(va: bigint): boolean {
+    return this.tryRead(va, 1) !== null;
+  }
+
+  u64(va: bigint): bigint {
+    return u64(this.read(va, 8), 0);
+  }
+  u32(va: bigint): number {
+    return u32(this.read(va, 4), 0);
+  }
+  u16(va: bigint): number {
+    return u16(this.read(va, 2), 0);
+  }
+  u8(va: bigint): number {
+    return this.read(va, 1)[0];
+  }
+  i32(va: bigint): number {
+    return this.u32(va) | 0;
+  }
+  /** A NUL-terminated string of at most `max` bytes (stops at the first unreadable page). */
+  cstring(va: bigint, max = 4096): string {
+    let s = '';
+    let pos = 0;
+    while (pos < max) {
+      const cur = va + BigInt(pos);
+      const n = Math.min(max - pos, 4096 - Number(cur & 0xfffn));
+      const b = pos === 0 ? this.read(cur, n) : this.tryRead(cur, n);
+      if (!b) break;
+      const z = b.indexOf(0);
+      s += cstr(b, 0, z < 0 ? n : z);
+      if (z >= 0) break;
+      pos += n;
+    }
+    return s;
+  }
+
+  /** Read physical memory (for `rd -p` and page structures). */
+  readPhys(pa: number, len: number): Uint8Array {
+    return this.phys.readPhys(pa, len);
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Kernel and module symbols: address <-> name. Built from kallsyms (kallsyms.ts) and the module
+ * symbol tables (modules.ts). Lookups by address return the nearest symbol at or below the
+ * address, bounded by the region (kernel image or module) that holds it.
+ */
+export interface Sym {
+  name: string;
+  address: bigint;
+  /** nm-style type: T t D d B b R r A W V ... ('?' when unknown) */
+  type: string;
+  module?: string;
+}
+
+export interface SymHit {
+  sym: Sym;
+  offset: number;
+}
+
+interface Region {
+  start: bigint;
+  end: bigint;
+  module?: string;
+}
+
+export class SymbolTable {
+  private sorted: Sym[] = [];
+  private byName = new Map<string, Sym[]>();
+  private regions: Region[] = [];
+  private dirty = false;
+
+  add(sym: Sym): void {
+    this.sorted.push(sym);
+    const l = this.byName.get(sym.name);
+    if (l) l.push(sym);
+    else this.byName.set(sym.name, [sym]);
+    this.dirty = true;
+  }
+
+  /** A region [start, end) in which addresses resolve to the symbols inside it. */
+  addRegion(start: bigint, end: bigint, module?: string): void {
+    this.regions.push({ start, end, module });
+  }
+
+  private sort(): void {
+    if (!this.dirty) return;
+    // stable: keeps kallsyms order among aliases at one address
+    this.sorted.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+    this.dirty = false;
+  }
+
+  get size(): number {
+    return this.sorted.length;
+  }
+
+  /** Every symbol with this name (kernel first, then modules). */
+  lookupName(name: string): Sym[] {
+    return this.byName.get(name) ?? [];
+  }
+
+  /** The first symbol with this name; a "module:name" form picks a module's symbol. */
+  address(name: string): bigint | undefined {
+    const m = /^([\w-]+):(.+)$/.exec(name);
+    if (m) return this.lookupName(m[2]).find((s) => s.module === m[1])?.address;
+    return this.lookupName(name)[0]?.address;
+  }
+
+  regionOf(addr: bigint): Region | undefined {
+    return this.regions.find((r) => addr >= r.start && addr < r.end);
+  }
+
+  /** Index of the last symbol with address <= addr, or -1. */
+  private floor(addr: bigint): number {
+    this.sort();
+    let lo = 0;
+    let hi = this.sorted.length - 1;
+    let ans = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.sorted[mid].address <= addr) {
+        ans = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return ans;
+  }
+
+  /** All symbols exactly at addr, in table order. */
+  at(addr: bigint): Sym[] {
+    let i = this.floor(addr);
+    const out: Sym[] = [];
+    while (i >= 0 && this.sorted[i].address === addr) out.unshift(this.sorted[i--]);
+    return out;
+  }
+
+  /**
+   * The symbol covering addr: nearest at or below it within the same region. With `prefer`,
+   * among aliases at one address the one it picks (default: the first in kallsyms order).
+   */
+  lookup(addr: bigint): SymHit | null {
+    const region = this.regionOf(addr);
+    if (!region) return null;
+    let i = this.floor(addr);
+    if (i < 0) return null;
+    const a = this.sorted[i].address;
+    if (a < region.start) return null;
+    while (i > 0 && this.sorted[i - 1].address === a) i--;
+    const sym = this.sorted[i];
+    if (sym.module !== region.module) return null;
+    return { sym, offset: Number(addr - a) };
+  }
+
+  /** The next symbol address after sym (for function lengths); undefined at the end of a region. */
+  nextAddress(addr: bigint): bigint | undefined {
+    this.sort();
+    let i = this.floor(addr) + 1;
+    while (i < this.sorted.length && this.sorted[i].address === this.sorted[i - 1]?.address) i++;
+    for (; i < this.sorted.length; i++) if (this.sorted[i].address > addr) return this.sorted[i].address;
+    return undefined;
+  }
+
+  all(): readonly Sym[] {
+    this.sort();
+    return this.sorted;
+  }
+
+  /** Names starting with prefix (completion), at most `limit`. */
+  complete(prefix: string, limit = 50): string[] {
+    const out: string[] = [];
+    for (const k of this.byName.keys()) {
+      if (k.startsWith(prefix)) {
+        out.push(k);
+        if (out.length >= limit) break;
+      }
+    }
+    return out.sort();
+  }
+}
+
+/** "name+0x1d" / "name+29" / "name" */
+export function formatSymOffset(hit: SymHit | null, hexOffset = true): string {
+  if (!hit) return '';
+  const off = hit.offset ? (hexOffset ? `+0x${hit.offset.toString(16)}` : `+${hit.offset}`) : '';
+  return `${hit.sym.name}${off}${hit.sym.module ? ` [${hit.sym.module}]` : ''}`;
+}

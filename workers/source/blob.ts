@@ -1,0 +1,48 @@
+import { newStats, type ByteSource } from './bytesource';
+
+declare const FileReaderSync: { new (): { readAsArrayBuffer(b: Blob): ArrayBuffer } } | undefined;
+
+/** A File or Blob inside a Web Worker, read synchronously with FileReaderSync. */
+export class BlobSource implements ByteSource {
+  readonly stats = newStats();
+  readonly size: number;
+  readonly name: string;
+  private reader: { readAsArrayBuffer(b: Blob): ArrayBuffer };
+
+  constructor(private blob: Blob, name?: string) {
+    if (typeof FileReaderSync === 'undefined') {
+      throw new Error('BlobSource needs FileReaderSync (a Web Worker)');
+    }
+    this.reader = new FileReaderSync();
+    this.size = blob.size;
+    this.name = name ?? ((blob as File).name || 'dump');
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    const end = Math.min(this.size, offset + length);
+    if (end <= offset) return new Uint8Array(0);
+    const buf = new Uint8Array(this.reader.readAsArrayBuffer(this.blob.slice(offset, end)));
+    this.stats.bytesRead += buf.byteLength;
+    this.stats.reads++;
+    return buf;
+  }
+}
+
+/** An in-memory buffer (tests of decoders, small dumps already in memory). */
+export class BufferSource implements ByteSource {
+  readonly stats = newStats();
+  constructor(
+    private data: Uint8Array,
+    readonly name = 'buffer',
+  ) {}
+  get size(): number {
+    return this.data.byteLength;
+  }
+  read(offset: number, length: number): Uint8Array {
+    const end = Math.min(this.data.byteLength, offset + length);
+    if (end <= offset) return new Uint8Array(0);
+    this.stats.bytesRead += end - offset;
+    this.stats.reads++;
+    return this.data.subarray(offset, end);
+  }
+}

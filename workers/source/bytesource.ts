@@ -1,0 +1,31 @@
+/**
+ * The lowest layer: a synchronous random-access byte source (a dump file, a Blob in a worker,
+ * a URL read with Range requests). Everything above reads through one of these.
+ */
+export interface ByteSource {
+  /** Human-readable name (file name or URL). */
+  readonly name: string;
+  /** Total size in bytes. */
+  readonly size: number;
+  /**
+   * Read up to `length` bytes at `offset`. Returns fewer bytes only at the end of the source.
+   * The returned array may be shared with a cache: callers must not modify it.
+   */
+  read(offset: number, length: number): Uint8Array;
+  /** Bytes actually fetched from the underlying medium (not cache hits). */
+  readonly stats: ReadStats;
+}
+
+export interface ReadStats {
+  bytesRead: number;
+  reads: number;
+}
+
+export function newStats(): ReadStats {
+  return { bytesRead: 0, reads: 0 };
+}
+
+/** Read exactly `length` bytes or return what exists (short at EOF). */
+export function readFully(src: ByteSource, offset: number, length: number): Uint8Array {
+  return src.read(offset, length);
+}

@@ -1,0 +1,64 @@
+import type { ByteSource, ReadStats } from './bytesource';
+import { LruCache } from './lru';
+
+/**
+ * Wraps a ByteSource with an LRU cache of fixed-size blocks. Small dependent reads (headers,
+ * page descriptors, page tables) hit the cache; the budget bounds memory whatever the dump size.
+ */
+export class CachedSource implements ByteSource {
+  private cache: LruCache<number, Uint8Array>;
+  constructor(
+    private inner: ByteSource,
+    readonly blockSize = 64 * 1024,
+    budgetBytes = 64 * 1024 * 1024,
+  ) {
+    this.cache = new LruCache(budgetBytes, (b) => b.byteLength);
+  }
+  get name(): string {
+    return this.inner.name;
+  }
+  get size(): number {
+    return this.inner.size;
+  }
+  get stats(): ReadStats {
+    return this.inner.stats;
+  }
+  get cacheStats() {
+    return { hits: this.cache.hits, misses: this.cache.misses, bytes: this.cache.bytesUsed };
+  }
+
+  private block(index: number): Uint8Array {
+    let b = this.cache.get(index);
+    if (!b) {
+      b = this.inner.read(index * this.blockSize, this.blockSize);
+      this.cache.set(index, b);
+    }
+    return b;
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    if (offset < 0 || length < 0) throw new RangeError(`bad read ${offset}+${length}`);
+    const end = Math.min(offset + length, this.size);
+    if (end <= offset) return new Uint8Array(0);
+    const first = Math.floor(offset / this.blockSize);
+    const last = Math.floor((end - 1) / this.blockSize);
+    if (first === last) {
+      const b = this.block(first);
+      const s = offset - first * this.blockSize;
+      return b.subarray(s, Math.min(s + (end - offset), b.length));
+    }
+    // Large reads spanning many blocks bypass the cache for the middle part.
+    if (last - first > 8) return this.inner.read(offset, end - offset);
+    const out = new Uint8Array(end - offset);
+    let pos = offset;
+    for (let i = first; i <= last; i++) {
+      const b = this.block(i);
+      const s = pos - i * this.blockSize;
+      const n = Math.min(b.length - s, end - pos);
+      if (n <= 0) break;
+      out.set(b.subarray(s, s + n), pos - offset);
+      pos += n;
+    }
+    return pos === end ? out : out.subarray(0, pos - offset);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Where tests find real dumps: ../shared/dumps (the oracle set, may be absent on a fresh clone)
+ * and public/samples (small real dumps carried by the project). Tests that need a dump call
+ * `sharedDump(name)` and skip with the reason when it is absent.
+ */
+import { existsSync, readFileSync, mkdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join, resolve, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(here, '../..');
+export const SHARED_DUMPS = process.env.VMCORE_SHARED_DUMPS ?? resolve(ROOT, '../shared/dumps');
+export const SAMPLES = join(ROOT, 'public/samples');
+
+export const SHARED_DUMP_NAMES = [
+  '6.1-skb-uaf-0x106',
+  '6.1-skb-uaf-0x106-slubdebug',
+  '6.1-bh-scribble',
+  '6.1-sysrq-kaslr',
+  '6.1-sysrq-256M-flattened',
+  '6.12-skb-uaf-kaslr',
+] as const;
+
+export interface SharedDump {
+  name: string;
+  dir: string;
+  /** path to a dump file the engine can open (an .xz is decompressed once into a cache dir) */
+  file: string;
+  oracle(file: string): string;
+  oracleJson<T = any>(file: string): T;
+  hasOracle(file: string): boolean;
+}
+
+/** The dump file inside a shared dump folder. */
+function dumpFileIn(dir: string): string | null {
+  for (const f of ['vmcore.kdump-zlib', 'vmcore.kdump-lzo', 'vmcore.kdump-zstd', 'vmcore.kdump-snappy', 'vmcore.kdump-flat', 'vmcore.elf', 'vmcore.elf.xz']) {
+    if (existsSync(join(dir, f))) return join(dir, f);
+  }
+  return null;
+}
+
+/** Decompress an .xz dump once into a cache dir (tests only; the engine reads plain files). */
+function unxz(path: string): string {
+  const cacheDir = join(tmpdir(), 'vmcore-workbench-cache');
+  mkdirSync(cacheDir, { recursive: true });
+  const st = statSync(path);
+  const out = join(cacheDir, `${path.split('/').slice(-2).join('_').replace(/\.xz$/, '')}.${st.size}`);
+  if (!existsSync(out)) {
+    execFileSync('sh', ['-c', `xz -dc "$1" > "$2.tmp" && mv "$2.tmp" "$2"`, 'sh', path, out], { stdio: 'inherit' });
+  }
+  return out;
+}
+
+/** The shared dump `name`, or null when ../shared/dumps (or that dump) is absent. */
+export function sharedDump(name: string): SharedDump | null {
+  const dir = join(SHARED_DUMPS, name);
+  if (!existsSync(dir)) return null;
+  let file = dumpFileIn(dir);
+  if (!file) return null;
+  if (file.endsWith('.xz')) file = unxz(file);
+  return {
+    name,
+    dir,
+    file,
+    oracle: (f) => readFileSync(join(dir, 'oracle', f), 'utf8'),
+    oracleJson: (f) => JSON.parse(readFileSync(join(dir, 'oracle', f), 'utf8')),
+    hasOracle: (f) => existsSync(join(dir, 'oracle', f)),
+  };
+}
+
+/** Every shared dump present, for tests that run on each. */
+export function allSharedDumps(): SharedDump[] {
+  return SHARED_DUMP_NAMES.map(sharedDump).filter((d): d is SharedDump => d !== null);
+}
+
+export const SKIP_REASON = `shared dumps not found at ${SHARED_DUMPS} (set VMCORE_SHARED_DUMPS)`;
