@@ -53,9 +53,13 @@ function unxz(path: string): string {
   return out;
 }
 
-/** The shared dump `name`, or null when ../shared/dumps (or that dump) is absent. */
+/**
+ * The dump `name` with its oracle: from ../shared/dumps, else from the copy the project carries in
+ * public/samples/<name>/ (four of the six); null when neither has it.
+ */
 export function sharedDump(name: string): SharedDump | null {
-  const dir = join(SHARED_DUMPS, name);
+  let dir = join(SHARED_DUMPS, name);
+  if (!existsSync(dir)) dir = join(SAMPLES, name);
   if (!existsSync(dir)) return null;
   let file = dumpFileIn(dir);
   if (!file) return null;
@@ -75,4 +79,4 @@ export function allSharedDumps(): SharedDump[] {
   return SHARED_DUMP_NAMES.map(sharedDump).filter((d): d is SharedDump => d !== null);
 }
 
-export const SKIP_REASON = `shared dumps not found at ${SHARED_DUMPS} (set VMCORE_SHARED_DUMPS)`;
+export const SKIP_REASON = `dump not found in ${SHARED_DUMPS} (set VMCORE_SHARED_DUMPS) nor in public/samples`;
