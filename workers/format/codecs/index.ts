@@ -1,0 +1,58 @@
+/**
+ * Page codecs of kdump-compressed files, selected by page_desc.flags:
+ * DUMP_DH_COMPRESSED_ZLIB 0x1, DUMP_DH_COMPRESSED_LZO 0x2, DUMP_DH_COMPRESSED_SNAPPY 0x4,
+ * DUMP_DH_COMPRESSED_ZSTD 0x20 (the same bits name the codec in disk_dump_header.status).
+ */
+import type { Compression } from '../types';
+import { CodecError } from './errors';
+import { lzo1xDecompress } from './lzo';
+import { snappyDecompress } from './snappy';
+import { zlibDecompress } from './zlib';
+import { zstdDecompress } from './zstd';
+
+export { CodecError } from './errors';
+export { lzo1xDecompress, snappyDecompress, zlibDecompress, zstdDecompress };
+
+export const DUMP_DH_COMPRESSED_ZLIB = 0x1;
+export const DUMP_DH_COMPRESSED_LZO = 0x2;
+export const DUMP_DH_COMPRESSED_SNAPPY = 0x4;
+export const DUMP_DH_COMPRESSED_ZSTD = 0x20;
+export const COMPRESSION_FLAGS =
+  DUMP_DH_COMPRESSED_ZLIB | DUMP_DH_COMPRESSED_LZO | DUMP_DH_COMPRESSED_SNAPPY | DUMP_DH_COMPRESSED_ZSTD;
+
+/** The codec a set of DUMP_DH_COMPRESSED_* bits names ('mixed' for several, 'none' for none). */
+export function compressionOfFlags(flags: number): Compression {
+  switch (flags & COMPRESSION_FLAGS) {
+    case 0:
+      return 'none';
+    case DUMP_DH_COMPRESSED_ZLIB:
+      return 'zlib';
+    case DUMP_DH_COMPRESSED_LZO:
+      return 'lzo';
+    case DUMP_DH_COMPRESSED_SNAPPY:
+      return 'snappy';
+    case DUMP_DH_COMPRESSED_ZSTD:
+      return 'zstd';
+    default:
+      return 'mixed';
+  }
+}
+
+/** Decompress one page whose page_desc.flags hold exactly one compression bit. */
+export function decompressPage(flags: number, data: Uint8Array, pageSize: number): Uint8Array {
+  switch (flags & COMPRESSION_FLAGS) {
+    case DUMP_DH_COMPRESSED_ZLIB:
+      return zlibDecompress(data, pageSize);
+    case DUMP_DH_COMPRESSED_LZO: {
+      const out = lzo1xDecompress(data, pageSize);
+      if (out.length !== pageSize) throw new CodecError(`lzo: decompressed to ${out.length} bytes, expected ${pageSize}`);
+      return out;
+    }
+    case DUMP_DH_COMPRESSED_SNAPPY:
+      return snappyDecompress(data, pageSize);
+    case DUMP_DH_COMPRESSED_ZSTD:
+      return zstdDecompress(data, pageSize);
+    default:
+      throw new CodecError(`page descriptor flags 0x${flags.toString(16)} name no single known codec`);
+  }
+}

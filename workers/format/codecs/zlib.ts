@@ -1,0 +1,39 @@
+/**
+ * zlib (RFC 1950) pages, as makedumpfile -c and QEMU's kdump-zlib write them with compress2().
+ * fflate inflates; it does not verify the stream's Adler-32 trailer, so we do: a flipped bit in
+ * page data must be reported as corrupt, never returned as wrong memory.
+ */
+import { unzlibSync } from 'fflate';
+import { CodecError } from './errors';
+
+function adler32(b: Uint8Array): number {
+  let a = 1;
+  let s = 0;
+  for (let i = 0; i < b.length; ) {
+    // reduce every 5552 bytes (zlib's NMAX), long before the sums could lose precision
+    const end = Math.min(b.length, i + 5552);
+    for (; i < end; i++) {
+      a += b[i];
+      s += a;
+    }
+    a %= 65521;
+    s %= 65521;
+  }
+  return ((s << 16) | a) >>> 0;
+}
+
+/** Decompress a zlib stream expected to hold exactly `outLen` bytes. */
+export function zlibDecompress(src: Uint8Array, outLen: number): Uint8Array {
+  if (src.length < 6) throw new CodecError(`zlib: stream of ${src.length} bytes is too short`);
+  let out: Uint8Array;
+  try {
+    out = unzlibSync(src);
+  } catch (e) {
+    throw new CodecError(`zlib: ${(e as Error).message || 'invalid data'}`);
+  }
+  if (out.length !== outLen) throw new CodecError(`zlib: decompressed to ${out.length} bytes, expected ${outLen}`);
+  const n = src.length;
+  const want = ((src[n - 4] << 24) | (src[n - 3] << 16) | (src[n - 2] << 8) | src[n - 1]) >>> 0;
+  if (adler32(out) !== want) throw new CodecError('zlib: Adler-32 checksum mismatch');
+  return out;
+}

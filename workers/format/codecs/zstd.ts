@@ -1,0 +1,47 @@
+/** zstd pages, as makedumpfile -z writes them (one frame per page, ZSTD_compressCCtx). */
+import { decompress } from 'fzstd';
+import { CodecError } from './errors';
+
+const ZSTD_MAGIC = 0xfd2fb528;
+
+/**
+ * Check the frame header before handing it to fzstd, which allocates the declared content size
+ * or window up front: a corrupt header must not make us allocate gigabytes.
+ * Frame_Header_Descriptor: bits 7-6 FCS field size flag, bit 5 single segment, bits 1-0 dict id.
+ */
+function checkFrameHeader(src: Uint8Array, outLen: number): void {
+  if (src.length < 6) throw new CodecError(`zstd: frame of ${src.length} bytes is too short`);
+  const magic = (src[0] | (src[1] << 8) | (src[2] << 16) | (src[3] << 24)) >>> 0;
+  if (magic !== ZSTD_MAGIC) throw new CodecError(`zstd: bad frame magic 0x${magic.toString(16)}`);
+  const fhd = src[4];
+  const fcsFlag = fhd >> 6;
+  const single = (fhd >> 5) & 1;
+  let o = 5;
+  if (!single) {
+    const wd = src[o++];
+    const windowLog = 10 + (wd >> 3);
+    const windowSize = 2 ** windowLog + (2 ** windowLog / 8) * (wd & 7);
+    if (windowSize > Math.max(outLen, 1 << 20) * 8) throw new CodecError(`zstd: window size ${windowSize} too large for a page`);
+  }
+  o += [0, 1, 2, 4][fhd & 3];
+  const fcsBytes = [single ? 1 : 0, 2, 4, 8][fcsFlag];
+  if (fcsBytes === 0) return;
+  if (o + fcsBytes > src.length) throw new CodecError('zstd: truncated frame header');
+  let fcs = 0;
+  for (let i = fcsBytes - 1; i >= 0; i--) fcs = fcs * 256 + src[o + i];
+  if (fcsBytes === 2) fcs += 256;
+  if (fcs !== outLen) throw new CodecError(`zstd: frame declares ${fcs} bytes, expected ${outLen}`);
+}
+
+/** Decompress a zstd frame expected to hold exactly `outLen` bytes. */
+export function zstdDecompress(src: Uint8Array, outLen: number): Uint8Array {
+  checkFrameHeader(src, outLen);
+  let out: Uint8Array;
+  try {
+    out = decompress(src);
+  } catch (e) {
+    throw new CodecError(`zstd: ${(e as Error).message || 'invalid data'}`);
+  }
+  if (out.length !== outLen) throw new CodecError(`zstd: decompressed to ${out.length} bytes, expected ${outLen}`);
+  return out;
+}

@@ -1,0 +1,271 @@
+/**
+ * makedumpfile's flattened format (makedumpfile -F, and what QEMU < 8.2 writes for
+ * `dump-guest-memory -z/-l/-s`): a stream meant for a pipe, to be replayed into the real file.
+ *
+ *   struct makedumpfile_header       MAX_SIZE_MDF_HEADER = 4096 bytes at file offset 0
+ *     char    signature[16]          "makedumpfile" (NUL padded)
+ *     int64_t type                   TYPE_FLAT_HEADER = 1      (big-endian)
+ *     int64_t version                VERSION_FLAT_HEADER = 1   (big-endian)
+ *   then records, each:
+ *   struct makedumpfile_data_header
+ *     int64_t offset                 where the data goes in the logical file (big-endian)
+ *     int64_t buf_size               bytes of data that follow (big-endian)
+ *   followed by buf_size bytes of data. A record with offset == END_FLAG_FLAT_HEADER (-1) ends
+ *   the stream.
+ *
+ * The writer may write the same logical range more than once (headers are rewritten at the
+ * end), so replaying means the latest record wins. We scan the record headers once (16 bytes
+ * per record; data is skipped, not read), resolve overlaps, and expose the logical file as a
+ * ByteSource whose reads map to file reads. Logical bytes no record wrote read as zeros, as
+ * they would in the sparse file `makedumpfile -R` produces.
+ */
+import { DumpError } from '../errors';
+import type { ByteSource, ReadStats } from '../source/bytesource';
+
+export const MAKEDUMPFILE_SIGNATURE = 'makedumpfile';
+export const MAX_SIZE_MDF_HEADER = 4096;
+const TYPE_FLAT_HEADER = 1n;
+const VERSION_FLAT_HEADER = 1n;
+const DATA_HEADER_SIZE = 16;
+const END_FLAG_FLAT_HEADER = -1n;
+
+/** Whether the first bytes of a file are a makedumpfile flattened header. */
+export function isFlattened(head: Uint8Array): boolean {
+  if (head.length < 16) return false;
+  for (let i = 0; i < 16; i++) {
+    const want = i < MAKEDUMPFILE_SIGNATURE.length ? MAKEDUMPFILE_SIGNATURE.charCodeAt(i) : 0;
+    if (head[i] !== want) return false;
+  }
+  return true;
+}
+
+function be64(b: Uint8Array, o: number): bigint {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigInt64(o, false);
+}
+
+/** One piece of the logical file: [start, start+length) is stored at file offset fileOffset. */
+interface Segment {
+  start: number;
+  length: number;
+  fileOffset: number;
+}
+
+interface RawRecord {
+  start: number;
+  end: number;
+  fileOffset: number;
+  seq: number;
+}
+
+/** The logical (replayed) file of a flattened dump. */
+export class FlattenedSource implements ByteSource {
+  readonly name: string;
+  readonly size: number;
+  /** problems found while scanning (missing end marker...) */
+  readonly warnings: string[] = [];
+  /** number of data records in the stream */
+  readonly records: number;
+  private segStart: Float64Array;
+  private segLength: Float64Array;
+  private segFile: Float64Array;
+
+  constructor(private inner: ByteSource) {
+    this.name = inner.name;
+    const recs = scanRecords(inner, this.warnings);
+    this.records = recs.length;
+    const segs = resolve(recs);
+    this.segStart = Float64Array.from(segs, (s) => s.start);
+    this.segLength = Float64Array.from(segs, (s) => s.length);
+    this.segFile = Float64Array.from(segs, (s) => s.fileOffset);
+    this.size = segs.length ? segs[segs.length - 1].start + segs[segs.length - 1].length : 0;
+  }
+
+  get stats(): ReadStats {
+    return this.inner.stats;
+  }
+
+  /** Number of disjoint pieces the logical file maps to. */
+  get segments(): number {
+    return this.segStart.length;
+  }
+
+  /** Index of the last segment starting at or before `offset`, or -1. */
+  private find(offset: number): number {
+    let lo = 0;
+    let hi = this.segStart.length - 1;
+    let ans = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.segStart[mid] <= offset) {
+        ans = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return ans;
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    if (offset < 0 || length < 0) throw new RangeError(`bad read ${offset}+${length}`);
+    const end = Math.min(offset + length, this.size);
+    if (end <= offset) return new Uint8Array(0);
+    let i = this.find(offset);
+    // fast path: the whole read lies in one segment
+    if (i >= 0 && end <= this.segStart[i] + this.segLength[i]) {
+      const got = this.inner.read(this.segFile[i] + (offset - this.segStart[i]), end - offset);
+      if (got.length === end - offset) return got;
+      throw new DumpError(`flattened dump: record data at file offset ${this.segFile[i]} cut short (file truncated?)`);
+    }
+    const out = new Uint8Array(end - offset); // holes stay zero
+    if (i < 0) i = 0;
+    for (; i < this.segStart.length && this.segStart[i] < end; i++) {
+      const s = Math.max(offset, this.segStart[i]);
+      const e = Math.min(end, this.segStart[i] + this.segLength[i]);
+      if (e <= s) continue;
+      const got = this.inner.read(this.segFile[i] + (s - this.segStart[i]), e - s);
+      if (got.length !== e - s) {
+        throw new DumpError(`flattened dump: record data at file offset ${this.segFile[i]} cut short (file truncated?)`);
+      }
+      out.set(got, s - offset);
+    }
+    return out;
+  }
+}
+
+/**
+ * Read the record headers, 16 bytes each, skipping the data. When records are small we read a
+ * window ahead instead of one tiny read per record. Bounded: each record advances the position
+ * by at least 16 bytes.
+ */
+function scanRecords(src: ByteSource, warnings: string[]): RawRecord[] {
+  const head = src.read(0, MAX_SIZE_MDF_HEADER);
+  if (!isFlattened(head)) throw new DumpError('not a makedumpfile flattened file (no "makedumpfile" signature)');
+  if (head.length < 32) throw new DumpError(`flattened header cut short: file is ${src.size} bytes`);
+  const type = be64(head, 16);
+  const version = be64(head, 24);
+  if (type !== TYPE_FLAT_HEADER) throw new DumpError(`flattened header: type ${type} is not TYPE_FLAT_HEADER (1)`);
+  if (version !== VERSION_FLAT_HEADER) warnings.push(`flattened header: version ${version}, expected 1; reading anyway`);
+  if (src.size < MAX_SIZE_MDF_HEADER) throw new DumpError(`flattened header cut short: file is ${src.size} bytes`);
+
+  const recs: RawRecord[] = [];
+  const WINDOW = 64 * 1024;
+  let win: Uint8Array = new Uint8Array(0);
+  let winStart = 0;
+  let pos = MAX_SIZE_MDF_HEADER;
+  let lastSize = 0;
+  for (;;) {
+    if (pos + DATA_HEADER_SIZE > src.size) {
+      warnings.push(
+        pos === src.size
+          ? `flattened dump has no end marker after ${recs.length} records (file truncated at ${src.size} bytes?)`
+          : `flattened dump: record header at file offset ${pos} cut short (file truncated at ${src.size} bytes?)`,
+      );
+      break;
+    }
+    let hdr: Uint8Array;
+    if (pos >= winStart && pos + DATA_HEADER_SIZE <= winStart + win.length) {
+      hdr = win.subarray(pos - winStart, pos - winStart + DATA_HEADER_SIZE);
+    } else if (lastSize < 8192) {
+      win = src.read(pos, WINDOW);
+      winStart = pos;
+      hdr = win.subarray(0, DATA_HEADER_SIZE);
+    } else {
+      hdr = src.read(pos, DATA_HEADER_SIZE);
+    }
+    const off = be64(hdr, 0);
+    const size = be64(hdr, 8);
+    if (off === END_FLAG_FLAT_HEADER) break;
+    if (off < 0n || size < 0n || off > BigInt(Number.MAX_SAFE_INTEGER) || size > BigInt(src.size)) {
+      throw new DumpError(
+        `flattened dump: bad record header at file offset ${pos} (offset ${off}, size ${size})`,
+      );
+    }
+    const start = Number(off);
+    const n = Number(size);
+    const dataAt = pos + DATA_HEADER_SIZE;
+    if (dataAt + n > src.size) {
+      warnings.push(
+        `flattened dump: record at file offset ${pos} runs past end of file (file truncated at ${src.size} bytes?); its data is cut`,
+      );
+      if (src.size > dataAt) recs.push({ start, end: start + (src.size - dataAt), fileOffset: dataAt, seq: recs.length });
+      break;
+    }
+    if (n > 0) recs.push({ start, end: start + n, fileOffset: dataAt, seq: recs.length });
+    lastSize = n;
+    pos = dataAt + n;
+  }
+  return recs;
+}
+
+/**
+ * Turn records (in write order) into disjoint segments where the latest record wins: a sweep
+ * over the sorted boundaries with a max-heap of covering records by sequence number.
+ */
+function resolve(recs: RawRecord[]): Segment[] {
+  const sorted = recs.slice().sort((a, b) => a.start - b.start || a.seq - b.seq);
+  // fast path: no overlaps (the usual case for makedumpfile -F output)
+  let overlaps = false;
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].start < sorted[i - 1].end) {
+      overlaps = true;
+      break;
+    }
+  }
+  const out: Segment[] = [];
+  const push = (start: number, end: number, fileOffset: number) => {
+    const last = out[out.length - 1];
+    if (last && last.start + last.length === start && last.fileOffset + last.length === fileOffset) {
+      last.length += end - start;
+    } else out.push({ start, length: end - start, fileOffset });
+  };
+  if (!overlaps) {
+    for (const r of sorted) push(r.start, r.end, r.fileOffset);
+    return out;
+  }
+  const points = Array.from(new Set(sorted.flatMap((r) => [r.start, r.end]))).sort((a, b) => a - b);
+  const heap: RawRecord[] = []; // max-heap by seq
+  const up = (i: number) => {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p].seq >= heap[i].seq) break;
+      [heap[p], heap[i]] = [heap[i], heap[p]];
+      i = p;
+    }
+  };
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && heap[l].seq > heap[m].seq) m = l;
+      if (r < heap.length && heap[r].seq > heap[m].seq) m = r;
+      if (m === i) break;
+      [heap[m], heap[i]] = [heap[i], heap[m]];
+      i = m;
+    }
+  };
+  let next = 0;
+  for (let k = 0; k + 1 < points.length; k++) {
+    const p = points[k];
+    while (next < sorted.length && sorted[next].start <= p) {
+      heap.push(sorted[next++]);
+      up(heap.length - 1);
+    }
+    while (heap.length && heap[0].end <= p) {
+      const last = heap.pop()!;
+      if (heap.length) {
+        heap[0] = last;
+        down(0);
+      }
+    }
+    if (heap.length) {
+      const w = heap[0];
+      push(p, points[k + 1], w.fileOffset + (p - w.start));
+    }
+  }
+  return out;
+}
+
+/** Replay a flattened file into its logical kdump file. Throws DumpError on a bad header. */
+export function openFlattened(src: ByteSource): FlattenedSource {
+  return new FlattenedSource(src);
+}
