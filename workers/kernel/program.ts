@@ -8,6 +8,8 @@ import { VmcoreInfo } from './vmcoreinfo';
 import { KernelMemory } from './memory';
 import { readKallsyms } from './kallsyms';
 import { SymbolTable } from './symbols';
+import { Btf, parseBtf } from './btf';
+import { Obj } from './object';
 
 export interface OpenOptions {
   /** byte budget of the raw file block cache */
@@ -149,6 +151,98 @@ export class Program {
     }
     for (const hook of symbolHooks) hook(this, t);
     return t;
+  }
+
+  private _btf: Btf | null = null;
+  private _btfError: string | null = null;
+
+  /** Whether BTF types are available (loads them on first call). */
+  get hasBtf(): boolean {
+    try {
+      this.btf;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The kernel's BTF, read from its own memory between __start_BTF and __stop_BTF
+   * (CONFIG_DEBUG_INFO_BTF), or given with setBtf() from a vmlinux file. Throws a DumpError
+   * saying why when unavailable.
+   */
+  get btf(): Btf {
+    if (this._btf) return this._btf;
+    if (this._btfError) throw new DumpError(this._btfError);
+    try {
+      const start = this.symbolAddress('__start_BTF');
+      const stop = this.symbolAddress('__stop_BTF');
+      if (start === undefined || stop === undefined) {
+        throw new DumpError('the kernel has no __start_BTF/__stop_BTF symbols (built without CONFIG_DEBUG_INFO_BTF?)');
+      }
+      const len = Number(stop - start);
+      if (len < 24 || len > 256 << 20) throw new DumpError(`BTF section is ${len} bytes`);
+      this._btf = parseBtf(this.mem.read(start, len));
+      return this._btf;
+    } catch (e) {
+      const why = e instanceof DumpError || e instanceof MemoryError ? e.message : String(e);
+      this._btfError = `kernel types (BTF) unavailable: ${why}; open a vmlinux with .BTF for this kernel`;
+      this.unavailable.push({ what: 'kernel types (BTF)', why, remedy: 'open a vmlinux (with a .BTF section) for this kernel' });
+      throw new DumpError(this._btfError);
+    }
+  }
+
+  /** Use BTF from elsewhere (a vmlinux file's .BTF section). */
+  setBtf(btf: Btf): void {
+    this._btf = btf;
+    this._btfError = null;
+  }
+
+  /** A type id by C name ("struct sk_buff", "sk_buff", "task_struct *" not accepted). */
+  type(name: string): number {
+    const id = this.btf.findType(name);
+    if (id === null) throw new DumpError(`no type named ${name} in the kernel's BTF`);
+    return id;
+  }
+
+  /** Like type(), but null when absent (optional members of other kernel versions). */
+  findType(name: string): number | null {
+    return this.btf.findType(name);
+  }
+
+  /** A typed object at an address. */
+  obj(type: string | number, address: bigint): Obj {
+    return new Obj(this, typeof type === 'number' ? type : this.type(type), address);
+  }
+
+  /** A global variable as an object of the given type (BTF has no types for most globals). */
+  variable(name: string, type: string | number): Obj {
+    const a = this.symbolAddress(name);
+    if (a === undefined) throw new DumpError(`no symbol ${name}`);
+    return this.obj(type, a);
+  }
+
+  sizeof(type: string | number): number {
+    return this.btf.sizeof(typeof type === 'number' ? type : this.type(type));
+  }
+
+  /** offsetof(type, member path); throws DumpError when the member does not exist. */
+  offsetof(type: string | number, member: string): number {
+    const id = typeof type === 'number' ? type : this.type(type);
+    const loc = this.btf.memberPath(id, member);
+    if (!loc) throw new DumpError(`${this.btf.typeName(id)} has no member ${member}`);
+    return loc.offset;
+  }
+
+  /** Whether a struct has a member (kernel-version differences). */
+  hasMember(type: string, member: string): boolean {
+    const id = this.findType(type);
+    return id !== null && this.btf.memberPath(id, member) !== null;
+  }
+
+  /** container_of(ptr, type, member). */
+  containerOf(ptr: bigint, type: string | number, member: string): Obj {
+    return this.obj(type, ptr - BigInt(this.offsetof(type, member)));
   }
 
   /** Address of a kernel symbol: VMCOREINFO first (no kallsyms needed), then kallsyms. */

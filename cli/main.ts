@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { NodeFileSource } from '../workers/source/node';
+import { openProgram } from '../workers/engine';
+import { runCommand, runCommandSafe, type CommandContext } from '../workers/commands/registry';
+import { errorMessage } from '../workers/errors';
+
+const USAGE = `usage: vmcore <dump> ['<command>'] [--json]
+       vmcore <dump> --batch <file> [--json]
+Runs one command of the console language (crash-style: sys, log, ps, bt, kmem, struct, rd, sym,
+dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command, prints "sys".
+"vmcore <dump> help" lists the commands.`;
+
+/** Returns the exit code. Never prints a stack trace. */
+export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+  let json = false;
+  let batch: string | undefined;
+  const pos: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') json = true;
+    else if (a === '--batch') {
+      batch = argv[++i];
+      if (!batch) {
+        err.write('vmcore: --batch needs a file\n');
+        return 1;
+      }
+    } else if (a === '-h' || a === '--help') {
+      out.write(USAGE + '\n');
+      return 0;
+    } else pos.push(a);
+  }
+  if (pos.length === 0) {
+    err.write(USAGE + '\n');
+    return 1;
+  }
+  const [dump, ...cmdWords] = pos;
+  let ctx: CommandContext;
+  try {
+    const prog = openProgram(new NodeFileSource(dump));
+    ctx = { prog };
+  } catch (e) {
+    err.write(`vmcore: ${errorMessage(e)}\n`);
+    return 1;
+  }
+  if (batch !== undefined) {
+    let lines: string[];
+    try {
+      lines = readFileSync(batch, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    } catch (e) {
+      err.write(`vmcore: ${batch}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}\n`);
+      return 1;
+    }
+    let failed = false;
+    for (const line of lines) {
+      const r = runCommandSafe(ctx, line);
+      if (json) {
+        out.write(
+          JSON.stringify(r.ok ? { command: line, ok: true, result: r.result.json ?? r.result.text } : { command: line, ok: false, error: r.error }) + '\n',
+        );
+      } else {
+        out.write(`crash> ${line}\n`);
+        out.write(r.ok ? ensureNl(r.result.text) : `${r.error}\n`);
+        out.write('\n');
+      }
+      if (!r.ok) failed = true;
+    }
+    return failed ? 1 : 0;
+  }
+  const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
+  try {
+    const r = runCommand(ctx, line);
+    if (json) out.write(JSON.stringify(r.json ?? r.text, null, 1) + '\n');
+    else out.write(ensureNl(r.text));
+    return 0;
+  } catch (e) {
+    err.write(`vmcore: ${errorMessage(e)}\n`);
+    return 1;
+  }
+}
+
+function ensureNl(s: string): string {
+  return s === '' || s.endsWith('\n') ? s : s + '\n';
+}
