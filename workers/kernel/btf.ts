@@ -1,0 +1,1066 @@
+/**
+ * BTF (BPF Type Format): parser and type model. Pure: the input is the raw BTF bytes (from the
+ * kernel's memory between __start_BTF and __stop_BTF, /sys/kernel/btf/*, or a module's .BTF);
+ * nothing here reads dump memory.
+ *
+ * Format (Documentation/bpf/btf.rst, include/uapi/linux/btf.h): a header {u16 magic 0xeB9F,
+ * u8 version 1, u8 flags, u32 hdr_len, u32 type_off, u32 type_len, u32 str_off, u32 str_len}
+ * (offsets relative to the end of the header; hdr_len may be larger than 24, extra fields are
+ * ignored), a type section of variable-length records {u32 name_off, u32 info, u32 size|type}
+ * followed by kind-specific data, and a string section of NUL-terminated names. Type ids start at
+ * 1 (0 is void). Split BTF (modules) continues the ids and string offsets of its base.
+ *
+ * Parsing is one pass that records where each record starts; records are decoded on first use.
+ */
+import { u16, u32, i32 } from '../bytes';
+import { DumpError } from '../errors';
+
+export type BtfKind =
+  | 'void'
+  | 'int'
+  | 'ptr'
+  | 'array'
+  | 'struct'
+  | 'union'
+  | 'enum'
+  | 'fwd'
+  | 'typedef'
+  | 'volatile'
+  | 'const'
+  | 'restrict'
+  | 'func'
+  | 'func_proto'
+  | 'var'
+  | 'datasec'
+  | 'float'
+  | 'decl_tag'
+  | 'type_tag'
+  | 'enum64';
+
+/** BTF_KIND_* numbers, index = kind number. */
+export const BTF_KINDS: readonly BtfKind[] = [
+  'void', 'int', 'ptr', 'array', 'struct', 'union', 'enum', 'fwd', 'typedef', 'volatile',
+  'const', 'restrict', 'func', 'func_proto', 'var', 'datasec', 'float', 'decl_tag', 'type_tag',
+  'enum64',
+];
+
+const K_INT = 1, K_PTR = 2, K_ARRAY = 3, K_STRUCT = 4, K_UNION = 5, K_ENUM = 6, K_FWD = 7,
+  K_TYPEDEF = 8, K_VOLATILE = 9, K_CONST = 10, K_RESTRICT = 11, K_FUNC = 12, K_FUNC_PROTO = 13,
+  K_VAR = 14, K_DATASEC = 15, K_FLOAT = 16, K_DECL_TAG = 17, K_TYPE_TAG = 18, K_ENUM64 = 19;
+
+export interface BtfHeader {
+  magic: number;
+  version: number;
+  flags: number;
+  hdrLen: number;
+  typeOff: number;
+  typeLen: number;
+  strOff: number;
+  strLen: number;
+}
+
+interface Base {
+  id: number;
+  name: string; // '' when anonymous
+}
+export interface BtfVoid extends Base { kind: 'void' }
+export interface BtfInt extends Base {
+  kind: 'int';
+  size: number;
+  /** raw BTF_INT_ENCODING bits: 1 signed, 2 char, 4 bool */
+  encoding: number;
+  signed: boolean;
+  char: boolean;
+  bool: boolean;
+  /** BTF_INT_OFFSET: bit offset of the value inside the storage (0 for kernel BTF) */
+  bitOffset: number;
+  /** BTF_INT_BITS: number of value bits */
+  bits: number;
+}
+export interface BtfPtr extends Base { kind: 'ptr'; type: number }
+export interface BtfArray extends Base { kind: 'array'; type: number; indexType: number; nelems: number }
+export interface BtfMember {
+  name: string;
+  type: number;
+  /** bit offset from the start of the containing struct/union */
+  bitOffset: number;
+  /** bitfield width in bits; 0 when the member is not a bitfield */
+  bitSize: number;
+}
+export interface BtfComposite extends Base {
+  kind: 'struct' | 'union';
+  size: number;
+  members: BtfMember[];
+}
+export interface BtfEnumValue { name: string; value: bigint }
+export interface BtfEnum extends Base {
+  kind: 'enum' | 'enum64';
+  size: number;
+  signed: boolean;
+  values: BtfEnumValue[];
+}
+export interface BtfFwd extends Base { kind: 'fwd'; union: boolean }
+export interface BtfRef extends Base {
+  kind: 'typedef' | 'volatile' | 'const' | 'restrict' | 'type_tag';
+  type: number;
+}
+export interface BtfFunc extends Base { kind: 'func'; type: number; linkage: number }
+export interface BtfParam { name: string; type: number }
+export interface BtfFuncProto extends Base {
+  kind: 'func_proto';
+  /** return type */
+  type: number;
+  params: BtfParam[];
+  variadic: boolean;
+}
+export interface BtfVar extends Base { kind: 'var'; type: number; linkage: number }
+export interface BtfVarSecinfo { type: number; offset: number; size: number }
+export interface BtfDatasec extends Base { kind: 'datasec'; size: number; vars: BtfVarSecinfo[] }
+export interface BtfFloat extends Base { kind: 'float'; size: number }
+export interface BtfDeclTag extends Base { kind: 'decl_tag'; type: number; componentIdx: number }
+
+export type BtfType =
+  | BtfVoid | BtfInt | BtfPtr | BtfArray | BtfComposite | BtfEnum | BtfFwd | BtfRef | BtfFunc
+  | BtfFuncProto | BtfVar | BtfDatasec | BtfFloat | BtfDeclTag;
+
+/** Where a member path (memberPath) or an offset (memberAt) lands. */
+export interface MemberLocation {
+  /** C access path, anonymous struct/union levels dropped: "headers.pkt_type", "frags[2].bv_offset" */
+  path: string;
+  /** byte offset from the start of the outer type (for a bitfield: the byte holding its first bit) */
+  offset: number;
+  /** absolute bit offset from the start of the outer type */
+  bitOffset: number;
+  /** bitfield width; 0 when not a bitfield */
+  bitSize: number;
+  /** the member's type id */
+  type: number;
+  /** sizeof the member's type */
+  size: number;
+}
+
+/** memberAt's answer: the member and how far into it the asked offset is. */
+export interface MemberAt extends MemberLocation {
+  /** asked offset - offset */
+  delta: number;
+  /** true when the offset is in padding: path names the innermost aggregate holding the hole */
+  padding: boolean;
+}
+
+export interface StructInfo {
+  id: number;
+  name: string;
+  kind: 'struct' | 'union';
+  size: number;
+}
+
+/** Strips the qualifiers that do not change layout. */
+const QUAL = new Set([K_CONST, K_VOLATILE, K_RESTRICT, K_TYPE_TAG]);
+
+const INT_NAMES: Record<string, string> = {
+  'long unsigned int': 'unsigned long',
+  'long int': 'long',
+  'short unsigned int': 'unsigned short',
+  'short int': 'short',
+  'long long unsigned int': 'unsigned long long',
+  'long long int': 'long long',
+  'unsigned int': 'unsigned int',
+  'unsigned char': 'unsigned char',
+  'signed char': 'signed char',
+  '__int128 unsigned': 'unsigned __int128',
+};
+
+/** Check and read the BTF header (data may hold just the header: sections are checked by parseBtf). */
+export function parseBtfHeader(data: Uint8Array): BtfHeader {
+  if (data.length < 24) throw new DumpError('BTF: too short for a header');
+  const magic = u16(data, 0);
+  if (magic !== 0xeb9f) {
+    if (magic === 0x9feb) throw new DumpError('BTF: big-endian BTF is not supported');
+    throw new DumpError(`BTF: bad magic 0x${magic.toString(16)}`);
+  }
+  const h: BtfHeader = {
+    magic,
+    version: data[2],
+    flags: data[3],
+    hdrLen: u32(data, 4),
+    typeOff: u32(data, 8),
+    typeLen: u32(data, 12),
+    strOff: u32(data, 16),
+    strLen: u32(data, 20),
+  };
+  if (h.version !== 1) throw new DumpError(`BTF: unsupported version ${h.version}`);
+  if (h.hdrLen < 24 || h.hdrLen > 4096) throw new DumpError(`BTF: bad header length ${h.hdrLen}`);
+  return h;
+}
+
+/** Bytes of BTF data described by a header (hdr_len + the end of the later section). */
+export function btfTotalSize(h: BtfHeader): number {
+  return h.hdrLen + Math.max(h.typeOff + h.typeLen, h.strOff + h.strLen);
+}
+
+/**
+ * Parse raw BTF. With `base`, `data` is split BTF (a module's): its ids continue after the base's
+ * last id, and string offsets at or above the base's string length index the split's strings.
+ */
+export function parseBtf(data: Uint8Array, base?: Btf): Btf {
+  return new Btf(data, base);
+}
+
+export class Btf {
+  readonly header: BtfHeader;
+  readonly base: Btf | null;
+  /** the first id this BTF defines (1 for vmlinux BTF, base.count for split BTF) */
+  readonly startId: number;
+  /** ids are < count (count = number of ids including void, and of the base's types) */
+  readonly count: number;
+  /** string offset of this BTF's first string (base's string length for split BTF) */
+  readonly strStart: number;
+
+  private readonly data: Uint8Array;
+  private readonly strings: string;
+  /** record offsets (into data) of local types, index = id - startId */
+  private readonly recOff: Uint32Array;
+  private readonly recKind: Uint8Array;
+  private readonly decoded: (BtfType | undefined)[];
+  private nameIndex: Map<string, number | number[]> | null = null;
+  private enumIndex: Map<string, { type: number; value: bigint }> | null = null;
+  private readonly sizeCache = new Map<number, number>();
+
+  constructor(data: Uint8Array, base?: Btf) {
+    this.data = data;
+    this.base = base ?? null;
+    const h = (this.header = parseBtfHeader(data));
+    if (h.hdrLen > data.length) throw new DumpError('BTF: truncated header');
+    const body = data.length - h.hdrLen;
+    if (h.typeOff + h.typeLen > body || h.strOff + h.strLen > body)
+      throw new DumpError('BTF: type or string section runs past the end of the data');
+    this.startId = base ? base.count : 1;
+    this.strStart = base ? base.strEnd : 0;
+    const strBase = h.hdrLen + h.strOff;
+    // latin1 keeps byte offsets equal to string indices (kernel names are ASCII)
+    this.strings = new TextDecoder('latin1').decode(data.subarray(strBase, strBase + h.strLen));
+    if (h.strLen > 0 && this.strings.charCodeAt(0) !== 0 && !base)
+      throw new DumpError('BTF: string section does not start with an empty string');
+
+    let off = h.hdrLen + h.typeOff;
+    const end = off + h.typeLen;
+    let cap = Math.max(16, Math.ceil(h.typeLen / 16));
+    let recOff = new Uint32Array(cap);
+    let recKind = new Uint8Array(cap);
+    let n = 0;
+    while (off < end) {
+      if (off + 12 > end) throw new DumpError(`BTF: truncated type record at ${off}`);
+      const info = u32(data, off + 4);
+      const kind = (info >>> 24) & 0x1f;
+      const vlen = info & 0xffff;
+      let len = 12;
+      switch (kind) {
+        case K_INT: len += 4; break;
+        case K_ARRAY: len += 12; break;
+        case K_STRUCT: case K_UNION: len += 12 * vlen; break;
+        case K_ENUM: len += 8 * vlen; break;
+        case K_ENUM64: len += 12 * vlen; break;
+        case K_FUNC_PROTO: len += 8 * vlen; break;
+        case K_VAR: len += 4; break;
+        case K_DATASEC: len += 12 * vlen; break;
+        case K_DECL_TAG: len += 4; break;
+        case K_PTR: case K_FWD: case K_TYPEDEF: case K_VOLATILE: case K_CONST: case K_RESTRICT:
+        case K_FUNC: case K_FLOAT: case K_TYPE_TAG:
+          break;
+        default:
+          throw new DumpError(`BTF: unknown kind ${kind} for type ${this.startId + n}`);
+      }
+      if (off + len > end) throw new DumpError(`BTF: truncated type record for type ${this.startId + n}`);
+      if (n === cap) {
+        cap *= 2;
+        const r2 = new Uint32Array(cap); r2.set(recOff); recOff = r2;
+        const k2 = new Uint8Array(cap); k2.set(recKind); recKind = k2;
+      }
+      recOff[n] = off;
+      recKind[n] = kind;
+      n++;
+      off += len;
+    }
+    this.recOff = recOff.subarray(0, n);
+    this.recKind = recKind.subarray(0, n);
+    this.count = this.startId + n;
+    this.decoded = new Array(n);
+  }
+
+  /** One past the last string offset of this BTF (where a split BTF's strings start). */
+  get strEnd(): number {
+    return this.strStart + this.header.strLen;
+  }
+
+  /** Number of types defined by this BTF alone (not counting the base). */
+  get localCount(): number {
+    return this.recOff.length;
+  }
+
+  /** The string at a BTF string offset ('' for 0). */
+  str(off: number): string {
+    if (off < this.strStart) return this.base ? this.base.str(off) : '';
+    const o = off - this.strStart;
+    const s = this.strings;
+    if (o >= s.length) throw new DumpError(`BTF: string offset ${off} out of range`);
+    const e = s.indexOf('\0', o);
+    return s.slice(o, e < 0 ? s.length : e);
+  }
+
+  /** True when id names a type (0, void, included). */
+  has(id: number): boolean {
+    return Number.isInteger(id) && id >= 0 && id < this.count;
+  }
+
+  private owner(id: number): Btf {
+    if (id >= this.startId) return this;
+    if (this.base && id > 0) return this.base.owner(id);
+    return this;
+  }
+
+  /** The kind of a type without decoding it. */
+  kind(id: number): BtfKind {
+    return BTF_KINDS[this.kindNo(id)];
+  }
+
+  private kindNo(id: number): number {
+    if (id === 0) return 0;
+    if (id < this.startId) {
+      if (!this.base) throw new DumpError(`BTF: no type ${id}`);
+      return this.base.kindNo(id);
+    }
+    const i = id - this.startId;
+    if (i >= this.recKind.length) throw new DumpError(`BTF: no type ${id}`);
+    return this.recKind[i];
+  }
+
+  /** name of a type without decoding its members ('' when anonymous). */
+  name(id: number): string {
+    if (id === 0) return 'void';
+    const o = this.owner(id);
+    if (o !== this) return o.name(id);
+    const i = id - this.startId;
+    if (i >= this.recOff.length) throw new DumpError(`BTF: no type ${id}`);
+    return this.str(u32(this.data, this.recOff[i]));
+  }
+
+  /** The raw size_or_type field of a record. */
+  private sizeOrType(id: number): number {
+    const o = this.owner(id);
+    return u32(o.data, o.recOff[id - o.startId] + 8);
+  }
+
+  /** Decode one type (cached). */
+  type(id: number): BtfType {
+    if (id === 0) return { id: 0, kind: 'void', name: 'void' };
+    const o = this.owner(id);
+    if (o !== this) return o.type(id);
+    const i = id - this.startId;
+    if (!(i >= 0 && i < this.recOff.length)) throw new DumpError(`BTF: no type ${id}`);
+    return (this.decoded[i] ??= this.decode(id, this.recOff[i]));
+  }
+
+  private decode(id: number, off: number): BtfType {
+    const d = this.data;
+    const name = this.str(u32(d, off));
+    const info = u32(d, off + 4);
+    const kind = (info >>> 24) & 0x1f;
+    const vlen = info & 0xffff;
+    const kflag = (info >>> 31) === 1;
+    const st = u32(d, off + 8);
+    const p = off + 12;
+    switch (kind) {
+      case K_INT: {
+        const v = u32(d, p);
+        const enc = (v >>> 24) & 0x0f;
+        return {
+          id, kind: 'int', name, size: st, encoding: enc, signed: (enc & 1) !== 0,
+          char: (enc & 2) !== 0, bool: (enc & 4) !== 0, bitOffset: (v >>> 16) & 0xff, bits: v & 0xff,
+        };
+      }
+      case K_PTR: return { id, kind: 'ptr', name, type: st };
+      case K_ARRAY:
+        return { id, kind: 'array', name, type: u32(d, p), indexType: u32(d, p + 4), nelems: u32(d, p + 8) };
+      case K_STRUCT: case K_UNION: {
+        const members: BtfMember[] = new Array(vlen);
+        for (let k = 0; k < vlen; k++) {
+          const m = p + 12 * k;
+          const mtype = u32(d, m + 4);
+          const raw = u32(d, m + 8);
+          let bitOffset = kflag ? raw & 0xffffff : raw;
+          let bitSize = kflag ? raw >>> 24 : 0;
+          if (!kflag) {
+            // old encoding: bitfield width and offset live in the INT type
+            const r = this.resolve(mtype);
+            if (this.kindNo(r) === K_INT) {
+              const t = this.type(r) as BtfInt;
+              if (t.bits !== t.size * 8 || t.bitOffset !== 0) {
+                bitSize = t.bits;
+                bitOffset += t.bitOffset;
+              }
+            }
+          }
+          members[k] = { name: this.str(u32(d, m)), type: mtype, bitOffset, bitSize };
+        }
+        return { id, kind: kind === K_STRUCT ? 'struct' : 'union', name, size: st, members };
+      }
+      case K_ENUM: {
+        const values: BtfEnumValue[] = new Array(vlen);
+        for (let k = 0; k < vlen; k++) {
+          const m = p + 8 * k;
+          values[k] = { name: this.str(u32(d, m)), value: BigInt(kflag ? i32(d, m + 4) : u32(d, m + 4)) };
+        }
+        return { id, kind: 'enum', name, size: st, signed: kflag, values };
+      }
+      case K_ENUM64: {
+        const values: BtfEnumValue[] = new Array(vlen);
+        for (let k = 0; k < vlen; k++) {
+          const m = p + 12 * k;
+          const v = (BigInt(u32(d, m + 8)) << 32n) | BigInt(u32(d, m + 4));
+          values[k] = { name: this.str(u32(d, m)), value: kflag ? BigInt.asIntN(64, v) : v };
+        }
+        return { id, kind: 'enum64', name, size: st, signed: kflag, values };
+      }
+      case K_FWD: return { id, kind: 'fwd', name, union: kflag };
+      case K_TYPEDEF: return { id, kind: 'typedef', name, type: st };
+      case K_VOLATILE: return { id, kind: 'volatile', name, type: st };
+      case K_CONST: return { id, kind: 'const', name, type: st };
+      case K_RESTRICT: return { id, kind: 'restrict', name, type: st };
+      case K_TYPE_TAG: return { id, kind: 'type_tag', name, type: st };
+      case K_FUNC: return { id, kind: 'func', name, type: st, linkage: vlen };
+      case K_FUNC_PROTO: {
+        const params: BtfParam[] = [];
+        let variadic = false;
+        for (let k = 0; k < vlen; k++) {
+          const m = p + 8 * k;
+          const t = u32(d, m + 4);
+          const pn = this.str(u32(d, m));
+          if (t === 0 && k === vlen - 1 && pn === '') variadic = true;
+          else params.push({ name: pn, type: t });
+        }
+        return { id, kind: 'func_proto', name, type: st, params, variadic };
+      }
+      case K_VAR: return { id, kind: 'var', name, type: st, linkage: u32(d, p) };
+      case K_DATASEC: {
+        const vars: BtfVarSecinfo[] = new Array(vlen);
+        for (let k = 0; k < vlen; k++) {
+          const m = p + 12 * k;
+          vars[k] = { type: u32(d, m), offset: u32(d, m + 4), size: u32(d, m + 8) };
+        }
+        return { id, kind: 'datasec', name, size: st, vars };
+      }
+      case K_FLOAT: return { id, kind: 'float', name, size: st };
+      case K_DECL_TAG: return { id, kind: 'decl_tag', name, type: st, componentIdx: i32(d, p) };
+    }
+    throw new DumpError(`BTF: unknown kind ${kind} for type ${id}`);
+  }
+
+  // ---------------------------------------------------------------- lookup by name
+
+  private buildNameIndex(): Map<string, number | number[]> {
+    const idx = new Map<string, number | number[]>();
+    const add = (btf: Btf) => {
+      const d = btf.data;
+      for (let i = 0; i < btf.recOff.length; i++) {
+        const k = btf.recKind[i];
+        if (k === K_VOLATILE || k === K_CONST || k === K_RESTRICT || k === K_PTR || k === K_ARRAY ||
+          k === K_FUNC_PROTO || k === K_TYPE_TAG || k === K_DECL_TAG) continue;
+        const no = u32(d, btf.recOff[i]);
+        if (no === 0) continue;
+        const n = btf.str(no);
+        const id = btf.startId + i;
+        const cur = idx.get(n);
+        if (cur === undefined) idx.set(n, id);
+        else if (typeof cur === 'number') idx.set(n, [cur, id]);
+        else cur.push(id);
+      }
+    };
+    add(this); // the base keeps its own index (shared by every module on top of it)
+    return idx;
+  }
+
+  /** Every named type (not ptr/array/qualifier) with this exact name, lowest id first. */
+  findTypes(name: string): number[] {
+    const idx = (this.nameIndex ??= this.buildNameIndex());
+    const v = idx.get(name);
+    const own = v === undefined ? [] : typeof v === 'number' ? [v] : v;
+    if (!this.base) return own;
+    const inBase = this.base.findTypes(name);
+    return inBase.length ? (own.length ? [...inBase, ...own] : inBase) : own;
+  }
+
+  /**
+   * A type by name. "struct X", "union X", "enum X" select the kind; a bare name resolves a
+   * struct, then a union, then a typedef, then anything else (enum, int, float, func, var...).
+   * A complete definition is preferred over a forward declaration. `kind` restricts the search
+   * ("enum" also matches enum64). Returns the type id or null.
+   */
+  findType(name: string, kind?: BtfKind): number | null {
+    let n = name.trim().replace(/\s+/g, ' ');
+    let want: BtfKind[] | null = kind ? (kind === 'enum' || kind === 'enum64' ? ['enum', 'enum64'] : [kind]) : null;
+    const m = /^(struct|union|enum)\s+(.+)$/.exec(n);
+    if (m) {
+      n = m[2];
+      const k = m[1] as BtfKind;
+      if (want && !want.includes(k) && !(k === 'enum' && want.includes('enum64'))) return null;
+      want = k === 'enum' ? ['enum', 'enum64'] : [k];
+    }
+    const all = this.findTypes(n);
+    if (all.length === 0) {
+      if (n === 'void' && (!want || want.includes('void'))) return 0;
+      return null;
+    }
+    const order: BtfKind[][] = want
+      ? [want]
+      : [['struct'], ['union'], ['typedef'], ['enum', 'enum64', 'int', 'float', 'func', 'var', 'datasec']];
+    for (const kinds of order) {
+      for (const id of all) if (kinds.includes(this.kind(id))) return id;
+    }
+    // only forward declarations: take one matching the wanted kind
+    for (const id of all) {
+      if (this.kind(id) !== 'fwd') continue;
+      if (!want) return id;
+      const u = (this.type(id) as BtfFwd).union;
+      if (want.includes(u ? 'union' : 'struct') || want.includes('fwd')) return id;
+    }
+    return null;
+  }
+
+  /** Every struct and union with a name (complete definitions only). */
+  *structs(): IterableIterator<StructInfo> {
+    if (this.base) yield* this.base.structs();
+    for (let i = 0; i < this.recOff.length; i++) {
+      const k = this.recKind[i];
+      if (k !== K_STRUCT && k !== K_UNION) continue;
+      const no = u32(this.data, this.recOff[i]);
+      if (no === 0) continue;
+      yield {
+        id: this.startId + i,
+        name: this.str(no),
+        kind: k === K_STRUCT ? 'struct' : 'union',
+        size: u32(this.data, this.recOff[i] + 8),
+      };
+    }
+  }
+
+  /** Sorted, de-duplicated names of every struct and union ("sk_buff", not "struct sk_buff"). */
+  structNames(): string[] {
+    const s = new Set<string>();
+    for (const t of this.structs()) s.add(t.name);
+    return [...s].sort();
+  }
+
+  /** An enumerator constant by name (e.g. "PG_slab"), with the enum type that defines it. */
+  enumerator(name: string): { type: number; value: bigint } | null {
+    const inBase = this.base?.enumerator(name);
+    if (inBase) return inBase;
+    if (!this.enumIndex) {
+      const idx = new Map<string, { type: number; value: bigint }>();
+      for (let id = this.startId; id < this.count; id++) {
+        const k = this.kindNo(id);
+        if (k !== K_ENUM && k !== K_ENUM64) continue;
+        for (const v of (this.type(id) as BtfEnum).values) if (!idx.has(v.name)) idx.set(v.name, { type: id, value: v.value });
+      }
+      this.enumIndex = idx;
+    }
+    return this.enumIndex.get(name) ?? null;
+  }
+
+  /** The enumerator named for a value of an enum type (through typedefs), or null. */
+  enumName(id: number, value: bigint | number): string | null {
+    const t = this.type(this.resolve(id));
+    if (t.kind !== 'enum' && t.kind !== 'enum64') return null;
+    const v = normEnumValue(t, value);
+    for (const e of t.values) if (normEnumValue(t, e.value) === v) return e.name;
+    return null;
+  }
+
+  /**
+   * Names for a value read as flags: exact match first; otherwise the enumerators whose single-bit
+   * (or multi-bit) values are all set in value, plus a hex remainder ("A|B|0x40"). null when not an enum.
+   */
+  enumFlags(id: number, value: bigint | number): string[] | null {
+    const t = this.type(this.resolve(id));
+    if (t.kind !== 'enum' && t.kind !== 'enum64') return null;
+    const exact = this.enumName(id, value);
+    if (exact !== null) return [exact];
+    let rest = normEnumValue(t, value);
+    const out: string[] = [];
+    for (const e of t.values) {
+      const ev = normEnumValue(t, e.value);
+      if (ev !== 0n && (rest & ev) === ev) {
+        out.push(e.name);
+        rest &= ~ev;
+      }
+    }
+    if (rest !== 0n) out.push('0x' + rest.toString(16));
+    return out;
+  }
+
+  // ---------------------------------------------------------------- type algebra
+
+  /** Skip typedef, const, volatile, restrict and type_tag. */
+  resolve(id: number): number {
+    for (let n = 0; n < 64; n++) {
+      const k = this.kindNo(id);
+      if (k === K_TYPEDEF || QUAL.has(k)) id = this.sizeOrType(id);
+      else return id;
+    }
+    throw new DumpError(`BTF: typedef chain too long at type ${id}`);
+  }
+
+  /** Skip const, volatile, restrict and type_tag but keep typedefs. */
+  unqualified(id: number): number {
+    for (let n = 0; n < 64 && QUAL.has(this.kindNo(id)); n++) id = this.sizeOrType(id);
+    return id;
+  }
+
+  /**
+   * sizeof: arrays are nelems * element size, pointers 8, enums/ints/structs their size,
+   * typedef and qualifier chains followed. void and functions are 1 (as GNU C and gdb);
+   * a forward declaration is 0 (incomplete).
+   */
+  sizeof(id: number): number {
+    const c = this.sizeCache.get(id);
+    if (c !== undefined) return c;
+    const r = this.resolve(id);
+    let s: number;
+    switch (this.kindNo(r)) {
+      case 0: case K_FUNC: case K_FUNC_PROTO: s = 1; break;
+      case K_PTR: s = 8; break;
+      case K_FWD: s = 0; break;
+      case K_ARRAY: {
+        const a = this.type(r) as BtfArray;
+        s = a.nelems === 0 ? 0 : a.nelems * this.sizeof(a.type);
+        break;
+      }
+      case K_VAR: s = this.sizeof(this.sizeOrType(r)); break;
+      case K_DECL_TAG: s = 0; break;
+      default: s = this.sizeOrType(r); // int, struct, union, enum, enum64, float, datasec
+    }
+    this.sizeCache.set(id, s);
+    return s;
+  }
+
+  /** True for struct and union (after typedefs/qualifiers). */
+  isComposite(id: number): boolean {
+    const k = this.kindNo(this.resolve(id));
+    return k === K_STRUCT || k === K_UNION;
+  }
+
+  /** Direct members of a struct/union (through typedefs); [] for other kinds. */
+  members(id: number): BtfMember[] {
+    const t = this.type(this.resolve(id));
+    return t.kind === 'struct' || t.kind === 'union' ? t.members : [];
+  }
+
+  // ---------------------------------------------------------------- C text
+
+  /** C text of a type, as gdb/crash print it: "struct sk_buff *", "unsigned char [48]", "void (*)(struct sk_buff *)". */
+  typeName(id: number, opts?: DeclOptions): string {
+    return this.declaration(id, '', opts);
+  }
+
+  /**
+   * A C declaration of `name` with type id: "struct list_head *next", "unsigned char cb[48]",
+   * "void (*destructor)(struct sk_buff *)", and with opts.bitSize "unsigned int len : 4".
+   * opts.flexible prints a zero-length array as "[]" (a flexible array member) instead of "[0]".
+   */
+  declaration(id: number, name: string, opts?: DeclOptions): string {
+    let s = this.declarator(id, name, opts?.flexible ?? false, 0);
+    if (opts?.bitSize) s += ` : ${opts.bitSize}`;
+    return s;
+  }
+
+  private declarator(id: number, inner: string, flexible: boolean, depth: number): string {
+    if (depth > 64) return `<loop ${id}>` + (inner ? ' ' + inner : '');
+    const t = this.type(id);
+    switch (t.kind) {
+      case 'ptr': {
+        const target = this.unqualified(t.type);
+        const tk = this.kind(target);
+        const d = '*' + inner;
+        return this.declarator(t.type, tk === 'array' || tk === 'func_proto' ? `(${d})` : d, false, depth + 1);
+      }
+      case 'array': {
+        const dim = t.nelems === 0 && flexible ? '[]' : `[${t.nelems}]`;
+        return this.declarator(t.type, inner + dim, false, depth + 1);
+      }
+      case 'func_proto': {
+        const ps = t.params.map((p) => this.typeName(p.type));
+        if (t.variadic) ps.push('...');
+        return this.declarator(t.type, `${inner}(${ps.length ? ps.join(', ') : 'void'})`, false, depth + 1);
+      }
+      case 'func':
+        return this.declarator(t.type, inner || t.name, false, depth + 1);
+      case 'const': case 'volatile': case 'restrict': {
+        const q = t.kind;
+        const target = this.unqualified(t.type);
+        if (this.kind(target) === 'ptr') {
+          // qualifier of the pointer itself: "char *const p"
+          return this.declarator(t.type, inner ? `${q} ${inner}` : q, false, depth + 1);
+        }
+        // qualifier of the base type: "const struct cred *"
+        const base = this.declarator(t.type, inner, flexible, depth + 1);
+        return `${q} ${base}`;
+      }
+      case 'type_tag':
+        return this.declarator(t.type, inner, flexible, depth + 1);
+      default: {
+        const b = this.baseName(t);
+        return inner ? `${b} ${inner}` : b;
+      }
+    }
+  }
+
+  /** Name of a non-derived type: "struct sk_buff", "struct {...}", "enum {A, B}", "unsigned long". */
+  private baseName(t: BtfType): string {
+    switch (t.kind) {
+      case 'void': return 'void';
+      case 'int': return INT_NAMES[t.name] ?? t.name;
+      case 'struct': case 'union': return t.name ? `${t.kind} ${t.name}` : `${t.kind} {...}`;
+      case 'enum': case 'enum64':
+        return t.name ? `enum ${t.name}` : `enum {${t.values.map((v) => v.name).join(', ')}}`;
+      case 'fwd': return `${t.union ? 'union' : 'struct'} ${t.name}`;
+      case 'var': case 'datasec': case 'decl_tag': return t.name;
+      default: return t.name;
+    }
+  }
+
+  // ---------------------------------------------------------------- members by path / offset
+
+  /**
+   * Find a member by name in a struct/union, looking through anonymous struct/union members as C
+   * does. Returns the chain of members (anonymous levels included) and the absolute bit offset.
+   */
+  findMember(id: number, name: string): { chain: BtfMember[]; bitOffset: number; member: BtfMember } | null {
+    return this.findMemberIn(this.resolve(id), name, 0, 0);
+  }
+
+  private findMemberIn(rid: number, name: string, bitBase: number, depth: number):
+    { chain: BtfMember[]; bitOffset: number; member: BtfMember } | null {
+    if (depth > 32) return null;
+    const t = this.type(rid);
+    if (t.kind !== 'struct' && t.kind !== 'union') return null;
+    for (const m of t.members) {
+      if (m.name === name) return { chain: [m], bitOffset: bitBase + m.bitOffset, member: m };
+      if (m.name === '') {
+        const r = this.resolve(m.type);
+        const sub = this.findMemberIn(r, name, bitBase + m.bitOffset, depth + 1);
+        if (sub) return { chain: [m, ...sub.chain], bitOffset: sub.bitOffset, member: sub.member };
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Resolve "a.b.c" (also "frags[1].bv_len", "->" accepted as "." since no memory is read) from a
+   * struct/union type, through anonymous members and arrays. null when a step does not exist.
+   */
+  memberPath(id: number, path: string): MemberLocation | null {
+    const toks = tokenizePath(path);
+    if (!toks) return null;
+    let cur = id;
+    let bit = 0;
+    let bitSize = 0;
+    const out: string[] = [];
+    for (const tok of toks) {
+      if (typeof tok === 'number') {
+        const r = this.resolve(cur);
+        const t = this.type(r);
+        if (t.kind !== 'array') return null;
+        if (t.nelems > 0 && tok >= t.nelems) return null;
+        bit += tok * this.sizeof(t.type) * 8;
+        cur = t.type;
+        bitSize = 0;
+        out.push(`[${tok}]`);
+      } else {
+        if (bitSize) return null;
+        const f = this.findMember(cur, tok);
+        if (!f) return null;
+        bit += f.bitOffset;
+        bitSize = f.member.bitSize;
+        cur = f.member.type;
+        out.push(out.length ? `.${tok}` : tok);
+      }
+    }
+    return { path: out.join(''), offset: Math.floor(bit / 8), bitOffset: bit, bitSize, type: cur, size: this.sizeof(cur) };
+  }
+
+  /**
+   * The deepest member covering byte `offset` of a type: descends structs, unions (first covering
+   * member in declaration order), anonymous members (not named in the path) and arrays
+   * ("frags[2].bv_offset"). A scalar, pointer or named-less leaf stops the descent. In padding,
+   * returns the innermost aggregate holding the hole with padding=true; null at top-level padding
+   * or outside the type.
+   */
+  memberAt(id: number, offset: number): MemberAt | null {
+    if (offset < 0 || offset >= Math.max(1, this.sizeof(id))) return null;
+    let cur = this.resolve(id);
+    let base = 0; // byte offset of cur
+    let path = '';
+    let last: MemberLocation | null = null;
+    for (let depth = 0; depth < 64; depth++) {
+      const t = this.type(cur);
+      if (t.kind === 'array') {
+        const esz = this.sizeof(t.type);
+        if (esz <= 0) break;
+        const i = Math.floor((offset - base) / esz);
+        if (t.nelems > 0 && i >= t.nelems) break;
+        path += `[${i}]`;
+        base += i * esz;
+        last = { path, offset: base, bitOffset: base * 8, bitSize: 0, type: t.type, size: esz };
+        cur = this.resolve(t.type);
+        continue;
+      }
+      if (t.kind !== 'struct' && t.kind !== 'union') break;
+      let hit: BtfMember | null = null;
+      for (const m of t.members) {
+        const mStart = base * 8 + m.bitOffset;
+        if (m.bitSize) {
+          const b0 = Math.floor(mStart / 8), b1 = Math.floor((mStart + m.bitSize - 1) / 8);
+          if (offset >= b0 && offset <= b1) { hit = m; break; }
+        } else {
+          const s = Math.floor(mStart / 8);
+          const z = this.sizeof(m.type);
+          if (offset >= s && offset < s + z) { hit = m; break; }
+        }
+      }
+      if (!hit) {
+        if (!last) return null;
+        return { ...last, delta: offset - last.offset, padding: true };
+      }
+      const mBit = base * 8 + hit.bitOffset;
+      if (hit.name) path += (path ? '.' : '') + hit.name;
+      if (hit.bitSize) {
+        const sz = this.sizeof(hit.type);
+        const o = Math.floor(mBit / 8);
+        return { path, offset: o, bitOffset: mBit, bitSize: hit.bitSize, type: hit.type, size: sz, delta: offset - o, padding: false };
+      }
+      base = Math.floor(mBit / 8);
+      if (hit.name) last = { path, offset: base, bitOffset: mBit, bitSize: 0, type: hit.type, size: this.sizeof(hit.type) };
+      cur = this.resolve(hit.type);
+    }
+    if (!last) return null;
+    return { ...last, delta: offset - last.offset, padding: false };
+  }
+
+  /** Visit the members of a struct/union in layout order, like crash's `struct -o`. See walkLayout. */
+  walk(id: number, visit: (item: LayoutItem) => void): void {
+    walkLayout(this, id, visit);
+  }
+
+  /** The layout as a list (see walkLayout). */
+  layout(id: number): LayoutItem[] {
+    const out: LayoutItem[] = [];
+    walkLayout(this, id, (it) => out.push(it));
+    return out;
+  }
+
+  /**
+   * The flattened member list that crash's `struct -o` prints, as the `struct -o --json` shape:
+   * every member with nested anonymous members in place, absolute byte offsets, sizes (the size of
+   * the member's type, as crash), type text, and bitfield position. A named member whose type is
+   * an anonymous struct/union (`struct {...} elv`) is listed, followed by its own members when
+   * crash can name them from the top (crash prints no offset for the others); `all` lists them all.
+   */
+  flatten(id: number, opts?: { all?: boolean }): FlatStruct {
+    const r = this.resolve(id);
+    const t = this.type(r);
+    if (t.kind !== 'struct' && t.kind !== 'union') throw new DumpError(`${this.typeName(id)} is not a struct or union`);
+    const members: FlatMember[] = [];
+    walkLayout(this, id, (it) => {
+      if (it.event === 'close') return;
+      if (it.event === 'open' && !it.name) return;
+      if (!it.addressable && !opts?.all) return;
+      const m: FlatMember = { name: it.path, path: it.crashPath, type: it.typeText, offset: it.offset, size: it.size };
+      if (it.bitSize) {
+        m.bit_offset = it.bitOffset - it.offset * 8;
+        m.bit_size = it.bitSize;
+      }
+      members.push(m);
+    });
+    return { name: this.typeName(r), kind: t.kind, size: t.size, members };
+  }
+}
+
+export interface DeclOptions {
+  bitSize?: number;
+  flexible?: boolean;
+}
+
+export interface FlatMember {
+  /** C access path from the top, anonymous levels dropped ("headers.pkt_type") */
+  name: string;
+  /** same with "(union)"/"(struct)" for the anonymous levels ("(union).headers.pkt_type") */
+  path: string;
+  /** type text as crash prints it ("char [48]", "struct {...}") */
+  type: string;
+  /** absolute byte offset (bitfields: the byte holding the first bit) */
+  offset: number;
+  /** sizeof the member's type (a bitfield: its declared type's size) */
+  size: number;
+  /** bitfields only: first bit inside the byte at offset (0..7) */
+  bit_offset?: number;
+  /** bitfields only: width in bits */
+  bit_size?: number;
+}
+
+export interface FlatStruct {
+  /** "struct sk_buff" */
+  name: string;
+  kind: 'struct' | 'union';
+  size: number;
+  members: FlatMember[];
+}
+
+/**
+ * One line of a struct layout, in the order crash's `struct -o` prints them.
+ * - member: a member printed on one line (scalars, pointers, arrays, named structs, bitfields)
+ * - open:   the start of a member whose type is an anonymous struct/union, printed inline
+ *           ("union {"); name is '' for an anonymous member, the member name otherwise
+ * - close:  its end ("};" or "} headers;")
+ */
+export interface LayoutItem {
+  event: 'member' | 'open' | 'close';
+  /** nesting depth: 0 for direct members of the top type */
+  depth: number;
+  /** member name ('' for anonymous struct/union members) */
+  name: string;
+  /** C access path from the top type ("headers.pkt_type"); '' for anonymous levels */
+  path: string;
+  /** path with "(union)"/"(struct)" for anonymous levels */
+  crashPath: string;
+  /** member type id */
+  type: number;
+  /** type text ("struct sk_buff *", "char [48]", "struct {...}") */
+  typeText: string;
+  /** the line's C text without the trailing ';': "struct sk_buff *next", "union {", "} headers" */
+  text: string;
+  /** 'struct' | 'union' for open/close */
+  keyword?: 'struct' | 'union';
+  /** absolute byte offset of the member (bitfields: byte of the first bit) */
+  offset: number;
+  /** absolute bit offset */
+  bitOffset: number;
+  /** bitfield width, 0 if not a bitfield */
+  bitSize: number;
+  /** sizeof the member's type */
+  size: number;
+  /**
+   * crash prints an offset on this line: its name reaches a member from the top type through
+   * anonymous members only (members inside `struct {...} name` are not reachable unless another
+   * reachable member has the same name). Anonymous open/close lines are not addressable.
+   */
+  addressable: boolean;
+  /** the member is the last one of its struct and a zero-length array (flexible array member) */
+  flexible: boolean;
+}
+
+/**
+ * Walk a struct/union in declaration order, descending into members whose type is an anonymous
+ * struct/union (or an array of one) and reporting each line crash's `struct -o` would print.
+ * Reusable for value printing: offsets are absolute from the start of the top type.
+ */
+export function walkLayout(btf: Btf, id: number, visit: (item: LayoutItem) => void): void {
+  const top = btf.resolve(id);
+  const tt = btf.type(top);
+  if (tt.kind !== 'struct' && tt.kind !== 'union') throw new DumpError(`${btf.typeName(id)} is not a struct or union`);
+
+  const rec = (comp: BtfComposite, bitBase: number, depth: number, path: string, crashPath: string, inNamed: boolean) => {
+    if (depth > 32) return;
+    const n = comp.members.length;
+    comp.members.forEach((m, idx) => {
+      const bit = bitBase + m.bitOffset;
+      const offset = Math.floor(bit / 8);
+      const inline = inlineComposite(btf, m.type);
+      const p = m.name ? (path ? `${path}.${m.name}` : m.name) : path;
+      const seg = m.name || (inline ? `(${inline.comp.kind})` : '');
+      const cp = crashPath ? `${crashPath}.${seg}` : seg;
+      const flexible = comp.kind === 'struct' && idx === n - 1 && isZeroArray(btf, m.type);
+      const addressable = m.name ? !inNamed || btf.findMember(top, m.name) !== null : false;
+      const size = btf.sizeof(m.type);
+      if (inline) {
+        const kw = inline.comp.kind;
+        const typeText = btf.typeName(m.type, { flexible });
+        visit({
+          event: 'open', depth, name: m.name, path: p, crashPath: cp, type: m.type, typeText,
+          text: `${kw} {`, keyword: kw, offset, bitOffset: bit, bitSize: 0, size, addressable, flexible,
+        });
+        rec(inline.comp, bit, depth + 1, p, cp, inNamed || m.name !== '');
+        const decl = m.name ? ' ' + inline.suffix(m.name, flexible) : '';
+        visit({
+          event: 'close', depth, name: m.name, path: p, crashPath: cp, type: m.type, typeText,
+          text: `}${decl}`, keyword: kw, offset, bitOffset: bit, bitSize: 0, size, addressable, flexible,
+        });
+        return;
+      }
+      visit({
+        event: 'member', depth, name: m.name, path: p, crashPath: cp, type: m.type,
+        typeText: btf.typeName(m.type, { flexible }),
+        text: btf.declaration(m.type, m.name, { bitSize: m.bitSize, flexible }),
+        offset, bitOffset: bit, bitSize: m.bitSize, size, addressable, flexible,
+      });
+    });
+  };
+  rec(tt, 0, 0, '', '', false);
+}
+
+/** A member type printed inline: an anonymous struct/union, possibly inside arrays. */
+function inlineComposite(btf: Btf, type: number):
+  { comp: BtfComposite; suffix: (name: string, flexible: boolean) => string } | null {
+  let t = btf.unqualified(type);
+  const dims: number[] = [];
+  for (let i = 0; i < 8 && btf.kind(t) === 'array'; i++) {
+    const a = btf.type(t) as BtfArray;
+    dims.push(a.nelems);
+    t = btf.unqualified(a.type);
+  }
+  const k = btf.kind(t);
+  if (k !== 'struct' && k !== 'union') return null;
+  const c = btf.type(t) as BtfComposite;
+  if (c.name !== '') return null;
+  return {
+    comp: c,
+    suffix: (name, flexible) => name + dims.map((d, i) => (d === 0 && flexible && i === 0 ? '[]' : `[${d}]`)).join(''),
+  };
+}
+
+function isZeroArray(btf: Btf, type: number): boolean {
+  const t = btf.unqualified(type);
+  return btf.kind(t) === 'array' && (btf.type(t) as BtfArray).nelems === 0;
+}
+
+function normEnumValue(t: BtfEnum, v: bigint | number): bigint {
+  const b = typeof v === 'bigint' ? v : BigInt(Math.trunc(v));
+  const bits = BigInt(Math.max(1, t.size) * 8);
+  return BigInt.asUintN(Number(bits), b);
+}
+
+/** "a.b[2].c" -> ['a', 'b', 2, 'c']; null on a syntax error. */
+function tokenizePath(path: string): (string | number)[] | null {
+  const out: (string | number)[] = [];
+  const re = /\s*(?:(->|\.)|\[\s*(0x[0-9a-fA-F]+|\d+)\s*\]|([A-Za-z_$][\w$]*))/y;
+  let i = 0;
+  let expectName = true;
+  const s = path.trim();
+  while (i < s.length) {
+    re.lastIndex = i;
+    const m = re.exec(s);
+    if (!m) return null;
+    i = re.lastIndex;
+    if (m[1]) {
+      if (expectName) return null;
+      expectName = true;
+    } else if (m[2] !== undefined) {
+      out.push(Number(m[2]));
+      expectName = false;
+    } else {
+      if (!expectName) return null;
+      out.push(m[3]);
+      expectName = false;
+    }
+  }
+  if (expectName && out.length) return null;
+  return out;
+}
