@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { NodeFileSource } from '../workers/source/node';
-import { openProgram } from '../workers/engine';
+import { openProgram } from '../workers/node';
 import { runCommand, runCommandSafe, type CommandContext } from '../workers/commands/registry';
 import { errorMessage } from '../workers/errors';
 
