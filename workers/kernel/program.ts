@@ -149,7 +149,7 @@ export class Program {
         });
       } else throw e;
     }
-    for (const hook of symbolHooks) hook(this, t);
+    for (const hook of symbolHooks) t.defer(() => hook(this, t));
     return t;
   }
 

@@ -27,6 +27,19 @@ export class SymbolTable {
   private byName = new Map<string, Sym[]>();
   private regions: Region[] = [];
   private dirty = false;
+  private pending: Array<() => void> = [];
+
+  /**
+   * Work that adds more symbols (module symbol tables need BTF and many reads): run on the first
+   * lookup that the symbols present cannot answer, not when the table is built.
+   */
+  defer(load: () => void): void {
+    this.pending.push(load);
+  }
+
+  private flush(): void {
+    while (this.pending.length) this.pending.shift()!();
+  }
 
   add(sym: Sym): void {
     this.sorted.push(sym);
@@ -54,6 +67,9 @@ export class SymbolTable {
 
   /** Every symbol with this name (kernel first, then modules). */
   lookupName(name: string): Sym[] {
+    const l = this.byName.get(name);
+    if (l || this.pending.length === 0) return l ?? [];
+    this.flush();
     return this.byName.get(name) ?? [];
   }
 
@@ -65,6 +81,9 @@ export class SymbolTable {
   }
 
   regionOf(addr: bigint): Region | undefined {
+    const r = this.regions.find((r) => addr >= r.start && addr < r.end);
+    if (r || this.pending.length === 0) return r;
+    this.flush();
     return this.regions.find((r) => addr >= r.start && addr < r.end);
   }
 
@@ -119,12 +138,14 @@ export class SymbolTable {
   }
 
   all(): readonly Sym[] {
+    this.flush();
     this.sort();
     return this.sorted;
   }
 
   /** Names starting with prefix (completion), at most `limit`. */
   complete(prefix: string, limit = 50): string[] {
+    this.flush();
     const out: string[] = [];
     for (const k of this.byName.keys()) {
       if (k.startsWith(prefix)) {
