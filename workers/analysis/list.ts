@@ -1,0 +1,89 @@
+import { MemoryError } from '../errors';
+import type { Program } from '../kernel/program';
+
+/**
+ * Linked-list walking (include/linux/list.h and plain `next` chains), bounded and cycle-checked:
+ * corrupt memory is the normal input, so a walk ends with a reason instead of looping or throwing.
+ */
+export interface ListWalk {
+  /** entry addresses in order (the address of the containing object, or of the node) */
+  entries: bigint[];
+  /** why the walk stopped: 'end' (NULL or back at the head) or what went wrong */
+  stop:
+    | { kind: 'end' }
+    | { kind: 'cycle'; at: bigint; first: number }
+    | { kind: 'unreadable'; at: bigint; error: string }
+    | { kind: 'bad-pointer'; at: bigint; value: bigint }
+    | { kind: 'limit'; limit: number }
+    | { kind: 'broken-link'; at: bigint; prev: bigint; expected: bigint };
+}
+
+export interface WalkOptions {
+  /** byte offset of the next pointer inside each entry */
+  nextOffset: number;
+  /** the start is a list head that is not itself an entry (crash's -H) */
+  headIsAnchor?: boolean;
+  /** also check node->next->prev == node (a list_head at nextOffset, prev at nextOffset+8) */
+  checkPrev?: boolean;
+  limit?: number;
+}
+
+/**
+ * Follow next pointers from `start` (the address of an entry, or of the anchor list_head with
+ * headIsAnchor). An entry's address is its next pointer's address minus nextOffset. Stops at
+ * NULL, at the start again (circular lists), at a repeated entry, or at unreadable memory.
+ */
+export function walkList(prog: Program, start: bigint, opts: WalkOptions): ListWalk {
+  const limit = opts.limit ?? 1_000_000;
+  const off = BigInt(opts.nextOffset);
+  const entries: bigint[] = [];
+  const seen = new Map<bigint, number>();
+  const startNode = opts.headIsAnchor ? start : start + off;
+  let node = startNode; // address of the current next pointer
+  if (!opts.headIsAnchor) {
+    entries.push(start);
+    seen.set(startNode, 0);
+  }
+  for (;;) {
+    let next: bigint;
+    try {
+      next = prog.mem.u64(node);
+    } catch (e) {
+      if (e instanceof MemoryError) return { entries, stop: { kind: 'unreadable', at: node, error: e.message } };
+      throw e;
+    }
+    if (next === 0n || next === startNode) return { entries, stop: { kind: 'end' } };
+    if (!prog.arch.isKernelAddress(next)) return { entries, stop: { kind: 'bad-pointer', at: node, value: next } };
+    if (opts.checkPrev) {
+      const prev = prog.mem.tryRead(next + 8n, 8);
+      if (prev) {
+        const p = new DataView(prev.buffer, prev.byteOffset, 8).getBigUint64(0, true);
+        if (p !== node) return { entries, stop: { kind: 'broken-link', at: next, prev: p, expected: node } };
+      }
+    }
+    const first = seen.get(next);
+    if (first !== undefined) return { entries, stop: { kind: 'cycle', at: next - off, first } };
+    if (entries.length >= limit) return { entries, stop: { kind: 'limit', limit } };
+    seen.set(next, entries.length);
+    entries.push(next - off);
+    node = next;
+  }
+}
+
+export function describeStop(w: ListWalk): string | null {
+  const h = (v: bigint) => v.toString(16);
+  switch (w.stop.kind) {
+    case 'end':
+      return null;
+    case 'cycle':
+      return `list: duplicate list entry: ${h(w.stop.at)} (entry ${w.stop.first} again: the list loops)`;
+    case 'unreadable':
+      return `list: stopped at ${h(w.stop.at)}: ${w.stop.error}`;
+    case 'bad-pointer':
+      return `list: next pointer at ${h(w.stop.at)} is ${h(w.stop.value)}, not a kernel address`;
+    case 'limit':
+      return `list: stopped after ${w.stop.limit} entries (limit)`;
+    case 'broken-link':
+      return `list: ${h(w.stop.at)}->prev is ${h(w.stop.prev)}, expected ${h(w.stop.expected)} (broken linkage)`;
+  }
+}

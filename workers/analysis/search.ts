@@ -1,0 +1,104 @@
+import { MemoryError } from '../errors';
+import type { Program } from '../kernel/program';
+import { Cancelled } from '../commands/registry';
+
+/**
+ * Search memory for a value (crash's `search`). Kernel virtual memory is searched through the
+ * direct map: every physical range of the dump, read page by page, pages not in the dump skipped
+ * (and counted). Optionally also the kernel image (text/data/bss, which lives in physical RAM
+ * too, so a hit there is reported at its direct-map address and its kernel-image alias).
+ */
+export interface SearchOptions {
+  /** value width in bytes: 8 (default), 4, 2 or 1 */
+  width?: 8 | 4 | 2 | 1;
+  /** bits that must match (default all) */
+  mask?: bigint;
+  /** physical range restriction */
+  startPhys?: number;
+  endPhys?: number;
+  limit?: number;
+  cancel?: { cancelled: boolean };
+  progress?: (done: number, total: number, what: string) => void;
+}
+
+export interface SearchHit {
+  /** direct-map virtual address */
+  address: bigint;
+  phys: number;
+  value: bigint;
+}
+
+export interface SearchResult {
+  hits: SearchHit[];
+  pagesSearched: number;
+  pagesMissing: number;
+  truncated: boolean;
+}
+
+export function searchMemory(prog: Program, value: bigint, opts: SearchOptions = {}): SearchResult {
+  const width = opts.width ?? 8;
+  const bits = BigInt(width * 8);
+  const full = (1n << bits) - 1n;
+  const mask = (opts.mask ?? full) & full;
+  const want = value & mask;
+  const limit = opts.limit ?? 10_000;
+  const base = prog.arch.pageOffset;
+  const ranges = prog.phys.ranges();
+  const total = ranges.reduce((n, r) => n + Math.ceil((r.end - r.start) / 4096), 0);
+  const out: SearchResult = { hits: [], pagesSearched: 0, pagesMissing: 0, truncated: false };
+  // compare 32-bit halves with typed arrays: no bigint per word
+  const lo = Number(want & 0xffffffffn);
+  const hi = Number((want >> 32n) & 0xffffffffn);
+  const mlo = Number(mask & 0xffffffffn);
+  const mhi = Number((mask >> 32n) & 0xffffffffn);
+  let done = 0;
+  for (const r of ranges) {
+    const s0 = Math.max(r.start, opts.startPhys ?? 0);
+    const e0 = Math.min(r.end, opts.endPhys ?? Number.MAX_SAFE_INTEGER);
+    for (let pa = s0 - (s0 % 4096); pa < e0; pa += 4096) {
+      if ((++done & 255) === 0) {
+        if (opts.cancel?.cancelled) throw new Cancelled();
+        opts.progress?.(done, total, 'pages');
+      }
+      if (!prog.phys.hasPage(pa)) {
+        out.pagesMissing++;
+        continue;
+      }
+      let page: Uint8Array;
+      try {
+        page = prog.phys.readPhys(pa, 4096);
+      } catch (e) {
+        if (e instanceof MemoryError) {
+          out.pagesMissing++;
+          continue;
+        }
+        throw e;
+      }
+      out.pagesSearched++;
+      const hitAt = (off: number) => {
+        out.hits.push({ address: base === null ? BigInt(pa + off) : base + BigInt(pa + off), phys: pa + off, value: want });
+        if (out.hits.length >= limit) out.truncated = true;
+      };
+      if (width === 8) {
+        const w = new Uint32Array(page.buffer.slice(page.byteOffset, page.byteOffset + 4096));
+        for (let i = 0; i < 1024; i += 2) {
+          if (((w[i] & mlo) >>> 0) === lo && ((w[i + 1] & mhi) >>> 0) === hi) {
+            hitAt(i * 4);
+            if (out.truncated) return out;
+          }
+        }
+      } else {
+        const dv = new DataView(page.buffer, page.byteOffset, 4096);
+        for (let off = 0; off + width <= 4096; off += width) {
+          const v = width === 4 ? dv.getUint32(off, true) : width === 2 ? dv.getUint16(off, true) : dv.getUint8(off);
+          if ((v & mlo) >>> 0 === lo) {
+            hitAt(off);
+            if (out.truncated) return out;
+          }
+        }
+      }
+    }
+  }
+  opts.progress?.(total, total, 'pages');
+  return out;
+}

@@ -1,0 +1,48 @@
+import { registerCommand, parseFlags, CommandError, checkCancel } from './registry';
+import { evalExpr } from './expr';
+import { searchMemory } from '../analysis/search';
+
+/**
+ * crash's `search [-k] [-p] [-m mask] [-w|-h|-c] [-s start] [-e end] value`: every place in memory
+ * holding value, printed "address: value" as crash does. Kernel memory is searched through the
+ * direct map (all RAM the dump holds); pages the dump excluded are counted and reported.
+ */
+registerCommand({
+  name: 'search',
+  summary: 'search memory for a value (all RAM in the dump, by direct-map address)',
+  usage: 'search [-k|-p] [-w|-h|-c] [-m mask] [-l limit] <value>',
+  run(args, ctx) {
+    const { prog } = ctx;
+    const { flags, values, rest } = parseFlags(args, { bool: ['-k', '-p', '-K', '-w', '-h', '-c', '-u'], value: ['-m', '-l', '-s', '-e'] });
+    if (flags.has('-u')) throw new CommandError('search -u: user memory is not searched (makedumpfile -d 31 dumps exclude user pages)');
+    if (rest.length !== 1) throw new CommandError('search: one value is needed');
+    const value = evalExpr(prog, rest[0], { hexBias: true });
+    const width = flags.has('-w') ? 4 : flags.has('-h') ? 2 : flags.has('-c') ? 1 : 8;
+    const mask = values.has('-m') ? evalExpr(prog, values.get('-m')!, { hexBias: true }) : undefined;
+    const limit = values.has('-l') ? Number(values.get('-l')) : 10_000;
+    checkCancel(ctx);
+    const r = searchMemory(prog, value, {
+      width: width as 8 | 4 | 2 | 1,
+      mask,
+      limit,
+      cancel: ctx.cancel,
+      progress: ctx.progress,
+    });
+    const digits = width * 2;
+    const phys = flags.has('-p');
+    const lines = r.hits.map(
+      (h) => `${phys ? h.phys.toString(16) : h.address.toString(16)}: ${h.value.toString(16).padStart(digits, '0')}`,
+    );
+    if (r.truncated) lines.push(`search: stopped after ${limit} hits (-l to raise)`);
+    if (r.pagesMissing) lines.push(`(${r.pagesMissing} pages not in the dump were not searched)`);
+    return {
+      text: lines.join('\n') + (lines.length ? '\n' : ''),
+      json: {
+        hits: r.hits.map((h) => ({ address: '0x' + h.address.toString(16), phys: '0x' + h.phys.toString(16), value: '0x' + h.value.toString(16) })),
+        pages_searched: r.pagesSearched,
+        pages_missing: r.pagesMissing,
+        truncated: r.truncated,
+      },
+    };
+  },
+});
