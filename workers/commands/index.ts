@@ -1,2 +1,3 @@
 // Every command module registers itself on import.
 import './help';
+import './ps';

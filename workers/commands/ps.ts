@@ -1,0 +1,131 @@
+/**
+ * `ps`: the task list in crash's layout (crash's ps.txt):
+ *
+ *       PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM
+ *  >     120       1   0  ffff888006210000  RU   0.2     2260      908  insmod
+ *
+ * ">" marks each CPU's active task; idle tasks (swapper/N) come first, one per CPU; kernel
+ * threads' names are bracketed. VSZ/RSS in KiB from mm->total_vm and the mm rss counters;
+ * %MEM = RSS pages / the nodes' spanned pages.
+ * Options: -p (the task and its parents), -k / -u (kernel threads / user tasks only), --json.
+ */
+import { registerCommand, parseFlags, checkCancel, CommandError } from './registry';
+import {
+  taskList,
+  taskRssPages,
+  taskVmPages,
+  totalPages,
+  findTask,
+  type TaskInfo,
+} from '../analysis/tasks';
+import type { Program } from '../kernel/program';
+
+export interface PsRow {
+  pid: number;
+  ppid: number;
+  cpu: number;
+  task: string;
+  state: string;
+  comm: string;
+  active: boolean;
+  mem_pct: string;
+  vsz: number;
+  rss: number;
+}
+
+function pageKiB(prog: Program): number {
+  return (prog.phys.pageSize || 4096) / 1024;
+}
+
+export function psRows(prog: Program, tasks: TaskInfo[]): PsRow[] {
+  const total = totalPages(prog);
+  const kib = pageKiB(prog);
+  const rssCache = new Map<bigint, [number, number]>();
+  return tasks.map((t) => {
+    let rss = 0;
+    let vm = 0;
+    if (t.mm && !t.idle) {
+      let c = rssCache.get(t.mm);
+      if (!c) rssCache.set(t.mm, (c = [taskRssPages(prog, t), taskVmPages(prog, t)]));
+      [rss, vm] = c;
+    }
+    const pct = total ? (rss * 100) / total : 0;
+    return {
+      pid: t.pid,
+      ppid: t.ppid,
+      cpu: t.cpu,
+      task: '0x' + t.task.toString(16),
+      state: t.state,
+      comm: t.kthread || t.idle ? `[${t.comm}]` : t.comm,
+      active: t.active,
+      mem_pct: pct.toFixed(1),
+      vsz: vm * kib,
+      rss: rss * kib,
+    };
+  });
+}
+
+export function formatPs(rows: PsRow[]): string {
+  const lines = ['      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM'];
+  for (const r of rows) {
+    lines.push(
+      `${r.active ? '>' : ' '}${String(r.pid).padStart(8)}${String(r.ppid).padStart(8)}${String(r.cpu).padStart(4)}  ` +
+        `${r.task.slice(2).padStart(16, '0')}  ${r.state.padEnd(2)}  ${r.mem_pct.padStart(4)}${String(r.vsz).padStart(9)}${String(r.rss).padStart(9)}  ${r.comm}`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+registerCommand({
+  name: 'ps',
+  summary: 'task list: pid, ppid, cpu, task address, state, memory, command (crash layout)',
+  usage: 'ps [-k|-u] [-p] [pid|task ...] [--json]',
+  run(args, ctx) {
+    const { flags, rest } = parseFlags(args, { bool: ['--json', '-k', '-u', '-p'] });
+    const prog = ctx.prog;
+    let tasks = taskList(prog);
+    checkCancel(ctx);
+    if (flags.has('-k')) tasks = tasks.filter((t) => t.kthread || t.idle);
+    if (flags.has('-u')) tasks = tasks.filter((t) => !t.kthread && !t.idle);
+    if (rest.length) {
+      const sel: TaskInfo[] = [];
+      for (const a of rest) {
+        const spec = /^(0x)?[0-9a-f]{9,16}$/i.test(a) ? BigInt(a.startsWith('0x') ? a : '0x' + a) : /^\d+$/.test(a) ? Number(a) : null;
+        if (spec === null) {
+          const byName = tasks.filter((t) => t.comm === a);
+          if (!byName.length) throw new CommandError(`ps: invalid task or pid value: ${a}`);
+          sel.push(...byName);
+          continue;
+        }
+        const t = typeof spec === 'number' ? tasks.filter((x) => x.pid === spec) : [findTask(prog, spec)].filter((x): x is TaskInfo => !!x);
+        if (!t.length) throw new CommandError(`ps: invalid task or pid value: ${a}`);
+        sel.push(...t);
+      }
+      if (flags.has('-p')) {
+        // the task and its parents up to pid 0, crash's "ps -p" tree
+        const all = taskList(prog);
+        const out: string[] = [];
+        for (const t of sel) {
+          const chain: TaskInfo[] = [t];
+          const seen = new Set<bigint>([t.task]);
+          let cur = t;
+          while (cur.pid !== 0 && chain.length < 1000) {
+            const p = all.find((x) => x.pid === cur.ppid && !seen.has(x.task));
+            if (!p) break;
+            chain.unshift(p);
+            seen.add(p.task);
+            cur = p;
+          }
+          chain.forEach((c, i) =>
+            out.push(`${' '.repeat(i)}PID: ${c.pid}  TASK: ${c.task.toString(16)}  CPU: ${c.cpu}  COMMAND: "${c.comm}"`),
+          );
+          out.push('');
+        }
+        return { text: out.join('\n'), json: psRows(prog, sel) };
+      }
+      tasks = sel;
+    }
+    const rows = psRows(prog, tasks);
+    return { text: formatPs(rows), json: rows };
+  },
+});
