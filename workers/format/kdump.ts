@@ -28,7 +28,7 @@ import {
   compressionOfFlags,
   decompressPage,
 } from './codecs/index';
-import { isFlattened, openFlattened } from './flattened';
+import { FlattenedSource, isFlattened, openFlattened } from './flattened';
 import { parseNotes, parsePrStatus, vmcoreinfoFromNotes } from './notes';
 import type {
   Compression,
@@ -111,6 +111,20 @@ export interface KdumpLayout {
   descOffset: number;
 }
 
+/** A struct page_desc, with the file offset it was read from. */
+export interface PageDescriptor {
+  /** file offset of this descriptor */
+  descAt: number;
+  /** page_desc.offset: file offset of the page data */
+  offset: bigint;
+  /** page_desc.size: bytes of page data (block_size when stored uncompressed) */
+  dataLen: number;
+  /** page_desc.flags: DUMP_DH_COMPRESSED_* bits */
+  flags: number;
+  /** page_desc.page_flags: struct page flags of the page (makedumpfile fills it in; often 0) */
+  pageFlags: bigint;
+}
+
 /** Whether the first bytes of a file are a disk_dump_header ("KDUMP   " or "DISKDUMP"). */
 export function isKdump(head: Uint8Array): boolean {
   if (head.length < 8) return false;
@@ -181,8 +195,11 @@ export class KdumpDump implements PhysicalDump {
   constructor(src: ByteSource, opts: KdumpOptions = {}) {
     let logical: ByteSource = src;
     this.format = 'kdump';
-    const head0 = src.read(0, 16);
-    if (isFlattened(head0)) {
+    if (src instanceof FlattenedSource) {
+      // already replayed by the caller (detect.ts: openKdump(openFlattened(src)))
+      this.warnings.push(...src.warnings);
+      this.format = 'kdump-flat';
+    } else if (isFlattened(src.read(0, 16))) {
       const flat = openFlattened(src);
       this.warnings.push(...flat.warnings);
       logical = flat;
@@ -480,6 +497,10 @@ export class KdumpDump implements PhysicalDump {
     if (!Number.isSafeInteger(paddr) || paddr < 0 || !Number.isSafeInteger(len) || len < 0) {
       throw new MemoryError('no-such-memory', BigInt(Number.isSafeInteger(paddr) && paddr >= 0 ? paddr : 0), 'physical', `bad read ${paddr}+${len}`);
     }
+    if (paddr + len > this.maxPhys) {
+      // checked before allocating: a huge len must not become a RangeError
+      throw new MemoryError('no-such-memory', BigInt(Math.max(paddr, this.maxPhys)), 'physical', `read of ${len} bytes runs beyond max_mapnr`);
+    }
     const ps = this.pageSize;
     const pfn = Math.floor(paddr / ps);
     const inPage = paddr - pfn * ps;
@@ -513,22 +534,18 @@ export class KdumpDump implements PhysicalDump {
     }
     if (pfn < startPfn || pfn >= endPfn) fail('not-in-dump', 'in another file of a split dump');
 
-    const descAt = descOffset + (this.rank(pfn) - this.rankBase) * PAGE_DESC_SIZE;
-    const size = this.file.size;
-    if (descAt + PAGE_DESC_SIZE > size) fail('truncated', `page descriptor at file offset ${descAt} is past end of file (${size} bytes)`);
-    const d = this.readFile(descAt, PAGE_DESC_SIZE, addr);
-    const offset = i64(d, 0);
-    const dataLen = u32(d, 8);
-    const flags = u32(d, 12);
-    if (offset === 0n && dataLen === 0 && flags === 0) {
+    const desc = this.descriptorAt(pfn, addr);
+    const { descAt, dataLen, flags } = desc;
+    if (desc.offset === 0n && dataLen === 0 && flags === 0) {
       // makedumpfile leaves the descriptors of pages it never wrote zero
       if (this.incomplete) fail('not-in-dump', 'page not written: the dump is incomplete');
       fail('corrupt', `empty page descriptor at file offset ${descAt}`);
     }
-    if (offset < BigInt(descOffset) || offset > BigInt(Number.MAX_SAFE_INTEGER)) {
-      fail('corrupt', `page descriptor at file offset ${descAt} points to offset ${offset}`);
+    if (desc.offset < BigInt(descOffset) || desc.offset > BigInt(Number.MAX_SAFE_INTEGER)) {
+      fail('corrupt', `page descriptor at file offset ${descAt} points to offset ${desc.offset}`);
     }
-    const dataAt = Number(offset);
+    const size = this.file.size;
+    const dataAt = Number(desc.offset);
     const compressed = (flags & COMPRESSION_FLAGS) !== 0;
     if (dataLen === 0 || dataLen > 2 * blockSize || (!compressed && dataLen !== blockSize)) {
       fail('corrupt', `page descriptor at file offset ${descAt}: bad size ${dataLen} (flags 0x${flags.toString(16)})`);
@@ -550,6 +567,27 @@ export class KdumpDump implements PhysicalDump {
     }
     this.pages.set(pfn, page!);
     return page!;
+  }
+
+  /** Read the struct page_desc of a dumped `pfn` (2nd bitmap bit set, inside the split range). */
+  private descriptorAt(pfn: number, addr: number): PageDescriptor {
+    const descAt = this.layout.descOffset + (this.rank(pfn) - this.rankBase) * PAGE_DESC_SIZE;
+    if (descAt + PAGE_DESC_SIZE > this.file.size) {
+      throw new MemoryError('truncated', BigInt(addr), 'physical', `page descriptor at file offset ${descAt} is past end of file (${this.file.size} bytes)`);
+    }
+    const d = this.readFile(descAt, PAGE_DESC_SIZE, addr);
+    return { descAt, offset: i64(d, 0), dataLen: u32(d, 8), flags: u32(d, 12), pageFlags: u64(d, 16) };
+  }
+
+  /**
+   * The struct page_desc of the page holding `paddr` (where its data is in the file, its size
+   * and flags), or null when the dump has no data for that page. Throws MemoryError
+   * ('truncated') when the descriptor itself lies past the end of the file.
+   */
+  pageDescriptor(paddr: number): PageDescriptor | null {
+    if (this.pageState(paddr) !== 'dumped') return null;
+    void this.ranks;
+    return this.descriptorAt(Math.floor(paddr / this.pageSize), paddr);
   }
 
   /** A file read that must return `len` bytes; a short read means the file ends early. */

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { zlibSync } from 'fflate';
 import { execFileSync } from 'node:child_process';
+import { inflateSync } from 'node:zlib';
+import { setNativeZlib } from './zlib';
 import * as snappyjs from 'snappyjs';
 import { CodecError, compressionOfFlags, decompressPage, snappyDecompress, zlibDecompress, zstdDecompress } from './index';
 
@@ -38,6 +40,35 @@ describe('zlib', () => {
       }
     }
     expect(detected).toBe(Math.ceil((z.length - 2) / 3));
+  });
+});
+
+describe('zlib: output larger than a page', () => {
+  const big = pageLike(5);
+  const twoPages = new Uint8Array(8192);
+  twoPages.set(big);
+  twoPages.set(big, 4096);
+  const z = zlibSync(twoPages);
+  it('fflate with a page-sized buffer: rejected, not cut silently', () => {
+    expect(() => zlibDecompress(z, 4096)).toThrow(CodecError);
+  });
+  it('native zlib (as workers/node.ts installs it): same results as fflate', () => {
+    setNativeZlib((src, outLen) => {
+      const b = inflateSync(src, { maxOutputLength: outLen });
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    });
+    try {
+      const page = pageLike(1);
+      const zp = zlibSync(page);
+      expect(zlibDecompress(zp, 4096)).toEqual(page);
+      expect(() => zlibDecompress(z, 4096)).toThrow(CodecError);
+      expect(() => zlibDecompress(zp.subarray(0, zp.length - 3), 4096)).toThrow(CodecError);
+      const c = zp.slice();
+      c[c.length >> 1] ^= 0x10;
+      expect(() => zlibDecompress(c, 4096)).toThrow(CodecError);
+    } finally {
+      setNativeZlib(null);
+    }
   });
 });
 

@@ -27,7 +27,7 @@ function adler32(b: Uint8Array): number {
  * the Node entry (workers/node.ts) installs it. The browser uses fflate.
  */
 let nativeInflate: ((src: Uint8Array, outLen: number) => Uint8Array) | null = null;
-export function setNativeZlib(f: (src: Uint8Array, outLen: number) => Uint8Array): void {
+export function setNativeZlib(f: ((src: Uint8Array, outLen: number) => Uint8Array) | null): void {
   nativeInflate = f;
 }
 
@@ -39,13 +39,15 @@ export function zlibDecompress(src: Uint8Array, outLen: number): Uint8Array {
     try {
       out = nativeInflate(src, outLen); // verifies the Adler-32 trailer itself
     } catch (e) {
-      throw new CodecError(`zlib: ${(e as Error).message || 'invalid data'}`);
+      throw new CodecError(`zlib: ${(e as Error).message?.split('\n')[0] || 'invalid data'}`);
     }
     if (out.length !== outLen) throw new CodecError(`zlib: decompressed to ${out.length} bytes, expected ${outLen}`);
     return out;
   }
   let out: Uint8Array;
   try {
+    // With a fixed output buffer fflate drops bytes past its end instead of failing; the length
+    // and Adler-32 checks below catch such a stream.
     out = unzlibSync(src, { out: new Uint8Array(outLen) });
   } catch (e) {
     throw new CodecError(`zlib: ${(e as Error).message || 'invalid data'}`);
