@@ -1,0 +1,347 @@
+/**
+ * The layout: tab bar of opened dumps, left nav of panels, the panel, a status bar. Dropping a
+ * file anywhere opens it; with no dump (or the "+" tab) the open page shows.
+ */
+import { useEffect, useRef, useState } from 'react';
+import { activeTab, useApp, type Opening } from './store';
+import { PANEL_DEFS } from './panels';
+import { PanelBoundary } from './panels/PanelBoundary';
+import { Elapsed, formatBytes } from './panels/common';
+import { canCancelRunning, checkDumpUrl, onEngineCrash } from './engine';
+import { formatHash } from './permalink';
+
+export const SAMPLE_URL = '/samples/6.1-skb-uaf-0x106/vmcore.kdump-zlib';
+
+export function App() {
+  const tab = useApp(activeTab);
+  const openFile = useApp((s) => s.openFile);
+  const [dragging, setDragging] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    onEngineCrash((m) => useApp.getState().reportError('engine', m));
+  }, []);
+
+  // drop anywhere on the page
+  useEffect(() => {
+    let depth = 0;
+    const hasFiles = (e: DragEvent) => !!e.dataTransfer && Array.from(e.dataTransfer.types).includes('Files');
+    const enter = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      depth++;
+      setDragging(true);
+    };
+    const over = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+    };
+    const leave = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) setDragging(false);
+    };
+    const drop = (e: DragEvent) => {
+      e.preventDefault();
+      depth = 0;
+      setDragging(false);
+      const files = e.dataTransfer ? Array.from(e.dataTransfer.files) : [];
+      for (const f of files) void openFile(f);
+    };
+    window.addEventListener('dragenter', enter);
+    window.addEventListener('dragover', over);
+    window.addEventListener('dragleave', leave);
+    window.addEventListener('drop', drop);
+    return () => {
+      window.removeEventListener('dragenter', enter);
+      window.removeEventListener('dragover', over);
+      window.removeEventListener('dragleave', leave);
+      window.removeEventListener('drop', drop);
+    };
+  }, [openFile]);
+
+  // 1..6 switch panels (outside text fields)
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      const t = e.target as HTMLElement;
+      if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t.isContentEditable) return;
+      const p = PANEL_DEFS.find((d) => d.key === e.key);
+      const s = useApp.getState();
+      const cur = activeTab(s);
+      if (p && cur) {
+        e.preventDefault(); // the key must not land in the panel's input that takes focus
+        if (cur.view.panel !== p.id) s.navigate({ panel: p.id, params: {} });
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  const pickFile = () => fileInput.current?.click();
+
+  return (
+    <div className="app">
+      <TabBar onOpen={() => useApp.getState().activate(null)} />
+      <Banners />
+      {tab ? <Workspace /> : <OpenPage pickFile={pickFile} />}
+      <StatusBar />
+      <input
+        ref={fileInput}
+        type="file"
+        hidden
+        multiple
+        data-testid="file-input"
+        onChange={(e) => {
+          for (const f of Array.from(e.target.files ?? [])) void openFile(f);
+          e.target.value = '';
+        }}
+      />
+      {dragging && (
+        <div className="drop-overlay" data-testid="drop-overlay">
+          <div>
+            Drop a vmcore to open it
+            <div className="small">It is read here, in your browser. Nothing is uploaded.</div>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function TabBar({ onOpen }: { onOpen: () => void }) {
+  const tabs = useApp((s) => s.tabs);
+  const active = useApp((s) => s.active);
+  const activate = useApp((s) => s.activate);
+  const close = useApp((s) => s.closeTab);
+  const opening = useApp((s) => s.opening);
+  return (
+    <header className="tabbar" role="tablist">
+      <span className="brand">vmcore&nbsp;workbench</span>
+      {tabs.map((t) => (
+        <div
+          key={t.session}
+          role="tab"
+          aria-selected={t.session === active}
+          className={'tab' + (t.session === active ? ' on' : '')}
+          onClick={() => activate(t.session)}
+          title={`${t.summary.name} · ${t.summary.release ?? ''} · fingerprint ${t.summary.fingerprint}`}
+        >
+          <span className="name">{t.summary.name}</span>
+          <span className="fp">{t.summary.fingerprint}</span>
+          <button
+            className="close"
+            aria-label={`close ${t.summary.name}`}
+            onClick={(e) => {
+              e.stopPropagation();
+              close(t.session);
+            }}
+          >
+            ×
+          </button>
+        </div>
+      ))}
+      {opening.map((o) => (
+        <div key={o.id} className="tab opening">
+          <span className="spinner" /> {o.label}
+        </div>
+      ))}
+      <button className={'tab add' + (active === null ? ' on' : '')} onClick={onOpen} title="open another dump">
+        + open
+      </button>
+    </header>
+  );
+}
+
+function Banners() {
+  const errors = useApp((s) => s.errors);
+  const dismiss = useApp((s) => s.dismissError);
+  const notice = useApp((s) => s.notice);
+  const setNotice = useApp((s) => s.setNotice);
+  return (
+    <>
+      {errors.map((e) => (
+        <div key={e.id} className="banner error" role="alert" data-testid="error">
+          <b>{e.context}:</b> {e.message}
+          <button className="link" onClick={() => dismiss(e.id)}>
+            dismiss
+          </button>
+        </div>
+      ))}
+      {notice && (
+        <div className="banner notice">
+          {notice}
+          <button className="link" onClick={() => setNotice(null)}>
+            dismiss
+          </button>
+        </div>
+      )}
+    </>
+  );
+}
+
+function Workspace() {
+  const tab = useApp(activeTab)!;
+  const navigate = useApp((s) => s.navigate);
+  const def = PANEL_DEFS.find((d) => d.id === tab.view.panel) ?? PANEL_DEFS[0];
+  const Panel = def.component;
+  return (
+    <div className="body">
+      <nav className="nav" aria-label="panels">
+        {PANEL_DEFS.map((d) => (
+          <a
+            key={d.id}
+            href={formatHash({ fingerprint: tab.summary.fingerprint, view: { panel: d.id, params: {} } })}
+            className={d.id === def.id ? 'on' : ''}
+            title={`${d.hint} (key ${d.key})`}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate({ panel: d.id, params: {} });
+            }}
+          >
+            <span className="k">{d.key}</span> {d.title}
+          </a>
+        ))}
+        <div className="nav-foot">
+          <div className="dim small">{tab.summary.release ?? 'unknown release'}</div>
+        </div>
+      </nav>
+      <main className="main" key={tab.session + def.id}>
+        <PanelBoundary name={def.title}>
+          <Panel tab={tab} />
+        </PanelBoundary>
+      </main>
+    </div>
+  );
+}
+
+function OpeningRow({ o }: { o: Opening }) {
+  const p = o.progress;
+  return (
+    <div className="opening-row" role="status" data-testid="opening">
+      <span className="spinner" /> opening <b>{o.label}</b> · {p?.phase ?? 'starting the engine'}
+      {p && p.size > 0 && (
+        <>
+          {' '}
+          · {formatBytes(p.bytesRead)} read of {formatBytes(p.size)}
+        </>
+      )}{' '}
+      · <Elapsed since={o.startedAt} />
+    </div>
+  );
+}
+
+function OpenPage({ pickFile }: { pickFile: () => void }) {
+  const openUrl = useApp((s) => s.openUrl);
+  const opening = useApp((s) => s.opening);
+  const wanted = useApp((s) => s.wanted);
+  const tabs = useApp((s) => s.tabs);
+  const [url, setUrl] = useState('');
+  const [urlError, setUrlError] = useState<string | null>(null);
+  return (
+    <div className="open-page">
+      <div className="open-card">
+        <h1>Open a Linux crash dump</h1>
+        {wanted && (
+          <div className="banner notice" data-testid="wanted">
+            This link points into dump <code>{wanted.fingerprint}</code> ({wanted.view.panel}
+            {wanted.view.arg ? ` ${wanted.view.arg}` : ''}). Open that dump and you land there.
+          </div>
+        )}
+        <p className="dim">
+          A vmcore (kdump-compressed zlib/lzo/snappy/zstd, flattened, or ELF). No vmlinux needed: symbols, types
+          and the log come from the dump itself. It is read in this tab; nothing is uploaded.
+        </p>
+        <div className="drop-target" onClick={pickFile}>
+          Drop the dump anywhere on this page, or <button className="primary">choose a file…</button>
+        </div>
+        <form
+          className="url-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const c = checkDumpUrl(url);
+            if (!c.ok) {
+              setUrlError(c.error);
+              return;
+            }
+            setUrlError(null);
+            void openUrl(url);
+          }}
+        >
+          <input
+            value={url}
+            onChange={(e) => setUrl(e.target.value)}
+            placeholder="/path/to/vmcore on this server (HTTP Range)"
+            aria-label="dump URL"
+            spellCheck={false}
+          />
+          <button type="submit" disabled={!url.trim()}>
+            open URL
+          </button>
+        </form>
+        <div className="dim small">
+          URLs are read from this app's own origin only ({window.location.origin}): the page may not send dump
+          reads anywhere else. Put the dump (or a Range-capable proxy to it) under this origin, or link
+          <code> ?src=/path/to/vmcore</code>.
+        </div>
+        {urlError && (
+          <div className="banner error" role="alert">
+            {urlError}
+          </div>
+        )}
+        {opening.map((o) => (
+          <OpeningRow key={o.id} o={o} />
+        ))}
+        {tabs.length === 0 && (
+          <div className="sample">
+            <button className="primary" data-testid="open-sample" onClick={() => void openUrl(SAMPLE_URL)}>
+              Open the bundled sample
+            </button>
+            <span className="dim small">
+              {' '}
+              6.1.0-56-amd64 · a use-after-free write of 0x106 at +0x2c8 of a kmalloc-1k object reused as an skb head
+              (17 MB, read over HTTP Range)
+            </span>
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function StatusBar() {
+  const tab = useApp(activeTab);
+  const jobs = useApp((s) => s.jobs);
+  const running = Object.values(jobs);
+  return (
+    <footer className="status">
+      {tab ? (
+        <>
+          <span>{tab.summary.name}</span>
+          <span>
+            fingerprint <code data-testid="status-fingerprint">{tab.summary.fingerprint}</code>
+          </span>
+          <span>
+            {tab.summary.format}/{tab.summary.compression}
+          </span>
+          <span>{formatBytes(tab.summary.size)}</span>
+          {tab.summary.release && <span>{tab.summary.release}</span>}
+        </>
+      ) : (
+        <span>no dump open</span>
+      )}
+      <span className="spacer" />
+      {running.map((j) => (
+        <span key={j.jobId} className="job">
+          <span className="spinner" /> {j.line}
+          {j.progress && j.progress.total > 0 && ` ${j.progress.done}/${j.progress.total} ${j.progress.what}`} ·{' '}
+          <Elapsed since={j.startedAt} />{' '}
+          <button className="link" onClick={j.cancel} title={canCancelRunning ? 'stop now' : 'stops after the current step'}>
+            cancel
+          </button>
+        </span>
+      ))}
+    </footer>
+  );
+}

@@ -1,0 +1,155 @@
+/**
+ * The UI's handle on the engine worker: creates workers/worker.ts once, wraps it with comlink,
+ * and adds what only the main thread can do (progress proxies, shared cancel flags, resolving
+ * URLs against the page). Panels never talk to the worker directly; they go through the store.
+ */
+import { proxy, wrap, type Remote } from 'comlink';
+import type {
+  CommandInfo,
+  EngineApi,
+  JobProgress,
+  MemoryBytes,
+  OpenProgress,
+  OpenResult,
+  Resolved,
+  RunResult,
+} from '../workers/api';
+
+export type {
+  CommandInfo,
+  DumpSummary,
+  JobProgress,
+  MemoryBytes,
+  MissingRange,
+  OpenProgress,
+  OpenResult,
+  Resolved,
+  RunResult,
+  Unavailable,
+} from '../workers/api';
+
+let remote: Remote<EngineApi> | null = null;
+let crashListeners: ((msg: string) => void)[] = [];
+
+function api(): Remote<EngineApi> {
+  if (remote) return remote;
+  const w = new Worker(new URL('../workers/worker.ts', import.meta.url), { type: 'module', name: 'vmcore-engine' });
+  w.addEventListener('error', (e) => {
+    const msg = `the engine worker stopped: ${e.message || 'failed to load'}`;
+    for (const l of crashListeners) l(msg);
+  });
+  remote = wrap<EngineApi>(w);
+  return remote;
+}
+
+export function onEngineCrash(l: (msg: string) => void): void {
+  crashListeners.push(l);
+}
+
+function oneLine(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.split('\n')[0] || 'unknown error';
+}
+
+export async function openFile(file: File, onProgress?: (p: OpenProgress) => void): Promise<OpenResult> {
+  try {
+    return await api().openFile(file, onProgress ? proxy(onProgress) : undefined);
+  } catch (e) {
+    return { ok: false, error: oneLine(e) };
+  }
+}
+
+/**
+ * Where a user-typed URL points, and whether the app may read it. Dumps are read from the app's
+ * own origin only (the CSP's connect-src 'self', see vite.config.ts).
+ */
+export function checkDumpUrl(input: string): { ok: true; url: string } | { ok: false; error: string } {
+  let u: URL;
+  try {
+    u = new URL(input.trim(), window.location.href);
+  } catch {
+    return { ok: false, error: `${input}: not a URL` };
+  }
+  if (u.origin !== window.location.origin) {
+    return {
+      ok: false,
+      error: `${u.origin} is another origin: this app reads dumps from ${window.location.origin} only (so memory never leaves for elsewhere). Serve or proxy the dump under this origin with HTTP Range support, or drop the file on the page.`,
+    };
+  }
+  return { ok: true, url: u.href };
+}
+
+export async function openUrl(input: string, onProgress?: (p: OpenProgress) => void): Promise<OpenResult> {
+  const c = checkDumpUrl(input);
+  if (!c.ok) return c;
+  try {
+    return await api().openUrl(c.url, onProgress ? proxy(onProgress) : undefined);
+  } catch (e) {
+    return { ok: false, error: oneLine(e) };
+  }
+}
+
+export async function closeSession(session: string): Promise<void> {
+  try {
+    await api().close(session);
+  } catch {
+    /* the worker may be gone */
+  }
+}
+
+export interface Job {
+  jobId: string;
+  line: string;
+  result: Promise<RunResult>;
+  /** stops the command at its next check (immediately if SharedArrayBuffer is available) */
+  cancel(): void;
+}
+
+let jobCounter = 1;
+/** Shared flags need cross-origin isolation (COOP/COEP headers, see vite.config.ts). */
+export const canCancelRunning = typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated === true;
+
+export function runJob(session: string, line: string, onProgress?: (p: JobProgress) => void): Job {
+  const jobId = `ui${jobCounter++}`;
+  const flag = canCancelRunning ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+  const result = (async (): Promise<RunResult> => {
+    try {
+      return await api().run(session, line, { jobId, cancelFlag: flag }, onProgress ? proxy(onProgress) : undefined);
+    } catch (e) {
+      return { jobId, ok: false, text: '', error: oneLine(e), ms: 0 };
+    }
+  })();
+  return {
+    jobId,
+    line,
+    result,
+    cancel() {
+      if (flag) Atomics.store(flag, 0, 1);
+      void api().cancel(session, jobId);
+    },
+  };
+}
+
+export async function readMemory(session: string, address: string, length: number): Promise<MemoryBytes | { error: string }> {
+  try {
+    return await api().readMemory(session, address, length);
+  } catch (e) {
+    return { error: oneLine(e) };
+  }
+}
+
+export async function resolve(session: string, input: string): Promise<Resolved> {
+  try {
+    return await api().resolve(session, input);
+  } catch (e) {
+    return { input, error: oneLine(e) };
+  }
+}
+
+export async function listCommands(): Promise<CommandInfo[]> {
+  try {
+    return await api().commands();
+  } catch {
+    return [];
+  }
+}

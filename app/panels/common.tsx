@@ -1,0 +1,190 @@
+/**
+ * What every panel shares: running its engine command once per dump with loading / error /
+ * "not in this engine build" states, and text in which kernel addresses and symbol+offset are
+ * links to the Memory panel.
+ */
+import { useEffect, useState, type ReactNode } from 'react';
+import { activeTab, useApp, type CmdState, type Tab } from '../store';
+import { formatHash } from '../permalink';
+import { canCancelRunning, type RunResult } from '../engine';
+
+/** Run `line` once for this dump (cached in the store) and return its state. */
+export function useCommand(tab: Tab, line: string | null): CmdState | undefined {
+  const ensure = useApp((s) => s.ensureCommand);
+  useEffect(() => {
+    if (line) ensure(tab.session, line);
+  }, [ensure, tab.session, line]);
+  return line ? tab.commands[line] : undefined;
+}
+
+/** The engine says this command does not exist in this build (as opposed to failing on this dump). */
+export function isUnavailable(r: RunResult | undefined): boolean {
+  return !!r && !r.ok && /unknown command|not supported in this build|not available in this/i.test(r.error ?? '');
+}
+
+export function Elapsed({ since }: { since: number }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 500);
+    return () => clearInterval(t);
+  }, []);
+  return <>{(Math.max(0, now - since) / 1000).toFixed(1)} s</>;
+}
+
+/** Loading / failed / unavailable states around a command result; children render success. */
+export function CommandGate({
+  tab,
+  state,
+  what,
+  children,
+}: {
+  tab: Tab;
+  state: CmdState | undefined;
+  what: string;
+  children: (r: RunResult) => ReactNode;
+}) {
+  const rerun = useApp((s) => s.rerun);
+  const jobs = useApp((s) => s.jobs);
+  if (!state || state.status === 'running') {
+    const p = state?.progress;
+    const job = state ? jobs[state.jobId] : undefined;
+    return (
+      <div className="state loading" role="status">
+        <span className="spinner" aria-hidden /> {what}: running <code>{state?.line}</code>
+        {state && (
+          <>
+            {' '}
+            · <Elapsed since={state.startedAt} />
+          </>
+        )}
+        {p && p.total > 0 && (
+          <span className="progress-inline">
+            <progress max={p.total} value={p.done} /> {p.done}/{p.total} {p.what}
+          </span>
+        )}
+        {job && (
+          <button className="link" onClick={job.cancel} title={canCancelRunning ? 'stop now' : 'stops after the current step'}>
+            cancel
+          </button>
+        )}
+      </div>
+    );
+  }
+  const r = state.result!;
+  if (isUnavailable(r)) {
+    return (
+      <div className="state unavailable" data-testid="unavailable">
+        <b>{what}</b> is not available in this engine build: <code>{r.error}</code>
+        <div className="hint">
+          The panel will fill in once the engine has <code>{state.line.split(' ')[0]}</code>.{' '}
+          <button className="link" onClick={() => rerun(tab.session, state.line)}>
+            try again
+          </button>
+        </div>
+      </div>
+    );
+  }
+  if (!r.ok) {
+    return (
+      <div className="state failed" role="alert">
+        <b>{what}</b> failed{r.cancelled ? ' (cancelled)' : ''}: <code>{r.error}</code>{' '}
+        <button className="link" onClick={() => rerun(tab.session, state.line)}>
+          run again
+        </button>
+      </div>
+    );
+  }
+  return <>{children(r)}</>;
+}
+
+/** kernel addresses (0xffff..., bare ffff... of 16 digits) and symbol+0xoff[/0xlen] */
+export const LINK_RE =
+  /\b0x[0-9a-f]{8,16}\b|\bffff[0-9a-f]{12}\b|\b[A-Za-z_][\w.]*\+0x[0-9a-f]+(?:\/0x[0-9a-f]+)?(?![\w])/gi;
+
+export interface Segment {
+  text: string;
+  link?: string;
+  hl?: boolean;
+}
+
+/** Split `text` into segments: links (addresses, symbol+off) and highlighted ranges. */
+export function segments(text: string, highlight: [number, number][] = []): Segment[] {
+  const links: [number, number][] = [];
+  LINK_RE.lastIndex = 0;
+  for (let m = LINK_RE.exec(text); m; m = LINK_RE.exec(text)) {
+    const v = m[0];
+    // skip small hex that is not a kernel address (0x00000000 style values are still useful for
+    // the symbol form only)
+    if (/^0x/i.test(v) && !/^0xffff/i.test(v) && v.length < 18) continue;
+    links.push([m.index, m.index + v.length]);
+  }
+  if (links.length === 0 && highlight.length === 0) return [{ text }];
+  const cuts = new Set<number>([0, text.length]);
+  for (const [a, b] of links) cuts.add(a).add(b);
+  for (const [a, b] of highlight) cuts.add(a).add(b);
+  const pts = [...cuts].sort((a, b) => a - b);
+  const out: Segment[] = [];
+  for (let i = 0; i + 1 < pts.length; i++) {
+    const a = pts[i];
+    const b = pts[i + 1];
+    if (a === b) continue;
+    const l = links.find(([x, y]) => a >= x && b <= y);
+    const hl = highlight.some(([x, y]) => a >= x && b <= y);
+    out.push({ text: text.slice(a, b), link: l ? text.slice(l[0], l[1]) : undefined, hl });
+  }
+  return out;
+}
+
+/** A link target in the Memory panel's terms: bare hex gets 0x; symbol/len drops the /len. */
+export function linkTarget(s: string): string {
+  if (/^ffff[0-9a-f]{12}$/i.test(s)) return '0x' + s.toLowerCase();
+  return s.replace(/\/0x[0-9a-f]+$/i, '');
+}
+
+/** Text with address and symbol links (and optional highlights). */
+export function LinkedText({ text, highlight }: { text: string; highlight?: [number, number][] }) {
+  const navigate = useApp((s) => s.navigate);
+  const fp = useApp((s) => activeTab(s)?.summary.fingerprint ?? '0');
+  const segs = segments(text, highlight);
+  const nodes: ReactNode[] = [];
+  for (let i = 0; i < segs.length; i++) {
+    const s = segs[i];
+    if (s.link) {
+      const link = s.link;
+      const parts: Segment[] = [s];
+      while (i + 1 < segs.length && segs[i + 1].link === link) parts.push(segs[++i]);
+      const target = linkTarget(link);
+      nodes.push(
+        <a
+          key={i}
+          className="addr"
+          href={formatHash({ fingerprint: fp, view: { panel: 'mem', arg: target, params: {} } })}
+          title={`open ${target} in Memory`}
+          onClick={(e) => {
+            e.preventDefault();
+            navigate({ panel: 'mem', arg: target, params: {} });
+          }}
+        >
+          {parts.map((p, k) => (p.hl ? <mark key={k}>{p.text}</mark> : p.text))}
+        </a>,
+      );
+    } else nodes.push(s.hl ? <mark key={i}>{s.text}</mark> : s.text);
+  }
+  return <>{nodes}</>;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
+}
+
+/** A panel's output as crash prints it, with links. */
+export function TextOutput({ text }: { text: string }) {
+  return (
+    <pre className="output">
+      <LinkedText text={text} />
+    </pre>
+  );
+}

@@ -1,0 +1,283 @@
+/**
+ * The UI's state: opened dumps (tabs), the view of each, command results cached per dump,
+ * running jobs, opening progress and errors. The URL mirrors the active tab's view
+ * (app/store/url.ts); panels read and navigate through this store only.
+ */
+import { create } from 'zustand';
+import * as engine from '../engine';
+import type { DumpSummary, JobProgress, OpenProgress, OpenResult, RunResult } from '../engine';
+import { DEFAULT_VIEW, type Permalink, type View } from '../permalink';
+
+export interface CmdState {
+  line: string;
+  jobId: string;
+  status: 'running' | 'done';
+  result?: RunResult;
+  progress?: JobProgress;
+  startedAt: number;
+}
+
+export interface Tab {
+  session: string;
+  summary: DumpSummary;
+  view: View;
+  /** results of commands run for panels, by command line */
+  commands: Record<string, CmdState>;
+  /** the console's transcript */
+  console: ConsoleEntry[];
+}
+
+export interface ConsoleEntry {
+  id: number;
+  line: string;
+  result?: RunResult;
+}
+
+export interface Opening {
+  id: number;
+  label: string;
+  progress?: OpenProgress;
+  startedAt: number;
+}
+
+export interface AppError {
+  id: number;
+  /** what the user tried ("open vmcore.x") */
+  context: string;
+  /** the engine's one-line message */
+  message: string;
+}
+
+export interface RunningJob {
+  jobId: string;
+  session: string;
+  line: string;
+  startedAt: number;
+  progress?: JobProgress;
+  cancel(): void;
+}
+
+export interface AppState {
+  tabs: Tab[];
+  /** the session shown, or null for the open page */
+  active: string | null;
+  opening: Opening[];
+  errors: AppError[];
+  /** a permalink whose dump is not open yet: applied when a dump with that fingerprint opens */
+  wanted: Permalink | null;
+  /** one-line notices (e.g. "the link was for another dump") */
+  notice: string | null;
+  jobs: Record<string, RunningJob>;
+  /** set by navigate(): whether the next URL update replaces the history entry */
+  replaceUrl: boolean;
+
+  openFile(file: File): Promise<void>;
+  openUrl(url: string): Promise<void>;
+  closeTab(session: string): void;
+  activate(session: string | null): void;
+  navigate(view: View, opts?: { replace?: boolean }): void;
+  /** change some params of the active view (search text, selected line), replacing history */
+  setParams(params: Record<string, string | undefined>): void;
+  /** run a command for a panel once per dump; the result stays cached */
+  ensureCommand(session: string, line: string): void;
+  /** run again, dropping the cached result */
+  rerun(session: string, line: string): void;
+  /** run a command that is not cached; resolves with the result */
+  runCommand(session: string, line: string): Promise<RunResult>;
+  /** run a console line and append it to the tab's transcript */
+  consoleRun(session: string, line: string): Promise<void>;
+  consoleClear(session: string): void;
+  applyPermalink(p: Permalink | null): void;
+  dismissError(id: number): void;
+  setNotice(n: string | null): void;
+  reportError(context: string, message: string): void;
+}
+
+let nextId = 1;
+
+export const useApp = create<AppState>()((set, get) => {
+  function updateTab(session: string, f: (t: Tab) => Tab): void {
+    set((s) => ({ tabs: s.tabs.map((t) => (t.session === session ? f(t) : t)) }));
+  }
+
+  async function doOpen(label: string, run: (p: (p: OpenProgress) => void) => Promise<OpenResult>): Promise<void> {
+    const id = nextId++;
+    set((s) => ({ opening: [...s.opening, { id, label, startedAt: Date.now() }] }));
+    const onProgress = (p: OpenProgress) =>
+      set((s) => ({ opening: s.opening.map((o) => (o.id === id ? { ...o, progress: p } : o)) }));
+    const r = await run(onProgress);
+    set((s) => ({ opening: s.opening.filter((o) => o.id !== id) }));
+    if (!r.ok) {
+      get().reportError('cannot open', r.error);
+      return;
+    }
+    const summary = r.summary;
+    const existing = get().tabs.find((t) => t.summary.fingerprint === summary.fingerprint);
+    if (existing) {
+      // the same dump twice: keep one tab
+      void engine.closeSession(summary.session);
+      get().activate(existing.session);
+      return;
+    }
+    const wanted = get().wanted;
+    let view = DEFAULT_VIEW;
+    let notice: string | null = null;
+    if (wanted) {
+      if (wanted.fingerprint === summary.fingerprint) view = wanted.view;
+      else
+        notice = `The link was for dump ${wanted.fingerprint}; ${summary.name} is ${summary.fingerprint}, a different dump. Showing its summary.`;
+    }
+    set((s) => ({
+      tabs: [...s.tabs, { session: summary.session, summary, view, commands: {}, console: [] }],
+      active: summary.session,
+      wanted: null,
+      notice,
+      replaceUrl: wanted !== null,
+    }));
+  }
+
+  function startCommand(session: string, line: string): engine.Job {
+    const job = engine.runJob(session, line, (p) => {
+      updateTab(session, (t) => {
+        const c = t.commands[line];
+        if (!c || c.jobId !== p.jobId) return t;
+        return { ...t, commands: { ...t.commands, [line]: { ...c, progress: p } } };
+      });
+      set((s) => (s.jobs[p.jobId] ? { jobs: { ...s.jobs, [p.jobId]: { ...s.jobs[p.jobId], progress: p } } } : {}));
+    });
+    set((s) => ({
+      jobs: { ...s.jobs, [job.jobId]: { jobId: job.jobId, session, line, startedAt: Date.now(), cancel: job.cancel } },
+    }));
+    void job.result.then(() =>
+      set((s) => {
+        const jobs = { ...s.jobs };
+        delete jobs[job.jobId];
+        return { jobs };
+      }),
+    );
+    return job;
+  }
+
+  return {
+    tabs: [],
+    active: null,
+    opening: [],
+    errors: [],
+    wanted: null,
+    notice: null,
+    jobs: {},
+    replaceUrl: false,
+
+    openFile: (file) => doOpen(file.name, (p) => engine.openFile(file, p)),
+    openUrl: (url) => doOpen(url, (p) => engine.openUrl(url, p)),
+
+    closeTab(session) {
+      void engine.closeSession(session);
+      for (const j of Object.values(get().jobs)) if (j.session === session) j.cancel();
+      set((s) => {
+        const i = s.tabs.findIndex((t) => t.session === session);
+        const tabs = s.tabs.filter((t) => t.session !== session);
+        let active = s.active;
+        if (active === session) active = tabs.length ? tabs[Math.max(0, i - 1)].session : null;
+        return { tabs, active, replaceUrl: false };
+      });
+    },
+
+    activate(session) {
+      set({ active: session, replaceUrl: false, notice: null });
+    },
+
+    navigate(view, opts) {
+      const a = get().active;
+      if (!a) return;
+      updateTab(a, (t) => ({ ...t, view }));
+      set({ replaceUrl: opts?.replace ?? false });
+    },
+
+    setParams(params) {
+      const a = get().active;
+      if (!a) return;
+      updateTab(a, (t) => {
+        const p = { ...t.view.params };
+        for (const [k, v] of Object.entries(params)) {
+          if (v === undefined || v === '') delete p[k];
+          else p[k] = v;
+        }
+        return { ...t, view: { ...t.view, params: p } };
+      });
+      set({ replaceUrl: true });
+    },
+
+    ensureCommand(session, line) {
+      const t = get().tabs.find((x) => x.session === session);
+      if (!t || t.commands[line]) return;
+      get().rerun(session, line);
+    },
+
+    rerun(session, line) {
+      const job = startCommand(session, line);
+      updateTab(session, (t) => ({
+        ...t,
+        commands: { ...t.commands, [line]: { line, jobId: job.jobId, status: 'running', startedAt: Date.now() } },
+      }));
+      void job.result.then((result) =>
+        updateTab(session, (t) => {
+          const c = t.commands[line];
+          if (!c || c.jobId !== job.jobId) return t;
+          return { ...t, commands: { ...t.commands, [line]: { ...c, status: 'done', result } } };
+        }),
+      );
+    },
+
+    runCommand(session, line) {
+      return startCommand(session, line).result;
+    },
+
+    async consoleRun(session, line) {
+      const id = nextId++;
+      updateTab(session, (t) => ({ ...t, console: [...t.console.slice(-199), { id, line }] }));
+      const result = await startCommand(session, line).result;
+      updateTab(session, (t) => ({ ...t, console: t.console.map((e) => (e.id === id ? { ...e, result } : e)) }));
+    },
+
+    consoleClear(session) {
+      updateTab(session, (t) => ({ ...t, console: [] }));
+    },
+
+    applyPermalink(p) {
+      if (!p) {
+        set({ active: null, wanted: null, replaceUrl: true });
+        return;
+      }
+      const t = get().tabs.find((x) => x.summary.fingerprint === p.fingerprint);
+      if (t) {
+        updateTab(t.session, (x) => ({ ...x, view: p.view }));
+        set({ active: t.session, wanted: null, replaceUrl: true });
+      } else {
+        set({ active: null, wanted: p, replaceUrl: true });
+      }
+    },
+
+    dismissError(id) {
+      set((s) => ({ errors: s.errors.filter((e) => e.id !== id) }));
+    },
+    setNotice(n) {
+      set({ notice: n });
+    },
+    reportError(context, message) {
+      set((s) => ({ errors: [...s.errors.slice(-4), { id: nextId++, context, message }] }));
+    },
+  };
+});
+
+export function activeTab(s: AppState): Tab | undefined {
+  return s.active ? s.tabs.find((t) => t.session === s.active) : undefined;
+}
+
+/** The hash the state should show. */
+export function stateHash(s: AppState, format: (p: Permalink) => string): string {
+  const t = activeTab(s);
+  if (t) return format({ fingerprint: t.summary.fingerprint, view: t.view });
+  if (s.wanted) return format(s.wanted);
+  return '';
+}

@@ -1,0 +1,426 @@
+/**
+ * The comlink facade of the engine: the only thing the UI talks to (through workers/worker.ts).
+ * One Session per opened dump; several sessions live in one worker (tabs).
+ *
+ * Everything that crosses the boundary is structured-clone and JSON friendly: addresses are
+ * "0x..." strings, sizes and offsets numbers, errors one-line strings (never a stack trace).
+ * Byte arrays are transferred, not copied. Callbacks (progress) come in as comlink proxies.
+ *
+ * Cancellation: the engine is synchronous, so while a command runs the worker does not read its
+ * message queue and a `cancel()` message would only be seen after the command ended. The caller
+ * therefore passes a shared flag (an Int32Array over a SharedArrayBuffer, available because the
+ * app is cross-origin isolated) that it sets itself; commands poll it via ctx.cancel. `cancel()`
+ * here still exists for callers without SharedArrayBuffer and for jobs not started yet.
+ */
+import { transfer } from 'comlink';
+import { openProgram } from './engine';
+import type { Program, Unavailable } from './kernel/program';
+import { runCommandSafe, listCommands, type CommandContext } from './commands/registry';
+import { DumpError, MemoryError, errorMessage } from './errors';
+import { BlobSource } from './source/blob';
+import { HttpRangeSource } from './source/http';
+import type { ByteSource, ReadStats } from './source/bytesource';
+
+export type { Unavailable } from './kernel/program';
+
+/** What the UI shows of an opened dump before running any command. */
+export interface DumpSummary {
+  session: string;
+  /** file name or the URL's last path segment */
+  name: string;
+  /** where it came from: a dropped/picked file or a same-origin URL */
+  source: { kind: 'file' } | { kind: 'url'; url: string };
+  /** bytes of the dump file */
+  size: number;
+  /** elf | kdump | kdump-flat */
+  format: string;
+  /** none | zlib | lzo | snappy | zstd | mixed */
+  compression: string;
+  /** short hex identity of the dump (DESIGN.md "Permalink"): same file, same fingerprint */
+  fingerprint: string;
+  release?: string;
+  buildId?: string;
+  /** seconds since the epoch, from VMCOREINFO CRASHTIME or the kdump header */
+  crashTime?: number;
+  /** problems found while opening that did not stop it */
+  warnings: string[];
+  /** what the engine cannot provide for this dump, with why and what would help */
+  unavailable: Unavailable[];
+  /** milliseconds the open took, and bytes fetched to do it */
+  openMs: number;
+  bytesRead: number;
+}
+
+export type OpenResult = { ok: true; summary: DumpSummary } | { ok: false; error: string };
+
+/** Progress of opening a dump: bytes fetched so far of the file's size (opening reads headers only). */
+export interface OpenProgress {
+  phase: 'connecting' | 'reading headers' | 'identifying';
+  bytesRead: number;
+  size: number;
+}
+
+/** Progress of a long command: done of total units of `what` (e.g. 120 of 172 slab caches). */
+export interface JobProgress {
+  jobId: string;
+  done: number;
+  total: number;
+  what: string;
+}
+
+export interface RunOptions {
+  /** caller-chosen id for cancel(); one is made up when absent */
+  jobId?: string;
+  /** Int32Array over a SharedArrayBuffer: the caller sets [0] to 1 to cancel */
+  cancelFlag?: Int32Array;
+}
+
+export interface RunResult {
+  jobId: string;
+  ok: boolean;
+  /** the command's text (crash layout); '' on error */
+  text: string;
+  /** the command's JSON when it has a JSON shape and `--json` was given (or it always returns one) */
+  json?: unknown;
+  /** one-line error message when !ok */
+  error?: string;
+  cancelled?: boolean;
+  ms: number;
+}
+
+/** A span of the requested range whose bytes could not be read, and why. */
+export interface MissingRange {
+  start: string;
+  end: string; // exclusive
+  reason: string;
+  kind: string;
+}
+
+export interface MemoryBytes {
+  address: string;
+  length: number;
+  /** the bytes; zero where `missing` says the memory could not be read */
+  bytes: Uint8Array;
+  missing: MissingRange[];
+}
+
+/** What an address (or a symbol expression) is, for hover cards and link targets. */
+export interface Resolved {
+  /** the input as given */
+  input: string;
+  /** the address it names, "0x..." (absent when it could not be parsed or found) */
+  address?: string;
+  /** "name+0x1d [module]" of the symbol covering the address */
+  symbol?: string;
+  module?: string;
+  /** `whatis <addr> --json` when that command exists and succeeded */
+  whatis?: unknown;
+  /** whether one byte at the address can be read */
+  readable?: boolean;
+  error?: string;
+}
+
+export interface CommandInfo {
+  name: string;
+  aliases: string[];
+  summary: string;
+  usage: string;
+}
+
+const MAX_READ = 1 << 20;
+
+interface Session {
+  id: string;
+  prog: Program;
+  summary: DumpSummary;
+  overlays: Map<string, string>;
+}
+
+/** Counts what the engine fetches while opening, for the progress bar. */
+class CountingSource implements ByteSource {
+  private last = 0;
+  constructor(
+    private inner: ByteSource,
+    private report?: (bytesRead: number) => void,
+  ) {}
+  get name(): string {
+    return this.inner.name;
+  }
+  get size(): number {
+    return this.inner.size;
+  }
+  get stats(): ReadStats {
+    return this.inner.stats;
+  }
+  read(offset: number, length: number): Uint8Array {
+    const r = this.inner.read(offset, length);
+    const now = Date.now();
+    if (this.report && now - this.last > 100) {
+      this.last = now;
+      this.report(this.inner.stats.bytesRead);
+    }
+    return r;
+  }
+  stopReporting(): void {
+    this.report = undefined;
+  }
+}
+
+/** 64-bit FNV-1a over byte chunks, as 16 hex digits (sync: no crypto.subtle needed, works off secure contexts). */
+function fnv1a64(chunks: Uint8Array[]): string {
+  let h = 0xcbf29ce484222325n;
+  const P = 0x100000001b3n;
+  for (const c of chunks) {
+    for (let i = 0; i < c.length; i++) {
+      h ^= BigInt(c[i]);
+      h = BigInt.asUintN(64, h * P);
+    }
+  }
+  return h.toString(16).padStart(16, '0');
+}
+
+/**
+ * The dump's identity (DESIGN.md): its size, VMCOREINFO BUILD-ID (or the release when there is
+ * none), the crash time, and the first header bytes, hashed to 8 hex digits. The same file
+ * opened from disk or from a URL gets the same fingerprint; a different dump of the same kernel
+ * differs by crash time, size and header.
+ */
+export function fingerprintOf(prog: Program): string {
+  const enc = new TextEncoder();
+  const info = prog.info;
+  const crash = info.crashTime ?? prog.phys.header.timestamp ?? '';
+  const ident = `${prog.src.size}|${info.buildId ?? info.osrelease ?? ''}|${crash}`;
+  const head = prog.src.read(0, Math.min(512, prog.src.size));
+  return fnv1a64([enc.encode(ident), head]).slice(0, 8);
+}
+
+function hex(a: bigint): string {
+  return '0x' + BigInt.asUintN(64, a).toString(16);
+}
+
+function parseAddress(s: string): bigint | null {
+  const t = s.trim().toLowerCase();
+  if (/^0x[0-9a-f]{1,16}$/.test(t)) return BigInt(t);
+  if (/^[0-9a-f]{9,16}$/.test(t)) return BigInt('0x' + t);
+  return null;
+}
+
+function oneLine(e: unknown): string {
+  if (e instanceof DumpError || e instanceof MemoryError) return e.message;
+  return `internal error: ${errorMessage(e)}`;
+}
+
+export class EngineApi {
+  private sessions = new Map<string, Session>();
+  private nextSession = 1;
+  private nextJob = 1;
+  private cancelled = new Set<string>();
+
+  /** A dropped or picked file (read with FileReaderSync: the file is never copied into memory). */
+  openFile(file: File, onProgress?: (p: OpenProgress) => void): OpenResult {
+    return this.open(() => new BlobSource(file, file.name), { kind: 'file' }, onProgress);
+  }
+
+  /**
+   * A same-origin URL read with HTTP Range (the app's CSP allows connections to its own origin
+   * only; see vite.config.ts). The caller passes an absolute URL.
+   */
+  openUrl(url: string, onProgress?: (p: OpenProgress) => void): OpenResult {
+    let abs: URL;
+    try {
+      abs = new URL(url, self.location.href);
+    } catch {
+      return { ok: false, error: `${url}: not a URL` };
+    }
+    if (abs.origin !== self.location.origin) {
+      return {
+        ok: false,
+        error: `${abs.href}: dumps are read from this app's own origin only (${self.location.origin}); serve the dump from it (or proxy it there) or drop the file on the page`,
+      };
+    }
+    onProgress?.({ phase: 'connecting', bytesRead: 0, size: 0 });
+    return this.open(() => new HttpRangeSource(abs.href), { kind: 'url', url: abs.pathname + abs.search }, onProgress);
+  }
+
+  private open(
+    make: () => ByteSource,
+    source: DumpSummary['source'],
+    onProgress?: (p: OpenProgress) => void,
+  ): OpenResult {
+    const t0 = performance.now();
+    let counting: CountingSource | undefined;
+    try {
+      const raw = make();
+      const size = raw.size;
+      counting = new CountingSource(raw, (bytesRead) =>
+        onProgress?.({ phase: 'reading headers', bytesRead, size }),
+      );
+      onProgress?.({ phase: 'reading headers', bytesRead: 0, size });
+      const prog = openProgram(counting);
+      onProgress?.({ phase: 'identifying', bytesRead: raw.stats.bytesRead, size });
+      const fingerprint = fingerprintOf(prog);
+      counting.stopReporting();
+      const id = `s${this.nextSession++}`;
+      const summary: DumpSummary = {
+        session: id,
+        name: raw.name,
+        source,
+        size,
+        format: prog.phys.format,
+        compression: prog.phys.compression,
+        fingerprint,
+        release: prog.info.osrelease,
+        buildId: prog.info.buildId,
+        crashTime: prog.info.crashTime ?? prog.phys.header.timestamp,
+        warnings: [...prog.phys.warnings],
+        unavailable: [...prog.unavailable],
+        openMs: Math.round(performance.now() - t0),
+        bytesRead: raw.stats.bytesRead,
+      };
+      this.sessions.set(id, { id, prog, summary, overlays: new Map() });
+      return { ok: true, summary };
+    } catch (e) {
+      counting?.stopReporting();
+      return { ok: false, error: oneLine(e) };
+    }
+  }
+
+  /** The summary again, with what became unavailable since (lazy parts fail on first use). */
+  summary(session: string): DumpSummary {
+    const s = this.get(session);
+    return { ...s.summary, unavailable: [...s.prog.unavailable], warnings: [...s.prog.phys.warnings] };
+  }
+
+  close(session: string): void {
+    this.sessions.delete(session);
+  }
+
+  /**
+   * Run one console command line (crash language). Never throws. `onProgress` is a separate
+   * argument because comlink proxies only top-level arguments.
+   */
+  run(session: string, line: string, opts: RunOptions = {}, onProgress?: (p: JobProgress) => void): RunResult {
+    const jobId = opts.jobId ?? `j${this.nextJob++}`;
+    const t0 = performance.now();
+    const s = this.sessions.get(session);
+    if (!s) return { jobId, ok: false, text: '', error: `no open dump ${session} (it was closed)`, ms: 0 };
+    if (this.cancelled.delete(jobId)) return { jobId, ok: false, text: '', error: 'cancelled', cancelled: true, ms: 0 };
+    const flag = opts.cancelFlag;
+    const cancelledSet = this.cancelled;
+    const cancel = {
+      get cancelled(): boolean {
+        return (flag !== undefined && Atomics.load(flag, 0) !== 0) || cancelledSet.has(jobId);
+      },
+      set cancelled(v: boolean) {
+        if (v) cancelledSet.add(jobId);
+      },
+    };
+    let last = 0;
+    const ctx: CommandContext = {
+      prog: s.prog,
+      cancel,
+      overlays: s.overlays,
+      progress: onProgress
+        ? (done, total, what) => {
+            const now = performance.now();
+            if (now - last < 100 && done < total) return;
+            last = now;
+            void onProgress({ jobId, done, total, what });
+          }
+        : undefined,
+    };
+    const r = runCommandSafe(ctx, line);
+    this.cancelled.delete(jobId);
+    const ms = Math.round(performance.now() - t0);
+    if (r.ok) {
+      const out: RunResult = { jobId, ok: true, text: r.result.text, ms };
+      if (r.result.json !== undefined) out.json = r.result.json;
+      return out;
+    }
+    return { jobId, ok: false, text: '', error: r.error, cancelled: r.error === 'cancelled', ms };
+  }
+
+  /** Ask a job to stop (seen by the job only if it has not started yet or between commands). */
+  cancel(_session: string, jobId: string): void {
+    this.cancelled.add(jobId);
+  }
+
+  /**
+   * Bytes of kernel virtual memory for the hex view. Never throws for unreadable memory: those
+   * spans come back in `missing` with the reason (page not in dump, not mapped, ...).
+   */
+  readMemory(session: string, address: string, length: number): MemoryBytes {
+    const s = this.get(session);
+    const start = parseAddress(address);
+    if (start === null) throw new Error(`${address}: not an address`);
+    const len = Math.max(0, Math.min(MAX_READ, Math.floor(length)));
+    const bytes = new Uint8Array(len);
+    const missing: MissingRange[] = [];
+    let pos = 0;
+    while (pos < len) {
+      const cur = BigInt.asUintN(64, start + BigInt(pos));
+      const n = Math.min(len - pos, 4096 - Number(cur & 0xfffn));
+      try {
+        bytes.set(s.prog.mem.read(cur, n), pos);
+      } catch (e) {
+        const kind = e instanceof MemoryError ? e.kind : 'error';
+        const reason = e instanceof MemoryError ? e.message : oneLine(e);
+        const prev = missing[missing.length - 1];
+        if (prev && prev.kind === kind && prev.end === hex(cur)) prev.end = hex(cur + BigInt(n));
+        else missing.push({ start: hex(cur), end: hex(cur + BigInt(n)), reason, kind });
+      }
+      pos += n;
+    }
+    return transfer({ address: hex(start), length: len, bytes, missing }, [bytes.buffer]);
+  }
+
+  /**
+   * What an address or symbol expression is: "0xffff...", "ffff...", "name", "name+0x1d",
+   * "name+0x1d/0x170", "module:name". Never throws.
+   */
+  resolve(session: string, input: string): Resolved {
+    const out: Resolved = { input };
+    const s = this.sessions.get(session);
+    if (!s) return { ...out, error: `no open dump ${session}` };
+    try {
+      let addr = parseAddress(input);
+      if (addr === null) {
+        const m = /^\s*([\w.$:-]+?)(?:\+(0x[0-9a-f]+|\d+))?(?:\/(?:0x[0-9a-f]+|\d+))?\s*(?:\[[\w-]+\])?\s*$/i.exec(input);
+        if (!m) return { ...out, error: `${input}: not an address or symbol` };
+        const base = s.prog.symbolAddress(m[1]);
+        if (base === undefined) return { ...out, error: `${m[1]}: no such symbol` };
+        addr = base + (m[2] ? BigInt(m[2]) : 0n);
+      }
+      out.address = hex(addr);
+      const hit = s.prog.symbols.lookup(addr);
+      if (hit) {
+        out.symbol = `${hit.sym.name}${hit.offset ? `+0x${hit.offset.toString(16)}` : ''}`;
+        if (hit.sym.module) out.module = hit.sym.module;
+      }
+      out.readable = s.prog.mem.readable(addr);
+      const w = runCommandSafe({ prog: s.prog, overlays: s.overlays }, `whatis ${out.address} --json`);
+      if (w.ok && w.result.json !== undefined) out.whatis = w.result.json;
+      return out;
+    } catch (e) {
+      return { ...out, error: oneLine(e) };
+    }
+  }
+
+  /** The commands this engine build has (the console's help and completion). */
+  commands(): CommandInfo[] {
+    return listCommands().map((c) => ({ name: c.name, aliases: c.aliases ?? [], summary: c.summary, usage: c.usage }));
+  }
+
+  /** Struct overlays the user chose (whatis names members through them). */
+  setOverlay(session: string, address: string, type: string | null): void {
+    const s = this.get(session);
+    if (type) s.overlays.set(address, type);
+    else s.overlays.delete(address);
+  }
+
+  private get(session: string): Session {
+    const s = this.sessions.get(session);
+    if (!s) throw new Error(`no open dump ${session} (it was closed)`);
+    return s;
+  }
+}
