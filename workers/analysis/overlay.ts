@@ -1,0 +1,525 @@
+import { MemoryError } from '../errors';
+import { u64 } from '../bytes';
+import type { Btf, BtfComposite } from '../kernel/btf';
+import type { Program } from '../kernel/program';
+import { listModules, moduleBtf } from '../kernel/modules';
+
+/**
+ * "Which struct type fits this object?" — rank BTF struct types by how well an untyped object's
+ * bytes fit them. Every candidate comes with its evidence, so the user can judge the ranking:
+ * function pointers that point at functions (named like the member), list_heads that link back,
+ * pointers that point at objects of the member's type, enums and bools in range, and the size
+ * fitting the allocation's size class. Composite layouts are tried where the kernel allocates
+ * one struct followed by another (a block-layer request followed by its driver's command: the
+ * blk-mq PDU at rq + sizeof(struct request), sized by the tag set's cmd_size).
+ */
+
+export type EvidenceKind = 'size' | 'fnptr' | 'ptr' | 'typed-ptr' | 'list' | 'enum' | 'bool' | 'string' | 'bad';
+
+export interface Evidence {
+  /** byte offset in the object */
+  offset: number;
+  /** member path in the candidate type ('' for whole-object evidence) */
+  member: string;
+  kind: EvidenceKind;
+  weight: number;
+  text: string;
+}
+
+export interface OverlayPart {
+  type: string;
+  /** where the type comes from: 'vmlinux' or a module's BTF */
+  source: string;
+  offset: number;
+  size: number;
+  /** a PDU of known size whose type is not in any BTF the dump has */
+  unknown?: boolean;
+}
+
+export interface OverlayCandidate {
+  /** the layout: one part, or a head followed by a tail (composite) */
+  parts: OverlayPart[];
+  /** display name: "struct request + struct scsi_cmnd" */
+  name: string;
+  score: number;
+  evidence: Evidence[];
+}
+
+/** What a pointer points at (slab analysis plugs in here: cache name and the cache's type). */
+export interface PointerInfo {
+  /** the type the target object is known to have (e.g. from a dedicated cache), if any */
+  type?: string;
+  /** a short description: "dentry object", "kernel text", ... */
+  what: string;
+  /** the symbol the pointer points at exactly, if any */
+  symbol?: string;
+}
+
+export interface OverlayOptions {
+  /** object size in bytes (the slab cache's object_size, or a user-given length) */
+  size: number;
+  /** sizes of struct that fit the allocation: [min, max] (e.g. kmalloc-1k: [513, 1024]) */
+  window?: [number, number];
+  /** type names to leave out (tests hide the cache's own type) */
+  exclude?: Set<string>;
+  limit?: number;
+  /** classify a pointer value (slab-aware); default: symbols and readability only */
+  classify?: (value: bigint) => PointerInfo | null;
+  /** also try module BTF types (default true) */
+  modules?: boolean;
+  cancel?: { cancelled: boolean };
+}
+
+interface TypeRef {
+  btf: Btf;
+  id: number;
+  name: string;
+  size: number;
+  source: string;
+}
+
+const LIST_POISON1 = 0xdead000000000100n;
+const LIST_POISON2 = 0xdead000000000122n;
+const MAX_ARRAY_ELEMS = 4;
+
+/** The size window of a kmalloc-style size class holding `size`-byte objects. */
+export function sizeClassWindow(size: number): [number, number] {
+  const classes = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192];
+  const i = classes.indexOf(size);
+  if (i > 0) return [classes[i - 1] + 1, size];
+  if (i === 0) return [1, size];
+  return [size, size];
+}
+
+export function rankOverlays(prog: Program, address: bigint, opts: OverlayOptions): OverlayCandidate[] {
+  const size = opts.size;
+  const window = opts.window ?? [Math.max(1, Math.floor(size / 2) + 1), size];
+  const bytes = readObject(prog, address, size);
+  const types = allStructTypes(prog, opts.modules !== false);
+  const scorer = new Scorer(prog, address, bytes, opts.classify ?? defaultClassify(prog));
+  const out: OverlayCandidate[] = [];
+  const excluded = (t: TypeRef) => opts.exclude?.has(t.name) ?? false;
+
+  let n = 0;
+  for (const t of types) {
+    if (t.size < window[0] || t.size > window[1] || excluded(t)) continue;
+    if ((++n & 255) === 0 && opts.cancel?.cancelled) break;
+    const ev = scorer.evaluate(t, 0);
+    ev.push(sizeEvidence(t.size, size, window));
+    out.push(candidate([part(t, 0)], ev));
+  }
+
+  // composites: a request followed by its PDU (blk-mq: blk_mq_rq_to_pdu(rq) == rq + 1)
+  for (const head of types.filter((t) => t.name === 'struct request' && t.source === 'vmlinux')) {
+    if (excluded(head) || head.size >= window[1]) continue;
+    const headEv = scorer.evaluate(head, 0);
+    const tailOff = head.size; // sizeof(struct request) is a multiple of 8
+    const room: [number, number] = [Math.max(1, window[0] - tailOff), window[1] - tailOff];
+    let anyTail = false;
+    for (const t of types) {
+      if (t.size < room[0] || t.size > room[1] || excluded(t) || t.name === head.name) continue;
+      const tailEv = scorer.evaluate(t, tailOff);
+      // a tail must show structure of its own (a function pointer, a typed or aptly named pointer,
+      // a linked list): scalar coverage alone would let any type of the right size in
+      if (!tailEv.some((e) => e.weight >= 2 && e.member !== '')) continue;
+      anyTail = true;
+      const ev = [...headEv, ...tailEv, sizeEvidence(head.size + t.size, size, window, `${head.name} + ${t.name}`)];
+      out.push(candidate([part(head, 0), part(t, tailOff)], ev));
+    }
+    // the driver's command type may be in no BTF the dump has (a module without BTF, or not
+    // loaded): keep the head with an unknown PDU filling the rest of the object
+    const pduSizes = tagSetCmdSizes(prog);
+    const pdu = pduSizes.find((s) => head.size + s >= window[0] && head.size + s <= window[1]) ?? size - tailOff;
+    const ev = [...headEv];
+    ev.push({
+      offset: tailOff,
+      member: '',
+      kind: 'size',
+      weight: pduSizes.includes(pdu) ? 3 : anyTail ? 0.5 : 1.5,
+      text: pduSizes.includes(pdu)
+        ? `a blk-mq tag set in this dump has cmd_size ${pdu}: ${head.name} (${head.size}) + PDU (${pdu}) = ${head.size + pdu} fits`
+        : `${head.name} (${head.size} bytes) + the driver's PDU (blk_mq_rq_to_pdu: rq + 1) would fill this ${size}-byte object; the PDU's type is in no BTF of this dump`,
+    });
+    out.push(candidate([part(head, 0), { type: 'PDU (driver command)', source: 'unknown', offset: tailOff, size: pdu, unknown: true }], ev));
+  }
+
+  out.sort((a, b) => b.score - a.score || a.parts.length - b.parts.length || a.name.localeCompare(b.name));
+  return out.slice(0, opts.limit ?? 20);
+}
+
+function part(t: TypeRef, offset: number): OverlayPart {
+  return { type: t.name, source: t.source, offset, size: t.size };
+}
+
+function candidate(parts: OverlayPart[], evidence: Evidence[]): OverlayCandidate {
+  // a type with no member evidence at all (a bitmap, a buffer) fits any bytes: size alone is weak
+  const structural = evidence.some((e) => e.weight > 0 && e.kind !== 'size' && e.member !== '');
+  if (!structural) evidence = evidence.map((e) => (e.kind === 'size' ? { ...e, weight: e.weight / 2, text: `${e.text} (no member evidence)` } : e));
+  evidence.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || a.offset - b.offset);
+  const score = Math.round(evidence.reduce((s, e) => s + e.weight, 0) * 100) / 100;
+  return { parts, name: parts.map((p) => p.type).join(' + '), score, evidence };
+}
+
+function sizeEvidence(typeSize: number, objSize: number, window: [number, number], label?: string): Evidence {
+  const what = label ?? `${typeSize}-byte type`;
+  if (typeSize === objSize) return { offset: 0, member: '', kind: 'size', weight: 3, text: `${what} is exactly the object size ${objSize}` };
+  return {
+    offset: 0,
+    member: '',
+    kind: 'size',
+    weight: 2,
+    text: `${what} (${typeSize} bytes) fits the ${objSize}-byte object's size class [${window[0]}, ${window[1]}]`,
+  };
+}
+
+function readObject(prog: Program, address: bigint, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let off = 0; off < size; ) {
+    const n = Math.min(size - off, 4096 - Number((address + BigInt(off)) & 0xfffn));
+    const b = prog.mem.read(address + BigInt(off), n); // a MemoryError here is the caller's answer
+    out.set(b, off);
+    off += n;
+  }
+  return out;
+}
+
+/** Every struct type of the kernel's BTF and of the loaded modules' BTF (deduplicated by name). */
+function allStructTypes(prog: Program, modules: boolean): TypeRef[] {
+  const key = `overlay.types.${modules}`;
+  const cached = prog.cache.get(key) as TypeRef[] | undefined;
+  if (cached) return cached;
+  const out: TypeRef[] = [];
+  const seen = new Set<string>();
+  const add = (btf: Btf, source: string, local: boolean) => {
+    for (const s of btf.structs()) {
+      if (local && s.id < btf.startId) continue;
+      if (!s.name || s.size === 0) continue;
+      const name = `${s.kind} ${s.name}`;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      out.push({ btf, id: s.id, name, size: s.size, source });
+    }
+  };
+  add(prog.btf, 'vmlinux', false);
+  if (modules) {
+    for (const m of listModules(prog)) {
+      const b = moduleBtf(prog, m.name);
+      if (b) add(b, m.name, true);
+    }
+  }
+  prog.cache.set(key, out);
+  return out;
+}
+
+/** cmd_size of every blk-mq tag set reachable in the dump (request queues of block devices). */
+function tagSetCmdSizes(prog: Program): number[] {
+  const cached = prog.cache.get('overlay.cmdsizes') as number[] | undefined;
+  if (cached) return cached;
+  const out: number[] = [];
+  prog.cache.set('overlay.cmdsizes', out);
+  // all_bdevs / block devices are version-specific; the request queues are reachable from the
+  // disks' kobjects, which this engine does not walk yet. Tag sets registered with the block
+  // layer are also on no global list. So this stays empty unless a later walker fills it.
+  return out;
+}
+
+function defaultClassify(prog: Program): (v: bigint) => PointerInfo | null {
+  return (v) => {
+    const hit = prog.symbols.lookup(v);
+    if (hit) return { what: `${hit.sym.name}+0x${hit.offset.toString(16)}`, symbol: hit.offset === 0 ? hit.sym.name.replace(/\.\d+$/, '') : undefined };
+    return prog.mem.readable(v) ? { what: 'readable kernel memory' } : null;
+  };
+}
+
+class Scorer {
+  private fnCache = new Map<bigint, { name: string; offset: number; type: string } | null>();
+  private ptrCache = new Map<bigint, PointerInfo | null>();
+  private evCache = new Map<string, Evidence[]>();
+  constructor(
+    private prog: Program,
+    private base: bigint,
+    private bytes: Uint8Array,
+    private classify: (v: bigint) => PointerInfo | null,
+  ) {}
+
+  evaluate(t: TypeRef, offset: number): Evidence[] {
+    const key = `${t.source}:${t.id}@${offset}`;
+    const hit = this.evCache.get(key);
+    if (hit) return hit;
+    const raw: Evidence[] = [];
+    this.walk(t.btf, t.id, offset, '', false, raw, 0);
+    // union alternatives overlay the same bytes: keep the strongest evidence per offset
+    const best = new Map<number, Evidence>();
+    for (const e of raw) {
+      const b = best.get(e.offset);
+      if (!b || e.weight > b.weight) best.set(e.offset, e);
+    }
+    const ev = [...best.values()];
+    ev.push(...this.explained(t, offset, new Set(best.keys())));
+    this.evCache.set(key, ev);
+    return ev;
+  }
+
+  /**
+   * The object's non-zero 8-byte words that this type (placed at `offset`) covers: a word on a
+   * scalar member (not an array: arrays of longs "explain" anything) is weak support; a word in
+   * padding contradicts the layout. Words already judged (pointers, lists, enums) are skipped.
+   */
+  private explained(t: TypeRef, offset: number, judged: Set<number>): Evidence[] {
+    let support = 0;
+    let holes = 0;
+    const holeAt: string[] = [];
+    for (let o = offset; o < Math.min(offset + t.size, this.bytes.length); o += 8) {
+      if (judged.has(o) || this.u64at(o) === 0n || this.u64at(o) === null) continue;
+      const m = t.btf.memberAt(t.id, o - offset);
+      if (!m) {
+        holes++;
+        holeAt.push(`+0x${o.toString(16)}`);
+        continue;
+      }
+      if (m.padding) {
+        holes++;
+        holeAt.push(`+0x${o.toString(16)}`);
+        continue;
+      }
+      const rk = t.btf.type(t.btf.resolve(m.type)).kind;
+      if (rk === 'int' || rk === 'enum' || rk === 'enum64' || rk === 'ptr') {
+        if (!m.path.includes('[')) support++;
+      }
+    }
+    const out: Evidence[] = [];
+    // capped: covering words with integers is weak evidence, whatever the count
+    if (support) out.push({ offset, member: '', kind: 'ptr', weight: Math.min(1.5, 0.3 * support), text: `${support} non-zero word(s) fall on scalar members` });
+    if (holes) out.push({ offset, member: '', kind: 'bad', weight: -0.75 * holes, text: `${holes} non-zero word(s) fall in padding (${holeAt.slice(0, 4).join(', ')})` });
+    return out;
+  }
+
+  private u64at(off: number): bigint | null {
+    return off >= 0 && off + 8 <= this.bytes.length ? u64(this.bytes, off) : null;
+  }
+
+  private walk(btf: Btf, id: number, off: number, path: string, inUnion: boolean, ev: Evidence[], depth: number): void {
+    if (depth > 8 || off >= this.bytes.length) return;
+    const rid = btf.resolve(id);
+    const t = btf.type(rid);
+    const push = (e: Evidence) => {
+      if (inUnion && e.weight < 0) return; // another union member may be the live one
+      ev.push(e);
+    };
+    switch (t.kind) {
+      case 'struct':
+      case 'union': {
+        const name = t.name;
+        if (t.kind === 'struct' && (name === 'list_head' || name === 'hlist_node')) {
+          this.list(off, path, name, push);
+          return;
+        }
+        for (const m of (t as BtfComposite).members) {
+          if (m.bitSize) continue;
+          const mo = off + Math.floor(m.bitOffset / 8);
+          const p = m.name ? (path ? `${path}.${m.name}` : m.name) : path;
+          this.walk(btf, m.type, mo, p, inUnion || t.kind === 'union', ev, depth + 1);
+        }
+        return;
+      }
+      case 'array': {
+        const es = btf.sizeof(t.type);
+        const elt = btf.type(btf.resolve(t.type));
+        if (elt.kind === 'int' && es === 1) {
+          this.charArray(off, t.nelems, path, push);
+          return;
+        }
+        if (es <= 0) return;
+        for (let i = 0; i < Math.min(t.nelems, MAX_ARRAY_ELEMS); i++) {
+          this.walk(btf, t.type, off + i * es, `${path}[${i}]`, inUnion, ev, depth + 1);
+        }
+        return;
+      }
+      case 'ptr': {
+        const v = this.u64at(off);
+        if (v === null || v === 0n) return;
+        const target = btf.type(btf.resolve(t.type));
+        if (target.kind === 'func_proto') this.fnptr(off, v, path, push);
+        else this.ptr(btf, off, v, path, target.kind === 'struct' ? `struct ${target.name}` : null, push);
+        return;
+      }
+      case 'enum':
+      case 'enum64': {
+        const v = this.intAt(off, t.size, t.signed);
+        if (v === null || v === 0n) return;
+        const ok = t.values.some((x) => x.value === v);
+        const flags = !ok && btf.enumFlags(rid, v) !== null && !btf.enumFlags(rid, v)!.some((f) => f.startsWith('0x'));
+        if (ok) push({ offset: off, member: path, kind: 'enum', weight: 0.5, text: `${path} = ${btf.enumName(rid, v)} (a valid ${btf.typeName(rid)})` });
+        else if (!flags) push({ offset: off, member: path, kind: 'bad', weight: -1.5, text: `${path} = ${v} is not a value of ${btf.typeName(rid)}` });
+        return;
+      }
+      case 'int': {
+        if (t.bool) {
+          const v = this.bytes[off];
+          if (v > 1) push({ offset: off, member: path, kind: 'bad', weight: -1.5, text: `${path} (bool) = ${v}` });
+        } else if (t.signed && t.size >= 4) {
+          // -1 is the kernel's "none" in signed ids and tags (BLK_MQ_NO_TAG, -1 fds, ...):
+          // all-ones on a signed field of its own is a small, specific sign of the layout
+          const v = this.intAt(off, t.size, true);
+          if (v === -1n) push({ offset: off, member: path, kind: 'enum', weight: 0.75, text: `${path} = -1 (a "none" sentinel in a signed field)` });
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private intAt(off: number, size: number, signed: boolean): bigint | null {
+    if (off + size > this.bytes.length) return null;
+    let v = 0n;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.bytes[off + i]);
+    return signed ? BigInt.asIntN(size * 8, v) : v;
+  }
+
+  private fnSym(v: bigint) {
+    if (this.fnCache.has(v)) return this.fnCache.get(v)!;
+    const hit = this.prog.symbols.lookup(v);
+    const r = hit ? { name: hit.sym.name, offset: hit.offset, type: hit.sym.type, module: hit.sym.module } : null;
+    this.fnCache.set(v, r);
+    return r;
+  }
+
+  private fnptr(off: number, v: bigint, path: string, push: (e: Evidence) => void): void {
+    const s = this.fnSym(v);
+    const hx = `0x${v.toString(16)}`;
+    if (s && s.offset === 0 && /[tTwW]/.test(s.type)) {
+      const fit = nameFit(path, s.name);
+      push({
+        offset: off,
+        member: path,
+        kind: 'fnptr',
+        weight: 3 + (fit ? 1 : 0),
+        text: `${path} = ${hx} <${s.name}>: a function${fit ? ', named like the member' : ''}`,
+      });
+    } else if (s && /[tT]/.test(s.type)) {
+      push({ offset: off, member: path, kind: 'fnptr', weight: 0.5, text: `${path} = ${hx} <${s.name}+0x${s.offset.toString(16)}>: inside a function` });
+    } else {
+      push({ offset: off, member: path, kind: 'bad', weight: -3, text: `${path} = ${hx} is a function pointer member but not a function address` });
+    }
+  }
+
+  private info(v: bigint): PointerInfo | null {
+    if (this.ptrCache.has(v)) return this.ptrCache.get(v)!;
+    let r: PointerInfo | null = null;
+    if (this.prog.arch.isKernelAddress(v)) {
+      try {
+        r = this.classify(v);
+      } catch (e) {
+        if (!(e instanceof MemoryError)) throw e;
+      }
+    }
+    this.ptrCache.set(v, r);
+    return r;
+  }
+
+  private ptr(btf: Btf, off: number, v: bigint, path: string, pointee: string | null, push: (e: Evidence) => void): void {
+    const hx = `0x${v.toString(16)}`;
+    if (v === LIST_POISON1 || v === LIST_POISON2) return;
+    const i = this.info(v);
+    if (!i) {
+      push({ offset: off, member: path, kind: 'bad', weight: -2, text: `${path} = ${hx} is not a readable kernel address` });
+      return;
+    }
+    if (pointee && i.type) {
+      if (i.type === pointee) {
+        push({ offset: off, member: path, kind: 'typed-ptr', weight: 2.5, text: `${path} = ${hx} points at a ${pointee} (${i.what})` });
+      } else {
+        push({ offset: off, member: path, kind: 'ptr', weight: 0.25, text: `${path} = ${hx} points at ${i.what}, expected ${pointee}` });
+      }
+      return;
+    }
+    void btf;
+    const fit = i.symbol ? nameFit(path, i.symbol) : false;
+    push({
+      offset: off,
+      member: path,
+      kind: 'ptr',
+      weight: fit ? 2 : 1,
+      text: `${path} = ${hx} points at ${i.what}${fit ? ', a symbol named like the member' : ''}`,
+    });
+  }
+
+  private list(off: number, path: string, kind: string, push: (e: Evidence) => void): void {
+    const next = this.u64at(off);
+    const second = this.u64at(off + 8);
+    if (next === null || second === null) return;
+    const self = this.base + BigInt(off);
+    const hx = (x: bigint) => `0x${x.toString(16)}`;
+    if (kind === 'list_head') {
+      if (next === 0n && second === 0n) return;
+      if (next === self && second === self) {
+        push({ offset: off, member: path, kind: 'list', weight: 2, text: `${path}: an empty list_head (next = prev = its own address)` });
+        return;
+      }
+      if (next === LIST_POISON1 && second === LIST_POISON2) {
+        push({ offset: off, member: path, kind: 'list', weight: 2, text: `${path}: a deleted list entry (LIST_POISON1/2)` });
+        return;
+      }
+      const nprev = this.readPtr(next + 8n);
+      const pnext = this.readPtr(second);
+      const back = (nprev === self ? 1 : 0) + (pnext === self ? 1 : 0);
+      if (back > 0) {
+        push({ offset: off, member: path, kind: 'list', weight: 1.5 + 1.5 * back, text: `${path}: linked (next->prev ${nprev === self ? '==' : '!='} &${path}, prev->next ${pnext === self ? '==' : '!='} &${path})` });
+      } else {
+        push({ offset: off, member: path, kind: 'bad', weight: -1.5, text: `${path}: next ${hx(next)} / prev ${hx(second)} do not link back` });
+      }
+      return;
+    }
+    // hlist_node: next, pprev (pprev points at the previous node's next, or the head's first)
+    if (next === 0n && second === 0n) return;
+    const atPprev = second ? this.readPtr(second) : null;
+    if (atPprev === self) {
+      push({ offset: off, member: path, kind: 'list', weight: 2.5, text: `${path}: hashed (*pprev == &${path})` });
+    } else if (next === LIST_POISON1 && second === LIST_POISON2) {
+      push({ offset: off, member: path, kind: 'list', weight: 1.5, text: `${path}: a deleted hlist entry (LIST_POISON1/2)` });
+    } else {
+      push({ offset: off, member: path, kind: 'bad', weight: -1.5, text: `${path}: *pprev does not point back` });
+    }
+  }
+
+  private readPtr(a: bigint): bigint | null {
+    if (!this.prog.arch.isKernelAddress(a)) return null;
+    const b = this.prog.mem.tryRead(a, 8);
+    return b ? u64(b, 0) : null;
+  }
+
+  private charArray(off: number, n: number, path: string, push: (e: Evidence) => void): void {
+    if (!/(^|\.|_)(comm|name|[a-z]*name)(\[|$)/.test(path)) return;
+    const end = Math.min(this.bytes.length, off + n);
+    let len = 0;
+    while (off + len < end && this.bytes[off + len] !== 0) len++;
+    if (len === 0 || off + len === end) return;
+    const s = this.bytes.subarray(off, off + len);
+    if (len >= 2 && s.every((c) => c >= 0x20 && c < 0x7f)) {
+      push({ offset: off, member: path, kind: 'string', weight: 1, text: `${path} = "${new TextDecoder('latin1').decode(s)}" (a printable name)` });
+    }
+  }
+}
+
+/** Does a function's name share a word with the member's name? (ops->release = foo_release) */
+function nameFit(member: string, fn: string): boolean {
+  const last = member.split('.').pop()!.replace(/\[\d+\]$/, '');
+  const words = last.split('_').filter((w) => w.length >= 3);
+  const f = fn.toLowerCase();
+  return words.some((w) => f.includes(w.toLowerCase()));
+}
+
+/** Text report of a ranking, evidence lines under each candidate. */
+export function formatOverlays(address: bigint, size: number, cands: OverlayCandidate[], evidenceLines = 6): string {
+  const lines = [`overlay of ${size}-byte object at ${address.toString(16)}: ${cands.length} candidates`];
+  cands.forEach((c, i) => {
+    const src = c.parts.map((p) => (p.source === 'vmlinux' ? '' : p.unknown ? '' : ` [${p.source}]`)).join('');
+    lines.push(`${String(i + 1).padStart(3)}. ${c.name}${src}  score ${c.score}  (${c.parts.map((p) => `+0x${p.offset.toString(16)}: ${p.size}`).join(', ')})`);
+    for (const e of c.evidence.slice(0, evidenceLines)) {
+      lines.push(`       ${e.weight >= 0 ? '+' : '-'}${Math.abs(e.weight).toFixed(1).padStart(3)}  +0x${e.offset.toString(16).padEnd(4)} ${e.text}`);
+    }
+    if (c.evidence.length > evidenceLines) lines.push(`       ... ${c.evidence.length - evidenceLines} more`);
+  });
+  return lines.join('\n') + '\n';
+}
