@@ -49,7 +49,7 @@ describe.skipIf(!bh)(`list on 6.1-bh-scribble ${bh ? '' : SKIP_REASON}`, () => {
     expect(prog.mem.u64(0xffff888004c7e000n + BigInt(off))).toBe(0n);
   });
 
-  it('stops on a cycle that does not return to the start', () => {
+  it('walks init_task.tasks to its end and honours -c', () => {
     const prog = openDumpFile(bh!.file);
     // a list_head whose next points to itself, entered from another node: use init_task.tasks,
     // walking from a node with a fake offset so that the chain loops without hitting the start
