@@ -523,3 +523,56 @@ export function formatOverlays(address: bigint, size: number, cands: OverlayCand
   });
   return lines.join('\n') + '\n';
 }
+
+/**
+ * Which member of an overlay layout covers `offset` (bytes from the object start): "request.tag",
+ * "scsi_cmnd.sense_buffer", "PDU (driver command) +0x1b8", or past the end of the layout.
+ * `layout` is a candidate's parts, or a type name / "A + B" composite name.
+ */
+export function memberInLayout(prog: Program, layout: OverlayPart[] | string, offset: number): { path: string; part?: OverlayPart; delta: number } {
+  const parts = typeof layout === 'string' ? partsFromName(prog, layout) : layout;
+  for (const p of parts) {
+    if (offset < p.offset || offset >= p.offset + p.size) continue;
+    const rel = offset - p.offset;
+    const short = p.type.replace(/^(struct|union) /, '');
+    if (p.unknown) return { path: `${p.type} +0x${rel.toString(16)}`, part: p, delta: rel };
+    const btf = p.source === 'vmlinux' ? prog.btf : (moduleBtf(prog, p.source) ?? prog.btf);
+    const id = btf.findType(p.type);
+    const m = id === null ? null : btf.memberAt(id, rel);
+    if (!m) return { path: `${short} +0x${rel.toString(16)} (padding)`, part: p, delta: rel };
+    return { path: `${short}.${m.path}${m.delta ? `+0x${m.delta.toString(16)}` : ''}${m.padding ? ' (padding)' : ''}`, part: p, delta: m.delta };
+  }
+  const end = parts.reduce((e, p) => Math.max(e, p.offset + p.size), 0);
+  return { path: `+0x${offset.toString(16)}: past the end of ${parts.map((p) => p.type).join(' + ')} (+0x${end.toString(16)})`, delta: offset - end };
+}
+
+/** "struct request + struct scsi_cmnd" -> parts laid out one after the other (8-byte aligned). */
+export function partsFromName(prog: Program, name: string): OverlayPart[] {
+  const out: OverlayPart[] = [];
+  let off = 0;
+  for (const raw of name.split('+').map((s) => s.trim())) {
+    const t = /^(struct|union) /.test(raw) ? raw : `struct ${raw}`;
+    let source = 'vmlinux';
+    let id = prog.btf.findType(t);
+    let size = id === null ? 0 : prog.btf.sizeof(id);
+    if (id === null) {
+      for (const m of listModules(prog)) {
+        const b = moduleBtf(prog, m.name);
+        const mid = b?.findType(t) ?? null;
+        if (b && mid !== null) {
+          id = mid;
+          source = m.name;
+          size = b.sizeof(mid);
+          break;
+        }
+      }
+    }
+    if (id === null) {
+      out.push({ type: raw, source: 'unknown', offset: off, size: Number.MAX_SAFE_INTEGER, unknown: true });
+      break;
+    }
+    out.push({ type: t, source, offset: off, size });
+    off += Math.ceil(size / 8) * 8;
+  }
+  return out;
+}
