@@ -302,8 +302,8 @@ export function slabFlag(prog: Program, name: SlabFlagName): bigint {
   const c = prog.cache.get(key) as bigint | undefined;
   if (c !== undefined) return c;
   let v: bigint;
-  const bitName = '_' + name.replace(/^_+/, '');
-  const e = prog.btf.enumerator(bitName) ?? prog.btf.enumerator('_' + name);
+  const bitName = name.startsWith('__') ? '_SLAB_' + name.slice(2) : '_' + name;
+  const e = prog.btf.enumerator(bitName);
   if (prog.btf.enumerator('_SLAB_RED_ZONE')) {
     // 6.8+: every flag is a bit of enum _slab_flag_bits; a flag absent from the enum is not configured
     v = e ? 1n << e.value : 0n;
@@ -1341,7 +1341,7 @@ export function depotStack(prog: Program, handle: number): { stack: bigint[]; re
   const poolBase = u64(pb, 0);
   if (!poolBase) return { stack: [], problem: `stack depot pool ${pool} is NULL` };
   const rec = poolBase + BigInt(offset << 4);
-  const sr = prog.findType('stack_record', 'struct');
+  const sr = prog.btf.findType('stack_record', 'struct');
   if (sr === null) return { stack: [], problem: 'no struct stack_record in BTF' };
   const sizeOff = prog.offsetof(sr, 'size');
   const entOff = prog.offsetof(sr, 'entries');

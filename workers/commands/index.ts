@@ -1,3 +1,5 @@
 // Every command module registers itself on import.
 import './help';
 import './ps';
+import './kmem';
+import './whatis';

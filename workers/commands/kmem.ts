@@ -1,0 +1,284 @@
+/**
+ * crash's `kmem`, SLUB parts:
+ *   kmem -s [cache]        every cache: CACHE OBJSIZE ALLOCATED TOTAL SLABS SSIZE NAME, counted as
+ *                          crash counts (per-CPU freelists of every possible CPU count as free)
+ *   kmem -S <cache> [--full]  every listed slab and its objects: allocated "[addr]", free, and
+ *                          "(cpu N cache)" for the free objects of a CPU's active slab. SLUB keeps no
+ *                          list of full slabs without SLAB_STORE_USER; crash prints "(not tracked)",
+ *                          and so do we unless --full asks for a walk of every struct page (as drgn
+ *                          does): those slabs are listed in a section of their own, marked as found
+ *                          by the page walk.
+ *   kmem <addr>            which cache/slab/object (crash's layout), its alloc/free tracks with
+ *                          slub_debug=U, and the page line; outside slabs: symbol, task stack,
+ *                          vmalloc area, free page, page flags (see whatis.ts).
+ * `--json` results: kmem -s: [{name, objsize, allocated, total, slabs, ssize}] (+cache address);
+ * kmem -S: {info, cpus, nodes, untracked}; kmem <addr>: whatis's shape.
+ */
+import type { Program } from '../kernel/program';
+import {
+  listCaches, cacheUsage, findCache, cacheSlabs,
+  type CacheUsage, type SlabObjects, type SlabCache,
+} from '../analysis/slab';
+import { describeAddress, parseAddress, trackLines, type Described } from './whatis';
+import { CommandError, registerCommand, parseFlags, checkCancel, type CommandContext, type CommandResult } from './registry';
+
+const hx = (v: bigint | number) => v.toString(16);
+const padL = (s: string | number, n: number) => String(s).padStart(n);
+
+export const KMEM_S_HEADER = 'CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME';
+
+export function kmemSLine(u: CacheUsage): string {
+  return `${hx(u.address).padStart(16, '0')} ${padL(u.objsize, 8)} ${padL(u.allocated, 10)} ${padL(u.total, 9)} ${padL(u.slabs, 6)} ${padL(Math.floor(u.ssize / 1024) + 'k', 6)}  ${u.name}`;
+}
+
+const SLAB_HEADER = '  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE';
+
+function slabLine(s: SlabObjects, node = 0): string {
+  const total = s.objects.length;
+  return `  ${hx(s.slab.address)}  ${hx(s.slab.memory)} ${padL(s.node ?? node, 5)} ${padL(total, 6)} ${padL(s.allocated, 10)} ${padL(s.free, 5)}`;
+}
+
+/** crash prints object addresses without red_left_pad (the slot start). */
+function objectLines(c: SlabCache, s: SlabObjects, only?: number): string[] {
+  const out: string[] = [];
+  s.objects.forEach((o, i) => {
+    if (only !== undefined && i !== only) return;
+    const slot = hx(o - BigInt(c.redLeftPad));
+    if (s.states[i] === 'allocated') out.push(`  [${slot}]`);
+    else out.push(`   ${slot}  ${s.notes[i] ? `(${s.notes[i]})` : ''}`);
+  });
+  return out;
+}
+
+function kmemS(ctx: CommandContext, name?: string): CommandResult {
+  const prog = ctx.prog;
+  const { caches, problems } = listCaches(prog);
+  const sel = name ? caches.filter((c) => c.name === name || '0x' + hx(c.address) === name || hx(c.address) === name) : caches;
+  if (name && !sel.length) throw new CommandError(`kmem: invalid slab cache: ${name}`);
+  const lines = [KMEM_S_HEADER];
+  const json: unknown[] = [];
+  sel.forEach((c, i) => {
+    if (i % 16 === 0) {
+      checkCancel(ctx);
+      ctx.progress?.(i, sel.length, 'kmem -s');
+    }
+    const u = cacheUsage(prog, c);
+    lines.push(kmemSLine(u));
+    json.push({
+      name: u.name,
+      objsize: u.objsize,
+      allocated: u.allocated,
+      total: u.total,
+      slabs: u.slabs,
+      ssize: u.ssize,
+      cache: '0x' + hx(u.address),
+      ...(u.problems.length ? { problems: u.problems } : {}),
+    });
+  });
+  ctx.progress?.(sel.length, sel.length, 'kmem -s');
+  for (const p of problems) lines.push(`kmem: ${p.message}`);
+  return { text: lines.join('\n') + '\n', json };
+}
+
+function soJson(c: SlabCache, s: SlabObjects) {
+  return {
+    slab: '0x' + hx(s.slab.address),
+    memory: '0x' + hx(s.slab.memory),
+    section: s.section,
+    ...(s.cpu !== undefined ? { cpu: s.cpu } : {}),
+    total: s.objects.length,
+    allocated: s.allocated,
+    free: s.free,
+    objects: s.objects.map((o, i) => ({ addr: '0x' + hx(o), slot: '0x' + hx(o - BigInt(c.redLeftPad)), state: s.states[i], ...(s.notes[i] ? { note: s.notes[i] } : {}) })),
+    ...(s.problems.length ? { problems: s.problems } : {}),
+  };
+}
+
+function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResult {
+  const prog = ctx.prog;
+  const c = findCache(prog, name) ?? (/^(0x)?[0-9a-f]+$/i.test(name) ? findCache(prog, BigInt(name.startsWith('0x') ? name : '0x' + name)) : null);
+  if (!c) throw new CommandError(`kmem: invalid slab cache: ${name}`);
+  const u = cacheUsage(prog, c);
+  const list = cacheSlabs(prog, c, {
+    walkPages: full,
+    onProgress: (d, t) => ctx.progress?.(d, t, 'walking struct pages'),
+    cancelled: () => !!ctx.cancel?.cancelled,
+  });
+  checkCancel(ctx);
+  const L: string[] = [KMEM_S_HEADER, kmemSLine(u)];
+  const cpuSlabCount = new Map<number, number>();
+  for (const cp of list.cpus) {
+    L.push(`CPU ${cp.cpu} KMEM_CACHE_CPU:`, `  ${hx(cp.kcc)}`, `CPU ${cp.cpu} SLAB:`);
+    if (!cp.slab) L.push('  (empty)');
+    else {
+      cpuSlabCount.set(cp.slab.node ?? 0, (cpuSlabCount.get(cp.slab.node ?? 0) ?? 0) + 1);
+      L.push(SLAB_HEADER, slabLine(cp.slab), '  FREE / [ALLOCATED]', ...objectLines(c, cp.slab));
+    }
+    L.push(`CPU ${cp.cpu} PARTIAL:`);
+    if (!cp.partial.length) L.push('  (empty)');
+    for (const p of cp.partial) L.push(SLAB_HEADER, slabLine(p), '  FREE / [ALLOCATED]', ...objectLines(c, p));
+    for (const pr of cp.problems) L.push(`  kmem: ${pr}`);
+  }
+  L.push('KMEM_CACHE_NODE   NODE  SLABS  PARTIAL  PER-CPU');
+  for (const n of list.nodes) {
+    L.push(`${hx(n.node.address)} ${padL(n.node.node, 5)} ${padL(n.node.nrSlabs ?? 0, 6)} ${padL(n.node.nrPartial, 8)} ${padL(cpuSlabCount.get(n.node.node) ?? 0, 8)}`);
+  }
+  for (const n of list.nodes) {
+    L.push(`NODE ${n.node.node} PARTIAL:`);
+    if (!n.partial.length) L.push('  (empty)');
+    else L.push(SLAB_HEADER, ...n.partial.map((s) => slabLine(s, n.node.node)));
+    if (n.node.partial.problem) L.push(`  kmem: partial list: ${n.node.partial.problem.message}`);
+    L.push(`NODE ${n.node.node} FULL:`);
+    if (!n.full) L.push('  (not tracked)');
+    else if (!n.full.length) L.push('  (empty)');
+    else L.push(SLAB_HEADER, ...n.full.map((s) => slabLine(s, n.node.node)));
+    if (n.node.full?.problem) L.push(`  kmem: full list: ${n.node.full.problem.message}`);
+  }
+  if (list.untracked) {
+    L.push('', `FULL SLABS NOT TRACKED BY SLUB (found by walking every struct page): ${list.untracked.length}`);
+    for (const s of list.untracked) L.push(SLAB_HEADER, slabLine(s), '  FREE / [ALLOCATED]', ...objectLines(c, s));
+  }
+  L.push(''); // crash ends kmem -S with an empty line
+  const json = {
+    info: { cache: '0x' + hx(c.address), name: c.name, objsize: u.objsize, allocated: u.allocated, total: u.total, slabs: u.slabs, ssize: u.ssize, size: c.size, red_left_pad: c.redLeftPad },
+    cpus: list.cpus.map((cp) => ({ cpu: cp.cpu, kmem_cache_cpu: '0x' + hx(cp.kcc), slab: cp.slab ? soJson(c, cp.slab) : null, partial: cp.partial.map((p) => soJson(c, p)), problems: cp.problems })),
+    nodes: list.nodes.map((n) => ({
+      node: n.node.node,
+      kmem_cache_node: '0x' + hx(n.node.address),
+      nr_slabs: n.node.nrSlabs,
+      nr_partial: n.node.nrPartial,
+      partial: n.partial.map((p) => soJson(c, p)),
+      full: n.full ? n.full.map((p) => soJson(c, p)) : null,
+    })),
+    untracked: list.untracked ? list.untracked.map((p) => soJson(c, p)) : null,
+  };
+  return { text: L.join('\n') + '\n', json };
+}
+
+const PAGE_HEADER = '      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS';
+
+function pageLines(d: Described): string[] {
+  const p = d.json.page;
+  if (!p) return [];
+  const flags = p.flags.replace(/^0x/, '');
+  return [
+    PAGE_HEADER,
+    `${p.page.replace(/^0x/, '')} ${padL(p.physical.replace(/^0x/, ''), 8)} ${padL(p.mapping.replace(/^0x/, ''), 16)} ${padL(p.index.replace(/^0x/, ''), 8)} ${padL(p.count, 2)} ${flags}${p.flag_names.length ? ' ' + p.flag_names.join(',') : ''}`,
+  ];
+}
+
+function vmapLines(d: Described): string[] {
+  const v = d.json.vmap;
+  if (!v) return [];
+  return [
+    '   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                SIZE',
+    `${v.vmap_area.replace(/^0x/, '')}  ${v.vm_struct.replace(/^0x/, '')}  ${v.start.replace(/^0x/, '')} - ${v.end.replace(/^0x/, '')}  ${padL(v.size, 6)}`,
+  ];
+}
+
+function taskLines(prog: Program, d: Described): string[] {
+  const t = d.task;
+  if (!t) return [];
+  return [
+    `    PID: ${t.pid}`,
+    `COMMAND: "${t.comm}"`,
+    `   TASK: ${hx(t.task)}  [THREAD_INFO: ${hx(t.task)}]`,
+    `    CPU: ${t.cpu}`,
+    `  STATE: ${t.state}`,
+  ];
+}
+
+/** `kmem <addr>` in crash's layout (with the tracks and red-zone notes crash does not print). */
+export function kmemAddressText(ctx: CommandContext, d: Described): string {
+  const prog = ctx.prog;
+  const r = d.json;
+  const a = r.address.replace(/^0x/, '');
+  const L: string[] = [];
+  const blank = () => {
+    if (L.length && L[L.length - 1] !== '') L.push('');
+  };
+  if (r.kind === 'slab' && d.slab) {
+    const so = d.slab;
+    const u = cacheUsage(prog, so.cache);
+    L.push(KMEM_S_HEADER, kmemSLine(u));
+    L.push(SLAB_HEADER);
+    L.push(`  ${hx(so.slab.address)}  ${hx(so.slab.memory)} ${padL(0, 5)} ${padL(so.slab.objects, 6)} ${padL(so.slabAllocated, 10)} ${padL(so.slabFree, 5)}`);
+    L.push('  FREE / [ALLOCATED]');
+    // crash's object address is the slot (left red zone included); the kernel's is after red_left_pad
+    const slot = hx(so.slot);
+    L.push(so.state === 'allocated' ? `  [${slot}]` : `   ${slot}  ${so.note ? `(${so.note})` : ''}`);
+    if (so.cache.redLeftPad) {
+      L.push(`  object ${hx(so.object)} (after the ${so.cache.redLeftPad}-byte left red zone at ${slot}), offset ${so.offset}${so.region !== 'object' ? `, in the ${so.region.replace('-', ' ')}` : ''}`);
+    }
+    if (r.type) L.push(`  type: ${r.type}${r.member_path ? `  member: ${r.member_path}` : ''}`);
+    if (r.tracks?.length) {
+      blank();
+      for (const t of r.tracks) L.push(...trackLines(t));
+    }
+    if (d.task) {
+      blank();
+      L.push(...taskLines(prog, d));
+    }
+    blank();
+    L.push(...pageLines(d));
+  } else if (r.kind === 'unmapped') {
+    L.push(`WARNING: cannot make virtual-to-physical translation: ${a}`, `${a}: kernel virtual address not found in mem map`);
+    if (r.symbol) L.push(`  (${r.symbol}${r.module ? ` [${r.module}]` : ''})`);
+    if (d.task) L.push(`  (within the kernel stack range of pid ${d.task.pid} "${d.task.comm}")`);
+  } else if (r.kind === 'user') {
+    throw new CommandError(`kmem: ${a}: user-space address (kmem looks at kernel memory)`);
+  } else {
+    if (r.kind === 'symbol' || r.kind === 'module') {
+      L.push(`${a} ${r.kind === 'module' ? `(${r.symbol!.replace(/^(.*) \((.)\)$/, '$2) $1')} [${r.module}]` : `(${r.symbol!.replace(/^(.*) \((.)\)$/, '$2) $1')}`}`);
+      blank();
+    }
+    if (r.page?.buddy && r.page.zone) {
+      const z = r.page.zone;
+      L.push('ZONE  NAME        SIZE    FREE      MEM_MAP       START_PADDR  START_MAPNR');
+      L.push(`${padL(z.index, 3)}   ${z.name.padEnd(7)} ${padL(z.size, 7)} ${padL(z.free, 7)}  ${z.mem_map.replace(/^0x/, '')} ${padL(z.start_paddr.replace(/^0x/, ''), 10)} ${padL(z.start_mapnr, 12)}   `);
+      L.push('AREA    SIZE  FREE_AREA_STRUCT');
+      L.push(`${padL(r.page.buddy.order, 3)} ${padL((4 << r.page.buddy.order) + 'k', 8)}  ${z.free_area.replace(/^0x/, '')}  `);
+      L.push(`${r.page.buddy.head.replace(/^0x/, '')}  (${a} is ${ordinal(r.page.buddy.nth)} of ${1 << r.page.buddy.order} pages)`);
+      blank();
+    }
+    if (d.task && r.kind !== 'symbol') {
+      L.push(...taskLines(prog, d));
+      blank();
+    }
+    if (r.vmap) {
+      L.push(...vmapLines(d));
+      blank();
+    }
+    if (r.kind === 'percpu') {
+      L.push(`${a}: per-cpu area of cpu ${r.percpu!.cpu}${r.percpu!.symbol ? ` (${r.percpu!.symbol})` : ''}`);
+      blank();
+    }
+    L.push(...pageLines(d));
+  }
+  while (L.length && L[L.length - 1] === '') L.pop();
+  return L.join('\n') + '\n';
+}
+
+function ordinal(n: number): string {
+  const s = n % 100 >= 11 && n % 100 <= 13 ? 'th' : n % 10 === 1 ? 'st' : n % 10 === 2 ? 'nd' : n % 10 === 3 ? 'rd' : 'th';
+  return `${n}${s}`;
+}
+
+registerCommand({
+  name: 'kmem',
+  summary: 'slab caches (-s), a cache\'s slabs and objects (-S), or what an address is (crash\'s kmem)',
+  usage: 'kmem -s [cache] | kmem -S <cache> [--full] | kmem <address>',
+  run(args: string[], ctx: CommandContext): CommandResult {
+    const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: ['-s', '-S', '--full'] });
+    if (flags.has('-s')) return kmemS(ctx, rest[0]);
+    if (flags.has('-S')) {
+      if (!rest[0]) throw new CommandError('usage: kmem -S <cache> [--full]');
+      return kmemBigS(ctx, rest[0], flags.has('--full'));
+    }
+    if (rest.length !== 1) throw new CommandError('usage: kmem -s [cache] | kmem -S <cache> [--full] | kmem <address>');
+    const addr = parseAddress(ctx.prog, rest[0]);
+    const d = describeAddress(ctx, addr);
+    return { text: kmemAddressText(ctx, d), json: d.json };
+  },
+});
+
