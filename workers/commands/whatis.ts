@@ -192,7 +192,9 @@ export function symbolName(prog: Program, addr: bigint, decimal = false): { text
     if (alts.length) sym = alts[0];
   }
   const off = hit.offset ? `+${decimal ? hit.offset : '0x' + hit.offset.toString(16)}` : '';
-  return { text: sym.name + off, type: sym.type, module: sym.module };
+  // crash keeps no data type for module symbols read from kallsyms: (?) unless text
+  const type = sym.module && !/^[tT]$/.test(sym.type) ? '?' : sym.type;
+  return { text: sym.name + off, type, module: sym.module };
 }
 
 function symWithModule(prog: Program, a: bigint): string {
@@ -610,7 +612,9 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
     const pfn = pageToPfn(prog, pageAddr);
     r.kind = 'struct-page';
     if (pfn !== null) r.struct_page_of = '0x' + (BigInt(pfn) * BigInt(prog.info.pageSize)).toString(16);
-    r.page = describePage(prog, pa) ?? undefined;
+    // a struct page address describes that page (as crash does); inside one, the page holding it
+    r.page = describePage(prog, pageAddr === addr && pfn !== null ? pfn * prog.info.pageSize : pa) ?? undefined;
+    if (r.page?.buddy) r.state = 'free';
     return out;
   }
   const pc = percpuOf(prog, addr);
