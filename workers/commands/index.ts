@@ -3,3 +3,4 @@ import './help';
 import './ps';
 import './kmem';
 import './whatis';
+import './bt';

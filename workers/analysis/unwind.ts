@@ -1,0 +1,496 @@
+/**
+ * Stack unwinding with the kernel's own ORC data (arch/x86/kernel/unwind_orc.c and
+ * dumpstack_64.c's stack ranges), from the dump alone.
+ *
+ * Where a walk starts:
+ * - a task active on a CPU: that CPU's NT_PRSTATUS registers when their RSP lies on one of the
+ *   task's stacks (kdump: the registers crash_save_cpu saved; QEMU dumps: where the CPU was when
+ *   it was stopped, e.g. the panicking CPU in panic's delay loop, the others in the stop IPI);
+ *   otherwise like an inactive task;
+ * - an inactive task: task->thread.sp, which points at struct inactive_task_frame (its ret_addr
+ *   and bp), as __unwind_start does.
+ * Each step follows the ORC entry of the return address - 1 (or of the ip itself after an
+ * interrupt): CALL entries give the caller's return address, REGS / REGS_PARTIAL entries a
+ * pt_regs (an exception frame: its registers are shown as crash's "[exception RIP: ...]" block;
+ * user-mode registers end the walk as the entry frame). Where no ORC covers an ip, the frame
+ * pointer is tried (orc_fp_entry) and the frame is marked. The stacks are the task's stack, each
+ * CPU's IRQ stack (hardirq_stack_ptr / pcpu_hot.hardirq_stack_ptr) and exception stacks
+ * (cea_exception_stacks); a read outside them, an UNDEFINED entry, a stack going the wrong way,
+ * a repeated frame or too many frames end the walk with a visible reason, never an exception.
+ */
+import { MemoryError, DumpError } from '../errors';
+import { u64 } from '../bytes';
+import type { Program } from '../kernel/program';
+import type { SymHit } from '../kernel/symbols';
+import { orcFind, orcIndex, FP_ORC, type OrcEntry } from './orc';
+import { activeTasks, threadSize, taskLayout, panicTask, type TaskInfo } from './tasks';
+
+export const MAX_FRAMES = 512;
+
+export interface StackRange {
+  start: bigint;
+  end: bigint;
+  /** crash's name: "process stack", "IRQ stack", "NMI exception stack", ... */
+  name: string;
+  cpu?: number;
+}
+
+/** x86_64 pt_regs register names in crash's order of display. */
+export const PT_REGS = [
+  'r15', 'r14', 'r13', 'r12', 'bp', 'bx', 'r11', 'r10', 'r9', 'r8', 'ax', 'cx', 'dx', 'si', 'di',
+  'orig_ax', 'ip', 'cs', 'flags', 'sp', 'ss',
+] as const;
+export type Regs = Record<(typeof PT_REGS)[number], bigint>;
+
+export interface Frame {
+  /** crash's frame number (exception frames carry the number of the frame before them) */
+  level: number;
+  pc: bigint;
+  /** the stack pointer in this frame (the CFA of the frame below) */
+  sp: bigint;
+  /** the stack address crash shows in brackets: where the return address was read, or RSP */
+  slot: bigint;
+  stack: string;
+  sym: SymHit | null;
+  /** registers that gave this frame's pc (an exception frame, or the first frame from PRSTATUS) */
+  regs?: Regs;
+  /** where those registers are (pt_regs address), absent for PRSTATUS */
+  regsAddress?: bigint;
+  /** the registers are a user-mode entry frame (the walk ends there) */
+  user?: boolean;
+  /** the pc came from the PRSTATUS note (not from the stack) */
+  prstatus?: boolean;
+  /** found with the frame-pointer fallback (no ORC for the callee) */
+  fp?: boolean;
+  /** the frame is only partial registers (REGS_PARTIAL: ip, cs, flags, sp, ss valid) */
+  partial?: boolean;
+}
+
+export interface Unwind {
+  task: TaskInfo;
+  frames: Frame[];
+  /** set when the walk ended early: "unwind stopped: <reason>" */
+  stopped?: string;
+  /** how the walk started */
+  start: 'prstatus' | 'thread.sp' | 'user';
+  notes: string[];
+}
+
+function ptRegsLayout(prog: Program): { offs: Record<string, number>; size: number } {
+  const c = prog.cache.get('unwind.ptregs') as { offs: Record<string, number>; size: number } | undefined;
+  if (c) return c;
+  const t = prog.type('struct pt_regs');
+  const offs: Record<string, number> = {};
+  for (const r of PT_REGS) offs[r] = prog.offsetof(t, r);
+  const l = { offs, size: prog.sizeof(t) };
+  prog.cache.set('unwind.ptregs', l);
+  return l;
+}
+
+/** Read a struct pt_regs. Throws MemoryError. */
+export function readPtRegs(prog: Program, addr: bigint): Regs {
+  const { offs, size } = ptRegsLayout(prog);
+  const b = prog.mem.read(addr, size);
+  const r = {} as Regs;
+  for (const k of PT_REGS) r[k] = u64(b, offs[k]);
+  r.cs &= 0xffffn;
+  r.ss &= 0xffffn;
+  return r;
+}
+
+/** NT_PRSTATUS registers as pt_regs names. */
+export function prstatusRegs(v: Record<string, bigint>): Regs {
+  return {
+    r15: v.r15, r14: v.r14, r13: v.r13, r12: v.r12, bp: v.rbp, bx: v.rbx, r11: v.r11, r10: v.r10,
+    r9: v.r9, r8: v.r8, ax: v.rax, cx: v.rcx, dx: v.rdx, si: v.rsi, di: v.rdi, orig_ax: v.orig_rax,
+    ip: v.rip, cs: v.cs & 0xffffn, flags: v.eflags, sp: v.rsp, ss: v.ss & 0xffffn,
+  };
+}
+
+/** Every CPU's IRQ and exception stacks. */
+export function cpuStacks(prog: Program): StackRange[] {
+  const c = prog.cache.get('unwind.cpustacks') as StackRange[] | undefined;
+  if (c) return c;
+  const out: StackRange[] = [];
+  const size = BigInt(threadSize(prog));
+  const ncpu = prog.perCpuOffsets().length;
+  const hotT = prog.findType('struct pcpu_hot');
+  const hot = prog.symbolAddress('pcpu_hot');
+  const hsp = prog.symbolAddress('hardirq_stack_ptr');
+  const ceaSym = prog.symbolAddress('cea_exception_stacks');
+  const ceaT = prog.findType('struct cea_exception_stacks');
+  const names: Array<[string, string]> = [
+    ['DF_stack', 'DOUBLEFAULT exception stack'],
+    ['NMI_stack', 'NMI exception stack'],
+    ['DB_stack', 'DEBUG exception stack'],
+    ['MCE_stack', 'MCE exception stack'],
+    ['VC_stack', 'VC exception stack'],
+    ['VC2_stack', 'VC2 exception stack'],
+  ];
+  for (let cpu = 0; cpu < ncpu; cpu++) {
+    try {
+      let top: bigint | null = null;
+      if (hot !== undefined && hotT !== null && prog.btf.memberPath(hotT, 'hardirq_stack_ptr')) {
+        top = prog.mem.u64(prog.perCpu(hot, cpu) + BigInt(prog.offsetof(hotT, 'hardirq_stack_ptr')));
+      } else if (hsp !== undefined) top = prog.mem.u64(prog.perCpu(hsp, cpu));
+      // hardirq_stack_ptr points at the topmost word (irq_stack.h): the stack ends 8 above it
+      if (top) out.push({ start: top + 8n - size, end: top + 8n, name: 'IRQ stack', cpu });
+    } catch (e) {
+      if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+    }
+    if (ceaSym !== undefined && ceaT !== null) {
+      try {
+        const base = prog.mem.u64(prog.perCpu(ceaSym, cpu));
+        if (base) {
+          for (const [m, name] of names) {
+            const loc = prog.btf.memberPath(ceaT, m);
+            if (!loc) continue;
+            const sz = prog.btf.sizeof(loc.type);
+            out.push({ start: base + BigInt(loc.offset), end: base + BigInt(loc.offset + sz), name, cpu });
+          }
+        }
+      } catch (e) {
+        if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+      }
+    }
+  }
+  prog.cache.set('unwind.cpustacks', out);
+  return out;
+}
+
+/** The stacks a task's frames may be on: its own stack, then every CPU's IRQ/exception stacks. */
+export function taskStacks(prog: Program, task: TaskInfo): StackRange[] {
+  const size = BigInt(threadSize(prog));
+  const own: StackRange[] = task.stack ? [{ start: task.stack, end: task.stack + size, name: 'process stack' }] : [];
+  const cpu = cpuStacks(prog);
+  // the task's own CPU first
+  return [...own, ...cpu.filter((s) => s.cpu === task.cpu), ...cpu.filter((s) => s.cpu !== task.cpu)];
+}
+
+function stackOf(stacks: StackRange[], addr: bigint, len = 8): StackRange | null {
+  for (const s of stacks) if (addr >= s.start && addr + BigInt(len) <= s.end) return s;
+  return null;
+}
+
+function releaseAtLeast(prog: Program, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(prog.info.osrelease ?? '');
+  if (!m) return true;
+  const a = Number(m[1]);
+  const b = Number(m[2]);
+  return a > major || (a === major && b >= minor);
+}
+
+class Stop extends Error {}
+
+/** Whether an address is kernel or module text (a return address candidate). */
+export function isKernelText(prog: Program, addr: bigint): boolean {
+  const hit = prog.symbols.lookup(addr);
+  if (!hit) return false;
+  const t = hit.sym.type;
+  if (!(t === 't' || t === 'T' || t === 'W' || t === 'w')) return false;
+  const next = prog.symbols.nextAddress(hit.sym.address);
+  if (hit.sym.module) return next === undefined || addr < next || hit.offset < 0x10000;
+  const etext = textEnd(prog);
+  return etext === undefined || addr < etext || inInitText(prog, addr);
+}
+
+function textEnd(prog: Program): bigint | undefined {
+  return prog.symbolAddress('_etext');
+}
+function inInitText(prog: Program, addr: bigint): boolean {
+  const s = prog.symbolAddress('_sinittext');
+  const e = prog.symbolAddress('_einittext');
+  return s !== undefined && e !== undefined && addr >= s && addr < e;
+}
+
+/** Find the PRSTATUS registers of a task active on a CPU, when they are on its stacks. */
+function activeRegs(prog: Program, task: TaskInfo, cpu: number, stacks: StackRange[]): Regs | null {
+  const notes = prog.phys.prstatus;
+  const cand = [notes[cpu], ...notes.filter((n) => n.pid === task.pid && task.pid !== 0), ...notes].filter(Boolean);
+  for (const n of cand) {
+    const r = prstatusRegs(n.regs);
+    if ((r.cs & 3n) === 3n && n === notes[cpu]) return r; // user mode on that CPU
+    if (stackOf(stacks, r.sp)) return r;
+  }
+  return null;
+}
+
+interface State {
+  ip: bigint;
+  sp: bigint;
+  bp: bigint;
+  regs: Regs | null;
+  fullRegs: boolean;
+  prevRegs: Regs | null;
+  signal: boolean;
+  stack: StackRange | null;
+}
+
+/**
+ * Unwind one task. Never throws for bad memory: the walk ends with `stopped`.
+ * opts.fromThreadSp forces the inactive-task start even for an active task.
+ */
+export function unwindTask(prog: Program, task: TaskInfo, opts: { fromThreadSp?: boolean; maxFrames?: number } = {}): Unwind {
+  const stacks = taskStacks(prog, task);
+  const notes: string[] = [];
+  const frames: Frame[] = [];
+  const maxFrames = opts.maxFrames ?? MAX_FRAMES;
+  let start: Unwind['start'] = 'thread.sp';
+  const sym = (pc: bigint) => symbolize(prog, pc, false);
+  const retSym = (pc: bigint) => symbolize(prog, pc, true);
+  let st: State;
+
+  let activeCpu: number | null = null;
+  for (const [cpu, t] of activeTasks(prog)) if (t === task.task) activeCpu = cpu;
+  let regs0: Regs | null = null;
+  if (activeCpu !== null && !opts.fromThreadSp) regs0 = activeRegs(prog, task, activeCpu, stacks);
+
+  try {
+    if (regs0 && (regs0.cs & 3n) === 3n) {
+      frames.push({ level: 0, pc: regs0.ip, sp: regs0.sp, slot: regs0.sp, stack: 'user', sym: null, regs: regs0, user: true, prstatus: true });
+      return { task, frames, start: 'user', notes };
+    }
+    if (regs0) {
+      start = 'prstatus';
+      st = { ip: regs0.ip, sp: regs0.sp, bp: regs0.bp, regs: regs0, fullRegs: true, prevRegs: null, signal: true, stack: stackOf(stacks, regs0.sp) };
+      frames.push({ level: 0, pc: regs0.ip, sp: regs0.sp, slot: regs0.sp, stack: st.stack?.name ?? 'unknown', sym: sym(regs0.ip), regs: regs0, prstatus: true });
+    } else {
+      const l = taskLayout(prog);
+      const tsp = prog.mem.u64(task.task + BigInt(l.threadSp));
+      const fT = prog.type('struct inactive_task_frame');
+      const fsize = BigInt(prog.sizeof(fT));
+      const retOff = BigInt(prog.offsetof(fT, 'ret_addr'));
+      const bpOff = BigInt(prog.offsetof(fT, 'bp'));
+      const stack = stackOf(stacks, tsp, Number(fsize));
+      if (!stack) {
+        return { task, frames, start, notes, stopped: `unwind stopped: thread.sp 0x${tsp.toString(16)} is not on the task's stack` };
+      }
+      const ip = prog.mem.u64(tsp + retOff);
+      const bp = prog.mem.u64(tsp + bpOff);
+      const rff = prog.symbolAddress('ret_from_fork_asm') ?? prog.symbolAddress('ret_from_fork');
+      st = { ip, sp: tsp + fsize, bp, regs: null, fullRegs: false, prevRegs: null, signal: ip === rff, stack };
+      frames.push({ level: 0, pc: ip, sp: tsp + fsize, slot: tsp + retOff, stack: stack.name, sym: st.signal ? sym(ip) : retSym(ip) });
+    }
+  } catch (e) {
+    if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+    return { task, frames, start, notes, stopped: `unwind stopped: ${e.message}` };
+  }
+
+  const spIndirectNew = releaseAtLeast(prog, 5, 12);
+  const derefStack = (addr: bigint, len = 8): bigint => {
+    const s = stackOf(stacks, addr, len);
+    if (!s) throw new Stop(`0x${addr.toString(16)} is not on the task's stacks`);
+    try {
+      return prog.mem.u64(addr);
+    } catch (e) {
+      if (e instanceof MemoryError) throw new Stop(e.message);
+      throw e;
+    }
+  };
+  const getReg = (name: keyof Regs): bigint | null => {
+    if (!st.regs) return null;
+    if (st.fullRegs) return st.regs[name];
+    if (st.prevRegs) return st.prevRegs[name];
+    return null;
+  };
+  const seen = new Set<string>();
+  let stopped: string | undefined;
+  let level = 0;
+
+  while (true) {
+    if (frames.length >= maxFrames) {
+      stopped = `unwind stopped: more than ${maxFrames} frames`;
+      break;
+    }
+    if (st.regs && (st.regs.cs & 3n) === 3n) break; // user mode: the entry frame was the last
+    const key = `${st.ip}:${st.sp}`;
+    if (seen.has(key)) {
+      stopped = 'unwind stopped: the same frame again (loop)';
+      break;
+    }
+    seen.add(key);
+    try {
+      const lookupIp = st.signal ? st.ip : st.ip - 1n;
+      const hit = orcFind(prog, lookupIp);
+      let orc: OrcEntry;
+      let fp = false;
+      if (!hit) {
+        orc = FP_ORC;
+        fp = true;
+      } else {
+        orc = hit.entry;
+        if (orc.type === 'end') break;
+        if (orc.type === 'undefined') throw new Stop(`no unwind information for ${describe(prog, st.ip)} (ORC entry UNDEFINED)`);
+        if (orc.type === 'unknown') throw new Stop(`unknown ORC entry type at ${describe(prog, st.ip)}`);
+      }
+      const signal = orc.signal;
+      let sp: bigint;
+      let indirect = false;
+      const regVal = (n: keyof Regs, what: string) => {
+        const v = getReg(n);
+        if (v === null) throw new Stop(`missing ${what} value at ${describe(prog, st.ip)}`);
+        return v;
+      };
+      switch (orc.spReg) {
+        case 'sp':
+          sp = st.sp + BigInt(orc.spOffset);
+          break;
+        case 'bp':
+          sp = st.bp + BigInt(orc.spOffset);
+          break;
+        case 'sp_indirect':
+          sp = spIndirectNew ? st.sp : st.sp + BigInt(orc.spOffset);
+          indirect = true;
+          break;
+        case 'bp_indirect':
+          sp = st.bp + BigInt(orc.spOffset);
+          indirect = true;
+          break;
+        case 'r10':
+          sp = regVal('r10', 'R10');
+          break;
+        case 'r13':
+          sp = regVal('r13', 'R13');
+          break;
+        case 'di':
+          sp = regVal('di', 'RDI');
+          break;
+        case 'dx':
+          sp = regVal('dx', 'DX');
+          break;
+        case 'ax':
+          sp = regVal('ax', 'AX');
+          break;
+        default:
+          throw new Stop(`unknown ORC sp register at ${describe(prog, st.ip)}`);
+      }
+      sp = BigInt.asUintN(64, sp);
+      if (indirect) {
+        sp = derefStack(sp);
+        if (orc.spReg === 'sp_indirect' && spIndirectNew) sp += BigInt(orc.spOffset);
+      }
+      const prevSp = st.sp;
+      const prevStack = st.stack;
+      let frame: Frame;
+      if (orc.type === 'call') {
+        const ipp = sp - 8n;
+        const ip = derefStack(ipp);
+        st.ip = ip;
+        st.sp = sp;
+        st.regs = null;
+        st.prevRegs = null;
+        frame = { level: 0, pc: ip, sp, slot: ipp, stack: '', sym: retSym(ip), fp: fp || undefined };
+      } else {
+        const { offs, size } = ptRegsLayout(prog);
+        const partial = orc.type === 'regs_partial';
+        const regsAddr = partial ? sp - BigInt(offs.ip) : sp;
+        const need = partial ? BigInt(offs.ip) : 0n;
+        if (!stackOf(stacks, regsAddr + need, size - Number(need))) throw new Stop(`registers at 0x${regsAddr.toString(16)} are not on the task's stacks`);
+        let r: Regs;
+        try {
+          r = readPtRegs(prog, regsAddr);
+        } catch (e) {
+          if (e instanceof MemoryError) throw new Stop(e.message);
+          throw e;
+        }
+        if (partial) {
+          if (st.fullRegs && st.regs) st.prevRegs = st.regs;
+        } else st.prevRegs = null;
+        st.ip = r.ip;
+        st.sp = r.sp;
+        st.regs = r;
+        st.fullRegs = !partial;
+        const user = (r.cs & 3n) === 3n;
+        frame = { level: 0, pc: r.ip, sp: r.sp, slot: regsAddr, stack: '', sym: user ? null : sym(r.ip), regs: r, regsAddress: regsAddr, user: user || undefined, partial: partial || undefined };
+      }
+      // the caller's bp
+      switch (orc.bpReg) {
+        case 'undefined': {
+          const v = getReg('bp');
+          if (v !== null) st.bp = v;
+          break;
+        }
+        case 'prev_sp':
+          st.bp = derefStack(sp + BigInt(orc.bpOffset));
+          break;
+        case 'bp':
+          st.bp = derefStack(st.bp + BigInt(orc.bpOffset));
+          break;
+        default:
+          throw new Stop(`unknown ORC bp register at ${describe(prog, frame.pc)}`);
+      }
+      st.signal = signal;
+      const newStack = frame.user ? null : stackOf(stacks, st.sp);
+      if (!frame.user && prevStack && newStack === prevStack && st.sp <= prevSp) {
+        throw new Stop(`stack going in the wrong direction at ${describe(prog, frame.pc)}`);
+      }
+      st.stack = newStack ?? st.stack;
+      frame.stack = frame.user ? 'user' : (newStack?.name ?? 'unknown');
+      if (!frame.user && frame.pc !== 0n && !isKernelText(prog, frame.pc)) {
+        frames.push(frame);
+        throw new Stop(`0x${frame.pc.toString(16)} is not kernel text`);
+      }
+      frames.push(frame);
+      if (frame.user) break;
+    } catch (e) {
+      if (e instanceof Stop) {
+        stopped = `unwind stopped: ${e.message}`;
+        break;
+      }
+      if (e instanceof MemoryError) {
+        stopped = `unwind stopped: ${e.message}`;
+        break;
+      }
+      throw e;
+    }
+  }
+  // crash's numbering: exception frames (regs from the stack) keep the number of the frame before
+  for (const f of frames) {
+    if (f.regs && !f.prstatus && f !== frames[0]) f.level = level - 1;
+    else f.level = level++;
+  }
+  const idx = orcIndex(prog);
+  notes.push(...idx.notes.filter((n) => frames.some((f) => f.sym?.sym.module && n.includes(`module ${f.sym.sym.module} `))));
+  return { task, frames, stopped, start, notes };
+}
+
+/**
+ * The symbol of a pc as the kernel names it in an oops (%pB): a return address is looked up at
+ * pc - 1 (a call to a noreturn function can be the last instruction of a function), and among
+ * aliases at one address the first in the kernel's own table order (kallsyms; a module's
+ * symtab, e.g. skb_uaf_init before init_module).
+ */
+export function symbolize(prog: Program, pc: bigint, returnAddress: boolean): SymHit | null {
+  const hit = prog.symbols.lookup(returnAddress ? pc - 1n : pc);
+  if (!hit) return null;
+  const first = prog.symbols.at(hit.sym.address).find((s) => s.module === hit.sym.module) ?? hit.sym;
+  return { sym: first, offset: Number(pc - first.address) };
+}
+
+function describe(prog: Program, pc: bigint): string {
+  const h = prog.symbols.lookup(pc);
+  return h ? `${h.sym.name}+0x${h.offset.toString(16)}` : `0x${pc.toString(16)}`;
+}
+
+/** The panic task's unwind (crash's default `bt`), or null when there was no panic. */
+export function unwindPanicTask(prog: Program): Unwind | null {
+  const t = panicTask(prog);
+  return t ? unwindTask(prog, t) : null;
+}
+
+/** Every text address on the stack from `from` to the end of its stack (crash's bt -t). */
+export function stackTextAddresses(prog: Program, task: TaskInfo, from: bigint): Array<{ slot: bigint; pc: bigint; sym: SymHit | null }> {
+  const stacks = taskStacks(prog, task);
+  const out: Array<{ slot: bigint; pc: bigint; sym: SymHit | null }> = [];
+  const s = stackOf(stacks, from);
+  if (!s) return out;
+  const start = from & ~7n;
+  const b = prog.mem.tryRead(start, Number(s.end - start));
+  if (!b) return out;
+  for (let o = 0; o + 8 <= b.length; o += 8) {
+    const w = u64(b, o);
+    if (w < 0xffff800000000000n) continue;
+    if (isKernelText(prog, w)) out.push({ slot: start + BigInt(o), pc: w, sym: prog.symbols.lookup(w) });
+  }
+  return out;
+}

@@ -1,0 +1,173 @@
+import { describe, it, expect } from 'vitest';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { openProgram, Program } from '../engine';
+import { NodeFileSource } from '../source/node';
+import { SHARED_DUMP_NAMES, sharedDump, SKIP_REASON } from '../testing/dumps';
+import { runCommand } from './registry';
+import { taskList, panicTask } from '../analysis/tasks';
+import { unwindTask, isKernelText } from '../analysis/unwind';
+import type { PhysicalDump } from '../format/types';
+
+function open(name: string) {
+  const d = sharedDump(name)!;
+  return { d, prog: openProgram(new NodeFileSource(d.file)) };
+}
+
+/** drgn's ORC frames of a task by PC: inline frames merged, cut where drgn left kernel text. */
+function drgnPcs(prog: Program, frames: any[]): bigint[] {
+  const out: bigint[] = [];
+  for (const f of frames) {
+    const pc = BigInt(f.pc);
+    if (out.length && out[out.length - 1] === pc) continue;
+    if (!isKernelText(prog, pc)) break; // drgn has no ORC for the module: what follows is garbage
+    out.push(pc);
+  }
+  return out;
+}
+
+function containsInOrder(got: bigint[], want: bigint[]): number {
+  let j = 0;
+  for (const pc of got) if (j < want.length && pc === want[j]) j++;
+  return j;
+}
+
+/** The kernel's oops "Call Trace" (the last one in the console log), `?` entries dropped. */
+function callTrace(dir: string): Array<{ name: string; off: number; mod: string | null }> {
+  const f = join(dir, 'console.log');
+  if (!existsSync(f)) return [];
+  const lines = readFileSync(f, 'utf8').split('\n');
+  let start = -1;
+  lines.forEach((l, i) => {
+    if (/Call Trace:/.test(l)) start = i;
+  });
+  const out: Array<{ name: string; off: number; mod: string | null }> = [];
+  for (let i = start + 1; i < lines.length && start >= 0; i++) {
+    const l = lines[i].replace(/^\[[^\]]*\]\s*/, '');
+    if (l.startsWith('</TASK>') || /^RIP: 0033/.test(l)) break;
+    const m = /^([\w.]+)\+0x([0-9a-f]+)\/0x[0-9a-f]+(?: \[(\w+)\])?$/.exec(l.trim());
+    if (m && !/^(dump_stack|show_stack|dump_stack_lvl)$/.test(m[1])) out.push({ name: m[1], off: parseInt(m[2], 16), mod: m[3] ?? null });
+  }
+  return out;
+}
+
+describe('bt on the shared dumps', () => {
+  for (const name of SHARED_DUMP_NAMES) {
+    const present = !!sharedDump(name);
+    it.skipIf(!present)(`${name}: every task's bt contains drgn's ORC frames in order${present ? '' : ` (${SKIP_REASON})`}`, () => {
+      const { d, prog } = open(name);
+      const drgn = d.oracleJson('drgn.json');
+      const list = taskList(prog);
+      let frames = 0;
+      for (const dt of drgn.tasks) {
+        const t = list.find((x) => x.task === BigInt(dt.task));
+        expect(t, `task ${dt.task}`).toBeTruthy();
+        const want = drgnPcs(prog, dt.frames);
+        const u = unwindTask(prog, t!);
+        const got = u.frames.filter((f) => !f.user).map((f) => f.pc);
+        expect(containsInOrder(got, want), `pid ${dt.pid} ${dt.comm}`).toBe(want.length);
+        expect(u.stopped, `pid ${dt.pid}`).toBeUndefined();
+        frames += want.length;
+      }
+      expect(frames).toBeGreaterThan(300);
+    }, 120_000);
+
+    it.skipIf(!present)(`${name}: the panic task's bt has the oops Call Trace and crash's exception registers`, () => {
+      const { d, prog } = open(name);
+      const inc = d.oracleJson('incident.json');
+      const p = panicTask(prog)!;
+      expect('0x' + p.task.toString(16)).toBe(inc.panic_task.task);
+      const r = runCommand({ prog }, 'bt --json');
+      const bt = (r.json as any[])[0];
+      const frames = bt.frames as any[];
+      // the functions of the kernel's own Call Trace, in order (names and, below panic, offsets)
+      const trace = callTrace(d.dir);
+      expect(trace.length).toBeGreaterThan(3);
+      let j = 0;
+      for (const f of frames) {
+        const w = trace[j];
+        if (!w || f.symbol !== w.name) continue;
+        if (w.name !== 'panic') expect(f.offset, w.name).toBe(w.off);
+        expect(f.module).toBe(w.mod);
+        j++;
+      }
+      expect(j, `matched ${trace.slice(0, j).map((x) => x.name).join(' > ')}`).toBe(trace.length);
+      if (inc.exception_registers) {
+        const exc = frames.find((f) => f.exception && !f.user && !f.prstatus);
+        expect(exc.exception).toEqual(inc.exception_registers);
+        // crash's block, line for line
+        const block = d.oracle('bt-a.txt').split('\n');
+        const h = block.findIndex((l) => l.startsWith(`PID: ${p.pid} `));
+        const i = block.findIndex((l, n) => n > h && l.includes('[exception RIP:'));
+        const ours = r.text.split('\n');
+        const k = ours.findIndex((l) => l.includes('[exception RIP:'));
+        expect(ours.slice(k, k + 8)).toEqual(block.slice(i, i + 8));
+      }
+    }, 60_000);
+  }
+
+  const skb = sharedDump('6.1-skb-uaf-0x106');
+  it.skipIf(!skb)('names the module frame as the kernel does', () => {
+    const { prog } = open('6.1-skb-uaf-0x106');
+    const r = runCommand({ prog }, 'bt');
+    expect(r.text).toMatch(/ #\d+ \[ffffc90000443bc0\] skb_uaf_init at ffffffffc020c299 \[skb_uaf\]/);
+    expect(r.text).toContain('    [exception RIP: skb_release_data+285]');
+    const a = runCommand({ prog }, 'bt -a');
+    expect(a.text).toContain('--- <IRQ stack> ---');
+    expect(a.text).toContain('PID: 0        TASK: ffff888004a78000  CPU: 1    COMMAND: "swapper/1"');
+    expect(runCommand({ prog }, 'bt -f 1').text).toMatch(/^    ffffc90000013[0-9a-f]+: [0-9a-f]{16} [0-9a-f]{16} $/m);
+    expect(runCommand({ prog }, 'bt -t 120').text).toContain('kfree_skb_reason at ffffffff817c02de');
+  }, 60_000);
+
+  it.skipIf(!skb)('a task whose stack was overwritten ends with "unwind stopped" in bounded time', () => {
+    const base = open('6.1-skb-uaf-0x106').prog;
+    const t = panicTask(base)!;
+    // the exception frame's RSP: everything above it (kfree_skb_reason's frame and up) is destroyed
+    const exc = unwindTask(base, t).frames.find((f) => f.regs && !f.prstatus)!;
+    const from = exc.sp;
+    const pageVa = from & ~0xfffn;
+    const pa = Number(base.arch.vtop(pageVa));
+    for (const fill of ['garbage', 'loop'] as const) {
+      const page = base.phys.readPhys(pa, 4096).slice();
+      const dv = new DataView(page.buffer);
+      const ra = base.symbols.address('do_one_initcall')! + 89n;
+      for (let o = Number(from - pageVa); o < 4096; o += 8) {
+        dv.setBigUint64(o, fill === 'garbage' ? 0x4141414141414141n ^ BigInt(o) : ra, true);
+      }
+      const phys = overlay(base.phys, pa, page);
+      const prog = new Program(base.src, phys);
+      const task = taskList(prog).find((x) => x.task === t.task)!;
+      const t0 = Date.now();
+      const r = runCommand({ prog }, `bt --json ${task.pid}`);
+      const ms = Date.now() - t0;
+      const bt = (r.json as any[])[0];
+      expect(bt.stopped, fill).toMatch(/^unwind stopped: /);
+      expect(bt.frames[bt.frames.length - 1].stopped).toBe(bt.stopped);
+      expect(runCommand({ prog }, `bt ${task.pid}`).text).toContain('    unwind stopped: ');
+      expect(bt.frames.some((f: any) => f.symbol === 'asm_exc_page_fault')).toBe(true);
+      expect(ms).toBeLessThan(5000);
+    }
+  }, 60_000);
+});
+
+/** The dump with one physical page replaced (an in-memory overlay over the real dump). */
+function overlay(phys: PhysicalDump, pagePa: number, data: Uint8Array): PhysicalDump {
+  return new Proxy(phys, {
+    get(target, prop) {
+      if (prop === 'readPhys') {
+        return (pa: number, len: number) => {
+          const b = target.readPhys(pa, len);
+          if (pa + len <= pagePa || pa >= pagePa + 4096) return b;
+          const out = b.slice();
+          for (let i = 0; i < len; i++) {
+            const a = pa + i;
+            if (a >= pagePa && a < pagePa + 4096) out[i] = data[a - pagePa];
+          }
+          return out;
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}

@@ -1,0 +1,261 @@
+/**
+ * `bt [-a] [-f] [-t] [pid|task ...]`: backtraces from the kernel's own ORC data, in crash's layout
+ * (crash's bt-a.txt):
+ *
+ *   PID: 120      TASK: ffff888006210000  CPU: 0    COMMAND: "insmod"
+ *    #0 [ffffc90000443998] delay_tsc at ffffffff819f77a3
+ *    ...
+ *    #5 [ffffc90000443ae0] asm_exc_page_fault at ffffffff81c00c02
+ *       [exception RIP: skb_release_data+285]
+ *       RIP: ffffffff817c0c2d  RSP: ffffc90000443b90  RFLAGS: 00000206
+ *       ...
+ *
+ * With no argument: the panic task. -a: each CPU's active task. -f: the stack words of each
+ * frame. -t: every kernel text address on the stack (crash's heuristic listing, stale return
+ * addresses included). The frames are the ORC unwinder's (workers/analysis/unwind.ts): unlike
+ * crash's stack scan they hold no stale addresses, and they include frames crash skips
+ * (delay_tsc under panic). Names follow the kernel's oops (skb_uaf_init+0x299 [skb_uaf]).
+ *
+ * JSON: [{task, pid, comm, cpu, frames: [{level, sp, pc, symbol, offset, module, exception}],
+ * stopped}] where sp is the bracketed stack address, offset is decimal, exception is the
+ * register object ({RIP, RSP, RFLAGS, RAX, ...}) for an exception frame (user: true for the
+ * user-mode entry registers), and a walk that ended early has a last frame with `stopped`.
+ */
+import { registerCommand, parseFlags, checkCancel, CommandError } from './registry';
+import { taskList, panicTask, activeTasks, type TaskInfo } from '../analysis/tasks';
+import { unwindTask, stackTextAddresses, taskStacks, type Unwind, type Frame, type Regs } from '../analysis/unwind';
+import type { Program } from '../kernel/program';
+import type { SymHit } from '../kernel/symbols';
+
+const hex16 = (v: bigint) => v.toString(16).padStart(16, '0');
+
+export function btHeader(t: TaskInfo): string {
+  return `PID: ${String(t.pid).padEnd(8)} TASK: ${hex16(t.task)}  CPU: ${String(t.cpu).padEnd(4)} COMMAND: "${t.comm}"`;
+}
+
+/**
+ * The "[exception RIP: ...]" name as crash prints it: decimal offset, no module suffix, and for
+ * module symbols the compiler's clone suffixes (.isra.N, .part.N, .llvm.N) stripped as crash
+ * stores module kallsyms ("walk_ring.isra.0" -> "walk_ring+12").
+ */
+function symDec(h: SymHit | null, pc: bigint): string {
+  if (!h) return hex16(pc);
+  let name = h.sym.name;
+  const off = h.offset;
+  if (h.sym.module) {
+    const m = /^(.+?)\.(isra|part|llvm)\.\d+$/.exec(name);
+    if (m) name = m[1];
+  }
+  return `${name}${off ? `+${off}` : ''}`;
+}
+
+/** crash's register block (without the "[exception RIP: ...]" line). */
+export function formatRegs(r: Regs, withOrigRax = true): string[] {
+  const e = (n: string, v: bigint, w = 16) => `${/^R\d$/.test(n) ? ' ' + n : n}: ${v.toString(16).padStart(w, '0')}`;
+  const rows = [
+    [e('RIP', r.ip), e('RSP', r.sp), e('RFLAGS', r.flags, 8)],
+    [e('RAX', r.ax), e('RBX', r.bx), e('RCX', r.cx)],
+    [e('RDX', r.dx), e('RSI', r.si), e('RDI', r.di)],
+    [e('RBP', r.bp), e('R8', r.r8), e('R9', r.r9)],
+    [e('R10', r.r10), e('R11', r.r11), e('R12', r.r12)],
+    [e('R13', r.r13), e('R14', r.r14), e('R15', r.r15)],
+    [...(withOrigRax ? [e('ORIG_RAX', r.orig_ax)] : []), e('CS', r.cs, 4), e('SS', r.ss, 4)],
+  ];
+  return rows.map((row) => '    ' + row.join('  '));
+}
+
+/** The register object of the JSON output (crash's names, "0x..." values). */
+export function regsJson(r: Regs): Record<string, string> {
+  const h = (v: bigint) => '0x' + v.toString(16);
+  return {
+    RIP: h(r.ip), RSP: h(r.sp), RFLAGS: h(r.flags), RAX: h(r.ax), RBX: h(r.bx), RCX: h(r.cx), RDX: h(r.dx),
+    RSI: h(r.si), RDI: h(r.di), RBP: h(r.bp), R8: h(r.r8), R9: h(r.r9), R10: h(r.r10), R11: h(r.r11),
+    R12: h(r.r12), R13: h(r.r13), R14: h(r.r14), R15: h(r.r15), ORIG_RAX: h(r.orig_ax), CS: h(r.cs), SS: h(r.ss),
+  };
+}
+
+interface Shown {
+  frame: Frame;
+  /** printed as a register block (exception frame, PRSTATUS start, user entry) */
+  block: 'exception' | 'user' | 'prstatus' | null;
+  level: number;
+}
+
+/** Decide how each frame is shown and number them as crash does. */
+function layout(u: Unwind, isPanic: boolean): Shown[] {
+  const out: Shown[] = [];
+  let n = 0;
+  u.frames.forEach((f, i) => {
+    if (i === 0 && f.prstatus && f.user) out.push({ frame: f, block: 'user', level: 0 });
+    else if (i === 0 && f.prstatus && !isPanic) out.push({ frame: f, block: 'prstatus', level: 0 });
+    else if (i > 0 && f.regs && f.user) out.push({ frame: f, block: 'user', level: Math.max(0, n - 1) });
+    else if (i > 0 && f.regs) out.push({ frame: f, block: 'exception', level: Math.max(0, n - 1) });
+    else out.push({ frame: f, block: null, level: n++ });
+  });
+  return out;
+}
+
+function frameLine(s: Shown): string {
+  const f = s.frame;
+  const mod = f.sym?.sym.module ? ` [${f.sym.sym.module}]` : '';
+  const name = f.sym ? f.sym.sym.name : hex16(f.pc);
+  return `${('#' + s.level).padStart(3)} [${f.slot.toString(16)}] ${name} at ${f.pc.toString(16)}${mod}`;
+}
+
+function stackWords(prog: Program, from: bigint, to: bigint): string[] {
+  const out: string[] = [];
+  if (to <= from) return out;
+  const n = Math.min(Number((to - from) / 8n), 1024);
+  const b = prog.mem.tryRead(from, n * 8);
+  if (!b) return [`    ${from.toString(16)}: (not readable)`];
+  for (let i = 0; i < n; i += 2) {
+    const words: string[] = [];
+    for (let j = i; j < Math.min(i + 2, n); j++) {
+      let v = 0n;
+      for (let k = 7; k >= 0; k--) v = (v << 8n) | BigInt(b[j * 8 + k]);
+      words.push(hex16(v));
+    }
+    out.push(`    ${(from + BigInt(i * 8)).toString(16)}: ${words.join(' ')} `);
+  }
+  return out;
+}
+
+export interface BtOptions {
+  frames?: boolean; // -f
+  text?: boolean; // -t
+}
+
+/** One task's bt text and JSON. */
+export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text: string; json: unknown } {
+  const panic = panicTask(prog);
+  const isPanic = panic?.task === t.task;
+  const u = unwindTask(prog, t);
+  const lines = [btHeader(t)];
+  if (opts.text) {
+    const first = u.frames[0];
+    const start = first ? first.sp : 0n;
+    if (first) lines.push(`              START: ${first.sym ? first.sym.sym.name : hex16(first.pc)} at ${first.pc.toString(16)}`);
+    for (const a of stackTextAddresses(prog, t, start)) {
+      const mod = a.sym?.sym.module ? ` [${a.sym.sym.module}]` : '';
+      lines.push(`  [${a.slot.toString(16)}] ${a.sym ? a.sym.sym.name : '?'} at ${a.pc.toString(16)}${mod}`);
+    }
+    return { text: lines.join('\n') + '\n', json: { ...btJson(t, u, layout(u, isPanic)), text_addresses: stackTextAddresses(prog, t, start).map((a) => ({ sp: '0x' + a.slot.toString(16), pc: '0x' + a.pc.toString(16), symbol: a.sym?.sym.name ?? null, offset: a.sym?.offset ?? null, module: a.sym?.sym.module ?? null })) } };
+  }
+  const shown = layout(u, isPanic);
+  const stacks = taskStacks(prog, t);
+  const stackName = (a: bigint) => stacks.find((s) => a >= s.start && a < s.end)?.name ?? null;
+  let prevStack: string | null = null;
+  shown.forEach((s, i) => {
+    const f = s.frame;
+    if (s.block === null) {
+      const st = stackName(f.slot);
+      if (prevStack && st && st !== prevStack) lines.push(`--- <${prevStack}> ---`);
+      if (st) prevStack = st;
+      lines.push(frameLine(s));
+      if (opts.frames) {
+        const next = shown.slice(i + 1).find((x) => x.block === null || x.block === 'exception' || x.block === 'user');
+        const end = next ? (next.block === null ? next.frame.slot : (next.frame.regsAddress ?? next.frame.slot)) : (stacks.find((x) => f.slot >= x.start && f.slot < x.end)?.end ?? f.slot);
+        if (!next || stackName(end - 8n) === st) lines.push(...stackWords(prog, f.slot + 8n, end));
+      }
+    } else if (s.block === 'exception' || s.block === 'prstatus') {
+      lines.push(`    [exception RIP: ${symDec(f.sym, f.pc)}]`);
+      lines.push(...formatRegs(f.regs!, s.block === 'exception'));
+      const st = stackName(f.sp);
+      if (s.block === 'prstatus' && st) prevStack = st;
+    } else {
+      lines.push(...formatRegs(f.regs!, true));
+    }
+  });
+  if (u.stopped) lines.push(`    ${u.stopped}`);
+  for (const n of u.notes) lines.push(`    (${n})`);
+  return { text: lines.join('\n') + '\n', json: btJson(t, u, shown) };
+}
+
+function btJson(t: TaskInfo, u: Unwind, shown: Shown[]) {
+  const frames: Array<Record<string, unknown>> = shown.map((s) => {
+    const f = s.frame;
+    const o: Record<string, unknown> = {
+      level: s.level,
+      sp: '0x' + f.slot.toString(16),
+      pc: '0x' + f.pc.toString(16),
+      symbol: f.sym?.sym.name ?? null,
+      offset: f.sym ? f.sym.offset : null,
+      module: f.sym?.sym.module ?? null,
+      exception: s.block && f.regs ? regsJson(f.regs) : null,
+      stack: f.stack,
+    };
+    if (s.block === 'user') o.user = true;
+    if (s.block === 'prstatus' || f.prstatus) o.prstatus = true;
+    if (f.fp) o.unreliable = true;
+    return o;
+  });
+  if (u.stopped) {
+    const last = shown[shown.length - 1];
+    frames.push({
+      level: last ? last.level + 1 : 0,
+      sp: last ? '0x' + last.frame.sp.toString(16) : null,
+      pc: null,
+      symbol: null,
+      offset: null,
+      module: null,
+      exception: null,
+      stopped: u.stopped,
+    });
+  }
+  return { task: '0x' + t.task.toString(16), pid: t.pid, comm: t.comm, cpu: t.cpu, frames, stopped: u.stopped ?? null, start: u.start };
+}
+
+/** Resolve "120" (pid) or "ffff888006210000" / "0x..." (task address) to tasks. */
+export function resolveTasks(prog: Program, spec: string): TaskInfo[] {
+  const list = taskList(prog);
+  const isAddr = /^0x[0-9a-f]+$/i.test(spec) || (/^[0-9a-f]+$/i.test(spec) && (spec.length > 8 || /[a-f]/i.test(spec)));
+  if (isAddr) {
+    const a = BigInt(spec.startsWith('0x') ? spec : '0x' + spec);
+    const t = list.find((x) => x.task === a);
+    if (!t) throw new CommandError(`bt: invalid task or pid value: ${spec}`);
+    return [t];
+  }
+  if (!/^\d+$/.test(spec)) {
+    const byName = list.filter((x) => x.comm === spec);
+    if (byName.length) return byName;
+    throw new CommandError(`bt: invalid task or pid value: ${spec}`);
+  }
+  const pid = Number(spec);
+  const t = list.filter((x) => x.pid === pid);
+  if (!t.length) throw new CommandError(`bt: invalid task or pid value: ${spec}`);
+  // pid 0: crash means CPU 0's idle task
+  return pid === 0 ? [t[0]] : t;
+}
+
+registerCommand({
+  name: 'bt',
+  summary: 'backtrace of the panic task, a task, or every CPU\'s active task (ORC from the dump)',
+  usage: 'bt [-a] [-f] [-t] [pid|task ...] [--json]',
+  run(args, ctx) {
+    const { flags, rest } = parseFlags(args, { bool: ['--json', '-a', '-f', '-t', '-s'] });
+    const prog = ctx.prog;
+    let tasks: TaskInfo[] = [];
+    if (flags.has('-a')) {
+      const list = taskList(prog);
+      for (const [, addr] of [...activeTasks(prog)].sort((a, b) => a[0] - b[0])) {
+        const t = list.find((x) => x.task === addr);
+        if (t) tasks.push(t);
+      }
+    } else if (rest.length) {
+      for (const r of rest) tasks.push(...resolveTasks(prog, r));
+    } else {
+      const p = panicTask(prog);
+      if (!p) throw new CommandError('bt: no panic task in this dump; give a pid or task address (or -a)');
+      tasks = [p];
+    }
+    const texts: string[] = [];
+    const json: unknown[] = [];
+    for (const t of tasks) {
+      checkCancel(ctx);
+      const r = btTask(prog, t, { frames: flags.has('-f'), text: flags.has('-t') });
+      texts.push(r.text);
+      json.push(r.json);
+    }
+    return { text: texts.join('\n'), json };
+  },
+});
