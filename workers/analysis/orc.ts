@@ -195,10 +195,10 @@ export function orcIndex(prog: Program): OrcIndex {
 }
 
 /** The ORC entry layout of this kernel (see the file comment). */
-export function detectLayout(prog: Program, table: OrcTable | null): OrcLayout {
+export function detectLayout(prog: Program, table: OrcTable | null, opts: { useBtf?: boolean } = {}): OrcLayout {
   let version: 1 | 2 | 3 | null = null;
   let from: OrcLayout['from'] = 'btf';
-  const id = prog.hasBtf ? prog.findType('struct orc_entry') : null;
+  const id = opts.useBtf !== false && prog.hasBtf ? prog.findType('struct orc_entry') : null;
   if (id !== null) {
     const ms = prog.btf.members(id);
     const type = ms.find((m) => m.name === 'type');
