@@ -27,6 +27,8 @@ export class SymbolTable {
   private byName = new Map<string, Sym[]>();
   private regions: Region[] = [];
   private dirty = false;
+  /** highest kernel (non-module) symbol address: the kernel region reaches it, as crash's does */
+  private kernelMax = -1n;
   private pending: Array<() => void> = [];
 
   /**
@@ -56,8 +58,20 @@ export class SymbolTable {
 
   private sort(): void {
     if (!this.dirty) return;
-    // stable: keeps kallsyms order among aliases at one address
-    this.sorted.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+    // Aliases at one address are ordered as crash orders its symbol table, so that lookups name
+    // the same alias crash does: kernel symbols by name (crash sorts vmlinux's symbols like
+    // `nm -n`: by value, then by name in byte order); module symbols exported ones first (crash
+    // stores a module's ksymtab symbols before its kallsyms ones), then in symtab order (stable).
+    const exported = (x: Sym) =>
+      x.module !== undefined && (this.byName.get('__ksymtab_' + x.name) ?? []).some((k) => k.module === x.module) ? 0 : 1;
+    this.sorted.sort((a, b) => {
+      if (a.address !== b.address) return a.address < b.address ? -1 : 1;
+      if (a.module === undefined && b.module === undefined) return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+      if (a.module !== b.module) return 0;
+      return exported(a) - exported(b);
+    });
+    this.kernelMax = -1n;
+    for (const x of this.sorted) if (x.module === undefined && x.address > this.kernelMax) this.kernelMax = x.address;
     this.dirty = false;
   }
 
@@ -81,10 +95,20 @@ export class SymbolTable {
   }
 
   regionOf(addr: bigint): Region | undefined {
-    const r = this.regions.find((r) => addr >= r.start && addr < r.end);
+    const r = this.findRegion(addr);
     if (r || this.pending.length === 0) return r;
     this.flush();
-    return this.regions.find((r) => addr >= r.start && addr < r.end);
+    return this.findRegion(addr);
+  }
+
+  private findRegion(addr: bigint): Region | undefined {
+    const r = this.regions.find((r) => addr >= r.start && addr < r.end);
+    if (r) return r;
+    // the kernel image region ends at _end, but crash resolves up to its last symbol
+    // (__init_scratch_end and the like live above _end): extend the kernel region to it
+    this.sort();
+    if (addr > this.kernelMax) return undefined;
+    return this.regions.find((r) => r.module === undefined && addr >= r.end && r.end > 0xffffffff80000000n && r.start <= addr);
   }
 
   /** Index of the last symbol with address <= addr, or -1. */
@@ -112,8 +136,9 @@ export class SymbolTable {
   }
 
   /**
-   * The symbol covering addr: nearest at or below it within the same region. With `prefer`,
-   * among aliases at one address the one it picks (default: the first in kallsyms order).
+   * The symbol covering addr: nearest at or below it within the same region. Among aliases at one
+   * address it picks the one crash's value_search picks: on an exact hit the first in table
+   * order, otherwise the last one at the nearest lower address (see sort()).
    */
   lookup(addr: bigint): SymHit | null {
     const region = this.regionOf(addr);
@@ -122,7 +147,7 @@ export class SymbolTable {
     if (i < 0) return null;
     const a = this.sorted[i].address;
     if (a < region.start) return null;
-    while (i > 0 && this.sorted[i - 1].address === a) i--;
+    if (a === addr) while (i > 0 && this.sorted[i - 1].address === a) i--;
     const sym = this.sorted[i];
     if (sym.module !== region.module) return null;
     return { sym, offset: Number(addr - a) };

@@ -1,0 +1,294 @@
+/**
+ * `sym <addr|name>`: crash's symbol translation.
+ *
+ *   crash> sym ffffffff817c0b2d
+ *   ffffffff817c0b2d (T) skb_release_data+29
+ *   crash> sym ffffffffc0201420
+ *   ffffffffc0201420 (t) fw_cfg_sysfs_read_raw+16 [qemu_fw_cfg]
+ *
+ * The offset is decimal, as crash prints it. crash adds the source file and line when it has a
+ * vmlinux with debug info; we have none, so that part is never printed. Module symbols: crash 9
+ * prints (t)/(T) for module text and (?) for everything else (it keeps no data type for module
+ * symbols read from kallsyms); we do the same. `sym -l` lists every symbol (kernel, then each
+ * module after a "MODULE START" line), `sym -q <string>` every symbol whose name contains string.
+ */
+import type { Program } from '../kernel/program';
+import type { Sym, SymHit } from '../kernel/symbols';
+import { START_KERNEL_MAP } from '../arch/x86_64';
+import { DumpError, MemoryError } from '../errors';
+import { listModules } from '../kernel/modules';
+import { onSymbolsLoaded } from '../kernel/program';
+import type { SymbolTable } from '../kernel/symbols';
+import { CommandError, registerCommand, checkCancel, type CommandResult } from './registry';
+import { evalAddress, symbolValue } from './expr';
+
+/**
+ * kallsyms leaves out the symbols of the export tables that vmlinux's symtab (and so crash) has:
+ * __kstrtab_<sym> (the name string), __kstrtabns_<sym> (the namespace string) and __crc_<sym>
+ * (the CRC word). The dump says where they are: each struct kernel_symbol of __ksymtab and
+ * __ksymtab_gpl holds place-relative offsets of the name and namespace strings (x86_64:
+ * CONFIG_HAVE_ARCH_PREL32_RELOCATIONS), and __kcrctab/__kcrctab_gpl hold one s32 CRC per entry in
+ * the same order. Added as local rodata ('r'), as vmlinux has them.
+ */
+function addExportSymbols(prog: Program, t: SymbolTable): void {
+  const get = (n: string) => t.lookupName(n).find((x) => !x.module)?.address;
+  for (const [tab, crc] of [
+    ['__ksymtab', '__kcrctab'],
+    ['__ksymtab_gpl', '__kcrctab_gpl'],
+  ]) {
+    const start = get(`__start_${tab}`);
+    const stop = get(`__stop_${tab}`);
+    if (start === undefined || stop === undefined || stop <= start || stop - start > 16n << 20n) continue;
+    const n = Number(stop - start) / 12;
+    if (!Number.isInteger(n)) continue;
+    const cstart = get(`__start_${crc}`);
+    const cstop = get(`__stop_${crc}`);
+    const withCrc = cstart !== undefined && cstop !== undefined && Number(cstop - cstart) === n * 4;
+    let b: Uint8Array;
+    try {
+      b = prog.mem.read(start, n * 12);
+    } catch (e) {
+      if (e instanceof MemoryError) continue;
+      throw e;
+    }
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const strCache = new Map<bigint, string>();
+    const str = (a: bigint) => {
+      let v = strCache.get(a);
+      if (v === undefined) {
+        try {
+          v = prog.mem.cstring(a, 256);
+        } catch {
+          v = '';
+        }
+        strCache.set(a, v);
+      }
+      return v;
+    };
+    for (let i = 0; i < n; i++) {
+      const e = start + BigInt(i * 12);
+      const nameAt = BigInt.asUintN(64, e + 4n + BigInt(dv.getInt32(i * 12 + 4, true)));
+      const nsAt = BigInt.asUintN(64, e + 8n + BigInt(dv.getInt32(i * 12 + 8, true)));
+      const name = str(nameAt);
+      if (!name || !/^[\w.$]+$/.test(name)) continue;
+      t.add({ name: `__kstrtab_${name}`, address: nameAt, type: 'r' });
+      t.add({ name: `__kstrtabns_${name}`, address: nsAt, type: 'r' });
+      if (withCrc) t.add({ name: `__crc_${name}`, address: cstart! + BigInt(i * 4), type: 'r' });
+    }
+  }
+}
+
+function loadExportSymbols(prog: Program, t: SymbolTable): void {
+  if (prog.cache.has('sym.exports')) return;
+  prog.cache.set('sym.exports', true);
+  try {
+    addExportSymbols(prog, t);
+  } catch (e) {
+    if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+  }
+}
+
+/** Make sure the export-table symbols are in the table (address lookups do not load deferred symbols). */
+export function ensureExportSymbols(prog: Program): void {
+  try {
+    loadExportSymbols(prog, prog.symbols);
+  } catch (e) {
+    if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+  }
+}
+
+onSymbolsLoaded(loadExportSymbols);
+
+const hex16 = (v: bigint) => v.toString(16).padStart(16, '0');
+
+/**
+ * The type letter crash shows for a symbol. Module symbols: crash keeps the ELF st_info of the
+ * module's symtab and shows 0x02 (local function) as t, 0x12 (global function) as T and
+ * anything else as ?. Per-cpu symbols (kallsyms marks them A): d or D as the variable is static
+ * or global, which BTF's per-cpu VAR records say (crash reads it from vmlinux's symtab).
+ */
+export function crashSymType(s: Sym, prog?: Program): string {
+  if (s.module) {
+    const info = prog ? moduleStInfo(prog).get(`${s.module}|${s.address}|${s.name}`) : undefined;
+    if (info !== undefined) return info === 0x02 ? 't' : info === 0x12 ? 'T' : info >= 0x20 && info < 0x7f ? String.fromCharCode(info) : '?';
+    return s.type === 't' || s.type === 'T' ? s.type : '?';
+  }
+  if (s.type === 'A' && prog && s.address < START_KERNEL_MAP) {
+    const l = percpuLinkage(prog, s.name);
+    if (l !== undefined) return l === 0 ? 'd' : 'D';
+  }
+  return s.type || '?';
+}
+
+/** st_info of every module symbol, keyed "module|address|name" (from mod->kallsyms->symtab). */
+function moduleStInfo(prog: Program): Map<string, number> {
+  const key = 'sym.module-st-info';
+  const cached = prog.cache.get(key) as Map<string, number> | undefined;
+  if (cached) return cached;
+  const out = new Map<string, number>();
+  prog.cache.set(key, out);
+  try {
+    const mk = prog.findType('struct mod_kallsyms');
+    if (mk === null) return out;
+    for (const mod of listModules(prog)) {
+      if (!mod.kallsyms) continue;
+      try {
+        const k = prog.obj(mk, mod.kallsyms);
+        const symtab = k.member('symtab').ptr();
+        const num = k.member('num_symtab').num();
+        const strtab = k.member('strtab').ptr();
+        if (num <= 0 || num > 1_000_000) continue;
+        const b = prog.mem.read(symtab, num * 24);
+        const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+        for (let i = 1; i < num; i++) {
+          const o = i * 24;
+          const value = dv.getBigUint64(o + 8, true);
+          if (value === 0n) continue;
+          const name = prog.mem.cstring(strtab + BigInt(dv.getUint32(o, true)), 512);
+          out.set(`${mod.name}|${value}|${name}`, b[o + 4]);
+        }
+      } catch (e) {
+        if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+  }
+  return out;
+}
+
+/** BTF linkage (0 static, 1 global) of a per-cpu variable, from the .data..percpu DATASEC. */
+function percpuLinkage(prog: Program, name: string): number | undefined {
+  const key = 'sym.percpu-linkage';
+  let m = prog.cache.get(key) as Map<string, number> | undefined;
+  if (!m) {
+    m = new Map();
+    prog.cache.set(key, m);
+    try {
+      const btf = prog.btf;
+      const ds = btf.findType('.data..percpu', 'datasec');
+      if (ds !== null) {
+        const t = btf.type(ds);
+        if (t.kind === 'datasec') {
+          for (const v of t.vars) {
+            const vt = btf.type(v.type);
+            if (vt.kind === 'var') m.set(vt.name, vt.linkage);
+          }
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+    }
+  }
+  return m.get(name);
+}
+
+/**
+ * A symbol's name as crash shows it: crash drops GCC's clone suffixes ".isra.N" and ".part.N"
+ * (it keeps ".constprop.N" and ".cold"), for kernel and module symbols alike.
+ */
+export function crashSymName(name: string): string {
+  return name.replace(/(?:\.(?:isra|part)\.\d+)+$/, '');
+}
+
+/** "name+off [module]" with a decimal offset (crash's value_to_symstr at radix 10). */
+export function symOffsetText(hit: SymHit): string {
+  return `${crashSymName(hit.sym.name)}${hit.offset ? `+${hit.offset}` : ''}${hit.sym.module ? ` [${hit.sym.module}]` : ''}`;
+}
+
+/** The symbol covering an address, or null (crash: "sym: invalid address"). */
+export function symbolAt(prog: Program, addr: bigint): SymHit | null {
+  ensureExportSymbols(prog);
+  try {
+    return prog.symbols.lookup(addr);
+  } catch {
+    return null;
+  }
+}
+
+function lineFor(prog: Program, addr: bigint, hit: SymHit): string {
+  return `${hex16(addr)} (${crashSymType(hit.sym, prog)}) ${symOffsetText(hit)}`;
+}
+
+function jsonFor(prog: Program, addr: bigint, hit: SymHit): Record<string, unknown> {
+  const j: Record<string, unknown> = {
+    address: '0x' + addr.toString(16),
+    symbol: crashSymName(hit.sym.name),
+    offset: hit.offset,
+    type: crashSymType(hit.sym, prog),
+  };
+  if (hit.sym.module) j.module = hit.sym.module;
+  return j;
+}
+
+function symOne(prog: Program, arg: string): { text: string; json: unknown } {
+  ensureExportSymbols(prog);
+  // A name: crash prints the symbol's own line (every symbol of that name).
+  if (/^[A-Za-z_.$]/.test(arg) && !/[-+*/%&|^~()<>\s]/.test(arg)) {
+    const m = /^([\w-]+):(.+)$/.exec(arg);
+    let syms: Sym[] = [];
+    try {
+      syms = m ? prog.symbols.lookupName(m[2]).filter((s) => s.module === m[1]) : prog.symbols.lookupName(arg);
+    } catch {
+      /* symbols unavailable */
+    }
+    if (!syms.length && !m) {
+      // crash knows clones by their stripped names: "walk_ring" for walk_ring.isra.0
+      syms = prog.symbols.all().filter((x) => x.name !== arg && x.name.startsWith(arg + '.') && crashSymName(x.name) === arg);
+    }
+    if (syms.length) {
+      const s = syms[0];
+      const hit = { sym: s, offset: 0 };
+      return { text: lineFor(prog, s.address, hit), json: jsonFor(prog, s.address, hit) };
+    }
+    const v = symbolValue(prog, arg);
+    if (v !== undefined) {
+      const hit = symbolAt(prog, v);
+      if (hit) return { text: lineFor(prog, v, hit), json: jsonFor(prog, v, hit) };
+    }
+    if (!/^[0-9a-fA-F]+$/.test(arg)) throw new CommandError(`sym: ${arg}: symbol not found`);
+  }
+  const addr = evalAddress(prog, arg);
+  const hit = symbolAt(prog, addr);
+  if (!hit) throw new CommandError(`sym: invalid address: ${addr.toString(16)}`);
+  return { text: lineFor(prog, addr, hit), json: jsonFor(prog, addr, hit) };
+}
+
+registerCommand({
+  name: 'sym',
+  summary: 'translate a symbol to its address or an address to its symbol+offset',
+  usage: 'sym <address|symbol|expression> ... | sym -l | sym -q <string>',
+  run(args, ctx): CommandResult {
+    const prog = ctx.prog;
+    if (args[0] === '-l' || args[0] === '-q') {
+      const q = args[0] === '-q' ? args[1] : undefined;
+      if (args[0] === '-q' && !q) throw new CommandError('sym: -q needs a string');
+      const lines: string[] = [];
+      const json: unknown[] = [];
+      let lastMod: string | undefined;
+      const all = prog.symbols.all();
+      // kernel symbols first (in address order), then each module's
+      const kernel = all.filter((s) => !s.module && (s.address >= START_KERNEL_MAP || q !== undefined));
+      const mods = all.filter((s) => s.module);
+      let n = 0;
+      for (const s of [...kernel, ...mods]) {
+        if (++n % 4096 === 0) checkCancel(ctx);
+        if (q !== undefined && !s.name.includes(q)) continue;
+        if (q === undefined && s.module && s.module !== lastMod) {
+          lines.push(`${hex16(s.address)} MODULE START: ${s.module}`);
+          lastMod = s.module;
+        }
+        lines.push(`${hex16(s.address)} (${crashSymType(s, prog)}) ${crashSymName(s.name)}${q !== undefined && s.module ? ` [${s.module}]` : ''}`);
+        json.push({ address: '0x' + s.address.toString(16), symbol: crashSymName(s.name), type: crashSymType(s, prog), ...(s.module ? { module: s.module } : {}) });
+      }
+      return { text: lines.join('\n') + (lines.length ? '\n' : ''), json };
+    }
+    if (args.length === 0) throw new CommandError('usage: sym <address|symbol> ...');
+    // crash takes several arguments; an expression with spaces is one argument when quoted
+    const outs = args.map((a) => symOne(prog, a));
+    return {
+      text: outs.map((o) => o.text).join('\n') + '\n',
+      json: outs.length === 1 ? outs[0].json : outs.map((o) => o.json),
+    };
+  },
+});
