@@ -4,3 +4,5 @@ import './ps';
 import './kmem';
 import './whatis';
 import './bt';
+import './expr';
+import './sym';
