@@ -20,6 +20,7 @@ import {
   type CacheUsage, type SlabObjects, type SlabCache,
 } from '../analysis/slab';
 import { describeAddress, parseAddress, trackLines, type Described } from './whatis';
+import { taskStateBits, panicTask, type TaskInfo, type TaskStateBits } from '../analysis/tasks';
 import { CommandError, registerCommand, parseFlags, checkCancel, type CommandContext, type CommandResult } from './registry';
 
 const hx = (v: bigint | number) => v.toString(16);
@@ -184,8 +185,37 @@ function taskLines(prog: Program, d: Described): string[] {
     `COMMAND: "${t.comm}"`,
     `   TASK: ${hx(t.task)}  [THREAD_INFO: ${hx(t.task)}]`,
     `    CPU: ${t.cpu}`,
-    `  STATE: ${t.state}`,
+    `  STATE: ${stateNames(prog, t)}`,
   ];
+}
+
+const STATE_NAMES: Array<[keyof TaskStateBits, string]> = [
+  ['INTERRUPTIBLE', 'TASK_INTERRUPTIBLE'], ['UNINTERRUPTIBLE', 'TASK_UNINTERRUPTIBLE'], ['STOPPED', '__TASK_STOPPED'],
+  ['TRACED', '__TASK_TRACED'], ['EXIT_DEAD', 'EXIT_DEAD'], ['EXIT_ZOMBIE', 'EXIT_ZOMBIE'], ['PARKED', 'TASK_PARKED'],
+  ['DEAD', 'TASK_DEAD'], ['WAKEKILL', 'TASK_WAKEKILL'], ['WAKING', 'TASK_WAKING'], ['NOLOAD', 'TASK_NOLOAD'], ['NEW', 'TASK_NEW'],
+];
+
+/** crash's STATE line: the state bits by name ("TASK_UNINTERRUPTIBLE|TASK_NOLOAD "), or TASK_RUNNING. */
+function stateNames(prog: Program, t: TaskInfo): string {
+  let bits: TaskStateBits;
+  try {
+    bits = taskStateBits(prog);
+  } catch {
+    return t.state;
+  }
+  if (t.stateValue === 0) {
+    let panic: TaskInfo | null = null;
+    try {
+      panic = panicTask(prog);
+    } catch {
+      /* unknown */
+    }
+    return 'TASK_RUNNING' + (panic?.task === t.task ? ' (PANIC)' : t.active ? ' (ACTIVE)' : '');
+  }
+  const names = STATE_NAMES.filter(([k]) => bits[k] && (t.stateValue & (bits[k] as number)) !== 0)
+    .sort((a, b) => (bits[a[0]] as number) - (bits[b[0]] as number))
+    .map(([, n]) => n);
+  return names.join('|') + ' ';
 }
 
 /** `kmem <addr>` in crash's layout (with the tracks and red-zone notes crash does not print). */
@@ -207,20 +237,23 @@ export function kmemAddressText(ctx: CommandContext, d: Described): string {
     // crash's object address is the slot (left red zone included); the kernel's is after red_left_pad
     const slot = hx(so.slot);
     L.push(so.state === 'allocated' ? `  [${slot}]` : `   ${slot}  ${so.note ? `(${so.note})` : ''}`);
-    if (so.cache.redLeftPad) {
-      L.push(`  object ${hx(so.object)} (after the ${so.cache.redLeftPad}-byte left red zone at ${slot}), offset ${so.offset}${so.region !== 'object' ? `, in the ${so.region.replace('-', ' ')}` : ''}`);
-    }
-    if (r.type) L.push(`  type: ${r.type}${r.member_path ? `  member: ${r.member_path}` : ''}`);
-    if (r.tracks?.length) {
-      blank();
-      for (const t of r.tracks) L.push(...trackLines(t));
-    }
     if (d.task) {
       blank();
       L.push(...taskLines(prog, d));
     }
     blank();
     L.push(...pageLines(d));
+    // beyond crash: the kernel's object pointer, the type and member, the slub_debug tracks
+    const extra: string[] = [];
+    if (so.cache.redLeftPad) {
+      extra.push(`  object ${hx(so.object)} (after the ${so.cache.redLeftPad}-byte left red zone at ${slot}), offset ${so.offset}${so.region !== 'object' ? `, in the ${so.region.replace('-', ' ')}` : ''}`);
+    }
+    if (r.type) extra.push(`  type: ${r.type}${r.member_path ? `  member: ${r.member_path}` : ''}`);
+    for (const t of r.tracks ?? []) if (t.caller !== '0x0') extra.push(...trackLines(t));
+    if (extra.length) {
+      blank();
+      L.push(...extra);
+    }
   } else if (r.kind === 'unmapped') {
     L.push(`WARNING: cannot make virtual-to-physical translation: ${a}`, `${a}: kernel virtual address not found in mem map`);
     if (r.symbol) L.push(`  (${r.symbol}${r.module ? ` [${r.module}]` : ''})`);
