@@ -6,3 +6,4 @@ import './whatis';
 import './bt';
 import './expr';
 import './sym';
+import './rd';
