@@ -7,3 +7,4 @@ import './bt';
 import './expr';
 import './sym';
 import './rd';
+import './slabcheck';
