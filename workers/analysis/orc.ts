@@ -212,20 +212,32 @@ export function detectLayout(prog: Program, table: OrcTable | null, opts: { useB
   const spHist = new Array(16).fill(0);
   const bpHist = new Array(16).fill(0);
   let bit11 = 0;
+  let bit10Defined = 0;
   let callAtStartV3 = 0;
   let callAtStartV1 = 0;
   if (table && table.count > 0) {
-    const step = Math.max(1, Math.floor(table.count / 4000));
-    for (let i = 0; i < table.count; i += step) {
+    // a sample of consecutive runs spread over the table (few pages read)
+    // (without BTF the version needs the rare entry-code entries: read the whole table)
+    const runs = version === null ? 1 : 16;
+    const per = version === null ? Math.min(table.count, 4_000_000) : 64;
+    const idxs: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const base = Math.floor((table.count * r) / runs);
+      for (let k = 0; k < per && base + k < table.count; k++) idxs.push(base + k);
+    }
+    for (const i of idxs) {
       const b = tryRaw(table, i);
       if (!b) continue;
       const f = u16(b, 4);
       if (f & 0x800) bit11++;
+      // v2's signal bit (10) on an entry with a defined sp_reg; in v1 bit 10 is `end`, which
+      // only ever comes with sp_reg UNDEFINED
+      if (f & 0x400 && (f & 0xf) !== 0 && ((f >> 8) & 3) !== 0) bit10Defined++;
       spHist[f & 0xf]++;
       bpHist[(f >> 4) & 0xf]++;
     }
-    // entries at function starts: CALL with sp_offset 8
-    const syms = prog.symbols.all().filter((x) => x.type === 'T' || x.type === 't');
+    // entries at function starts: CALL with sp_offset 8 (only needed without BTF)
+    const syms = version !== null ? [] : prog.symbols.all().filter((x) => x.type === 'T' || x.type === 't');
     const sstep = Math.max(1, Math.floor(syms.length / 200));
     for (let i = 0; i < syms.length; i += sstep) {
       const k = table.find(syms[i].address);
@@ -241,7 +253,7 @@ export function detectLayout(prog: Program, table: OrcTable | null, opts: { useB
   if (version === null) {
     from = 'data';
     if (callAtStartV3 > callAtStartV1) version = 3;
-    else version = bit11 > 0 ? 2 : 1;
+    else version = bit11 > 0 || bit10Defined > 0 ? 2 : 1;
   }
   // the SP register is the most frequent sp_reg; classic SP=5, renumbered SP=3
   const numbering: OrcLayout['numbering'] = spHist[3] > spHist[5] && bpHist[8] >= bpHist[1] ? '7.1' : 'classic';
