@@ -8,3 +8,4 @@ import './expr';
 import './sym';
 import './rd';
 import './slabcheck';
+import './vtop';
