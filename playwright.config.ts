@@ -2,8 +2,10 @@ import { defineConfig } from '@playwright/test';
 
 /**
  * End-to-end tests in real Chromium (Debian's /usr/bin/chromium: no browser download) against
- * the Vite dev server, on real sample dumps from public/samples/. One worker: the machine has
- * two cores and each test opens a 17 MB dump in the engine worker.
+ * a production build served by `vite preview` (same CSP/COOP/COEP headers and Range middleware
+ * as dev, see vite.config.ts), on real sample dumps from public/samples/. Not the dev server:
+ * the engine is edited all the time and every save of a worker module reloads a dev page
+ * mid-test. One worker: the machine has two cores and each test opens a 17 MB dump.
  */
 export default defineConfig({
   testDir: 'e2e',
@@ -34,10 +36,10 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: 'npx vite --port 5173 --strictPort',
+    command: 'npx vite build --logLevel warn && npx vite preview --port 5173 --strictPort',
     url: 'http://127.0.0.1:5173/',
     reuseExistingServer: !process.env.CI,
-    timeout: 60_000,
+    timeout: 120_000,
     stdout: 'ignore',
     stderr: 'pipe',
   },

@@ -113,9 +113,9 @@ export function segments(text: string, highlight: [number, number][] = []): Segm
   LINK_RE.lastIndex = 0;
   for (let m = LINK_RE.exec(text); m; m = LINK_RE.exec(text)) {
     const v = m[0];
-    // skip small hex that is not a kernel address (0x00000000 style values are still useful for
-    // the symbol form only)
-    if (/^0x/i.test(v) && !/^0xffff/i.test(v) && v.length < 18) continue;
+    // 0x-numbers are links only when they are kernel addresses (physical ranges, registers
+    // holding small values and sizes are not)
+    if (/^0x/i.test(v) && !/^0xffff[0-9a-f]{4,12}$/i.test(v)) continue;
     links.push([m.index, m.index + v.length]);
   }
   if (links.length === 0 && highlight.length === 0) return [{ text }];

@@ -96,8 +96,9 @@ export interface AppState {
 let nextId = 1;
 
 export const useApp = create<AppState>()((set, get) => {
-  function updateTab(session: string, f: (t: Tab) => Tab): void {
-    set((s) => ({ tabs: s.tabs.map((t) => (t.session === session ? f(t) : t)) }));
+  /** Change one tab; `extra` goes into the same update (the URL sync sees both at once). */
+  function updateTab(session: string, f: (t: Tab) => Tab, extra: Partial<AppState> = {}): void {
+    set((s) => ({ ...extra, tabs: s.tabs.map((t) => (t.session === session ? f(t) : t)) }));
   }
 
   async function doOpen(label: string, run: (p: (p: OpenProgress) => void) => Promise<OpenResult>): Promise<void> {
@@ -190,8 +191,7 @@ export const useApp = create<AppState>()((set, get) => {
     navigate(view, opts) {
       const a = get().active;
       if (!a) return;
-      updateTab(a, (t) => ({ ...t, view }));
-      set({ replaceUrl: opts?.replace ?? false });
+      updateTab(a, (t) => ({ ...t, view }), { replaceUrl: opts?.replace ?? false });
     },
 
     setParams(params) {
@@ -204,8 +204,7 @@ export const useApp = create<AppState>()((set, get) => {
           else p[k] = v;
         }
         return { ...t, view: { ...t.view, params: p } };
-      });
-      set({ replaceUrl: true });
+      }, { replaceUrl: true });
     },
 
     ensureCommand(session, line) {
@@ -251,8 +250,7 @@ export const useApp = create<AppState>()((set, get) => {
       }
       const t = get().tabs.find((x) => x.summary.fingerprint === p.fingerprint);
       if (t) {
-        updateTab(t.session, (x) => ({ ...x, view: p.view }));
-        set({ active: t.session, wanted: null, replaceUrl: true });
+        updateTab(t.session, (x) => ({ ...x, view: p.view }), { active: t.session, wanted: null, replaceUrl: true });
       } else {
         set({ active: null, wanted: p, replaceUrl: true });
       }

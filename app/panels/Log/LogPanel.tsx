@@ -64,12 +64,16 @@ function LogView({ tab, rows }: { tab: Tab; rows: LogRow[] }) {
   );
 
   // land on the selected line of a permalink
+  // (the selected line, else the first match of the search), the current match being that line
   const landed = useRef(false);
   useEffect(() => {
     if (landed.current || rows.length === 0) return;
     landed.current = true;
-    if (selected >= 0) scrollToRow(selected);
-  }, [rows.length, selected, scrollToRow]);
+    const k = selected >= 0 ? matches.indexOf(selected) : 0;
+    if (k > 0) setCur(k);
+    const target = selected >= 0 ? selected : (matches[0] ?? -1);
+    if (target >= 0) scrollToRow(target);
+  }, [rows.length, selected, matches, scrollToRow]);
 
   const go = (dir: 1 | -1) => {
     if (matches.length === 0) return;

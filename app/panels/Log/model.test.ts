@@ -37,3 +37,14 @@ describe('log model', () => {
     ]);
   });
 });
+
+import { segments } from '../common';
+describe('log links', () => {
+  it('links kernel addresses and symbol+off only', () => {
+    const links = (t: string) => segments(t).filter((s) => s.link).map((s) => s.link);
+    expect(links('BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable')).toEqual([]);
+    expect(links('RIP: 0010:skb_release_data+0x11d/0x1b0')).toEqual(['skb_release_data+0x11d/0x1b0']);
+    expect(links('RSP: 0018:ffffc90000443b90 EFLAGS: 00000206')).toEqual(['ffffc90000443b90']);
+    expect(links('? 0xffffffffc020c000')).toEqual(['0xffffffffc020c000']);
+  });
+});

@@ -4,9 +4,10 @@
  * engine has it); unreadable spans say why (page not in dump, not mapped) instead of zeros.
  * The typed struct overlay, qword pointer links and selection slot in here next.
  */
-import { useEffect, useState } from 'react';
+import { Fragment, useEffect, useState } from 'react';
 import { useApp, type Tab } from '../../store';
 import { readMemory, resolve, type MemoryBytes, type Resolved } from '../../engine';
+import { LinkedText } from '../common';
 
 const WINDOW = 512;
 const PER_ROW = 16;
@@ -113,7 +114,7 @@ export function MemoryPanel({ tab }: { tab: Tab }) {
             {off && <span className="dim"> +0x{off.replace(/^0x/i, '')}</span>}
             {res.readable === false && <span className="warn"> · not readable in this dump</span>}
             {res.whatis !== undefined ? (
-              <pre className="output whatis">{JSON.stringify(res.whatis, null, 1)}</pre>
+              <WhatisView w={res.whatis} />
             ) : (
               <div className="dim small">whatis: not available in this engine build yet</div>
             )}
@@ -127,6 +128,34 @@ export function MemoryPanel({ tab }: { tab: Tab }) {
         {mem && !('error' in mem) && <HexRows mem={mem} focus={focus} />}
       </div>
     </div>
+  );
+}
+
+function flat(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.map(flat).join(',');
+  if (typeof v === 'object')
+    return Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${k}=${flat(x)}`)
+      .join(' ');
+  return String(v);
+}
+
+/** `whatis --json`: one row per top-level field, nested objects on one line. */
+function WhatisView({ w }: { w: unknown }) {
+  if (!w || typeof w !== 'object') return <div className="small">{flat(w)}</div>;
+  const entries = Object.entries(w as Record<string, unknown>).filter(([k]) => k !== 'address');
+  return (
+    <dl className="kv whatis" data-testid="whatis">
+      {entries.map(([k, v]) => (
+        <Fragment key={k}>
+          <dt>{k}</dt>
+          <dd>
+            <LinkedText text={flat(v)} />
+          </dd>
+        </Fragment>
+      ))}
+    </dl>
   );
 }
 

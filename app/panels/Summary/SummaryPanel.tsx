@@ -22,6 +22,9 @@ interface SysJson {
   nodename?: string;
   tasks?: number;
   memory?: string | number;
+  offline_cpus?: number;
+  tainted?: boolean;
+  date?: string;
   [k: string]: unknown;
 }
 
@@ -59,16 +62,45 @@ function Row({ k, children }: { k: string; children: ReactNode }) {
   );
 }
 
+interface PsRow {
+  pid: number;
+  cpu: number;
+  task: string;
+  comm: string;
+  active?: boolean;
+}
+
+/** Without bt: the task running on each CPU (ps's active tasks), the panic one among them. */
+function ActiveTasks({ tab, why }: { tab: Tab; why: string }) {
+  const ps = useCommand(tab, 'ps --json');
+  if (!ps || ps.status === 'running') return <span className="dim">reading tasks…</span>;
+  const r = ps.result!;
+  if (!r.ok || !Array.isArray(r.json)) {
+    return (
+      <span className="dim" data-testid="panic-task-unavailable">
+        {why}; ps: <code>{r.error ?? 'no JSON'}</code>
+      </span>
+    );
+  }
+  const active = (r.json as PsRow[]).filter((t) => t.active).sort((a, b) => a.cpu - b.cpu);
+  return (
+    <span>
+      {active.map((t) => (
+        <span key={t.task} className="active-task">
+          CPU {t.cpu}: PID {t.pid} <b>{t.comm}</b> <LinkedText text={t.task} />
+        </span>
+      ))}
+      <span className="dim small"> (active tasks from ps; the panic task needs bt: {why})</span>
+    </span>
+  );
+}
+
 function PanicTask({ tab }: { tab: Tab }) {
   const bt = useCommand(tab, 'bt --json');
   if (!bt || bt.status === 'running') return <span className="dim">reading backtrace…</span>;
   const r = bt.result!;
   if (!r.ok) {
-    return (
-      <span className="dim" data-testid="panic-task-unavailable">
-        {isUnavailable(r) ? 'not available in this engine build' : 'bt failed'}: <code>{r.error}</code>
-      </span>
-    );
+    return <ActiveTasks tab={tab} why={isUnavailable(r) ? 'not in this engine build yet' : `bt failed: ${r.error}`} />;
   }
   const tasks = (Array.isArray(r.json) ? r.json : []) as BtTask[];
   const t = tasks[0];
@@ -105,27 +137,35 @@ export function SummaryPanel({ tab }: { tab: Tab }) {
                 <Row k="release">{j.release ?? sum.release}</Row>
                 <Row k="version">{j.version}</Row>
                 <Row k="machine">{j.machine}</Row>
-                <Row k="cpus">{j.cpus !== undefined ? String(j.cpus) : undefined}</Row>
-                <Row k="crash time">{fmtTime(j.crash_time) ?? fmtTime(sum.crashTime)}</Row>
-                <Row k="uptime">{fmtUptime(j.uptime as string | number | undefined)}</Row>
-                <Row k="panic task">
-                  <PanicTask tab={tab} />
+                <Row k="node">{j.nodename}</Row>
+                <Row k="cpus">
+                  {j.cpus !== undefined ? `${j.cpus}${j.offline_cpus ? ` (${j.offline_cpus} offline)` : ''}` : undefined}
                 </Row>
+                <Row k="memory">{j.memory !== undefined ? String(j.memory) : undefined}</Row>
+                <Row k="crash time">{(j.date as string | undefined) ?? fmtTime(j.crash_time) ?? fmtTime(sum.crashTime)}</Row>
+                <Row k="uptime">{fmtUptime(j.uptime as string | number | undefined)}</Row>
+                <Row k="tasks">{j.tasks !== undefined ? String(j.tasks) : undefined}</Row>
+                <Row k="tainted">{j.tainted === undefined ? undefined : j.tainted ? 'yes' : 'no'}</Row>
                 <Row k="kaslr offset">{j.kaslr_offset}</Row>
                 <Row k="page offset">{j.page_offset}</Row>
               </dl>
-              {r.text && (
-                <details className="raw">
-                  <summary>as crash prints it (sys)</summary>
-                  <pre className="output">
-                    <LinkedText text={r.text} />
-                  </pre>
-                </details>
-              )}
             </>
           );
         }}
       </CommandGate>
+      <dl className="kv">
+        <Row k="panic task">
+          <PanicTask tab={tab} />
+        </Row>
+      </dl>
+      {sys?.result?.ok && sys.result.text && (
+        <details className="raw">
+          <summary>as crash prints it (sys)</summary>
+          <pre className="output">
+            <LinkedText text={sys.result.text} />
+          </pre>
+        </details>
+      )}
       <h2>Dump</h2>
       <dl className="kv">
         <Row k="file">{sum.source.kind === 'url' ? sum.source.url : sum.name}</Row>
