@@ -2,25 +2,28 @@ import { registerCommand, parseFlags, CommandError } from './registry';
 import { evalAddress } from './expr';
 import { rankOverlays, formatOverlays, sizeClassWindow, type PointerInfo } from '../analysis/overlay';
 import type { Program } from '../kernel/program';
+import { slabObjectInfo } from '../analysis/slab';
+import { cacheObjectType } from './whatis';
 
-/** Where an object starts and how big it is (slab analysis provides this). */
-export interface ObjectLocation {
-  start: bigint;
-  size: number;
-  cache?: string;
-  /** the type the cache is known to hold (dedicated caches), if any */
-  type?: string;
+/** The slab object holding an address: start, size, cache and the cache's own type if dedicated. */
+function locate(prog: Program, addr: bigint): { start: bigint; size: number; cache: string; type?: string } | null {
+  const so = slabObjectInfo(prog, addr);
+  if (!so) return null;
+  const tid = cacheObjectType(prog, so.cache);
+  return { start: so.object, size: so.cache.objectSize, cache: so.cache.name, type: tid === null ? undefined : prog.btf.typeName(tid) };
 }
 
-type Locator = (prog: Program, addr: bigint) => ObjectLocation | null;
-type Classifier = (prog: Program, value: bigint) => PointerInfo | null;
-let locator: Locator | null = null;
-let classifier: Classifier | null = null;
-
-/** Slab analysis registers how to find the object holding an address, and what a pointer is. */
-export function registerObjectLocator(l: Locator, c?: Classifier): void {
-  locator = l;
-  if (c) classifier = c;
+/** What a pointer points at: a slab object (with its cache's type when dedicated) or a symbol. */
+export function classifyPointer(prog: Program, v: bigint): PointerInfo | null {
+  const so = slabObjectInfo(prog, v);
+  if (so) {
+    const tid = cacheObjectType(prog, so.cache);
+    const type = tid === null ? undefined : prog.btf.typeName(tid);
+    return { type, what: `${so.cache.name} object ${so.object.toString(16)}${so.offset ? `+0x${so.offset.toString(16)}` : ''} (${so.state})` };
+  }
+  const hit = prog.symbols.lookup(v);
+  if (hit) return { what: `${hit.sym.name}+0x${hit.offset.toString(16)}`, symbol: hit.offset === 0 ? hit.sym.name.replace(/\.\d+$/, '') : undefined };
+  return prog.mem.readable(v) ? { what: 'readable kernel memory' } : null;
 }
 
 registerCommand({
@@ -35,7 +38,7 @@ registerCommand({
     let start = addr;
     let size: number;
     let cache: string | undefined;
-    const loc = locator?.(prog, addr) ?? null;
+    const loc = locate(prog, addr);
     if (rest[1]) {
       size = Number(evalAddress(prog, rest[1]));
       if (!(size > 0 && size <= 1 << 20)) throw new CommandError(`overlay: size ${rest[1]} out of range`);
@@ -55,7 +58,7 @@ registerCommand({
       exclude,
       limit,
       cancel: ctx.cancel,
-      classify: classifier ? (v) => classifier!(prog, v) : undefined,
+      classify: (v) => classifyPointer(prog, v),
     });
     const head = cache ? `${cache} object ${start.toString(16)} (${size} bytes)${start !== addr ? `, +0x${(addr - start).toString(16)} asked` : ''}\n` : '';
     return {

@@ -12,6 +12,7 @@
  * the pointer after red_left_pad, as the kernel and drgn use it (crash reports the start of the
  * left red zone: that address is given as `slot`, and an address inside the red zone says so).
  */
+import { memberInLayout } from '../analysis/overlay';
 import type { Program } from '../kernel/program';
 import { MemoryError } from '../errors';
 import { u32, u64 } from '../bytes';
@@ -559,11 +560,17 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
     r.region = so.region;
     const ov = overlayType(ctx, [so.object, so.slot]);
     let tid: number | null = null;
-    if (ov) {
+    if (ov && (ov.includes('+') || prog.btf.findType(ov.replace(/^struct\s+/, ''), 'struct') === null)) {
+      // a composite layout ("struct request + struct scsi_cmnd") or a type from a module's BTF
+      const m = memberInLayout(prog, ov, so.offset);
+      r.type = ov;
+      r.type_source = 'overlay';
+      r.member_path = m.path;
+    } else if (ov) {
       tid = prog.btf.findType(ov.replace(/^struct\s+/, ''), 'struct') ?? prog.btf.findType(ov);
       if (tid !== null) r.type_source = 'overlay';
     }
-    if (tid === null) {
+    if (tid === null && r.type_source !== 'overlay') {
       tid = cacheObjectType(prog, so.cache);
       if (tid !== null) r.type_source = 'cache';
     }
