@@ -9,3 +9,4 @@ import './sym';
 import './rd';
 import './slabcheck';
 import './vtop';
+import './struct';
