@@ -9,13 +9,19 @@ import type {
   EngineApi,
   JobProgress,
   MemoryBytes,
+  MemoryChunk,
   OpenProgress,
   OpenResult,
   Resolved,
   RunResult,
+  TypeName,
 } from '../workers/api';
 
 export type {
+  MemoryChunk,
+  PointerInfo,
+  SlabSpan,
+  TypeName,
   CommandInfo,
   DumpSummary,
   JobProgress,
@@ -151,5 +157,41 @@ export async function listCommands(): Promise<CommandInfo[]> {
     return await api().commands();
   } catch {
     return [];
+  }
+}
+
+/** Bytes of one hex-view chunk with pointer classes and slab spans. */
+export async function readChunk(session: string, address: string, length: number): Promise<MemoryChunk | { error: string }> {
+  try {
+    return await api().readChunk(session, address, length);
+  } catch (e) {
+    return { error: oneLine(e) };
+  }
+}
+
+/** Struct/union names for the type picker and completion. */
+export async function listTypes(session: string, query: string, limit = 100): Promise<TypeName[]> {
+  try {
+    return await api().types(session, query, limit);
+  } catch {
+    return [];
+  }
+}
+
+/** Symbol names starting with prefix. */
+export async function completeSymbols(session: string, prefix: string, limit = 50): Promise<string[]> {
+  try {
+    return await api().symbols(session, prefix, limit);
+  } catch {
+    return [];
+  }
+}
+
+/** Tell the engine which type the user laid over an object (whatis names members through it). */
+export async function setOverlay(session: string, address: string, type: string | null): Promise<void> {
+  try {
+    await api().setOverlay(session, address, type);
+  } catch {
+    /* the session may be closed */
   }
 }

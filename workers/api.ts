@@ -20,6 +20,8 @@ import { DumpError, MemoryError, errorMessage } from './errors';
 import { BlobSource } from './source/blob';
 import { HttpRangeSource } from './source/http';
 import type { ByteSource, ReadStats } from './source/bytesource';
+import { findCache, readCache, slabObjects, slabOfAddress, type SlabCache } from './analysis/slab';
+import { listModules, moduleBtf } from './kernel/modules';
 
 export type { Unavailable } from './kernel/program';
 
@@ -127,13 +129,63 @@ export interface CommandInfo {
   usage: string;
 }
 
+/** What a kernel-address-looking word in memory points to (the hex view's colours). */
+export interface PointerInfo {
+  /** byte offset of the 8-byte word from the chunk start */
+  off: number;
+  value: string;
+  /** text: kernel or module code; data: kernel or module data/bss/rodata symbol; slab: a slab
+   * object; direct: other direct-map memory; kernel: other mapped kernel memory; bad: looks like
+   * a kernel address but cannot be read */
+  kind: 'text' | 'data' | 'slab' | 'direct' | 'kernel' | 'bad';
+  /** "sym+0x1d [mod]" or the slab cache name */
+  label?: string;
+}
+
+/** A slab page run overlapping a chunk: enough to draw object boundaries and states. */
+export interface SlabSpan {
+  cache: string;
+  /** struct slab address */
+  slab: string;
+  /** start and end (exclusive) of the slab's memory */
+  memory: string;
+  end: string;
+  /** stride of objects (s->size) and the object size the user asked for (s->object_size) */
+  size: number;
+  objsize: number;
+  redLeftPad: number;
+  /** state per object index (slot i starts at memory + i * size) */
+  states: ('allocated' | 'free' | 'cpu-free')[];
+}
+
+export interface MemoryChunk extends MemoryBytes {
+  pointers: PointerInfo[];
+  slabs: SlabSpan[];
+}
+
+export interface TypeName {
+  /** "sk_buff" (no "struct ") */
+  name: string;
+  kind: 'struct' | 'union';
+  size: number;
+  /** vmlinux or the module whose BTF has it */
+  source: string;
+}
+
 const MAX_READ = 1 << 20;
+const MAX_TYPES = 400;
 
 interface Session {
   id: string;
   prog: Program;
   summary: DumpSummary;
   overlays: Map<string, string>;
+  /** type names for the picker and completion (vmlinux + module BTF), built once */
+  types?: TypeName[];
+  /** page -> what a pointer into it is (slab cache name, or null): bounded */
+  pageKinds: Map<bigint, string | null>;
+  /** struct slab address -> span, for object boundaries */
+  slabSpans: Map<bigint, SlabSpan | null>;
 }
 
 /** Counts what the engine fetches while opening, for the progress bar. */
@@ -277,7 +329,7 @@ export class EngineApi {
         openMs: Math.round(performance.now() - t0),
         bytesRead: raw.stats.bytesRead,
       };
-      this.sessions.set(id, { id, prog, summary, overlays: new Map() });
+      this.sessions.set(id, { id, prog, summary, overlays: new Map(), pageKinds: new Map(), slabSpans: new Map() });
       return { ok: true, summary };
     } catch (e) {
       counting?.stopReporting();
@@ -411,11 +463,204 @@ export class EngineApi {
     return listCommands().map((c) => ({ name: c.name, aliases: c.aliases ?? [], summary: c.summary, usage: c.usage }));
   }
 
-  /** Struct overlays the user chose (whatis names members through them). */
+  /**
+   * Struct overlays the user chose (whatis names members through them). The key is the object
+   * address as "0x..." lowercase (whatis also accepts bare and zero-padded hex); a composite
+   * layout is "struct request + PDU (driver command)".
+   */
   setOverlay(session: string, address: string, type: string | null): void {
     const s = this.get(session);
-    if (type) s.overlays.set(address, type);
-    else s.overlays.delete(address);
+    const a = parseAddress(address);
+    const key = a === null ? address : hex(a);
+    if (type) s.overlays.set(key, type);
+    else s.overlays.delete(key);
+  }
+
+  /** The overlays set on this session, address -> type. */
+  overlays(session: string): Record<string, string> {
+    return Object.fromEntries(this.get(session).overlays);
+  }
+
+  /**
+   * Struct and union names from the kernel's BTF and the modules' BTF, for the type picker and
+   * completion: names starting with `query` first, then names containing it; at most `limit`.
+   */
+  types(session: string, query: string, limit = 100): TypeName[] {
+    const s = this.get(session);
+    if (!s.types) {
+      const out: TypeName[] = [];
+      const seen = new Set<string>();
+      if (s.prog.hasBtf) {
+        for (const t of s.prog.btf.structs()) {
+          const k = t.kind + ' ' + t.name;
+          if (seen.has(k)) continue;
+          seen.add(k);
+          out.push({ name: t.name, kind: t.kind, size: t.size, source: 'vmlinux' });
+        }
+        try {
+          for (const m of listModules(s.prog)) {
+            const b = moduleBtf(s.prog, m.name);
+            if (!b) continue;
+            for (const t of b.structs()) {
+              const k = t.kind + ' ' + t.name;
+              if (seen.has(k)) continue;
+              seen.add(k);
+              out.push({ name: t.name, kind: t.kind, size: t.size, source: m.name });
+            }
+          }
+        } catch {
+          /* module BTF is a bonus */
+        }
+      }
+      out.sort((a, b) => a.name.localeCompare(b.name));
+      s.types = out;
+    }
+    const q = query.trim().replace(/^(struct|union)\s+/, '').toLowerCase();
+    const n = Math.max(1, Math.min(MAX_TYPES, limit));
+    if (!q) return s.types.slice(0, n);
+    const pre: TypeName[] = [];
+    const sub: TypeName[] = [];
+    for (const t of s.types) {
+      const l = t.name.toLowerCase();
+      if (l === q) pre.unshift(t);
+      else if (l.startsWith(q)) pre.push(t);
+      else if (sub.length < n && l.includes(q)) sub.push(t);
+      if (pre.length >= n) break;
+    }
+    return [...pre, ...sub].slice(0, n);
+  }
+
+  /** Symbol names starting with `prefix` (console completion), at most `limit`. */
+  symbols(session: string, prefix: string, limit = 50): string[] {
+    const s = this.get(session);
+    if (!prefix) return [];
+    try {
+      return s.prog.symbols.complete(prefix, Math.max(1, Math.min(500, limit)));
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Bytes for the hex view plus what it colours: every aligned 8-byte word that looks like a
+   * kernel address, classified (text, data, slab, direct map, unreadable), and the slabs the
+   * range overlaps (object stride and per-object state, for boundaries). One call per page.
+   */
+  readChunk(session: string, address: string, length: number): MemoryChunk {
+    const s = this.get(session);
+    const m = this.readMemory(session, address, Math.min(length, 64 * 1024));
+    const start = BigInt(m.address);
+    const pointers: PointerInfo[] = [];
+    const slabs: SlabSpan[] = [];
+    const missingAt = (o: number) => {
+      const a = start + BigInt(o);
+      return m.missing.some((x) => a >= BigInt(x.start) && a < BigInt(x.end));
+    };
+    const dv = new DataView(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+    const first = Number((8n - (start & 7n)) & 7n);
+    for (let o = first; o + 8 <= m.length; o += 8) {
+      const v = dv.getBigUint64(o, true);
+      if (v < 0xffff800000000000n || v === 0xffffffffffffffffn) continue;
+      if (missingAt(o)) continue;
+      pointers.push({ off: o, value: hex(v), ...this.classify(s, v) });
+    }
+    // slab spans
+    const end = start + BigInt(m.length);
+    let a = start & ~0xfffn;
+    let guard = 0;
+    while (a < end && guard++ < 32) {
+      let next = a + 0x1000n;
+      try {
+        const span = this.slabSpanAt(s, a);
+        if (span) {
+          slabs.push(span);
+          next = BigInt(span.end) > a ? (BigInt(span.end) + 0xfffn) & ~0xfffn : next;
+        }
+      } catch {
+        /* not a slab */
+      }
+      a = next;
+    }
+    return transfer({ ...m, pointers, slabs }, [m.bytes.buffer]);
+  }
+
+  private classify(s: Session, v: bigint): Pick<PointerInfo, 'kind' | 'label'> {
+    const prog = s.prog;
+    try {
+      if (!prog.arch.isKernelAddress(v)) return { kind: 'bad' };
+    } catch {
+      /* fall through */
+    }
+    const page = v & ~0xfffn;
+    const known = s.pageKinds.get(page);
+    if (known !== undefined) {
+      if (known !== null) return { kind: 'slab', label: known };
+    } else {
+      let cache: string | null = null;
+      try {
+        if (prog.arch.pageOffset !== null && v >= prog.arch.pageOffset && v < prog.arch.pageOffset + BigInt(prog.phys.maxPhys)) {
+          const sl = slabOfAddress(prog, v);
+          if (sl) cache = (findCache(prog, sl.cache) ?? readCache(prog, sl.cache)).name;
+        }
+      } catch {
+        cache = null;
+      }
+      if (s.pageKinds.size > 20000) s.pageKinds.clear();
+      s.pageKinds.set(page, cache);
+      if (cache !== null) return { kind: 'slab', label: cache };
+    }
+    try {
+      const hit = prog.symbols.lookup(v);
+      if (hit) {
+        const label = `${hit.sym.name}${hit.offset ? `+0x${hit.offset.toString(16)}` : ''}${hit.sym.module ? ` [${hit.sym.module}]` : ''}`;
+        return { kind: /^[tTwW]$/.test(hit.sym.type) ? 'text' : 'data', label };
+      }
+    } catch {
+      /* no symbols */
+    }
+    if (!prog.mem.readable(v)) return { kind: 'bad' };
+    if (prog.arch.pageOffset !== null && v >= prog.arch.pageOffset && v < prog.arch.pageOffset + BigInt(prog.phys.maxPhys)) {
+      return { kind: 'direct' };
+    }
+    return { kind: 'kernel' };
+  }
+
+  private slabSpanAt(s: Session, a: bigint): SlabSpan | null {
+    const prog = s.prog;
+    if (prog.arch.pageOffset === null || a < prog.arch.pageOffset || a >= prog.arch.pageOffset + BigInt(prog.phys.maxPhys)) return null;
+    const sl = slabOfAddress(prog, a);
+    if (!sl) return null;
+    const hit = s.slabSpans.get(sl.address);
+    if (hit !== undefined) return hit;
+    let c: SlabCache | null = null;
+    try {
+      c = findCache(prog, sl.cache) ?? readCache(prog, sl.cache);
+    } catch {
+      c = null;
+    }
+    let span: SlabSpan | null = null;
+    if (c && c.size > 0) {
+      let states: SlabSpan['states'] = [];
+      try {
+        states = slabObjects(prog, c, sl, 'lookup').states;
+      } catch {
+        states = [];
+      }
+      const count = sl.objects || c.objects;
+      span = {
+        cache: c.name,
+        slab: hex(sl.address),
+        memory: hex(sl.memory),
+        end: hex(sl.memory + BigInt(prog.info.pageSize << c.order)),
+        size: c.size,
+        objsize: c.objectSize,
+        redLeftPad: c.redLeftPad,
+        states: states.length ? states : new Array(count).fill('allocated'),
+      };
+    }
+    if (s.slabSpans.size > 4096) s.slabSpans.clear();
+    s.slabSpans.set(sl.address, span);
+    return span;
   }
 
   private get(session: string): Session {
