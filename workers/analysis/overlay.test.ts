@@ -35,3 +35,85 @@ for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr']) {
     });
   });
 }
+
+/**
+ * 21 objects of known type, each from a dedicated cache, ranked with the cache's own type hidden:
+ * the ranker is not told the cache's type, and pointers into the same cache do not reveal it.
+ * The object taken is the allocated one with the most non-zero words among all the cache's slabs
+ * (found by walking struct pages too: the most informative, chosen without looking at the ranking).
+ * Left out, with reason: anon_vma_chain (merged with other 64-byte caches: the object kmem -S
+ * lists first is an fs_struct, and the overlay says so), radix_tree_node and vmap_area (their
+ * content is mostly arrays of slots / bare longs: the true type is in the top 7, not first).
+ */
+const KNOWN: Array<[dump: string, cache: string, type: string]> = [
+  ['6.1-skb-uaf-0x106', 'task_struct', 'struct task_struct'],
+  ['6.1-skb-uaf-0x106', 'skbuff_head_cache', 'struct sk_buff'],
+  ['6.1-skb-uaf-0x106', 'dentry', 'struct dentry'],
+  ['6.1-skb-uaf-0x106', 'inode_cache', 'struct inode'],
+  ['6.1-skb-uaf-0x106', 'proc_inode_cache', 'struct proc_inode'],
+  ['6.1-skb-uaf-0x106', 'shmem_inode_cache', 'struct shmem_inode_info'],
+  ['6.1-skb-uaf-0x106', 'sock_inode_cache', 'struct socket_alloc'],
+  ['6.1-skb-uaf-0x106', 'signal_cache', 'struct signal_struct'],
+  ['6.1-skb-uaf-0x106', 'sighand_cache', 'struct sighand_struct'],
+  ['6.1-skb-uaf-0x106', 'files_cache', 'struct files_struct'],
+  ['6.1-skb-uaf-0x106', 'mm_struct', 'struct mm_struct'],
+  ['6.1-skb-uaf-0x106', 'vm_area_struct', 'struct vm_area_struct'],
+  ['6.1-skb-uaf-0x106', 'cred_jar', 'struct cred'],
+  ['6.1-skb-uaf-0x106', 'pid', 'struct pid'],
+  ['6.1-skb-uaf-0x106', 'mnt_cache', 'struct mount'],
+  ['6.1-skb-uaf-0x106', 'filp', 'struct file'],
+  ['6.1-skb-uaf-0x106', 'kernfs_node_cache', 'struct kernfs_node'],
+  ['6.1-skb-uaf-0x106', 'anon_vma', 'struct anon_vma'],
+  ['6.1-skb-uaf-0x106', 'proc_dir_entry', 'struct proc_dir_entry'],
+  ['6.1-skb-uaf-0x106', 'kmem_cache', 'struct kmem_cache'],
+  ['6.1-bh-scribble', 'buffer_head', 'struct buffer_head'],
+];
+
+describe('overlay ranks the true type first for objects of known type (cache type hidden)', () => {
+  const progs = new Map<string, ReturnType<typeof openDumpFile>>();
+  for (const [dump, cache, type] of KNOWN) {
+    const d = sharedDump(dump);
+    it.skipIf(!d)(`${cache} -> ${type} ${d ? '' : SKIP_REASON}`, async () => {
+      const { findCache, cacheSlabs } = await import('./slab');
+      const { classifyPointer } = await import('../commands/overlay');
+      if (!progs.has(dump)) progs.set(dump, openDumpFile(d!.file));
+      const prog = progs.get(dump)!;
+      const c = findCache(prog, cache)!;
+      expect(c).toBeTruthy();
+      const sl = cacheSlabs(prog, c, { walkPages: true });
+      const slabs = [...sl.cpus.flatMap((x) => [x.slab, ...x.partial]), ...sl.nodes.flatMap((n) => [...n.partial, ...(n.full ?? [])]), ...(sl.untracked ?? [])].filter(
+        (s): s is NonNullable<typeof s> => !!s,
+      );
+      let obj: bigint | null = null;
+      let best = -1;
+      for (const s of slabs) {
+        s.objects.forEach((o, i) => {
+          if (s.states[i] !== 'allocated') return;
+          const b = prog.mem.tryRead(o, c.objectSize);
+          if (!b) return;
+          let nz = 0;
+          for (let k = 0; k + 8 <= b.length; k += 8) if (b.subarray(k, k + 8).some((x) => x !== 0)) nz++;
+          if (nz > best) {
+            best = nz;
+            obj = o;
+          }
+        });
+      }
+      expect(obj).not.toBeNull();
+      const hide = (v: bigint) => {
+        const i = classifyPointer(prog, v);
+        return i && i.what.startsWith(`${cache} `) ? { ...i, type: undefined } : i;
+      };
+      const cands = rankOverlays(prog, obj!, {
+        size: c.objectSize,
+        window: [Math.ceil(c.objectSize / 2), c.objectSize + Math.max(64, Math.floor(c.objectSize / 4))],
+        composites: false,
+        classify: hide,
+        limit: 3,
+      });
+      console.log(formatOverlays(obj!, c.objectSize, cands.slice(0, 2), 5));
+      expect(cands[0].name).toBe(type);
+      expect(cands[0].evidence.some((e) => e.weight > 0 && e.member !== '')).toBe(true);
+    });
+  }
+});

@@ -53,6 +53,10 @@ export interface PointerInfo {
   what: string;
   /** the symbol the pointer points at exactly, if any */
   symbol?: string;
+  /** offset of the pointer inside the object it points into (with `type`) */
+  offset?: number;
+  /** the target page is mapped but not in the dump (neither evidence for nor against) */
+  missing?: boolean;
 }
 
 export interface OverlayOptions {
@@ -67,6 +71,8 @@ export interface OverlayOptions {
   classify?: (value: bigint) => PointerInfo | null;
   /** also try module BTF types (default true) */
   modules?: boolean;
+  /** try composite layouts (request + PDU) — for generic (kmalloc) objects; default true */
+  composites?: boolean;
   cancel?: { cancelled: boolean };
 }
 
@@ -77,6 +83,9 @@ interface TypeRef {
   size: number;
   source: string;
 }
+
+/** Evidence of layout (pointers and links that check out), as opposed to plausible scalars. */
+const STRUCTURAL = new Set<EvidenceKind>(['fnptr', 'ptr', 'typed-ptr', 'list', 'string']);
 
 const LIST_POISON1 = 0xdead000000000100n;
 const LIST_POISON2 = 0xdead000000000122n;
@@ -102,7 +111,8 @@ export function rankOverlays(prog: Program, address: bigint, opts: OverlayOption
 
   let n = 0;
   for (const t of types) {
-    if (t.size < window[0] || t.size > window[1] || excluded(t)) continue;
+    if (t.size < window[0] || excluded(t)) continue;
+    if (t.size > window[1] && !(opts.composites === false && variableTailFits(t, size))) continue;
     if ((++n & 255) === 0 && opts.cancel?.cancelled) break;
     const ev = scorer.evaluate(t, 0);
     ev.push(sizeEvidence(t.size, size, window));
@@ -110,7 +120,8 @@ export function rankOverlays(prog: Program, address: bigint, opts: OverlayOption
   }
 
   // composites: a request followed by its PDU (blk-mq: blk_mq_rq_to_pdu(rq) == rq + 1)
-  for (const head of types.filter((t) => t.name === 'struct request' && t.source === 'vmlinux')) {
+  const heads = opts.composites === false ? [] : types.filter((t) => t.name === 'struct request' && t.source === 'vmlinux');
+  for (const head of heads) {
     if (excluded(head) || head.size >= window[1]) continue;
     const headEv = scorer.evaluate(head, 0);
     const tailOff = head.size; // sizeof(struct request) is a multiple of 8
@@ -147,14 +158,28 @@ export function rankOverlays(prog: Program, address: bigint, opts: OverlayOption
   return out.slice(0, opts.limit ?? 20);
 }
 
+/**
+ * A struct whose last member is an array sized at run time (kmem_cache's node[MAX_NUMNODES],
+ * allocated for nr_node_ids) fits an object that ends inside that array.
+ */
+function variableTailFits(t: TypeRef, objSize: number): boolean {
+  const r = t.btf.type(t.btf.resolve(t.id));
+  if (r.kind !== 'struct' || r.members.length === 0) return false;
+  const last = r.members[r.members.length - 1];
+  const lt = t.btf.type(t.btf.resolve(last.type));
+  const start = Math.floor(last.bitOffset / 8);
+  return lt.kind === 'array' && start < objSize && start >= objSize / 2;
+}
+
 function part(t: TypeRef, offset: number): OverlayPart {
   return { type: t.name, source: t.source, offset, size: t.size };
 }
 
 function candidate(parts: OverlayPart[], evidence: Evidence[]): OverlayCandidate {
   // a type with no member evidence at all (a bitmap, a buffer) fits any bytes: size alone is weak
-  const structural = evidence.some((e) => e.weight > 0 && e.kind !== 'size' && e.member !== '');
-  if (!structural) evidence = evidence.map((e) => (e.kind === 'size' ? { ...e, weight: e.weight / 2, text: `${e.text} (no member evidence)` } : e));
+  const structural = evidence.some((e) => e.weight > 0 && STRUCTURAL.has(e.kind) && e.member !== '');
+  const unknownTail = parts.some((p) => p.unknown);
+  if (!structural && !unknownTail) evidence = evidence.map((e) => (e.kind === 'size' ? { ...e, weight: e.weight / 2, text: `${e.text} (no member evidence)` } : e));
   evidence.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || a.offset - b.offset);
   const score = Math.round(evidence.reduce((s, e) => s + e.weight, 0) * 100) / 100;
   return { parts, name: parts.map((p) => p.type).join(' + '), score, evidence };
@@ -162,6 +187,15 @@ function candidate(parts: OverlayPart[], evidence: Evidence[]): OverlayCandidate
 
 function sizeEvidence(typeSize: number, objSize: number, window: [number, number], label?: string): Evidence {
   const what = label ?? `${typeSize}-byte type`;
+  if (typeSize > objSize) {
+    return {
+      offset: 0,
+      member: '',
+      kind: 'size',
+      weight: 1,
+      text: `${what} is ${typeSize - objSize} bytes larger than the ${objSize}-byte object: only a type with a variable-size tail (task_struct's FPU state, kmem_cache's node array) fits`,
+    };
+  }
   if (typeSize === objSize) return { offset: 0, member: '', kind: 'size', weight: 3, text: `${what} is exactly the object size ${objSize}` };
   return {
     offset: 0,
@@ -227,8 +261,20 @@ function defaultClassify(prog: Program): (v: bigint) => PointerInfo | null {
   return (v) => {
     const hit = prog.symbols.lookup(v);
     if (hit) return { what: `${hit.sym.name}+0x${hit.offset.toString(16)}`, symbol: hit.offset === 0 ? hit.sym.name.replace(/\.\d+$/, '') : undefined };
-    return prog.mem.readable(v) ? { what: 'readable kernel memory' } : null;
+    return readableOrMissing(prog, v);
   };
+}
+
+/** A kernel address that reads, or one that is mapped but excluded from the dump. */
+export function readableOrMissing(prog: Program, v: bigint): PointerInfo | null {
+  try {
+    prog.mem.read(v, 1);
+    return { what: 'readable kernel memory' };
+  } catch (e) {
+    if (e instanceof MemoryError && (e.kind === 'not-in-dump' || e.kind === 'truncated')) return { what: 'a page not in the dump', missing: true };
+    if (e instanceof MemoryError) return null;
+    throw e;
+  }
 }
 
 class Scorer {
@@ -314,6 +360,13 @@ class Scorer {
           this.list(off, path, name, push);
           return;
         }
+        if (t.kind === 'struct' && name === 'refcount_struct') {
+          // refcount_t: a live object holds a small positive count; saturation is 0xc0000000
+          const v = this.intAt(off, 4, false);
+          if (v !== null && v > 0n && v < 1n << 20n) push({ offset: off, member: path, kind: 'enum', weight: 0.5, text: `${path} = ${v} (a plausible reference count)` });
+          else if (v !== null && v >= 1n << 31n) push({ offset: off, member: path, kind: 'bad', weight: -1, text: `${path} = 0x${v.toString(16)} (not a reference count)` });
+          return;
+        }
         for (const m of (t as BtfComposite).members) {
           if (m.bitSize) continue;
           const mo = off + Math.floor(m.bitOffset / 8);
@@ -386,8 +439,10 @@ class Scorer {
   }
 
   private fnptr(off: number, v: bigint, path: string, push: (e: Evidence) => void): void {
-    const s = this.fnSym(v);
     const hx = `0x${v.toString(16)}`;
+    // small values are sentinels (SIG_IGN, SIG_ERR); user-space addresses are user handlers
+    if (v < 0x1000n || v < 0x800000000000n || v >= 0xfffffffffffff000n) return;
+    const s = this.fnSym(v);
     if (s && s.offset === 0 && /[tTwW]/.test(s.type)) {
       const fit = nameFit(path, s.name);
       push({
@@ -421,14 +476,24 @@ class Scorer {
   private ptr(btf: Btf, off: number, v: bigint, path: string, pointee: string | null, push: (e: Evidence) => void): void {
     const hx = `0x${v.toString(16)}`;
     if (v === LIST_POISON1 || v === LIST_POISON2) return;
+    // ERR_PTR values and __user pointers are legitimate contents of pointer members
+    if (v >= 0xfffffffffffff000n || (v >= 0x1000n && v < 0x800000000000n)) return;
+    if (v < 0x1000n) {
+      push({ offset: off, member: path, kind: 'bad', weight: -1, text: `${path} = ${hx}: a small integer in a pointer member` });
+      return;
+    }
     const i = this.info(v);
     if (!i) {
       push({ offset: off, member: path, kind: 'bad', weight: -2, text: `${path} = ${hx} is not a readable kernel address` });
       return;
     }
+    if (i.missing) return;
     if (pointee && i.type) {
-      if (i.type === pointee) {
+      const inner = i.type !== pointee || i.offset ? this.memberType(i.type, i.offset ?? 0) : null;
+      if (i.type === pointee && !i.offset) {
         push({ offset: off, member: path, kind: 'typed-ptr', weight: 2.5, text: `${path} = ${hx} points at a ${pointee} (${i.what})` });
+      } else if (inner && inner.type === pointee) {
+        push({ offset: off, member: path, kind: 'typed-ptr', weight: 2.5, text: `${path} = ${hx} points at ${i.type.replace(/^struct /, '')}.${inner.path}, a ${pointee} (${i.what})` });
       } else {
         push({ offset: off, member: path, kind: 'ptr', weight: 0.25, text: `${path} = ${hx} points at ${i.what}, expected ${pointee}` });
       }
@@ -465,7 +530,7 @@ class Scorer {
       const pnext = this.readPtr(second);
       const back = (nprev === self ? 1 : 0) + (pnext === self ? 1 : 0);
       if (back > 0) {
-        push({ offset: off, member: path, kind: 'list', weight: 1.5 + 1.5 * back, text: `${path}: linked (next->prev ${nprev === self ? '==' : '!='} &${path}, prev->next ${pnext === self ? '==' : '!='} &${path})` });
+        push({ offset: off, member: path, kind: 'list', weight: back === 2 ? 3 : 1, text: `${path}: linked (next->prev ${nprev === self ? '==' : '!='} &${path}, prev->next ${pnext === self ? '==' : '!='} &${path})` });
       } else {
         push({ offset: off, member: path, kind: 'bad', weight: -1.5, text: `${path}: next ${hx(next)} / prev ${hx(second)} do not link back` });
       }
@@ -473,6 +538,10 @@ class Scorer {
     }
     // hlist_node: next, pprev (pprev points at the previous node's next, or the head's first)
     if (next === 0n && second === 0n) return;
+    if (next === self) {
+      push({ offset: off, member: path, kind: 'bad', weight: -1.5, text: `${path}: next points at itself (an hlist_node never does; a list_head would)` });
+      return;
+    }
     const atPprev = second ? this.readPtr(second) : null;
     if (atPprev === self) {
       push({ offset: off, member: path, kind: 'list', weight: 2.5, text: `${path}: hashed (*pprev == &${path})` });
@@ -481,6 +550,27 @@ class Scorer {
     } else {
       push({ offset: off, member: path, kind: 'bad', weight: -1.5, text: `${path}: *pprev does not point back` });
     }
+  }
+
+  /** The struct member of `type` (a known object's type) starting exactly at `offset`, if any. */
+  private memberType(type: string, offset: number): { path: string; type: string } | null {
+    const btf = this.prog.btf;
+    const id = btf.findType(type);
+    if (id === null) return null;
+    // descend while the member starts at the offset; report each level's struct type
+    const m = btf.memberAt(id, offset);
+    if (!m || m.delta !== 0 || m.padding) return null;
+    // memberAt gives the deepest scalar; a pointer to a struct points at the outer member whose
+    // type is that struct: walk the path prefixes from the longest
+    const parts = m.path.split('.');
+    for (let k = parts.length; k >= 1; k--) {
+      const sub = parts.slice(0, k).join('.');
+      const loc = btf.memberPath(id, sub);
+      if (!loc || loc.offset !== offset) continue;
+      const rt = btf.type(btf.resolve(loc.type));
+      if (rt.kind === 'struct' || rt.kind === 'union') return { path: sub, type: `${rt.kind} ${rt.name}` };
+    }
+    return null;
   }
 
   private readPtr(a: bigint): bigint | null {

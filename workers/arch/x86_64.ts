@@ -81,7 +81,9 @@ export class X86_64 {
       return u64(this.phys.readPhys(addr, 8), 0);
     } catch (e) {
       if (e instanceof MemoryError) {
-        throw new MemoryError('unmapped', va, 'virtual', `page table entry at physical 0x${addr.toString(16)} unreadable: ${e.message}`);
+        // a page table the dump excluded: the address may well be mapped, we cannot tell
+        const kind = e.kind === 'not-in-dump' || e.kind === 'truncated' ? e.kind : 'unmapped';
+        throw new MemoryError(kind, va, 'virtual', `page table at physical 0x${addr.toString(16)} not readable: ${e.message}`);
       }
       throw e;
     }

@@ -1,6 +1,6 @@
 import { registerCommand, parseFlags, CommandError } from './registry';
 import { evalAddress } from './expr';
-import { rankOverlays, formatOverlays, sizeClassWindow, type PointerInfo } from '../analysis/overlay';
+import { rankOverlays, formatOverlays, sizeClassWindow, readableOrMissing, type PointerInfo } from '../analysis/overlay';
 import type { Program } from '../kernel/program';
 import { slabObjectInfo } from '../analysis/slab';
 import { cacheObjectType } from './whatis';
@@ -17,13 +17,19 @@ function locate(prog: Program, addr: bigint): { start: bigint; size: number; cac
 export function classifyPointer(prog: Program, v: bigint): PointerInfo | null {
   const so = slabObjectInfo(prog, v);
   if (so) {
-    const tid = cacheObjectType(prog, so.cache);
+    let tid = cacheObjectType(prog, so.cache);
+    if (tid === null && !/^(dma-)?kmalloc/.test(so.cache.name)) {
+      // a cache named after its struct whose size exceeds the object by a variable tail
+      // (task_struct: the FPU state is sized at boot)
+      const t = prog.btf.findType(so.cache.name, 'struct');
+      if (t !== null && prog.btf.sizeof(t) <= so.cache.objectSize * 1.25) tid = t;
+    }
     const type = tid === null ? undefined : prog.btf.typeName(tid);
-    return { type, what: `${so.cache.name} object ${so.object.toString(16)}${so.offset ? `+0x${so.offset.toString(16)}` : ''} (${so.state})` };
+    return { type, offset: so.offset, what: `${so.cache.name} object ${so.object.toString(16)}${so.offset ? `+0x${so.offset.toString(16)}` : ''} (${so.state})` };
   }
   const hit = prog.symbols.lookup(v);
   if (hit) return { what: `${hit.sym.name}+0x${hit.offset.toString(16)}`, symbol: hit.offset === 0 ? hit.sym.name.replace(/\.\d+$/, '') : undefined };
-  return prog.mem.readable(v) ? { what: 'readable kernel memory' } : null;
+  return readableOrMissing(prog, v);
 }
 
 registerCommand({
@@ -50,11 +56,15 @@ registerCommand({
       throw new CommandError('overlay: the address is not in a known slab object; give the object size: overlay <addr> <size>');
     }
     const exclude = new Set((values.get('-x') ?? '').split(',').filter(Boolean).map((t) => (/^(struct|union) /.test(t) ? t : `struct ${t}`)));
-    const window = cache && /^kmalloc-(rcl-|cg-|dma-)?\d/.test(cache) ? sizeClassWindow(kmallocSize(cache) ?? size) : ([size, size] as [number, number]);
+    const generic = !!cache && /^(dma-)?kmalloc-(rcl-|cg-|dma-)?\d/.test(cache);
+    // a dedicated cache holds one type: it fits in the object, or exceeds it only by a
+    // variable-size tail (task_struct's FPU state, kmem_cache's per-node array)
+    const window: [number, number] = generic ? sizeClassWindow(kmallocSize(cache!) ?? size) : [Math.ceil(size / 2), size + Math.max(64, Math.floor(size / 4))];
     const limit = Number(values.get('-n') ?? 10);
     const cands = rankOverlays(prog, start, {
       size,
       window: rest[1] ? undefined : window,
+      composites: rest[1] ? true : generic,
       exclude,
       limit,
       cancel: ctx.cancel,
