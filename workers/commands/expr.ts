@@ -153,14 +153,25 @@ export function evalExpr(prog: Program, text: string, opts: EvalOptions = {}): b
   return v;
 }
 
+/** Why the kernel's symbols are missing (truncated dump, ...), as a suffix for "not found" errors. */
+export function symbolsMissingWhy(prog: Program): string {
+  try {
+    prog.symbols;
+  } catch {
+    /* reported below */
+  }
+  const u = prog.unavailable.find((x) => x.what === 'kernel symbols');
+  return u ? ` (kernel symbols unavailable: ${u.why})` : '';
+}
+
 function atom(prog: Program, s: string, hexBias: boolean, src: string): bigint {
   const sym = /^[A-Za-z_.$]|:/.test(s) ? symbolValue(prog, s) : undefined;
   if (sym !== undefined) return sym;
   const n = parseNumber(s, hexBias);
   if (n !== null) return n;
   // a hex-looking word that is also not a symbol was handled above; anything else is a name
-  if (s === src) throw new CommandError(`symbol not found: ${s}`);
-  throw new CommandError(`invalid expression: ${src} (symbol not found: ${s})`);
+  if (s === src) throw new CommandError(`symbol not found: ${s}${symbolsMissingWhy(prog)}`);
+  throw new CommandError(`invalid expression: ${src} (symbol not found: ${s})${symbolsMissingWhy(prog)}`);
 }
 
 /**

@@ -20,7 +20,7 @@ import { listModules } from '../kernel/modules';
 import { onSymbolsLoaded } from '../kernel/program';
 import type { SymbolTable } from '../kernel/symbols';
 import { CommandError, registerCommand, checkCancel, type CommandResult } from './registry';
-import { evalAddress, symbolValue } from './expr';
+import { evalAddress, symbolValue, symbolsMissingWhy } from './expr';
 
 /**
  * kallsyms leaves out the symbols of the export tables that vmlinux's symtab (and so crash) has:
@@ -246,11 +246,11 @@ function symOne(prog: Program, arg: string): { text: string; json: unknown } {
       const hit = symbolAt(prog, v);
       if (hit) return { text: lineFor(prog, v, hit), json: jsonFor(prog, v, hit) };
     }
-    if (!/^[0-9a-fA-F]+$/.test(arg)) throw new CommandError(`sym: ${arg}: symbol not found`);
+    if (!/^[0-9a-fA-F]+$/.test(arg)) throw new CommandError(`sym: ${arg}: symbol not found${symbolsMissingWhy(prog)}`);
   }
   const addr = evalAddress(prog, arg);
   const hit = symbolAt(prog, addr);
-  if (!hit) throw new CommandError(`sym: invalid address: ${addr.toString(16)}`);
+  if (!hit) throw new CommandError(`sym: invalid address: ${addr.toString(16)}${symbolsMissingWhy(prog)}`);
   return { text: lineFor(prog, addr, hit), json: jsonFor(prog, addr, hit) };
 }
 
