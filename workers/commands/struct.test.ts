@@ -126,3 +126,15 @@ describe.skipIf(!dumps.some((d) => d.name === '6.1-skb-uaf-0x106'))('struct prin
 });
 
 if (dumps.length === 0) it.skip(SKIP_REASON, () => {});
+
+describe.skipIf(skbDumps.length === 0)('p/x against crash (incident.txt)', () => {
+  for (const d of skbDumps) {
+    it(d.name, () => {
+      const prog = openProgram(new NodeFileSource(d.file));
+      const inc = d.oracle('incident.txt');
+      for (const m of inc.matchAll(/^crash> (p\/x .+)\n(\$\d+ = .+)$/gm)) {
+        expect(runCommand({ prog }, m[1]).text, m[1]).toBe(m[2] + '\n');
+      }
+    });
+  }
+});

@@ -24,7 +24,7 @@ import { listModules, moduleBtf } from '../kernel/modules';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import { DumpError, MemoryError } from '../errors';
 import { CommandError, registerCommand, registerFallback, type CommandResult, type CommandContext } from './registry';
-import { evalAddress, parseNumber } from './expr';
+import { evalAddress, evalExpr, parseNumber } from './expr';
 import { symbolAt, ensureExportSymbols } from './sym';
 
 /**
@@ -474,4 +474,71 @@ registerFallback((name, args, ctx) => {
   if (!found) return null;
   const k = found.btf.kind(found.btf.resolve(found.id)) as 'struct' | 'union';
   return runStruct(k, [name, ...args], ctx);
+});
+
+// ------------------------------------------------------------------ p / print (a small C subset)
+
+/**
+ * `p[/x|/d] <expr>`: crash hands this to gdb; we take the forms crash users type on dumps:
+ * `((struct T *)ADDR)->member[.member|->member|[i]...]`, `*(struct T *)ADDR`, and numeric
+ * expressions (symbols, numbers, operators: see expr.ts). Output "$N = value" as gdb's print,
+ * N counting up per opened dump.
+ */
+function runPrint(args: string[], ctx: CommandContext, fmt: string | undefined): CommandResult {
+  const prog = ctx.prog;
+  const text = args.join(' ').trim();
+  if (!text) throw new CommandError('usage: p[/x|/d] <expression>');
+  const hex = fmt === 'x';
+  const n = ((prog.cache.get('print.counter') as number | undefined) ?? 0) + 1;
+  const deref = /^\*\s*\(\s*(struct|union)\s+(\w+)\s*\*\s*\)\s*(.+)$/.exec(text);
+  const member = /^\(\s*\(\s*(struct|union)\s+(\w+)\s*\*\s*\)\s*([^()]+|\([^()]*\))\s*\)\s*->\s*([\w.[\]\->\s]+)$/.exec(text);
+  let out: string;
+  let json: unknown;
+  if (deref || member) {
+    const [, kind, tname, addrText] = (deref ?? member)!;
+    const found = findComposite(prog, tname, kind as 'struct' | 'union');
+    if (!found) throw new CommandError(`p: no ${kind} ${tname} in the kernel's or modules' BTF`);
+    const { btf, id } = found;
+    const addr = evalAddress(prog, addrText);
+    ensureExportSymbols(prog);
+    if (deref) {
+      out = formatValue(prog, btf, id, addr, hex).replace(/^(struct|union) \w* ?/, '');
+      json = jsonValue(prog, btf, id, addr);
+    } else {
+      const path = member![4].replace(/\s+/g, '').replace(/->/g, '.');
+      const loc = btf.memberPath(id, path);
+      if (!loc) throw new CommandError(`p: there is no member named ${path}.`);
+      const buf = prog.mem.read(addr, Math.max(1, btf.sizeof(id)));
+      const p: PrintCtx = { prog, btf, hex };
+      out = valueText(p, loc.type, buf, loc.bitOffset, loc.bitSize, 0);
+      // gdb's print shows a pointer's type before it (not with /x)
+      if (!hex && btf.kind(btf.resolve(loc.type)) === 'ptr') out = `(${btf.typeName(loc.type)}) ${out}`;
+      json = { type: btf.typeName(loc.type), value: out };
+    }
+  } else {
+    // gdb prints a variable's value; BTF types no global variables, so a symbol here would print
+    // its address as if it were the value: refuse rather than mislead
+    for (const w of text.match(/[A-Za-z_$][\w.$:]*/g) ?? []) {
+      if (/^0x[0-9a-f]+$/i.test(w)) continue;
+      throw new CommandError(`p: ${w}: printing a variable needs its type, which BTF does not give; try "rd ${w}" or "struct <type> ${w}"`);
+    }
+    const v = evalExpr(prog, text);
+    out = hex ? '0x' + v.toString(16) : fmt === 'd' ? BigInt.asIntN(64, v).toString() : v.toString();
+    json = { value: '0x' + v.toString(16) };
+  }
+  prog.cache.set('print.counter', n);
+  return { text: `$${n} = ${out}\n`, json };
+}
+
+for (const name of ['p', 'print']) {
+  registerCommand({
+    name,
+    summary: 'print a C expression: ((struct T *)ADDR)->member, *(struct T *)ADDR, numbers and symbols',
+    usage: `${name}[/x|/d] <expression>`,
+    run: (args, ctx) => runPrint(args, ctx, undefined),
+  });
+}
+registerFallback((name, args, ctx) => {
+  const m = /^(p|print)\/([xd])$/.exec(name);
+  return m ? runPrint(args, ctx, m[2]) : null;
 });
