@@ -381,7 +381,9 @@ export class EngineApi {
           }
         : undefined,
     };
-    const r = runCommandSafe(ctx, line);
+    // `--json` is the CLI's switch; here every command's JSON comes back anyway (and a command
+    // that does not know the word would reject it)
+    const r = runCommandSafe(ctx, line.replace(/(^|\s)--json(?=\s|$)/g, ' ').trim());
     this.cancelled.delete(jobId);
     const ms = Math.round(performance.now() - t0);
     if (r.ok) {
