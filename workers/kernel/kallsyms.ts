@@ -23,7 +23,8 @@ import type { VmcoreInfo } from './vmcoreinfo';
 export interface KallsymsRaw {
   names: string[];
   types: string[];
-  addrs: bigint[];
+  /** addresses, index-aligned with names (a typed array: no heap object per symbol) */
+  addrs: BigUint64Array;
   encoding: 'absolute' | 'absolute-percpu' | 'relative';
 }
 
@@ -56,49 +57,23 @@ export function readKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsRaw {
     tokens[t] = dec.decode(table.subarray(s, e));
   }
 
-  // names, streamed in chunks
+  // names: one read up to the token table, which the kernel links after names and markers
+  // (scripts/kallsyms.c output order); fall back to chunked reads when it is not after them
+  const span = tokTable > namesAddr && tokTable - namesAddr < 64n << 20n ? Number(tokTable - namesAddr) : 0;
   const names: string[] = new Array(num);
   const types: string[] = new Array(num);
-  const CHUNK = 256 * 1024;
-  let buf = mem.read(namesAddr, CHUNK);
-  let bufBase = 0; // offset of buf[0] from namesAddr
-  let pos = 0;
-  const need = (n: number) => {
-    if (pos + n - bufBase > buf.length) {
-      const keep = buf.subarray(pos - bufBase);
-      const more = mem.read(namesAddr + BigInt(bufBase + buf.length), CHUNK);
-      const nb = new Uint8Array(keep.length + more.length);
-      nb.set(keep);
-      nb.set(more, keep.length);
-      buf = nb;
-      bufBase = pos;
-    }
-  };
-  for (let i = 0; i < num; i++) {
-    need(2);
-    let len = buf[pos - bufBase];
-    pos++;
-    if (len & 0x80) {
-      len = (len & 0x7f) | (buf[pos - bufBase] << 7);
-      pos++;
-    }
-    if (len === 0 || len > 4096) throw new DumpError(`kallsyms_names entry ${i} has length ${len}: kallsyms memory looks corrupt`);
-    need(len);
-    let s = '';
-    for (let k = 0; k < len; k++) s += tokens[buf[pos - bufBase + k]];
-    pos += len;
-    types[i] = s[0];
-    names[i] = s.slice(1);
-  }
+  const buf = span ? mem.read(namesAddr, span) : readNamesChunked(mem, namesAddr, num);
+  decodeNames(buf, num, tokens, names, types);
 
   // addresses
   const stext = info.symbol('_stext');
   const stextIdx = names.indexOf('_stext');
-  let addrs: bigint[];
+  let addrs: BigUint64Array;
   let encoding: KallsymsRaw['encoding'];
   if (addressesAddr && !offsetsAddr) {
     const raw = mem.read(addressesAddr, num * 8);
-    addrs = Array.from({ length: num }, (_, i) => u64(raw, i * 8));
+    addrs = new BigUint64Array(num);
+    for (let i = 0; i < num; i++) addrs[i] = u64(raw, i * 8);
     encoding = 'absolute';
   } else {
     const raw = mem.read(offsetsAddr!, num * 4);
@@ -126,8 +101,73 @@ export function readKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsRaw {
       }
     }
     if (!chosen) throw new DumpError('kallsyms: no known address encoding gives _stext its VMCOREINFO address');
-    addrs = Array.from({ length: num }, (_, i) => chosen![1](i));
+    addrs = new BigUint64Array(num);
+    for (let i = 0; i < num; i++) addrs[i] = BigInt.asUintN(64, chosen[1](i));
     encoding = chosen[0];
   }
   return { names, types, addrs, encoding };
+}
+
+/** Expand every kallsyms_names entry (length byte(s) + token indexes) into names and types. */
+function decodeNames(buf: Uint8Array, num: number, tokens: string[], names: string[], types: string[]): void {
+  let pos = 0;
+  const n = buf.length;
+  for (let i = 0; i < num; i++) {
+    if (pos >= n) throw new DumpError(`kallsyms_names ends after ${i} of ${num} entries: kallsyms memory looks corrupt`);
+    let len = buf[pos++];
+    if (len & 0x80) len = (len & 0x7f) | (buf[pos++] << 7);
+    if (len === 0 || len > 4096 || pos + len > n) {
+      throw new DumpError(`kallsyms_names entry ${i} has length ${len}: kallsyms memory looks corrupt`);
+    }
+    let s = tokens[buf[pos]];
+    for (let k = 1; k < len; k++) s += tokens[buf[pos + k]];
+    pos += len;
+    types[i] = s.charAt(0);
+    names[i] = s.substring(1);
+  }
+}
+
+/** kallsyms_names when its end is not known: read enough in 256 KiB steps. */
+function readNamesChunked(mem: KernelMemory, at: bigint, num: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let pos = 0;
+  let seen = 0;
+  let cur: Uint8Array = new Uint8Array(0);
+  // walk entries to find the end, reading more as needed
+  while (seen < num) {
+    if (pos + 2 > total) {
+      const more = mem.read(at + BigInt(total), 256 * 1024);
+      chunks.push(more);
+      total += more.length;
+      cur = concat(chunks, total);
+      continue;
+    }
+    let len = cur[pos];
+    let hdr = 1;
+    if (len & 0x80) {
+      len = (len & 0x7f) | (cur[pos + 1] << 7);
+      hdr = 2;
+    }
+    if (pos + hdr + len > total) {
+      const more = mem.read(at + BigInt(total), 256 * 1024);
+      chunks.push(more);
+      total += more.length;
+      cur = concat(chunks, total);
+      continue;
+    }
+    pos += hdr + len;
+    seen++;
+  }
+  return cur;
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out: Uint8Array = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
 }

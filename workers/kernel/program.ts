@@ -6,7 +6,7 @@ import { openPhysical, type FormatHandlers } from '../format/detect';
 import { X86_64, START_KERNEL_MAP } from '../arch/x86_64';
 import { VmcoreInfo } from './vmcoreinfo';
 import { KernelMemory } from './memory';
-import { readKallsyms } from './kallsyms';
+import { readKallsyms, type KallsymsRaw } from './kallsyms';
 import { SymbolTable } from './symbols';
 import { Btf, parseBtf } from './btf';
 import { Obj } from './object';
@@ -118,12 +118,34 @@ export class Program {
   }
 
   /** Kernel and module symbols (kallsyms from memory), loaded on first use. */
+  private _kallsyms: KallsymsRaw | null | undefined;
+  private _kallsymsIndex: Map<string, number> | null = null;
+
+  /** The raw kallsyms tables (names, types, addresses), read once; null when unavailable. */
+  private kallsyms(): KallsymsRaw | null {
+    if (this._kallsyms !== undefined) return this._kallsyms;
+    try {
+      this._kallsyms = readKallsyms(this.mem, this.info);
+      this.cache.set('kallsyms.encoding', this._kallsyms.encoding);
+    } catch (e) {
+      if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      this._kallsyms = null;
+      this.unavailable.push({
+        what: 'kernel symbols',
+        why: e.message,
+        remedy: 'open a System.map or vmlinux for this kernel alongside the dump',
+      });
+    }
+    return this._kallsyms;
+  }
+
+  /** Kernel and module symbols (kallsyms from memory), loaded on first use. */
   get symbols(): SymbolTable {
     if (this._symbols) return this._symbols;
     const t = new SymbolTable();
     this._symbols = t;
-    try {
-      const k = readKallsyms(this.mem, this.info);
+    const k = this.kallsyms();
+    if (k) {
       let end = 0n;
       let start = -1n;
       for (let i = 0; i < k.names.length; i++) {
@@ -139,15 +161,6 @@ export class Program {
       // per-cpu symbols are small offsets (kernels < 6.15 link them at 0)
       const pcpuEnd = t.address('__per_cpu_end');
       if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
-      this.cache.set('kallsyms.encoding', k.encoding);
-    } catch (e) {
-      if (e instanceof DumpError || e instanceof MemoryError) {
-        this.unavailable.push({
-          what: 'kernel symbols',
-          why: e.message,
-          remedy: 'open a System.map or vmlinux for this kernel alongside the dump',
-        });
-      } else throw e;
     }
     for (const hook of symbolHooks) t.defer(() => hook(this, t));
     return t;
@@ -247,7 +260,22 @@ export class Program {
 
   /** Address of a kernel symbol: VMCOREINFO first (no kallsyms needed), then kallsyms. */
   symbolAddress(name: string): bigint | undefined {
-    return this.info.symbol(name) ?? this.symbols.address(name);
+    const v = this.info.symbol(name);
+    if (v !== undefined) return v;
+    if (this._symbols) return this._symbols.address(name);
+    // Analyses need a few dozen kernel symbols by name: answer from a name index over the raw
+    // kallsyms tables without building the sorted address table (sym, bt and dis build it).
+    const k = this.kallsyms();
+    if (k && !name.includes(':')) {
+      if (!this._kallsymsIndex) {
+        const idx = new Map<string, number>();
+        for (let i = k.names.length - 1; i >= 0; i--) idx.set(k.names[i], i); // first wins
+        this._kallsymsIndex = idx;
+      }
+      const i = this._kallsymsIndex.get(name);
+      if (i !== undefined) return k.addrs[i];
+    }
+    return this.symbols.address(name);
   }
 
   /** Per-CPU offsets (__per_cpu_offset[cpu]) for all possible CPUs. */
