@@ -1,16 +1,71 @@
 /**
- * Backtrace: `bt` of the panic task, or of the task/pid in the URL (`#/<fp>/bt/180`), or all
- * CPUs' active tasks (`bt -a`). Text as crash prints it, with addresses and symbols as links.
- * Next: frames from `bt --json` as a table with exception frames and registers expanded.
+ * Backtraces: the task list (`ps --json`, the tasks on CPUs first, the panic task selected) and
+ * the chosen task's frames (`bt <pid> --json`) as a table; an exception frame shows its registers
+ * (kernel addresses open the hex view). A frame opens its disassembly (`dis <symbol>`, the frame's
+ * pc marked) below the table.
+ *
+ * URL: `#/<fp>/bt[/<pid|task>]?frame=<index>`; `#/<fp>/bt/all` is `bt -a` as crash prints it.
  */
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApp, type Tab } from '../../store';
-import { CommandGate, TextOutput, useCommand } from '../common';
+import { CommandGate, LinkedText, TextOutput, isUnavailable, useCommand } from '../common';
+
+interface PsRow {
+  pid: number;
+  ppid: number;
+  cpu: number;
+  task: string;
+  state: string;
+  comm: string;
+  active?: boolean;
+}
+
+interface Frame {
+  level: number;
+  sp: string;
+  pc: string;
+  symbol?: string | null;
+  offset?: number;
+  module?: string | null;
+  exception?: Record<string, string> | null;
+  stack?: string;
+}
+
+interface BtTask {
+  task: string;
+  pid: number;
+  comm: string;
+  cpu: number;
+  frames: Frame[];
+  error?: string;
+  stop?: unknown;
+}
+
+const KADDR = /^0xffff(?!f{12}$)[0-9a-f]{12}$/i;
 
 export function BacktracePanel({ tab }: { tab: Tab }) {
   const navigate = useApp((s) => s.navigate);
   const arg = tab.view.arg;
-  const line = arg === 'all' ? 'bt -a' : arg ? `bt ${arg}` : 'bt';
-  const st = useCommand(tab, line);
+  const ps = useCommand(tab, 'ps --json');
+  const panic = useCommand(tab, 'bt --json');
+  const panicTask = panic?.result?.ok ? (panic.result.json as BtTask[] | undefined)?.[0] : undefined;
+  const [filter, setFilter] = useState('');
+
+  const tasks = useMemo(() => {
+    const rows = ps?.result?.ok && Array.isArray(ps.result.json) ? (ps.result.json as PsRow[]) : [];
+    const act = rows.filter((t) => t.active).sort((a, b) => a.cpu - b.cpu);
+    const rest = rows.filter((t) => !t.active);
+    return { act, rest, all: rows };
+  }, [ps?.result]);
+
+  const selected = arg && arg !== 'all' ? arg : panicTask ? String(panicTask.pid === 0 ? panicTask.task : panicTask.pid) : undefined;
+  const isSel = (t: PsRow) =>
+    selected !== undefined && (String(t.pid) === selected || t.task === selected) && (t.pid !== 0 || t.task === selected || (panicTask?.task === t.task && !arg));
+
+  const pick = (t: PsRow) => navigate({ panel: 'bt', arg: t.pid === 0 ? t.task : String(t.pid), params: {} });
+  const f = filter.trim().toLowerCase();
+  const match = (t: PsRow) => !f || t.comm.toLowerCase().includes(f) || String(t.pid) === f || t.task.includes(f);
+
   return (
     <div className="panel bt">
       <div className="toolbar">
@@ -20,15 +75,245 @@ export function BacktracePanel({ tab }: { tab: Tab }) {
         <button className={arg === 'all' ? 'on' : ''} onClick={() => navigate({ panel: 'bt', arg: 'all', params: {} })}>
           every CPU (bt -a)
         </button>
-        <span className="dim">
-          <code>{line}</code>
-        </span>
+        <input
+          className="search"
+          type="search"
+          placeholder="filter tasks: comm, pid, task"
+          aria-label="filter tasks"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+        />
       </div>
-      <div className="scroll">
-        <CommandGate tab={tab} state={st} what="Backtrace (bt)">
-          {(r) => <TextOutput text={r.text} />}
-        </CommandGate>
+      <div className="btbody">
+        <div className="tasklist" data-testid="tasks">
+          {!ps || ps.status === 'running' ? (
+            <div className="state loading">
+              <span className="spinner" /> ps…
+            </div>
+          ) : !ps.result?.ok ? (
+            <div className="state failed">
+              ps: <code>{ps.result?.error}</code>
+            </div>
+          ) : (
+            <>
+              <div className="tl-h">on CPUs</div>
+              {tasks.act.filter(match).map((t) => (
+                <TaskRow key={t.task} t={t} on={isSel(t)} panic={panicTask?.task === t.task} onClick={() => pick(t)} />
+              ))}
+              <div className="tl-h">
+                other tasks <span className="dim">({tasks.rest.length})</span>
+              </div>
+              {tasks.rest.filter(match).slice(0, 3000).map((t) => (
+                <TaskRow key={t.task} t={t} on={isSel(t)} panic={panicTask?.task === t.task} onClick={() => pick(t)} />
+              ))}
+            </>
+          )}
+        </div>
+        <div className="btmain">
+          {arg === 'all' ? <AllCpus tab={tab} /> : selected ? <TaskTrace tab={tab} which={selected} /> : (
+            <CommandGate tab={tab} state={panic} what="Backtrace of the panic task (bt)">
+              {() => <div className="state empty">No panic task: pick a task on the left.</div>}
+            </CommandGate>
+          )}
+        </div>
       </div>
+    </div>
+  );
+}
+
+function TaskRow({ t, on, panic, onClick }: { t: PsRow; on: boolean; panic: boolean; onClick: () => void }) {
+  return (
+    <div className={'task' + (on ? ' on' : '') + (panic ? ' panic' : '')} onClick={onClick} role="button" title={t.task}>
+      <span className="pid">{t.pid}</span>
+      <span className="cpu">{t.cpu}</span>
+      <span className="st">{t.state}</span>
+      <span className="comm">{t.comm}</span>
+      {panic && <span className="badge">panic</span>}
+    </div>
+  );
+}
+
+function AllCpus({ tab }: { tab: Tab }) {
+  const st = useCommand(tab, 'bt -a');
+  return (
+    <div className="scroll">
+      <CommandGate tab={tab} state={st} what="Backtraces of every CPU (bt -a)">
+        {(r) => <TextOutput text={r.text} />}
+      </CommandGate>
+    </div>
+  );
+}
+
+function TaskTrace({ tab, which }: { tab: Tab; which: string }) {
+  const navigate = useApp((s) => s.navigate);
+  const setParams = useApp((s) => s.setParams);
+  const st = useCommand(tab, `bt ${which} --json`);
+  const frameSel = tab.view.params.frame !== undefined ? Number(tab.view.params.frame) : null;
+  const openMem = (a: string) => navigate({ panel: 'mem', arg: a, params: {} });
+  return (
+    <CommandGate tab={tab} state={st} what={`Backtrace of ${which} (bt)`}>
+      {(r) => {
+        const t = (Array.isArray(r.json) ? (r.json as BtTask[])[0] : undefined) ?? undefined;
+        if (!t) return <TextOutput text={r.text} />;
+        const exc = t.frames.findIndex((f) => f.exception);
+        const sel = frameSel ?? (exc >= 0 ? exc : t.frames.length ? 0 : null);
+        const f = sel !== null ? t.frames[sel] : undefined;
+        return (
+          <div className="trace">
+            <div className="trace-h">
+              PID <b>{t.pid}</b> · <b>{t.comm}</b> · CPU {t.cpu} · task <LinkedText text={t.task} />
+              <details className="raw inline">
+                <summary>as crash prints it</summary>
+                <TextOutput text={r.text} />
+              </details>
+            </div>
+            <div className="frames-wrap">
+              <table className="grid frames" data-testid="frames">
+                <thead>
+                  <tr>
+                    <th>#</th>
+                    <th>sp</th>
+                    <th>pc</th>
+                    <th>function</th>
+                    <th>stack</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {t.frames.length === 0 && (
+                    <tr>
+                      <td colSpan={5} className="dim">
+                        no frames{t.error ? `: ${t.error}` : ''}
+                      </td>
+                    </tr>
+                  )}
+                  {t.frames.map((fr, i) => (
+                    <FrameRows key={i} fr={fr} on={i === sel} onPick={() => setParams({ frame: String(i) })} openMem={openMem} />
+                  ))}
+                </tbody>
+              </table>
+              {r.text.includes('unwind stopped') && <div className="warn small">{r.text.split('\n').find((l) => l.includes('unwind stopped'))}</div>}
+            </div>
+            {f && <Disassembly tab={tab} frame={f} />}
+          </div>
+        );
+      }}
+    </CommandGate>
+  );
+}
+
+function FrameRows({ fr, on, onPick, openMem }: { fr: Frame; on: boolean; onPick: () => void; openMem: (a: string) => void }) {
+  const fn = fr.symbol ? `${fr.symbol}+0x${(fr.offset ?? 0).toString(16)}` : fr.pc;
+  return (
+    <>
+      <tr className={'frame' + (on ? ' on' : '') + (fr.exception ? ' exc' : '')} onClick={onPick}>
+        <td className="n">#{fr.level}</td>
+        <td>
+          <a href="#" className="addr" onClick={(e) => { e.preventDefault(); e.stopPropagation(); openMem(fr.sp); }} title="open the stack here">
+            {fr.sp}
+          </a>
+        </td>
+        <td>{fr.pc}</td>
+        <td>
+          <b>{fn}</b>
+          {fr.module ? <span className="dim"> [{fr.module}]</span> : null}
+          {fr.exception && <span className="badge">exception</span>}
+        </td>
+        <td className="dim">{fr.stack ?? ''}</td>
+      </tr>
+      {fr.exception && (
+        <tr className="regs-row">
+          <td />
+          <td colSpan={4}>
+            <div className="regs" data-testid="registers">
+              {Object.entries(fr.exception).map(([k, v]) => (
+                <span key={k} className="reg">
+                  <span className="rk">{k}</span>{' '}
+                  {KADDR.test(v) ? (
+                    <a href="#" className="addr" onClick={(e) => { e.preventDefault(); e.stopPropagation(); openMem(v); }} title={`open ${v} in the hex view`}>
+                      {v.replace(/^0x/, '').padStart(16, '0')}
+                    </a>
+                  ) : (
+                    <span className="rv">{v.replace(/^0x/, '').padStart(16, '0')}</span>
+                  )}
+                </span>
+              ))}
+            </div>
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+interface Insn {
+  address: string;
+  symbol?: string;
+  offset?: number;
+  text: string;
+  target?: string;
+}
+
+function Disassembly({ tab, frame }: { tab: Tab; frame: Frame }) {
+  const navigate = useApp((s) => s.navigate);
+  const line = frame.symbol ? `dis ${frame.symbol}${frame.module ? '' : ''}` : `dis ${frame.pc} 32`;
+  const st = useCommand(tab, line);
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    box.current?.querySelector('.insn.pc')?.scrollIntoView({ block: 'center' });
+  }, [st?.status, frame.pc]);
+  if (st?.result && isUnavailable(st.result)) {
+    return (
+      <div className="dis card" data-testid="dis">
+        <div className="state unavailable" data-testid="dis-unavailable">
+          Disassembly (<code>dis</code>) is not available in this engine build yet: <code>{st.result.error}</code>
+          <div className="hint">
+            The frame's pc is <LinkedText text={frame.pc} />; the hex view shows its bytes.
+          </div>
+        </div>
+      </div>
+    );
+  }
+  return (
+    <div className="dis" data-testid="dis" ref={box}>
+      <div className="dis-h">
+        <code>{line}</code> <span className="dim">pc {frame.pc}</span>
+      </div>
+      <CommandGate tab={tab} state={st} what={`Disassembly of ${frame.symbol ?? frame.pc}`}>
+        {(r) => {
+          const j = r.json as { instructions?: Insn[] } | undefined;
+          if (!j?.instructions) return <TextOutput text={r.text} />;
+          const pc = BigInt(frame.pc);
+          return (
+            <pre className="output dislist">
+              {j.instructions.map((i) => {
+                const here = BigInt(i.address) === pc;
+                return (
+                  <div key={i.address} className={'insn' + (here ? ' pc' : '')}>
+                    <span className="dim">
+                      {i.address} {'<'}
+                      {i.symbol ?? '?'}
+                      {i.offset ? `+${i.offset}` : ''}
+                      {'>'}:{' '}
+                    </span>
+                    {i.target ? (
+                      <>
+                        {i.text.split(i.target)[0]}
+                        <a href="#" className="addr" onClick={(e) => { e.preventDefault(); navigate({ panel: 'mem', arg: i.target!, params: {} }); }}>
+                          {i.target}
+                        </a>
+                        {i.text.split(i.target).slice(1).join(i.target)}
+                      </>
+                    ) : (
+                      i.text
+                    )}
+                    {here && <span className="pcmark">  ◀ pc</span>}
+                  </div>
+                );
+              })}
+            </pre>
+          );
+        }}
+      </CommandGate>
     </div>
   );
 }
