@@ -126,6 +126,8 @@ describe('expectations', () => {
 describe('variables', () => {
   it('interpolates and names every missing variable', () => {
     expect(interpolate('eval ${head} + ${end}', { head: '0xffff888005ec9800', end: '704' })).toBe('eval 0xffff888005ec9800 + 704');
+    expect(interpolate('${a|bare} ${a|dec} ${b|hex} ${c|bare}', { a: '0x2c8', b: '712', c: 'kmalloc-1k' })).toBe('2c8 712 0x2c8 kmalloc-1k');
+    expect(() => interpolate('${a|nope}', { a: '1' })).toThrow(/unknown filter/);
     expect(() => interpolate('x ${a} ${b} ${a}', {})).toThrow(MissingVariable);
     expect(() => interpolate('x ${a} ${b}', {})).toThrow('needs ${a}, ${b}');
   });

@@ -16,7 +16,6 @@ import type {
   Cond,
   Expect,
   JsonCond,
-  JsonSome,
   RunFn,
   Step,
   StepView,
@@ -25,7 +24,19 @@ import type {
 
 // ---------------------------------------------------------------------------- variables
 
-const VAR = /\$\{([A-Za-z_][\w]*)\}/g;
+/** ${name}, or ${name|filter}: bare (hex without 0x), hex (0x..., from any integer), dec (decimal) */
+const VAR = /\$\{([A-Za-z_][\w]*)(?:\|(\w+))?\}/g;
+const FILTERS = new Set(['bare', 'hex', 'dec']);
+
+function applyFilter(v: string, filter: string | undefined): string {
+  if (!filter) return v;
+  if (!FILTERS.has(filter)) throw new Error(`unknown filter |${filter} (bare, hex, dec)`);
+  const n = asInteger(v);
+  if (n === null) return filter === 'bare' ? v.replace(/^0x/i, '') : v;
+  if (filter === 'dec') return n.toString(10);
+  const h = (n < 0n ? '-' : '') + (n < 0n ? -n : n).toString(16);
+  return filter === 'hex' ? h.replace(/^(-?)/, '$10x') : h;
+}
 
 export class MissingVariable extends Error {
   constructor(public readonly names: string[]) {
@@ -43,7 +54,10 @@ export function variablesIn(s: string): string[] {
 export function interpolate(s: string, vars: Record<string, string>, escape?: (v: string) => string): string {
   const missing = variablesIn(s).filter((n) => !(n in vars));
   if (missing.length) throw new MissingVariable([...new Set(missing)]);
-  return s.replace(VAR, (_, n: string) => (escape ? escape(vars[n]) : vars[n]));
+  return s.replace(VAR, (_, n: string, f: string | undefined) => {
+    const v = applyFilter(vars[n], f);
+    return escape ? escape(v) : v;
+  });
 }
 
 function escapeRegex(s: string): string {
@@ -431,6 +445,7 @@ export function validateWalkthrough(w: Walkthrough): string[] {
     if (s.sample !== undefined && !w.samples?.[s.sample]) errs.push(`${at}: sample "${s.sample}" is not in samples`);
     const uses = (str: string | undefined, what: string) => {
       if (!str) return;
+      for (const m of str.matchAll(VAR)) if (m[2] && !FILTERS.has(m[2])) errs.push(`${at}: ${what} uses an unknown filter |${m[2]}`);
       for (const n of variablesIn(str)) if (!known.has(n)) errs.push(`${at}: ${what} uses \${${n}} before it is captured`);
     };
     if (s.overlay) {
