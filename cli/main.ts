@@ -3,6 +3,7 @@ import { NodeFileSource } from '../workers/source/node';
 import { openProgram } from '../workers/node';
 import { runCommand, runCommandSafe, type CommandContext } from '../workers/commands/registry';
 import { errorMessage } from '../workers/errors';
+import { initDisassembler } from '../workers/analysis/disasm';
 
 const USAGE = `usage: vmcore <dump> ['<command>'] [--json]
        vmcore <dump> --batch <file> [--json]
@@ -34,6 +35,8 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     return 1;
   }
   const [dump, ...cmdWords] = pos;
+  // capstone's wasm loads asynchronously, once; every command after that is synchronous
+  await initDisassembler().catch(() => undefined);
   let ctx: CommandContext;
   try {
     const prog = openProgram(new NodeFileSource(dump));
