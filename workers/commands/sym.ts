@@ -191,6 +191,25 @@ export function crashSymName(name: string): string {
   return name.replace(/(?:\.(?:isra|part)\.\d+)+$/, '');
 }
 
+/** Symbols whose names carry a clone suffix, by their stripped name (built once per dump). */
+function cloneIndex(prog: Program): Map<string, Sym[]> {
+  const key = 'sym.clones';
+  const all = prog.symbols.all();
+  const c = prog.cache.get(key) as { n: number; m: Map<string, Sym[]> } | undefined;
+  if (c && c.n === all.length) return c.m;
+  const m = new Map<string, Sym[]>();
+  for (const x of all) {
+    if (!x.name.includes('.isra.') && !x.name.includes('.part.')) continue;
+    const k = crashSymName(x.name);
+    if (k === x.name) continue;
+    const l = m.get(k);
+    if (l) l.push(x);
+    else m.set(k, [x]);
+  }
+  prog.cache.set(key, { n: all.length, m });
+  return m;
+}
+
 /** "name+off [module]" with a decimal offset (crash's value_to_symstr at radix 10). */
 export function symOffsetText(hit: SymHit): string {
   return `${crashSymName(hit.sym.name)}${hit.offset ? `+${hit.offset}` : ''}${hit.sym.module ? ` [${hit.sym.module}]` : ''}`;
@@ -234,7 +253,7 @@ function symOne(prog: Program, arg: string): { text: string; json: unknown } {
     }
     if (!syms.length && !m) {
       // crash knows clones by their stripped names: "walk_ring" for walk_ring.isra.0
-      syms = prog.symbols.all().filter((x) => x.name !== arg && x.name.startsWith(arg + '.') && crashSymName(x.name) === arg);
+      syms = cloneIndex(prog).get(arg) ?? [];
     }
     if (syms.length) {
       const s = syms[0];
