@@ -4,5 +4,9 @@
  */
 import { expose } from 'comlink';
 import { EngineApi } from './api';
+import { initDisassembler } from './analysis/disasm';
+
+// capstone's wasm loads asynchronously once, while the user picks a dump; `dis` is synchronous after
+void initDisassembler().catch((e) => console.warn(`disassembler unavailable: ${e instanceof Error ? e.message : e}`));
 
 expose(new EngineApi());
