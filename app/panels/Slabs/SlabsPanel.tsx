@@ -1,76 +1,541 @@
 /**
- * Slabs: `kmem -s` (every SLUB cache with crash's counts), and `kmem -S <cache>` for the cache
- * in the URL (`#/<fp>/slabs/kmalloc-1k`). Next: the slab map (d3) of a cache's pages with each
- * object's state, and slabcheck findings.
+ * Slab map. All caches: a zoomable treemap (d3-hierarchy + d3-zoom, drawn on canvas) where each
+ * cache's area is the memory it holds (`kmem -s`: slabs * slab size), coloured by how full it is;
+ * beside it the caches by size. One cache (`#/<fp>/slabs/<cache>?obj=<addr>`): its slabs as rows
+ * of objects coloured by state (allocated, free, per-CPU free, corrupt per slabcheck), on a
+ * canvas that draws only the rows in view (10k+ slabs stay smooth); clicking an object opens it
+ * in the hex view with the cache's type as overlay. slabcheck findings are listed with links to
+ * their views; long scans show progress and can be cancelled.
  */
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { hierarchy, treemap, treemapSquarify, type HierarchyRectangularNode } from 'd3-hierarchy';
+import { select } from 'd3-selection';
+import { zoom, zoomIdentity, type ZoomTransform } from 'd3-zoom';
+import { scaleLinear } from 'd3-scale';
 import { useApp, type Tab } from '../../store';
-import { CommandGate, TextOutput, useCommand } from '../common';
-
-interface CacheRow {
-  name: string;
-  objsize: number;
-  allocated: number;
-  total: number;
-  slabs: number;
-  ssize: number;
-}
+import { resolve } from '../../engine';
+import { CommandGate, TextOutput, formatBytes, useCommand } from '../common';
+import { cacheBytes, cellSize, corruptObjects, slabRows, type CacheRow, type Finding, type KmemSJson, type ObjState, type SlabRow } from './model';
 
 export function SlabsPanel({ tab }: { tab: Tab }) {
-  const navigate = useApp((s) => s.navigate);
   const cache = tab.view.arg;
-  const st = useCommand(tab, cache ? `kmem -S ${cache}` : 'kmem -s --json');
+  return cache ? <CacheView tab={tab} cache={cache} /> : <AllCaches tab={tab} />;
+}
+
+// ----------------------------------------------------------------------------- all caches
+
+function AllCaches({ tab }: { tab: Tab }) {
+  const navigate = useApp((s) => s.navigate);
+  const st = useCommand(tab, 'kmem -s --json');
+  const [find, setFind] = useState('');
+  const [checkAll, setCheckAll] = useState(false);
+  const open = (name: string) => navigate({ panel: 'slabs', arg: name, params: {} });
   return (
     <div className="panel slabs">
       <div className="toolbar">
-        <button className={!cache ? 'on' : ''} onClick={() => navigate({ panel: 'slabs', params: {} })}>
-          all caches
+        <b>Slab caches</b>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (find.trim()) open(find.trim());
+          }}
+        >
+          <input
+            className="search"
+            list="cache-names"
+            placeholder="open a cache: kmalloc-1k, buffer_head…"
+            aria-label="find cache"
+            value={find}
+            onChange={(e) => setFind(e.target.value)}
+          />
+        </form>
+        <button onClick={() => setCheckAll(true)} disabled={checkAll} title="slabcheck: freelists, counts, list linkage, red zones, poison over every cache">
+          check every cache (slabcheck)
         </button>
-        {cache && <code>kmem -S {cache}</code>}
+        <span className="legend">
+          <span className="sw" style={{ background: fill(0.05) }} /> empty <span className="sw" style={{ background: fill(0.5) }} /> half{' '}
+          <span className="sw" style={{ background: fill(1) }} /> full · area = memory · wheel zooms, drag pans
+        </span>
       </div>
-      <div className="scroll">
-        <CommandGate tab={tab} state={st} what={cache ? `Slabs of ${cache} (kmem -S)` : 'Slab caches (kmem -s)'}>
-          {(r) =>
-            !cache && Array.isArray(r.json) ? (
-              <table className="grid">
-                <thead>
-                  <tr>
-                    <th>cache</th>
-                    <th className="n">objsize</th>
-                    <th className="n">allocated</th>
-                    <th className="n">total</th>
-                    <th className="n">slabs</th>
-                    <th className="n">ssize</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {(r.json as CacheRow[]).map((c) => (
-                    <tr key={c.name}>
-                      <td>
+      <CommandGate tab={tab} state={st} what="Slab caches (kmem -s)">
+        {(r) => {
+          const rows = (Array.isArray(r.json) ? (r.json as CacheRow[]) : []).filter((c) => cacheBytes(c) > 0);
+          const all = Array.isArray(r.json) ? (r.json as CacheRow[]) : [];
+          if (all.length === 0) return <div className="state empty">No slab caches in this dump.</div>;
+          return (
+            <div className="slabbody">
+              <datalist id="cache-names">
+                {all.map((c) => (
+                  <option key={c.name} value={c.name} />
+                ))}
+              </datalist>
+              <div className="slabmain">
+                <Treemap rows={rows} onOpen={open} />
+                {checkAll && <Findings tab={tab} line="slabcheck --json" />}
+              </div>
+              <CacheList rows={all} onOpen={open} />
+            </div>
+          );
+        }}
+      </CommandGate>
+    </div>
+  );
+}
+
+const fill = scaleLinear<string>().domain([0, 0.5, 1]).range(['#1b3350', '#2f6aa8', '#4fa3e8']).clamp(true);
+
+function CacheList({ rows, onOpen }: { rows: CacheRow[]; onOpen: (n: string) => void }) {
+  const [sort, setSort] = useState<'mem' | 'name' | 'objs'>('mem');
+  const sorted = useMemo(() => {
+    const r = [...rows];
+    if (sort === 'mem') r.sort((a, b) => cacheBytes(b) - cacheBytes(a));
+    else if (sort === 'objs') r.sort((a, b) => b.allocated - a.allocated);
+    else r.sort((a, b) => a.name.localeCompare(b.name));
+    return r;
+  }, [rows, sort]);
+  return (
+    <div className="cachelist" data-testid="cache-list">
+      <table className="grid">
+        <thead>
+          <tr>
+            <th onClick={() => setSort('name')} className="sortable">cache</th>
+            <th className="n sortable" onClick={() => setSort('mem')}>memory</th>
+            <th className="n sortable" onClick={() => setSort('objs')}>in use</th>
+            <th className="n">objsize</th>
+          </tr>
+        </thead>
+        <tbody>
+          {sorted.map((c) => (
+            <tr key={c.name + (c.cache ?? '')} onClick={() => onOpen(c.name)} className="clickable">
+              <td>
+                <a
+                  href="#"
+                  onClick={(e) => {
+                    e.preventDefault();
+                  }}
+                >
+                  {c.name}
+                </a>
+              </td>
+              <td className="n">{formatBytes(cacheBytes(c))}</td>
+              <td className="n">
+                {c.allocated}/{c.total}
+              </td>
+              <td className="n">{c.objsize}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+interface TNode {
+  name: string;
+  value?: number;
+  row?: CacheRow;
+  children?: TNode[];
+}
+
+function Treemap({ rows, onOpen }: { rows: CacheRow[]; onOpen: (n: string) => void }) {
+  const wrap = useRef<HTMLDivElement>(null);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const [size, setSize] = useState({ w: 800, h: 500 });
+  const [tf, setTf] = useState<ZoomTransform>(zoomIdentity);
+  const [hover, setHover] = useState<{ x: number; y: number; row: CacheRow } | null>(null);
+
+  useLayoutEffect(() => {
+    const el = wrap.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setSize({ w: el.clientWidth, h: el.clientHeight }));
+    ro.observe(el);
+    setSize({ w: el.clientWidth, h: el.clientHeight });
+    return () => ro.disconnect();
+  }, []);
+
+  const leaves = useMemo(() => {
+    // group kmalloc-* (and dma-/cgroup variants) together, the rest by itself
+    const groups = new Map<string, TNode[]>();
+    for (const r of rows) {
+      const g = /^(dma-|kmalloc-rcl-|kmalloc-cg-)?kmalloc-/.test(r.name) ? 'kmalloc' : 'other';
+      if (!groups.has(g)) groups.set(g, []);
+      groups.get(g)!.push({ name: r.name, value: cacheBytes(r), row: r });
+    }
+    const root = hierarchy<TNode>({ name: 'all', children: [...groups].map(([name, children]) => ({ name, children })) })
+      .sum((d) => d.value ?? 0)
+      .sort((a, b) => (b.value ?? 0) - (a.value ?? 0));
+    treemap<TNode>().tile(treemapSquarify).size([size.w, size.h]).paddingInner(1).paddingTop((d) => (d.depth === 1 ? 14 : 0))(root);
+    return root as HierarchyRectangularNode<TNode>;
+  }, [rows, size.w, size.h]);
+
+  useEffect(() => {
+    const c = canvas.current;
+    if (!c) return;
+    const z = zoom<HTMLCanvasElement, unknown>()
+      .scaleExtent([1, 40])
+      .translateExtent([
+        [0, 0],
+        [size.w, size.h],
+      ])
+      .on('zoom', (e: { transform: ZoomTransform }) => setTf(e.transform));
+    const sel = select(c);
+    sel.call(z);
+    sel.on('dblclick.zoom', null);
+    return () => {
+      sel.on('.zoom', null);
+    };
+  }, [size.w, size.h]);
+
+  useEffect(() => {
+    const c = canvas.current;
+    if (!c) return;
+    const dpr = window.devicePixelRatio || 1;
+    c.width = size.w * dpr;
+    c.height = size.h * dpr;
+    const g = c.getContext('2d')!;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.fillStyle = '#0f1115';
+    g.fillRect(0, 0, size.w, size.h);
+    g.font = '11px ui-monospace, DejaVu Sans Mono, monospace';
+    g.textBaseline = 'top';
+    for (const n of leaves.descendants()) {
+      if (n.depth === 0) continue;
+      const x0 = tf.applyX(n.x0);
+      const y0 = tf.applyY(n.y0);
+      const x1 = tf.applyX(n.x1);
+      const y1 = tf.applyY(n.y1);
+      if (x1 < 0 || y1 < 0 || x0 > size.w || y0 > size.h) continue;
+      const w = x1 - x0;
+      const h = y1 - y0;
+      if (n.depth === 1) {
+        g.fillStyle = '#161920';
+        g.fillRect(x0, y0, w, h);
+        g.fillStyle = '#8a91a0';
+        if (w > 40) g.fillText(n.data.name === 'kmalloc' ? 'kmalloc-*' : 'dedicated caches', x0 + 3, y0 + 1);
+        continue;
+      }
+      const r = n.data.row!;
+      g.fillStyle = fill(r.total ? r.allocated / r.total : 0);
+      g.fillRect(x0, y0, Math.max(0.5, w), Math.max(0.5, h));
+      if (w > 46 && h > 14) {
+        g.save();
+        g.beginPath();
+        g.rect(x0, y0, w, h);
+        g.clip();
+        g.fillStyle = '#e8ecf2';
+        g.fillText(r.name, x0 + 3, y0 + 2);
+        if (h > 28) {
+          g.fillStyle = '#b8c2d0';
+          g.fillText(formatBytes(cacheBytes(r)), x0 + 3, y0 + 15);
+        }
+        g.restore();
+      }
+    }
+  }, [leaves, tf, size.w, size.h]);
+
+  const at = (e: React.MouseEvent): CacheRow | null => {
+    const rect = canvas.current!.getBoundingClientRect();
+    const [x, y] = tf.invert([e.clientX - rect.left, e.clientY - rect.top]);
+    for (const n of leaves.leaves()) if (x >= n.x0 && x < n.x1 && y >= n.y0 && y < n.y1) return n.data.row ?? null;
+    return null;
+  };
+
+  return (
+    <div className="treemap" ref={wrap}>
+      <canvas
+        ref={canvas}
+        style={{ width: size.w, height: size.h }}
+        data-testid="treemap"
+        aria-label="slab caches treemap"
+        onMouseMove={(e) => {
+          const r = at(e);
+          setHover(r ? { x: e.clientX, y: e.clientY, row: r } : null);
+        }}
+        onMouseLeave={() => setHover(null)}
+        onClick={(e) => {
+          if (e.defaultPrevented) return;
+          const r = at(e);
+          if (r) onOpen(r.name);
+        }}
+      />
+      {tf.k > 1 && (
+        <button className="resetzoom" onClick={() => select(canvas.current!).call(zoom<HTMLCanvasElement, unknown>().transform, zoomIdentity)}>
+          reset zoom
+        </button>
+      )}
+      {hover && (
+        <div className="hovercard" style={{ left: Math.min(hover.x + 12, window.innerWidth - 300), top: hover.y + 14 }}>
+          <b>{hover.row.name}</b>
+          <div>
+            {formatBytes(cacheBytes(hover.row))} in {hover.row.slabs} slabs of {formatBytes(hover.row.ssize)}
+          </div>
+          <div>
+            {hover.row.allocated}/{hover.row.total} objects of {hover.row.objsize} B in use
+          </div>
+          <div className="dim small">click to open its slabs</div>
+        </div>
+      )}
+    </div>
+  );
+}
+
+// ----------------------------------------------------------------------------- one cache
+
+const STATE_COLOR: Record<ObjState, string> = {
+  allocated: '#3d7bd9',
+  free: '#2a2f3a',
+  'cpu-free': '#2f6b4a',
+  corrupt: '#ff5c5c',
+};
+
+function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
+  const navigate = useApp((s) => s.navigate);
+  const setParams = useApp((s) => s.setParams);
+  const st = useCommand(tab, `kmem -S --full ${cache} --json`);
+  const check = useCommand(tab, `slabcheck ${cache} --json`);
+  const findings = useMemo(
+    () => (check?.result?.ok ? ((check.result.json as { findings?: Finding[] } | undefined)?.findings ?? []) : []),
+    [check?.result],
+  );
+  const [opening, setOpening] = useState<string | null>(null);
+  const sel = tab.view.params.obj;
+
+  const openObject = useCallback(
+    async (addr: string) => {
+      setOpening(addr);
+      setParams({ obj: addr.replace(/^0x/, '') });
+      const r = await resolve(tab.session, addr);
+      const w = r.whatis as { type?: string; object?: string } | undefined;
+      const params: Record<string, string> = {};
+      if (w?.type) params.type = w.type.replace(/^struct /, '');
+      setOpening(null);
+      navigate({ panel: 'mem', arg: w?.object ?? addr, params });
+    },
+    [tab.session, navigate, setParams],
+  );
+
+  return (
+    <div className="panel slabs">
+      <div className="toolbar">
+        <button onClick={() => navigate({ panel: 'slabs', params: {} })}>← all caches</button>
+        <b data-testid="cache-name">{cache}</b>
+        {st?.result?.ok && <CacheInfo j={st.result.json as KmemSJson} />}
+        <span className="legend">
+          {(Object.keys(STATE_COLOR) as ObjState[]).map((k) => (
+            <span key={k}>
+              <span className="sw" style={{ background: STATE_COLOR[k] }} /> {k}
+            </span>
+          ))}
+        </span>
+      </div>
+      <div className="slabbody">
+        <div className="slabmain">
+          <CommandGate tab={tab} state={st} what={`Slabs of ${cache} (kmem -S --full)`}>
+            {(r) => {
+              const j = r.json as KmemSJson | undefined;
+              if (!j?.info) return <TextOutput text={r.text} />;
+              const rows = slabRows(j, corruptObjects(findings));
+              if (rows.length === 0) return <div className="state empty">{cache} has no slabs.</div>;
+              return <ObjectGrid rows={rows} selected={sel ? '0x' + sel : null} onOpen={(a) => void openObject(a)} />;
+            }}
+          </CommandGate>
+          {opening && (
+            <div className="dim small pad">
+              <span className="spinner" /> opening {opening}…
+            </div>
+          )}
+        </div>
+        <div className="cacheside">
+          <Findings tab={tab} line={`slabcheck ${cache} --json`} />
+          {st?.result?.ok && (
+            <details className="raw pad">
+              <summary>as crash prints it (kmem -S)</summary>
+              <TextOutput text={st.result.text} />
+            </details>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function CacheInfo({ j }: { j: KmemSJson }) {
+  const i = j?.info;
+  if (!i) return null;
+  return (
+    <span className="dim mono small">
+      objsize {i.objsize} · {i.allocated}/{i.total} in use · {i.slabs} slabs of {formatBytes(i.ssize)}
+    </span>
+  );
+}
+
+const ROW_H = 16;
+const LABEL_W = 230;
+
+/** Slabs as rows of object cells; only the rows in view are drawn. */
+function ObjectGrid({ rows, selected, onOpen }: { rows: SlabRow[]; selected: string | null; onOpen: (a: string) => void }) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const [view, setView] = useState({ top: 0, w: 800, h: 500 });
+  const [hover, setHover] = useState<{ x: number; y: number; row: SlabRow; i: number } | null>(null);
+  const maxObjs = useMemo(() => rows.reduce((m, r) => Math.max(m, r.objects.length), 1), [rows]);
+  const cell = cellSize(maxObjs, view.w - LABEL_W - 16);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setView((v) => ({ ...v, w: el.clientWidth, h: el.clientHeight })));
+    ro.observe(el);
+    setView({ top: el.scrollTop, w: el.clientWidth, h: el.clientHeight });
+    return () => ro.disconnect();
+  }, []);
+
+  // scroll the selected object into view once
+  const landed = useRef(false);
+  useEffect(() => {
+    if (landed.current || !selected) return;
+    const i = rows.findIndex((r) => r.objects.some((o) => o.addr === selected));
+    if (i >= 0 && scroller.current) {
+      landed.current = true;
+      scroller.current.scrollTop = Math.max(0, i * ROW_H - view.h / 2);
+    }
+  }, [rows, selected, view.h]);
+
+  useEffect(() => {
+    const c = canvas.current;
+    if (!c) return;
+    const dpr = window.devicePixelRatio || 1;
+    c.width = view.w * dpr;
+    c.height = view.h * dpr;
+    const g = c.getContext('2d')!;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, view.w, view.h);
+    g.font = '11px ui-monospace, DejaVu Sans Mono, monospace';
+    g.textBaseline = 'middle';
+    const first = Math.floor(view.top / ROW_H);
+    const last = Math.min(rows.length, Math.ceil((view.top + view.h) / ROW_H));
+    for (let i = first; i < last; i++) {
+      const r = rows[i];
+      const y = i * ROW_H - view.top;
+      g.fillStyle = i % 2 ? '#13161c' : '#0f1115';
+      g.fillRect(0, y, view.w, ROW_H);
+      g.fillStyle = '#8a91a0';
+      g.fillText(`${r.memory.replace(/^0x/, '')} ${r.section}`, 6, y + ROW_H / 2);
+      for (let k = 0; k < r.objects.length; k++) {
+        const o = r.objects[k];
+        const x = LABEL_W + k * (cell.w + cell.gap);
+        g.fillStyle = STATE_COLOR[o.state] ?? '#555';
+        g.fillRect(x, y + 2, cell.w, ROW_H - 4);
+        if (o.addr === selected) {
+          g.strokeStyle = '#e5c07b';
+          g.lineWidth = 2;
+          g.strokeRect(x - 1, y + 1, cell.w + 2, ROW_H - 2);
+        }
+      }
+    }
+  }, [rows, view, cell.w, cell.gap, selected]);
+
+  const hit = (e: React.MouseEvent) => {
+    const rect = scroller.current!.getBoundingClientRect();
+    const x = e.clientX - rect.left;
+    const y = e.clientY - rect.top + view.top;
+    const i = Math.floor(y / ROW_H);
+    if (i < 0 || i >= rows.length) return null;
+    const k = Math.floor((x - LABEL_W) / (cell.w + cell.gap));
+    if (x < LABEL_W || k < 0 || k >= rows[i].objects.length) return null;
+    return { i, k };
+  };
+
+  return (
+    <div
+      className="objgrid"
+      ref={scroller}
+      data-testid="object-grid"
+      data-rows={rows.length}
+      data-cell={`${LABEL_W},${cell.w + cell.gap},${ROW_H}`}
+      onScroll={(e) => {
+        setView((v) => ({ ...v, top: (e.target as HTMLDivElement).scrollTop }));
+        setHover(null);
+      }}
+      onMouseMove={(e) => {
+        const h = hit(e);
+        setHover(h ? { x: e.clientX, y: e.clientY, row: rows[h.i], i: h.k } : null);
+      }}
+      onMouseLeave={() => setHover(null)}
+      onClick={(e) => {
+        const h = hit(e);
+        if (h) onOpen(rows[h.i].objects[h.k].addr);
+      }}
+    >
+      <div style={{ height: rows.length * ROW_H, position: 'relative' }}>
+        <canvas ref={canvas} style={{ position: 'sticky', top: 0, width: view.w, height: view.h, display: 'block' }} />
+      </div>
+      {hover && (
+        <div className="hovercard" style={{ left: Math.min(hover.x + 12, window.innerWidth - 320), top: hover.y + 14 }}>
+          <b>{hover.row.objects[hover.i].addr}</b> #{hover.i}
+          <div>
+            {hover.row.objects[hover.i].state}
+            {hover.row.objects[hover.i].note ? ` (${hover.row.objects[hover.i].note})` : ''}
+          </div>
+          <div className="dim small">
+            slab {hover.row.slab} · {hover.row.section}
+          </div>
+          <div className="dim small">click to open it in the hex view</div>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Findings({ tab, line }: { tab: Tab; line: string }) {
+  const navigate = useApp((s) => s.navigate);
+  const st = useCommand(tab, line);
+  return (
+    <div className="findings-card card" data-testid="findings">
+      <h3>
+        slabcheck <span className="dim small">freelists, counts, list linkage, red zones, poison</span>
+      </h3>
+      <CommandGate tab={tab} state={st} what={line.replace(/ --json$/, '')}>
+        {(r) => {
+          const j = r.json as { findings?: Finding[]; scanned?: { caches: number; slabs: number; objects: number }; truncated?: boolean } | undefined;
+          const fs = j?.findings ?? [];
+          return (
+            <>
+              {j?.scanned && (
+                <div className="dim small">
+                  scanned {j.scanned.caches} cache(s), {j.scanned.slabs} slabs, {j.scanned.objects} objects{j.truncated ? ' (truncated)' : ''}
+                </div>
+              )}
+              {fs.length === 0 ? (
+                <div className="ok small">no findings</div>
+              ) : (
+                <ul className="flist">
+                  {fs.map((f, i) => (
+                    <li key={i} className={'sev-' + f.severity}>
+                      <span className="badge">{f.check}</span>{' '}
+                      {f.view?.address ? (
                         <a
                           href="#"
                           onClick={(e) => {
                             e.preventDefault();
-                            navigate({ panel: 'slabs', arg: c.name, params: {} });
+                            const v = f.view!;
+                            if (v.panel === 'slabs' && v.cache) navigate({ panel: 'slabs', arg: v.cache, params: {} });
+                            else navigate({ panel: 'mem', arg: v.address!, params: v.type ? { type: v.type } : {} });
                           }}
                         >
-                          {c.name}
+                          {f.message}
                         </a>
-                      </td>
-                      <td className="n">{c.objsize}</td>
-                      <td className="n">{c.allocated}</td>
-                      <td className="n">{c.total}</td>
-                      <td className="n">{c.slabs}</td>
-                      <td className="n">{c.ssize}k</td>
-                    </tr>
+                      ) : (
+                        f.message
+                      )}
+                    </li>
                   ))}
-                </tbody>
-              </table>
-            ) : (
-              <TextOutput text={r.text} />
-            )
-          }
-        </CommandGate>
-      </div>
+                </ul>
+              )}
+            </>
+          );
+        }}
+      </CommandGate>
     </div>
   );
 }

@@ -1,0 +1,104 @@
+/**
+ * The slab map's data: caches from `kmem -s --json` sized by memory, slabs and object states from
+ * `kmem -S --full <cache> --json`, corrupt objects from `slabcheck` findings. Pure, unit-tested.
+ */
+
+export interface CacheRow {
+  name: string;
+  objsize: number;
+  allocated: number;
+  total: number;
+  slabs: number;
+  /** bytes per slab (crash prints it in KiB) */
+  ssize: number;
+  cache?: string;
+}
+
+/** Memory a cache holds: its slabs times the slab size (falls back to objects * objsize). */
+export function cacheBytes(c: CacheRow): number {
+  const bySlabs = c.slabs * c.ssize;
+  return bySlabs > 0 ? bySlabs : c.total * c.objsize;
+}
+
+export type ObjState = 'allocated' | 'free' | 'cpu-free' | 'corrupt';
+
+export interface SlabRow {
+  slab: string;
+  memory: string;
+  section: string;
+  cpu?: number;
+  node?: number;
+  objects: { addr: string; state: ObjState; note?: string }[];
+}
+
+interface SoJson {
+  slab: string;
+  memory: string;
+  section: string;
+  cpu?: number;
+  node?: number;
+  objects?: { addr: string; slot?: string; state: string; note?: string }[];
+}
+
+export interface KmemSJson {
+  info: { name: string; objsize: number; allocated: number; total: number; slabs: number; ssize: number; size?: number; cache?: string };
+  cpus: { cpu: number; slab: SoJson | null; partial?: SoJson[] }[];
+  nodes: { node: number; partial: SoJson[]; full: SoJson[] | null }[];
+  untracked: SoJson[] | null;
+}
+
+export interface Finding {
+  severity: string;
+  check: string;
+  cache?: string;
+  slab?: string;
+  object?: string;
+  address?: string;
+  message: string;
+  view?: { panel: string; address?: string; type?: string; cache?: string };
+}
+
+/** Every slab of a cache in a stable order: CPU slabs, CPU partial, node partial, full. */
+export function slabRows(j: KmemSJson, corrupt: Set<string> = new Set()): SlabRow[] {
+  const out: SlabRow[] = [];
+  const seen = new Set<string>();
+  const add = (s: SoJson | null | undefined, section: string) => {
+    if (!s || seen.has(s.slab)) return;
+    seen.add(s.slab);
+    out.push({
+      slab: s.slab,
+      memory: s.memory,
+      section,
+      cpu: s.cpu,
+      node: s.node,
+      objects: (s.objects ?? []).map((o) => ({
+        addr: o.addr,
+        state: corrupt.has(o.addr) || (o.slot !== undefined && corrupt.has(o.slot)) ? 'corrupt' : (o.state as ObjState),
+        note: o.note,
+      })),
+    });
+  };
+  for (const c of j.cpus ?? []) add(c.slab, `cpu ${c.cpu}`);
+  for (const c of j.cpus ?? []) for (const s of c.partial ?? []) add(s, `cpu ${c.cpu} partial`);
+  for (const n of j.nodes ?? []) for (const s of n.partial ?? []) add(s, `node ${n.node} partial`);
+  for (const n of j.nodes ?? []) for (const s of n.full ?? []) add(s, `node ${n.node} full`);
+  for (const s of j.untracked ?? []) add(s, 'full');
+  return out;
+}
+
+/** Objects named by findings (the object, else the address), for the 'corrupt' colour. */
+export function corruptObjects(findings: Finding[]): Set<string> {
+  const s = new Set<string>();
+  for (const f of findings) {
+    if (f.object) s.add(f.object);
+    else if (f.address) s.add(f.address);
+  }
+  return s;
+}
+
+/** Cell size for `n` objects per row in `width` px: 3..14 px, 1 px gap when there is room. */
+export function cellSize(n: number, width: number): { w: number; gap: number } {
+  const per = Math.floor(width / Math.max(1, n));
+  const w = Math.max(3, Math.min(14, per));
+  return { w, gap: w >= 6 ? 1 : 0 };
+}
