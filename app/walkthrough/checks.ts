@@ -270,7 +270,7 @@ export function evaluateExpect(out: CommandOutcome, e: Expect, fill: Fill): { ok
         reason: `${js.path}: ${js.count ? `count ${condText(js.count, fill)}` : 'no element'} with ${describeWhere(js.where)}`,
       };
     }
-    actual ||= `${hits.length} of ${els.length} in ${js.path}: ${show(hits[0], 120)}`;
+    actual ||= hits.length ? `${hits.length} of ${els.length} in ${js.path}: ${show(hits[0], 120)}` : `0 of ${els.length} in ${js.path}`;
   }
   return { ok: true, actual: actual || firstLines(out.text) };
 }
