@@ -9,11 +9,22 @@ import { PanelBoundary } from './panels/PanelBoundary';
 import { Elapsed, formatBytes } from './panels/common';
 import { canCancelRunning, checkDumpUrl, onEngineCrash } from './engine';
 import { formatHash } from './permalink';
+import { LinkedText } from './panels/common';
 
 export const SAMPLE_URL = '/samples/6.1-skb-uaf-0x106/vmcore.kdump-zlib';
 
+/** The permalink of the active view as a full URL (with ?src= when the dump came from a URL). */
+export function currentLink(): string {
+  const t = activeTab(useApp.getState());
+  const sp = new URLSearchParams(window.location.search);
+  if (t?.summary.source.kind === 'url') sp.set('src', t.summary.source.url);
+  const q = sp.toString();
+  return window.location.origin + window.location.pathname + (q ? '?' + q : '') + window.location.hash;
+}
+
 export function App() {
   const tab = useApp(activeTab);
+  const [help, setHelp] = useState(false);
   const openFile = useApp((s) => s.openFile);
   const [dragging, setDragging] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
@@ -64,9 +75,15 @@ export function App() {
   // 1..6 switch panels (outside text fields)
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') setHelp(false);
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       const t = e.target as HTMLElement;
       if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t.isContentEditable) return;
+      if (e.key === '?') {
+        e.preventDefault();
+        setHelp((h) => !h);
+        return;
+      }
       const p = PANEL_DEFS.find((d) => d.key === e.key);
       const s = useApp.getState();
       const cur = activeTab(s);
@@ -86,7 +103,8 @@ export function App() {
       <TabBar onOpen={() => useApp.getState().activate(null)} />
       <Banners />
       {tab ? <Workspace /> : <OpenPage pickFile={pickFile} />}
-      <StatusBar />
+      <StatusBar onHelp={() => setHelp(true)} />
+      {help && <Shortcuts onClose={() => setHelp(false)} />}
       <input
         ref={fileInput}
         type="file"
@@ -207,12 +225,134 @@ function Workspace() {
           <div className="dim small">{tab.summary.release ?? 'unknown release'}</div>
         </div>
       </nav>
-      <main className="main" key={tab.session + def.id}>
+      <main className="panelhost" key={tab.session + def.id}>
         <PanelBoundary name={def.title}>
           <Panel tab={tab} />
         </PanelBoundary>
       </main>
+      {tab.pins.length > 0 && <Pins />}
     </div>
+  );
+}
+
+/** Console results pinned beside the panels (per dump). */
+function Pins() {
+  const tab = useApp(activeTab)!;
+  const unpin = useApp((s) => s.unpin);
+  return (
+    <aside className="pins" aria-label="pinned results" data-testid="pins">
+      <div className="pins-h">pinned results</div>
+      {tab.pins.map((p) => (
+        <div key={p.id} className="pin">
+          <div className="pin-h">
+            <span>crash&gt; {p.line}</span>
+            <button className="link" onClick={() => unpin(tab.session, p.id)} aria-label={`unpin ${p.line}`}>
+              ×
+            </button>
+          </div>
+          <pre className="output">
+            <LinkedText text={p.text} />
+          </pre>
+        </div>
+      ))}
+    </aside>
+  );
+}
+
+const SHORTCUTS: [string, [string, string][]][] = [
+  [
+    'everywhere',
+    [
+      ['1 … 6', 'switch panel'],
+      ['?', 'this list'],
+      ['Alt+← / Alt+→', 'back / forward between views (the browser history)'],
+      ['Esc', 'close this list'],
+    ],
+  ],
+  [
+    'memory (hex view focused)',
+    [
+      ['g', 'go to an address, symbol+off or expression'],
+      ['← → ↑ ↓', 'move the cursor a byte / a row'],
+      ['PgUp / PgDn', 'a screen up / down'],
+      ['Home / End', 'start / end of the object (or the overlay)'],
+      ['Enter', 'follow the pointer under the cursor'],
+      ['w', 'cycle 8/16/32/64-bit words'],
+      ['click a pointer', 'follow it; hover: what it points to'],
+    ],
+  ],
+  [
+    'log',
+    [
+      ['/', 'search (substring or /regex/)'],
+      ['Enter / Shift+Enter', 'next / previous match'],
+    ],
+  ],
+  [
+    'console',
+    [
+      ['Enter', 'run'],
+      ['↑ / ↓', 'history'],
+      ['Tab / Ctrl+Space', 'complete commands, struct names, symbols'],
+    ],
+  ],
+];
+
+function Shortcuts({ onClose }: { onClose: () => void }) {
+  return (
+    <div className="modal-back" onClick={onClose}>
+      <div className="modal" role="dialog" aria-label="keyboard shortcuts" data-testid="shortcuts" onClick={(e) => e.stopPropagation()}>
+        <h2>Keyboard shortcuts</h2>
+        {SHORTCUTS.map(([h, rows]) => (
+          <div key={h}>
+            <h3>{h}</h3>
+            <dl>
+              {rows.map(([k, v]) => (
+                <div key={k} style={{ display: 'contents' }}>
+                  <dt>
+                    <kbd>{k}</kbd>
+                  </dt>
+                  <dd>{v}</dd>
+                </div>
+              ))}
+            </dl>
+          </div>
+        ))}
+        <div className="dim small" style={{ marginTop: 10 }}>
+          Every view is a link: copy it from the status bar; a colleague with the same dump lands on the same bytes.
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function CopyLink() {
+  const [copied, setCopied] = useState<string | null>(null);
+  useEffect(() => {
+    if (!copied) return;
+    const t = setTimeout(() => setCopied(null), 6000);
+    return () => clearTimeout(t);
+  }, [copied]);
+  const copy = async () => {
+    const link = currentLink();
+    try {
+      await navigator.clipboard.writeText(link);
+    } catch {
+      /* clipboard refused (no permission): the toast shows the link to copy by hand */
+    }
+    setCopied(link);
+  };
+  return (
+    <>
+      <button className="link" onClick={() => void copy()} data-testid="copy-link" title="copy a link to this view">
+        ⧉ copy link
+      </button>
+      {copied && (
+        <div className="toast" role="status">
+          link copied: <span data-testid="copied-link">{copied}</span>
+        </div>
+      )}
+    </>
   );
 }
 
@@ -310,7 +450,7 @@ function OpenPage({ pickFile }: { pickFile: () => void }) {
   );
 }
 
-function StatusBar() {
+function StatusBar({ onHelp }: { onHelp: () => void }) {
   const tab = useApp(activeTab);
   const jobs = useApp((s) => s.jobs);
   const running = Object.values(jobs);
@@ -327,6 +467,7 @@ function StatusBar() {
           </span>
           <span>{formatBytes(tab.summary.size)}</span>
           {tab.summary.release && <span>{tab.summary.release}</span>}
+          <CopyLink />
         </>
       ) : (
         <span>no dump open</span>
@@ -342,6 +483,9 @@ function StatusBar() {
           </button>
         </span>
       ))}
+      <button className="link" onClick={onHelp} title="keyboard shortcuts (?)">
+        ? keys
+      </button>
     </footer>
   );
 }

@@ -25,6 +25,14 @@ export interface Tab {
   commands: Record<string, CmdState>;
   /** the console's transcript */
   console: ConsoleEntry[];
+  /** results pinned beside the panels */
+  pins: Pin[];
+}
+
+export interface Pin {
+  id: number;
+  line: string;
+  text: string;
 }
 
 export interface ConsoleEntry {
@@ -87,6 +95,8 @@ export interface AppState {
   /** run a console line and append it to the tab's transcript */
   consoleRun(session: string, line: string): Promise<void>;
   consoleClear(session: string): void;
+  pin(session: string, line: string, text: string): void;
+  unpin(session: string, id: number): void;
   applyPermalink(p: Permalink | null): void;
   dismissError(id: number): void;
   setNotice(n: string | null): void;
@@ -129,7 +139,7 @@ export const useApp = create<AppState>()((set, get) => {
         notice = `The link was for dump ${wanted.fingerprint}; ${summary.name} is ${summary.fingerprint}, a different dump. Showing its summary.`;
     }
     set((s) => ({
-      tabs: [...s.tabs, { session: summary.session, summary, view, commands: {}, console: [] }],
+      tabs: [...s.tabs, { session: summary.session, summary, view, commands: {}, console: [], pins: [] }],
       active: summary.session,
       wanted: null,
       notice,
@@ -241,6 +251,14 @@ export const useApp = create<AppState>()((set, get) => {
 
     consoleClear(session) {
       updateTab(session, (t) => ({ ...t, console: [] }));
+    },
+
+    pin(session, line, text) {
+      updateTab(session, (t) => (t.pins.some((p) => p.line === line && p.text === text) ? t : { ...t, pins: [...t.pins.slice(-7), { id: nextId++, line, text }] }));
+    },
+
+    unpin(session, id) {
+      updateTab(session, (t) => ({ ...t, pins: t.pins.filter((p) => p.id !== id) }));
     },
 
     applyPermalink(p) {

@@ -1,0 +1,170 @@
+/**
+ * The console's command line as a one-line Monaco editor: the crash command language highlighted
+ * (commands, flags, addresses, numbers), completion of commands, type names (after struct/union/
+ * -s/-o/whatis-like commands) and kernel symbols from the engine, on Tab or Ctrl+Space (no popup
+ * while typing, so Enter always runs the line). Loaded on demand: the app starts without Monaco.
+ */
+import * as monaco from 'monaco-editor/editor';
+// the suggest widget itself (features/suggest only adds inline completions)
+import 'monaco-editor/editor/contrib/suggest/browser/suggestController';
+import 'monaco-editor/features/placeholderText/register';
+import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
+import { completeSymbols, listCommands, listTypes, type CommandInfo } from '../../engine';
+
+declare global {
+  interface Window {
+    MonacoEnvironment?: monaco.Environment;
+  }
+}
+
+self.MonacoEnvironment = { getWorker: () => new EditorWorker() };
+
+const LANG = 'crash';
+let registered = false;
+let session = '';
+let commands: CommandInfo[] = [];
+
+/** Words after which a type name is wanted. */
+const TYPE_CMDS = new Set(['struct', 'union', 'overlay']);
+
+function register(): void {
+  if (registered) return;
+  registered = true;
+  monaco.languages.register({ id: LANG });
+  monaco.languages.setMonarchTokensProvider(LANG, {
+    tokenizer: {
+      root: [
+        [/^\s*[a-z_][\w]*/, 'keyword'],
+        [/\s-{1,2}[a-zA-Z][\w-]*/, 'attribute'],
+        [/\b(0x)?ffff[0-9a-fA-F]{12}\b/, 'number.hex'],
+        [/\b0x[0-9a-fA-F]+\b/, 'number.hex'],
+        [/\b\d+\b/, 'number'],
+        [/"[^"]*"|'[^']*'/, 'string'],
+        [/[|>]/, 'delimiter'],
+      ],
+    },
+  });
+  monaco.editor.defineTheme('vmcore-dark', {
+    base: 'vs-dark',
+    inherit: true,
+    rules: [
+      { token: 'keyword', foreground: '8fd18f', fontStyle: 'bold' },
+      { token: 'attribute', foreground: 'e5c07b' },
+      { token: 'number.hex', foreground: '6cb6ff' },
+      { token: 'number', foreground: '56c7d6' },
+    ],
+    colors: { 'editor.background': '#0f1115', 'editor.lineHighlightBackground': '#0f1115', 'editorCursor.foreground': '#6cb6ff' },
+  });
+  monaco.languages.registerCompletionItemProvider(LANG, {
+    triggerCharacters: [],
+    async provideCompletionItems(model, position) {
+      const line = model.getLineContent(position.lineNumber).slice(0, position.column - 1);
+      const word = model.getWordUntilPosition(position);
+      const range = new monaco.Range(position.lineNumber, word.startColumn, position.lineNumber, word.endColumn);
+      const words = line.trim().split(/\s+/);
+      const first = line.trimStart() === word.word || words.length <= 1 && !/\s$/.test(line);
+      const K = monaco.languages.CompletionItemKind;
+      if (first) {
+        if (!commands.length) commands = await listCommands();
+        return {
+          suggestions: commands
+            .filter((c) => c.name.startsWith(word.word))
+            .map((c) => ({ label: c.name, kind: K.Keyword, insertText: c.name + ' ', detail: c.usage, documentation: c.summary, range })),
+        };
+      }
+      const prev = words[words.length - (/\s$/.test(line) ? 1 : 2)] ?? '';
+      const cmd = words[0];
+      const wantType = TYPE_CMDS.has(cmd) && words.length <= 2 || prev === '-s' || prev === '-o' || (cmd === 'list' && /^-[so]$/.test(prev));
+      const out: monaco.languages.CompletionItem[] = [];
+      if (wantType || (TYPE_CMDS.has(cmd) && !word.word.startsWith('0x'))) {
+        for (const t of await listTypes(session, word.word, 60)) {
+          out.push({ label: t.name, kind: K.Struct, insertText: t.name, detail: `${t.kind} · ${t.size} B${t.source !== 'vmlinux' ? ' · ' + t.source : ''}`, range });
+        }
+      }
+      if (!wantType && word.word.length >= 2 && !/^(0x)?[0-9a-f]+$/i.test(word.word)) {
+        for (const s of await completeSymbols(session, word.word, 80)) out.push({ label: s, kind: K.Function, insertText: s, range });
+      }
+      return { suggestions: out, incomplete: true };
+    },
+  });
+}
+
+export interface CommandLine {
+  focus(): void;
+  setValue(v: string): void;
+  getValue(): string;
+  dispose(): void;
+}
+
+export function createCommandLine(
+  el: HTMLElement,
+  opts: { session: string; onRun(line: string): void; onHistory(dir: -1 | 1, current: string): string | null },
+): CommandLine {
+  register();
+  session = opts.session;
+  const ed = monaco.editor.create(el, {
+    value: '',
+    language: LANG,
+    theme: window.matchMedia?.('(prefers-color-scheme: light)').matches ? 'vs' : 'vmcore-dark',
+    lineNumbers: 'off',
+    glyphMargin: false,
+    folding: false,
+    lineDecorationsWidth: 0,
+    lineNumbersMinChars: 0,
+    minimap: { enabled: false },
+    scrollbar: { vertical: 'hidden', horizontal: 'hidden', handleMouseWheel: false, alwaysConsumeMouseWheel: false },
+    overviewRulerLanes: 0,
+    hideCursorInOverviewRuler: true,
+    renderLineHighlight: 'none',
+    scrollBeyondLastLine: false,
+    wordWrap: 'off',
+    fontFamily: "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace",
+    fontSize: 13,
+    lineHeight: 22,
+    quickSuggestions: false,
+    suggestOnTriggerCharacters: false,
+    wordBasedSuggestions: 'off',
+    acceptSuggestionOnEnter: 'on',
+    tabCompletion: 'off',
+    contextmenu: false,
+    automaticLayout: true,
+    placeholder: "command — Tab completes commands, types, symbols · ↑↓ history · 'help'",
+    ariaLabel: 'command',
+    fixedOverflowWidgets: true,
+    suggest: { showWords: false },
+  });
+  const model = ed.getModel()!;
+  // one line only: a pasted newline runs nothing by surprise
+  model.onDidChangeContent(() => {
+    const v = model.getValue();
+    if (v.includes('\n')) model.setValue(v.replace(/\r?\n/g, ' '));
+  });
+  ed.addCommand(monaco.KeyCode.Enter, () => {
+    const v = model.getValue().trim();
+    if (!v) return;
+    opts.onRun(v);
+    model.setValue('');
+  }, '!suggestWidgetVisible');
+  ed.addCommand(monaco.KeyCode.Tab, () => ed.trigger('keyboard', 'editor.action.triggerSuggest', {}), '!suggestWidgetVisible');
+  const hist = (d: -1 | 1) => {
+    const v = opts.onHistory(d, model.getValue());
+    if (v === null) return;
+    model.setValue(v);
+    ed.setPosition({ lineNumber: 1, column: v.length + 1 });
+  };
+  ed.addCommand(monaco.KeyCode.UpArrow, () => hist(-1), '!suggestWidgetVisible');
+  ed.addCommand(monaco.KeyCode.DownArrow, () => hist(1), '!suggestWidgetVisible');
+  return {
+    focus: () => ed.focus(),
+    setValue: (v) => {
+      model.setValue(v);
+      ed.setPosition({ lineNumber: 1, column: v.length + 1 });
+    },
+    getValue: () => model.getValue(),
+    dispose: () => ed.dispose(),
+  };
+}
+
+export function setCompletionSession(s: string): void {
+  session = s;
+}
