@@ -7,6 +7,7 @@ import { initDisassembler } from '../workers/analysis/disasm';
 
 const USAGE = `usage: vmcore <dump> ['<command>'] [--json]
        vmcore <dump> --batch <file> [--json]
+       vmcore --oops <file|-> [--json]      (parse a pasted oops report; no dump needed)
 Runs one command of the console language (crash-style: sys, log, ps, bt, kmem, struct, rd, sym,
 dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command, prints "sys".
 "vmcore <dump> help" lists the commands.`;
@@ -15,6 +16,7 @@ dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command, prints
 export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
   let json = false;
   let batch: string | undefined;
+  let oopsFile: string | undefined;
   const pos: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -25,11 +27,18 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         err.write('vmcore: --batch needs a file\n');
         return 1;
       }
+    } else if (a === '--oops') {
+      oopsFile = argv[++i];
+      if (!oopsFile) {
+        err.write('vmcore: --oops needs a file (or - for standard input)\n');
+        return 1;
+      }
     } else if (a === '-h' || a === '--help') {
       out.write(USAGE + '\n');
       return 0;
     } else pos.push(a);
   }
+  if (oopsFile !== undefined) return oopsOnly(oopsFile, json, out, err);
   if (pos.length === 0) {
     err.write(USAGE + '\n');
     return 1;
@@ -83,4 +92,27 @@ export async function main(argv: string[], out = process.stdout, err = process.s
 
 function ensureNl(s: string): string {
   return s === '' || s.endsWith('\n') ? s : s + '\n';
+}
+
+/** `vmcore --oops FILE`: parse an oops / panic / KASAN / slub_debug report with no dump. */
+async function oopsOnly(file: string, json: boolean, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    err.write(`vmcore: ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}\n`);
+    return 1;
+  }
+  await initDisassembler().catch(() => undefined);
+  const { parseOopsResult } = await import('../workers/analysis/oops');
+  const { formatReport } = await import('../workers/commands/oops');
+  const r = parseOopsResult(text);
+  if (json) {
+    out.write(JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v instanceof Uint8Array ? Array.from(v) : v), 1) + '\n');
+  } else if (!r.found) {
+    out.write(`oops: ${r.message}\n`);
+  } else {
+    r.reports.forEach((rep, i) => out.write((i ? '\n' : '') + formatReport(rep, i, r.reports.length).join('\n') + '\n'));
+  }
+  return r.found ? 0 : 1;
 }

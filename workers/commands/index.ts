@@ -16,3 +16,4 @@ import './rd';
 import './vtop';
 import './struct';
 import './dis';
+import './oops';
