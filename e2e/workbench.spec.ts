@@ -1,0 +1,241 @@
+/**
+ * The workbench panels on a real dump (6.1-skb-uaf-0x106): the aacraid-style hunt made a few
+ * clicks — backtrace -> registers -> sk_buff overlay (head, end) -> skb_shared_info at head+end ->
+ * the member at +0x2c8 (frag_list = 0x106) -> which types fit the kmalloc-1k object -> request +
+ * PDU; the hex view (virtualized, pointer hover); the slab map; the console; permalinks in a fresh
+ * page; back/forward; the shortcuts list. Expected values come from the oracle bundle (crash).
+ */
+import type { Page } from '@playwright/test';
+import { dropFile, expect, oracle, SAMPLE_URL, test } from './fixtures';
+
+const SHOTS = 'e2e/screenshots';
+const incident = JSON.parse(oracle('incident.json')) as {
+  panic_task: { task: string; pid: number };
+  exception_registers: Record<string, string>;
+  skb: { skb: string; head: string; end: number; shinfo: string; frag_list: string };
+};
+const SKB = incident.skb.skb;
+const HEAD = incident.skb.head;
+/** a task_struct (slab object) whose word at +0x230 points to dl_task_timer (kernel text) */
+const TASK = incident.panic_task.task;
+
+test.describe.configure({ mode: 'serial' });
+
+/** Drop the sample (read with FileReaderSync: the fast path; ?src= over HTTP Range is tested in open.spec.ts). */
+async function openSample(page: Page): Promise<string> {
+  await page.goto('/');
+  await dropFile(page, SAMPLE_URL, 'vmcore.kdump-zlib');
+  await expect(page.getByTestId('panic')).toBeVisible();
+  return ((await page.getByTestId('status-fingerprint').textContent()) ?? '').trim();
+}
+
+/** Go to a view of the open dump the way a pasted link does (hash change, no reload). */
+async function gotoView(page: Page, fp: string, view: string): Promise<void> {
+  await page.evaluate((h) => (window.location.hash = h), `#/${fp}/${view}`);
+}
+
+let fp = '';
+let offsetLink = '';
+
+test('backtrace: panic task, frames, exception registers; R13 opens the skb', async ({ page }) => {
+  fp = await openSample(page);
+  await page.keyboard.press('4');
+  await expect(page).toHaveURL(new RegExp(`#/${fp}/bt$`));
+  const frames = page.getByTestId('frames');
+  await expect(frames).toContainText('skb_release_data+0x');
+  await expect(page.getByTestId('tasks').locator('.task.on')).toContainText(String(incident.panic_task.pid));
+  const regs = page.getByTestId('registers').first();
+  await expect(regs).toContainText('R13');
+  // the exception frame's disassembly (or a clear state when dis is not in the build)
+  await expect(page.getByTestId('dis')).toBeVisible();
+  await expect(page.getByTestId('dis').locator('.insn.pc, [data-testid=dis-unavailable]').first()).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/10-backtrace.png` });
+  // a register holding a kernel address opens the hex view there
+  await regs.getByRole('link', { name: SKB.replace(/^0x/, '').padStart(16, '0') }).click();
+  await expect(page).toHaveURL(new RegExp(`#/${fp}/mem/${SKB}$`));
+  await expect(page.getByTestId('whatis')).toContainText('skbuff_head_cache');
+});
+
+test('hex view: virtualized rows at a slab object, pointer hover shows its symbol, keys', async ({ page }) => {
+  fp = await openSample(page);
+  const at = BigInt(TASK) + 0x230n;
+  await gotoView(page, fp, `mem/0x${at.toString(16)}`);
+  const hex = page.getByTestId('hex');
+  await expect(hex.locator('.hr:not(.loading)').first()).toBeVisible();
+  await expect(page.getByTestId('whatis')).toContainText('task_struct');
+  // only the visible rows exist (the window spans 2^64 bytes)
+  expect(await hex.locator('.hr').count()).toBeLessThan(120);
+  // a word that points into kernel text is coloured and resolves on hover
+  const cell = hex.locator(`[data-a="${at.toString(16).padStart(16, '0')}"]`);
+  await expect(cell).toHaveClass(/p-text/);
+  await cell.hover();
+  await expect(page.getByTestId('hover-card')).toContainText('dl_task_timer');
+  await page.screenshot({ path: `${SHOTS}/11-hex-hover.png` });
+  // keyboard: g focuses the address box; an expression is evaluated by the engine
+  await hex.focus();
+  await page.keyboard.press('g');
+  const addr = page.getByRole('textbox', { name: 'address' });
+  await expect(addr).toBeFocused();
+  await addr.fill(`${HEAD}+0x2c0`);
+  await addr.press('Enter');
+  await expect(page.locator('.resolved code.big')).toHaveText(incident.skb.shinfo);
+  // arrows move the cursor (kept in the URL as sel=)
+  await hex.focus();
+  await page.keyboard.press('ArrowDown');
+  await expect(page).toHaveURL(new RegExp(`sel=${(BigInt(incident.skb.shinfo) + 16n).toString(16)}`));
+  // unreadable memory says why
+  await gotoView(page, fp, 'mem/0xffff000000000000');
+  await expect(hex.locator('.hr.mrow').first()).toContainText('not mapped');
+  await page.screenshot({ path: `${SHOTS}/12-hex-unmapped.png` });
+});
+
+test('overlay sk_buff shows head and end; +0x2c8 at the head is skb_shared_info.frag_list; which types fit', async ({ page }) => {
+  fp = await openSample(page);
+  await gotoView(page, fp, `mem/${SKB}`);
+  await expect(page.getByTestId('whatis')).toContainText('struct sk_buff');
+  await page.getByRole('button', { name: 'lay struct sk_buff over it' }).click();
+  await expect(page).toHaveURL(/type=sk_buff/);
+  const card = page.getByTestId('struct-card');
+  await expect(card.locator('[data-member="head"] .mv')).toHaveText(HEAD);
+  await expect(card.locator('[data-member="end"] .mv')).toHaveText(String(incident.skb.end));
+  await card.locator('[data-member="head"]').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${SHOTS}/13-overlay-sk_buff.png` });
+
+  // follow skb->head, lay skb_shared_info at +end, offset box +0x2c8
+  await card.locator('[data-member="head"] .mv a').click();
+  await expect(page).toHaveURL(new RegExp(`#/${fp}/mem/${HEAD}$`));
+  await expect(page.getByTestId('whatis')).toContainText('kmalloc-1k');
+  const type = page.getByRole('textbox', { name: 'type', exact: true });
+  await type.fill('skb_shared_in');
+  await expect(page.getByTestId('type-list')).toContainText('skb_shared_info');
+  await page.getByRole('textbox', { name: 'type offset' }).fill(`0x${incident.skb.end.toString(16)}`);
+  await page.getByTestId('type-list').getByRole('option', { name: /^skb_shared_info/ }).click();
+  await expect(page).toHaveURL(/type=skb_shared_info/);
+  const off = page.getByRole('textbox', { name: 'offset', exact: true });
+  await off.fill('0x2c8');
+  await off.press('Enter');
+  await expect(page.getByTestId('offset-member')).toContainText('skb_shared_info.frag_list');
+  await expect(page.getByTestId('struct-card').locator('.mrow.hl')).toHaveAttribute('data-member', 'frag_list');
+  await expect(page.getByTestId('struct-card').locator('.mrow.hl .mv')).toHaveText(incident.skb.frag_list);
+  await expect(page.getByTestId('hex').locator('.hb1.hl')).toHaveCount(8);
+  await page.screenshot({ path: `${SHOTS}/14-offset-0x2c8.png` });
+  offsetLink = page.url();
+
+  // which struct types fit this untyped kmalloc-1k object? request + PDU, and +0x2c8 is in the PDU
+  await page.getByTestId('which-types').click();
+  const cands = page.getByTestId('candidates');
+  await expect(cands).toContainText('struct request + PDU');
+  await page.screenshot({ path: `${SHOTS}/15-which-types-fit.png` });
+  await cands.locator('li').filter({ hasText: 'struct request + PDU' }).first().getByRole('button', { name: 'use' }).click();
+  await expect(page.getByTestId('offset-member')).toContainText('PDU');
+  await expect(page.getByTestId('struct-card')).toContainText('struct request');
+  // whatis names the member through the chosen overlay
+  await expect(page.getByTestId('offset-card')).toContainText('whatis:');
+  await page.screenshot({ path: `${SHOTS}/16-overlay-request-pdu.png` });
+
+  // back and forward move between the views
+  await page.goBack();
+  await expect(page.getByTestId('offset-member')).toContainText('skb_shared_info.frag_list');
+  await page.goForward();
+  await expect(page.getByTestId('offset-member')).toContainText('PDU');
+});
+
+test('a copied permalink opened in a fresh page lands on the same view once the dump is given', async ({ page, context }) => {
+  fp = await openSample(page);
+  await gotoView(page, fp, `mem/${HEAD}?at=2c0&off=2c8&type=skb_shared_info`);
+  await expect(page.getByTestId('offset-member')).toContainText('frag_list');
+  await page.getByTestId('copy-link').click();
+  const link = (await page.getByTestId('copied-link').textContent()) ?? '';
+  expect(link).toContain(`#/${fp}/mem/${HEAD}`);
+  if (offsetLink) expect(new URL(offsetLink).hash).toBe(new URL(link).hash);
+
+  // a fresh page with the link but without ?src: it asks for the dump, then lands there
+  const fresh = await context.newPage();
+  const u = new URL(link);
+  await fresh.goto(u.pathname + u.hash);
+  await expect(fresh.getByTestId('wanted')).toContainText(fp);
+  await dropFile(fresh, SAMPLE_URL, 'vmcore.kdump-zlib');
+  await expect(fresh.getByTestId('offset-member')).toContainText('skb_shared_info.frag_list');
+  expect(new URL(fresh.url()).hash).toBe(u.hash);
+  await fresh.screenshot({ path: `${SHOTS}/17-permalink-fresh-page.png` });
+
+  // a link to another dump: the mismatch is explained
+  const other = await context.newPage();
+  await other.goto(`/#/0123abcd/mem/${HEAD}`);
+  await dropFile(other, SAMPLE_URL, 'vmcore.kdump-zlib');
+  await expect(other.locator('.banner.notice')).toContainText('a different dump');
+  await fresh.close();
+  await other.close();
+});
+
+test('slab map: treemap, kmalloc-1k objects by state, an object opens in the hex view', async ({ page }) => {
+  fp = await openSample(page);
+  await page.keyboard.press('5');
+  await expect(page.getByTestId('treemap')).toBeVisible();
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${SHOTS}/18-slab-treemap.png` });
+  // the treemap answers the pointer: hovering a cache names it
+  const box = (await page.getByTestId('treemap').boundingBox())!;
+  await page.mouse.move(box.x + 40, box.y + 40);
+  await expect(page.locator('.hovercard')).toContainText('objects of');
+  await page.getByTestId('cache-list').getByText('kmalloc-1k', { exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`#/${fp}/slabs/kmalloc-1k$`));
+  const grid = page.getByTestId('object-grid');
+  await expect(grid).toBeVisible();
+  await expect(page.getByTestId('findings')).toContainText(/no findings|scanned/);
+  await page.screenshot({ path: `${SHOTS}/19-slab-kmalloc-1k.png` });
+  const [labelW, step, rowH] = ((await grid.getAttribute('data-cell')) ?? '230,15,16').split(',').map(Number);
+  const g = (await grid.boundingBox())!;
+  // the 7th object of the first slab
+  await page.mouse.click(g.x + labelW + step * 6 + 3, g.y + rowH / 2);
+  await expect(page).toHaveURL(new RegExp(`#/${fp}/mem/0xffff[0-9a-f]+`));
+  await expect(page.getByTestId('whatis')).toContainText('kmalloc-1k');
+  await expect(page.getByTestId('whatis')).toContainText('+0x0');
+  await expect(page.getByTestId('hex').locator('.hr.orow').first()).toContainText('kmalloc-1k #');
+  // a dedicated cache's object opens with its type laid over it
+  await gotoView(page, fp, 'slabs/skbuff_head_cache');
+  await expect(grid).toBeVisible();
+  await page.mouse.click(g.x + labelW + 3, g.y + rowH / 2);
+  await expect(page).toHaveURL(/type=sk_buff/);
+  await expect(page.getByTestId('struct-card')).toContainText('struct sk_buff');
+});
+
+test('console: kmem -s prints rows, completion, history, pin beside the panels; ? lists the keys', async ({ page }) => {
+  fp = await openSample(page);
+  await page.keyboard.press('6');
+  const ed = page.getByTestId('command-editor');
+  await expect(ed).toBeVisible();
+  await ed.click();
+  await page.keyboard.type('kmem -s');
+  await page.keyboard.press('Enter');
+  const tr = page.getByTestId('transcript');
+  await expect(tr.locator('.entry').last()).toContainText('kmalloc-1k');
+  const rows = (await tr.locator('.entry').last().locator('pre').textContent())!.split('\n').filter((l) => /kmalloc-\d/.test(l));
+  expect(rows.length).toBeGreaterThan(5);
+  // history: up brings the line back
+  await page.keyboard.press('ArrowUp');
+  await expect(ed).toContainText('kmem -s');
+  await page.keyboard.press('Control+a');
+  await page.keyboard.press('Backspace');
+  // completion: Tab completes a struct name
+  await page.keyboard.type('struct skb_shared_in');
+  await page.keyboard.press('Tab');
+  await expect(page.locator('.suggest-widget.visible')).toContainText('skb_shared_info');
+  await page.keyboard.press('Enter'); // accept
+  await page.keyboard.type(' -o');
+  await page.keyboard.press('Enter');
+  await expect(tr.locator('.entry').last()).toContainText('frag_list');
+  // an address in the output opens the hex view; a result can be pinned
+  await tr.locator('.entry').first().getByRole('button', { name: 'pin' }).click();
+  await expect(page.getByTestId('pins')).toContainText('kmem -s');
+  await page.screenshot({ path: `${SHOTS}/20-console.png` });
+  await page.getByRole('navigation', { name: 'panels' }).getByText('Summary').click();
+  await expect(page.getByTestId('panic')).toBeVisible();
+  await expect(page.getByTestId('pins')).toBeVisible();
+  await page.locator('body').click({ position: { x: 5, y: 300 } });
+  await page.keyboard.press('?');
+  await expect(page.getByTestId('shortcuts')).toContainText('follow the pointer');
+  await page.screenshot({ path: `${SHOTS}/21-shortcuts.png` });
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('shortcuts')).toHaveCount(0);
+});
