@@ -29,3 +29,6 @@ export const PANEL_DEFS: PanelDef[] = [
   { id: 'slabs', title: 'Slabs', key: '5', hint: 'kmem -s, kmem -S', component: SlabsPanel },
   { id: 'console', title: 'Console', key: '6', hint: 'crash commands', component: ConsolePanel },
 ];
+
+// Walkthrough player (app/walkthrough/): a dock beside the panels, mounted in its own root.
+import '../walkthrough/mount';

@@ -1,0 +1,216 @@
+/**
+ * The walkthrough player's state (a small zustand store of its own beside the app's): which
+ * walkthrough, which step, each step's check results and the variables they captured. It drives
+ * the app only through the app store's public actions (activate, navigate, consoleRun, openUrl,
+ * runCommand) and the engine's setOverlay, so the panels move exactly as a user's clicks would.
+ *
+ * Replay: variables flow from step to step, so showing step N first runs the checks of the steps
+ * before it that have not run yet (quietly, in order), then N's. A step whose dump is not open
+ * waits for it ("open the sample").
+ */
+import { create } from 'zustand';
+import { useApp, type Tab } from '../store';
+import { setOverlay } from '../engine';
+import { interpolate, resolveView, runStep } from './checks';
+import type { CheckResult, SampleRef, Step, Walkthrough, WalkthroughIndexEntry } from './types';
+
+export type StepState =
+  | { status: 'idle' }
+  | { status: 'needs-dump'; sample: string }
+  | { status: 'running'; checks: CheckResult[] }
+  | { status: 'done'; checks: CheckResult[]; passed: boolean; varsAfter: Record<string, string> };
+
+export interface PlayerState {
+  open: boolean;
+  index: WalkthroughIndexEntry[] | null;
+  indexError: string | null;
+  current: Walkthrough | null;
+  loadError: string | null;
+  step: number;
+  steps: StepState[];
+  /** bumps when the walkthrough is (re)started: late results of an old run are dropped */
+  run: number;
+
+  setOpen(open: boolean): void;
+  loadIndex(): Promise<void>;
+  choose(id: string | null): Promise<void>;
+  go(step: number): Promise<void>;
+  restart(): Promise<void>;
+  openSample(key: string): Promise<void>;
+}
+
+const BASE = '/walkthroughs/';
+
+async function fetchJson<T>(url: string): Promise<T> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return (await r.json()) as T;
+}
+
+/** The open tab holding a sample (by fingerprint). */
+export function tabFor(sample: SampleRef | undefined): Tab | undefined {
+  if (!sample) return undefined;
+  return useApp.getState().tabs.find((t) => t.summary.fingerprint === sample.fingerprint);
+}
+
+export function sampleKeyOf(w: Walkthrough, step: Step): string {
+  return step.sample ?? w.sample;
+}
+
+/** Variables available before step i (what the steps before it captured). */
+function varsBefore(steps: StepState[], i: number): Record<string, string> | null {
+  if (i === 0) return {};
+  const prev = steps[i - 1];
+  return prev.status === 'done' ? prev.varsAfter : null;
+}
+
+export const usePlayer = create<PlayerState>()((set, get) => {
+  function setStep(i: number, s: StepState): void {
+    set((st) => ({ steps: st.steps.map((x, j) => (j === i ? s : x)) }));
+  }
+
+  /** Run step i's checks on its dump (the previous steps must be done). Returns false when it cannot run yet. */
+  async function runOne(i: number, run: number): Promise<boolean> {
+    const w = get().current;
+    if (!w) return false;
+    const step = w.steps[i];
+    const key = sampleKeyOf(w, step);
+    const tab = tabFor(w.samples[key]);
+    if (!tab) {
+      setStep(i, { status: 'needs-dump', sample: key });
+      return false;
+    }
+    const before = varsBefore(get().steps, i);
+    if (!before) return false;
+    if (step.overlay) {
+      try {
+        await setOverlay(tab.session, interpolate(step.overlay.address, before), interpolate(step.overlay.type, before));
+      } catch {
+        /* a check below will show what is missing */
+      }
+    }
+    setStep(i, { status: 'running', checks: [] });
+    const app = useApp.getState();
+    const result = await runStep(
+      step,
+      before,
+      async (line) => {
+        const r = await app.runCommand(tab.session, line);
+        return { ok: r.ok, text: r.text, json: r.json, error: r.error };
+      },
+      (_k, _r) => {
+        if (get().run !== run) return;
+        const cur = get().steps[i];
+        if (cur.status === 'running') setStep(i, { status: 'running', checks: [...cur.checks, _r] });
+      },
+    );
+    if (get().run !== run) return false;
+    setStep(i, { status: 'done', checks: result.checks, passed: result.passed, varsAfter: result.vars });
+    return true;
+  }
+
+  /** Move the app to step i's view (its dump's tab, its panel and place). */
+  function show(i: number): void {
+    const w = get().current;
+    const s = get().steps[i];
+    if (!w || s.status !== 'done') return;
+    const step = w.steps[i];
+    const tab = tabFor(w.samples[sampleKeyOf(w, step)]);
+    if (!tab || !step.view) return;
+    let v;
+    try {
+      v = resolveView(step.view, s.varsAfter);
+    } catch {
+      return; // a variable is missing: the failed check says which
+    }
+    const app = useApp.getState();
+    if (app.active !== tab.session) app.activate(tab.session);
+    app.navigate({ panel: v.panel as Tab['view']['panel'], arg: v.arg, params: v.params });
+    if (v.panel === 'console' && v.command) {
+      const t = useApp.getState().tabs.find((x) => x.session === tab.session);
+      const last = t?.console[t.console.length - 1];
+      if (last?.line !== v.command) void app.consoleRun(tab.session, v.command);
+    }
+  }
+
+  return {
+    open: false,
+    index: null,
+    indexError: null,
+    current: null,
+    loadError: null,
+    step: 0,
+    steps: [],
+    run: 0,
+
+    setOpen(open) {
+      set({ open });
+      if (open && !get().index) void get().loadIndex();
+    },
+
+    async loadIndex() {
+      try {
+        set({ index: await fetchJson<WalkthroughIndexEntry[]>(BASE + 'index.json'), indexError: null });
+      } catch (e) {
+        set({ indexError: e instanceof Error ? e.message : String(e) });
+      }
+    },
+
+    async choose(id) {
+      if (id === null) {
+        set((s) => ({ current: null, steps: [], step: 0, run: s.run + 1, loadError: null }));
+        return;
+      }
+      try {
+        const w = await fetchJson<Walkthrough>(`${BASE}${encodeURIComponent(id)}.json`);
+        set((s) => ({ current: w, step: 0, steps: w.steps.map(() => ({ status: 'idle' })), run: s.run + 1, loadError: null }));
+        await get().go(0);
+      } catch (e) {
+        set({ loadError: e instanceof Error ? e.message : String(e) });
+      }
+    },
+
+    async go(n) {
+      const w = get().current;
+      if (!w) return;
+      const target = Math.max(0, Math.min(w.steps.length - 1, n));
+      set({ step: target });
+      const run = get().run;
+      for (let i = 0; i <= target; i++) {
+        if (get().run !== run || get().step !== target) return;
+        const s = get().steps[i];
+        if (s.status === 'done' || s.status === 'running') {
+          if (s.status === 'running') return;
+          continue;
+        }
+        const ok = await runOne(i, run);
+        if (!ok) {
+          // an earlier step waits for its dump: show that step so the user can open it
+          if (i < target && get().steps[i].status === 'needs-dump') set({ step: i });
+          return;
+        }
+      }
+      if (get().run === run && get().step === target) show(target);
+    },
+
+    async restart() {
+      const w = get().current;
+      if (!w) return;
+      set((s) => ({ steps: w.steps.map(() => ({ status: 'idle' })), step: 0, run: s.run + 1 }));
+      await get().go(0);
+    },
+
+    async openSample(key) {
+      const w = get().current;
+      const sample = w?.samples[key];
+      if (!w || !sample) return;
+      const existing = tabFor(sample);
+      if (!existing) await useApp.getState().openUrl(sample.url);
+      const tab = tabFor(sample);
+      if (!tab) return; // the app shows the open error
+      // steps that waited for this dump can run now
+      set((s) => ({ steps: s.steps.map((x) => (x.status === 'needs-dump' ? { status: 'idle' } : x)) }));
+      await get().go(get().step);
+    },
+  };
+});
