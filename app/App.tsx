@@ -345,7 +345,7 @@ function CopyLink() {
   return (
     <>
       <button className="link" onClick={() => void copy()} data-testid="copy-link" title="copy a link to this view">
-        ⧉ copy link
+        copy link
       </button>
       {copied && (
         <div className="toast" role="status">

@@ -473,7 +473,12 @@ const Row = memo(function Row({ addr, top, chunk, order, group, cur, foc, hl, ov
     }
     if (names.length) notes.push(names.length > 3 ? `${names.slice(0, 3).join(' ')} +${names.length - 3}` : names.join(' '));
   }
-  if (missReason) notes.push(missReason);
+  // the reason once per run (where it starts, and every 0x100 bytes), without the address
+  if (missReason) {
+    const startsRun = chunk.missing.some((m) => m.s >= base && m.s < base + ROW_BYTES);
+    if (startsRun || (addr & 0xffn) === 0n) notes.push(missReason.replace(/^virtual address 0x[0-9a-f]+:\s*/i, ''));
+    else notes.push('·');
+  }
 
   const cells = [];
   let ascii = '';
@@ -511,7 +516,7 @@ const Row = memo(function Row({ addr, top, chunk, order, group, cur, foc, hl, ov
     ascii += miss[i] ? ' ' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
   }
   return (
-    <div className={'hr' + (objStart.length ? ' orow' : '') + (missReason ? ' mrow' : '')} style={{ top }}>
+    <div className={'hr' + (objStart.length ? ' orow' : '') + (missReason ? ' missrow' : '')} style={{ top }}>
       <span className="ha">{ah}</span>
       <span className="hb">{cells}</span>
       <span className="hc">{ascii}</span>

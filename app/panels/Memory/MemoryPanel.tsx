@@ -113,8 +113,13 @@ export function MemoryPanel({ tab }: { tab: Tab }) {
 
   const focusByte = base !== null && off !== null ? BigInt.asUintN(64, base + BigInt(off)) : null;
   const offMember = ov && focusByte !== null && typeStart !== null ? memberAt(ov.members, Number(focusByte - typeStart)) : null;
+  // a typed member is highlighted whole; in an unknown part (a driver PDU) only the word at the offset
   const highlight: [bigint, bigint] | null =
-    offMember && typeStart !== null ? [typeStart + BigInt(offMember.at), typeStart + BigInt(offMember.at + Math.max(1, offMember.size))] : null;
+    offMember && typeStart !== null && focusByte !== null
+      ? offMember.type.startsWith('(unknown') || offMember.size > 256
+        ? [focusByte & ~7n, (focusByte & ~7n) + 8n]
+        : [typeStart + BigInt(offMember.at), typeStart + BigInt(offMember.at + Math.max(1, offMember.size))]
+      : null;
 
   const cursor = sel ?? focusByte ?? base;
 
@@ -290,7 +295,7 @@ export function MemoryPanel({ tab }: { tab: Tab }) {
               {offMember ? (
                 <div data-testid="offset-member">
                   <b className="hlname">
-                    {offMember.part}.{shortPath(offMember.path) || offMember.name}
+                    {offMember.type.startsWith('(unknown') ? offMember.name : `${offMember.part}.${shortPath(offMember.path) || offMember.name}`}
                   </b>{' '}
                   <span className="dim">{offMember.type}</span>
                   {focusByte !== null && typeStart !== null && Number(focusByte - typeStart) !== offMember.at && (
@@ -381,7 +386,11 @@ function WhatisView({ w, onOpen }: { w: WhatisJson; onOpen: (a: bigint, t?: stri
   if (w.symbol) rows.push(['symbol', w.symbol]);
   for (const k of ['task', 'stack', 'vmalloc', 'note', 'problems'] as const) {
     const v = w[k];
-    if (v !== undefined) rows.push([k, typeof v === 'string' ? v : JSON.stringify(v)]);
+    if (v === undefined) continue;
+    if (k === 'task' && v && typeof v === 'object') {
+      const t = v as { task?: string; pid?: number; comm?: string; cpu?: number };
+      rows.push([k, `PID ${t.pid ?? '?'} ${t.comm ?? ''} ${t.task ?? ''}${t.cpu !== undefined ? ` CPU ${t.cpu}` : ''}`]);
+    } else rows.push([k, typeof v === 'string' ? v : Array.isArray(v) ? v.join('; ') : JSON.stringify(v)]);
   }
   return (
     <dl className="kv whatis" data-testid="whatis">
@@ -576,8 +585,10 @@ function StructCard({
 
   useEffect(() => {
     if (!offMember) return;
-    const el = listRef.current?.querySelector('.mrow.hl');
-    el?.scrollIntoView({ block: 'center' });
+    // scroll the member list only (not the side pane: the offset card stays in view)
+    const list = listRef.current;
+    const el = list?.querySelector('.mrow.hl') as HTMLElement | null;
+    if (list && el) list.scrollTop = Math.max(0, el.offsetTop - list.clientHeight / 2);
   }, [offMember, bytes]);
 
   if (state.status === 'loading') return <div className="card state loading">laying the type over…</div>;
@@ -777,7 +788,9 @@ function ListActions({
   const containerOf = (p: bigint) => BigInt.asUintN(64, p - inPart) & MASK64;
   return (
     <span className="listacts">
-      {empty ? (
+      {next === 0n ? (
+        <span className="dim">not linked (next is NULL)</span>
+      ) : empty ? (
         <span className="dim">empty (points to itself)</span>
       ) : (
         <>
