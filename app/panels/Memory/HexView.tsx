@@ -168,7 +168,14 @@ export function HexView(props: HexProps) {
   const firstRow = first - BigInt(overscan) < win.base ? win.base : first - BigInt(overscan);
   const lastRow = first + BigInt(visibleRows + overscan);
   const pages = pagesFor(first, first + BigInt(visibleRows + 1));
-  const extra = pagesFor(firstRow, lastRow).filter((p) => !pages.includes(p));
+  // then the overscan rows, then a page on each side (prefetch for scrolling; visible first)
+  const around = [
+    ...pagesFor(firstRow, lastRow),
+    BigInt.asUintN(64, (pages[pages.length - 1] ?? 0n) + BigInt(PAGE)),
+    BigInt.asUintN(64, (pages[pages.length - 1] ?? 0n) + BigInt(2 * PAGE)),
+    BigInt.asUintN(64, (pages[0] ?? 0n) - BigInt(PAGE)),
+  ];
+  const extra = around.filter((p, i) => !pages.includes(p) && around.indexOf(p) === i);
   useEffect(() => {
     cache.want([...pages, ...extra]);
     // eslint-disable-next-line react-hooks/exhaustive-deps
