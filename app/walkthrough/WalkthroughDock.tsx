@@ -153,7 +153,8 @@ function Intro({ w }: { w: Walkthrough }) {
   return (
     <div className="wt-intro" data-testid="wt-intro">
       <div className="wt-credit" data-testid="wt-credit">
-        After <i>{c.url ? <a href={c.url} target="_blank" rel="noreferrer noopener">{c.title}</a> : c.title}</i>
+        After <i>{c.url ? <a href={c.url} target="_blank" rel="noreferrer noopener">{c.titleEnglish ?? c.title}</a> : (c.titleEnglish ?? c.title)}</i>
+        {c.titleEnglish && <> ({c.title})</>}
         {c.author && <> by {c.author}</>}, {c.source}
         {c.date && <>, {c.date}</>}.{c.note && <span className="dim"> {c.note}</span>}
       </div>

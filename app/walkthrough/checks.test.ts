@@ -106,7 +106,10 @@ describe('expectations', () => {
   });
   it('jsonSome: one element meets every where condition', () => {
     const where = { 'exception.RIP': { exists: true }, symbol: { equals: 'skb_release_data' } };
-    expect(evaluateExpect(BT, { jsonSome: { path: '[0].frames', where } }, id).ok).toBe(true);
+    expect(evaluateExpect(BT, { jsonSome: { path: '[0].frames', where } }, id)).toEqual({
+      ok: true,
+      actual: '1 of 3 in [0].frames: exception.RIP = 0xffffffff817c0c2d; symbol = skb_release_data',
+    });
     const r = evaluateExpect(BT, { jsonSome: { path: '[0].frames', where: { 'exception.RIP': { exists: true }, symbol: { equals: 'kfree_skb_reason' } } } }, id);
     expect(r.ok).toBe(false);
     expect(r.actual).toBe('0 of 3 element(s) of [0].frames');

@@ -205,6 +205,15 @@ function elementMeets(el: unknown, where: Record<string, Cond>, fill: Fill): boo
   });
 }
 
+/** "check = zeroed-head; object = 0x..." for the fields a where tested (what the user wants to see). */
+function whereValues(el: unknown, where: Record<string, Cond>): string {
+  const parts = Object.keys(where).map((p) => {
+    const v = select(el, p);
+    return `${p === '' || p === '.' ? 'value' : p} = ${v.length === 0 ? '(absent)' : show(v[0], 60)}`;
+  });
+  return show(parts.join('; '), 160);
+}
+
 function describeWhere(where: Record<string, Cond>): string {
   return Object.entries(where)
     .map(([p, c]) => `${p || '.'} ${Object.entries(c).map(([k, v]) => `${k} ${show(v, 60)}`).join(' ')}`)
@@ -270,7 +279,7 @@ export function evaluateExpect(out: CommandOutcome, e: Expect, fill: Fill): { ok
         reason: `${js.path}: ${js.count ? `count ${condText(js.count, fill)}` : 'no element'} with ${describeWhere(js.where)}`,
       };
     }
-    actual ||= hits.length ? `${hits.length} of ${els.length} in ${js.path}: ${show(hits[0], 120)}` : `0 of ${els.length} in ${js.path}`;
+    actual ||= hits.length ? `${hits.length} of ${els.length} in ${js.path}: ${whereValues(hits[0], js.where)}` : `0 of ${els.length} in ${js.path}`;
   }
   return { ok: true, actual: actual || firstLines(out.text) };
 }

@@ -12,7 +12,7 @@ import { create } from 'zustand';
 import { useApp, type Tab } from '../store';
 import { setOverlay } from '../engine';
 import { interpolate, resolveView, runStep } from './checks';
-import type { CheckResult, SampleRef, Step, Walkthrough, WalkthroughIndexEntry } from './types';
+import type { CheckResult, CommandOutcome, SampleRef, Step, Walkthrough, WalkthroughIndexEntry } from './types';
 
 export type StepState =
   | { status: 'idle' }
@@ -91,12 +91,18 @@ export const usePlayer = create<PlayerState>()((set, get) => {
     }
     setStep(i, { status: 'running', checks: [] });
     const app = useApp.getState();
+    // checks of one step often test the same output twice (log, overlay, slabcheck): run each line once
+    const memo = new Map<string, Promise<CommandOutcome>>();
     const result = await runStep(
       step,
       before,
-      async (line) => {
-        const r = await app.runCommand(tab.session, line);
-        return { ok: r.ok, text: r.text, json: r.json, error: r.error };
+      (line) => {
+        let p = memo.get(line);
+        if (!p) {
+          p = app.runCommand(tab.session, line).then((r) => ({ ok: r.ok, text: r.text, json: r.json, error: r.error }));
+          memo.set(line, p);
+        }
+        return p;
       },
       (_k, _r) => {
         if (get().run !== run) return;

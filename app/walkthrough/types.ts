@@ -19,6 +19,8 @@ export interface SampleRef {
 export interface Credit {
   /** the original write-up's title, as it gives it */
   title: string;
+  /** an English rendering when the title is in another language */
+  titleEnglish?: string;
   author?: string;
   /** where it was published (site, blog) */
   source: string;
