@@ -23,6 +23,11 @@ export interface WalkOptions {
   nextOffset: number;
   /** the start is a list head that is not itself an entry (crash's -H) */
   headIsAnchor?: boolean;
+  /**
+   * next pointers point at the next entry's list_head member (include/linux/list.h), not at the
+   * entry itself: entries are pointer - nextOffset. Plain `next` chains (b_this_page) are false.
+   */
+  embedded?: boolean;
   /** also check node->next->prev == node (a list_head at nextOffset, prev at nextOffset+8) */
   checkPrev?: boolean;
   limit?: number;
@@ -36,13 +41,22 @@ export interface WalkOptions {
 export function walkList(prog: Program, start: bigint, opts: WalkOptions): ListWalk {
   const limit = opts.limit ?? 1_000_000;
   const off = BigInt(opts.nextOffset);
+  const embedded = opts.embedded || opts.headIsAnchor;
+  // the address the walk ends at when it comes round: the anchor, or the first entry's node
+  const entryOf = (p: bigint) => (embedded ? p - off : p);
+  const nodeOf = (entry: bigint) => entry + off;
   const entries: bigint[] = [];
   const seen = new Map<bigint, number>();
-  const startNode = opts.headIsAnchor ? start : start + off;
-  let node = startNode; // address of the current next pointer
-  if (!opts.headIsAnchor) {
+  let node: bigint;
+  let endAt: bigint;
+  if (opts.headIsAnchor) {
+    node = start;
+    endAt = start;
+  } else {
     entries.push(start);
-    seen.set(startNode, 0);
+    seen.set(start, 0);
+    node = nodeOf(start);
+    endAt = embedded ? node : start;
   }
   for (;;) {
     let next: bigint;
@@ -52,21 +66,22 @@ export function walkList(prog: Program, start: bigint, opts: WalkOptions): ListW
       if (e instanceof MemoryError) return { entries, stop: { kind: 'unreadable', at: node, error: e.message } };
       throw e;
     }
-    if (next === 0n || next === startNode) return { entries, stop: { kind: 'end' } };
+    if (next === 0n || next === endAt) return { entries, stop: { kind: 'end' } };
     if (!prog.arch.isKernelAddress(next)) return { entries, stop: { kind: 'bad-pointer', at: node, value: next } };
-    if (opts.checkPrev) {
+    if (opts.checkPrev && embedded) {
       const prev = prog.mem.tryRead(next + 8n, 8);
       if (prev) {
         const p = new DataView(prev.buffer, prev.byteOffset, 8).getBigUint64(0, true);
         if (p !== node) return { entries, stop: { kind: 'broken-link', at: next, prev: p, expected: node } };
       }
     }
-    const first = seen.get(next);
-    if (first !== undefined) return { entries, stop: { kind: 'cycle', at: next - off, first } };
+    const entry = entryOf(next);
+    const first = seen.get(entry);
+    if (first !== undefined) return { entries, stop: { kind: 'cycle', at: entry, first } };
     if (entries.length >= limit) return { entries, stop: { kind: 'limit', limit } };
-    seen.set(next, entries.length);
-    entries.push(next - off);
-    node = next;
+    seen.set(entry, entries.length);
+    entries.push(entry);
+    node = nodeOf(entry);
   }
 }
 

@@ -39,9 +39,14 @@ describe.skipIf(!skb)(`search on 6.1-skb-uaf-0x106 ${skb ? '' : SKIP_REASON}`, (
 });
 
 describe.skipIf(!bh)(`list on 6.1-bh-scribble ${bh ? '' : SKIP_REASON}`, () => {
-  it('walks a b_this_page ring and stops at the scribbled (zeroed) victim', () => {
+  it('walks the b_this_page ring as crash does, to the scribbled (zeroed) victim', () => {
     const prog = openDumpFile(bh!.file);
     const off = prog.offsetof('buffer_head', 'b_this_page');
+    // crash: list -o buffer_head.b_this_page ffff888004c7d000 -> d000, d7b8, d6e8, e000 (the
+    // victim, whose zeroed b_this_page ends the walk)
+    const ring = walkList(prog, 0xffff888004c7d000n, { nextOffset: off });
+    expect(ring.entries.map((e) => e.toString(16))).toEqual(['ffff888004c7d000', 'ffff888004c7d7b8', 'ffff888004c7d6e8', 'ffff888004c7e000']);
+    expect(runCommand({ prog }, 'list buffer_head.b_this_page ffff888004c7d000').text.trim().split('\n').pop()).toBe('ffff888004c7e000');
     // the victim's b_this_page was zeroed by the scribble: the walk ends at once, with no error
     const w = walkList(prog, 0xffff888004c7e000n, { nextOffset: off });
     expect(w.entries.map((e) => e.toString(16))).toEqual(['ffff888004c7e000']);
@@ -55,10 +60,10 @@ describe.skipIf(!bh)(`list on 6.1-bh-scribble ${bh ? '' : SKIP_REASON}`, () => {
     // walking from a node with a fake offset so that the chain loops without hitting the start
     const it = prog.symbolAddress('init_task')!;
     const tasksOff = prog.offsetof('task_struct', 'tasks');
-    const w = walkList(prog, it, { nextOffset: tasksOff, limit: 100000 });
+    const w = walkList(prog, it, { nextOffset: tasksOff, embedded: true, checkPrev: true, limit: 100000 });
     expect(w.stop.kind).toBe('end');
     expect(w.entries.length).toBeGreaterThan(10);
-    const text = runCommand({ prog }, `list -o task_struct.tasks -c 5 ${it.toString(16)}`).text;
+    const text = runCommand({ prog }, `list -h -o task_struct.tasks -c 5 ${it.toString(16)}`).text;
     expect(text.trim().split('\n').length).toBe(6); // 5 entries + the limit line
   });
 });

@@ -5,17 +5,24 @@ import { walkList, describeStop } from '../analysis/list';
 import { runCommand } from './registry';
 
 /**
- * crash's `list`: `list [-o offset|struct.member] [-s struct[.member,...]] [-H] start`.
- * The start is an entry whose next pointer sits at -o (default 0); with -H the start is an anchor
- * list_head that is not an entry itself. Printed addresses are the entries (containing objects).
+ * crash's `list`: `list [-o offset|struct.member] [-s struct[.member,...]] [-h|-H] start`, and
+ * `list struct.member start` as a shorthand for -o.
+ * - plain: start is an entry; its next pointer sits at the offset and points at the next entry
+ *   itself (b_this_page, ->next chains).
+ * - -h: start is an entry whose member at the offset is an embedded list_head; next pointers point
+ *   at the next entry's list_head (include/linux/list.h), entries are pointer - offset.
+ * - -H: start is a list_head anchor (LIST_HEAD), not an entry; embedded entries as with -h.
+ * Printed addresses are the entries (containing objects). Bounded and cycle-checked.
  */
 registerCommand({
   name: 'list',
   summary: 'walk a linked list (bounded, cycle-checked)',
-  usage: 'list [-o offset|struct.member] [-s struct[.member,...]] [-H] [-c count] <start>',
+  usage: 'list [-o offset|struct.member] [-s struct[.member,...]] [-h|-H] [-c count] <start>',
   run(args, ctx) {
     const { prog } = ctx;
-    const { flags, values, rest } = parseFlags(args, { bool: ['-H', '-x', '-d'], value: ['-o', '-s', '-c'] });
+    const { flags, values, rest } = parseFlags(args, { bool: ['-H', '-h', '-x', '-d'], value: ['-o', '-s', '-c'] });
+    // crash also takes the member as a bare first argument: list buffer_head.b_this_page ADDR
+    if (rest.length === 2 && !values.has('-o') && /^(struct\s+)?[A-Za-z_]\w*\.[\w.[\]]+$/.test(rest[0])) values.set('-o', rest.shift()!);
     if (rest.length !== 1) throw new CommandError('list: one start address is needed');
     let nextOffset = 0;
     const o = values.get('-o');
@@ -27,7 +34,7 @@ registerCommand({
     }
     const limit = values.has('-c') ? Number(values.get('-c')) : undefined;
     const start = evalAddress(prog, rest[0]);
-    const walk = walkList(prog, start, { nextOffset, headIsAnchor: flags.has('-H'), limit, checkPrev: false });
+    const walk = walkList(prog, start, { nextOffset, headIsAnchor: flags.has('-H'), embedded: flags.has('-h'), limit, checkPrev: flags.has('-h') || flags.has('-H') });
     const lines: string[] = [];
     const s = values.get('-s');
     for (const e of walk.entries) {

@@ -620,7 +620,7 @@ function StructCard({
     const part = ov.parts.find((p) => p.layout && bareType(p.type) === m.part);
     if (!part) return;
     const structAddr = start + BigInt(part.offset);
-    const line = `list -o ${m.part}.${shortPath(m.path)} -c 200 0x${hex(structAddr, 1)} --json`;
+    const line = `list -h -o ${m.part}.${shortPath(m.path)} -c 200 0x${hex(structAddr, 1)} --json`;
     setWalk({ title: line, type: m.part });
     const r = await cachedRun(tab.session, line);
     const j = r.json as { entries?: string[]; message?: string } | undefined;
