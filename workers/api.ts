@@ -204,6 +204,9 @@ class CountingSource implements ByteSource {
   get stats(): ReadStats {
     return this.inner.stats;
   }
+  get preferredBlockSize(): number | undefined {
+    return this.inner.preferredBlockSize;
+  }
   read(offset: number, length: number): Uint8Array {
     const r = this.inner.read(offset, length);
     const now = Date.now();

@@ -206,7 +206,7 @@ export class KdumpDump implements PhysicalDump {
       this.format = 'kdump-flat';
     }
     this.raw = logical;
-    this.file = new CachedSource(logical, 64 * 1024, opts.fileCacheBytes ?? 16 * 1024 * 1024);
+    this.file = new CachedSource(logical, Math.max(64 * 1024, logical.preferredBlockSize ?? 0), opts.fileCacheBytes ?? 16 * 1024 * 1024);
     this.pages = new LruCache(opts.pageCacheBytes ?? 32 * 1024 * 1024, (b) => b.byteLength);
     const size = this.file.size;
 

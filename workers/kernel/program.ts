@@ -60,7 +60,7 @@ export class Program {
   }
 
   static open(src: ByteSource, opts: OpenOptions = {}): Program {
-    const cached = new CachedSource(src, 16 * 1024, opts.cacheBytes ?? 64 * 1024 * 1024);
+    const cached = new CachedSource(src, src.preferredBlockSize ?? 16 * 1024, opts.cacheBytes ?? 64 * 1024 * 1024);
     const phys = openPhysical(cached, opts.handlers ?? defaultHandlers);
     return new Program(cached, phys);
   }

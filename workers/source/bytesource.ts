@@ -14,6 +14,11 @@ export interface ByteSource {
   read(offset: number, length: number): Uint8Array;
   /** Bytes actually fetched from the underlying medium (not cache hits). */
   readonly stats: ReadStats;
+  /**
+   * The read size this medium prefers for its cache blocks: small for local files (fewer bytes
+   * read), large over HTTP where each request costs a round trip.
+   */
+  readonly preferredBlockSize?: number;
 }
 
 export interface ReadStats {

@@ -23,6 +23,9 @@ export class CachedSource implements ByteSource {
   get stats(): ReadStats {
     return this.inner.stats;
   }
+  get preferredBlockSize(): number {
+    return this.blockSize;
+  }
   get cacheStats() {
     return { hits: this.cache.hits, misses: this.cache.misses, bytes: this.cache.bytesUsed };
   }

@@ -9,6 +9,8 @@ export class HttpRangeSource implements ByteSource {
   readonly stats = newStats();
   readonly size: number;
   readonly name: string;
+  /** a Range request costs a round trip: fetch 256 KiB at a time */
+  readonly preferredBlockSize = 256 * 1024;
 
   constructor(readonly url: string) {
     this.name = decodeURIComponent(url.split('?')[0].split('/').pop() || url);
