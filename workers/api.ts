@@ -563,7 +563,15 @@ export class EngineApi {
     };
     const dv = new DataView(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
     const first = Number((8n - (start & 7n)) & 7n);
-    for (let o = first; o + 8 <= m.length; o += 8) {
+    // instruction bytes are no pointers: kernel and module text gets no pointer colours
+    let isText = false;
+    try {
+      const hit = s.prog.symbols.lookup(start);
+      isText = !!hit && /^[tTwW]$/.test(hit.sym.type);
+    } catch {
+      isText = false;
+    }
+    for (let o = first; !isText && o + 8 <= m.length; o += 8) {
       const v = dv.getBigUint64(o, true);
       if (v < 0xffff800000000000n || v === 0xffffffffffffffffn) continue;
       if (missingAt(o)) continue;

@@ -439,6 +439,7 @@ const Row = memo(function Row({ addr, top, chunk, order, group, cur, foc, hl, ov
   // slab: object boundaries and states
   const objStart: number[] = [];
   const free: boolean[] = new Array(ROW_BYTES).fill(false);
+  const inSlab: boolean[] = new Array(ROW_BYTES).fill(false);
   const meta: boolean[] = new Array(ROW_BYTES).fill(false);
   const notes: string[] = [];
   for (const s of chunk.slabs) {
@@ -451,6 +452,7 @@ const Row = memo(function Row({ addr, top, chunk, order, group, cur, foc, hl, ov
       const d = Number(a - ms);
       const idx = Math.floor(d / s.size);
       const inSlot = d - idx * s.size;
+      inSlab[i] = true;
       if (idx >= s.states.length) {
         meta[i] = true;
         continue;
@@ -500,7 +502,8 @@ const Row = memo(function Row({ addr, top, chunk, order, group, cur, foc, hl, ov
     if (miss[i]) cls.push('miss');
     else {
       if (ptr) cls.push('ptr', 'p-' + ptr.kind);
-      else if (classes[o]) cls.push(classes[o]);
+      // SLUB poison and red zones mean something inside slabs only (0xcc is int3 padding in text)
+      else if (classes[o] && (classes[o] === 'zero' || inSlab[i])) cls.push(classes[o]);
     }
     if (free[i]) cls.push('free');
     if (meta[i]) cls.push('meta');

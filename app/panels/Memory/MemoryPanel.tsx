@@ -316,7 +316,7 @@ export function MemoryPanel({ tab }: { tab: Tab }) {
             </div>
           )}
           {type && <StructCard tab={tab} state={ovState} start={typeStart} at={at} offMember={offMember} onFollow={follow} />}
-          {base !== null && <FitCard tab={tab} base={base} w={w} off={off} />}
+          {base !== null && (w?.kind === 'slab' || type) && <FitCard tab={tab} base={base} w={w} off={off} />}
         </aside>
       </div>
     </div>
