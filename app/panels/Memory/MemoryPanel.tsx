@@ -805,7 +805,7 @@ function ListActions({
           <button type="button" className="link" title={`container_of(next, ${m.part}, ${shortPath(m.path)})`} onClick={() => onFollow(containerOf(next), m.part)}>
             next {m.part} →
           </button>
-          <button type="button" className="link" onClick={onWalk} title={`list -o ${m.part}.${shortPath(m.path)}`}>
+          <button type="button" className="link" onClick={onWalk} title={`list -h -o ${m.part}.${shortPath(m.path)}`}>
             walk
           </button>
         </>
