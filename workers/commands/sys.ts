@@ -37,7 +37,8 @@
  */
 import { registerCommand, parseFlags, CommandError, type CommandContext } from './registry';
 import { DumpError, MemoryError, errorMessage } from '../errors';
-import { u16, u32, i32, u64 } from '../bytes';
+import { u64 } from '../bytes';
+import { findKallsyms } from '../kernel/kallsyms';
 import { parseBtf } from '../kernel/btf';
 import type { Program } from '../kernel/program';
 import { readPrintk, panicMessage, ctimeUtc } from '../analysis/printk';
@@ -109,103 +110,7 @@ export function kernelSymbols(prog: Program, names: readonly string[] = WANTED):
 }
 
 function scanKallsyms(prog: Program, wanted: Set<string>): Map<string, bigint> {
-  const info = prog.info;
-  const mem = prog.mem;
-  const namesAddr = info.symbol('kallsyms_names');
-  const numAddr = info.symbol('kallsyms_num_syms');
-  const tokTable = info.symbol('kallsyms_token_table');
-  const tokIndex = info.symbol('kallsyms_token_index');
-  const offsetsAddr = info.symbol('kallsyms_offsets');
-  const relBaseAddr = info.symbol('kallsyms_relative_base');
-  const addressesAddr = info.symbol('kallsyms_addresses');
-  if (!namesAddr || !numAddr || !tokTable || !tokIndex || (!offsetsAddr && !addressesAddr)) {
-    throw new DumpError('VMCOREINFO names no kallsyms tables');
-  }
-  const num = mem.u32(numAddr);
-  if (num === 0 || num > 5_000_000) throw new DumpError(`kallsyms_num_syms is ${num}`);
-  const index = mem.read(tokIndex, 512);
-  const table = mem.read(tokTable, u16(index, 255 * 2) + 256);
-  const dec = new TextDecoder('latin1');
-  const tokens: string[] = [];
-  const tokLen = new Uint16Array(256);
-  for (let t = 0; t < 256; t++) {
-    const s = u16(index, t * 2);
-    let e = s;
-    while (e < table.length && table[e] !== 0) e++;
-    tokens.push(dec.decode(table.subarray(s, e)));
-    tokLen[t] = e - s;
-  }
-  const want = new Set(wanted);
-  want.add('_stext'); // checks the address encoding
-  // only names of a wanted length are expanded into strings (+1: the type letter)
-  const lengths = new Uint8Array(4098);
-  for (const w of want) if (w.length + 1 < lengths.length) lengths[w.length + 1] = 1;
-  const idxOf = new Map<string, number>();
-  const CHUNK = 64 * 1024;
-  let buf = mem.read(namesAddr, CHUNK);
-  let base = 0;
-  let pos = 0;
-  const need = (n: number) => {
-    if (pos + n - base > buf.length) {
-      const keep = buf.subarray(pos - base);
-      const more = mem.read(namesAddr + BigInt(base + buf.length), CHUNK);
-      const nb = new Uint8Array(keep.length + more.length);
-      nb.set(keep);
-      nb.set(more, keep.length);
-      buf = nb;
-      base = pos;
-    }
-  };
-  let remaining = want.size;
-  for (let i = 0; i < num && remaining > 0; i++) {
-    need(2);
-    let len = buf[pos - base];
-    pos++;
-    if (len & 0x80) {
-      len = (len & 0x7f) | (buf[pos - base] << 7);
-      pos++;
-    }
-    if (len === 0 || len > 4096) throw new DumpError(`kallsyms_names entry ${i} has length ${len}`);
-    need(len);
-    const o = pos - base;
-    pos += len;
-    let chars = 0;
-    for (let k = 0; k < len; k++) chars += tokLen[buf[o + k]];
-    if (chars >= lengths.length || !lengths[chars]) continue;
-    let s = '';
-    for (let k = 0; k < len; k++) s += tokens[buf[o + k]];
-    const name = s.slice(1);
-    if (want.has(name) && !idxOf.has(name)) {
-      idxOf.set(name, i);
-      remaining--;
-    }
-  }
-  const out = new Map<string, bigint>();
-  if (addressesAddr && !offsetsAddr) {
-    for (const [n, i] of idxOf) out.set(n, mem.u64(addressesAddr + BigInt(i * 8)));
-    return out;
-  }
-  const off = (i: number) => mem.read(offsetsAddr! + BigInt(i * 4), 4);
-  const relBase = relBaseAddr ? mem.u64(relBaseAddr) : undefined;
-  const stext = info.symbol('_stext');
-  const si = idxOf.get('_stext');
-  const encodings: Array<(b: Uint8Array) => bigint> = [];
-  if (relBase !== undefined) {
-    encodings.push((b) => {
-      const o = i32(b, 0);
-      return o >= 0 ? BigInt(o) : relBase - 1n - BigInt(o);
-    });
-    encodings.push((b) => relBase + BigInt(u32(b, 0)));
-  }
-  if (stext !== undefined && si !== undefined) {
-    const b0 = stext - BigInt(u32(off(si), 0));
-    encodings.push((b) => b0 + BigInt(u32(b, 0)));
-  }
-  const enc =
-    stext !== undefined && si !== undefined ? encodings.find((e) => e(off(si)) === stext) : encodings[0];
-  if (!enc) throw new DumpError('kallsyms: no address encoding gives _stext its VMCOREINFO address');
-  for (const [n, i] of idxOf) out.set(n, enc(off(i)));
-  return out;
+  return findKallsyms(prog.mem, prog.info, wanted);
 }
 
 /** Make sure the Program has its BTF, without loading the whole symbol table for __start_BTF. */

@@ -102,13 +102,11 @@ describe('flattened format (synthetic records)', () => {
     expect(() => openFlattened(new BufferSource(huge))).toThrow(DumpError);
   });
 
-  it('scans many small records quickly (read-ahead window)', () => {
+  it('scans many small records in few reads (read-ahead window)', () => {
     const recs: [number, Uint8Array][] = [];
     for (let i = 0; i < 20000; i++) recs.push([i * 8, fill(8, i & 0xff)]);
     const src = new BufferSource(flat(recs));
-    const t0 = performance.now();
     const f = openFlattened(src);
-    expect(performance.now() - t0).toBeLessThan(2000);
     expect(f.size).toBe(160000);
     expect(f.segments).toBe(20000); // each record is its own piece (headers sit between them in the file)
     expect(src.stats.reads).toBeLessThan(20);

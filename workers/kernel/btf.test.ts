@@ -334,14 +334,12 @@ describe.skipIf(!hasSysBtf)(`local kernel BTF (${SYS_BTF}${hasSysBtf ? '' : ' ab
     data = new Uint8Array(readFileSync(SYS_BTF));
   });
 
-  it('parses ~100k types well under 200 ms', () => {
-    const t0 = performance.now();
+  // (speed is measured by the benchmarks, not asserted here: a loaded CI machine is no clock)
+  it('parses ~100k types', () => {
     btf = parseBtf(data);
     const id = btf.findType('task_struct');
-    const ms = performance.now() - t0;
     expect(id).not.toBeNull();
     expect(btf.count).toBeGreaterThan(50_000);
-    expect(ms).toBeLessThan(200);
   });
 
   it('decodes every type and names it', () => {

@@ -28,7 +28,20 @@ export interface KallsymsRaw {
   encoding: 'absolute' | 'absolute-percpu' | 'relative';
 }
 
-export function readKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsRaw {
+/** The kallsyms tables VMCOREINFO names, with the token table expanded. */
+interface KallsymsTables {
+  namesAddr: bigint;
+  num: number;
+  tokTable: bigint;
+  tokens: string[];
+  /** character count of each token (to skip names by length without making strings) */
+  tokLen: Uint16Array;
+  offsetsAddr?: bigint;
+  relBaseAddr?: bigint;
+  addressesAddr?: bigint;
+}
+
+function kallsymsTables(mem: KernelMemory, info: VmcoreInfo): KallsymsTables {
   const namesAddr = info.symbol('kallsyms_names');
   const numAddr = info.symbol('kallsyms_num_syms');
   const tokTable = info.symbol('kallsyms_token_table');
@@ -49,63 +62,128 @@ export function readKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsRaw {
   const lastTok = u16(index, 255 * 2);
   const table = mem.read(tokTable, lastTok + 256);
   const tokens: string[] = new Array(256);
+  const tokLen = new Uint16Array(256);
   const dec = new TextDecoder('latin1');
   for (let t = 0; t < 256; t++) {
     const s = u16(index, t * 2);
     let e = s;
     while (e < table.length && table[e] !== 0) e++;
     tokens[t] = dec.decode(table.subarray(s, e));
+    tokLen[t] = e - s;
   }
+  return { namesAddr, num, tokTable, tokens, tokLen, offsetsAddr, relBaseAddr, addressesAddr };
+}
 
-  // names: one read up to the token table, which the kernel links after names and markers
-  // (scripts/kallsyms.c output order); fall back to chunked reads when it is not after them
-  const span = tokTable > namesAddr && tokTable - namesAddr < 64n << 20n ? Number(tokTable - namesAddr) : 0;
+/** kallsyms_names: one read up to the token table, which scripts/kallsyms.c emits after the
+ * names and markers; chunked reads when it is not after them. */
+function namesBytes(mem: KernelMemory, t: KallsymsTables): Uint8Array {
+  const span = t.tokTable > t.namesAddr && t.tokTable - t.namesAddr < 64n << 20n ? Number(t.tokTable - t.namesAddr) : 0;
+  return span ? mem.read(t.namesAddr, span) : readNamesChunked(mem, t.namesAddr, t.num);
+}
+
+/**
+ * The address of symbol index i, in the encoding the data has, chosen so that _stext gets its
+ * VMCOREINFO address. `offset(i)` reads the raw 4-byte kallsyms_offsets entry.
+ */
+function addressDecoder(
+  mem: KernelMemory,
+  info: VmcoreInfo,
+  t: KallsymsTables,
+  offset: (i: number) => Uint8Array,
+  stextIdx: number,
+): { encoding: KallsymsRaw['encoding']; address: (i: number) => bigint } {
+  if (t.addressesAddr && !t.offsetsAddr) {
+    const at = t.addressesAddr;
+    return { encoding: 'absolute', address: (i) => mem.u64(at + BigInt(i * 8)) };
+  }
+  const stext = info.symbol('_stext');
+  const relBase = t.relBaseAddr ? mem.u64(t.relBaseAddr) : undefined;
+  const candidates: Array<[KallsymsRaw['encoding'], (i: number) => bigint]> = [];
+  if (relBase !== undefined) {
+    candidates.push([
+      'absolute-percpu',
+      (i) => {
+        const o = i32(offset(i), 0);
+        return o >= 0 ? BigInt(o) : relBase - 1n - BigInt(o);
+      },
+    ]);
+    candidates.push(['relative', (i) => relBase + BigInt(u32(offset(i), 0))]);
+  }
+  if (stext !== undefined && stextIdx >= 0) {
+    const base = stext - BigInt(u32(offset(stextIdx), 0));
+    candidates.push(['relative', (i) => base + BigInt(u32(offset(i), 0))]);
+  }
+  const known = stext !== undefined && stextIdx >= 0;
+  const chosen = candidates.find((c) => !known || c[1](stextIdx) === stext);
+  if (!chosen) throw new DumpError('kallsyms: no known address encoding gives _stext its VMCOREINFO address');
+  return { encoding: chosen[0], address: (i) => BigInt.asUintN(64, chosen[1](i)) };
+}
+
+export function readKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsRaw {
+  const t = kallsymsTables(mem, info);
+  const num = t.num;
   const names: string[] = new Array(num);
   const types: string[] = new Array(num);
-  const buf = span ? mem.read(namesAddr, span) : readNamesChunked(mem, namesAddr, num);
-  decodeNames(buf, num, tokens, names, types);
-
-  // addresses
-  const stext = info.symbol('_stext');
-  const stextIdx = names.indexOf('_stext');
+  decodeNames(namesBytes(mem, t), num, t.tokens, names, types);
+  let offsetAt = (_i: number): Uint8Array => new Uint8Array(4);
+  if (t.offsetsAddr) {
+    const raw = mem.read(t.offsetsAddr, num * 4);
+    offsetAt = (i) => raw.subarray(i * 4, i * 4 + 4);
+  }
   let addrs: BigUint64Array;
   let encoding: KallsymsRaw['encoding'];
-  if (addressesAddr && !offsetsAddr) {
-    const raw = mem.read(addressesAddr, num * 8);
+  if (t.addressesAddr && !t.offsetsAddr) {
+    const raw = mem.read(t.addressesAddr, num * 8);
     addrs = new BigUint64Array(num);
     for (let i = 0; i < num; i++) addrs[i] = u64(raw, i * 8);
     encoding = 'absolute';
   } else {
-    const raw = mem.read(offsetsAddr!, num * 4);
-    const relBase = relBaseAddr ? mem.u64(relBaseAddr) : undefined;
-    const candidates: Array<[KallsymsRaw['encoding'], (i: number) => bigint]> = [];
-    if (relBase !== undefined) {
-      candidates.push([
-        'absolute-percpu',
-        (i) => {
-          const o = i32(raw, i * 4);
-          return o >= 0 ? BigInt(o) : relBase - 1n - BigInt(o);
-        },
-      ]);
-      candidates.push(['relative', (i) => relBase + BigInt(u32(raw, i * 4))]);
-    }
-    if (stext !== undefined && stextIdx >= 0) {
-      const base = stext - BigInt(u32(raw, stextIdx * 4));
-      candidates.push(['relative', (i) => base + BigInt(u32(raw, i * 4))]);
-    }
-    let chosen: [KallsymsRaw['encoding'], (i: number) => bigint] | undefined;
-    for (const c of candidates) {
-      if (stext !== undefined && stextIdx >= 0 ? c[1](stextIdx) === stext : true) {
-        chosen = c;
-        break;
-      }
-    }
-    if (!chosen) throw new DumpError('kallsyms: no known address encoding gives _stext its VMCOREINFO address');
+    const d = addressDecoder(mem, info, t, offsetAt, names.indexOf('_stext'));
     addrs = new BigUint64Array(num);
-    for (let i = 0; i < num; i++) addrs[i] = BigInt.asUintN(64, chosen[1](i));
-    encoding = chosen[0];
+    for (let i = 0; i < num; i++) addrs[i] = d.address(i);
+    encoding = d.encoding;
   }
   return { names, types, addrs, encoding };
+}
+
+/**
+ * The addresses of a few named symbols without decoding every name: one pass over
+ * kallsyms_names expanding only the names of a wanted length (the kernel's
+ * kallsyms_lookup_name walks the same way). Symbols not found are absent from the map.
+ */
+export function findKallsyms(mem: KernelMemory, info: VmcoreInfo, wanted: Iterable<string>): Map<string, bigint> {
+  const t = kallsymsTables(mem, info);
+  const want = new Set(wanted);
+  want.add('_stext'); // fixes the address encoding
+  const lengths = new Uint8Array(4098);
+  for (const w of want) if (w.length + 1 < lengths.length) lengths[w.length + 1] = 1;
+  const buf = namesBytes(mem, t);
+  const idxOf = new Map<string, number>();
+  let remaining = want.size;
+  let pos = 0;
+  for (let i = 0; i < t.num && remaining > 0; i++) {
+    if (pos >= buf.length) break;
+    let len = buf[pos++];
+    if (len & 0x80) len = (len & 0x7f) | (buf[pos++] << 7);
+    if (len === 0 || len > 4096 || pos + len > buf.length) throw new DumpError(`kallsyms_names entry ${i} has length ${len}: kallsyms memory looks corrupt`);
+    const o = pos;
+    pos += len;
+    let chars = 0;
+    for (let k = 0; k < len; k++) chars += t.tokLen[buf[o + k]];
+    if (chars >= lengths.length || !lengths[chars]) continue;
+    let s = '';
+    for (let k = 0; k < len; k++) s += t.tokens[buf[o + k]];
+    const name = s.slice(1);
+    if (want.has(name) && !idxOf.has(name)) {
+      idxOf.set(name, i);
+      remaining--;
+    }
+  }
+  const offsetsAddr = t.offsetsAddr;
+  const d = addressDecoder(mem, info, t, (i) => mem.read(offsetsAddr! + BigInt(i * 4), 4), idxOf.get('_stext') ?? -1);
+  const out = new Map<string, bigint>();
+  for (const [n, i] of idxOf) out.set(n, d.address(i));
+  return out;
 }
 
 /** Expand every kallsyms_names entry (length byte(s) + token indexes) into names and types. */
