@@ -6,7 +6,7 @@ import { openPhysical, type FormatHandlers } from '../format/detect';
 import { X86_64, START_KERNEL_MAP } from '../arch/x86_64';
 import { VmcoreInfo } from './vmcoreinfo';
 import { KernelMemory } from './memory';
-import { readKallsyms, type KallsymsRaw } from './kallsyms';
+import { readKallsyms, KallsymsNameIndex, type KallsymsRaw } from './kallsyms';
 import { SymbolTable } from './symbols';
 import { Btf, parseBtf } from './btf';
 import { Obj } from './object';
@@ -119,7 +119,7 @@ export class Program {
 
   /** Kernel and module symbols (kallsyms from memory), loaded on first use. */
   private _kallsyms: KallsymsRaw | null | undefined;
-  private _kallsymsIndex: Map<string, number> | null = null;
+  private _nameIndex: KallsymsNameIndex | null | undefined;
 
   /** The raw kallsyms tables (names, types, addresses), read once; null when unavailable. */
   private kallsyms(): KallsymsRaw | null {
@@ -263,17 +263,18 @@ export class Program {
     const v = this.info.symbol(name);
     if (v !== undefined) return v;
     if (this._symbols) return this._symbols.address(name);
-    // Analyses need a few dozen kernel symbols by name: answer from a name index over the raw
-    // kallsyms tables without building the sorted address table (sym, bt and dis build it).
-    const k = this.kallsyms();
-    if (k && !name.includes(':')) {
-      if (!this._kallsymsIndex) {
-        const idx = new Map<string, number>();
-        for (let i = k.names.length - 1; i >= 0; i--) idx.set(k.names[i], i); // first wins
-        this._kallsymsIndex = idx;
+    // Analyses need a few dozen kernel symbols by name: answer from a hashed name index over
+    // the raw kallsyms tables, without decoding every name or building the sorted table
+    // (sym, bt and dis build it).
+    if (!name.includes(':') && this._nameIndex !== null) {
+      try {
+        this._nameIndex ??= new KallsymsNameIndex(this.mem, this.info);
+        const a = this._nameIndex.address(name);
+        if (a !== undefined) return a;
+      } catch (e) {
+        if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+        this._nameIndex = null; // the full table reports why
       }
-      const i = this._kallsymsIndex.get(name);
-      if (i !== undefined) return k.addrs[i];
     }
     return this.symbols.address(name);
   }
