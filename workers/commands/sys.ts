@@ -38,8 +38,6 @@
 import { registerCommand, parseFlags, CommandError, type CommandContext } from './registry';
 import { DumpError, MemoryError, errorMessage } from '../errors';
 import { u64 } from '../bytes';
-import { findKallsyms } from '../kernel/kallsyms';
-import { parseBtf } from '../kernel/btf';
 import type { Program } from '../kernel/program';
 import { readPrintk, panicMessage, ctimeUtc } from '../analysis/printk';
 
@@ -69,70 +67,21 @@ const WANTED = [
 ];
 
 /**
- * Addresses of kernel symbols: VMCOREINFO first; when the Program has already loaded its symbol
- * table, that; else one scan of kallsyms_names that stops at nothing but decodes only names
- * (the kernel's kallsyms_lookup_name does the same walk). Missing symbols are undefined.
+ * Addresses of kernel symbols (VMCOREINFO, then the Program's kallsyms name index, which builds
+ * no symbol table). Missing symbols are absent from the map.
  */
 export function kernelSymbols(prog: Program, names: readonly string[] = WANTED): Map<string, bigint> {
-  const key = 'sys.ksyms';
-  let known = prog.cache.get(key) as Map<string, bigint | null> | undefined;
-  if (!known) {
-    known = new Map();
-    prog.cache.set(key, known);
-  }
   const out = new Map<string, bigint>();
-  const todo: string[] = [];
-  const symbolsLoaded = prog.cache.has('kallsyms.encoding');
   for (const n of names) {
-    const v = prog.info.symbol(n) ?? (symbolsLoaded ? prog.symbols.address(n) : undefined) ?? known.get(n);
-    if (v !== undefined && v !== null) out.set(n, v);
-    else if (!known.has(n)) todo.push(n);
-  }
-  if (todo.length && !symbolsLoaded) {
-    let found = new Map<string, bigint>();
-    try {
-      found = scanKallsyms(prog, new Set(todo));
-    } catch (e) {
-      if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
-      // fall back to the full table (which reports its own failure in prog.unavailable)
-      for (const n of todo) {
-        const v = prog.symbols.address(n);
-        if (v !== undefined) found.set(n, v);
-      }
-    }
-    for (const n of todo) {
-      const v = found.get(n);
-      known.set(n, v ?? null);
-      if (v !== undefined) out.set(n, v);
-    }
+    const v = prog.kernelSymbolAddress(n);
+    if (v !== undefined) out.set(n, v);
   }
   return out;
 }
 
-function scanKallsyms(prog: Program, wanted: Set<string>): Map<string, bigint> {
-  return findKallsyms(prog.mem, prog.info, wanted);
-}
-
-/** Make sure the Program has its BTF, without loading the whole symbol table for __start_BTF. */
+/** The Program's BTF (read from __start_BTF..__stop_BTF through the name index). */
 export function ensureBtf(prog: Program): void {
-  if (prog.cache.has('sys.btf') || prog.cache.has('kallsyms.encoding')) {
-    prog.btf; // already there, or the symbol table is loaded anyway
-    return;
-  }
-  const s = kernelSymbols(prog);
-  const start = s.get('__start_BTF');
-  const stop = s.get('__stop_BTF');
-  if (start !== undefined && stop !== undefined && stop > start && stop - start < 256n << 20n) {
-    try {
-      prog.setBtf(parseBtf(prog.mem.read(start, Number(stop - start))));
-      prog.cache.set('sys.btf', true);
-      return;
-    } catch (e) {
-      if (!(e instanceof MemoryError || e instanceof DumpError || e instanceof Error)) throw e;
-    }
-  }
-  prog.cache.set('sys.btf', true);
-  prog.btf; // the Program's own way, which says why it failed
+  prog.btf;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -146,46 +146,6 @@ export function readKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsRaw {
   return { names, types, addrs, encoding };
 }
 
-/**
- * The addresses of a few named symbols without decoding every name: one pass over
- * kallsyms_names expanding only the names of a wanted length (the kernel's
- * kallsyms_lookup_name walks the same way). Symbols not found are absent from the map.
- */
-export function findKallsyms(mem: KernelMemory, info: VmcoreInfo, wanted: Iterable<string>): Map<string, bigint> {
-  const t = kallsymsTables(mem, info);
-  const want = new Set(wanted);
-  want.add('_stext'); // fixes the address encoding
-  const lengths = new Uint8Array(4098);
-  for (const w of want) if (w.length + 1 < lengths.length) lengths[w.length + 1] = 1;
-  const buf = namesBytes(mem, t);
-  const idxOf = new Map<string, number>();
-  let remaining = want.size;
-  let pos = 0;
-  for (let i = 0; i < t.num && remaining > 0; i++) {
-    if (pos >= buf.length) break;
-    let len = buf[pos++];
-    if (len & 0x80) len = (len & 0x7f) | (buf[pos++] << 7);
-    if (len === 0 || len > 4096 || pos + len > buf.length) throw new DumpError(`kallsyms_names entry ${i} has length ${len}: kallsyms memory looks corrupt`);
-    const o = pos;
-    pos += len;
-    let chars = 0;
-    for (let k = 0; k < len; k++) chars += t.tokLen[buf[o + k]];
-    if (chars >= lengths.length || !lengths[chars]) continue;
-    let s = '';
-    for (let k = 0; k < len; k++) s += t.tokens[buf[o + k]];
-    const name = s.slice(1);
-    if (want.has(name) && !idxOf.has(name)) {
-      idxOf.set(name, i);
-      remaining--;
-    }
-  }
-  const offsetsAddr = t.offsetsAddr;
-  const d = addressDecoder(mem, info, t, (i) => mem.read(offsetsAddr! + BigInt(i * 4), 4), idxOf.get('_stext') ?? -1);
-  const out = new Map<string, bigint>();
-  for (const [n, i] of idxOf) out.set(n, d.address(i));
-  return out;
-}
-
 /** Expand every kallsyms_names entry (length byte(s) + token indexes) into names and types. */
 function decodeNames(buf: Uint8Array, num: number, tokens: string[], names: string[], types: string[]): void {
   let pos = 0;

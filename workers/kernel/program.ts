@@ -260,23 +260,28 @@ export class Program {
 
   /** Address of a kernel symbol: VMCOREINFO first (no kallsyms needed), then kallsyms. */
   symbolAddress(name: string): bigint | undefined {
+    return this.kernelSymbolAddress(name) ?? this.symbols.address(name);
+  }
+
+  /**
+   * A kernel (not module) symbol's address from VMCOREINFO or kallsyms alone: analyses need a few
+   * dozen symbols by name, answered from a hashed name index over the raw kallsyms tables without
+   * decoding every name or building the sorted table (sym, bt and dis build it). Undefined when
+   * the kernel has no such symbol: optional symbols of other versions cost nothing more.
+   */
+  kernelSymbolAddress(name: string): bigint | undefined {
     const v = this.info.symbol(name);
     if (v !== undefined) return v;
     if (this._symbols) return this._symbols.address(name);
-    // Analyses need a few dozen kernel symbols by name: answer from a hashed name index over
-    // the raw kallsyms tables, without decoding every name or building the sorted table
-    // (sym, bt and dis build it).
-    if (!name.includes(':') && this._nameIndex !== null) {
-      try {
-        this._nameIndex ??= new KallsymsNameIndex(this.mem, this.info);
-        const a = this._nameIndex.address(name);
-        if (a !== undefined) return a;
-      } catch (e) {
-        if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
-        this._nameIndex = null; // the full table reports why
-      }
+    if (name.includes(':') || this._nameIndex === null) return undefined;
+    try {
+      this._nameIndex ??= new KallsymsNameIndex(this.mem, this.info);
+      return this._nameIndex.address(name);
+    } catch (e) {
+      if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      this._nameIndex = null; // the full table reports why
+      return undefined;
     }
-    return this.symbols.address(name);
   }
 
   /** Per-CPU offsets (__per_cpu_offset[cpu]) for all possible CPUs. */
