@@ -24,6 +24,9 @@ import { findCache, readCache, slabObjects, slabOfAddress, type SlabCache } from
 import { listModules, moduleBtf } from './kernel/modules';
 
 export type { Unavailable } from './kernel/program';
+// JSON shapes of commands the UI reads (type-only: nothing of the engine is bundled into the UI)
+export type { PsRow } from './commands/ps';
+export type { FlatMember } from './kernel/btf';
 
 /** What the UI shows of an opened dump before running any command. */
 export interface DumpSummary {

@@ -3,7 +3,7 @@
  * "not in this engine build" states, and text in which kernel addresses and symbol+offset are
  * links to the Memory panel.
  */
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useLayoutEffect, useState, type ReactNode, type RefObject } from 'react';
 import { activeTab, useApp, type CmdState, type Tab } from '../store';
 import { formatHash } from '../permalink';
 import { canCancelRunning, type RunResult } from '../engine';
@@ -187,4 +187,18 @@ export function TextOutput({ text }: { text: string }) {
       <LinkedText text={text} />
     </pre>
   );
+}
+
+/** The client height of a scrolling element, kept current by a ResizeObserver (virtualized lists). */
+export function useElementHeight(ref: RefObject<HTMLElement | null>, initial = 600): number {
+  const [height, setHeight] = useState(initial);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setHeight(el.clientHeight));
+    ro.observe(el);
+    setHeight(el.clientHeight);
+    return () => ro.disconnect();
+  }, [ref]);
+  return height;
 }

@@ -6,19 +6,11 @@
  *
  * URL: `#/<fp>/bt[/<pid|task>]?frame=<index>`; `#/<fp>/bt/all` is `bt -a` as crash prints it.
  */
+import type { PsRow } from '../../../workers/api';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApp, type Tab } from '../../store';
 import { CommandGate, LinkedText, TextOutput, isUnavailable, useCommand } from '../common';
 
-interface PsRow {
-  pid: number;
-  ppid: number;
-  cpu: number;
-  task: string;
-  state: string;
-  comm: string;
-  active?: boolean;
-}
 
 interface Frame {
   level: number;

@@ -4,9 +4,9 @@
  * count and next/prev, level colours (from `log --json` records), and addresses / symbol+off
  * as links to the Memory panel. The search text and the selected line live in the URL.
  */
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useApp, type Tab } from '../../store';
-import { CommandGate, LinkedText, useCommand } from '../common';
+import { CommandGate, LinkedText, useCommand, useElementHeight } from '../common';
 import { buildLogRows, findMatches, matchRanges, type LogRow } from './model';
 
 const ROW_H = 18;
@@ -30,9 +30,9 @@ function LogView({ tab, rows }: { tab: Tab; rows: LogRow[] }) {
   const [query, setQuery] = useState(q);
   const [cur, setCur] = useState(0);
   const scroller = useRef<HTMLDivElement>(null);
+  const height = useElementHeight(scroller);
   const input = useRef<HTMLInputElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
-  const [height, setHeight] = useState(600);
 
   // the URL may change the query (back/forward)
   useEffect(() => {
@@ -42,14 +42,6 @@ function LogView({ tab, rows }: { tab: Tab; rows: LogRow[] }) {
   const matches = useMemo(() => findMatches(rows, query), [rows, query]);
   const maxLen = useMemo(() => rows.reduce((m, r) => Math.max(m, r.text.length), 0), [rows]);
 
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setHeight(el.clientHeight));
-    ro.observe(el);
-    setHeight(el.clientHeight);
-    return () => ro.disconnect();
-  }, []);
 
   const scrollToRow = useCallback(
     (i: number) => {

@@ -9,6 +9,7 @@
 import { memo, useCallback, useEffect, useImperativeHandle, useLayoutEffect, useMemo, useReducer, useRef, useState, type Ref } from 'react';
 import { resolve, type Resolved } from '../../engine';
 import { chunkCache, type Chunk } from './chunks';
+import { useElementHeight } from '../common';
 import {
   PAGE,
   ROW_BYTES,
@@ -89,10 +90,10 @@ export function HexView(props: HexProps) {
   const { session, target, cursor, group, overlay, focusByte, highlight } = props;
   const cache = useMemo(() => chunkCache(session), [session]);
   const scroller = useRef<HTMLDivElement>(null);
+  const height = useElementHeight(scroller);
   const [win, setWin] = useState<ScrollWindow>(() => windowAt(target / BigInt(ROW_BYTES)));
   const winRef = useRef(win);
   winRef.current = win;
-  const [height, setHeight] = useState(600);
   const [, bump] = useReducer((x: number) => x + 1, 0);
   const [hover, setHover] = useState<Hover | null>(null);
   const [hoverRes, setHoverRes] = useState<Resolved | null>(null);
@@ -144,14 +145,6 @@ export function HexView(props: HexProps) {
     }
   });
 
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setHeight(el.clientHeight));
-    ro.observe(el);
-    setHeight(el.clientHeight);
-    return () => ro.disconnect();
-  }, []);
 
   const onScroll = () => {
     const el = scroller.current;

@@ -9,6 +9,7 @@
  * the window is moved (re-centred) so that the same row stays under the same pixel. So the
  * scrollbar is a local one (a few hundred KiB around the place); jumps go through `g`.
  */
+import type { FlatMember } from '../../../workers/api';
 
 export const ROW_BYTES = 16;
 export const ROW_H = 18;
@@ -136,16 +137,8 @@ export function readLE(b: Uint8Array, o: number, size: number): bigint {
 
 // ------------------------------------------------------------------------------ overlays
 
-export interface Member {
-  name: string;
-  /** "(union).(struct).next" as struct -o --json gives it, or the dotted path for nested ones */
-  path: string;
-  type: string;
-  offset: number;
-  size: number;
-  bit_offset?: number;
-  bit_size?: number;
-}
+/** A member of `struct -o --json` (btf.flatten). */
+export type Member = FlatMember;
 
 export interface StructLayout {
   name: string;

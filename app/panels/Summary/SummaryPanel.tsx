@@ -3,6 +3,7 @@
  * dump itself (file, format, fingerprint) and what the engine could not provide.
  * Sources: `sys --json` (DESIGN.md shape), `bt --json` for the panic task, the open summary.
  */
+import type { PsRow } from '../../../workers/api';
 import type { ReactNode } from 'react';
 import type { Tab } from '../../store';
 import { CommandGate, LinkedText, formatBytes, isUnavailable, useCommand } from '../common';
@@ -62,13 +63,6 @@ function Row({ k, children }: { k: string; children: ReactNode }) {
   );
 }
 
-interface PsRow {
-  pid: number;
-  cpu: number;
-  task: string;
-  comm: string;
-  active?: boolean;
-}
 
 /** Without bt: the task running on each CPU (ps's active tasks), the panic one among them. */
 function ActiveTasks({ tab, why }: { tab: Tab; why: string }) {
