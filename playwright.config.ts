@@ -7,6 +7,9 @@ import { defineConfig } from '@playwright/test';
  * the engine is edited all the time and every save of a worker module reloads a dev page
  * mid-test. One worker: the machine has two cores and each test opens a 17 MB dump.
  */
+// E2E_PORT lets several checkouts run their e2e suites side by side on one machine.
+const PORT = Number(process.env.E2E_PORT ?? 5173);
+
 export default defineConfig({
   testDir: 'e2e',
   testMatch: '**/*.spec.ts',
@@ -18,7 +21,7 @@ export default defineConfig({
   reporter: [['list']],
   outputDir: 'test-results',
   use: {
-    baseURL: 'http://127.0.0.1:5173',
+    baseURL: `http://127.0.0.1:${PORT}`,
     viewport: { width: 1400, height: 860 },
     colorScheme: 'dark',
     // Traces record every network body: with the engine's hundreds of 16 KiB Range reads per
@@ -39,8 +42,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: 'npx vite build --logLevel warn && npx vite preview --port 5173 --strictPort',
-    url: 'http://127.0.0.1:5173/',
+    command: `npx vite build --logLevel warn && npx vite preview --port ${PORT} --strictPort`,
+    url: `http://127.0.0.1:${PORT}/`,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
     stdout: 'ignore',
