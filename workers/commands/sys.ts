@@ -472,17 +472,20 @@ const UTS_FIELDS = ['sysname', 'nodename', 'release', 'version', 'machine', 'dom
 function utsname(prog: Program): SysInfo['uts'] extends Field<infer T> ? T : never {
   const a = prog.info.symbol('init_uts_ns');
   if (a === undefined) throw new DumpError('VMCOREINFO has no init_uts_ns');
-  const base = a + BigInt(prog.info.offset('uts_namespace.name') ?? 0);
+  // OFFSET(uts_namespace.name) is in VMCOREINFO since 6.0; before, BTF says where name is
+  let nameOff = prog.info.offset('uts_namespace.name');
   // struct new_utsname is uapi (6 x char[__NEW_UTS_LEN + 1]); BTF confirms it when present
   let offs = UTS_FIELDS.map((_, i) => i * 65);
   let len = 65;
   try {
     ensureBtf(prog);
+    nameOff ??= prog.offsetof('uts_namespace', 'name');
     offs = UTS_FIELDS.map((f) => prog.offsetof('new_utsname', f));
     len = prog.sizeof('new_utsname') / UTS_FIELDS.length;
   } catch (e) {
     if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
   }
+  const base = a + BigInt(nameOff ?? 0);
   const b = prog.mem.read(base, offs[offs.length - 1] + len);
   const s = (o: number) => {
     let e = o;
