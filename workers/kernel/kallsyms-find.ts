@@ -48,7 +48,7 @@ const align8 = (a: bigint): bigint => (a + 7n) & ~7n;
  * no-execute (x86_64 aligns __start_rodata to a huge page, and mark_rodata_ro maps it NX). Falls
  * back to _stext when the page tables do not say.
  */
-function rodataStart(mem: KernelMemory, stext: bigint): bigint {
+export function rodataStart(mem: KernelMemory, stext: bigint): bigint {
   let va = (stext + MB2 - 1n) & ~(MB2 - 1n);
   for (let i = 0; i < 64; i++, va += MB2) {
     try {
@@ -83,7 +83,7 @@ function* digitRuns(mem: KernelMemory, from: bigint, to: bigint): Generator<bigi
 }
 
 /** Up to len bytes at va; pages that cannot be read become zeros, null when none can. */
-function readSome(mem: KernelMemory, va: bigint, len: number): Uint8Array | null {
+export function readSome(mem: KernelMemory, va: bigint, len: number): Uint8Array | null {
   const whole = mem.tryRead(va, len);
   if (whole) return whole;
   const out = new Uint8Array(len);
