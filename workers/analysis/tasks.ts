@@ -144,7 +144,7 @@ export function listNodes(prog: Program, head: bigint, where: string, max = MAX_
 /** init_task's address (struct task_struct *). */
 export function initTask(prog: Program): bigint {
   const a = prog.symbolAddress('init_task');
-  if (a === undefined) throw new DumpError('no init_task symbol');
+  if (a === undefined) throw prog.missingSymbol('init_task');
   return a;
 }
 

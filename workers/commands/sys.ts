@@ -220,8 +220,16 @@ function popcount(b: Uint8Array): number {
 
 function sym(prog: Program, name: string): bigint {
   const a = kernelSymbols(prog).get(name) ?? kernelSymbols(prog, [name]).get(name);
-  if (a === undefined) throw new DumpError(`the kernel has no symbol ${name}`);
+  if (a === undefined) {
+    const why = prog.symbolsMissingWhy();
+    throw new DumpError(why ? `${name} unknown: kernel symbols unavailable` : `the kernel has no symbol ${name}`);
+  }
   return a;
+}
+
+/** What the engine could not read that `sys` depends on (kernel symbols, BTF): what, why, remedy. */
+function missingPieces(prog: Program): Array<{ what: string; why: string; remedy?: string }> {
+  return prog.unavailable.filter((u) => u.what === 'kernel symbols' || u.what === 'kernel types (BTF)');
 }
 
 function perCpuOffsets(prog: Program, cpus: number): bigint[] {
@@ -297,6 +305,7 @@ function timekeeper(prog: Program): { xtimeSec: bigint; ktimeSec: bigint | null;
       return read(core + BigInt(prog.offsetof('tk_data', m)), `tk_core.${m}.xtime_sec`);
     }
   }
+  if (prog.symbolsMissingWhy()) throw new DumpError('shadow_timekeeper unknown: kernel symbols unavailable');
   throw new DumpError('the kernel has no shadow_timekeeper or tk_data');
 }
 
@@ -589,7 +598,8 @@ export function formatSys(s: SysInfo, prog: Program): string {
     'PANIC',
     text(s.panic, (p) => `"${p}"${p.includes('Oops: ') ? ' (check log for details)' : ''}`),
   ]);
-  return lines.map(([k, v]) => `${k.padStart(12, ' ')}: ${v}`).join('\n') + '\n';
+  const notes = missingPieces(prog).map((u) => `  (${u.what} unavailable: ${u.why}${u.remedy ? `; ${u.remedy}` : ''})`);
+  return lines.map(([k, v]) => `${k.padStart(12, ' ')}: ${v}`).concat(notes).join('\n') + '\n';
 }
 
 function hex(v: bigint | null | undefined): string | null {
@@ -643,6 +653,7 @@ export function sysJson(s: SysInfo, prog: Program): Record<string, unknown> {
     memory_bytes: mem?.bytes ?? null,
     tainted,
     unknown: Object.keys(unknown).length ? unknown : undefined,
+    missing: missingPieces(prog).length ? missingPieces(prog) : undefined,
   };
 }
 

@@ -227,6 +227,12 @@ export class Program {
     return this.unavailable.find((u) => u.what === 'kernel symbols')?.why ?? 'kallsyms unreadable';
   }
 
+  /** The error for a kernel symbol that is not there: absent from the kernel, or every symbol unknown (and why). */
+  missingSymbol(name: string, what = `no ${name} symbol`): DumpError {
+    const why = this.symbolsMissingWhy();
+    return new DumpError(why ? `${what}: kernel symbols unavailable (${why})` : what);
+  }
+
   /** Use BTF from elsewhere (a vmlinux file's .BTF section). */
   setBtf(btf: Btf): void {
     this._btf = btf;
