@@ -73,8 +73,8 @@ function* digitRuns(mem: KernelMemory, from: bigint, to: bigint): Generator<bigi
     }
     missing = 0;
     const n = Math.min(b.length - DIGITS.length, CH);
-    for (let i = 0; i < n; i++) {
-      if (b[i] !== 0x30 || b[i + 1] !== 0 || b[i + 2] !== 0x31) continue;
+    for (let i = b.indexOf(0x30); i >= 0 && i < n; i = b.indexOf(0x30, i + 1)) {
+      if (b[i + 1] !== 0 || b[i + 2] !== 0x31) continue;
       let k = 3;
       while (k < DIGITS.length && b[i + k] === DIGITS[k]) k++;
       if (k === DIGITS.length) yield va + BigInt(i);
@@ -266,19 +266,23 @@ function indexesOf(buf: Uint8Array, num: number, tokens: string[], wanted: strin
   for (let i = 0; i < num && out.size < wanted.length; i++) {
     let len = buf[pos++];
     if (len & 0x80) len = (len & 0x7f) | (buf[pos++] << 7);
-    const first = tokens[buf[pos]];
-    // cheap filter: the name's first characters come from the first token (after the type)
-    for (const w of wanted) {
-      if (out.has(w)) continue;
-      const head = first.substring(1);
-      if (!w.startsWith(head.substring(0, w.length))) continue;
-      let s = first;
-      for (let k = 1; k < len && s.length <= w.length + 1; k++) s += tokens[buf[pos + k]];
-      if (s.substring(1) === w) out.set(w, i);
-    }
+    for (const w of wanted) if (!out.has(w) && entryIs(buf, pos, len, tokens, w)) out.set(w, i);
     pos += len;
   }
   return out;
+}
+
+/** Whether the entry of `len` token bytes at pos expands to a type letter followed by name. */
+function entryIs(buf: Uint8Array, pos: number, len: number, tokens: string[], name: string): boolean {
+  let c = -1; // -1: the type letter comes first
+  for (let j = 0; j < len; j++) {
+    const t = tokens[buf[pos + j]];
+    for (let q = 0; q < t.length; q++, c++) {
+      if (c < 0) continue;
+      if (c >= name.length || t.charCodeAt(q) !== name.charCodeAt(c)) return false;
+    }
+  }
+  return c === name.length;
 }
 
 /** The address table candidates, each decoding index i; the first that gives _stext wins. */
