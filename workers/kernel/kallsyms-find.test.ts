@@ -35,7 +35,7 @@ describe('kallsyms found in memory without VMCOREINFO entries (5.10-sysrq-lzo)',
  * kallsyms_num_syms, seqs_of_names after the markers; 6.12: offsets after the token index):
  * what it finds by shape must be what VMCOREINFO says.
  */
-describe.each([['6.1-skb-uaf-0x106'], ['6.12-skb-uaf-kaslr']])('kallsyms finder agrees with VMCOREINFO on %s', (name) => {
+describe.each([['6.1-skb-uaf-0x106'], ['6.1-sysrq-kaslr'], ['6.12-skb-uaf-kaslr']])('kallsyms finder agrees with VMCOREINFO on %s', (name) => {
   const d = sharedDump(name);
   it.skipIf(!d)(`same tables${d ? '' : ` (${SKIP_REASON})`}`, () => {
     const prog = openProgram(new NodeFileSource(d!.file));
