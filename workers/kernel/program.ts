@@ -223,6 +223,8 @@ export class Program {
 
   /** Why kernel symbols are unavailable (the kallsyms tables could not be read), or null. */
   symbolsMissingWhy(): string | null {
+    // the name index decodes the same tables: when it was built, symbols are there (no full read)
+    if (this._nameIndex || this._kallsyms) return null;
     if (this.kallsyms() !== null) return null;
     return this.unavailable.find((u) => u.what === 'kernel symbols')?.why ?? 'kallsyms unreadable';
   }
