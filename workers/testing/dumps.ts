@@ -21,6 +21,7 @@ export const SHARED_DUMP_NAMES = [
   '6.1-sysrq-kaslr',
   '6.1-sysrq-256M-flattened',
   '6.12-skb-uaf-kaslr',
+  '7.2-sysrq-kaslr',
 ] as const;
 
 export interface SharedDump {
