@@ -1050,6 +1050,14 @@ export function cacheUsage(prog: Program, c: SlabCache): CacheUsage {
 
 export type ObjectState = 'allocated' | 'free' | 'cpu-free';
 
+/**
+ * Who holds a free (or, for rcu-sheaf, about-to-be-freed) object: the slab's own freelist, a CPU's
+ * lockless freelist or active slab (kmem_cache_cpu), a CPU's main/spare sheaf (6.18+), a full
+ * sheaf in a node's barn (6.18+), or a CPU's rcu_free sheaf (kfree_rcu pending: state allocated).
+ * The detail behind ObjectState, which stays one of three values.
+ */
+export type ObjectHolder = 'slab-freelist' | 'cpu-slab' | 'cpu-sheaf' | 'node-barn' | 'rcu-sheaf';
+
 export interface SlabObjects {
   slab: SlabInfo;
   /** where the slab was found */
@@ -1061,6 +1069,8 @@ export interface SlabObjects {
   states: ObjectState[];
   /** "cpu N cache" notes as crash prints them, per object ('' when none) */
   notes: string[];
+  /** who holds each object that is not plainly allocated (undefined when none) */
+  holders: Array<ObjectHolder | undefined>;
   /** freelist walk problems */
   problems: string[];
   allocated: number;
@@ -1086,12 +1096,14 @@ export function slabObjects(
   for (let i = 0; i < count; i++) objects.push(b.first + BigInt(i * c.size));
   const states: ObjectState[] = new Array(count).fill('allocated');
   const notes: string[] = new Array(count).fill('');
-  const mark = (list: bigint[], st: ObjectState, note: string) => {
+  const holders: Array<ObjectHolder | undefined> = new Array(count).fill(undefined);
+  const mark = (list: bigint[], st: ObjectState, note: string, holder: ObjectHolder) => {
     for (const o of list) {
       const i = objectIndex(c, slab, o);
       if (i >= 0) {
         states[i] = st;
         notes[i] = note;
+        holders[i] = holder;
       }
     }
   };
@@ -1110,21 +1122,21 @@ export function slabObjects(
   const w = walkFreelist(prog, c, slab.freelist, slab);
   if (w.error) problems.push(`slab freelist: ${w.error.message}`);
   if (isCpuSlab) {
-    mark(w.objects, 'cpu-free', `cpu ${cpuOwner} cache`);
+    mark(w.objects, 'cpu-free', `cpu ${cpuOwner} cache`, 'cpu-slab');
     const cw = walkFreelist(prog, c, cpuFreelist, slab);
     if (cw.error) problems.push(`cpu ${cpuOwner} freelist: ${cw.error.message}`);
-    mark(cw.objects, 'cpu-free', `cpu ${cpuOwner} cache`);
-  } else mark(w.objects, 'free', '');
+    mark(cw.objects, 'cpu-free', `cpu ${cpuOwner} cache`, 'cpu-slab');
+  } else mark(w.objects, 'free', '', 'slab-freelist');
   // sheaves: objects held by a CPU's sheaf are free to the allocator (drgn: C), and so are those in
   // the full sheaves of a node's barn (drgn: B), which no CPU holds: free, the note says where
   for (const sh of cpuSheaves(prog, c)) {
-    if (sh.which === 'rcu_free') mark(sh.objects, 'allocated', `cpu ${sh.cpu} rcu_free sheaf (kfree_rcu pending)`);
-    else mark(sh.objects, 'cpu-free', `cpu ${sh.cpu} sheaf`);
+    if (sh.which === 'rcu_free') mark(sh.objects, 'allocated', `cpu ${sh.cpu} rcu_free sheaf (kfree_rcu pending)`, 'rcu-sheaf');
+    else mark(sh.objects, 'cpu-free', `cpu ${sh.cpu} sheaf`, 'cpu-sheaf');
   }
-  for (const nb of nodeBarns(prog, c)) mark(nb.objects, 'free', `node ${nb.node} barn`);
+  for (const nb of nodeBarns(prog, c)) mark(nb.objects, 'free', `node ${nb.node} barn`, 'node-barn');
   let free = 0;
   for (const s of states) if (s !== 'allocated') free++;
-  return { slab, section, cpu: cpuOwner, node: opts.node, objects, states, notes, problems, allocated: count - free, free };
+  return { slab, section, cpu: cpuOwner, node: opts.node, objects, states, notes, holders, problems, allocated: count - free, free };
 }
 
 export interface CacheSlabList {
@@ -1229,6 +1241,8 @@ export interface SlabObjectInfo {
   region: 'object' | 'left-redzone' | 'right-redzone' | 'free-pointer' | 'track' | 'padding' | 'slab-tail';
   state: ObjectState;
   note: string;
+  /** who holds the object when it is free (see ObjectHolder) */
+  holder?: ObjectHolder;
   /** the slab as a whole, counted (for crash's SLAB line) */
   slabAllocated: number;
   slabFree: number;
@@ -1305,6 +1319,7 @@ export function slabObjectInfo(prog: Program, addr: bigint): SlabObjectInfo | nu
     region: slotRegion(prog, cache, Number(addr - slot)),
     state: so.states[idx],
     note: so.notes[idx],
+    ...(so.holders[idx] ? { holder: so.holders[idx] } : {}),
     slabAllocated: so.allocated,
     slabFree: so.free,
     problems: so.problems,

@@ -81,6 +81,8 @@ export interface WhatisResult {
   region?: SlabObjectInfo['region'];
   red_left_pad?: number;
   note?: string;
+  /** who holds a free object: slab-freelist, cpu-slab, cpu-sheaf, node-barn (or rcu-sheaf, kfree_rcu pending) */
+  free_in?: string;
   tracks?: TrackJson[];
   module?: string;
   vmap?: VmapInfo;
@@ -553,6 +555,7 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
     r.offset = so.offset;
     r.state = so.state;
     if (so.note) r.note = so.note;
+    if (so.holder) r.free_in = so.holder;
     if (so.cache.redLeftPad) {
       r.slot = '0x' + so.slot.toString(16);
       r.red_left_pad = so.cache.redLeftPad;
