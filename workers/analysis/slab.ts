@@ -510,7 +510,7 @@ export function pageToPfn(prog: Program, page: bigint): number | null {
 export function pageToVirt(prog: Program, page: bigint): bigint {
   const pfn = pageToPfn(prog, page);
   if (pfn === null) throw new DumpError(`0x${page.toString(16)} is not a struct page address`);
-  const base = prog.arch.pageOffset ?? 0xffff888000000000n;
+  const base = prog.arch.pageOffset ?? (prog.arch.l5 ? 0xff11000000000000n : 0xffff888000000000n);
   return base + BigInt(pfn) * BigInt(prog.info.pageSize);
 }
 
