@@ -1,6 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { X86_64, walkTables, probePagingDepth, START_KERNEL_MAP } from './x86_64';
-import { VmcoreInfo } from '../kernel/vmcoreinfo';
+import { X86_64, walkTables, probePagingDepth, START_KERNEL_MAP, type ArchInfo } from './x86_64';
 import { MemoryError } from '../errors';
 import type { PhysicalDump } from '../format/types';
 
@@ -56,15 +55,12 @@ function tables(l5: boolean) {
   return { phys, top, pageOffset, vmalloc };
 }
 
-const info = (l5: boolean | null) =>
-  new VmcoreInfo(
-    [
-      `SYMBOL(init_top_pgt)=${(START_KERNEL_MAP + 0x1000n).toString(16)}`,
-      `SYMBOL(_stext)=${(START_KERNEL_MAP + 0x200000n).toString(16)}`,
-      'NUMBER(phys_base)=0',
-      ...(l5 === null ? [] : [`NUMBER(pgtable_l5_enabled)=${l5 ? 1 : 0}`]),
-    ].join('\n'),
-  );
+/** VMCOREINFO's facts, with or without NUMBER(pgtable_l5_enabled) */
+const info = (l5: boolean | null): ArchInfo => {
+  const sym: Record<string, bigint> = { init_top_pgt: START_KERNEL_MAP + 0x1000n, _stext: START_KERNEL_MAP + 0x200000n };
+  const num: Record<string, bigint> = { phys_base: 0n, ...(l5 === null ? {} : { pgtable_l5_enabled: l5 ? 1n : 0n }) };
+  return { kernelOffset: 0n, number: (k) => num[k], symbol: (n) => sym[n] };
+};
 
 describe('x86_64 page walk, 4- and 5-level (synthetic tables)', () => {
   for (const l5 of [false, true]) {
