@@ -23,6 +23,7 @@ import {
 } from '../analysis/slab';
 import { taskList, threadSize, type TaskInfo } from '../analysis/tasks';
 import { CommandError, registerCommand, type CommandContext, type CommandResult } from './registry';
+import { ensureExportSymbols, crashSymName } from './sym';
 
 export type WhatisKind = 'slab' | 'symbol' | 'module' | 'stack' | 'vmalloc' | 'percpu' | 'page' | 'struct-page' | 'unmapped' | 'user' | 'unknown';
 
@@ -184,6 +185,9 @@ function overlayType(ctx: CommandContext, addrs: bigint[]): string | null {
 export function symbolName(prog: Program, addr: bigint, decimal = false): { text: string; type: string; module?: string } | null {
   let hit;
   try {
+    // the export-table symbols (__kstrtab_*, loaded on demand) first, so the answer does not
+    // depend on whether `sym` ran before
+    ensureExportSymbols(prog);
     hit = prog.symbols.lookup(addr);
   } catch {
     return null;
@@ -197,7 +201,7 @@ export function symbolName(prog: Program, addr: bigint, decimal = false): { text
   const off = hit.offset ? `+${decimal ? hit.offset : '0x' + hit.offset.toString(16)}` : '';
   // crash keeps no data type for module symbols read from kallsyms: (?) unless text
   const type = sym.module && !/^[tT]$/.test(sym.type) ? '?' : sym.type;
-  return { text: sym.name + off, type, module: sym.module };
+  return { text: crashSymName(sym.name) + off, type, module: sym.module };
 }
 
 function symWithModule(prog: Program, a: bigint): string {
