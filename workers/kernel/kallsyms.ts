@@ -124,8 +124,19 @@ function addressDecoder(
     const base = stext - BigInt(u32(offset(stextIdx), 0));
     candidates.push(['relative', (i) => base + BigInt(u32(offset(i), 0))]);
   }
-  const fits = (f: (i: number) => bigint): boolean => checks.every(([i, a]) => BigInt.asUintN(64, f(i)) === a);
-  const chosen = checks.length ? candidates.find((c) => fits(c[1])) : candidates[0];
+  // the candidate that gives the most checked symbols their address; all of them, or (a static
+  // symbol may share a VMCOREINFO symbol's name) all but one when at least five are checked
+  const score = (f: (i: number) => bigint): number => checks.filter(([i, a]) => BigInt.asUintN(64, f(i)) === a).length;
+  let chosen: (typeof candidates)[number] | undefined = checks.length ? undefined : candidates[0];
+  let best = 0;
+  for (const c of candidates) {
+    if (!checks.length) break;
+    const n = score(c[1]);
+    if (n > best && (n === checks.length || (checks.length >= 5 && n >= checks.length - 1))) {
+      chosen = c;
+      best = n;
+    }
+  }
   if (!chosen) {
     throw new DumpError(
       `kallsyms: no known address encoding gives the ${checks.length} VMCOREINFO symbols (_stext, ...) their addresses`,
