@@ -32,6 +32,7 @@ describe('SLUB analysis equals crash and drgn on every shared dump', () => {
       const prog = openDumpFile(d!.file);
       // the mode is decided from the data; these kernels swab (CONFIG_SLAB_FREELIST_HARDENED, 5.7+)
       expect(freelistMode(prog)).toBe('hardened-swab');
+      expect(prog.cache.get('slab.fpmode.samples')).toBeGreaterThanOrEqual(8); // decided from real freelists
       // kmem -s: every cache, every number
       const { caches, problems } = listCaches(prog);
       expect(problems).toEqual([]);

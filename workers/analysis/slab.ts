@@ -650,6 +650,8 @@ export function freelistMode(prog: Program): FreelistMode {
   let best: FreelistMode = 'hardened-swab';
   for (const m of modes) if (score[m] > score[best]) best = m;
   prog.cache.set('slab.fpmode', best);
+  // how many real freelists decided it (0: nothing to decide from, the default stands)
+  prog.cache.set('slab.fpmode.samples', samples);
   return best;
 }
 
@@ -658,6 +660,19 @@ function sampleFreelists(prog: Program, cache: SlabCache): Array<{ head: bigint;
   for (const cs of cpuSlabs(prog, cache)) {
     if (cs.slab && cs.freelist) out.push({ head: cs.freelist, slab: cs.slab });
     if (cs.slab && cs.slab.freelist) out.push({ head: cs.slab.freelist, slab: cs.slab });
+  }
+  // kernels without kmem_cache_cpu (sheaves, 6.18+): the node partial slabs' own freelists
+  if (out.length < 4) {
+    for (const n of cacheNodes(prog, cache, false)) {
+      for (const a of n.partial.entries.slice(0, 4)) {
+        try {
+          const sl = readSlab(prog, a);
+          if (sl.freelist) out.push({ head: sl.freelist, slab: sl });
+        } catch (e) {
+          if (!(e instanceof MemoryError)) throw e;
+        }
+      }
+    }
   }
   return out.slice(0, 4);
 }
