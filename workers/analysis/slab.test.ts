@@ -3,7 +3,7 @@ import { openDumpFile } from '../node';
 import { SHARED_DUMP_NAMES, sharedDump, SKIP_REASON, crashSlubFailed } from '../testing/dumps';
 import {
   listCaches, cacheUsage, findCache, cacheSlabs, slabObjectInfo, freelistMode, decodeFreePointer, swab64,
-  readTracks, type SlabCache, type SlabObjects,
+  readTracks, headFromCompoundWord, type SlabCache, type SlabObjects,
 } from './slab';
 
 /** drgn's kmem-S-drgn.json letters: A allocated, F free (slab freelist), C cpu-free (CPU freelist or sheaf), B free in a node barn's sheaf. */
@@ -21,6 +21,23 @@ describe('free pointer decoding (mm/slub.c freelist_ptr_decode)', () => {
     expect(decodeFreePointer('hardened-swab', c, addr, stored)).toBe(next);
     expect(decodeFreePointer('hardened', c, addr, next ^ c.random! ^ addr)).toBe(next);
     expect(decodeFreePointer('plain', c, addr, next)).toBe(next);
+  });
+});
+
+describe('compound_head(): the tail word as a head pointer or (7.x compound_info) a mask', () => {
+  const head = 0xfffffbf3c0048f00n;
+  const tail = head + 3n * 64n;
+  it('head | 1 (compound_head, and compound_info without a power-of-2 struct page)', () => {
+    expect(headFromCompoundWord(tail, head | 1n, 64)).toBe(head);
+    expect(headFromCompoundWord(0xffffea0000170040n, 0xffffea0000170001n, 64)).toBe(0xffffea0000170000n);
+  });
+  it('a mask: tail & info (values from 7.2-sysrq-kaslr: an order-2 kmalloc-1k slab)', () => {
+    expect(headFromCompoundWord(0xfffffbf3c0048fc0n, 0xffffffffffffff01n, 64)).toBe(head);
+  });
+  it('not a tail, or nonsense: the page itself', () => {
+    expect(headFromCompoundWord(tail, 0n, 64)).toBe(tail);
+    expect(headFromCompoundWord(tail, 0x4141414141414141n, 64)).toBe(tail);
+    expect(headFromCompoundWord(tail, 0xffffffffffffff01n, 72)).toBe(tail); // no mask form without a power-of-2 struct page
   });
 });
 
