@@ -576,7 +576,7 @@ export class EngineApi {
     }
     for (let o = first; !isText && o + 8 <= m.length; o += 8) {
       const v = dv.getBigUint64(o, true);
-      if (v < 0xffff800000000000n || v === 0xffffffffffffffffn) continue;
+      if (!s.prog.arch.isKernelAddress(v) || v === 0xffffffffffffffffn) continue; // 4- or 5-level canonical kernel half
       if (missingAt(o)) continue;
       pointers.push({ off: o, value: hex(v), ...this.classify(s, v) });
     }

@@ -54,6 +54,7 @@ const WANTED = [
   'init_task',
   'shadow_timekeeper',
   'tk_core',
+  'timekeeper_data',
   '__cpu_online_mask',
   'cpu_number',
   'pcpu_hot',
@@ -305,8 +306,17 @@ function timekeeper(prog: Program): { xtimeSec: bigint; ktimeSec: bigint | null;
       return read(core + BigInt(prog.offsetof('tk_data', m)), `tk_core.${m}.xtime_sec`);
     }
   }
+  // Linux >= 6.17 (auxiliary clocks): struct tk_data timekeeper_data[], tk_core being element
+  // TIMEKEEPER_CORE (the enumerator's value from BTF)
+  const arr = syms.get('timekeeper_data');
+  if (arr !== undefined && prog.findType('tk_data') !== null) {
+    const idx = prog.btf.enumerator('TIMEKEEPER_CORE')?.value ?? 0n;
+    const m = prog.hasMember('tk_data', 'shadow_timekeeper') ? 'shadow_timekeeper' : 'timekeeper';
+    const at = arr + idx * BigInt(prog.sizeof('tk_data')) + BigInt(prog.offsetof('tk_data', m));
+    return read(at, `timekeeper_data[${idx}].${m}.xtime_sec`);
+  }
   if (prog.symbolsMissingWhy()) throw new DumpError('shadow_timekeeper unknown: kernel symbols unavailable');
-  throw new DumpError('the kernel has no shadow_timekeeper or tk_data');
+  throw new DumpError('the kernel has no shadow_timekeeper, tk_core or timekeeper_data');
 }
 
 function crashTime(prog: Program): { seconds: number; source: string } {

@@ -23,6 +23,7 @@ import {
 } from '../analysis/slab';
 import { taskList, threadSize, type TaskInfo } from '../analysis/tasks';
 import { CommandError, registerCommand, type CommandContext, type CommandResult } from './registry';
+import { ensureExportSymbols, crashSymName } from './sym';
 
 export type WhatisKind = 'slab' | 'symbol' | 'module' | 'stack' | 'vmalloc' | 'percpu' | 'page' | 'struct-page' | 'unmapped' | 'user' | 'unknown';
 
@@ -81,6 +82,8 @@ export interface WhatisResult {
   region?: SlabObjectInfo['region'];
   red_left_pad?: number;
   note?: string;
+  /** who holds a free object: slab-freelist, cpu-slab, cpu-sheaf, node-barn (or rcu-sheaf, kfree_rcu pending) */
+  free_in?: string;
   tracks?: TrackJson[];
   module?: string;
   vmap?: VmapInfo;
@@ -182,6 +185,9 @@ function overlayType(ctx: CommandContext, addrs: bigint[]): string | null {
 export function symbolName(prog: Program, addr: bigint, decimal = false): { text: string; type: string; module?: string } | null {
   let hit;
   try {
+    // the export-table symbols (__kstrtab_*, loaded on demand) first, so the answer does not
+    // depend on whether `sym` ran before
+    ensureExportSymbols(prog);
     hit = prog.symbols.lookup(addr);
   } catch {
     return null;
@@ -195,7 +201,7 @@ export function symbolName(prog: Program, addr: bigint, decimal = false): { text
   const off = hit.offset ? `+${decimal ? hit.offset : '0x' + hit.offset.toString(16)}` : '';
   // crash keeps no data type for module symbols read from kallsyms: (?) unless text
   const type = sym.module && !/^[tT]$/.test(sym.type) ? '?' : sym.type;
-  return { text: sym.name + off, type, module: sym.module };
+  return { text: crashSymName(sym.name) + off, type, module: sym.module };
 }
 
 function symWithModule(prog: Program, a: bigint): string {
@@ -553,6 +559,7 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
     r.offset = so.offset;
     r.state = so.state;
     if (so.note) r.note = so.note;
+    if (so.holder) r.free_in = so.holder;
     if (so.cache.redLeftPad) {
       r.slot = '0x' + so.slot.toString(16);
       r.red_left_pad = so.cache.redLeftPad;

@@ -19,14 +19,18 @@ import { findKallsyms } from './kallsyms-find';
  *  - kallsyms_offsets[] + kallsyms_relative_base with CONFIG_KALLSYMS_ABSOLUTE_PERCPU: offsets
  *    >= 0 are absolute (per-cpu symbols), negative ones are relative_base - 1 - offset;
  *  - kallsyms_offsets[] as u32 added to relative_base (or, where relative_base is gone, to the
- *    base implied by _stext).
+ *    base implied by _stext);
+ *  - kallsyms_offsets[] place-relative (Linux 6.15+, kallsyms_relative_base gone): entry i is the
+ *    signed 32-bit distance from &kallsyms_offsets[i] to the symbol (`.long sym - .`).
+ * A candidate must give every VMCOREINFO SYMBOL() its address (not only _stext: the _stext-implied
+ * base always fits _stext), so a wrong encoding is refused instead of shifting every symbol.
  */
 export interface KallsymsRaw {
   names: string[];
   types: string[];
   /** addresses, index-aligned with names (a typed array: no heap object per symbol) */
   addrs: BigUint64Array;
-  encoding: 'absolute' | 'absolute-percpu' | 'relative';
+  encoding: 'absolute' | 'absolute-percpu' | 'relative' | 'place-relative';
   /** where the tables came from: VMCOREINFO, or found in memory (and what validated them) */
   how: string;
 }
@@ -99,6 +103,7 @@ function addressDecoder(
   t: KallsymsTables,
   offset: (i: number) => Uint8Array,
   stextIdx: number,
+  indexOf?: (name: string) => number,
 ): { encoding: KallsymsRaw['encoding']; address: (i: number) => bigint } {
   if (t.addressesAddr && !t.offsetsAddr) {
     const at = t.addressesAddr;
@@ -117,14 +122,57 @@ function addressDecoder(
     ]);
     candidates.push(['relative', (i) => relBase + BigInt(u32(offset(i), 0))]);
   }
-  if (stext !== undefined && stextIdx >= 0) {
+  if (t.offsetsAddr) {
+    const at = t.offsetsAddr;
+    candidates.push(['place-relative', (i) => at + BigInt(i * 4) + BigInt(i32(offset(i), 0))]);
+  }
+  const checks = vmcoreinfoChecks(info, stextIdx, indexOf);
+  // the _stext-implied base fits _stext by construction: with a name lookup, a second symbol must confirm it
+  if (stext !== undefined && stextIdx >= 0 && (!indexOf || checks.length > 1)) {
     const base = stext - BigInt(u32(offset(stextIdx), 0));
     candidates.push(['relative', (i) => base + BigInt(u32(offset(i), 0))]);
   }
-  const known = stext !== undefined && stextIdx >= 0;
-  const chosen = candidates.find((c) => !known || c[1](stextIdx) === stext);
-  if (!chosen) throw new DumpError('kallsyms: no known address encoding gives _stext its VMCOREINFO address');
+  // the candidate that gives the most checked symbols their address; all of them, or (a static
+  // symbol may share a VMCOREINFO symbol's name) all but one when at least five are checked
+  const score = (f: (i: number) => bigint): number => checks.filter(([i, a]) => BigInt.asUintN(64, f(i)) === a).length;
+  let chosen: (typeof candidates)[number] | undefined = checks.length ? undefined : candidates[0];
+  let best = 0;
+  for (const c of candidates) {
+    if (!checks.length) break;
+    const n = score(c[1]);
+    if (n > best && (n === checks.length || (checks.length >= 5 && n >= checks.length - 1))) {
+      chosen = c;
+      best = n;
+    }
+  }
+  if (!chosen) {
+    throw new DumpError(
+      `kallsyms: no known address encoding gives the ${checks.length} VMCOREINFO symbols (_stext, ...) their addresses`,
+    );
+  }
   return { encoding: chosen[0], address: (i) => BigInt.asUintN(64, chosen[1](i)) };
+}
+
+/**
+ * [kallsyms index, VMCOREINFO address] of each SYMBOL(name) in VMCOREINFO that kallsyms names
+ * (kernel text and data symbols: _stext, init_uts_ns, swapper_pg_dir, prb, ...), the facts an
+ * address encoding is checked against. Only _stext when no name lookup is given.
+ */
+function vmcoreinfoChecks(info: VmcoreInfo, stextIdx: number, indexOf?: (name: string) => number): Array<[number, bigint]> {
+  const out: Array<[number, bigint]> = [];
+  const stext = info.symbol('_stext');
+  if (stext !== undefined && stextIdx >= 0) out.push([stextIdx, stext]);
+  if (!indexOf) return out;
+  for (const key of info.entries.keys()) {
+    const m = /^SYMBOL\((\w+)\)$/.exec(key);
+    if (!m || m[1] === '_stext') continue;
+    const addr = info.symbol(m[1])!;
+    // only symbols of the kernel image: VMCOREINFO also names values (vmemmap, mem_section)
+    if (stext !== undefined && (addr < stext - (1n << 30n) || addr > stext + (1n << 30n))) continue;
+    const i = indexOf(m[1]);
+    if (i >= 0) out.push([i, addr]);
+  }
+  return out;
 }
 
 export function readKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsRaw {
@@ -146,7 +194,19 @@ export function readKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsRaw {
     for (let i = 0; i < num; i++) addrs[i] = u64(raw, i * 8);
     encoding = 'absolute';
   } else {
-    const d = addressDecoder(mem, info, t, offsetAt, names.indexOf('_stext'));
+    let byName: Map<string, number> | undefined;
+    const indexOf = (name: string): number => {
+      if (!byName) {
+        byName = new Map();
+        for (const [key] of info.entries) {
+          const m = /^SYMBOL\((\w+)\)$/.exec(key);
+          if (m) byName.set(m[1], -1);
+        }
+        for (let i = 0; i < num; i++) if (byName.get(names[i]) === -1) byName.set(names[i], i);
+      }
+      return byName.get(name) ?? -1;
+    };
+    const d = addressDecoder(mem, info, t, offsetAt, names.indexOf('_stext'), indexOf);
     addrs = new BigUint64Array(num);
     for (let i = 0; i < num; i++) addrs[i] = d.address(i);
     encoding = d.encoding;
@@ -301,7 +361,14 @@ export class KallsymsNameIndex {
     if (i === undefined) return undefined;
     if (!this.decoder) {
       const offsetsAddr = this.t.offsetsAddr;
-      const d = addressDecoder(this.mem, this.info, this.t, (k) => this.mem.read(offsetsAddr! + BigInt(k * 4), 4), this.index('_stext') ?? -1);
+      const d = addressDecoder(
+        this.mem,
+        this.info,
+        this.t,
+        (k) => this.mem.read(offsetsAddr! + BigInt(k * 4), 4),
+        this.index('_stext') ?? -1,
+        (name) => this.index(name) ?? -1,
+      );
       this.decoder = d.address;
       this.encoding = d.encoding;
     }
