@@ -3,7 +3,7 @@ import { openDumpFile } from '../node';
 import { sharedDump, SKIP_REASON } from '../testing/dumps';
 import { runCommand } from '../commands/registry';
 import { searchMemory } from './search';
-import { walkList } from './list';
+import { walkList } from '../kernel/list';
 
 const skb = sharedDump('6.1-skb-uaf-0x106');
 const bh = sharedDump('6.1-bh-scribble');

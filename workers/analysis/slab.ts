@@ -38,6 +38,7 @@
 import { DumpError, MemoryError } from '../errors';
 import { u32, u64, cstr } from '../bytes';
 import type { Program } from '../kernel/program';
+import { walkList, listProblem, describeStop, type ListProblem, type ListWalk } from '../kernel/list';
 
 const MAX_CACHES = 100_000;
 const MAX_LIST = 1_000_000;
@@ -431,36 +432,28 @@ export function listCaches(prog: Program): CacheListResult {
   const head = prog.symbolAddress('slab_caches');
   if (head === undefined) throw prog.missingSymbol('slab_caches', 'SLUB: no slab_caches symbol');
   const out: CacheListResult = { caches: [], problems: [] };
-  const seen = new Set<bigint>();
-  let prev = head;
-  let cur: bigint;
   try {
-    cur = prog.mem.u64(head);
+    prog.mem.u64(head);
   } catch (e) {
     throw new DumpError(`SLUB: slab_caches list head unreadable: ${(e as Error).message}`);
   }
-  for (let n = 0; n < MAX_CACHES; n++) {
-    if (cur === head) break;
-    if (cur === 0n || seen.has(cur)) {
-      out.problems.push({ address: prev, message: cur === 0n ? `slab_caches: NULL next pointer at list entry 0x${prev.toString(16)}` : `slab_caches: cycle at 0x${cur.toString(16)}` });
-      break;
-    }
-    seen.add(cur);
-    const kc = cur - BigInt(L.kc.list);
-    let next: bigint;
+  const walk = walkList(prog, head, { nextOffset: L.kc.list, headIsAnchor: true, limit: MAX_CACHES });
+  let prev = head;
+  for (const kc of walk.entries) {
+    const cur = kc + BigInt(L.kc.list);
     try {
       const back = prog.mem.u64(cur + 8n);
       if (back !== prev) out.problems.push({ address: kc, message: `slab_caches: ${prev === head ? 'head' : 'entry'} 0x${prev.toString(16)} -> 0x${cur.toString(16)} but its prev is 0x${back.toString(16)}` });
       out.caches.push(readCache(prog, kc));
-      next = prog.mem.u64(cur);
     } catch (e) {
       if (!(e instanceof MemoryError)) throw e;
       out.problems.push({ address: kc, message: `slab_caches: kmem_cache 0x${kc.toString(16)} unreadable: ${e.message}` });
       break;
     }
     prev = cur;
-    cur = next;
   }
+  const stop = out.caches.length === walk.entries.length ? listProblem(walk, 'slab_caches') : null;
+  if (stop) out.problems.push({ address: stop.at, message: stop.message });
   prog.cache.set('slab.caches', out);
   return out;
 }
@@ -783,28 +776,29 @@ export function cpuSlabs(prog: Program, c: SlabCache): CpuSlab[] {
       }
     }
     if (L.kcc.partial !== undefined) {
-      let p = u64(b, L.kcc.partial);
-      const seen = new Set<bigint>();
-      while (p) {
-        if (seen.has(p) || seen.size > 100_000) {
-          cs.problems.push(`cpu ${cpu} partial list: cycle at 0x${p.toString(16)}`);
-          break;
-        }
-        seen.add(p);
+      const first = u64(b, L.kcc.partial);
+      // slab->next chains the per-CPU partial slabs; a NULL ends it (no slab->next: only the first)
+      const walk: ListWalk = !first ? { entries: [], stop: { kind: 'end' } }
+        : L.slab.next === undefined ? { entries: [first], stop: { kind: 'end' } }
+        : walkList(prog, first, { nextOffset: L.slab.next, endAtStart: false, limit: 100_000 });
+      let complete = true;
+      for (const p of walk.entries) {
         if (pageToPfn(prog, p) === null) {
           cs.problems.push(`cpu ${cpu} partial list: 0x${p.toString(16)} is not a struct slab address`);
+          complete = false;
           break;
         }
         try {
-          const s = readSlab(prog, p);
-          cs.partial.push(s);
-          p = s.next;
+          cs.partial.push(readSlab(prog, p));
         } catch (e) {
           if (!(e instanceof MemoryError)) throw e;
           cs.problems.push(`cpu ${cpu} partial slab 0x${p.toString(16)} unreadable`);
+          complete = false;
           break;
         }
       }
+      const stop = complete ? describeStop(walk, `cpu ${cpu} partial list`) : null;
+      if (stop) cs.problems.push(stop);
     }
   }
   prog.cache.set(key, out);
@@ -894,40 +888,14 @@ export function nodeBarns(prog: Program, c: SlabCache): Array<{ node: number; ba
 export interface ListWalkResult {
   /** container addresses (entry - member offset) */
   entries: bigint[];
-  problem?: { at: bigint; message: string };
+  problem?: ListProblem;
 }
 
-/** Walk a list_head ring from `head`, returning containers (entry - off). Bounded, checked. */
+/** Walk a list_head ring from `head`, returning containers (entry - off). Bounded, checked (kernel/list.ts). */
 export function walkListHead(prog: Program, head: bigint, off: number, max = MAX_LIST): ListWalkResult {
-  const entries: bigint[] = [];
-  const seen = new Set<bigint>();
-  let prev = head;
-  let cur: bigint;
-  try {
-    cur = prog.mem.u64(head);
-  } catch {
-    return { entries, problem: { at: head, message: `list head 0x${head.toString(16)} unreadable` } };
-  }
-  while (cur !== head) {
-    if (cur === 0n) return { entries, problem: { at: prev, message: `NULL next pointer in list entry 0x${prev.toString(16)}` } };
-    if (seen.has(cur)) return { entries, problem: { at: cur, message: `list cycle at 0x${cur.toString(16)} (never returns to the head)` } };
-    if (entries.length >= max) return { entries, problem: { at: cur, message: `list longer than ${max}` } };
-    let b: Uint8Array;
-    try {
-      b = prog.mem.read(cur, 16);
-    } catch {
-      return { entries, problem: { at: prev, message: `list entry 0x${cur.toString(16)} (next of 0x${prev.toString(16)}) unreadable` } };
-    }
-    const back = u64(b, 8);
-    if (back !== prev) {
-      return { entries, problem: { at: cur, message: `list entry 0x${cur.toString(16)}: prev is 0x${back.toString(16)}, expected 0x${prev.toString(16)}` } };
-    }
-    seen.add(cur);
-    entries.push(cur - BigInt(off));
-    prev = cur;
-    cur = u64(b, 0);
-  }
-  return { entries };
+  const walk = walkList(prog, head, { nextOffset: off, headIsAnchor: true, checkPrev: true, limit: max });
+  const problem = listProblem(walk, '');
+  return problem ? { entries: walk.entries, problem } : { entries: walk.entries };
 }
 
 export interface NodeInfo {

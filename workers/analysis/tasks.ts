@@ -24,6 +24,7 @@
 import { MemoryError, DumpError } from '../errors';
 import { u32, u64, cstr } from '../bytes';
 import type { Program } from '../kernel/program';
+import { walkList, listProblem } from '../kernel/list';
 
 export const MAX_TASKS = 1_000_000;
 
@@ -109,36 +110,10 @@ export function taskWalkProblems(prog: Program): readonly WalkProblem[] {
  * Bounded by `max` and cycle-checked; a read failure ends the walk with a problem.
  */
 export function listNodes(prog: Program, head: bigint, where: string, max = MAX_TASKS): bigint[] {
-  const out: bigint[] = [];
-  const seen = new Set<bigint>([head]);
-  let node: bigint;
-  try {
-    node = prog.mem.u64(head);
-  } catch (e) {
-    if (!(e instanceof MemoryError)) throw e;
-    problems(prog).push({ where, address: head, why: e.message });
-    return out;
-  }
-  while (node !== head) {
-    if (seen.has(node)) {
-      problems(prog).push({ where, address: node, why: 'list loops back to an earlier entry' });
-      break;
-    }
-    if (out.length >= max) {
-      problems(prog).push({ where, address: node, why: `more than ${max} entries` });
-      break;
-    }
-    seen.add(node);
-    out.push(node);
-    try {
-      node = prog.mem.u64(node);
-    } catch (e) {
-      if (!(e instanceof MemoryError)) throw e;
-      problems(prog).push({ where, address: node, why: e.message });
-      break;
-    }
-  }
-  return out;
+  const walk = walkList(prog, head, { nextOffset: 0, headIsAnchor: true, limit: max });
+  const problem = listProblem(walk, '');
+  if (problem) problems(prog).push({ where, address: problem.at, why: problem.message });
+  return walk.entries;
 }
 
 /** init_task's address (struct task_struct *). */

@@ -1,7 +1,7 @@
 import { DumpError } from '../errors';
 import { registerCommand, parseFlags, CommandError } from './registry';
 import { evalAddress } from './expr';
-import { walkList, describeStop } from '../analysis/list';
+import { walkList, describeStop } from '../kernel/list';
 import { runCommand } from './registry';
 
 /**

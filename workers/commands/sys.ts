@@ -39,6 +39,7 @@ import { registerCommand, parseFlags, CommandError, type CommandContext } from '
 import { DumpError, MemoryError, errorMessage } from '../errors';
 import { u64 } from '../bytes';
 import type { Program } from '../kernel/program';
+import { walkList, describeStop } from '../kernel/list';
 import { readPrintk, panicMessage, ctimeUtc } from '../analysis/printk';
 
 // ---------------------------------------------------------------------------------------------
@@ -401,29 +402,12 @@ export function countTasks(prog: Program, cpus: number): TaskCount {
 
   /** the entries of a list_head ring starting at `head` (exclusive), as container addresses */
   const ring = (head: bigint, off: bigint, includeHead: boolean, what: string): bigint[] => {
-    const out: bigint[] = includeHead ? [head - off] : [];
-    const visited = new Set<bigint>([head]);
-    let p = head;
-    for (let i = 0; i < LIMIT; i++) {
-      let next: bigint;
-      try {
-        next = mem.u64(p);
-      } catch (e) {
-        if (!(e instanceof MemoryError)) throw e;
-        problems.push(`${what}: cannot read the list at 0x${p.toString(16)}: ${e.message}`);
-        return out;
-      }
-      if (next === head) return out;
-      if (visited.has(next)) {
-        problems.push(`${what}: the list loops at 0x${next.toString(16)}`);
-        return out;
-      }
-      visited.add(next);
-      out.push(next - off);
-      p = next;
-    }
-    problems.push(`${what}: more than ${LIMIT} entries; stopped`);
-    return out;
+    const walk = includeHead
+      ? walkList(prog, head - off, { nextOffset: Number(off), embedded: true, limit: LIMIT })
+      : walkList(prog, head, { nextOffset: Number(off), headIsAnchor: true, limit: LIMIT });
+    const why = describeStop(walk, what);
+    if (why) problems.push(why);
+    return walk.entries;
   };
 
   const processes = ring(init + oTasks, oTasks, true, 'init_task.tasks');

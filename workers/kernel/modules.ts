@@ -2,6 +2,7 @@ import { DumpError, MemoryError } from '../errors';
 import { u32, u64, u16, cstr } from '../bytes';
 import { onSymbolsLoaded, type Program } from './program';
 import type { SymbolTable } from './symbols';
+import { walkList, listProblem } from './list';
 import { parseBtf, type Btf } from './btf';
 
 /** A loaded module (struct module), as read from the `modules` list. */
@@ -31,12 +32,10 @@ export function listModules(prog: Program): ModuleInfo[] {
   const btf = prog.btf;
   const modT = prog.type('struct module');
   const listOff = BigInt(prog.offsetof(modT, 'list'));
-  const seen = new Set<bigint>();
-  let node = prog.mem.u64(head);
-  while (node !== head && out.length < MAX_MODULES) {
-    if (seen.has(node)) break;
-    seen.add(node);
-    const addr = node - listOff;
+  const walk = walkList(prog, head, { nextOffset: Number(listOff), headIsAnchor: true, limit: MAX_MODULES });
+  const stop = listProblem(walk, 'modules list');
+  if (stop) prog.unavailable.push({ what: 'modules list', why: stop.message });
+  for (const addr of walk.entries) {
     const m = prog.obj(modT, addr);
     try {
       const name = m.member('name').string(64);
@@ -75,11 +74,6 @@ export function listModules(prog: Program): ModuleInfo[] {
     } catch (e) {
       if (!(e instanceof MemoryError)) throw e;
       prog.unavailable.push({ what: `module at 0x${addr.toString(16)}`, why: e.message });
-    }
-    try {
-      node = prog.mem.u64(node);
-    } catch {
-      break;
     }
   }
   return out;
@@ -164,21 +158,15 @@ export function moduleBtf(prog: Program, name: string): Btf | null {
     const bm = prog.findType('struct btf_module');
     const bt = prog.findType('struct btf');
     if (head !== undefined && bm !== null && bt !== null) {
-      const listOff = BigInt(prog.offsetof(bm, 'list'));
-      const seen = new Set<bigint>();
-      let node = prog.mem.tryRead(head, 8) ? prog.mem.u64(head) : head;
-      while (node !== head && !seen.has(node) && seen.size < MAX_MODULES) {
-        seen.add(node);
-        const e = prog.obj(bm, node - listOff);
+      const walk = walkList(prog, head, { nextOffset: prog.offsetof(bm, 'list'), headIsAnchor: true, limit: MAX_MODULES });
+      for (const entry of walk.entries) {
+        const e = prog.obj(bm, entry);
         const ok = e.try((o) => o.member('module').ptr() === mod.address);
         if (ok) {
           const b = e.try((o) => o.member('btf').deref());
           if (b) out = b.try((o) => parse(o.member('data').ptr(), o.member('data_size').num())) ?? null;
           break;
         }
-        const next = prog.mem.tryRead(node, 8);
-        if (!next) break;
-        node = u64(next, 0);
       }
     }
   }

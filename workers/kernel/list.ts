@@ -1,9 +1,11 @@
 import { MemoryError } from '../errors';
-import type { Program } from '../kernel/program';
+import type { Program } from './program';
 
 /**
  * Linked-list walking (include/linux/list.h and plain `next` chains), bounded and cycle-checked:
  * corrupt memory is the normal input, so a walk ends with a reason instead of looping or throwing.
+ * The one walker of the engine: every list walk (slab caches and slabs, tasks, modules, `list`)
+ * goes through walkList, and reports how it stopped with listProblem / describeStop.
  */
 export interface ListWalk {
   /** entry addresses in order (the address of the containing object, or of the node) */
@@ -14,7 +16,7 @@ export interface ListWalk {
     | { kind: 'cycle'; at: bigint; first: number }
     | { kind: 'unreadable'; at: bigint; error: string }
     | { kind: 'bad-pointer'; at: bigint; value: bigint }
-    | { kind: 'limit'; limit: number }
+    | { kind: 'limit'; at: bigint; limit: number }
     | { kind: 'broken-link'; at: bigint; prev: bigint; expected: bigint };
 }
 
@@ -31,6 +33,11 @@ export interface WalkOptions {
   /** also check node->next->prev == node (a list_head at nextOffset, prev at nextOffset+8) */
   checkPrev?: boolean;
   limit?: number;
+  /**
+   * a plain chain (not embedded, no anchor) that comes back to its first entry ends there (true,
+   * the default, as crash's list does); false reports it as a cycle (a chain that must end in NULL)
+   */
+  endAtStart?: boolean;
 }
 
 /**
@@ -56,7 +63,7 @@ export function walkList(prog: Program, start: bigint, opts: WalkOptions): ListW
     entries.push(start);
     seen.set(start, 0);
     node = nodeOf(start);
-    endAt = embedded ? node : start;
+    endAt = embedded ? node : opts.endAtStart === false ? 0n : start;
   }
   for (;;) {
     let next: bigint;
@@ -78,27 +85,41 @@ export function walkList(prog: Program, start: bigint, opts: WalkOptions): ListW
     const entry = entryOf(next);
     const first = seen.get(entry);
     if (first !== undefined) return { entries, stop: { kind: 'cycle', at: entry, first } };
-    if (entries.length >= limit) return { entries, stop: { kind: 'limit', limit } };
+    if (entries.length >= limit) return { entries, stop: { kind: 'limit', at: entry, limit } };
     seen.set(entry, entries.length);
     entries.push(entry);
     node = nodeOf(entry);
   }
 }
 
-export function describeStop(w: ListWalk): string | null {
+/** A walk's problem, the one shape every list walk reports: where it stopped and why. */
+export interface ListProblem {
+  at: bigint;
+  message: string;
+}
+
+/** Why a walk stopped early, in words prefixed by `where` (which list; '' for none), or null at a clean end. */
+export function describeStop(w: ListWalk, where = 'list'): string | null {
   const h = (v: bigint) => v.toString(16);
+  where = where ? `${where}: ` : '';
   switch (w.stop.kind) {
     case 'end':
       return null;
     case 'cycle':
-      return `list: duplicate list entry: ${h(w.stop.at)} (entry ${w.stop.first} again: the list loops)`;
+      return `${where}duplicate list entry: ${h(w.stop.at)} (entry ${w.stop.first} again: the list loops back)`;
     case 'unreadable':
-      return `list: stopped at ${h(w.stop.at)}: ${w.stop.error}`;
+      return `${where}stopped at ${h(w.stop.at)}: ${w.stop.error}`;
     case 'bad-pointer':
-      return `list: next pointer at ${h(w.stop.at)} is ${h(w.stop.value)}, not a kernel address`;
+      return `${where}next pointer at ${h(w.stop.at)} is ${h(w.stop.value)}, not a kernel address`;
     case 'limit':
-      return `list: stopped after ${w.stop.limit} entries (limit)`;
+      return `${where}stopped after ${w.stop.limit} entries (limit)`;
     case 'broken-link':
-      return `list: ${h(w.stop.at)}->prev is ${h(w.stop.prev)}, expected ${h(w.stop.expected)} (broken linkage)`;
+      return `${where}${h(w.stop.at)}->prev is ${h(w.stop.prev)}, expected ${h(w.stop.expected)} (broken linkage)`;
   }
+}
+
+/** The walk's problem (null when it ended cleanly). */
+export function listProblem(w: ListWalk, where = 'list'): ListProblem | null {
+  const message = describeStop(w, where);
+  return message === null ? null : { at: w.stop.kind === 'end' ? 0n : w.stop.at, message };
 }
