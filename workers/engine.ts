@@ -4,15 +4,15 @@
  */
 import type { ByteSource } from './source/bytesource';
 import { Program, registerFormats, type OpenOptions } from './kernel/program';
+import { openProgram as openWithSymbols, SYMBOL_LOADERS } from './kernel/open';
 import { openKdump } from './format/kdump';
 import { openFlattened } from './format/flattened';
-import './kernel/modules';
 import './commands/index';
 
 registerFormats({ openKdump: (src) => openKdump(src), openFlattened: (src) => openFlattened(src) });
 
 export function openProgram(src: ByteSource, opts?: OpenOptions): Program {
-  return Program.open(src, opts);
+  return openWithSymbols(src, opts);
 }
 
-export { Program };
+export { Program, SYMBOL_LOADERS };

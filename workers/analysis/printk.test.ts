@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, SHARED_DUMP_NAMES, sharedDump, SKIP_REASON } from '../testing/dumps';
 import { NodeFileSource } from '../source/node';
-import { Program } from '../kernel/program';
+import type { Program } from '../kernel/program';
+import { openProgram as openKernel } from '../kernel/open';
 import { MemoryError } from '../errors';
 import {
   readPrintk,
@@ -24,7 +25,7 @@ async function open(file: string): Promise<Program> {
     const { openProgram } = await import('../engine');
     return openProgram(new NodeFileSource(file));
   }
-  return Program.open(new NodeFileSource(file));
+  return openKernel(new NodeFileSource(file));
 }
 
 function rec(text: string | Uint8Array, extra: Partial<PrintkRecord> = {}): PrintkRecord {
@@ -115,7 +116,7 @@ describe.each(SHARED_DUMP_NAMES.map((n) => [n]))('printk on %s', (name) => {
 describe('a corrupt ring gives what it can read and a warning, never a hang', () => {
   const d = sharedDump('6.1-sysrq-kaslr');
   const run = (patch: (p: Program, read: (va: bigint, len: number) => Uint8Array) => (va: bigint, len: number) => Uint8Array) => {
-    const p = Program.open(new NodeFileSource(d!.file));
+    const p = openKernel(new NodeFileSource(d!.file));
     const orig = p.mem.read.bind(p.mem);
     p.mem.read = patch(p, orig);
     return readPrintk(p);

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { openProgram, Program } from '../engine';
+import { openProgram, Program, SYMBOL_LOADERS } from '../engine';
 import { NodeFileSource } from '../source/node';
 import { SHARED_DUMP_NAMES, sharedDump } from '../testing/dumps';
 import { stateLetters, taskStateBits, panicTask, taskList, forEachThread, listNodes, taskWalkProblems, type TaskStateBits } from './tasks';
@@ -65,7 +65,7 @@ describe('tasks on the shared dumps', () => {
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
-    const prog = new Program(base.src, phys);
+    const prog = new Program(base.src, phys, SYMBOL_LOADERS);
     const t0 = Date.now();
     const list = taskList(prog);
     expect(Date.now() - t0).toBeLessThan(10_000);

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { openProgram, Program } from '../engine';
+import { openProgram, Program, SYMBOL_LOADERS } from '../engine';
 import { NodeFileSource } from '../source/node';
 import { SHARED_DUMP_NAMES, sharedDump, SKIP_REASON } from '../testing/dumps';
 import { runCommand } from './registry';
@@ -174,7 +174,7 @@ describe('bt on the shared dumps', () => {
         dv.setBigUint64(o, fill === 'garbage' ? 0x4141414141414141n ^ BigInt(o) : ra, true);
       }
       const phys = overlay(base.phys, pa, page);
-      const prog = new Program(base.src, phys);
+      const prog = new Program(base.src, phys, SYMBOL_LOADERS);
       const task = taskList(prog).find((x) => x.task === t.task)!;
       const t0 = Date.now();
       const r = runCommand({ prog }, `bt --json ${task.pid}`);

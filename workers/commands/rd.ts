@@ -21,7 +21,8 @@ import { MemoryError } from '../errors';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import { CommandError, registerCommand, checkCancel, type CommandResult, type CommandContext } from './registry';
 import { evalAddress, parseNumber, checkAddressDigits } from './expr';
-import { symbolAt, symOffsetText, ensureExportSymbols } from './sym';
+import { symbolAt, symOffsetText } from './sym';
+import { ensureExportSymbols } from '../kernel/exports';
 
 const VADDR_PRLEN = 16;
 const ASCII_START: Record<number, number> = { 1: 51 + VADDR_PRLEN, 2: 43 + VADDR_PRLEN, 4: 39 + VADDR_PRLEN, 8: 37 + VADDR_PRLEN };

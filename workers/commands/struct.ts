@@ -25,7 +25,8 @@ import { START_KERNEL_MAP } from '../arch/x86_64';
 import { DumpError, MemoryError } from '../errors';
 import { CommandError, registerCommand, registerFallback, type CommandResult, type CommandContext } from './registry';
 import { evalAddress, evalExpr, parseNumber } from './expr';
-import { symbolAt, ensureExportSymbols } from './sym';
+import { symbolAt } from './sym';
+import { ensureExportSymbols } from '../kernel/exports';
 
 /**
  * crash runs gdb with repeats unlimited: the oracle's incident.txt shows 17 equal frags printed

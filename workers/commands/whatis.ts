@@ -23,7 +23,8 @@ import {
 } from '../analysis/slab';
 import { taskList, threadSize, type TaskInfo } from '../analysis/tasks';
 import { CommandError, registerCommand, type CommandContext, type CommandResult } from './registry';
-import { ensureExportSymbols, crashSymName } from './sym';
+import { crashSymName } from './sym';
+import { ensureExportSymbols } from '../kernel/exports';
 
 export type WhatisKind = 'slab' | 'symbol' | 'module' | 'stack' | 'vmalloc' | 'percpu' | 'page' | 'struct-page' | 'unmapped' | 'user' | 'unknown';
 

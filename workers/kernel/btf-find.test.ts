@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { NodeFileSource } from '../source/node';
-import { openProgram, Program } from '../engine';
+import { openProgram, Program, SYMBOL_LOADERS } from '../engine';
 import { findBtfInMemory } from './btf-find';
 import { sharedDump, SKIP_REASON } from '../testing/dumps';
 
@@ -21,7 +21,7 @@ describe.each([['5.10-sysrq-lzo'], ['6.1-skb-uaf-0x106'], ['6.12-skb-uaf-kaslr']
     expect(loc.start).toBe(start);
     expect(loc.len).toBe(Number(stop - start));
     // a Program without symbols falls back to it, and says so
-    const bare = new NoSymbols(prog.src, prog.phys);
+    const bare = new NoSymbols(prog.src, prog.phys, SYMBOL_LOADERS);
     expect(bare.btf.count).toBe(prog.btf.count);
     expect(bare.cache.get('btf.how')).toMatch(/found by scanning the read-only data/);
     expect(bare.sizeof('struct task_struct')).toBe(prog.sizeof('struct task_struct'));

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { NodeFileSource } from '../source/node';
-import { openProgram, Program } from '../engine';
+import { openProgram, Program, SYMBOL_LOADERS } from '../engine';
 import type { PhysicalDump } from '../format/types';
 import { runCommandSafe } from '../commands/registry';
 import '../commands/index';
@@ -72,7 +72,7 @@ describe('when the kallsyms tables cannot be found (token table wiped)', () => {
   it.skipIf(!d510)(`sys says what is missing and why; BTF, log, rd, struct keep working${d510 ? '' : ` (${SKIP_REASON})`}`, () => {
     const base = openProgram(new NodeFileSource(d510!.file));
     const loc = findKallsyms(base.mem, base.info);
-    const prog = new Program(base.src, zeroed(base.phys, base.arch.vtop(loc.tokTable) & ~0xfff, 8192));
+    const prog = new Program(base.src, zeroed(base.phys, base.arch.vtop(loc.tokTable) & ~0xfff, 8192), SYMBOL_LOADERS);
     const sys = runCommandSafe({ prog }, 'sys');
     expect(sys.ok).toBe(true);
     const text = sys.ok ? sys.result.text : '';

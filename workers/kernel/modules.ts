@@ -1,6 +1,6 @@
 import { DumpError, MemoryError } from '../errors';
 import { u32, u64, u16, cstr } from '../bytes';
-import { onSymbolsLoaded, type Program } from './program';
+import type { Program } from './program';
 import type { SymbolTable } from './symbols';
 import { walkList, listProblem } from './list';
 import { parseBtf, type Btf } from './btf';
@@ -80,7 +80,7 @@ export function listModules(prog: Program): ModuleInfo[] {
 }
 
 /** Add each module's ELF symbols (mod->kallsyms->symtab/strtab/typetab) to the table. */
-function loadModuleSymbols(prog: Program, table: SymbolTable): void {
+export function loadModuleSymbols(prog: Program, table: SymbolTable): void {
   let mods: ModuleInfo[];
   try {
     mods = listModules(prog);
@@ -132,8 +132,6 @@ function readStr(prog: Program, addr: bigint): string {
   if (z >= 0) return cstr(b, 0, z);
   return prog.mem.cstring(addr, 512);
 }
-
-onSymbolsLoaded(loadModuleSymbols);
 
 /** A module's split BTF on top of the kernel's (CONFIG_DEBUG_INFO_BTF_MODULES), or null. */
 export function moduleBtf(prog: Program, name: string): Btf | null {

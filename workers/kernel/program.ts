@@ -46,9 +46,13 @@ export class Program {
   /** extensions (btf, modules, ...) attach lazily computed state here */
   readonly cache = new Map<string, unknown>();
 
-  constructor(src: ByteSource, phys: PhysicalDump) {
+  /** run once when the symbol table is first used, after kallsyms (deferred until a name lookup) */
+  private readonly symbolLoaders: readonly SymbolLoader[];
+
+  constructor(src: ByteSource, phys: PhysicalDump, symbolLoaders: readonly SymbolLoader[]) {
     this.src = src;
     this.phys = phys;
+    this.symbolLoaders = symbolLoaders;
     if (!phys.vmcoreinfo) {
       throw new DumpError(
         `${src.name}: the dump has no VMCOREINFO note (QEMU dumps need -device vmcoreinfo and the guest's qemu_fw_cfg driver); cannot locate the kernel`,
@@ -60,10 +64,11 @@ export class Program {
     this.findPageOffset();
   }
 
-  static open(src: ByteSource, opts: OpenOptions = {}): Program {
+  /** Open a dump; kernel/open.ts's openProgram passes the kernel's symbol loaders. */
+  static open(src: ByteSource, opts: OpenOptions, symbolLoaders: readonly SymbolLoader[]): Program {
     const cached = new CachedSource(src, src.preferredBlockSize ?? 16 * 1024, opts.cacheBytes ?? 64 * 1024 * 1024);
     const phys = openPhysical(cached, opts.handlers ?? defaultHandlers);
-    return new Program(cached, phys);
+    return new Program(cached, phys, symbolLoaders);
   }
 
   /**
@@ -164,7 +169,7 @@ export class Program {
       const pcpuEnd = t.address('__per_cpu_end');
       if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
     }
-    for (const hook of symbolHooks) t.defer(() => hook(this, t));
+    for (const load of this.symbolLoaders) t.defer(() => load(this, t));
     return t;
   }
 
@@ -352,9 +357,9 @@ export class Program {
   }
 }
 
-type SymbolHook = (p: Program, t: SymbolTable) => void;
-const symbolHooks: SymbolHook[] = [];
-/** Module symbol loading registers here (it needs BTF, which lives in another module). */
-export function onSymbolsLoaded(h: SymbolHook): void {
-  symbolHooks.push(h);
-}
+/**
+ * Adds symbols the kallsyms table lacks (module symbols, export tables) to the table. The loaders
+ * are given to Program.open explicitly (kernel/open.ts), so what the symbol table holds does not
+ * depend on which modules happen to be imported.
+ */
+export type SymbolLoader = (p: Program, t: SymbolTable) => void;
