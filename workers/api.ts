@@ -15,12 +15,13 @@
 import { transfer } from 'comlink';
 import { openProgram } from './engine';
 import type { Program, Unavailable } from './kernel/program';
-import { runCommandSafe, listCommands, type CommandContext } from './commands/registry';
+import { runCommandSafe, listCommands, CommandError, type CommandContext } from './commands/registry';
+import { evalAddress } from './commands/expr';
 import { DumpError, MemoryError, errorMessage } from './errors';
 import { BlobSource } from './source/blob';
 import { HttpRangeSource } from './source/http';
 import type { ByteSource, ReadStats } from './source/bytesource';
-import { findCache, readCache, slabObjects, slabOfAddress, type SlabCache } from './analysis/slab';
+import { classifyPointer, slabSpanAt, type PointerKind } from './analysis/pointers';
 import { listModules, moduleBtf } from './kernel/modules';
 
 export type { Unavailable } from './kernel/program';
@@ -140,7 +141,7 @@ export interface PointerInfo {
   /** text: kernel or module code; data: kernel or module data/bss/rodata symbol; slab: a slab
    * object; direct: other direct-map memory; kernel: other mapped kernel memory; bad: looks like
    * a kernel address but cannot be read */
-  kind: 'text' | 'data' | 'slab' | 'direct' | 'kernel' | 'bad';
+  kind: PointerKind;
   /** "sym+0x1d [mod]" or the slab cache name */
   label?: string;
 }
@@ -185,10 +186,6 @@ interface Session {
   overlays: Map<string, string>;
   /** type names for the picker and completion (vmlinux + module BTF), built once */
   types?: TypeName[];
-  /** page -> what a pointer into it is (slab cache name, or null): bounded */
-  pageKinds: Map<bigint, string | null>;
-  /** struct slab address -> span, for object boundaries */
-  slabSpans: Map<bigint, SlabSpan | null>;
 }
 
 /** Counts what the engine fetches while opening, for the progress bar. */
@@ -256,11 +253,14 @@ function hex(a: bigint): string {
   return '0x' + BigInt.asUintN(64, a).toString(16);
 }
 
-function parseAddress(s: string): bigint | null {
-  const t = s.trim().toLowerCase();
-  if (/^0x[0-9a-f]{1,16}$/.test(t)) return BigInt(t);
-  if (/^[0-9a-f]{9,16}$/.test(t)) return BigInt('0x' + t);
-  return null;
+/** An address or symbol expression (commands/expr.ts's evalAddress, the one address parser), or null. */
+function parseAddress(prog: Program, s: string): bigint | null {
+  try {
+    return evalAddress(prog, s);
+  } catch (e) {
+    if (e instanceof CommandError) return null;
+    throw e;
+  }
 }
 
 function oneLine(e: unknown): string {
@@ -335,7 +335,7 @@ export class EngineApi {
         openMs: Math.round(performance.now() - t0),
         bytesRead: raw.stats.bytesRead,
       };
-      this.sessions.set(id, { id, prog, summary, overlays: new Map(), pageKinds: new Map(), slabSpans: new Map() });
+      this.sessions.set(id, { id, prog, summary, overlays: new Map() });
       return { ok: true, summary };
     } catch (e) {
       counting?.stopReporting();
@@ -411,7 +411,7 @@ export class EngineApi {
    */
   readMemory(session: string, address: string, length: number): MemoryBytes {
     const s = this.get(session);
-    const start = parseAddress(address);
+    const start = parseAddress(s.prog, address);
     if (start === null) throw new Error(`${address}: not an address`);
     const len = Math.max(0, Math.min(MAX_READ, Math.floor(length)));
     const bytes = new Uint8Array(len);
@@ -443,8 +443,9 @@ export class EngineApi {
     const s = this.sessions.get(session);
     if (!s) return { ...out, error: `no open dump ${session}` };
     try {
-      let addr = parseAddress(input);
+      let addr = parseAddress(s.prog, input);
       if (addr === null) {
+        // "name+0x1d/0x170 [module]" and "module:name" as backtraces and sym print them
         const m = /^\s*([\w.$:-]+?)(?:\+(0x[0-9a-f]+|\d+))?(?:\/(?:0x[0-9a-f]+|\d+))?\s*(?:\[[\w-]+\])?\s*$/i.exec(input);
         if (!m) return { ...out, error: `${input}: not an address or symbol` };
         const base = s.prog.symbolAddress(m[1]);
@@ -478,7 +479,7 @@ export class EngineApi {
    */
   setOverlay(session: string, address: string, type: string | null): void {
     const s = this.get(session);
-    const a = parseAddress(address);
+    const a = parseAddress(s.prog, address);
     const key = a === null ? address : hex(a);
     if (type) s.overlays.set(key, type);
     else s.overlays.delete(key);
@@ -578,7 +579,7 @@ export class EngineApi {
       const v = dv.getBigUint64(o, true);
       if (!s.prog.arch.isKernelAddress(v) || v === 0xffffffffffffffffn) continue; // 4- or 5-level canonical kernel half
       if (missingAt(o)) continue;
-      pointers.push({ off: o, value: hex(v), ...this.classify(s, v) });
+      pointers.push({ off: o, value: hex(v), ...classifyPointer(s.prog, v) });
     }
     // slab spans
     const end = start + BigInt(m.length);
@@ -587,96 +588,18 @@ export class EngineApi {
     while (a < end && guard++ < 32) {
       let next = a + 0x1000n;
       try {
-        const span = this.slabSpanAt(s, a);
+        const sp = slabSpanAt(s.prog, a);
+        const span: SlabSpan | null = sp && { ...sp, slab: hex(sp.slab), memory: hex(sp.memory), end: hex(sp.end) };
         if (span) {
           slabs.push(span);
           next = BigInt(span.end) > a ? (BigInt(span.end) + 0xfffn) & ~0xfffn : next;
         }
-      } catch {
-        /* not a slab */
+      } catch (e) {
+        if (!(e instanceof MemoryError || e instanceof DumpError)) throw e; // not a slab
       }
       a = next;
     }
     return transfer({ ...m, pointers, slabs }, [m.bytes.buffer]);
-  }
-
-  private classify(s: Session, v: bigint): Pick<PointerInfo, 'kind' | 'label'> {
-    const prog = s.prog;
-    try {
-      if (!prog.arch.isKernelAddress(v)) return { kind: 'bad' };
-    } catch {
-      /* fall through */
-    }
-    const page = v & ~0xfffn;
-    const known = s.pageKinds.get(page);
-    if (known !== undefined) {
-      if (known !== null) return { kind: 'slab', label: known };
-    } else {
-      let cache: string | null = null;
-      try {
-        if (prog.arch.pageOffset !== null && v >= prog.arch.pageOffset && v < prog.arch.pageOffset + BigInt(prog.phys.maxPhys)) {
-          const sl = slabOfAddress(prog, v);
-          if (sl) cache = (findCache(prog, sl.cache) ?? readCache(prog, sl.cache)).name;
-        }
-      } catch {
-        cache = null;
-      }
-      if (s.pageKinds.size > 20000) s.pageKinds.clear();
-      s.pageKinds.set(page, cache);
-      if (cache !== null) return { kind: 'slab', label: cache };
-    }
-    try {
-      const hit = prog.symbols.lookup(v);
-      if (hit) {
-        const label = `${hit.sym.name}${hit.offset ? `+0x${hit.offset.toString(16)}` : ''}${hit.sym.module ? ` [${hit.sym.module}]` : ''}`;
-        return { kind: /^[tTwW]$/.test(hit.sym.type) ? 'text' : 'data', label };
-      }
-    } catch {
-      /* no symbols */
-    }
-    if (!prog.mem.readable(v)) return { kind: 'bad' };
-    if (prog.arch.pageOffset !== null && v >= prog.arch.pageOffset && v < prog.arch.pageOffset + BigInt(prog.phys.maxPhys)) {
-      return { kind: 'direct' };
-    }
-    return { kind: 'kernel' };
-  }
-
-  private slabSpanAt(s: Session, a: bigint): SlabSpan | null {
-    const prog = s.prog;
-    if (prog.arch.pageOffset === null || a < prog.arch.pageOffset || a >= prog.arch.pageOffset + BigInt(prog.phys.maxPhys)) return null;
-    const sl = slabOfAddress(prog, a);
-    if (!sl) return null;
-    const hit = s.slabSpans.get(sl.address);
-    if (hit !== undefined) return hit;
-    let c: SlabCache | null = null;
-    try {
-      c = findCache(prog, sl.cache) ?? readCache(prog, sl.cache);
-    } catch {
-      c = null;
-    }
-    let span: SlabSpan | null = null;
-    if (c && c.size > 0) {
-      let states: SlabSpan['states'] = [];
-      try {
-        states = slabObjects(prog, c, sl, 'lookup').states;
-      } catch {
-        states = [];
-      }
-      const count = sl.objects || c.objects;
-      span = {
-        cache: c.name,
-        slab: hex(sl.address),
-        memory: hex(sl.memory),
-        end: hex(sl.memory + BigInt(prog.info.pageSize << c.order)),
-        size: c.size,
-        objsize: c.objectSize,
-        redLeftPad: c.redLeftPad,
-        states: states.length ? states : new Array(count).fill('allocated'),
-      };
-    }
-    if (s.slabSpans.size > 4096) s.slabSpans.clear();
-    s.slabSpans.set(sl.address, span);
-    return span;
   }
 
   private get(session: string): Session {

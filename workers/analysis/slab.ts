@@ -38,6 +38,7 @@
 import { DumpError, MemoryError } from '../errors';
 import { u32, u64, cstr } from '../bytes';
 import type { Program } from '../kernel/program';
+import { vmemmapBase } from './page';
 import { walkList, listProblem, describeStop, type ListProblem, type ListWalk } from '../kernel/list';
 
 const MAX_CACHES = 100_000;
@@ -275,21 +276,6 @@ export function slabLayout(prog: Program): SlabLayout {
   };
   prog.cache.set('slab.layout', L);
   return L;
-}
-
-/** The base of the struct page array (vmemmap). */
-export function vmemmapBase(prog: Program): bigint {
-  const v = prog.info.symbol('vmemmap');
-  if (v !== undefined) return v;
-  const vb = prog.symbolAddress('vmemmap_base');
-  if (vb !== undefined) {
-    const b = prog.mem.tryRead(vb, 8);
-    if (b) {
-      const x = u64(b, 0);
-      if (x >> 63n) return x;
-    }
-  }
-  return prog.arch.l5 ? 0xffd4000000000000n : 0xffffea0000000000n;
 }
 
 // ------------------------------------------------------------------------------------ flags

@@ -575,3 +575,25 @@ export function threadSize(prog: Program): number {
   prog.cache.set('tasks.threadsize', size);
   return size;
 }
+
+/** The task whose kernel stack holds addr (workers/analysis/tasks.ts). */
+export function stackOwner(prog: Program, addr: bigint): TaskInfo | null {
+  let list: TaskInfo[];
+  try {
+    list = taskList(prog);
+  } catch {
+    return null;
+  }
+  const size = BigInt(threadSize(prog));
+  for (const t of list) if (t.stack && addr >= t.stack && addr < t.stack + size) return t;
+  return null;
+}
+
+/** The task whose task_struct is at addr. */
+export function taskAt(prog: Program, addr: bigint): TaskInfo | null {
+  try {
+    return taskList(prog).find((t) => t.task === addr) ?? null;
+  } catch {
+    return null;
+  }
+}

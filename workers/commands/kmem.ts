@@ -20,7 +20,9 @@ import {
   type CacheUsage, type SlabObjects, type SlabCache,
   cpuSheaves, nodeBarns,
 } from '../analysis/slab';
-import { describeAddress, parseAddress, trackLines, type Described } from './whatis';
+import { describeAddress, trackLines, type Described } from './whatis';
+import { evalAddress } from './expr';
+import { PAGE_HEADER } from './vtop';
 import { taskStateBits, panicTask, type TaskInfo, type TaskStateBits } from '../analysis/tasks';
 import { CommandError, registerCommand, parseFlags, checkCancel, type CommandContext, type CommandResult } from './registry';
 
@@ -177,7 +179,6 @@ function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResu
   return { text: L.join('\n') + '\n', json };
 }
 
-const PAGE_HEADER = '      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS';
 
 function pageLines(d: Described): string[] {
   const p = d.json.page;
@@ -330,7 +331,7 @@ registerCommand({
       return kmemBigS(ctx, rest[0], flags.has('--full'));
     }
     if (rest.length !== 1) throw new CommandError('usage: kmem -s [cache] | kmem -S <cache> [--full] | kmem <address>');
-    const addr = parseAddress(ctx.prog, rest[0]);
+    const addr = evalAddress(ctx.prog, rest[0]);
     const d = describeAddress(ctx, addr);
     return { text: kmemAddressText(ctx, d), json: d.json };
   },

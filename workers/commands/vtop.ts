@@ -25,8 +25,9 @@
  * BTF's enum pageflags.
  */
 import type { Program } from '../kernel/program';
+import { pageInfo, type PageInfo } from '../analysis/page';
 import type { Translation } from '../arch/x86_64';
-import { MemoryError, DumpError } from '../errors';
+import { MemoryError } from '../errors';
 import { CommandError, registerCommand, type CommandResult } from './registry';
 import { evalAddress, checkAddressDigits } from './expr';
 
@@ -67,122 +68,6 @@ export function pteFlagNames(pte: bigint): string[] {
   else if (pte & (1n << 8n)) out.push('GLOBAL');
   if (pte & (1n << 63n)) out.push('NX');
   return out;
-}
-
-/** Page flag names in the order crash prints them: [mask, name]. */
-export function pageFlagTable(prog: Program): Array<[bigint, string]> {
-  const key = 'vtop.pageflags';
-  const c = prog.cache.get(key) as Array<[bigint, string]> | undefined;
-  if (c) return c;
-  let out: Array<[bigint, string]> = [];
-  // the kernel's pageflag_names[] (struct trace_print_flags {unsigned long mask; const char *name}),
-  // ended by {0, NULL}: what crash reads
-  const a = prog.symbolAddress('pageflag_names');
-  if (a !== undefined) {
-    try {
-      for (let i = 0; i < 64; i++) {
-        const mask = prog.mem.u64(a + BigInt(i * 16));
-        const np = prog.mem.u64(a + BigInt(i * 16 + 8));
-        if (!np) break;
-        const name = prog.mem.cstring(np, 64);
-        if (!mask || !/^\w+$/.test(name)) break;
-        out.push([mask, name]);
-      }
-    } catch (e) {
-      if (!(e instanceof MemoryError)) throw e;
-      out = [];
-    }
-  }
-  if (out.length === 0) {
-    try {
-      const id = prog.btf.findType('enum pageflags');
-      if (id !== null) {
-        const t = prog.btf.type(id);
-        if (t.kind === 'enum' || t.kind === 'enum64') {
-          const nr = t.values.find((v) => v.name === '__NR_PAGEFLAGS')?.value ?? 64n;
-          const seen = new Set<bigint>();
-          for (const v of t.values) {
-            if (!v.name.startsWith('PG_') || v.value >= nr || seen.has(v.value)) continue;
-            seen.add(v.value);
-            out.push([1n << v.value, v.name.slice(3)]);
-          }
-        }
-      }
-    } catch (e) {
-      if (!(e instanceof DumpError)) throw e;
-    }
-  }
-  prog.cache.set(key, out);
-  return out;
-}
-
-/** Base of the struct page array (CONFIG_SPARSEMEM_VMEMMAP), or null. */
-export function vmemmapBase(prog: Program): bigint | null {
-  const v = prog.symbolAddress('vmemmap_base');
-  if (v !== undefined) {
-    try {
-      return prog.mem.u64(v);
-    } catch (e) {
-      if (!(e instanceof MemoryError)) throw e;
-    }
-  }
-  return prog.info.symbol('vmemmap') ?? null;
-}
-
-export interface PageInfo {
-  page: bigint;
-  phys: number;
-  flags: bigint;
-  count: number;
-  mapping: bigint;
-  index: bigint;
-  names: string[];
-}
-
-function fieldOffset(prog: Program, member: string, vmcoreinfo: string): number | null {
-  const o = prog.info.offset(vmcoreinfo);
-  if (o !== undefined) return o;
-  try {
-    return prog.offsetof('struct page', member);
-  } catch (e) {
-    if (e instanceof DumpError) return null;
-    throw e;
-  }
-}
-
-/** The struct page of a physical address, as crash's page line shows it; null when unreadable. */
-export function pageInfo(prog: Program, phys: number): PageInfo | null {
-  const base = vmemmapBase(prog);
-  if (base === null) return null;
-  let size = prog.info.size('page');
-  if (size === undefined) {
-    try {
-      size = prog.sizeof('struct page');
-    } catch {
-      return null;
-    }
-  }
-  const pfn = BigInt(Math.floor(phys / 4096));
-  const page = base + pfn * BigInt(size);
-  const oFlags = fieldOffset(prog, 'flags', 'page.flags');
-  const oCount = fieldOffset(prog, '_refcount', 'page._refcount');
-  const oMapping = fieldOffset(prog, 'mapping', 'page.mapping');
-  // page.index became page.__folio_index (6.16+)
-  const oIndex = fieldOffset(prog, 'index', 'page.index') ?? fieldOffset(prog, '__folio_index', 'page.index');
-  if (oFlags === null || oCount === null || oMapping === null) return null;
-  try {
-    const flags = prog.mem.u64(page + BigInt(oFlags));
-    const count = prog.mem.i32(page + BigInt(oCount));
-    const mapping = prog.mem.u64(page + BigInt(oMapping));
-    const index = oIndex === null ? 0n : prog.mem.u64(page + BigInt(oIndex));
-    const names = pageFlagTable(prog)
-      .filter(([m]) => (flags & m) !== 0n)
-      .map(([, n]) => n);
-    return { page, phys: Number(pfn) * 4096, flags, count, mapping, index, names };
-  } catch (e) {
-    if (e instanceof MemoryError) return null;
-    throw e;
-  }
 }
 
 export const PAGE_HEADER = '      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS';

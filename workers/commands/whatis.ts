@@ -14,16 +14,17 @@
  */
 import { memberInLayout } from '../analysis/overlay';
 import type { Program } from '../kernel/program';
-import { MemoryError } from '../errors';
-import { u32, u64 } from '../bytes';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import {
-  slabObjectInfo, slabLayout, readTracks, physToPage, pageToPfn,
+  slabObjectInfo, slabLayout, readTracks, pageToPfn,
   type SlabObjectInfo, type TrackInfo, type SlabCache,
 } from '../analysis/slab';
-import { taskList, threadSize, type TaskInfo } from '../analysis/tasks';
+import { stackOwner, taskAt, type TaskInfo } from '../analysis/tasks';
+import { describePage, type PageDesc } from '../analysis/page_alloc';
+import { findVmapArea, vmCaller } from '../analysis/vmalloc';
 import { CommandError, registerCommand, type CommandContext, type CommandResult } from './registry';
 import { crashSymName } from './sym';
+import { evalAddress } from './expr';
 import { ensureExportSymbols } from '../kernel/exports';
 
 export type WhatisKind = 'slab' | 'symbol' | 'module' | 'stack' | 'vmalloc' | 'percpu' | 'page' | 'struct-page' | 'unmapped' | 'user' | 'unknown';
@@ -37,18 +38,7 @@ export interface VmapInfo {
   caller?: string;
 }
 
-export interface PageDesc {
-  page: string;
-  physical: string;
-  mapping: string;
-  index: string;
-  count: number;
-  flags: string;
-  flag_names: string[];
-  /** buddy allocator: the free block holding the page */
-  buddy?: { head: string; order: number; nth: number };
-  zone?: { index: number; name: string; size: number; free: number; mem_map: string; start_paddr: string; start_mapnr: number; free_area: string };
-}
+export type { PageDesc };
 
 export interface TrackJson {
   kind: 'alloc' | 'free';
@@ -213,248 +203,18 @@ function symWithModule(prog: Program, a: bigint): string {
 
 // ---------------------------------------------------------------------------- pages
 
-interface PageFlagName {
-  mask: bigint;
-  name: string;
-}
-
-/** The kernel's own page flag names (mm/debug.c pageflag_names), else enum pageflags. */
-function pageFlagNames(prog: Program): PageFlagName[] {
-  const c = prog.cache.get('whatis.pfnames') as PageFlagName[] | undefined;
-  if (c) return c;
-  const out: PageFlagName[] = [];
-  const a = prog.symbolAddress('pageflag_names');
-  if (a !== undefined) {
-    for (let i = 0; i < 64; i++) {
-      const b = prog.mem.tryRead(a + BigInt(i * 16), 16);
-      if (!b) break;
-      const mask = u64(b, 0);
-      const np = u64(b, 8);
-      if (!np) break;
-      let name = '';
-      try {
-        name = prog.mem.cstring(np, 32);
-      } catch {
-        break;
-      }
-      out.push({ mask, name });
-    }
-  }
-  if (!out.length) {
-    const e = prog.btf.findType('pageflags', 'enum');
-    const nr = prog.btf.enumerator('__NR_PAGEFLAGS');
-    if (e !== null) {
-      const seen = new Set<bigint>();
-      const t = prog.btf.type(e);
-      if (t.kind === 'enum' || t.kind === 'enum64') {
-        for (const v of t.values) {
-          if (nr && v.value >= nr.value) continue;
-          if (seen.has(v.value) || !v.name.startsWith('PG_')) continue;
-          seen.add(v.value);
-          out.push({ mask: 1n << v.value, name: v.name.slice(3) });
-        }
-      }
-    }
-  }
-  prog.cache.set('whatis.pfnames', out);
-  return out;
-}
-
-function pageTypeIs(prog: Program, pageBytes: Uint8Array, what: 'buddy'): boolean {
-  const L = slabLayout(prog);
-  if (L.page.page_type === undefined) return false;
-  const pt = u32(pageBytes, L.page.page_type);
-  const pgty = prog.btf.enumerator('PGTY_' + what);
-  if (pgty) return pt >>> 24 === Number(pgty.value);
-  const v = prog.info.number('PAGE_BUDDY_MAPCOUNT_VALUE');
-  if (v === undefined) return false;
-  const bit = ~Number(v) >>> 0;
-  return (pt & (0xf0000000 | bit)) >>> 0 === 0xf0000000;
-}
-
-/** The buddy-allocator free block holding pfn, if any (PageBuddy head with order covering it). */
-function buddyBlock(prog: Program, pfn: number): { head: bigint; order: number; nth: number } | null {
-  const L = slabLayout(prog);
-  for (let order = 0; order <= 12; order++) {
-    const headPfn = pfn - (pfn % (1 << order));
-    const page = physToPage(prog, headPfn * prog.info.pageSize);
-    const b = prog.mem.tryRead(page, L.pageSize);
-    if (!b) continue;
-    if (!pageTypeIs(prog, b, 'buddy')) continue;
-    const o = L.page.private !== undefined ? Number(u64(b, L.page.private)) : 0;
-    if (o >= order && pfn < headPfn + (1 << o) && o <= 12) return { head: page, order: o, nth: pfn - headPfn + 1 };
-  }
-  return null;
-}
-
-function zoneOf(prog: Program, pfn: number, order: number): PageDesc['zone'] | undefined {
-  try {
-    const nd = prog.symbolAddress('node_data');
-    let pgdat: bigint | undefined;
-    if (nd !== undefined) pgdat = prog.mem.u64(nd);
-    else pgdat = prog.symbolAddress('contig_page_data');
-    if (!pgdat) return undefined;
-    const pg = prog.obj('pglist_data', pgdat);
-    const nodeStart = pg.member('node_start_pfn').num();
-    const zones = pg.member('node_zones');
-    const nz = prog.btf.sizeof(zones.type) / prog.sizeof('zone');
-    for (let i = 0; i < nz; i++) {
-      const z = zones.index(i);
-      const start = z.member('zone_start_pfn').num();
-      const spanned = z.member('spanned_pages').num();
-      if (pfn < start || pfn >= start + spanned) continue;
-      const fa = z.member('free_area').index(order);
-      let free = 0;
-      try {
-        free = z.member('vm_stat').index(0).member('counter').num();
-      } catch {
-        /* no vm_stat */
-      }
-      return {
-        index: i,
-        name: z.member('name').string(16),
-        size: z.member('present_pages').num(),
-        free,
-        mem_map: '0x' + physToPage(prog, start * prog.info.pageSize).toString(16),
-        start_paddr: '0x' + (BigInt(start) * BigInt(prog.info.pageSize)).toString(16),
-        start_mapnr: start - nodeStart,
-        free_area: '0x' + fa.address.toString(16),
-      };
-    }
-  } catch (e) {
-    if (!(e instanceof MemoryError) && !(e instanceof Error)) throw e;
-  }
-  return undefined;
-}
-
-export function describePage(prog: Program, pa: number): PageDesc | null {
-  const L = slabLayout(prog);
-  const page = physToPage(prog, pa);
-  const b = prog.mem.tryRead(page, L.pageSize);
-  if (!b) return null;
-  const flags = u64(b, L.page.flags);
-  const names: string[] = [];
-  for (const f of pageFlagNames(prog)) if (f.mask && (flags & f.mask) === f.mask) names.push(f.name);
-  const pfn = Math.floor(pa / prog.info.pageSize);
-  const d: PageDesc = {
-    page: '0x' + page.toString(16),
-    physical: '0x' + (BigInt(pfn) * BigInt(prog.info.pageSize)).toString(16),
-    mapping: '0x' + (L.page.mapping !== undefined ? u64(b, L.page.mapping) : 0n).toString(16),
-    index: '0x' + (L.page.index !== undefined ? u64(b, L.page.index) : 0n).toString(16),
-    count: L.page.refcount !== undefined ? u32(b, L.page.refcount) | 0 : 0,
-    flags: '0x' + flags.toString(16),
-    flag_names: names,
-  };
-  const bb = buddyBlock(prog, pfn);
-  if (bb) {
-    d.buddy = { head: '0x' + bb.head.toString(16), order: bb.order, nth: bb.nth };
-    d.zone = zoneOf(prog, pfn, bb.order);
-  }
-  return d;
-}
-
 // ---------------------------------------------------------------------------- vmalloc
 
-interface VmapArea {
-  va: bigint;
-  start: bigint;
-  end: bigint;
-  vm: bigint;
-}
-
-/** Every vmap_area: the global vmap_area_list (up to 6.8) or each vmap_node's busy list (6.9+). */
-export function vmapAreas(prog: Program): VmapArea[] {
-  const c = prog.cache.get('whatis.vmap') as VmapArea[] | undefined;
-  if (c) return c;
-  const out: VmapArea[] = [];
-  prog.cache.set('whatis.vmap', out);
-  const vaId = prog.btf.findType('vmap_area', 'struct');
-  if (vaId === null) return out;
-  const listOff = prog.offsetof(vaId, 'list');
-  const startOff = prog.offsetof(vaId, 'va_start');
-  const endOff = prog.offsetof(vaId, 'va_end');
-  const vmLoc = prog.btf.memberPath(vaId, 'vm');
-  const heads: bigint[] = [];
-  const g = prog.symbolAddress('vmap_area_list');
-  if (g !== undefined) heads.push(g);
-  else {
-    const nodes = prog.symbolAddress('vmap_nodes');
-    const nrA = prog.symbolAddress('nr_vmap_nodes');
-    const vn = prog.btf.findType('vmap_node', 'struct');
-    if (nodes !== undefined && vn !== null) {
-      let nr = 1;
-      if (nrA !== undefined) {
-        const b = prog.mem.tryRead(nrA, 4);
-        if (b) nr = Math.min(Math.max(1, u32(b, 0)), 4096);
-      }
-      const base = prog.mem.tryRead(nodes, 8);
-      const arr = base ? u64(base, 0) : 0n;
-      const busyHead = prog.btf.memberPath(vn, 'busy.head');
-      if (arr && busyHead) for (let i = 0; i < nr; i++) heads.push(arr + BigInt(i * prog.sizeof(vn) + busyHead.offset));
-    }
-  }
-  for (const head of heads) {
-    const seen = new Set<bigint>();
-    let cur = prog.mem.tryRead(head, 8) ? prog.mem.u64(head) : head;
-    while (cur !== head && cur !== 0n && !seen.has(cur) && seen.size < 1_000_000) {
-      seen.add(cur);
-      const va = cur - BigInt(listOff);
-      const b = prog.mem.tryRead(va, Math.max(endOff, listOff, vmLoc?.offset ?? 0) + 8);
-      if (!b) break;
-      out.push({ va, start: u64(b, startOff), end: u64(b, endOff), vm: vmLoc ? u64(b, vmLoc.offset) : 0n });
-      cur = u64(b, listOff);
-    }
-  }
-  out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  return out;
-}
-
 function findVmap(prog: Program, addr: bigint): VmapInfo | null {
-  const areas = vmapAreas(prog);
-  let lo = 0;
-  let hi = areas.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const a = areas[mid];
-    if (addr < a.start) hi = mid - 1;
-    else if (addr >= a.end) lo = mid + 1;
-    else {
-      const info: VmapInfo = { vmap_area: '0x' + a.va.toString(16), vm_struct: '0x' + a.vm.toString(16), start: '0x' + a.start.toString(16), end: '0x' + a.end.toString(16), size: Number(a.end - a.start) };
-      if (a.vm) {
-        const vm = prog.findType('vm_struct');
-        if (vm !== null) {
-          const b = prog.mem.tryRead(a.vm + BigInt(prog.offsetof(vm, 'caller')), 8);
-          if (b && u64(b, 0)) info.caller = symWithModule(prog, u64(b, 0));
-        }
-      }
-      return info;
-    }
-  }
-  return null;
+  const a = findVmapArea(prog, addr);
+  if (!a) return null;
+  const info: VmapInfo = { vmap_area: '0x' + a.va.toString(16), vm_struct: '0x' + a.vm.toString(16), start: '0x' + a.start.toString(16), end: '0x' + a.end.toString(16), size: Number(a.end - a.start) };
+  const caller = vmCaller(prog, a);
+  if (caller) info.caller = symWithModule(prog, caller);
+  return info;
 }
 
 // ---------------------------------------------------------------------------- tasks
-
-/** The task whose kernel stack holds addr (workers/analysis/tasks.ts). */
-export function stackOwner(prog: Program, addr: bigint): TaskInfo | null {
-  let list: TaskInfo[];
-  try {
-    list = taskList(prog);
-  } catch {
-    return null;
-  }
-  const size = BigInt(threadSize(prog));
-  for (const t of list) if (t.stack && addr >= t.stack && addr < t.stack + size) return t;
-  return null;
-}
-
-function taskAt(prog: Program, addr: bigint): TaskInfo | null {
-  try {
-    return taskList(prog).find((t) => t.task === addr) ?? null;
-  } catch {
-    return null;
-  }
-}
 
 // ---------------------------------------------------------------------------- per-CPU
 
@@ -653,17 +413,6 @@ function setTask(r: WhatisResult, out: Described, t: TaskInfo): void {
   r.task = { task: '0x' + t.task.toString(16), pid: t.pid, comm: t.comm, cpu: t.cpu };
 }
 
-export function parseAddress(prog: Program, s: string): bigint {
-  const t = s.trim();
-  if (/^(0x)?[0-9a-f]+$/i.test(t)) return BigInt(t.startsWith('0x') || t.startsWith('0X') ? t : '0x' + t);
-  const m = /^([A-Za-z_][\w.]*)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(t);
-  if (m) {
-    const a = prog.symbolAddress(m[1]);
-    if (a !== undefined) return a + (m[2] ? BigInt(m[2]) : 0n);
-  }
-  throw new CommandError(`invalid address: ${s}`);
-}
-
 // ---------------------------------------------------------------------------- text
 
 export function whatisText(prog: Program, d: Described): string {
@@ -737,7 +486,7 @@ registerCommand({
   run(args: string[], ctx: CommandContext): CommandResult {
     const words = args.filter((a) => a !== '--json');
     if (words.length !== 1) throw new CommandError('usage: whatis <address>');
-    const addr = parseAddress(ctx.prog, words[0]);
+    const addr = evalAddress(ctx.prog, words[0]);
     const d = describeAddress(ctx, addr);
     return { text: whatisText(ctx.prog, d), json: d.json };
   },
