@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { openDumpFile } from '../node';
 import { sharedDump, SKIP_REASON } from '../testing/dumps';
-import { rankOverlays, formatOverlays, sizeClassWindow } from './overlay';
+import { rankOverlays, formatOverlays, sizeClassWindow, scanTagSets } from './overlay';
 
 /**
  * The flagship inference: the kmalloc-1k object that was freed and reused as an skb head was
@@ -115,5 +115,28 @@ describe('overlay ranks the true type first for objects of known type (cache typ
       expect(cands[0].name).toBe(type);
       expect(cands[0].evidence.some((e) => e.weight > 0 && e.member !== '')).toBe(true);
     });
+  }
+});
+
+/**
+ * blk-mq tag sets: every request_queue object crash counts as allocated is looked at. No dev dump
+ * has a block device queue (crash's kmem -s: 0 allocated request_queue objects on each), so the
+ * scan must find none there, and the PDU evidence must not claim a tag set.
+ */
+describe('blk-mq tag set scan (crash kmem -s as the oracle)', () => {
+  for (const name of ['6.1-skb-uaf-0x106', '6.1-sysrq-kaslr', '6.12-skb-uaf-kaslr', '5.10-sysrq-lzo']) {
+    const d = sharedDump(name);
+    it.skipIf(!d)(`${name}: as many request queues as crash has allocated, no tag set${d ? '' : ` (${SKIP_REASON})`}`, () => {
+      const prog = openDumpFile(d!.file);
+      const crash = d!.oracleJson<Array<{ name: string; allocated: number }>>('kmem-s.json');
+      const queueCaches = crash.filter((c) => ['request_queue', 'request_queue_srcu', 'blkdev_queue'].includes(c.name));
+      expect(queueCaches.length).toBeGreaterThan(0);
+      const scan = scanTagSets(prog);
+      expect(scan.problems).toEqual([]);
+      expect(scan.caches.sort()).toEqual(queueCaches.map((c) => c.name).sort());
+      expect(scan.queues).toBe(queueCaches.reduce((n, c) => n + c.allocated, 0));
+      expect(scan.tagSets).toBe(0);
+      expect(scan.cmdSizes).toEqual([]);
+    }, 120_000);
   }
 });

@@ -1,8 +1,9 @@
-import { MemoryError } from '../errors';
+import { DumpError, MemoryError } from '../errors';
 import { u64 } from '../bytes';
 import type { Btf, BtfComposite } from '../kernel/btf';
 import type { Program } from '../kernel/program';
 import { listModules, moduleBtf } from '../kernel/modules';
+import { findCache, cacheSlabs, type SlabObjects } from './slab';
 
 /**
  * "Which struct type fits this object?" — rank BTF struct types by how well an untyped object's
@@ -245,16 +246,78 @@ function allStructTypes(prog: Program, modules: boolean): TypeRef[] {
   return out;
 }
 
-/** cmd_size of every blk-mq tag set reachable in the dump (request queues of block devices). */
-function tagSetCmdSizes(prog: Program): number[] {
-  const cached = prog.cache.get('overlay.cmdsizes') as number[] | undefined;
+/** The slab caches struct request_queue comes from (block/blk-core.c; blkdev_queue before 5.x). */
+const QUEUE_CACHES = ['request_queue', 'request_queue_srcu', 'blkdev_queue'];
+
+export interface TagSetScan {
+  /** distinct nonzero blk_mq_tag_set.cmd_size values, ascending */
+  cmdSizes: number[];
+  /** allocated request queues looked at, and how many had a tag set (blk-mq) */
+  queues: number;
+  tagSets: number;
+  /** the caches searched that the dump has */
+  caches: string[];
+  problems: string[];
+}
+
+/**
+ * cmd_size of every blk-mq tag set reachable in the dump: each allocated request_queue object of
+ * the request-queue slab caches (CPU, partial and listed full slabs; SLUB lists full slabs only
+ * with debugging) and its q->tag_set (NULL for bio-based queues).
+ */
+export function scanTagSets(prog: Program): TagSetScan {
+  const cached = prog.cache.get('overlay.tagsets') as TagSetScan | undefined;
   if (cached) return cached;
-  const out: number[] = [];
-  prog.cache.set('overlay.cmdsizes', out);
-  // all_bdevs / block devices are version-specific; the request queues are reachable from the
-  // disks' kobjects, which this engine does not walk yet. Tag sets registered with the block
-  // layer are also on no global list. So this stays empty unless a later walker fills it.
+  const out: TagSetScan = { cmdSizes: [], queues: 0, tagSets: 0, caches: [], problems: [] };
+  prog.cache.set('overlay.tagsets', out);
+  const qT = prog.findType('struct request_queue');
+  const tsT = prog.findType('struct blk_mq_tag_set');
+  if (qT === null || tsT === null || !prog.btf.memberPath(qT, 'tag_set') || !prog.btf.memberPath(tsT, 'cmd_size')) {
+    out.problems.push('no struct request_queue.tag_set / blk_mq_tag_set.cmd_size in BTF');
+    return out;
+  }
+  const tagOff = BigInt(prog.offsetof(qT, 'tag_set'));
+  const cmdOff = BigInt(prog.offsetof(tsT, 'cmd_size'));
+  const sizes = new Set<number>();
+  const seen = new Set<bigint>();
+  for (const name of QUEUE_CACHES) {
+    let slabs: SlabObjects[];
+    try {
+      const c = findCache(prog, name);
+      if (!c) continue;
+      out.caches.push(name);
+      const l = cacheSlabs(prog, c);
+      slabs = [...l.cpus.flatMap((x) => (x.slab ? [x.slab, ...x.partial] : x.partial)), ...l.nodes.flatMap((n) => [...n.partial, ...(n.full ?? [])])];
+    } catch (e) {
+      if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+      out.problems.push(`${name}: ${e.message}`);
+      continue;
+    }
+    for (const so of slabs) {
+      so.objects.forEach((q, i) => {
+        if (so.states[i] !== 'allocated' || seen.has(q)) return;
+        seen.add(q);
+        out.queues++;
+        const p = prog.mem.tryRead(q + tagOff, 8);
+        const set = p ? u64(p, 0) : 0n;
+        if (!set) return;
+        const b = prog.mem.tryRead(set + cmdOff, 4);
+        if (!b) {
+          out.problems.push(`request_queue 0x${q.toString(16)}: tag set 0x${set.toString(16)} unreadable`);
+          return;
+        }
+        out.tagSets++;
+        const n = new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+        if (n) sizes.add(n);
+      });
+    }
+  }
+  out.cmdSizes = [...sizes].sort((x, y) => x - y);
   return out;
+}
+
+function tagSetCmdSizes(prog: Program): number[] {
+  return scanTagSets(prog).cmdSizes;
 }
 
 function defaultClassify(prog: Program): (v: bigint) => PointerInfo | null {
