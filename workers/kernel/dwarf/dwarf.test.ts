@@ -1,0 +1,156 @@
+/**
+ * The DWARF reader against binutils on Debian's -dbg vmlinux of the 6.1 dev dumps: source lines
+ * and inlined frames of every frame of every task equal `addr2line -i -f` (the call instruction,
+ * pc - 1, for return addresses), and bt -l / bt --json carry them.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { NodeFileSource } from '../../source/node';
+import { openProgram, type Program } from '../../engine';
+import { runCommand } from '../../commands/registry';
+import { sharedDump, type SharedDump } from '../../testing/dumps';
+import { debugVmlinux, DBG_SKIP } from '../../testing/vmlinux';
+import { openDebugInput } from '../debuginfo';
+import { sourceAt, linkAddress, programDwarf } from './index';
+import '../../commands/index';
+
+const REL = '6.1.0-56-amd64';
+const vmlinux = debugVmlinux(REL);
+const dumps = ['6.1-skb-uaf-0x106', '6.1-skb-uaf-0x106-slubdebug', '6.1-bh-scribble', '6.1-sysrq-kaslr', '6.1-sysrq-256M-flattened']
+  .map(sharedDump)
+  .filter((d): d is SharedDump => d !== null);
+
+let hasAddr2line = true;
+try {
+  execFileSync('addr2line', ['--version']);
+} catch {
+  hasAddr2line = false;
+}
+
+/** addr2line -a -i -f for many link-time addresses: per address, [function, "file:line"] pairs. */
+function addr2line(addrs: bigint[]): Map<bigint, Array<[string, string]>> {
+  const out = execFileSync('addr2line', ['-a', '-i', '-f', '-e', vmlinux!, ...addrs.map((a) => '0x' + a.toString(16))], {
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+  });
+  const res = new Map<bigint, Array<[string, string]>>();
+  let cur: Array<[string, string]> = [];
+  const lines = out.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (/^0x[0-9a-f]{16}$/.test(l)) {
+      cur = [];
+      res.set(BigInt(l), cur);
+    } else if (l) {
+      cur.push([l, lines[++i].replace(/ \(discriminator \d+\)$/, '')]);
+    }
+  }
+  return res;
+}
+
+interface FrameRef {
+  task: string;
+  level: number;
+  pc: bigint;
+  returnAddress: boolean;
+}
+
+/** Every frame of every task: its pc and whether it is a return address (see bt.ts frameSource). */
+function allFrames(prog: Program): FrameRef[] {
+  const ps = runCommand({ prog }, 'ps').json as Array<{ task: string }>;
+  const out: FrameRef[] = [];
+  for (const t of ps) {
+    const bt = runCommand({ prog }, `bt ${t.task}`).json as Array<{ frames: Array<{ level: number; pc: string | null; exception: unknown; prstatus?: boolean; user?: boolean; module: string | null }> }>;
+    for (const f of bt[0].frames) {
+      if (!f.pc || f.user || f.module) continue;
+      out.push({ task: t.task, level: f.level, pc: BigInt(f.pc), returnAddress: !(f.exception || f.prstatus) });
+    }
+  }
+  return out;
+}
+
+describe.skipIf(!vmlinux || !hasAddr2line || dumps.length === 0)(
+  `DWARF lines and inlined frames vs addr2line -i -f (${vmlinux ? REL : DBG_SKIP(REL)})`,
+  () => {
+    for (const d of dumps) {
+      describe(d.name, () => {
+        let prog: Program;
+        beforeAll(() => {
+          prog = openProgram(new NodeFileSource(d.file), { debug: [openDebugInput(new NodeFileSource(vmlinux!))] });
+        });
+        it('every frame of every task: function names and file:line of each inlined level', () => {
+          const frames = allFrames(prog);
+          expect(frames.length).toBeGreaterThan(100);
+          const link = frames.map((f) => linkAddress(prog, f.pc) - (f.returnAddress ? 1n : 0n));
+          const want = addr2line([...new Set(link)]);
+          const bad: string[] = [];
+          let inlined = 0;
+          frames.forEach((f, i) => {
+            const got = (sourceAt(prog, f.pc, f.returnAddress) ?? []).map((s) => [s.function ?? '??', `${s.file ?? '??'}:${s.line || '?'}`]);
+            const exp = want.get(link[i]) ?? [];
+            inlined += got.length - 1;
+            if (JSON.stringify(got) !== JSON.stringify(exp)) bad.push(`${f.task} #${f.level} ${f.pc.toString(16)}: ${JSON.stringify(got)} <> ${JSON.stringify(exp)}`);
+          });
+          expect(bad.slice(0, 10)).toEqual([]);
+          expect(inlined).toBeGreaterThan(10);
+        });
+        it('bt -l prints the inlined calls and the source line of each frame; bt --json carries them', () => {
+          const text = runCommand({ prog }, 'bt -l').text;
+          expect(text).toMatch(/^ {4}debian\/build\/build_amd64_none_amd64\/kernel\/panic\.c: \d+$/m);
+          const j = runCommand({ prog }, 'bt').json as Array<{ frames: Array<{ symbol: string; source?: { file: string; line: number }; inlined?: unknown[] }> }>;
+          const panic = j[0].frames.find((f) => f.symbol === 'panic')!;
+          expect(panic.source?.file).toMatch(/kernel\/panic\.c$/);
+          expect(panic.inlined).toEqual([]);
+        });
+      });
+    }
+
+    it('3000 addresses spread over the kernel text (every 4 KiB + 1021 B): the same as addr2line -i -f', () => {
+      const prog = openProgram(new NodeFileSource(dumps[0].file), { debug: [openDebugInput(new NodeFileSource(vmlinux!))] });
+      const text = prog.symbols.address('_stext')!;
+      const etext = prog.symbols.address('_etext')!;
+      const addrs: bigint[] = [];
+      for (let a = text + 17n; a < etext && addrs.length < 3000; a += 5117n) addrs.push(a);
+      const want = addr2line(addrs.map((a) => linkAddress(prog, a)));
+      const bad: string[] = [];
+      let withLine = 0;
+      let tracepointFileQuirk = 0;
+      for (const a of addrs) {
+        const got = (sourceAt(prog, a) ?? []).map((s) => [s.function ?? '??', `${s.file ?? '??'}:${s.line || '?'}`]);
+        const exp = want.get(linkAddress(prog, a)) ?? [];
+        if (got.length && got[0][1] !== '??:?') withLine++;
+        if (JSON.stringify(got) === JSON.stringify(exp)) continue;
+        // addr2line knows a function (from its full scan of every unit) but no line: the name must agree
+        if (exp.length === 1 && exp[0][1].endsWith(':?') && got.length === 1 && got[0][0] === exp[0][0]) continue;
+        // binutils 2.40 names the unit's main file for the rows of tracepoint functions (include/trace/
+        // events/*.h, file index 1 of a DWARF 5 table whose entry 0 is the .c file): same line
+        if (exp.length === 1 && got.length === 1 && got[0][0] === exp[0][0] && /^__traceiter_/.test(exp[0][0]) && got[0][1].split(':')[1] === exp[0][1].split(':')[1]) {
+          tracepointFileQuirk++;
+          continue;
+        }
+        bad.push(`${a.toString(16)}: ${JSON.stringify(got)} <> ${JSON.stringify(exp)}`);
+      }
+      expect(tracepointFileQuirk).toBeLessThan(20);
+      expect(bad.slice(0, 10)).toEqual([]);
+      expect(withLine).toBeGreaterThan(2000);
+    });
+
+    const skb = dumps.find((d) => d.name === '6.1-skb-uaf-0x106');
+    it.skipIf(!skb)('the skb incident: the faulting RIP is kfree_skb_list_reason inlined into skb_release_data (crash dis -l agrees on the line)', () => {
+      const prog = openProgram(new NodeFileSource(skb!.file), { debug: [openDebugInput(new NodeFileSource(vmlinux!))] });
+      const text = runCommand({ prog }, 'bt -l').text;
+      expect(text).toContain(
+        [
+          '    [exception RIP: skb_release_data+285]',
+          '    [inlined] kfree_skb_list_reason at debian/build/build_amd64_none_amd64/net/core/skbuff.c: 901',
+          '    [inlined] kfree_skb_list at debian/build/build_amd64_none_amd64/include/linux/skbuff.h: 1263',
+          '    debian/build/build_amd64_none_amd64/net/core/skbuff.c: 789',
+        ].join('\n'),
+      );
+      // crash's dis -l (incident.txt) puts skb_release_data+285 at skbuff.c: 901
+      expect(skb!.oracle('incident.txt')).toContain('debian/build/build_amd64_none_amd64/net/core/skbuff.c: 901\n0xffffffff817c0c2d <skb_release_data+285>');
+      const st = programDwarf(prog)!.stats;
+      expect(st.unitsParsed).toBeLessThan(200); // lazy: only the units of the frames asked for
+    });
+  },
+);

@@ -1,0 +1,62 @@
+/**
+ * DWARF of the Program's vmlinux (a second input, see ../debuginfo.ts): source lines and inlined
+ * calls of a kernel address. Dump addresses are run-time (KASLR-relocated); DWARF addresses are
+ * link-time: a kernel-image address is moved back by the KASLR offset before the lookup.
+ */
+import type { Program } from '../program';
+import { DumpError } from '../../errors';
+import { Vmlinux } from '../debuginfo';
+import { Dwarf } from './dwarf';
+import { sourceFrames, type SourceFrame } from './inline';
+
+export { Dwarf } from './dwarf';
+export type { SourceFrame } from './inline';
+
+const KERNEL_MAP = 0xffffffff80000000n;
+
+/** The DWARF of the Program's vmlinux, or null when no vmlinux with DWARF was given. */
+export function programDwarf(prog: Program): Dwarf | null {
+  if (prog.cache.has('dwarf')) return prog.cache.get('dwarf') as Dwarf | null;
+  let d: Dwarf | null = null;
+  for (const input of prog.debug) {
+    if (input instanceof Vmlinux && Dwarf.has(input.elf)) {
+      d = new Dwarf(input.elf);
+      break;
+    }
+  }
+  prog.cache.set('dwarf', d);
+  return d;
+}
+
+/** A run-time kernel address as the vmlinux links it. */
+export function linkAddress(prog: Program, addr: bigint): bigint {
+  return addr >= KERNEL_MAP ? BigInt.asUintN(64, addr - prog.info.kernelOffset) : addr;
+}
+
+/**
+ * addr2line -i -f of a run-time address: innermost inlined call first, the real function last.
+ * `returnAddress`: the pc is a return address (a caller frame): look up pc - 1, the call
+ * instruction, as gdb and drgn do. Null when there is no DWARF for the address.
+ */
+export function sourceAt(prog: Program, pc: bigint, returnAddress = false): SourceFrame[] | null {
+  const d = programDwarf(prog);
+  if (!d) return null;
+  const a = linkAddress(prog, pc) - (returnAddress ? 1n : 0n);
+  try {
+    const f = sourceFrames(d, a) ?? [{ function: null, file: null, line: 0, column: 0, inlined: false }];
+    // asm without a DWARF function: the symbol table's name, as addr2line falls back to it
+    if (f.length === 1 && f[0].function === null) {
+      const h = prog.symbols.lookup(pc - (returnAddress ? 1n : 0n));
+      if (h) f[0].function = h.sym.name;
+    }
+    return f;
+  } catch (e) {
+    if (!(e instanceof DumpError)) throw e;
+    return null; // a damaged unit: no source for this address, the rest keeps working
+  }
+}
+
+/** "file: line" as crash prints a source line (bt -l, dis -l, sym). */
+export function crashLine(f: { file: string | null; line: number }): string {
+  return `${f.file ?? '??'}: ${f.line}`;
+}
