@@ -12,6 +12,7 @@ import { sharedDump, type SharedDump } from '../../testing/dumps';
 import { debugVmlinux, DBG_SKIP } from '../../testing/vmlinux';
 import { openDebugInput } from '../debuginfo';
 import { sourceAt, linkAddress, programDwarf } from './index';
+import { initDisassembler } from '../../analysis/disasm';
 import '../../commands/index';
 
 const REL = '6.1.0-56-amd64';
@@ -134,6 +135,27 @@ describe.skipIf(!vmlinux || !hasAddr2line || dumps.length === 0)(
       expect(bad.slice(0, 10)).toEqual([]);
       expect(withLine).toBeGreaterThan(2000);
     });
+
+    for (const d of dumps.filter((x) => x.hasOracle('incident.txt') && /^crash> dis -l /m.test(x.oracle('incident.txt')))) {
+      it(`${d.name}: dis -l equals crash's (source lines and instructions, incident.txt)`, async () => {
+        await initDisassembler();
+        const prog = openProgram(new NodeFileSource(d.file), { debug: [openDebugInput(new NodeFileSource(vmlinux!))] });
+        const inc = d.oracle('incident.txt').split('\n');
+        let n = 0;
+        for (let i = 0; i < inc.length; i++) {
+          const m = /^crash> (dis -l .+)$/.exec(inc[i]);
+          if (!m) continue;
+          const want: string[] = [];
+          for (let j = i + 1; j < inc.length && !inc[j].startsWith('crash>'); j++) if (inc[j].trim()) want.push(inc[j]);
+          const got = runCommand({ prog }, m[1]).text.split('\n').filter((l) => l.trim());
+          const norm = (l: string) => l.replace('   <-- trapping instruction', '').replace(/\s+/g, ' ').replace(/: rex\.W?R?X?B? /, ': ').trim();
+          expect(got.map(norm), m[1]).toEqual(want.map(norm));
+          n += want.filter((l) => !l.startsWith('0x')).length;
+        }
+        // kernel functions have source lines (module text has none: no module debuginfo, as in crash)
+        if (/^crash> dis -l skb_release_data$/m.test(d.oracle('incident.txt'))) expect(n).toBeGreaterThan(20);
+      }, 60_000);
+    }
 
     const skb = dumps.find((d) => d.name === '6.1-skb-uaf-0x106');
     it.skipIf(!skb)('the skb incident: the faulting RIP is kfree_skb_list_reason inlined into skb_release_data (crash dis -l agrees on the line)', () => {

@@ -56,6 +56,20 @@ export function sourceAt(prog: Program, pc: bigint, returnAddress = false): Sour
   }
 }
 
+/** The source line of an exact run-time address by gdb's rules (no inlined chain): what crash's dis -l prints. */
+export function lineAt(prog: Program, pc: bigint): { file: string; line: number } | null {
+  const d = programDwarf(prog);
+  if (!d) return null;
+  try {
+    const u = d.unitFor(linkAddress(prog, pc));
+    const l = u?.lines()?.gdbLookup(linkAddress(prog, pc));
+    return l ? { file: l.file, line: l.line } : null;
+  } catch (e) {
+    if (!(e instanceof DumpError)) throw e;
+    return null;
+  }
+}
+
 /** "file: line" as crash prints a source line (bt -l, dis -l, sym). */
 export function crashLine(f: { file: string | null; line: number }): string {
   return `${f.file ?? '??'}: ${f.line}`;

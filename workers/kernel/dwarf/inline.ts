@@ -30,28 +30,13 @@ function inRanges(rs: Range[], pc: bigint): boolean {
  */
 export function scopesAt(u: Unit, pc: bigint): number[] {
   const chain: number[] = [];
-  // top-level (and nested, for C: depth 1) subprograms with code
   let found = -1;
-  const stack: number[] = [0];
-  // search subprograms anywhere under the unit DIE (C puts them at depth 1; namespaces deeper)
-  const visit: number[] = u.children(0);
-  let guard = 0;
-  while (visit.length && guard++ < 1_000_000) {
-    const i = visit.shift()!;
-    const tag = u.tags[i];
-    if (tag === TAG.subprogram) {
-      if (u.hasAttr(i, AT.low_pc) || u.hasAttr(i, AT.ranges)) {
-        if (inRanges(u.ranges(i), pc)) {
-          found = i;
-          break;
-        }
-      }
-    } else if (tag !== TAG.structure_type && tag !== TAG.union_type && tag !== TAG.enumeration_type && tag !== TAG.typedef && tag !== TAG.base_type && tag !== TAG.variable) {
-      // namespaces and the like may hold subprograms
-      if (u.firstChild[i] >= 0 && tag !== TAG.subroutine_type && tag !== TAG.array_type && tag !== TAG.pointer_type) visit.push(...u.children(i));
+  for (const f of functionIndex(u)) {
+    if (inRanges(f.ranges, pc)) {
+      found = f.index;
+      break;
     }
   }
-  void stack;
   if (found < 0) return chain;
   chain.push(found);
   // descend: inlined subroutines and lexical blocks that cover pc
@@ -75,6 +60,22 @@ export function scopesAt(u: Unit, pc: bigint): number[] {
   }
   return chain;
 }
+
+/** Every subprogram with code in a unit and its ranges, built once per unit. */
+function functionIndex(u: Unit): Array<{ index: number; ranges: Range[] }> {
+  const cached = fnIndex.get(u);
+  if (cached) return cached;
+  const out: Array<{ index: number; ranges: Range[] }> = [];
+  for (let i = 1; i < u.count; i++) {
+    if (u.tags[i] !== TAG.subprogram) continue;
+    if (!u.hasAttr(i, AT.low_pc) && !u.hasAttr(i, AT.ranges)) continue;
+    const rs = u.ranges(i);
+    if (rs.length) out.push({ index: i, ranges: rs });
+  }
+  fnIndex.set(u, out);
+  return out;
+}
+const fnIndex = new WeakMap<Unit, Array<{ index: number; ranges: Range[] }>>();
 
 function coversInside(u: Unit, i: number, pc: bigint, depth = 0): boolean {
   if (depth > 64) return false;

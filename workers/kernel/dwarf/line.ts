@@ -38,10 +38,54 @@ export class LineTable {
     readonly colOf: Uint32Array,
     readonly endSeq: Uint8Array,
     private compDir: string,
+    /** every row as the program emitted it (for gdb's rules, see gdbLookup) */
+    private raw: RawRows,
   ) {}
 
+  private gdb: GdbTables | null = null;
+
+  /**
+   * The source line gdb (and so crash's dis -l and sym) gives an address: gdb builds one table per
+   * source file (dwarf2/read.c lnp_state_machine::record_line, buildsym.c record_line: a switch of
+   * file ends the old file's run at that address, dropping its entries there; rows of the same
+   * line are merged unless discriminators differ; a non-statement row switching files at an
+   * address that already had a statement row is ignored), then takes the file whose last entry at
+   * or below pc is highest (a file whose run ended there does not count), preferring a statement
+   * entry at that address (symtab.c find_pc_sect_line). Checked against crash 9.0.2's dis -l.
+   */
+  gdbLookup(pc: bigint): SourceLine | null {
+    this.gdb ??= buildGdbTables(this);
+    let best: GdbEntry | null = null;
+    let bestFile = '';
+    for (const [file, t] of this.gdb) {
+      let lo = 0;
+      let hi = t.length - 1;
+      let ans = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (t[mid].pc <= pc) {
+          ans = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      if (ans < 0) continue;
+      let prev = t[ans];
+      if (prev.line === 0) continue; // this file's run ended here: another file has the line
+      if (best && prev.pc <= best.pc) continue;
+      if (!prev.isStmt) {
+        let k = ans;
+        while (k > 0 && t[k - 1].pc === t[k].pc && t[k - 1].line !== 0 && !t[k].isStmt) k--;
+        if (t[k].isStmt) prev = t[k];
+      }
+      best = prev;
+      bestFile = file;
+    }
+    if (!best || best.line === 0) return null;
+    return { file: bestFile, line: best.line, column: 0 };
+  }
+
   get bytes(): number {
-    return this.addr.length * 21 + 64 * this.files.length;
+    return this.addr.length * 21 + this.raw.addr.length * 60 + 64 * this.files.length;
   }
 
   /** A file's path as addr2line prints it (binutils dwarf2.c concat_filename). */
@@ -124,6 +168,96 @@ function readEntryValue(d: Dwarf, u: Unit, c: Cursor, form: number, offSize: num
   }
 }
 
+export interface RawRows {
+  addr: bigint[];
+  file: number[];
+  line: number[];
+  stmt: boolean[];
+  disc: number[];
+  end: boolean[];
+}
+
+interface GdbEntry {
+  pc: bigint;
+  line: number;
+  isStmt: boolean;
+}
+type GdbTables = Map<string, GdbEntry[]>;
+
+/** gdb's per-file line tables of a unit (see LineTable.gdbLookup). */
+function buildGdbTables(t: LineTable): GdbTables {
+  const raw = (t as unknown as { raw: RawRows }).raw;
+  const tables: GdbTables = new Map();
+  const order: string[] = [];
+  const recordLine = (file: string, line: number, pc: bigint, isStmt: boolean) => {
+    let v = tables.get(file);
+    if (!v) {
+      v = [];
+      tables.set(file, v);
+      order.push(file);
+    }
+    if (line === 0) {
+      let lastLine: number | undefined;
+      while (v.length) {
+        const last = v[v.length - 1];
+        lastLine = last.line;
+        if (last.pc !== pc) break;
+        v.pop();
+      }
+      if (lastLine === undefined || lastLine === 0) return;
+    }
+    v.push({ pc, line, isStmt });
+  };
+  let lastFile: string | null = null;
+  let lastLine = 0;
+  let lastAddress = -1n;
+  let nonZeroDisc = false;
+  let stmtAtAddress = false;
+  let regLine = 1; // the state machine's line register at the previous row of the sequence
+  for (let i = 0; i < raw.addr.length; i++) {
+    const address = raw.addr[i];
+    const file = t.fileName(raw.file[i]);
+    const line = raw.line[i];
+    const end = raw.end[i];
+    // lnp_state_machine: advance_line with a delta resets the flag to this row's discriminator
+    if (line !== regLine) nonZeroDisc = raw.disc[i] !== 0;
+    else if (raw.disc[i]) nonZeroDisc = true;
+    regLine = line;
+    const fileChanged = lastFile !== file;
+    // a non-statement row switching files at an address that already had a statement row is ignored
+    const ignore = (fileChanged && !end && lastAddress === address && !raw.stmt[i] && stmtAtAddress) || (!end && line === 0);
+    if (((fileChanged && !ignore) || end) && lastFile !== null) recordLine(lastFile, 0, address, true);
+    if (!end && !ignore) {
+      if (fileChanged || line !== lastLine || !nonZeroDisc) recordLine(file, line, address, raw.stmt[i]);
+      lastFile = file;
+      lastLine = line;
+    }
+    if (lastAddress !== address) {
+      stmtAtAddress = false;
+      lastAddress = address;
+    }
+    stmtAtAddress ||= raw.stmt[i];
+    if (end) {
+      lastFile = null;
+      lastLine = 0;
+      lastAddress = -1n;
+      stmtAtAddress = false;
+      nonZeroDisc = false;
+      regLine = 1;
+    }
+  }
+  for (const v of tables.values()) {
+    // stable: by address, end markers (line 0) first at one address
+    v.sort((a, b) => (a.pc !== b.pc ? (a.pc < b.pc ? -1 : 1) : (a.line === 0) !== (b.line === 0) ? (a.line === 0 ? -1 : 1) : 0));
+  }
+  // gdb looks at the unit's main file first, then the others, newest first
+  const main = t.fileName(t.files.length > 1 && t.version < 5 ? 1 : 0);
+  const sorted: GdbTables = new Map();
+  if (tables.has(main)) sorted.set(main, tables.get(main)!);
+  for (const f of order.reverse()) if (!sorted.has(f)) sorted.set(f, tables.get(f)!);
+  return sorted;
+}
+
 export function parseLineTable(d: Dwarf, u: Unit, off: number): LineTable {
   const head = d.slice('.debug_line', off, 12);
   const hc = new Cursor(head);
@@ -203,6 +337,8 @@ export function parseLineTable(d: Dwarf, u: Unit, off: number): LineTable {
   const L: number[] = [];
   const C: number[] = [];
   const E: number[] = [];
+  const raw: RawRows = { addr: [], file: [], line: [], stmt: [], disc: [], end: [] };
+  let disc = 0;
   c.pos = progStart;
   let address = 0n;
   let file = 1;
@@ -218,6 +354,8 @@ export function parseLineTable(d: Dwarf, u: Unit, off: number): LineTable {
   };
   // rows of one sequence, then appended: addr2line keeps only the last row at an address
   const emit = (end: boolean) => {
+    raw.addr.push(address); raw.file.push(file); raw.line.push(line); raw.stmt.push(isStmt); raw.disc.push(disc); raw.end.push(end);
+    disc = 0;
     const n = A.length;
     if (n > 0 && A[n - 1] === address && !E[n - 1] && !end) {
       F[n - 1] = file; L[n - 1] = line; C[n - 1] = column;
@@ -241,6 +379,7 @@ export function parseLineTable(d: Dwarf, u: Unit, off: number): LineTable {
         emit(true);
         reset();
       } else if (ext === 2) address = c.addr(addrSize);
+      else if (ext === 4) disc = c.uleb();
       else if (ext === 3) {
         const name = c.cstr();
         const dir = c.uleb();
@@ -295,5 +434,5 @@ export function parseLineTable(d: Dwarf, u: Unit, off: number): LineTable {
     colOf[k] = C[i];
     endSeq[k] = E[i];
   });
-  return new LineTable(version, dirs, files, addr, fileOf, lineOf, colOf, endSeq, u.compDir);
+  return new LineTable(version, dirs, files, addr, fileOf, lineOf, colOf, endSeq, u.compDir, raw);
 }
