@@ -136,6 +136,26 @@ describe.skipIf(!vmlinux || !hasAddr2line || dumps.length === 0)(
       expect(withLine).toBeGreaterThan(2000);
     });
 
+    for (const d of dumps.slice(0, 1)) {
+      it(`${d.name}: sym <addr> equals crash's sym.txt line for line, source lines of code addresses included`, () => {
+        // symbols from the vmlinux's symtab, as crash reads them (section symbols and .L labels too)
+        const prog = openProgram(new NodeFileSource(d.file), { debug: [openDebugInput(new NodeFileSource(vmlinux!))], hide: { kallsyms: true } });
+        const blocks = d.oracle('sym.txt').split(/^crash> /m).slice(1);
+        let withLine = 0;
+        const bad: string[] = [];
+        for (const b of blocks) {
+          const [cmd, ...out] = b.split('\n');
+          const want = out.filter((l) => l.trim());
+          if (!/^sym [0-9a-f]+$/.test(cmd) || want.length !== 1 || /^sym: /.test(want[0]) || / \[[\w-]+\]( |$)/.test(want[0])) continue;
+          const got = runCommand({ prog }, cmd).text.trim();
+          if (got !== want[0]) bad.push(`${cmd}: ${got} <> ${want[0]}`);
+          if (/: \d+$/.test(want[0])) withLine++;
+        }
+        expect(bad.slice(0, 10)).toEqual([]);
+        expect(withLine).toBeGreaterThan(200);
+      }, 120_000);
+    }
+
     for (const d of dumps.filter((x) => x.hasOracle('incident.txt') && /^crash> dis -l /m.test(x.oracle('incident.txt')))) {
       it(`${d.name}: dis -l equals crash's (source lines and instructions, incident.txt)`, async () => {
         await initDisassembler();
