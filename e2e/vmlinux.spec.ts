@@ -38,6 +38,13 @@ test('a dump picked together with its vmlinux: the vmlinux is matched and used',
   await expect(page.getByTestId('panic')).toHaveText('Kernel panic - not syncing: Fatal exception');
   await page.getByText('as crash prints it (sys)').click();
   await expect(page.locator('pre.output')).toContainText(`KERNEL: vmlinux-${REL}`);
+  // the Backtrace panel shows the calls inlined at the faulting RIP and each frame's source line
+  await page.getByRole('navigation', { name: 'panels' }).getByText('Backtrace').click();
+  const inl = page.getByTestId('inlined-frame');
+  await expect(inl.first()).toContainText('(inlined)');
+  await expect(inl.filter({ hasText: 'kfree_skb_list_reason' })).toContainText('net/core/skbuff.c:901');
+  await expect(page.getByTestId('frame-source').first()).toContainText(/\.[ch]:\d+$/);
+  await page.screenshot({ path: 'e2e/screenshots/vmlinux-backtrace-inlined.png' });
 });
 
 test('a System.map dropped into an open tab is added; a vmlinux of another build is refused', async ({ page }) => {
