@@ -5,6 +5,9 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { NodeFileSource } from '../../source/node';
 import { openProgram, type Program } from '../../engine';
 import { runCommand } from '../../commands/registry';
@@ -15,6 +18,7 @@ import { sourceAt, linkAddress, programDwarf } from './index';
 import { initDisassembler } from '../../analysis/disasm';
 import '../../commands/index';
 
+const HERE = dirname(fileURLToPath(import.meta.url));
 const REL = '6.1.0-56-amd64';
 const vmlinux = debugVmlinux(REL);
 const dumps = ['6.1-skb-uaf-0x106', '6.1-skb-uaf-0x106-slubdebug', '6.1-bh-scribble', '6.1-sysrq-kaslr', '6.1-sysrq-256M-flattened']
@@ -176,6 +180,44 @@ describe.skipIf(!vmlinux || !hasAddr2line || dumps.length === 0)(
         if (/^crash> dis -l skb_release_data$/m.test(d.oracle('incident.txt'))) expect(n).toBeGreaterThan(20);
       }, 60_000);
     }
+
+    const skbDump = dumps.find((d) => d.name === '6.1-skb-uaf-0x106');
+    it.skipIf(!skbDump)("bt --locals of the panic task against drgn's locals (drgn 0.0.22 + libkdumpfile, scripts/drgn-locals.py)", () => {
+      const prog = openProgram(new NodeFileSource(skbDump!.file), { debug: [openDebugInput(new NodeFileSource(vmlinux!))] });
+      type V = { name: string; value?: string; unavailable?: string };
+      type Scope = { function: string | null; variables: V[] };
+      const bt = runCommand({ prog }, 'bt --locals').json as Array<{ frames: Array<{ locals?: Scope[] | null }> }>;
+      const ours = bt[0].frames.flatMap((f) => f.locals ?? []);
+      const drgn = JSON.parse(readFileSync(join(HERE, 'testdata/drgn-0.0.22-locals-6.1-skb-uaf-0x106.json'), 'utf8')) as Array<{ name: string | null; locals: Record<string, string> }>;
+      const theirs = drgn.filter((f) => f.name !== null);
+      // the same functions in the same order (drgn stops at the module frame: no module debuginfo)
+      expect(ours.slice(0, theirs.length).map((s) => s.function)).toEqual(theirs.map((f) => f.name));
+      let same = 0;
+      const bad: string[] = [];
+      theirs.forEach((f, k) => {
+        for (const v of ours[k].variables) {
+          const want = f.locals[v.name];
+          if (want === undefined) bad.push(`${f.name}.${v.name}: drgn has no such variable`);
+          else if (v.value !== undefined) {
+            if (/^0x/.test(want) && v.value !== want) bad.push(`${f.name}.${v.name} = ${v.value}, drgn ${want}`);
+            else same++;
+          } else if (want === '<absent>') {
+            if (v.unavailable !== 'optimized out') bad.push(`${f.name}.${v.name}: ${v.unavailable}, drgn says absent`);
+          } else if (/^0x/.test(want) && !/not recovered|entry value/.test(v.unavailable ?? '')) {
+            bad.push(`${f.name}.${v.name}: ${v.unavailable ?? 'no value'}, drgn ${want}`);
+          }
+        }
+      });
+      expect(bad).toEqual([]);
+      expect(same).toBeGreaterThanOrEqual(9); // every value drgn and we both have (frames with registers)
+      // the panic frame: skb_release_data at the faulting RIP, from the exception frame's registers
+      const srd = ours.find((s) => s.function === 'skb_release_data')!;
+      expect(srd.variables.map((v) => [v.name, v.value ?? v.unavailable])).toEqual([
+        ['skb', '0xffff888005041e00'],
+        ['shinfo', '0xffff888005ec9ac0'],
+        ['i', 'optimized out'],
+      ]);
+    });
 
     const skb = dumps.find((d) => d.name === '6.1-skb-uaf-0x106');
     it.skipIf(!skb)('the skb incident: the faulting RIP is kfree_skb_list_reason inlined into skb_release_data (crash dis -l agrees on the line)', () => {

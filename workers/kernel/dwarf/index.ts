@@ -8,9 +8,11 @@ import { DumpError } from '../../errors';
 import { Vmlinux } from '../debuginfo';
 import { Dwarf } from './dwarf';
 import { sourceFrames, type SourceFrame } from './inline';
+import { variablesAt, type ScopeVariables } from './locals';
 
 export { Dwarf } from './dwarf';
 export type { SourceFrame } from './inline';
+export type { ScopeVariables, FrameVariable } from './locals';
 
 const KERNEL_MAP = 0xffffffff80000000n;
 
@@ -73,4 +75,37 @@ export function lineAt(prog: Program, pc: bigint): { file: string; line: number 
 /** "file: line" as crash prints a source line (bt -l, dis -l, sym). */
 export function crashLine(f: { file: string | null; line: number }): string {
   return `${f.file ?? '??'}: ${f.line}`;
+}
+
+const PT_TO_DWARF: Record<string, number> = {
+  ax: 0, dx: 1, cx: 2, bx: 3, si: 4, di: 5, bp: 6, sp: 7,
+  r8: 8, r9: 9, r10: 10, r11: 11, r12: 12, r13: 13, r14: 14, r15: 15, ip: 16,
+};
+
+/**
+ * Parameters and locals of a frame (innermost inlined function first), null without DWARF for pc.
+ * `regs`: the frame's full registers when it came from pt_regs/PRSTATUS; otherwise only `sp` (the
+ * frame's stack pointer) and `cfa` (its caller's stack pointer before the call) are known.
+ */
+export function localsAt(
+  prog: Program,
+  pc: bigint,
+  returnAddress: boolean,
+  frame: { regs?: Record<string, bigint>; sp?: bigint; cfa?: bigint },
+): ScopeVariables[] | null {
+  const d = programDwarf(prog);
+  if (!d) return null;
+  const regs = new Map<number, bigint>();
+  if (frame.regs) for (const [k, v] of Object.entries(frame.regs)) if (PT_TO_DWARF[k] !== undefined) regs.set(PT_TO_DWARF[k], v);
+  if (!frame.regs && frame.sp !== undefined) regs.set(7, frame.sp);
+  const off = prog.info.kernelOffset;
+  try {
+    return variablesAt(d, linkAddress(prog, pc) - (returnAddress ? 1n : 0n), { regs, cfa: frame.cfa }, {
+      read: (a, n) => prog.mem.tryRead(a, n),
+      relocate: (a) => (a >= KERNEL_MAP ? BigInt.asUintN(64, a + off) : a),
+    });
+  } catch (e) {
+    if (!(e instanceof DumpError)) throw e;
+    return null;
+  }
 }
