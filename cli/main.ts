@@ -4,12 +4,15 @@ import { openProgram } from '../workers/node';
 import { runCommand, runCommandSafe, type CommandContext } from '../workers/commands/registry';
 import { errorMessage } from '../workers/errors';
 import { initDisassembler } from '../workers/analysis/disasm';
+import { openDebugInput } from '../workers/kernel/debuginfo';
 
-const USAGE = `usage: vmcore <dump> ['<command>'] [--json]
-       vmcore <dump> --batch <file> [--json]
+const USAGE = `usage: vmcore [--vmlinux FILE] [--system-map FILE] <dump> ['<command>'] [--json]
+       vmcore [--vmlinux FILE] [--system-map FILE] <dump> --batch <file> [--json]
        vmcore --oops <file|-> [--json]      (parse a pasted oops report; no dump needed)
 Runs one command of the console language (crash-style: sys, log, ps, bt, kmem, struct, rd, sym,
 dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command, prints "sys".
+--vmlinux / --system-map add the kernel's own files (matched to the dump by build id or
+linux_banner; a file of another build is refused): symbols and types where the dump lacks them.
 "vmcore <dump> help" lists the commands.`;
 
 /** Returns the exit code. Never prints a stack trace. */
@@ -17,6 +20,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   let json = false;
   let batch: string | undefined;
   let oopsFile: string | undefined;
+  const debugFiles: string[] = [];
   const pos: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -33,6 +37,13 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         err.write('vmcore: --oops needs a file (or - for standard input)\n');
         return 1;
       }
+    } else if (a === '--vmlinux' || a === '--system-map') {
+      const f = argv[++i];
+      if (!f) {
+        err.write(`vmcore: ${a} needs a file\n`);
+        return 1;
+      }
+      debugFiles.push(f);
     } else if (a === '-h' || a === '--help') {
       out.write(USAGE + '\n');
       return 0;
@@ -48,7 +59,8 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   await initDisassembler().catch(() => undefined);
   let ctx: CommandContext;
   try {
-    const prog = openProgram(new NodeFileSource(dump));
+    const debug = debugFiles.map((f) => openDebugInput(new NodeFileSource(f)));
+    const prog = openProgram(new NodeFileSource(dump), { debug });
     ctx = { prog };
   } catch (e) {
     err.write(`vmcore: ${errorMessage(e)}\n`);

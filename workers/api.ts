@@ -22,6 +22,7 @@ import { HttpRangeSource } from './source/http';
 import type { ByteSource, ReadStats } from './source/bytesource';
 import { findCache, readCache, slabObjects, slabOfAddress, type SlabCache } from './analysis/slab';
 import { listModules, moduleBtf } from './kernel/modules';
+import { openDebugInput } from './kernel/debuginfo';
 
 export type { Unavailable } from './kernel/program';
 // JSON shapes of commands the UI reads (type-only: nothing of the engine is bundled into the UI)
@@ -54,6 +55,8 @@ export interface DumpSummary {
   /** milliseconds the open took, and bytes fetched to do it */
   openMs: number;
   bytesRead: number;
+  /** the second inputs in use (a vmlinux, a System.map), each matched to the dump */
+  debugFiles?: Array<{ kind: 'vmlinux' | 'system.map'; name: string }>;
 }
 
 export type OpenResult = { ok: true; summary: DumpSummary } | { ok: false; error: string };
@@ -189,6 +192,8 @@ interface Session {
   pageKinds: Map<bigint, string | null>;
   /** struct slab address -> span, for object boundaries */
   slabSpans: Map<bigint, SlabSpan | null>;
+  /** how to open the dump again (adding a vmlinux / System.map re-opens it with them) */
+  reopen?: { make: () => ByteSource; source: DumpSummary['source']; debug: Blob[] };
 }
 
 /** Counts what the engine fetches while opening, for the progress bar. */
@@ -275,8 +280,22 @@ export class EngineApi {
   private cancelled = new Set<string>();
 
   /** A dropped or picked file (read with FileReaderSync: the file is never copied into memory). */
-  openFile(file: File, onProgress?: (p: OpenProgress) => void): OpenResult {
-    return this.open(() => new BlobSource(file, file.name), { kind: 'file' }, onProgress);
+  openFile(file: File, onProgress?: (p: OpenProgress) => void, debugFiles: File[] = []): OpenResult {
+    return this.open(() => new BlobSource(file, file.name), { kind: 'file' }, onProgress, debugFiles);
+  }
+
+  /**
+   * Add a vmlinux or System.map (dropped next to a dump or into its open tab) to an open dump:
+   * it is matched to the dump (build id / linux_banner) and refused with a one-line reason when
+   * it belongs to another kernel build; when accepted the dump is opened again with it and the
+   * session keeps its id (views and caches of the old one are dropped). Read by slices
+   * (FileReaderSync), never whole.
+   */
+  addFiles(session: string, files: File[]): OpenResult {
+    const s = this.sessions.get(session);
+    if (!s?.reopen) return { ok: false, error: `no open dump ${session}` };
+    const r = this.open(s.reopen.make, s.reopen.source, undefined, [...s.reopen.debug, ...files], session);
+    return r;
   }
 
   /**
@@ -304,6 +323,8 @@ export class EngineApi {
     make: () => ByteSource,
     source: DumpSummary['source'],
     onProgress?: (p: OpenProgress) => void,
+    debugFiles: Blob[] = [],
+    replace?: string,
   ): OpenResult {
     const t0 = performance.now();
     let counting: CountingSource | undefined;
@@ -314,11 +335,12 @@ export class EngineApi {
         onProgress?.({ phase: 'reading headers', bytesRead, size }),
       );
       onProgress?.({ phase: 'reading headers', bytesRead: 0, size });
-      const prog = openProgram(counting);
+      const debug = debugFiles.map((f) => openDebugInput(new BlobSource(f, (f as File).name)));
+      const prog = openProgram(counting, { debug });
       onProgress?.({ phase: 'identifying', bytesRead: raw.stats.bytesRead, size });
       const fingerprint = fingerprintOf(prog);
       counting.stopReporting();
-      const id = `s${this.nextSession++}`;
+      const id = replace ?? `s${this.nextSession++}`;
       const summary: DumpSummary = {
         session: id,
         name: raw.name,
@@ -334,8 +356,17 @@ export class EngineApi {
         unavailable: [...prog.unavailable],
         openMs: Math.round(performance.now() - t0),
         bytesRead: raw.stats.bytesRead,
+        debugFiles: prog.debug.map((d) => ({ kind: d.kind, name: d.name })),
       };
-      this.sessions.set(id, { id, prog, summary, overlays: new Map(), pageKinds: new Map(), slabSpans: new Map() });
+      this.sessions.set(id, {
+        id,
+        prog,
+        summary,
+        overlays: new Map(),
+        pageKinds: new Map(),
+        slabSpans: new Map(),
+        reopen: { make, source, debug: debugFiles },
+      });
       return { ok: true, summary };
     } catch (e) {
       counting?.stopReporting();

@@ -590,7 +590,10 @@ export function systemInfo(prog: Program): SysInfo {
 export function formatSys(s: SysInfo, prog: Program): string {
   const lines: Array<[string, string]> = [];
   const tainted = s.tainted.ok && s.tainted.value ? '  [TAINTED]' : '';
-  lines.push(['KERNEL', `(none: reading the dump alone)${tainted}`]);
+  const map = prog.debug.find((d) => d.kind === 'system.map');
+  const vml = prog.debug.find((d) => d.kind === 'vmlinux');
+  if (map) lines.push(['SYSTEM MAP', map.name]);
+  lines.push(['KERNEL', `${vml ? vml.name : map ? '(none: the dump and its System.map)' : '(none: reading the dump alone)'}${tainted}`]);
   lines.push(['DUMPFILE', `${s.dumpfile}${s.partial ? '  [PARTIAL DUMP]' : ''}`]);
   lines.push(['CPUS', text(s.cpus, (c) => `${c.cpus}${c.offline ? ` [OFFLINE: ${c.offline}]` : ''}`)]);
   lines.push(['DATE', text(s.crashTime, (t) => ctimeUtc(t.seconds))]);

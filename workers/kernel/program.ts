@@ -11,11 +11,17 @@ import { SymbolTable } from './symbols';
 import { Btf, parseBtf } from './btf';
 import { findBtfInMemory } from './btf-find';
 import { Obj } from './object';
+import { dumpIdentity, relocate, type DebugInput } from './debuginfo';
+import { cstr } from '../bytes';
 
 export interface OpenOptions {
   /** byte budget of the raw file block cache */
   cacheBytes?: number;
   handlers?: FormatHandlers;
+  /** second inputs (a vmlinux, a System.map), matched to the dump before use; a mismatch throws */
+  debug?: DebugInput[];
+  /** tests: behave as if the dump had no in-memory BTF / kallsyms (a kernel built without them) */
+  hide?: { btf?: boolean; kallsyms?: boolean };
 }
 
 /** Something the engine could not provide, with why and what the user can add. */
@@ -63,7 +69,45 @@ export class Program {
   static open(src: ByteSource, opts: OpenOptions = {}): Program {
     const cached = new CachedSource(src, src.preferredBlockSize ?? 16 * 1024, opts.cacheBytes ?? 64 * 1024 * 1024);
     const phys = openPhysical(cached, opts.handlers ?? defaultHandlers);
-    return new Program(cached, phys);
+    const prog = new Program(cached, phys);
+    prog.hide = opts.hide ?? {};
+    for (const d of opts.debug ?? []) prog.attachDebug(d);
+    return prog;
+  }
+
+  /** Second inputs in use (vmlinux, System.map), each matched to this dump. */
+  readonly debug: DebugInput[] = [];
+  /** what tests asked to hide of the dump's own debug data (see OpenOptions.hide) */
+  hide: { btf?: boolean; kallsyms?: boolean } = {};
+
+  /**
+   * Use a vmlinux or System.map with this dump: refused (DumpError, one line) unless it matches
+   * the dump's build id / linux_banner / VMCOREINFO symbols. Call before the first command.
+   */
+  attachDebug(d: DebugInput): void {
+    d.match(
+      dumpIdentity(this.info, (addr, max) => {
+        try {
+          return cstr(this.mem.read(addr, max));
+        } catch (e) {
+          if (e instanceof MemoryError) return null;
+          throw e;
+        }
+      }),
+    );
+    this.debug.push(d);
+  }
+
+  /** Kernel symbols of the second inputs, relocated by the KASLR offset (null: none given). */
+  private debugSymbols(): { name: string; address: bigint; type: string }[] | null {
+    for (const d of this.debug) {
+      const s = d.linkSymbols();
+      if (s && s.length) {
+        const off = this.info.kernelOffset;
+        return s.map((x) => ({ name: x.name, address: relocate(x.address, off), type: x.type }));
+      }
+    }
+    return null;
   }
 
   /**
@@ -126,12 +170,14 @@ export class Program {
   private kallsyms(): KallsymsRaw | null {
     if (this._kallsyms !== undefined) return this._kallsyms;
     try {
+      if (this.hide.kallsyms) throw new DumpError('kallsyms in memory hidden (test option)');
       this._kallsyms = readKallsyms(this.mem, this.info);
       this.cache.set('kallsyms.encoding', this._kallsyms.encoding);
       this.cache.set('kallsyms.how', this._kallsyms.how);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._kallsyms = null;
+      if (this.debug.some((d) => d.linkSymbols()?.length)) return null; // a vmlinux/System.map supplies them
       this.unavailable.push({
         what: 'kernel symbols',
         why: e.message,
@@ -147,6 +193,21 @@ export class Program {
     const t = new SymbolTable();
     this._symbols = t;
     const k = this.kallsyms();
+    const fromFile = k ? null : this.debugSymbols();
+    if (fromFile) {
+      let start = -1n;
+      let end = 0n;
+      for (const s of fromFile) {
+        t.add(s);
+        if (s.address >= START_KERNEL_MAP) {
+          if (start < 0n || s.address < start) start = s.address;
+          if (s.address > end) end = s.address;
+        }
+      }
+      t.addRegion(start, t.address('_end') ?? end + 1n);
+      const pcpuEnd = t.address('__per_cpu_end');
+      if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
+    }
     if (k) {
       let end = 0n;
       let start = -1n;
@@ -190,6 +251,7 @@ export class Program {
     if (this._btf) return this._btf;
     if (this._btfError) throw new DumpError(this._btfError);
     try {
+      if (this.hide.btf) throw new DumpError('BTF in memory hidden (test option)');
       let start = this.symbolAddress('__start_BTF');
       const stop = this.symbolAddress('__stop_BTF');
       let len = start !== undefined && stop !== undefined ? Number(stop - start) : 0;
@@ -214,6 +276,10 @@ export class Program {
       this._btf = parseBtf(this.mem.read(start, len));
       return this._btf;
     } catch (e) {
+      for (const d of this.debug) {
+        const b = d.btf();
+        if (b) return (this._btf = b);
+      }
       const why = e instanceof DumpError || e instanceof MemoryError ? e.message : String(e);
       this._btfError = `kernel types (BTF) unavailable: ${why}; open a vmlinux with .BTF for this kernel`;
       this.unavailable.push({ what: 'kernel types (BTF)', why, remedy: 'open a vmlinux (with a .BTF section) for this kernel' });
@@ -303,6 +369,9 @@ export class Program {
     const v = this.info.symbol(name);
     if (v !== undefined) return v;
     if (this._symbols) return this._symbols.address(name);
+    if (this.debug.length && (this.hide.kallsyms || this._nameIndex === null) && this.debug.some((d) => d.linkSymbols()?.length))
+      return this.symbols.address(name);
+    if (this.hide.kallsyms) return undefined;
     if (name.includes(':') || this._nameIndex === null) return undefined;
     try {
       this._nameIndex ??= new KallsymsNameIndex(this.mem, this.info);
@@ -310,7 +379,7 @@ export class Program {
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._nameIndex = null; // the full table reports why
-      return undefined;
+      return this.debug.some((d) => d.linkSymbols()?.length) ? this.symbols.address(name) : undefined;
     }
   }
 

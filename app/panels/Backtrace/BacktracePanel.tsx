@@ -21,6 +21,14 @@ interface Frame {
   module?: string | null;
   exception?: Record<string, string> | null;
   stack?: string;
+  /** with a vmlinux's DWARF: the frame's source line and the calls inlined at its pc (innermost first) */
+  source?: { file: string; line: number; function: string | null } | null;
+  inlined?: Array<{ function: string | null; file: string | null; line: number }>;
+}
+
+/** "net/core/skbuff.c:901" from a build path */
+function shortSource(file: string | null, line: number): string {
+  return `${(file ?? '??').replace(/^.*?\/build_[^/]+\//, '')}:${line}`;
 }
 
 interface BtTask {
@@ -197,6 +205,17 @@ function FrameRows({ fr, on, onPick, openMem }: { fr: Frame; on: boolean; onPick
   const fn = fr.symbol ? `${fr.symbol}+0x${(fr.offset ?? 0).toString(16)}` : fr.pc;
   return (
     <>
+      {(fr.inlined ?? []).map((x, k) => (
+        <tr key={'i' + k} className={'frame inlined' + (on ? ' on' : '')} onClick={onPick} data-testid="inlined-frame">
+          <td className="n dim">inl</td>
+          <td />
+          <td />
+          <td>
+            <b>{x.function ?? '??'}</b> <span className="dim">(inlined) {shortSource(x.file, x.line)}</span>
+          </td>
+          <td />
+        </tr>
+      ))}
       <tr className={'frame' + (on ? ' on' : '') + (fr.exception ? ' exc' : '')} onClick={onPick}>
         <td className="n">#{fr.level}</td>
         <td>
@@ -209,6 +228,7 @@ function FrameRows({ fr, on, onPick, openMem }: { fr: Frame; on: boolean; onPick
           <b>{fn}</b>
           {fr.module ? <span className="dim"> [{fr.module}]</span> : null}
           {fr.exception && <span className="badge">exception</span>}
+          {fr.source && <span className="dim" data-testid="frame-source"> {shortSource(fr.source.file, fr.source.line)}</span>}
         </td>
         <td className="dim">{fr.stack ?? ''}</td>
       </tr>
