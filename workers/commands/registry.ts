@@ -1,5 +1,7 @@
 import { DumpError, MemoryError, errorMessage } from '../errors';
 import type { Program } from '../kernel/program';
+import { collectProblems } from '../problems';
+import { finishResult } from './result';
 
 /**
  * The crash-style command language: one implementation used by the console, the CLI and the
@@ -19,6 +21,12 @@ export interface CommandContext {
 export interface CommandResult {
   text: string;
   json?: unknown;
+  /**
+   * What went wrong on the way (damaged memory, a broken walk, a partial answer), one line each.
+   * runCommand adds what the engine noted while the command ran and puts every problem in the
+   * text too (commands/result.ts); the CLI and the api put them in the JSON.
+   */
+  problems?: string[];
 }
 
 export interface Command {
@@ -104,6 +112,11 @@ export function runCommand(ctx: CommandContext, line: string): CommandResult {
   const words = tokenize(line.trim());
   if (words.length === 0) return { text: '' };
   const [name, ...args] = words;
+  const { value, problems } = collectProblems(() => dispatch(ctx, name, args));
+  return finishResult(value, problems);
+}
+
+function dispatch(ctx: CommandContext, name: string, args: string[]): CommandResult {
   const cmd = commands.get(name);
   if (cmd) return cmd.run(args, ctx);
   for (const f of fallbacks) {

@@ -91,10 +91,21 @@ export class Program {
     }
     candidates.push(this.arch.l5 ? 0xff11000000000000n : 0xffff888000000000n);
     for (const c of candidates) {
-      if (this.checkPageOffset(c)) {
+      if (this.checkPageOffset(c) === 'yes') {
         this.arch.pageOffset = c;
         return;
       }
+    }
+    // The page tables could not confirm it (a damaged or missing page-table page): the kernel's
+    // own page_offset_base still gives the direct map by arithmetic, unless a walk contradicts it.
+    const first = sym ? candidates[0] : undefined;
+    if (first !== undefined && this.plausiblePageOffset(first) && this.checkPageOffset(first) === 'unknown') {
+      this.arch.pageOffset = first;
+      this.unavailable.push({
+        what: 'direct map check',
+        why: `page_offset_base 0x${first.toString(16)} used without confirmation: the page tables that map it are unreadable`,
+      });
+      return;
     }
     this.unavailable.push({
       what: 'direct map base',
@@ -102,19 +113,28 @@ export class Program {
     });
   }
 
-  private checkPageOffset(base: bigint): boolean {
+  /** 'yes' when a walk maps base + pa to pa, 'no' when a walk contradicts it, else 'unknown'. */
+  private checkPageOffset(base: bigint): 'yes' | 'no' | 'unknown' {
     const r = this.phys.ranges();
+    let unmapped = false;
     // check a page inside the first few ranges
     for (const range of r.slice(0, 4)) {
       const pa = range.start + 0x1000 < range.end ? range.start + 0x1000 : range.start;
       try {
-        if (this.arch.walk(base + BigInt(pa)).phys !== pa) return false;
-        return true;
-      } catch {
+        if (this.arch.walk(base + BigInt(pa)).phys !== pa) return 'no';
+        return 'yes';
+      } catch (e) {
+        if (e instanceof MemoryError && e.kind === 'unmapped') unmapped = true;
         continue;
       }
     }
-    return false;
+    return unmapped ? 'no' : 'unknown';
+  }
+
+  /** A direct map base the kernel could have chosen: 1 GiB aligned, in the kernel half, below the text map. */
+  private plausiblePageOffset(v: bigint): boolean {
+    const low = this.arch.l5 ? 0xff00000000000000n : 0xffff800000000000n;
+    return v >= low && v < START_KERNEL_MAP && (v & ((1n << 30n) - 1n)) === 0n;
   }
 
   /** Kernel and module symbols (kallsyms from memory), loaded on first use. */
@@ -191,7 +211,13 @@ export class Program {
       const start = this.symbolAddress('__start_BTF');
       const stop = this.symbolAddress('__stop_BTF');
       if (start === undefined || stop === undefined) {
-        throw new DumpError('the kernel has no __start_BTF/__stop_BTF symbols (built without CONFIG_DEBUG_INFO_BTF?)');
+        // say what is broken: unreadable symbols are not a kernel built without BTF
+        const sym = this.symbolsUnavailable();
+        throw new DumpError(
+          sym
+            ? `cannot locate __start_BTF/__stop_BTF: the kernel symbols are unreadable (${sym})`
+            : 'the kernel has no __start_BTF/__stop_BTF symbols (built without CONFIG_DEBUG_INFO_BTF?)',
+        );
       }
       const len = Number(stop - start);
       if (len < 24 || len > 256 << 20) throw new DumpError(`BTF section is ${len} bytes`);
@@ -280,8 +306,24 @@ export class Program {
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._nameIndex = null; // the full table reports why
+      this._nameIndexError = e.message;
       return undefined;
     }
+  }
+
+  private _nameIndexError: string | null = null;
+
+  /** Why the kernel symbols (kallsyms) cannot be read, or null when they can (or were not needed). */
+  symbolsUnavailable(): string | null {
+    const u = this.unavailable.find((x) => x.what === 'kernel symbols');
+    if (u) return u.why;
+    if (this._nameIndexError) {
+      // the hashed index failed: the full table says whether kallsyms as a whole is unreadable
+      void this.symbols;
+      const v = this.unavailable.find((x) => x.what === 'kernel symbols');
+      return v ? v.why : this._nameIndexError;
+    }
+    return null;
   }
 
   /** Per-CPU offsets (__per_cpu_offset[cpu]) for all possible CPUs. */
