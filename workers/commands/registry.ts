@@ -113,7 +113,8 @@ export function runCommand(ctx: CommandContext, line: string): CommandResult {
   if (words.length === 0) return { text: '' };
   const [name, ...args] = words;
   const { value, problems } = collectProblems(() => dispatch(ctx, name, args));
-  return finishResult(value, problems);
+  // damage the format layer found in the dump's headers concerns every answer
+  return finishResult(value, [...(ctx.prog?.phys?.warnings ?? []), ...problems]);
 }
 
 function dispatch(ctx: CommandContext, name: string, args: string[]): CommandResult {

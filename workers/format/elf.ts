@@ -152,6 +152,14 @@ export class ElfDump implements PhysicalDump {
     const merged: Segment[] = [];
     for (const s of this.segs) {
       const last = merged[merged.length - 1];
+      if (last && s.paddr < last.paddr + last.memsz && s.paddr >= last.paddr + last.filesz && s.filesz > 0) {
+        // the earlier segment's memory beyond its file bytes overlaps one that has the bytes:
+        // the bytes win (a p_memsz too large must not hide real memory)
+        this.warnings.push(
+          `PT_LOAD at physical 0x${last.paddr.toString(16)}: p_memsz 0x${last.memsz.toString(16)} overlaps the next segment at 0x${s.paddr.toString(16)}; cut there (corrupt program header?)`,
+        );
+        last.memsz = s.paddr - last.paddr;
+      }
       if (last && s.paddr < last.paddr + last.memsz) {
         if (s.paddr + s.memsz <= last.paddr + last.memsz) continue; // fully covered
         // partial overlap: trim the new segment's front
@@ -226,6 +234,12 @@ export class ElfDump implements PhysicalDump {
     const rel = paddr - s.paddr;
     if (rel + len <= s.filesz) return this.src.read(s.offset + rel, len);
     if (rel >= s.filesz) {
+      if (!s.truncated) {
+        noteProblem(
+          'elf:memsz',
+          `physical 0x${paddr.toString(16)} is in a PT_LOAD's memory beyond its file bytes (p_memsz 0x${s.memsz.toString(16)} > p_filesz 0x${s.filesz.toString(16)}): read as not in the dump`,
+        );
+      }
       throw new MemoryError(s.truncated ? 'truncated' : 'not-in-dump', BigInt(paddr), 'physical');
     }
     if (rel + len <= s.memsz) {
