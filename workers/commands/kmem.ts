@@ -254,6 +254,9 @@ export function kmemAddressText(ctx: CommandContext, d: Described): string {
       blank();
       L.push(...extra);
     }
+  } else if (r.kind === 'unreadable') {
+    L.push(`WARNING: cannot make virtual-to-physical translation: ${a}: ${r.reason}`);
+    if (r.symbol) L.push(`  (${r.symbol}${r.module ? ` [${r.module}]` : ''})`);
   } else if (r.kind === 'unmapped') {
     L.push(`WARNING: cannot make virtual-to-physical translation: ${a}`, `${a}: kernel virtual address not found in mem map`);
     if (r.symbol) L.push(`  (${r.symbol}${r.module ? ` [${r.module}]` : ''})`);

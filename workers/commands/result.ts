@@ -10,7 +10,13 @@ import type { CommandResult } from './registry';
 
 export function finishResult(r: CommandResult, collected: string[]): CommandResult {
   const all: string[] = [];
-  for (const p of [...(r.problems ?? []), ...collected]) if (p && !all.includes(p)) all.push(p);
+  const bare = (p: string) => p.replace(/ \(\d+ times\)$/, '');
+  for (const p of [...(r.problems ?? []), ...collected]) {
+    if (!p) continue;
+    const i = all.findIndex((q) => bare(q) === bare(p));
+    if (i < 0) all.push(p);
+    else if (p.length > all[i].length) all[i] = p; // keep the one that says how often
+  }
   if (all.length === 0) return r;
   let text = r.text;
   const missing = all.filter((p) => !text.includes(p));

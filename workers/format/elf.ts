@@ -23,6 +23,30 @@ interface Segment {
   truncated: boolean;
 }
 
+/** Whether [a, b) overlaps a range of the sorted, disjoint list (binary search). */
+function overlapsAny(list: Array<[number, number]>, a: number, b: number): boolean {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid][1] <= a) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < list.length && list[lo][0] < b;
+}
+
+/** Insert [a, b) (known not to overlap) keeping the list sorted. */
+function insertRange(list: Array<[number, number]>, a: number, b: number): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid][0] < a) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, [a, b]);
+}
+
 export function isElf(head: Uint8Array): boolean {
   return head.length >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46;
 }
@@ -83,8 +107,19 @@ export class ElfDump implements PhysicalDump {
     /** file ranges [offset, offset+filesz) of the PT_LOADs kept so far: must not overlap */
     const fileRanges: Array<[number, number]> = [];
     let noteBytes = 0;
+    /** lowest file offset of segment bytes seen so far: the header table cannot run into it */
+    let firstData = Infinity;
+    let badFields = 0;
     for (let i = 0; i < phnum; i++) {
       const o = i * 56;
+      if (phoff + o + 56 > firstData) {
+        // e_phnum claims more headers than fit before the segments' bytes: the rest is data
+        this.warnings.push(
+          `ELF header: e_phnum ${phnum} program headers would run into segment data at file offset ${firstData}; only the first ${i} are used (corrupt header)`,
+        );
+        this.header.incomplete = true;
+        break;
+      }
       const ptype = u32(ph, o);
       let offset: number, filesz: number, memsz: number, paddr: number;
       try {
@@ -93,9 +128,10 @@ export class ElfDump implements PhysicalDump {
         filesz = u64n(ph, o + 32);
         memsz = u64n(ph, o + 40);
       } catch {
-        this.warnings.push(`program header ${i}: a field is out of range; ignored`);
+        if (++badFields <= 8) this.warnings.push(`program header ${i}: a field is out of range; ignored`);
         continue;
       }
+      if ((ptype === PT_LOAD || ptype === PT_NOTE) && filesz > 0 && offset > phoff) firstData = Math.min(firstData, offset);
       if (ptype === PT_NOTE) {
         if (offset + filesz > src.size) {
           this.warnings.push(`PT_NOTE ${i} runs past the end of the file; notes may be missing`);
@@ -116,8 +152,8 @@ export class ElfDump implements PhysicalDump {
           continue;
         }
         const fend = Math.min(offset + filesz, src.size);
-        if (filesz > 0 && fileRanges.some(([a, b]) => offset < b && fend > a)) {
-          this.warnings.push(`PT_LOAD ${i} (physical 0x${paddr.toString(16)}): its file bytes overlap another segment's; ignored (corrupt program header)`);
+        if (filesz > 0 && overlapsAny(fileRanges, offset, fend)) {
+          if (++badFields <= 8) this.warnings.push(`PT_LOAD ${i} (physical 0x${paddr.toString(16)}): its file bytes overlap another segment's; ignored (corrupt program header)`);
           this.header.incomplete = true;
           continue;
         }
@@ -127,7 +163,7 @@ export class ElfDump implements PhysicalDump {
           );
           memsz = filesz;
         }
-        if (filesz > 0 && fend > offset) fileRanges.push([offset, fend]);
+        if (filesz > 0 && fend > offset) insertRange(fileRanges, offset, fend);
         let truncated = false;
         let fsz = filesz;
         if (offset + filesz > src.size) {

@@ -98,13 +98,23 @@ export class Program {
     }
     // The page tables could not confirm it (a damaged or missing page-table page): the kernel's
     // own page_offset_base still gives the direct map by arithmetic, unless a walk contradicts it.
-    const first = sym ? candidates[0] : undefined;
+    let first = sym ? candidates[0] : undefined;
+    if (first === undefined) {
+      // VMCOREINFO lacks page_offset_base (before 6.x kernels export it there): the variable is
+      // in the kernel image, found by kallsyms and read by arithmetic, no page table needed
+      try {
+        const a = this.kernelSymbolAddress('page_offset_base');
+        if (a !== undefined) first = this.mem.u64(a);
+      } catch (e) {
+        if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+      }
+    }
     if (first !== undefined && this.plausiblePageOffset(first) && this.checkPageOffset(first) === 'unknown') {
       this.arch.pageOffset = first;
-      this.unavailable.push({
-        what: 'direct map check',
-        why: `page_offset_base 0x${first.toString(16)} used without confirmation: the page tables that map it are unreadable`,
-      });
+      const why = `page_offset_base 0x${first.toString(16)} used without confirmation: the page tables that map it are unreadable`;
+      this.unavailable.push({ what: 'direct map check', why });
+      // damage every answer should mention (commands carry the dump's warnings)
+      this.phys.warnings.push(`direct map: ${why}`);
       return;
     }
     this.unavailable.push({
