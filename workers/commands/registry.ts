@@ -1,6 +1,6 @@
 import { DumpError, MemoryError, errorMessage } from '../errors';
 import type { Program } from '../kernel/program';
-import { collectProblems } from '../problems';
+import { collectProblems, currentProblems } from '../problems';
 import { finishResult } from './result';
 
 /**
@@ -112,9 +112,27 @@ export function runCommand(ctx: CommandContext, line: string): CommandResult {
   const words = tokenize(line.trim());
   if (words.length === 0) return { text: '' };
   const [name, ...args] = words;
-  const { value, problems } = collectProblems(() => dispatch(ctx, name, args));
+  const { value, problems } = collectProblems(() => {
+    try {
+      return dispatch(ctx, name, args);
+    } catch (e) {
+      throw withCause(e, currentProblems());
+    }
+  });
   // damage the format layer found in the dump's headers concerns every answer
   return finishResult(value, [...(ctx.prog?.phys?.warnings ?? []), ...problems]);
+}
+
+/**
+ * A command that failed after meeting damage says so in its one-line error ("no init_task
+ * symbol (kernel symbols unreadable: ...)"), so the cause is not lost with the result.
+ */
+function withCause(e: unknown, problems: string[]): unknown {
+  if (!problems.length) return e;
+  const cause = problems[0].replace(/ \(\d+ times\)$/, '');
+  if (e instanceof CommandError && !e.message.includes(cause)) return new CommandError(`${e.message} (${cause})`);
+  if (e instanceof DumpError && !e.message.includes(cause)) return new DumpError(`${e.message} (${cause})`);
+  return e;
 }
 
 function dispatch(ctx: CommandContext, name: string, args: string[]): CommandResult {

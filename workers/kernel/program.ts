@@ -1,4 +1,5 @@
 import { DumpError, MemoryError } from '../errors';
+import { noteProblem } from '../problems';
 import type { ByteSource } from '../source/bytesource';
 import { CachedSource } from '../source/cached';
 import type { PhysicalDump } from '../format/types';
@@ -296,7 +297,13 @@ export class Program {
 
   /** Address of a kernel symbol: VMCOREINFO first (no kallsyms needed), then kallsyms. */
   symbolAddress(name: string): bigint | undefined {
-    return this.kernelSymbolAddress(name) ?? this.symbols.address(name);
+    const v = this.kernelSymbolAddress(name) ?? this.symbols.address(name);
+    if (v === undefined && this._kallsyms === null) {
+      // a missing symbol is no fact about the kernel when its symbol table is unreadable
+      const u = this.unavailable.find((x) => x.what === 'kernel symbols');
+      noteProblem('kallsyms', `kernel symbols unreadable (${u?.why ?? 'kallsyms'}): ${name} and other symbols cannot be found`);
+    }
+    return v;
   }
 
   /**
