@@ -23,7 +23,7 @@
  *                 raw ELF page bytes, kernel data): counted, not a failure
  *   ok            anything else: unchanged, refused with a one-line error, or flagged
  */
-import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync, closeSync, readSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync, closeSync, readSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { spawn, execFileSync } from 'node:child_process';
 import { join, resolve, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -800,6 +800,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const outFile = arg('--out', join(ROOT, 'bench/out/fuzz.json'));
   const t0 = Date.now();
   let n = 0;
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile + 'l', '');
   const res = await campaign({
     cases,
     seed,
@@ -810,6 +812,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     log: (s) => console.log(s),
     onResult: (r) => {
       n++;
+      appendFileSync(outFile + 'l', JSON.stringify(r) + '\n'); // results as they come (a cut-off run keeps them)
       if (r.outcome !== 'ok') console.log(`[${n}] ${r.id} ${r.outcome}: ${r.why} (${r.mutation ?? ''})`);
       else if (n % 50 === 0) console.log(`[${n}] ... ${Math.round((Date.now() - t0) / 1000)} s`);
     },
