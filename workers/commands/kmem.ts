@@ -78,7 +78,9 @@ function kmemS(ctx: CommandContext, name?: string): CommandResult {
   });
   ctx.progress?.(sel.length, sel.length, 'kmem -s');
   for (const p of problems) lines.push(`kmem: ${p.message}`);
-  return { text: lines.join('\n') + '\n', json };
+  // the same problems in the JSON (per cache ones are in each cache's entry and said here once)
+  const all = [...problems.map((p) => `kmem: ${p.message}`), ...(json as Array<{ name: string; problems?: string[] }>).flatMap((c) => (c.problems ?? []).map((p) => `kmem: ${c.name}: ${p}`))];
+  return { text: lines.join('\n') + '\n', json, problems: all };
 }
 
 function soJson(c: SlabCache, s: SlabObjects) {
