@@ -519,6 +519,10 @@ function classify(spec: CaseSpec, stdout: string, stderr: string, exit: number |
   if (!spec.argv.includes('--json')) messages.push(...stdout.split('\n').filter((l) => /error|warning|cannot|invalid/i.test(l)).slice(0, 50));
   // what the user typed comes back in messages ("invalid address: NaN"): not the tool's words
   const typed = spec.argv.slice(1).join(' ').split(/\s+/).filter((w) => w.length > 1 && !w.startsWith('-') && !w.includes('/'));
+  // a malformed VMCOREINFO value is quoted by the message that names its key ("NUMBER(x)=NaN is
+  // not a number"): the injected value is input too
+  const injected = spec.mutation?.kind === 'vmcoreinfo-value' ? /="(.*)"$/.exec(spec.mutation.detail)?.[1] : undefined;
+  if (injected) typed.push(...JSON.parse(`"${injected}"`).trim().split(/\s+/).filter((w: string) => w.length > 1));
   for (const m0 of messages) {
     let m = m0;
     for (const w of typed) m = m.split(w).join('<input>');
