@@ -1,5 +1,6 @@
 import { MASK64 } from '../bytes';
 import { DumpError } from '../errors';
+import { noteProblem } from '../problems';
 
 /**
  * VMCOREINFO: the kernel's own description of itself, written into the dump as a note
@@ -99,5 +100,8 @@ function parseIntLike(key: string, v: string): bigint {
 /** A one-line error naming the VMCOREINFO key and showing its value safely. */
 function badValue(key: string, v: string, what: string): DumpError {
   const shown = [...v.slice(0, 40)].map((c) => (c >= ' ' && c <= '~' ? c : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)).join('');
-  return new DumpError(`VMCOREINFO: ${key}=${shown}${v.length > 40 ? '...' : ''} is not ${what} (damaged VMCOREINFO note)`);
+  const message = `VMCOREINFO: ${key}=${shown}${v.length > 40 ? '...' : ''} is not ${what} (damaged VMCOREINFO note)`;
+  // callers that fall back on a missing value still mark their answer
+  noteProblem(`vmcoreinfo:${key}`, message);
+  return new DumpError(message);
 }
