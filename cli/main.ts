@@ -3,6 +3,7 @@ import { NodeFileSource } from '../workers/source/node';
 import { openProgram } from '../workers/node';
 import { runCommand, runCommandSafe, type CommandContext } from '../workers/commands/registry';
 import { errorMessage } from '../workers/errors';
+import { jsonWithProblems } from '../workers/commands/result';
 import { initDisassembler } from '../workers/analysis/disasm';
 import { openDebugInput } from '../workers/kernel/debuginfo';
 
@@ -79,7 +80,11 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       const r = runCommandSafe(ctx, line);
       if (json) {
         out.write(
-          JSON.stringify(r.ok ? { command: line, ok: true, result: r.result.json ?? r.result.text } : { command: line, ok: false, error: r.error }) + '\n',
+          JSON.stringify(
+            r.ok
+              ? { command: line, ok: true, result: r.result.json ?? r.result.text, ...(r.result.problems?.length ? { problems: r.result.problems } : {}) }
+              : { command: line, ok: false, error: r.error },
+          ) + '\n',
         );
       } else {
         out.write(`crash> ${line}\n`);
@@ -93,7 +98,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
   try {
     const r = runCommand(ctx, line);
-    if (json) out.write(JSON.stringify(r.json ?? r.text, null, 1) + '\n');
+    if (json) out.write(JSON.stringify(jsonWithProblems(r), null, 1) + '\n');
     else out.write(ensureNl(r.text));
     return 0;
   } catch (e) {

@@ -92,6 +92,8 @@ export interface RunResult {
   json?: unknown;
   /** one-line error message when !ok */
   error?: string;
+  /** problems met on the way (damaged memory, broken walks); also in `text` as WARNING lines */
+  problems?: string[];
   cancelled?: boolean;
   ms: number;
 }
@@ -426,6 +428,7 @@ export class EngineApi {
     if (r.ok) {
       const out: RunResult = { jobId, ok: true, text: r.result.text, ms };
       if (r.result.json !== undefined) out.json = r.result.json;
+      if (r.result.problems?.length) out.problems = r.result.problems;
       return out;
     }
     return { jobId, ok: false, text: '', error: r.error, cancelled: r.error === 'cancelled', ms };

@@ -79,7 +79,9 @@ function kmemS(ctx: CommandContext, name?: string): CommandResult {
   });
   ctx.progress?.(sel.length, sel.length, 'kmem -s');
   for (const p of problems) lines.push(`kmem: ${p.message}`);
-  return { text: lines.join('\n') + '\n', json };
+  // the same problems in the JSON (per cache ones are in each cache's entry and said here once)
+  const all = [...problems.map((p) => `kmem: ${p.message}`), ...(json as Array<{ name: string; problems?: string[] }>).flatMap((c) => (c.problems ?? []).map((p) => `kmem: ${c.name}: ${p}`))];
+  return { text: lines.join('\n') + '\n', json, problems: all };
 }
 
 function soJson(c: SlabCache, s: SlabObjects) {
@@ -275,6 +277,9 @@ export function kmemAddressText(ctx: CommandContext, d: Described): string {
       blank();
       L.push(...extra);
     }
+  } else if (r.kind === 'unreadable') {
+    L.push(`WARNING: cannot make virtual-to-physical translation: ${a}: ${r.reason}`);
+    if (r.symbol) L.push(`  (${r.symbol}${r.module ? ` [${r.module}]` : ''})`);
   } else if (r.kind === 'unmapped') {
     L.push(`WARNING: cannot make virtual-to-physical translation: ${a}`, `${a}: kernel virtual address not found in mem map`);
     if (r.symbol) L.push(`  (${r.symbol}${r.module ? ` [${r.module}]` : ''})`);

@@ -602,7 +602,8 @@ export function formatSys(s: SysInfo, prog: Program): string {
   lines.push(['TASKS', text(s.tasks, (t) => String(t.tasks))]);
   const uts = s.uts;
   lines.push(['NODENAME', text(uts, (u) => u.nodename)]);
-  lines.push(['RELEASE', text(uts, (u) => u.release)]);
+  // VMCOREINFO's OSRELEASE says the release even when init_uts_ns cannot be read
+  lines.push(['RELEASE', uts.ok || !prog.info.osrelease ? text(uts, (u) => u.release) : `${prog.info.osrelease}  (from VMCOREINFO; init_uts_ns: ${uts.why})`]);
   lines.push(['VERSION', text(uts, (u) => u.version)]);
   const machine = uts.ok ? uts.value.machine : prog.phys.header.utsname?.machine || 'x86_64';
   lines.push(['MACHINE', `${machine}  (${s.mhz.ok ? `${s.mhz.value} Mhz` : 'unknown Mhz'})`]);
@@ -678,7 +679,10 @@ registerCommand({
     const { rest } = parseFlags(args, { bool: ['--json'] });
     if (rest.length) throw new CommandError(`sys: unsupported argument ${rest[0]} (only plain "sys" is implemented)`);
     const s = systemInfo(ctx.prog);
-    return { text: formatSys(s, ctx.prog), json: sysJson(s, ctx.prog) };
+    // what the format layer found wrong while opening, and walks that broke: the numbers above
+    // are then partial, and the text and JSON say so
+    const problems = [...ctx.prog.phys.warnings, ...(s.tasks.ok ? s.tasks.value.problems : [])];
+    return { text: formatSys(s, ctx.prog), json: sysJson(s, ctx.prog), problems };
   },
 });
 

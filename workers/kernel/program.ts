@@ -1,4 +1,5 @@
 import { DumpError, MemoryError } from '../errors';
+import { noteProblem } from '../problems';
 import type { ByteSource } from '../source/bytesource';
 import { CachedSource } from '../source/cached';
 import type { PhysicalDump } from '../format/types';
@@ -136,10 +137,31 @@ export class Program {
     }
     candidates.push(this.arch.l5 ? 0xff11000000000000n : 0xffff888000000000n);
     for (const c of candidates) {
-      if (this.checkPageOffset(c)) {
+      if (this.checkPageOffset(c) === 'yes') {
         this.arch.pageOffset = c;
         return;
       }
+    }
+    // The page tables could not confirm it (a damaged or missing page-table page): the kernel's
+    // own page_offset_base still gives the direct map by arithmetic, unless a walk contradicts it.
+    let first = sym ? candidates[0] : undefined;
+    if (first === undefined) {
+      // VMCOREINFO lacks page_offset_base (before 6.x kernels export it there): the variable is
+      // in the kernel image, found by kallsyms and read by arithmetic, no page table needed
+      try {
+        const a = this.kernelSymbolAddress('page_offset_base');
+        if (a !== undefined) first = this.mem.u64(a);
+      } catch (e) {
+        if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+      }
+    }
+    if (first !== undefined && this.plausiblePageOffset(first) && this.checkPageOffset(first) === 'unknown') {
+      this.arch.pageOffset = first;
+      const why = `page_offset_base 0x${first.toString(16)} used without confirmation: the page tables that map it are unreadable`;
+      this.unavailable.push({ what: 'direct map check', why });
+      // damage every answer should mention (commands carry the dump's warnings)
+      this.phys.warnings.push(`direct map: ${why}`);
+      return;
     }
     this.unavailable.push({
       what: 'direct map base',
@@ -147,19 +169,28 @@ export class Program {
     });
   }
 
-  private checkPageOffset(base: bigint): boolean {
+  /** 'yes' when a walk maps base + pa to pa, 'no' when a walk contradicts it, else 'unknown'. */
+  private checkPageOffset(base: bigint): 'yes' | 'no' | 'unknown' {
     const r = this.phys.ranges();
+    let unmapped = false;
     // check a page inside the first few ranges
     for (const range of r.slice(0, 4)) {
       const pa = range.start + 0x1000 < range.end ? range.start + 0x1000 : range.start;
       try {
-        if (this.arch.walk(base + BigInt(pa)).phys !== pa) return false;
-        return true;
-      } catch {
+        if (this.arch.walk(base + BigInt(pa)).phys !== pa) return 'no';
+        return 'yes';
+      } catch (e) {
+        if (e instanceof MemoryError && e.kind === 'unmapped') unmapped = true;
         continue;
       }
     }
-    return false;
+    return unmapped ? 'no' : 'unknown';
+  }
+
+  /** A direct map base the kernel could have chosen: 1 GiB aligned, in the kernel half, below the text map. */
+  private plausiblePageOffset(v: bigint): boolean {
+    const low = this.arch.l5 ? 0xff00000000000000n : 0xffff800000000000n;
+    return v >= low && v < START_KERNEL_MAP && (v & ((1n << 30n) - 1n)) === 0n;
   }
 
   /** Kernel and module symbols (kallsyms from memory), loaded on first use. */
@@ -356,7 +387,13 @@ export class Program {
 
   /** Address of a kernel symbol: VMCOREINFO first (no kallsyms needed), then kallsyms. */
   symbolAddress(name: string): bigint | undefined {
-    return this.kernelSymbolAddress(name) ?? this.symbols.address(name);
+    const v = this.kernelSymbolAddress(name) ?? this.symbols.address(name);
+    if (v === undefined && this._kallsyms === null) {
+      // a missing symbol is no fact about the kernel when its symbol table is unreadable
+      const u = this.unavailable.find((x) => x.what === 'kernel symbols');
+      noteProblem('kallsyms', `kernel symbols unreadable (${u?.why ?? 'kallsyms'}): ${name} and other symbols cannot be found`);
+    }
+    return v;
   }
 
   /**
