@@ -11,7 +11,8 @@
  *
  * esbuild is a runtime dependency (package.json "dependencies") so that `npm ci --omit=dev`
  * can build too. capstone-wasm stays external: it finds its .wasm file next to itself, and it is
- * imported only by commands that disassemble.
+ * imported only by commands that disassemble. fflate is replaced by cli/stubs/fflate.ts: Node
+ * inflates with its own zlib, and fflate's import alone costs tens of ms.
  */
 import { mkdirSync, writeFileSync, renameSync, readdirSync, unlinkSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -36,6 +37,8 @@ export async function buildCli() {
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunk-[hash]',
     external: ['capstone-wasm'],
+    // Node inflates with node:zlib (workers/node.ts); fflate would only build its tables at start
+    alias: { fflate: './cli/stubs/fflate.ts' },
     minify: true,
     legalComments: 'none',
     metafile: true,

@@ -162,7 +162,7 @@ export class Program {
       const pcpuEnd = t.address('__per_cpu_end');
       if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
     }
-    for (const hook of symbolHooks) t.defer(() => hook(this, t));
+    for (const { h, regions } of symbolHooks) t.defer(() => h(this, t), regions);
     return t;
   }
 
@@ -258,8 +258,21 @@ export class Program {
     return this.obj(type, ptr - BigInt(this.offsetof(type, member)));
   }
 
-  /** Address of a kernel symbol: VMCOREINFO first (no kallsyms needed), then kallsyms. */
+  /**
+   * Address of a kernel symbol: VMCOREINFO first (no kallsyms needed), then kallsyms. When the
+   * kallsyms name index answers "no such symbol" that is the answer: analyses probe optional
+   * symbols of other kernel versions (contig_page_data, pcpu_hot, ...), and a miss must not build
+   * the whole symbol table and load every module's symbols. Names typed by a user, which may be
+   * module symbols, go to `symbols.address` (see `anySymbolAddress`).
+   */
   symbolAddress(name: string): bigint | undefined {
+    const k = this.kernelSymbolAddress(name);
+    if (k !== undefined || this._nameIndex) return k;
+    return this.symbols.address(name);
+  }
+
+  /** Address of any symbol by name, kernel or module ("module:name" picks a module's). */
+  anySymbolAddress(name: string): bigint | undefined {
     return this.kernelSymbolAddress(name) ?? this.symbols.address(name);
   }
 
@@ -323,8 +336,12 @@ export class Program {
 }
 
 type SymbolHook = (p: Program, t: SymbolTable) => void;
-const symbolHooks: SymbolHook[] = [];
-/** Module symbol loading registers here (it needs BTF, which lives in another module). */
-export function onSymbolsLoaded(h: SymbolHook): void {
-  symbolHooks.push(h);
+const symbolHooks: Array<{ h: SymbolHook; regions: boolean }> = [];
+/**
+ * Module symbol loading registers here (it needs BTF, which lives in another module). `regions`:
+ * the hook adds address regions (modules), so an address lookup outside every known region runs
+ * it; hooks that only add names (the export-table symbols) run on a name lookup that misses.
+ */
+export function onSymbolsLoaded(h: SymbolHook, opts: { regions?: boolean } = {}): void {
+  symbolHooks.push({ h, regions: opts.regions ?? true });
 }

@@ -29,18 +29,32 @@ export class SymbolTable {
   private dirty = false;
   /** highest kernel (non-module) symbol address: the kernel region reaches it, as crash's does */
   private kernelMax = -1n;
-  private pending: Array<() => void> = [];
+  private pending: Array<{ load: () => void; regions: boolean }> = [];
 
   /**
    * Work that adds more symbols (module symbol tables need BTF and many reads): run on the first
-   * lookup that the symbols present cannot answer, not when the table is built.
+   * lookup that the symbols present cannot answer, not when the table is built. `regions`: the
+   * work adds address regions (module symbols), so an address outside every region runs it; work
+   * that only adds names (export-table symbols) runs on a name that is not found.
    */
-  defer(load: () => void): void {
-    this.pending.push(load);
+  defer(load: () => void, regions = true): void {
+    this.pending.push({ load, regions });
   }
 
-  private flush(): void {
-    while (this.pending.length) this.pending.shift()!();
+  private flush(regionsOnly = false): void {
+    for (let i = 0; i < this.pending.length; ) {
+      const p = this.pending[i];
+      if (regionsOnly && !p.regions) {
+        i++;
+        continue;
+      }
+      this.pending.splice(i, 1);
+      p.load();
+    }
+  }
+
+  private hasPending(regionsOnly = false): boolean {
+    return this.pending.some((p) => !regionsOnly || p.regions);
   }
 
   add(sym: Sym): void {
@@ -96,8 +110,8 @@ export class SymbolTable {
 
   regionOf(addr: bigint): Region | undefined {
     const r = this.findRegion(addr);
-    if (r || this.pending.length === 0) return r;
-    this.flush();
+    if (r || !this.hasPending(true)) return r;
+    this.flush(true);
     return this.findRegion(addr);
   }
 
