@@ -334,6 +334,24 @@ export class KallsymsNameIndex {
     const i = this.index(name);
     return i === undefined ? undefined : this.addressAt(i);
   }
+
+  /** Every entry's address, in kallsyms order (one read of the address table). */
+  addresses(): BigUint64Array {
+    const t = this.t;
+    const num = t.num;
+    const out = new BigUint64Array(num);
+    if (t.addressesAddr && !t.offsetsAddr) {
+      const raw = this.mem.read(t.addressesAddr, num * 8);
+      for (let i = 0; i < num; i++) out[i] = u64(raw, i * 8);
+      this.encoding = 'absolute';
+      return out;
+    }
+    const raw = this.mem.read(t.offsetsAddr!, num * 4);
+    const d = addressDecoder(this.mem, this.info, t, (k) => raw.subarray(k * 4, k * 4 + 4), this.index('_stext') ?? -1);
+    this.encoding = d.encoding;
+    for (let i = 0; i < num; i++) out[i] = d.address(i);
+    return out;
+  }
 }
 
 const HASH_P = 0x01000193;

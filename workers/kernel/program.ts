@@ -144,7 +144,34 @@ export class Program {
     if (this._symbols) return this._symbols;
     const t = new SymbolTable();
     this._symbols = t;
-    const k = this.kallsyms();
+    const index = this.kernelSymbolIndex();
+    let addrs: BigUint64Array | null = null;
+    if (index) {
+      try {
+        addrs = index.addresses();
+        this.cache.set('kallsyms.encoding', index.encoding);
+      } catch (e) {
+        if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      }
+    }
+    if (index && addrs) {
+      // kallsyms' tables in place: no string or object per symbol until a lookup returns it
+      t.setKernel(index, addrs);
+      let start = -1n;
+      let end = 0n;
+      for (let i = 0; i < addrs.length; i++) {
+        const a = addrs[i];
+        if (a >= START_KERNEL_MAP) {
+          if (start < 0n || a < start) start = a;
+          if (a > end) end = a;
+        }
+      }
+      const kend = t.address('_end') ?? end + 1n;
+      t.addRegion(start, kend);
+      const pcpuEnd = t.address('__per_cpu_end');
+      if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
+    }
+    const k = index && addrs ? null : this.kallsyms();
     if (k) {
       let end = 0n;
       let start = -1n;
@@ -285,16 +312,26 @@ export class Program {
   kernelSymbolAddress(name: string): bigint | undefined {
     const v = this.info.symbol(name);
     if (v !== undefined) return v;
-    if (this._symbols) return this._symbols.address(name);
-    if (name.includes(':') || this._nameIndex === null) return undefined;
+    if (this._symbols && !this._nameIndex) return this._symbols.address(name);
+    if (name.includes(':')) return undefined;
     try {
-      this._nameIndex ??= new KallsymsNameIndex(this.mem, this.info);
-      return this._nameIndex.address(name);
+      return this.kernelSymbolIndex()?.address(name);
+    } catch (e) {
+      if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      return undefined;
+    }
+  }
+
+  /** The kallsyms name index (built once), or null when kallsyms cannot be read that way. */
+  private kernelSymbolIndex(): KallsymsNameIndex | null {
+    if (this._nameIndex !== undefined) return this._nameIndex;
+    try {
+      this._nameIndex = new KallsymsNameIndex(this.mem, this.info);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._nameIndex = null; // the full table reports why
-      return undefined;
     }
+    return this._nameIndex;
   }
 
   /** Per-CPU offsets (__per_cpu_offset[cpu]) for all possible CPUs. */
