@@ -349,9 +349,56 @@ export class KallsymsNameIndex {
     const raw = this.mem.read(t.offsetsAddr!, num * 4);
     const d = addressDecoder(this.mem, this.info, t, (k) => raw.subarray(k * 4, k * 4 + 4), this.index('_stext') ?? -1);
     this.encoding = d.encoding;
-    for (let i = 0; i < num; i++) out[i] = d.address(i);
+    if (!fillAddresses(out, raw, d, t.relBaseAddr ? this.mem.u64(t.relBaseAddr) : undefined)) {
+      for (let i = 0; i < num; i++) out[i] = d.address(i);
+    }
     return out;
   }
+}
+
+/**
+ * Every address of a base-relative table without a BigInt per entry: each address is a 64-bit
+ * base plus a 32-bit value (offset, or -1 - offset for the absolute-percpu encoding's negative
+ * entries; a non-negative absolute-percpu entry is the address itself), written as two 32-bit
+ * halves. Checked against the decoder on a sample of entries; false (nothing promised) when they
+ * disagree or the encoding is another.
+ */
+function fillAddresses(
+  out: BigUint64Array,
+  raw: Uint8Array,
+  d: { encoding: KallsymsRaw['encoding']; address: (i: number) => bigint },
+  relBase: bigint | undefined,
+): boolean {
+  const num = out.length;
+  if (num === 0 || raw.length < num * 4) return false;
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const halves = new Uint32Array(out.buffer, out.byteOffset, num * 2);
+  let base: bigint;
+  if (d.encoding === 'relative') base = BigInt.asUintN(64, d.address(0) - BigInt(dv.getUint32(0, true)));
+  else if (d.encoding === 'absolute-percpu' && relBase !== undefined) base = relBase;
+  else return false;
+  const lo = Number(base & 0xffffffffn);
+  const hi = Number(base >> 32n);
+  const percpu = d.encoding === 'absolute-percpu';
+  for (let i = 0; i < num; i++) {
+    let x: number;
+    if (percpu) {
+      const o = dv.getInt32(i * 4, true);
+      if (o >= 0) {
+        halves[2 * i] = o;
+        halves[2 * i + 1] = 0;
+        continue;
+      }
+      x = -1 - o;
+    } else x = dv.getUint32(i * 4, true);
+    const sum = lo + x;
+    halves[2 * i] = sum >>> 0;
+    halves[2 * i + 1] = (hi + (sum >= 0x100000000 ? 1 : 0)) >>> 0;
+  }
+  // little-endian halves (x86_64 hosts and every browser); the sample check catches anything else
+  const step = Math.max(1, Math.floor(num / 64));
+  for (let i = 0; i < num; i += step) if (out[i] !== d.address(i)) return false;
+  return out[num - 1] === d.address(num - 1);
 }
 
 const HASH_P = 0x01000193;
