@@ -224,7 +224,8 @@ export class Btf {
   private readonly decoded: (BtfType | undefined)[];
   /** by-name index of the named types: their ids, name hashes, and an open-addressing table */
   private nameIndex: { ids: Int32Array; hashes: Int32Array; slots: Int32Array } | null = null;
-  private enumIndex: Map<string, { type: number; value: bigint }> | null = null;
+  /** by-name index of every enumerator: its enum's id, its place in the enum, name hashes, table */
+  private enumIndex: { ids: Int32Array; at: Int32Array; hashes: Int32Array; slots: Int32Array } | null = null;
   private readonly sizeCache = new Map<number, number>();
 
   constructor(data: Uint8Array, base?: Btf) {
@@ -582,16 +583,59 @@ export class Btf {
   enumerator(name: string): { type: number; value: bigint } | null {
     const inBase = this.base?.enumerator(name);
     if (inBase) return inBase;
-    if (!this.enumIndex) {
-      const idx = new Map<string, { type: number; value: bigint }>();
-      for (let id = this.startId; id < this.count; id++) {
-        const k = this.kindNo(id);
-        if (k !== K_ENUM && k !== K_ENUM64) continue;
-        for (const v of (this.type(id) as BtfEnum).values) if (!idx.has(v.name)) idx.set(v.name, { type: id, value: v.value });
-      }
-      this.enumIndex = idx;
+    const idx = (this.enumIndex ??= this.buildEnumIndex());
+    const h = nameHash(name);
+    const mask = idx.slots.length - 1;
+    // in (id, place) order along a chain: the first enumerator of that name wins
+    for (let x = mixHash(h) & mask; idx.slots[x] !== 0; x = (x + 1) & mask) {
+      const j = idx.slots[x] - 1;
+      if (idx.hashes[j] !== h) continue;
+      const v = (this.type(idx.ids[j]) as BtfEnum).values[idx.at[j]];
+      if (v && v.name === name) return { type: idx.ids[j], value: v.value };
     }
-    return this.enumIndex.get(name) ?? null;
+    return null;
+  }
+
+  /** Hash every enumerator's name where it lies (enum and enum64 records are decoded only on a hit). */
+  private buildEnumIndex(): { ids: Int32Array; at: Int32Array; hashes: Int32Array; slots: Int32Array } {
+    const d = this.data;
+    const ids: number[] = [];
+    const at: number[] = [];
+    const hashes: number[] = [];
+    const strs = this.strings;
+    for (let i = 0; i < this.recOff.length; i++) {
+      const k = this.recKind[i];
+      if (k !== K_ENUM && k !== K_ENUM64) continue;
+      const off = this.recOff[i];
+      const vlen = u32(d, off + 4) & 0xffff;
+      const stride = k === K_ENUM ? 8 : 12;
+      for (let v = 0; v < vlen; v++) {
+        const no = u32(d, off + 12 + v * stride);
+        let h = 0;
+        if (no < this.strStart) h = nameHash(this.str(no));
+        else {
+          for (let c = no - this.strStart; c < strs.length; c++) {
+            const ch = strs.charCodeAt(c);
+            if (ch === 0) break;
+            h = (Math.imul(h, 0x01000193) + ch) | 0;
+          }
+        }
+        ids.push(this.startId + i);
+        at.push(v);
+        hashes.push(h);
+      }
+    }
+    const m = ids.length;
+    let size = 1024;
+    while (size < m * 2) size <<= 1;
+    const slots = new Int32Array(size);
+    const mask = size - 1;
+    for (let j = 0; j < m; j++) {
+      let x = mixHash(hashes[j]) & mask;
+      while (slots[x] !== 0) x = (x + 1) & mask;
+      slots[x] = j + 1;
+    }
+    return { ids: Int32Array.from(ids), at: Int32Array.from(at), hashes: Int32Array.from(hashes), slots };
   }
 
   /** The enumerator named for a value of an enum type (through typedefs), or null. */
