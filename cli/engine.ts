@@ -1,6 +1,6 @@
 /**
- * What the CLI needs of the engine, in one module that cli/main.ts imports lazily (`await
- * import('./engine')`) once it knows it has a dump to open: `vmcore --help` and argument errors
+ * What the CLI needs of the engine, in one module that cli/main.ts imports lazily (a dynamic
+ * import) once it knows it has a dump to open: `vmcore --help` and argument errors
  * load nothing of the engine, and the bundle (scripts/build-cli.mjs) puts all of this in a chunk of
  * its own. The disassembler's wasm is loaded separately, only for commands that disassemble.
  */
