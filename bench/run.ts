@@ -265,6 +265,10 @@ function main(): void {
       const row: Row = { dump: name, work, med: {}, runs: {}, skipped: {} };
       const cmds = new Map<Tool, Cmd>();
       for (const tool of TOOLS) {
+        if (tool !== 'vmcore' && TOOLS.includes('vmcore') && !cmds.has('vmcore')) {
+          row.skipped[tool] = 'not timed: vmcore could not do this work here (nothing to compare with)';
+          continue;
+        }
         const c = command(p, tool, work);
         if (typeof c === 'string') {
           row.skipped[tool] = c;
