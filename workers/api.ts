@@ -481,7 +481,7 @@ export class EngineApi {
       if (addr === null) {
         const m = /^\s*([\w.$:-]+?)(?:\+(0x[0-9a-f]+|\d+))?(?:\/(?:0x[0-9a-f]+|\d+))?\s*(?:\[[\w-]+\])?\s*$/i.exec(input);
         if (!m) return { ...out, error: `${input}: not an address or symbol` };
-        const base = s.prog.symbolAddress(m[1]);
+        const base = s.prog.anySymbolAddress(m[1]);
         if (base === undefined) return { ...out, error: `${m[1]}: no such symbol` };
         addr = base + (m[2] ? BigInt(m[2]) : 0n);
       }

@@ -99,7 +99,7 @@ export function ensureExportSymbols(prog: Program): void {
   }
 }
 
-onSymbolsLoaded(loadExportSymbols);
+onSymbolsLoaded(loadExportSymbols, { regions: false });
 
 const hex16 = (v: bigint) => v.toString(16).padStart(16, '0');
 

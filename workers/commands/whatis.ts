@@ -665,7 +665,7 @@ export function parseAddress(prog: Program, s: string): bigint {
   if (/^(0x)?[0-9a-f]+$/i.test(t)) return BigInt(t.startsWith('0x') || t.startsWith('0X') ? t : '0x' + t);
   const m = /^([A-Za-z_][\w.]*)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(t);
   if (m) {
-    const a = prog.symbolAddress(m[1]);
+    const a = prog.anySymbolAddress(m[1]);
     if (a !== undefined) return a + (m[2] ? BigInt(m[2]) : 0n);
   }
   throw new CommandError(`invalid address: ${s}`);

@@ -223,8 +223,35 @@ export class Program {
     if (this._symbols) return this._symbols;
     const t = new SymbolTable();
     this._symbols = t;
-    const k = this.kallsyms();
-    const fromFile = k ? null : this.debugSymbols();
+    const index = this.kernelSymbolIndex();
+    let addrs: BigUint64Array | null = null;
+    if (index) {
+      try {
+        addrs = index.addresses();
+        this.cache.set('kallsyms.encoding', index.encoding);
+      } catch (e) {
+        if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      }
+    }
+    if (index && addrs) {
+      // kallsyms' tables in place: no string or object per symbol until a lookup returns it
+      t.setKernel(index, addrs);
+      let start = -1n;
+      let end = 0n;
+      for (let i = 0; i < addrs.length; i++) {
+        const a = addrs[i];
+        if (a >= START_KERNEL_MAP) {
+          if (start < 0n || a < start) start = a;
+          if (a > end) end = a;
+        }
+      }
+      const kend = t.address('_end') ?? end + 1n;
+      t.addRegion(start, kend);
+      const pcpuEnd = t.address('__per_cpu_end');
+      if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
+    }
+    const k = index && addrs ? null : this.kallsyms();
+    const fromFile = k || (index && addrs) ? null : this.debugSymbols();
     if (fromFile) {
       let start = -1n;
       let end = 0n;
@@ -256,7 +283,7 @@ export class Program {
       const pcpuEnd = t.address('__per_cpu_end');
       if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
     }
-    for (const hook of symbolHooks) t.defer(() => hook(this, t));
+    for (const { h, regions } of symbolHooks) t.defer(() => h(this, t), regions);
     return t;
   }
 
@@ -385,15 +412,28 @@ export class Program {
     return this.obj(type, ptr - BigInt(this.offsetof(type, member)));
   }
 
-  /** Address of a kernel symbol: VMCOREINFO first (no kallsyms needed), then kallsyms. */
+  /**
+   * Address of a kernel symbol: VMCOREINFO first (no kallsyms needed), then kallsyms. When the
+   * kallsyms name index answers "no such symbol" that is the answer: analyses probe optional
+   * symbols of other kernel versions (contig_page_data, pcpu_hot, ...), and a miss must not build
+   * the whole symbol table and load every module's symbols. Names typed by a user, which may be
+   * module symbols, go to `symbols.address` (see `anySymbolAddress`).
+   */
   symbolAddress(name: string): bigint | undefined {
-    const v = this.kernelSymbolAddress(name) ?? this.symbols.address(name);
+    const k = this.kernelSymbolAddress(name);
+    if (k !== undefined || this._nameIndex) return k;
+    const v = this.symbols.address(name);
     if (v === undefined && this._kallsyms === null) {
       // a missing symbol is no fact about the kernel when its symbol table is unreadable
       const u = this.unavailable.find((x) => x.what === 'kernel symbols');
       noteProblem('kallsyms', `kernel symbols unreadable (${u?.why ?? 'kallsyms'}): ${name} and other symbols cannot be found`);
     }
     return v;
+  }
+
+  /** Address of any symbol by name, kernel or module ("module:name" picks a module's). */
+  anySymbolAddress(name: string): bigint | undefined {
+    return this.kernelSymbolAddress(name) ?? this.symbols.address(name);
   }
 
   /**
@@ -405,19 +445,33 @@ export class Program {
   kernelSymbolAddress(name: string): bigint | undefined {
     const v = this.info.symbol(name);
     if (v !== undefined) return v;
-    if (this._symbols) return this._symbols.address(name);
+    if (this._symbols && !this._nameIndex) return this._symbols.address(name);
     if (this.debug.length && (this.hide.kallsyms || this._nameIndex === null) && this.debug.some((d) => d.linkSymbols()?.length))
       return this.symbols.address(name);
     if (this.hide.kallsyms) return undefined;
-    if (name.includes(':') || this._nameIndex === null) return undefined;
+    if (name.includes(':')) return undefined;
     try {
-      this._nameIndex ??= new KallsymsNameIndex(this.mem, this.info);
-      return this._nameIndex.address(name);
+      const idx = this.kernelSymbolIndex();
+      if (idx) return idx.address(name);
+    } catch (e) {
+      if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      return undefined;
+    }
+    // no kallsyms in memory: a vmlinux's or System.map's symbols, when given
+    return this.debug.some((d) => d.linkSymbols()?.length) ? this.symbols.address(name) : undefined;
+  }
+
+  /** The kallsyms name index (built once), or null when kallsyms cannot be read that way. */
+  private kernelSymbolIndex(): KallsymsNameIndex | null {
+    if (this.hide.kallsyms) return null;
+    if (this._nameIndex !== undefined) return this._nameIndex;
+    try {
+      this._nameIndex = new KallsymsNameIndex(this.mem, this.info);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._nameIndex = null; // the full table reports why
-      return this.debug.some((d) => d.linkSymbols()?.length) ? this.symbols.address(name) : undefined;
     }
+    return this._nameIndex;
   }
 
   /** Per-CPU offsets (__per_cpu_offset[cpu]) for all possible CPUs. */
@@ -459,8 +513,12 @@ export class Program {
 }
 
 type SymbolHook = (p: Program, t: SymbolTable) => void;
-const symbolHooks: SymbolHook[] = [];
-/** Module symbol loading registers here (it needs BTF, which lives in another module). */
-export function onSymbolsLoaded(h: SymbolHook): void {
-  symbolHooks.push(h);
+const symbolHooks: Array<{ h: SymbolHook; regions: boolean }> = [];
+/**
+ * Module symbol loading registers here (it needs BTF, which lives in another module). `regions`:
+ * the hook adds address regions (modules), so an address lookup outside every known region runs
+ * it; hooks that only add names (the export-table symbols) run on a name lookup that misses.
+ */
+export function onSymbolsLoaded(h: SymbolHook, opts: { regions?: boolean } = {}): void {
+  symbolHooks.push({ h, regions: opts.regions ?? true });
 }
