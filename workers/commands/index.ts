@@ -15,5 +15,6 @@ import './slabcheck';
 import './rd';
 import './vtop';
 import './struct';
+import './print';
 import './dis';
 import './oops';
