@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { NodeFileSource } from '../workers/source/node';
 import { openProgram } from '../workers/node';
-import { runCommand, runCommandSafe, type CommandContext } from '../workers/commands/registry';
+import { runCommand, runCommandSafe, jsonText, type CommandContext } from '../workers/commands/registry';
 import { errorMessage } from '../workers/errors';
 import { initDisassembler } from '../workers/analysis/disasm';
 
@@ -71,7 +71,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         );
       } else {
         out.write(`crash> ${line}\n`);
-        out.write(r.ok ? ensureNl(r.result.text) : `${r.error}\n`);
+        out.write(r.ok ? ensureNl(r.result.asJson ? jsonText(r.result) : r.result.text) : `${r.error}\n`);
         out.write('\n');
       }
       if (!r.ok) failed = true;
@@ -81,7 +81,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
   try {
     const r = runCommand(ctx, line);
-    if (json) out.write(JSON.stringify(r.json ?? r.text, null, 1) + '\n');
+    if (json || r.asJson) out.write(jsonText(r));
     else out.write(ensureNl(r.text));
     return 0;
   } catch (e) {

@@ -95,10 +95,11 @@ function layout(u: Unwind, isPanic: boolean): Shown[] {
   return out;
 }
 
-function frameLine(s: Shown): string {
+function frameLine(s: Shown, symOffsets = false): string {
   const f = s.frame;
   const mod = f.sym?.sym.module ? ` [${f.sym.sym.module}]` : '';
-  const name = f.sym ? f.sym.sym.name : hex16(f.pc);
+  // -s: symbol+decimal offset, as crash's bt -s
+  const name = f.sym ? (symOffsets && f.sym.offset ? `${f.sym.sym.name}+${f.sym.offset}` : f.sym.sym.name) : hex16(f.pc);
   return `${('#' + s.level).padStart(3)} [${f.slot.toString(16)}] ${name} at ${f.pc.toString(16)}${mod}`;
 }
 
@@ -123,6 +124,7 @@ function stackWords(prog: Program, from: bigint, to: bigint): string[] {
 export interface BtOptions {
   frames?: boolean; // -f
   text?: boolean; // -t
+  symOffsets?: boolean; // -s
 }
 
 /** One task's bt text and JSON. */
@@ -151,7 +153,7 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
       const st = stackName(f.slot);
       if (prevStack && st && st !== prevStack) lines.push(`--- <${prevStack}> ---`);
       if (st) prevStack = st;
-      lines.push(frameLine(s));
+      lines.push(frameLine(s, opts.symOffsets));
       if (opts.frames) {
         const next = shown.slice(i + 1).find((x) => x.block === null || x.block === 'exception' || x.block === 'user');
         const end = next ? (next.block === null ? next.frame.slot : (next.frame.regsAddress ?? next.frame.slot)) : (stacks.find((x) => f.slot >= x.start && f.slot < x.end)?.end ?? f.slot);
@@ -252,7 +254,7 @@ registerCommand({
     const json: unknown[] = [];
     for (const t of tasks) {
       checkCancel(ctx);
-      const r = btTask(prog, t, { frames: flags.has('-f'), text: flags.has('-t') });
+      const r = btTask(prog, t, { frames: flags.has('-f'), text: flags.has('-t'), symOffsets: flags.has('-s') });
       texts.push(r.text);
       json.push(r.json);
     }

@@ -16,5 +16,6 @@ import './rd';
 import './vtop';
 import './struct';
 import './print';
+import './foreach';
 import './dis';
 import './oops';
