@@ -17,5 +17,6 @@ import './vtop';
 import './struct';
 import './print';
 import './foreach';
+import './mod';
 import './dis';
 import './oops';
