@@ -18,5 +18,6 @@ import './struct';
 import './print';
 import './foreach';
 import './mod';
+import './stacks';
 import './dis';
 import './oops';
