@@ -1,4 +1,4 @@
-import { DumpError, MemoryError, errorMessage } from '../errors';
+import { Cancelled, DumpError, MemoryError, errorMessage } from '../errors';
 import type { Program } from '../kernel/program';
 
 /**
@@ -44,12 +44,7 @@ export class CommandError extends Error {
   }
 }
 
-export class Cancelled extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'Cancelled';
-  }
-}
+export { Cancelled };
 
 const commands = new Map<string, Command>();
 
