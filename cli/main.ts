@@ -6,10 +6,13 @@ import { errorMessage } from '../workers/errors';
 import { initDisassembler } from '../workers/analysis/disasm';
 
 const USAGE = `usage: vmcore <dump> ['<command>'] [--json]
+       vmcore <dump> -                     (commands from standard input)
        vmcore <dump> --batch <file> [--json]
        vmcore --oops <file|-> [--json]      (parse a pasted oops report; no dump needed)
 Runs one command of the console language (crash-style: sys, log, ps, bt, kmem, struct, rd, sym,
-dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command, prints "sys".
+dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command on a terminal, opens a
+crash> prompt (history, Tab completion, Ctrl-C cancels a command), else prints "sys";
+"vmcore <dump> -" reads commands from standard input, one per line.
 "vmcore <dump> help" lists the commands.`;
 
 /** Returns the exit code. Never prints a stack trace. */
@@ -77,6 +80,14 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       if (!r.ok) failed = true;
     }
     return failed ? 1 : 0;
+  }
+  if (cmdWords.length === 1 && cmdWords[0] === '-') {
+    const { fromStdin } = await import('./interactive');
+    return fromStdin(ctx, json, out, err);
+  }
+  if (cmdWords.length === 0 && process.stdin.isTTY && out === process.stdout && process.stdout.isTTY) {
+    const { interactive } = await import('./interactive');
+    return interactive(ctx);
   }
   const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
   try {
