@@ -19,5 +19,7 @@ import './print';
 import './foreach';
 import './mod';
 import './stacks';
+import './timer';
+import './runq';
 import './dis';
 import './oops';
