@@ -21,5 +21,6 @@ import './mod';
 import './stacks';
 import './timer';
 import './runq';
+import './files';
 import './dis';
 import './oops';
