@@ -19,7 +19,7 @@ const ORACLES = join(dirname(fileURLToPath(import.meta.url)), 'oracles');
 const oracleFile = (dump: string, cmd: string) => join(ORACLES, dump, cmd.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_|_$/g, '') + '.txt');
 
 /** commands whose text must equal crash's, line for line */
-const EXACT = ['ps -S', 'ps -m', 'mod', 'mod -t', 'sys -t', 'p runqueues', 'struct rq.nr_running runqueues:a', 'timer', 'runq', 'kmem -v', 'mount', 'files 1', 'net'];
+const EXACT = ['ps -S', 'ps -m', 'mod', 'mod -t', 'sys -t', 'p runqueues', 'struct rq.nr_running runqueues:a', 'timer', 'runq', 'kmem -v', 'mount', 'files 1', 'net', 'kmem -i'];
 /** p: crash's first line, the value history number aside (we add the inference evidence below it) */
 const PRINT = ['p jiffies', 'p -x jiffies', 'p init_task.comm'];
 
@@ -64,7 +64,7 @@ for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble'
 }
 
 // crash's kmem -v from the shared oracle bundles (every dump that has one)
-describe('kmem -v equals crash (../shared/dumps/<dump>/oracle/kmem-v.txt)', () => {
+describe('kmem -v and kmem -i equal crash (../shared/dumps/<dump>/oracle/kmem-v.txt, kmem-i.txt)', () => {
   for (const name of ['6.1-skb-uaf-0x106', '6.1-skb-uaf-0x106-slubdebug', '6.1-bh-scribble', '6.1-sysrq-kaslr', '6.1-sysrq-256M-flattened', '6.12-skb-uaf-kaslr']) {
     const d = sharedDump(name);
     it.skipIf(!d)(`${name}${d ? '' : ` (${SKIP_REASON})`}`, () => {
@@ -78,6 +78,7 @@ describe('kmem -v equals crash (../shared/dumps/<dump>/oracle/kmem-v.txt)', () =
         return;
       }
       expect(runCommand({ prog }, 'kmem -v').text.trimEnd()).toBe(d!.oracle('kmem-v.txt').trimEnd());
+      expect(runCommand({ prog }, 'kmem -i').text.trimEnd()).toBe(d!.oracle('kmem-i.txt').trimEnd());
     }, 120_000);
   }
 });
