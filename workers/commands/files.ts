@@ -4,7 +4,8 @@
  */
 import { mountList, taskFiles } from '../analysis/fs';
 import { netDevices } from '../analysis/net';
-import { panicTask, type TaskInfo } from '../analysis/tasks';
+import { taskVmas } from '../analysis/mm';
+import { panicTask, taskRssPages, taskVmPages, type TaskInfo } from '../analysis/tasks';
 import { btHeader, resolveTasks } from './bt';
 import { CommandError, registerCommand } from './registry';
 
@@ -88,5 +89,39 @@ registerCommand({
     for (const d of devices) lines.push(`${centerOnly(d.address.toString(16), 16)}  ${d.name.padEnd(10)} ${[...d.ipv4, ...d.ipv6].join(', ')}`);
     for (const p of problems) lines.push(`net: ${p}`);
     return { text: lines.join('\n') + '\n', json: { devices: devices.map((d) => ({ net_device: hex(d.address), name: d.name, ipv4: d.ipv4, ipv6: d.ipv6 })), problems } };
+  },
+});
+
+registerCommand({
+  name: 'vm',
+  summary: "a task's address space: mm_struct, page directory, RSS, total VM and every VMA (start, end, flags, file)",
+  usage: 'vm [pid|task]',
+  run(args, ctx) {
+    const prog = ctx.prog;
+    const tasks = args.length ? args.flatMap((a) => resolveTasks(prog, a)) : [contextTask(prog)];
+    const out: string[] = [];
+    const json: unknown[] = [];
+    for (const t of tasks) {
+      const lines = [btHeader(t)];
+      if (!t.mm) {
+        lines.push(`       MM               PGD          RSS    TOTAL_VM`);
+        lines.push(`       0                0          0k      0k     `);
+        out.push(lines.join('\n') + '\n');
+        json.push({ pid: t.pid, task: hex(t.task), mm: null, vmas: [] });
+        continue;
+      }
+      const pgd = prog.obj('struct mm_struct', t.mm).member('pgd').ptr();
+      const rss = taskRssPages(prog, t) * 4;
+      const total = taskVmPages(prog, t) * 4;
+      lines.push(`       MM               PGD          RSS    TOTAL_VM`);
+      lines.push(`${t.mm.toString(16)}  ${pgd.toString(16)}  ${center(`${rss}k`, 6)}  ${center(`${total}k`, 8)}`);
+      const { vmas, problems } = taskVmas(prog, t.mm);
+      lines.push('      VMA           START       END     FLAGS FILE');
+      for (const v of vmas) lines.push(`${center(v.vma.toString(16), 16)} ${v.start.toString(16).padStart(10)} ${v.end.toString(16).padStart(10)} ${v.flags.toString(16).padStart(6)} ${v.file}`);
+      for (const p of problems) lines.push(`vm: ${p}`);
+      out.push(lines.join('\n') + '\n');
+      json.push({ pid: t.pid, task: hex(t.task), mm: hex(t.mm), pgd: hex(pgd), rss_kb: rss, total_vm_kb: total, vmas: vmas.map((v) => ({ vma: hex(v.vma), start: hex(v.start), end: hex(v.end), flags: hex(v.flags), file: v.file })), problems });
+    }
+    return { text: out.join('\n'), json };
   },
 });

@@ -19,7 +19,7 @@ const ORACLES = join(dirname(fileURLToPath(import.meta.url)), 'oracles');
 const oracleFile = (dump: string, cmd: string) => join(ORACLES, dump, cmd.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_|_$/g, '') + '.txt');
 
 /** commands whose text must equal crash's, line for line */
-const EXACT = ['ps -S', 'ps -m', 'mod', 'mod -t', 'sys -t', 'p runqueues', 'struct rq.nr_running runqueues:a', 'timer', 'runq', 'kmem -v', 'mount', 'files 1', 'net', 'kmem -i'];
+const EXACT = ['ps -S', 'ps -m', 'mod', 'mod -t', 'sys -t', 'p runqueues', 'struct rq.nr_running runqueues:a', 'timer', 'runq', 'kmem -v', 'mount', 'files 1', 'net', 'kmem -i', 'vm 1'];
 /** p: crash's first line, the value history number aside (we add the inference evidence below it) */
 const PRINT = ['p jiffies', 'p -x jiffies', 'p init_task.comm'];
 
@@ -79,6 +79,23 @@ describe('kmem -v and kmem -i equal crash (../shared/dumps/<dump>/oracle/kmem-v.
       }
       expect(runCommand({ prog }, 'kmem -v').text.trimEnd()).toBe(d!.oracle('kmem-v.txt').trimEnd());
       expect(runCommand({ prog }, 'kmem -i').text.trimEnd()).toBe(d!.oracle('kmem-i.txt').trimEnd());
+    }, 120_000);
+  }
+});
+
+// the maple-tree walk finds every VMA: as many as mm->map_count, for every user task
+describe('vm: VMAs from the maple tree = mm->map_count', () => {
+  for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr']) {
+    const d = sharedDump(name);
+    it.skipIf(!d)(name, () => {
+      const prog = openProgram(new NodeFileSource(d!.file));
+      const j = runCommand({ prog }, 'foreach user vm').json as any[];
+      expect(j.length).toBeGreaterThan(3);
+      for (const t of j) {
+        const n = prog.obj('struct mm_struct', BigInt(t.mm)).member('map_count').num();
+        expect(t.vmas.length, `pid ${t.pid}`).toBe(n);
+        expect(t.problems).toEqual([]);
+      }
     }, 120_000);
   }
 });
