@@ -1,7 +1,7 @@
 /**
  * Maple trees (lib/maple_tree.c, include/linux/maple_tree.h): every entry of a tree, in index
  * order. An encoded node pointer carries the node type in bits 3..6 (enum maple_type, values read
- * from BTF) and is a node when its low two bits are 2 and it is above MAPLE_RESERVED_RANGE (4096);
+ * from BTF); the root is a node when its low two bits are 2 and it is above 4096 (xa_is_node);
  * leaves (maple_leaf_64, maple_dense) hold entries, range/arange nodes hold children. Pivots bound
  * each slot; a walk stops at the node's maximum. Bounded (depth and count) and cycle-checked.
  */
@@ -73,7 +73,7 @@ export function mapleEntries(prog: Program, tree: bigint, limit = 1_000_000): { 
       const e = u(l.slotOff + i * 8);
       if (e) {
         if (leaf) entries.push({ index: lo, last, entry: e });
-        else if (isNode(e)) walk(e, lo, last, depth + 1);
+        else walk(e, lo, last, depth + 1); // children are encoded nodes (only the root carries the |2 tag)
       }
       if (last >= max || (i < l.nPiv && hi === 0n && i > 0)) break;
       lo = last + 1n;
