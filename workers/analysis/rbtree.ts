@@ -65,3 +65,36 @@ export function rbWalk(prog: Program, root: bigint, limit = 1_000_000): RbWalk {
   }
   return { nodes, problems };
 }
+
+/** Pre-order walk (node, left subtree, right subtree): the order crash's `tree -t rbtree` prints. */
+export function rbPreorder(prog: Program, root: bigint, limit = 1_000_000): RbWalk {
+  const nodeT = prog.type('struct rb_node');
+  const offRight = BigInt(prog.offsetof(nodeT, 'rb_right'));
+  const offLeft = BigInt(prog.offsetof(nodeT, 'rb_left'));
+  const nodes: bigint[] = [];
+  const problems: string[] = [];
+  const seen = new Set<bigint>();
+  const stack: Array<{ n: bigint; d: number }> = [];
+  try {
+    const r = prog.mem.u64(root);
+    if (r) stack.push({ n: r, d: 0 });
+    while (stack.length && nodes.length < limit) {
+      const { n, d } = stack.pop()!;
+      if (seen.has(n)) {
+        problems.push(`duplicate tree entry: ${n.toString(16)}`);
+        break;
+      }
+      seen.add(n);
+      nodes.push(n);
+      if (d > 256) continue;
+      const right = prog.mem.u64(n + offRight);
+      const left = prog.mem.u64(n + offLeft);
+      if (right) stack.push({ n: right, d: d + 1 });
+      if (left) stack.push({ n: left, d: d + 1 });
+    }
+  } catch (e) {
+    if (!(e instanceof MemoryError)) throw e;
+    problems.push(e.message);
+  }
+  return { nodes, problems };
+}

@@ -22,5 +22,6 @@ import './stacks';
 import './timer';
 import './runq';
 import './files';
+import './tree';
 import './dis';
 import './oops';

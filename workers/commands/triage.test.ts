@@ -50,6 +50,15 @@ for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble'
         expect(got.replace(/\$\d+/, '$N')).toBe(want.replace(/\$\d+/, '$N'));
       }, 120_000);
     }
+    // per-dump commands (tree roots whose addresses differ per dump): oracles/commands-<dump>.txt
+    const extra = join(ORACLES, `commands-${name}.txt`);
+    for (const cmd of existsSync(extra) ? readFileSync(extra, 'utf8').split('\n').filter(Boolean) : []) {
+      const f = oracleFile(name, cmd);
+      const want = existsSync(f) ? readFileSync(f, 'utf8') : '';
+      it.skipIf(!want.trim() || /^tree: /.test(want))(cmd, () => {
+        expect(runCommand({ prog: P() }, cmd).text.trimEnd()).toBe(want.trimEnd());
+      }, 120_000);
+    }
     it('whatis of globals (crash, from DWARF) = our inferred type', () => {
       for (const sym of ['jiffies', 'init_task', 'init_mm', 'init_net', 'slab_mutex', 'rtnl_mutex', 'modules']) {
         const f = oracleFile(name, `whatis ${sym}`);

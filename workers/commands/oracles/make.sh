@@ -35,7 +35,9 @@ for name in $LIST; do
   while IFS= read -r c; do
     [ -n "$c" ] || continue
     printf 'echo @@@ORACLE %s\n%s\n' "$c" "$c" >> "$cmds"
-  done < "$HERE/commands.txt"
+  done <<CMDS
+$(cat "$HERE/commands.txt"; [ -f "$HERE/commands-$name.txt" ] && cat "$HERE/commands-$name.txt")
+CMDS
   echo "echo @@@ORACLE end" >> "$cmds"
   echo quit >> "$cmds"
   out=$HERE/$name
