@@ -23,5 +23,6 @@ import './timer';
 import './runq';
 import './files';
 import './tree';
+import './irq';
 import './dis';
 import './oops';
