@@ -20,8 +20,9 @@ export interface IrqInfo {
 }
 
 export function nrIrqs(prog: Program): number {
-  const a = prog.symbolAddress('nr_irqs');
-  if (a === undefined) throw new DumpError('no symbol nr_irqs');
+  // kernel/irq/irqdesc.c: nr_irqs, renamed total_nr_irqs in 6.13
+  const a = prog.symbolAddress('nr_irqs') ?? prog.symbolAddress('total_nr_irqs');
+  if (a === undefined) throw new DumpError('no symbol nr_irqs or total_nr_irqs');
   return prog.mem.u32(a);
 }
 

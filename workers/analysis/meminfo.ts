@@ -16,6 +16,8 @@ export interface MemInfo {
   slab: number;
   hugeTotal: number | null;
   hugeFree: number;
+  /** the kernel has swap_info / swapper_spaces (crash prints the swap lines only then) */
+  swapKnown: boolean;
   swapTotal: number;
   swapUsed: number;
   commitLimit: number | null;
@@ -159,5 +161,6 @@ export function memInfo(prog: Program): MemInfo {
       if (vc !== undefined) committed = Math.max(0, Number(BigInt.asIntN(64, prog.obj('struct percpu_counter', vc).member('count').value())));
     }
   }
-  return { totalram, free, buffers, cached, slab, hugeTotal: huge?.total ?? null, hugeFree: huge?.free ?? 0, swapTotal: sw.total, swapUsed: sw.used, commitLimit, committed, problems };
+  const swapKnown = ['swap_info', 'swapper_space', 'swapper_spaces'].some((n) => prog.symbolAddress(n) !== undefined);
+  return { totalram, free, buffers, cached, slab, hugeTotal: huge?.total ?? null, hugeFree: huge?.free ?? 0, swapKnown, swapTotal: sw.total, swapUsed: sw.used, commitLimit, committed, problems };
 }

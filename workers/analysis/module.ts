@@ -35,7 +35,9 @@ export function taintFlags(prog: Program): TaintFlag[] {
         if (c < 0x41 || c > 0x5a) break; // an upper-case letter, or past the table
         let desc = '';
         if (prog.btf.memberPath(t, 'desc')) desc = o.member('desc').try((x) => x.string(64)) ?? '';
-        out.push({ bit: i, letter: String.fromCharCode(c), clear: String.fromCharCode(o.member('c_false').num()), module: o.member('module').num() !== 0, desc });
+        // `module` (may a module set it) is gone in 7.x's struct taint_flag
+        const module = prog.btf.memberPath(t, 'module') ? o.member('module').num() !== 0 : false;
+        out.push({ bit: i, letter: String.fromCharCode(c), clear: String.fromCharCode(o.member('c_false').num()), module, desc });
       } catch (e) {
         if (e instanceof MemoryError) break;
         throw e;

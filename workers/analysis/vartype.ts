@@ -20,6 +20,7 @@ import type { Program } from '../kernel/program';
 import type { Btf } from '../kernel/btf';
 import { disassemble, disassemblerReady, type Insn } from './disasm';
 import { DumpError, MemoryError } from '../errors';
+import { btfVariables } from '../kernel/variables';
 
 export interface TypeEvidence {
   /** where: function+offset of the referencing instruction */
@@ -162,6 +163,75 @@ function untouched(insns: Insn[], i: number, reg: string): boolean {
   return true;
 }
 
+interface PtrSlot {
+  offset: number;
+  /** the pointed-to type */
+  target: number;
+  path: string;
+}
+
+/** Pointer members of a type to composite types (through nested structs, unions and small arrays). */
+function pointerSlots(btf: Btf, id: number, cache: Map<number, PtrSlot[]>): PtrSlot[] {
+  const hit = cache.get(id);
+  if (hit) return hit;
+  const out: PtrSlot[] = [];
+  const rec = (tid: number, base: number, path: string, depth: number) => {
+    if (depth > 6 || out.length > 4096) return;
+    const r = btf.resolve(tid);
+    const t = btf.type(r);
+    if (t.kind === 'struct' || t.kind === 'union') {
+      for (const m of t.members) if (!m.bitSize) rec(m.type, base + m.bitOffset / 8, m.name ? (path ? `${path}.${m.name}` : m.name) : path, depth + 1);
+    } else if (t.kind === 'array') {
+      const es = btf.sizeof(t.type);
+      for (let i = 0; i < Math.min(t.nelems, 16); i++) rec(t.type, base + i * es, `${path}[${i}]`, depth + 1);
+    } else if (t.kind === 'ptr') {
+      const target = btf.unqualified(t.type);
+      if (btf.isComposite(target) && btf.sizeof(target) > 0) out.push({ offset: base, target, path });
+    }
+  };
+  rec(id, 0, '', 0);
+  cache.set(id, out);
+  return out;
+}
+
+/**
+ * Typed pointers the dump holds in BTF-typed variables (every per-CPU variable on every CPU):
+ * pointer value -> the type it points to and where it was read ("per_cpu(runqueues, 0).idle").
+ * Built once per dump; bounded.
+ */
+function typedPointers(prog: Program): Map<bigint, { target: number; where: string }> {
+  const cached = prog.cache.get('vartype.typedPointers') as Map<bigint, { target: number; where: string }> | undefined;
+  if (cached) return cached;
+  const out = new Map<bigint, { target: number; where: string }>();
+  prog.cache.set('vartype.typedPointers', out);
+  const btf = prog.btf;
+  const slotsCache = new Map<number, PtrSlot[]>();
+  const ncpu = prog.perCpuOffsets().length;
+  for (const v of btfVariables(prog)) {
+    if (!v.percpu) continue;
+    const slots = pointerSlots(btf, v.type, slotsCache);
+    if (!slots.length) continue;
+    const size = btf.sizeof(v.type);
+    for (let cpu = 0; cpu < ncpu; cpu++) {
+      let buf: Uint8Array | null = null;
+      try {
+        buf = prog.mem.tryRead(prog.perCpu(v.name, cpu), size);
+      } catch {
+        buf = null;
+      }
+      if (!buf) continue;
+      const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      for (const s of slots) {
+        if (s.offset + 8 > buf.length) continue;
+        const p = dv.getBigUint64(s.offset, true);
+        if (p < 0xffff800000000000n || out.has(p)) continue;
+        out.set(p, { target: s.target, where: `per_cpu(${v.name}, ${cpu})${s.path ? '.' + s.path : ''}` });
+      }
+    }
+  }
+  return out;
+}
+
 /** Infer the type of the global `name` from its uses in kernel text. */
 export function inferVariableType(prog: Program, name: string, opts: { maxRefs?: number } = {}): InferredType {
   const problems: string[] = [];
@@ -182,15 +252,25 @@ export function inferVariableType(prog: Program, name: string, opts: { maxRefs?:
   const widths = new Map<number, TypeEvidence[]>();
   const seenFn = new Set<string>();
   const disCache = new Map<bigint, Insn[]>();
-  const vote = (type: number, how: 'call' | 'width', ev: TypeEvidence) => {
+  const vote = (type: number, how: 'call' | 'width', ev: TypeEvidence, weight = 1) => {
     let c = votes.get(type);
     if (!c) {
       c = { type, name: btf.typeName(type), votes: 0, how, evidence: [] };
       votes.set(type, c);
     }
-    c.votes++;
+    c.votes += weight;
     if (c.evidence.length < 8) c.evidence.push(ev);
   };
+  // a BTF-typed pointer in memory that points at the symbol names its type outright
+  try {
+    const tp = typedPointers(prog).get(address);
+    if (tp) {
+      // worth several code uses: the kernel's own typed pointer holds this address
+      vote(tp.target, 'call', { at: tp.where, text: `${tp.where}, a ${btf.typeName(tp.target)} *, points at ${name}` }, 4);
+    }
+  } catch (e) {
+    if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+  }
   for (const field of refs) {
     let lead = 0;
     for (const c of votes.values()) lead = Math.max(lead, c.votes);

@@ -54,9 +54,11 @@ export function kmemI(ctx: CommandContext): CommandResult {
     lines.push(row('HUGE FREE', m.hugeFree, pct(m.hugeFree, m.hugeTotal, 'TOTAL HUGE')));
   }
   lines.push('');
-  lines.push(row('TOTAL SWAP', m.swapTotal, '').trimEnd() + '         ----');
-  lines.push(row('SWAP USED', m.swapUsed, pct(m.swapUsed, m.swapTotal, 'TOTAL SWAP')));
-  lines.push(row('SWAP FREE', m.swapTotal - m.swapUsed, pct(m.swapTotal - m.swapUsed, m.swapTotal, 'TOTAL SWAP')));
+  if (m.swapKnown) {
+    lines.push(row('TOTAL SWAP', m.swapTotal, '').trimEnd() + '         ----');
+    lines.push(row('SWAP USED', m.swapUsed, pct(m.swapUsed, m.swapTotal, 'TOTAL SWAP')));
+    lines.push(row('SWAP FREE', m.swapTotal - m.swapUsed, pct(m.swapTotal - m.swapUsed, m.swapTotal, 'TOTAL SWAP')));
+  }
   if (m.commitLimit !== null) {
     lines.push('');
     lines.push(row('COMMIT LIMIT', m.commitLimit, '').trimEnd() + '         ----');

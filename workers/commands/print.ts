@@ -56,7 +56,7 @@ function evidenceText(inf: InferredType[]): string {
   for (const i of inf) {
     const c = i.candidates;
     if (!c.length) continue;
-    out.push(`(type of ${i.symbol} inferred from the kernel's code, not from BTF: ${c[0].name}, ${c[0].votes} use${c[0].votes === 1 ? '' : 's'}` +
+    out.push(`(type of ${i.symbol} inferred from the kernel's code and data, not from BTF: ${c[0].name}, ${c[0].votes} use${c[0].votes === 1 ? '' : 's'}` +
       (c.length > 1 ? `; also ${c.slice(1, 3).map((x) => `${x.name} (${x.votes})`).join(', ')}` : '') +
       `; e.g. ${c[0].evidence[0]?.at}: ${c[0].evidence[0]?.text}; "vartype ${i.symbol}" ranks them)`);
   }
