@@ -90,7 +90,7 @@ for (const name of NAMES) {
         const inf = inferVariableType(prog, sym);
         expect(inf.candidates.length, sym).toBeGreaterThan(0);
         expect(inf.candidates[0].name, `${sym}: ${inf.candidates.map((c) => `${c.name}(${c.votes})`).join(' ')}`).toBe(truth);
-        expect(inf.candidates[0].evidence[0].text).toMatch(/call|jmp|compared/);
+        expect(inf.candidates[0].evidence[0].text).toMatch(/call|jmp|compared|points at/);
       }
       // a per-CPU variable whose BTF VAR we ignore: the code's use agrees with BTF
       const v = runCommand({ prog }, 'vartype runqueues --json').json as any;
