@@ -74,9 +74,16 @@ for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble'
 
 // crash's kmem -v from the shared oracle bundles (every dump that has one)
 describe('kmem -v and kmem -i equal crash (../shared/dumps/<dump>/oracle/kmem-v.txt, kmem-i.txt)', () => {
-  for (const name of ['6.1-skb-uaf-0x106', '6.1-skb-uaf-0x106-slubdebug', '6.1-bh-scribble', '6.1-sysrq-kaslr', '6.1-sysrq-256M-flattened', '6.12-skb-uaf-kaslr']) {
+  for (const name of ['6.1-skb-uaf-0x106', '6.1-skb-uaf-0x106-slubdebug', '6.1-bh-scribble', '6.1-sysrq-kaslr', '6.1-sysrq-256M-flattened', '6.12-skb-uaf-kaslr', '7.2-sysrq-kaslr']) {
     const d = sharedDump(name);
-    it.skipIf(!d)(`${name}${d ? '' : ` (${SKIP_REASON})`}`, () => {
+    const usable = (() => {
+      try {
+        return !!d && openProgram(new NodeFileSource(d.file)).hasBtf;
+      } catch {
+        return false;
+      }
+    })();
+    it.skipIf(!usable)(`${name}${d ? (usable ? '' : ' (BTF not readable on this branch yet: 7.x support is the k72 work)') : ` (${SKIP_REASON})`}`, () => {
       let prog: Program;
       try {
         prog = openProgram(new NodeFileSource(d!.file));
@@ -87,7 +94,10 @@ describe('kmem -v and kmem -i equal crash (../shared/dumps/<dump>/oracle/kmem-v.
         return;
       }
       expect(runCommand({ prog }, 'kmem -v').text.trimEnd()).toBe(d!.oracle('kmem-v.txt').trimEnd());
-      expect(runCommand({ prog }, 'kmem -i').text.trimEnd()).toBe(d!.oracle('kmem-i.txt').trimEnd());
+      // 7.2: crash's swap_info reader fails (its kmem-i.txt has an empty swap section); compare the rest
+      const noSwap = (t: string) => t.trimEnd().split('\n').filter((l) => !/SWAP/.test(l)).join('\n').replace(/\n{2,}/g, '\n\n');
+      expect(noSwap(runCommand({ prog }, 'kmem -i').text)).toBe(noSwap(d!.oracle('kmem-i.txt')));
+      if (!name.startsWith('7.')) expect(runCommand({ prog }, 'kmem -i').text.trimEnd()).toBe(d!.oracle('kmem-i.txt').trimEnd());
     }, 120_000);
   }
 });
