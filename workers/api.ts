@@ -15,7 +15,7 @@
 import { transfer } from 'comlink';
 import { openProgram } from './engine';
 import type { Program, Unavailable } from './kernel/program';
-import { runCommandSafe, listCommands, type CommandContext } from './commands/registry';
+import { runCommandSafe, listCommands, jsonText, type CommandContext } from './commands/registry';
 import { DumpError, MemoryError, errorMessage } from './errors';
 import { BlobSource } from './source/blob';
 import { HttpRangeSource } from './source/http';
@@ -90,6 +90,8 @@ export interface RunResult {
   text: string;
   /** the command's JSON when it has a JSON shape and `--json` was given (or it always returns one) */
   json?: unknown;
+  /** `--json` was on the line: the JSON as text, for the console to show instead of text */
+  jsonText?: string;
   /** one-line error message when !ok */
   error?: string;
   /** problems met on the way (damaged memory, broken walks); also in `text` as WARNING lines */
@@ -420,15 +422,16 @@ export class EngineApi {
           }
         : undefined,
     };
-    // `--json` is the CLI's switch; here every command's JSON comes back anyway (and a command
-    // that does not know the word would reject it)
-    const r = runCommandSafe(ctx, line.replace(/(^|\s)--json(?=\s|$)/g, ' ').trim());
+    // every command's JSON comes back anyway; `--json` on the line (handled by the registry)
+    // also asks for the JSON as the text to show: jsonText
+    const r = runCommandSafe(ctx, line);
     this.cancelled.delete(jobId);
     const ms = Math.round(performance.now() - t0);
     if (r.ok) {
       const out: RunResult = { jobId, ok: true, text: r.result.text, ms };
       if (r.result.json !== undefined) out.json = r.result.json;
       if (r.result.problems?.length) out.problems = r.result.problems;
+      if (r.result.asJson) out.jsonText = jsonText(r.result);
       return out;
     }
     return { jobId, ok: false, text: '', error: r.error, cancelled: r.error === 'cancelled', ms };

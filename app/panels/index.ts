@@ -12,6 +12,8 @@ import { MemoryPanel } from './Memory/MemoryPanel';
 import { BacktracePanel } from './Backtrace/BacktracePanel';
 import { SlabsPanel } from './Slabs/SlabsPanel';
 import { ConsolePanel } from './Console/ConsolePanel';
+import { TasksPanel } from './Tasks/TasksPanel';
+import { SystemPanel } from './System/SystemPanel';
 
 export interface PanelDef {
   id: PanelId;
@@ -28,6 +30,8 @@ export const PANEL_DEFS: PanelDef[] = [
   { id: 'bt', title: 'Backtrace', key: '4', hint: 'bt, bt -a', component: BacktracePanel },
   { id: 'slabs', title: 'Slabs', key: '5', hint: 'kmem -s, kmem -S', component: SlabsPanel },
   { id: 'console', title: 'Console', key: '6', hint: 'crash commands', component: ConsolePanel },
+  { id: 'tasks', title: 'Tasks', key: '7', hint: 'stacks, hung', component: TasksPanel },
+  { id: 'system', title: 'System', key: '8', hint: 'kmem -i, mod, runq, irq, timer', component: SystemPanel },
 ];
 
 // Walkthrough player (app/walkthrough/): a dock beside the panels, mounted in its own root.

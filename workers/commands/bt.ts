@@ -96,10 +96,11 @@ function layout(u: Unwind, isPanic: boolean): Shown[] {
   return out;
 }
 
-function frameLine(s: Shown): string {
+function frameLine(s: Shown, symOffsets = false): string {
   const f = s.frame;
   const mod = f.sym?.sym.module ? ` [${f.sym.sym.module}]` : '';
-  const name = f.sym ? f.sym.sym.name : hex16(f.pc);
+  // -s: symbol+decimal offset, as crash's bt -s
+  const name = f.sym ? (symOffsets && f.sym.offset ? `${f.sym.sym.name}+${f.sym.offset}` : f.sym.sym.name) : hex16(f.pc);
   return `${('#' + s.level).padStart(3)} [${f.slot.toString(16)}] ${name} at ${f.pc.toString(16)}${mod}`;
 }
 
@@ -126,6 +127,7 @@ export interface BtOptions {
   text?: boolean; // -t
   lines?: boolean; // -l
   locals?: boolean; // --locals
+  symOffsets?: boolean; // -s
 }
 
 /** Parameters and locals of a frame (see kernel/dwarf/locals.ts): the CFA is the caller's sp. */
@@ -215,7 +217,7 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
       const st = stackName(f.slot);
       if (prevStack && st && st !== prevStack) lines.push(`--- <${prevStack}> ---`);
       if (st) prevStack = st;
-      lines.push(frameLine(s));
+      lines.push(frameLine(s, opts.symOffsets));
       if (opts.lines) lines.push(...sourceLines(sources.get(f) ?? null));
       if (opts.locals) lines.push(...localLines(locals.get(f) ?? null));
       if (opts.frames) {
@@ -329,7 +331,7 @@ registerCommand({
     const json: unknown[] = [];
     for (const t of tasks) {
       checkCancel(ctx);
-      const r = btTask(prog, t, { frames: flags.has('-f'), text: flags.has('-t'), lines: flags.has('-l'), locals: flags.has('--locals') });
+      const r = btTask(prog, t, { frames: flags.has('-f'), text: flags.has('-t'), lines: flags.has('-l'), locals: flags.has('--locals'), symOffsets: flags.has('-s') });
       texts.push(r.text);
       json.push(r.json);
     }

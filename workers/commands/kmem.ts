@@ -22,6 +22,7 @@ import {
 } from '../analysis/slab';
 import { describeAddress, parseAddress, trackLines, type Described } from './whatis';
 import { taskStateBits, panicTask, type TaskInfo, type TaskStateBits } from '../analysis/tasks';
+import { kmemV, kmemI } from './kmeminfo';
 import { CommandError, registerCommand, parseFlags, checkCancel, type CommandContext, type CommandResult } from './registry';
 
 const hx = (v: bigint | number) => v.toString(16);
@@ -326,9 +327,11 @@ function ordinal(n: number): string {
 registerCommand({
   name: 'kmem',
   summary: 'slab caches (-s), a cache\'s slabs and objects (-S), or what an address is (crash\'s kmem)',
-  usage: 'kmem -s [cache] | kmem -S <cache> [--full] | kmem <address>',
+  usage: 'kmem -s [cache] | kmem -S <cache> [--full] | kmem -v | kmem -i | kmem <address>',
   run(args: string[], ctx: CommandContext): CommandResult {
-    const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: ['-s', '-S', '--full'] });
+    const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: ['-s', '-S', '--full', '-v', '-i'] });
+    if (flags.has('-v')) return kmemV(ctx);
+    if (flags.has('-i')) return kmemI(ctx);
     if (flags.has('-s')) return kmemS(ctx, rest[0]);
     if (flags.has('-S')) {
       if (!rest[0]) throw new CommandError('usage: kmem -S <cache> [--full]');

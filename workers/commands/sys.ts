@@ -35,6 +35,7 @@
  *
  * A field the dump cannot give prints "(unknown: reason)"; the command never fails on bad memory.
  */
+import { taintLetters, taintedMask } from '../analysis/module';
 import { registerCommand, parseFlags, CommandError, type CommandContext } from './registry';
 import { DumpError, MemoryError, errorMessage } from '../errors';
 import { u64 } from '../bytes';
@@ -676,13 +677,27 @@ registerCommand({
   summary: 'system data: kernel release, CPUs, date, uptime, tasks, memory, panic string',
   usage: 'sys [--json]',
   run(args: string[], ctx: CommandContext) {
-    const { rest } = parseFlags(args, { bool: ['--json'] });
-    if (rest.length) throw new CommandError(`sys: unsupported argument ${rest[0]} (only plain "sys" is implemented)`);
+    const { flags, rest } = parseFlags(args, { bool: ['--json', '-t'] });
+    if (rest.length) throw new CommandError(`sys: unsupported argument ${rest[0]} (sys, sys -t)`);
+    if (flags.has('-t')) {
+      // crash's sys -t: the taint mask and its letters (kernel/panic.c taint_flags[])
+      const mask = taintedMask(ctx.prog);
+      const letters = taintLetters(ctx.prog, mask);
+      return { text: `TAINTED_MASK: ${mask.toString(16)}  ${letters}\n`, json: { tainted_mask: '0x' + mask.toString(16), flags: letters } };
+    }
     const s = systemInfo(ctx.prog);
+    const json = sysJson(s, ctx.prog) as Record<string, unknown>;
+    try {
+      // the flags by name, not just "tainted: yes"
+      json.tainted_flags = taintLetters(ctx.prog, taintedMask(ctx.prog));
+    } catch (e) {
+      if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      json.tainted_flags = null;
+    }
     // what the format layer found wrong while opening, and walks that broke: the numbers above
     // are then partial, and the text and JSON say so
     const problems = [...ctx.prog.phys.warnings, ...(s.tasks.ok ? s.tasks.value.problems : [])];
-    return { text: formatSys(s, ctx.prog), json: sysJson(s, ctx.prog), problems };
+    return { text: formatSys(s, ctx.prog), json, problems };
   },
 });
 
