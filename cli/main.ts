@@ -97,7 +97,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     return failed ? 1 : 0;
   }
   // commands typed at a prompt or read from stdin are not known in advance: load the disassembler
-  if (cmdWords.length === 0 || (cmdWords.length === 1 && cmdWords[0] === '-')) await initDisassembler().catch(() => undefined);
+  if ((cmdWords.length === 0 && process.stdin.isTTY) || (cmdWords.length === 1 && cmdWords[0] === '-')) await initDisassembler().catch(() => undefined);
   if (cmdWords.length === 1 && cmdWords[0] === '-') {
     const { fromStdin } = await import('./interactive');
     return fromStdin(ctx, json, out, err);
