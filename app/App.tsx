@@ -10,6 +10,8 @@ import { Elapsed, formatBytes } from './panels/common';
 import { canCancelRunning, checkDumpUrl, onEngineCrash } from './engine';
 import { formatHash } from './permalink';
 import { LinkedText } from './panels/common';
+import { focusIfIdle, isShortcut } from './keys';
+import { WalkthroughDock } from './walkthrough/WalkthroughDock';
 
 export const SAMPLE_URL = '/samples/6.1-skb-uaf-0x106/vmcore.kdump-zlib';
 
@@ -72,13 +74,12 @@ export function App() {
     };
   }, [openFile]);
 
-  // 1..6 switch panels (outside text fields)
+  // 1..N switch panels (outside text fields and editors)
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') setHelp(false);
-      if (e.ctrlKey || e.metaKey || e.altKey) return;
-      const t = e.target as HTMLElement;
-      if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t.isContentEditable) return;
+      // one policy (app/keys.ts): never take a key from a text field or an editor (Monaco included)
+      if (!isShortcut(e)) return;
       if (e.key === '?') {
         e.preventDefault();
         setHelp((h) => !h);
@@ -103,6 +104,7 @@ export function App() {
       <TabBar onOpen={() => useApp.getState().activate(null)} />
       <Banners />
       {tab ? <Workspace /> : <OpenPage pickFile={pickFile} />}
+      <WalkthroughDock />
       <StatusBar onHelp={() => setHelp(true)} />
       {help && <Shortcuts onClose={() => setHelp(false)} />}
       <input
@@ -165,7 +167,12 @@ function TabBar({ onOpen }: { onOpen: () => void }) {
           <span className="spinner" /> {o.label}
         </div>
       ))}
-      <button className={'tab add' + (active === null ? ' on' : '')} onClick={onOpen} title="open another dump">
+      <button
+        className={'tab add' + (active === null ? ' on' : '')}
+        onMouseDown={(e) => e.preventDefault() /* a click leaves no focus here: Enter must not reopen the open page */}
+        onClick={onOpen}
+        title="open another dump"
+      >
         + open
       </button>
     </header>
@@ -204,6 +211,19 @@ function Workspace() {
   const navigate = useApp((s) => s.navigate);
   const def = PANEL_DEFS.find((d) => d.id === tab.view.panel) ?? PANEL_DEFS[0];
   const Panel = def.component;
+  const host = useRef<HTMLElement>(null);
+  // focus follows the panel: its own main element when it marks one (data-autofocus, or a panel
+  // focusing itself once loaded), else the panel host, so g, /, arrows work without a click
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const t = setTimeout(() => {
+      const a = document.activeElement;
+      if (a && a !== document.body && el.contains(a)) return; // the panel took focus itself
+      focusIfIdle(el.querySelector<HTMLElement>('[data-autofocus]') ?? el);
+    }, 0);
+    return () => clearTimeout(t);
+  }, [tab.session, def.id]);
   return (
     <div className="body">
       <nav className="nav" aria-label="panels">
@@ -225,7 +245,7 @@ function Workspace() {
           <div className="dim small">{tab.summary.release ?? 'unknown release'}</div>
         </div>
       </nav>
-      <main className="panelhost" key={tab.session + def.id}>
+      <main className="panelhost" key={tab.session + def.id} ref={host} tabIndex={-1} aria-label={def.title}>
         <PanelBoundary name={def.title}>
           <Panel tab={tab} />
         </PanelBoundary>
@@ -259,51 +279,29 @@ function Pins() {
   );
 }
 
-const SHORTCUTS: [string, [string, string][]][] = [
-  [
-    'everywhere',
+/** The "?" list: the app's own keys, then each panel's (from its PanelDef). */
+function shortcutSections(): [string, [string, string][]][] {
+  const keys = PANEL_DEFS.map((d) => d.key);
+  return [
     [
-      ['1 … 6', 'switch panel'],
-      ['?', 'this list'],
-      ['Alt+← / Alt+→', 'back / forward between views (the browser history)'],
-      ['Esc', 'close this list'],
+      'everywhere (outside text fields and editors)',
+      [
+        [`${keys[0]} … ${keys[keys.length - 1]}`, 'switch panel (focus moves into it)'],
+        ['?', 'this list'],
+        ['Alt+← / Alt+→', 'back / forward between views (the browser history)'],
+        ['Esc', 'close this list'],
+      ],
     ],
-  ],
-  [
-    'memory (hex view focused)',
-    [
-      ['g', 'go to an address, symbol+off or expression'],
-      ['← → ↑ ↓', 'move the cursor a byte / a row'],
-      ['PgUp / PgDn', 'a screen up / down'],
-      ['Home / End', 'start / end of the object (or the overlay)'],
-      ['Enter', 'follow the pointer under the cursor'],
-      ['w', 'cycle 8/16/32/64-bit words'],
-      ['click a pointer', 'follow it; hover: what it points to'],
-    ],
-  ],
-  [
-    'log',
-    [
-      ['/', 'search (substring or /regex/)'],
-      ['Enter / Shift+Enter', 'next / previous match'],
-    ],
-  ],
-  [
-    'console',
-    [
-      ['Enter', 'run'],
-      ['↑ / ↓', 'history'],
-      ['Tab / Ctrl+Space', 'complete commands, struct names, symbols'],
-    ],
-  ],
-];
+    ...PANEL_DEFS.filter((d) => d.shortcuts?.length).map((d): [string, [string, string][]] => [d.title.toLowerCase(), d.shortcuts!]),
+  ];
+}
 
 function Shortcuts({ onClose }: { onClose: () => void }) {
   return (
     <div className="modal-back" onClick={onClose}>
       <div className="modal" role="dialog" aria-label="keyboard shortcuts" data-testid="shortcuts" onClick={(e) => e.stopPropagation()}>
         <h2>Keyboard shortcuts</h2>
-        {SHORTCUTS.map(([h, rows]) => (
+        {shortcutSections().map(([h, rows]) => (
           <div key={h}>
             <h3>{h}</h3>
             <dl>

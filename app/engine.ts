@@ -5,6 +5,7 @@
  */
 import { proxy, wrap, type Remote } from 'comlink';
 import type {
+  AddressLayout,
   CommandInfo,
   EngineApi,
   JobProgress,
@@ -18,6 +19,8 @@ import type {
 } from '../workers/api';
 
 export type {
+  AddressLayout,
+  AddressRange,
   MemoryChunk,
   PointerInfo,
   SlabSpan,
@@ -193,5 +196,14 @@ export async function setOverlay(session: string, address: string, type: string 
     await api().setOverlay(session, address, type);
   } catch {
     /* the session may be closed */
+  }
+}
+
+/** The dump's kernel address ranges (which numbers are pointers); null when the engine cannot tell. */
+export async function addressLayout(session: string): Promise<AddressLayout | null> {
+  try {
+    return await api().layout(session);
+  } catch {
+    return null;
   }
 }

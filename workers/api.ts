@@ -22,11 +22,13 @@ import { HttpRangeSource } from './source/http';
 import type { ByteSource, ReadStats } from './source/bytesource';
 import { findCache, readCache, slabObjects, slabOfAddress, type SlabCache } from './analysis/slab';
 import { listModules, moduleBtf } from './kernel/modules';
+import { kernelAddressLayout, rangeOf, type AddressLayout } from './analysis/layout';
 
 export type { Unavailable } from './kernel/program';
 // JSON shapes of commands the UI reads (type-only: nothing of the engine is bundled into the UI)
 export type { PsRow } from './commands/ps';
 export type { FlatMember } from './kernel/btf';
+export type { AddressLayout, AddressRange } from './analysis/layout';
 
 /** What the UI shows of an opened dump before running any command. */
 export interface DumpSummary {
@@ -538,6 +540,14 @@ export class EngineApi {
     return [...pre, ...sub].slice(0, n);
   }
 
+  /**
+   * The kernel's address ranges on this dump (direct map, vmalloc, vmemmap, text, modules; 4- or
+   * 5-level): the UI links a number only when it falls in one. Asked after open, not during it.
+   */
+  layout(session: string): AddressLayout {
+    return kernelAddressLayout(this.get(session).prog);
+  }
+
   /** Symbol names starting with `prefix` (console completion), at most `limit`. */
   symbols(session: string, prefix: string, limit = 50): string[] {
     const s = this.get(session);
@@ -574,9 +584,17 @@ export class EngineApi {
     } catch {
       isText = false;
     }
+    let layout: AddressLayout | null = null;
+    try {
+      layout = kernelAddressLayout(s.prog);
+    } catch {
+      layout = null;
+    }
     for (let o = first; !isText && o + 8 <= m.length; o += 8) {
       const v = dv.getBigUint64(o, true);
-      if (v < 0xffff800000000000n || v === 0xffffffffffffffffn) continue;
+      // a pointer is a value in one of the dump's kernel ranges (not a 0xffff prefix: 5-level
+      // kernels use 0xff11..., and -ENOSYS is 0xffffffffffffffda)
+      if (layout ? rangeOf(layout, v) === null : v < 0xffff800000000000n || v >= 0xfffffffffffff000n) continue;
       if (missingAt(o)) continue;
       pointers.push({ off: o, value: hex(v), ...this.classify(s, v) });
     }

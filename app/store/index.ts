@@ -5,7 +5,7 @@
  */
 import { create } from 'zustand';
 import * as engine from '../engine';
-import type { DumpSummary, JobProgress, OpenProgress, OpenResult, RunResult } from '../engine';
+import type { AddressLayout, DumpSummary, JobProgress, OpenProgress, OpenResult, RunResult } from '../engine';
 import { DEFAULT_VIEW, type Permalink, type View } from '../permalink';
 
 export interface CmdState {
@@ -27,6 +27,8 @@ export interface Tab {
   console: ConsoleEntry[];
   /** results pinned beside the panels */
   pins: Pin[];
+  /** the dump's kernel address ranges (arrives just after open): which numbers are pointers */
+  layout?: AddressLayout | null;
 }
 
 export interface Pin {
@@ -89,7 +91,13 @@ export interface AppState {
   /** run a command for a panel once per dump; the result stays cached */
   ensureCommand(session: string, line: string): void;
   /** run again, dropping the cached result */
-  rerun(session: string, line: string): void;
+  rerun(session: string, line: string): Promise<RunResult>;
+  /**
+   * The result of `line` on this dump from the one cache of engine results in the UI (the tab's
+   * `commands`): run once, shared by panels, the hex view's helpers, completion and walkthroughs.
+   * A failed result is not kept (the next call runs it again).
+   */
+  cached(session: string, line: string): Promise<RunResult>;
   /** run a command that is not cached; resolves with the result */
   runCommand(session: string, line: string): Promise<RunResult>;
   /** run a console line and append it to the tab's transcript */
@@ -104,6 +112,8 @@ export interface AppState {
 }
 
 let nextId = 1;
+/** results of commands still running, by session + line (so callers of cached() share one run) */
+const inflight = new Map<string, Promise<RunResult>>();
 
 export const useApp = create<AppState>()((set, get) => {
   /** Change one tab; `extra` goes into the same update (the URL sync sees both at once). */
@@ -145,6 +155,8 @@ export const useApp = create<AppState>()((set, get) => {
       notice,
       replaceUrl: wanted !== null,
     }));
+    // after the summary is up: the address layout (links) — never in the way of the first paint
+    void engine.addressLayout(summary.session).then((layout) => updateTab(summary.session, (t) => ({ ...t, layout })));
   }
 
   function startCommand(session: string, line: string): engine.Job {
@@ -225,17 +237,31 @@ export const useApp = create<AppState>()((set, get) => {
 
     rerun(session, line) {
       const job = startCommand(session, line);
+      const key = session + '\0' + line;
+      inflight.set(key, job.result);
       updateTab(session, (t) => ({
         ...t,
         commands: { ...t.commands, [line]: { line, jobId: job.jobId, status: 'running', startedAt: Date.now() } },
       }));
-      void job.result.then((result) =>
+      void job.result.then((result) => {
+        if (inflight.get(key) === job.result) inflight.delete(key);
         updateTab(session, (t) => {
           const c = t.commands[line];
           if (!c || c.jobId !== job.jobId) return t;
           return { ...t, commands: { ...t.commands, [line]: { ...c, status: 'done', result } } };
-        }),
-      );
+        });
+      });
+      return job.result;
+    },
+
+    cached(session, line) {
+      const t = get().tabs.find((x) => x.session === session);
+      if (!t) return engine.runJob(session, line).result;
+      const c = t.commands[line];
+      if (c?.status === 'done' && c.result?.ok) return Promise.resolve(c.result);
+      const p = inflight.get(session + '\0' + line);
+      if (p && c?.status === 'running') return p;
+      return get().rerun(session, line);
     },
 
     runCommand(session, line) {

@@ -13,6 +13,8 @@ import '../../workers/commands/index';
 import { runCommandSafe } from '../../workers/commands/registry';
 import { fingerprintOf } from '../../workers/api';
 import { interpolate, runStep, validateWalkthrough } from './checks';
+// the app's panel ids (views must name one)
+import '../panels';
 import type { CommandOutcome, Walkthrough, WalkthroughIndexEntry } from './types';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -10,6 +10,8 @@ import type { PsRow } from '../../../workers/api';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApp, type Tab } from '../../store';
 import { CommandGate, LinkedText, TextOutput, isUnavailable, useCommand } from '../common';
+import { isPointerText } from '../../pointers';
+import { activeTab } from '../../store';
 
 
 interface Frame {
@@ -33,7 +35,6 @@ interface BtTask {
   stop?: unknown;
 }
 
-const KADDR = /^0xffff(?!f{12}$)[0-9a-f]{12}$/i;
 
 export function BacktracePanel({ tab }: { tab: Tab }) {
   const navigate = useApp((s) => s.navigate);
@@ -194,6 +195,7 @@ function TaskTrace({ tab, which }: { tab: Tab; which: string }) {
 }
 
 function FrameRows({ fr, on, onPick, openMem }: { fr: Frame; on: boolean; onPick: () => void; openMem: (a: string) => void }) {
+  const layout = useApp((s) => activeTab(s)?.layout);
   const fn = fr.symbol ? `${fr.symbol}+0x${(fr.offset ?? 0).toString(16)}` : fr.pc;
   return (
     <>
@@ -220,7 +222,7 @@ function FrameRows({ fr, on, onPick, openMem }: { fr: Frame; on: boolean; onPick
               {Object.entries(fr.exception).map(([k, v]) => (
                 <span key={k} className="reg">
                   <span className="rk">{k}</span>{' '}
-                  {KADDR.test(v) ? (
+                  {isPointerText(v, layout) ? (
                     <a href="#" className="addr" onClick={(e) => { e.preventDefault(); e.stopPropagation(); openMem(v); }} title={`open ${v} in the hex view`}>
                       {v.replace(/^0x/, '').padStart(16, '0')}
                     </a>

@@ -36,7 +36,7 @@ function register(): void {
       root: [
         [/^\s*[a-z_][\w]*/, 'keyword'],
         [/\s-{1,2}[a-zA-Z][\w-]*/, 'attribute'],
-        [/\b(0x)?ffff[0-9a-fA-F]{12}\b/, 'number.hex'],
+        [/\b[0-9a-fA-F]{16}\b/, 'number.hex'],
         [/\b0x[0-9a-fA-F]+\b/, 'number.hex'],
         [/\b\d+\b/, 'number'],
         [/"[^"]*"|'[^']*'/, 'string'],
