@@ -4,7 +4,7 @@
  */
 import { dropFile, expect, oracle, SAMPLE_URL, test } from './fixtures';
 
-const SHOTS = 'e2e/screenshots';
+const SHOTS = 'test-results/screenshots';
 const logLines = oracle('log.txt').replace(/\n$/, '').split('\n');
 const FIRST = logLines[0];
 const LAST = logLines[logLines.length - 1];

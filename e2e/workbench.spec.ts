@@ -8,7 +8,7 @@
 import type { Page } from '@playwright/test';
 import { dropFile, expect, oracle, SAMPLE_URL, test } from './fixtures';
 
-const SHOTS = 'e2e/screenshots';
+const SHOTS = 'test-results/screenshots';
 const incident = JSON.parse(oracle('incident.json')) as {
   panic_task: { task: string; pid: number };
   exception_registers: Record<string, string>;
