@@ -209,8 +209,18 @@ test('console: kmem -s prints rows, completion, history, pin beside the panels; 
   await page.keyboard.type('kmem -s');
   await page.keyboard.press('Enter');
   const tr = page.getByTestId('transcript');
-  await expect(tr.locator('.entry').last()).toContainText('kmalloc-1k');
-  const rows = (await tr.locator('.entry').last().locator('pre').textContent())!.split('\n').filter((l) => /kmalloc-\d/.test(l));
+  await expect(tr.locator('.trow.prompt').last()).toContainText('ms');
+  // the transcript is virtualized: the rows on screen are in the DOM; scroll to see the kmalloc caches
+  await expect(tr.locator('.trow.out').first()).toContainText('CACHE');
+  await tr.evaluate((el) => (el.scrollTop = 0));
+  const all: string[] = [];
+  for (let y = 0; y < 40; y++) {
+    all.push(...(await tr.locator('.trow.out').allTextContents()));
+    const done = await tr.evaluate((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 2);
+    if (done) break;
+    await tr.evaluate((el) => (el.scrollTop += el.clientHeight));
+  }
+  const rows = [...new Set(all)].filter((l) => /kmalloc-\d/.test(l));
   expect(rows.length).toBeGreaterThan(5);
   // history: up brings the line back
   await page.keyboard.press('ArrowUp');
@@ -224,9 +234,11 @@ test('console: kmem -s prints rows, completion, history, pin beside the panels; 
   await page.keyboard.press('Enter'); // accept
   await page.keyboard.type(' -o');
   await page.keyboard.press('Enter');
-  await expect(tr.locator('.entry').last()).toContainText('frag_list');
-  // an address in the output opens the hex view; a result can be pinned
-  await tr.locator('.entry').first().getByRole('button', { name: 'pin' }).click();
+  await expect(tr.locator('.trow.out').filter({ hasText: 'frag_list' })).toHaveCount(1);
+  // a result can be pinned
+  await tr.evaluate((el) => (el.scrollTop = 0));
+  await tr.locator('.trow.prompt').first().hover();
+  await tr.locator('.trow.prompt').first().getByRole('button', { name: 'pin' }).click();
   await expect(page.getByTestId('pins')).toContainText('kmem -s');
   await page.screenshot({ path: `${SHOTS}/20-console.png` });
   await page.getByRole('navigation', { name: 'panels' }).getByText('Summary').click();

@@ -168,6 +168,15 @@ export interface MemoryChunk extends MemoryBytes {
   slabs: SlabSpan[];
 }
 
+/** The dump file's size against what its headers promise (null: the format cannot tell cheaply). */
+export interface FileCheck {
+  size: number;
+  expected: number | null;
+  /** the file ends before the headers that give the whole size: at least `expected` */
+  atLeast: boolean;
+  truncated: boolean;
+}
+
 export interface TypeName {
   /** "sk_buff" (no "struct ") */
   name: string;
@@ -546,6 +555,23 @@ export class EngineApi {
    */
   layout(session: string): AddressLayout {
     return kernelAddressLayout(this.get(session).prog);
+  }
+
+  /**
+   * Whether the file is whole: its size and the size its headers promise. A truncated copy is
+   * the first thing the summary says ("truncated at N of M bytes"); asked after open (kdump reads
+   * its page bitmap for it).
+   */
+  fileCheck(session: string): FileCheck {
+    const s = this.get(session);
+    const size = s.prog.src.size;
+    let e: { bytes: number; atLeast: boolean } | null = null;
+    try {
+      e = s.prog.phys.expectedSize?.() ?? null;
+    } catch {
+      e = null;
+    }
+    return { size, expected: e?.bytes ?? null, atLeast: e?.atLeast ?? false, truncated: e !== null && e.bytes > size };
   }
 
   /** Symbol names starting with `prefix` (console completion), at most `limit`. */

@@ -34,6 +34,8 @@ export class ElfDump implements PhysicalDump {
   readonly prstatus: PrStatus[];
   readonly vmcoreinfo: string | null;
   readonly header: DumpHeaderInfo = {};
+  /** end of the furthest segment the program headers describe */
+  private promised = 0;
   readonly warnings: string[] = [];
   readonly maxPhys: number;
   private segs: Segment[] = [];
@@ -83,6 +85,7 @@ export class ElfDump implements PhysicalDump {
         continue;
       }
       if (ptype === PT_NOTE) {
+        this.promised = Math.max(this.promised, offset + filesz);
         if (offset + filesz > src.size) {
           this.warnings.push(`PT_NOTE ${i} runs past the end of the file; notes may be missing`);
           this.header.incomplete = true;
@@ -90,6 +93,7 @@ export class ElfDump implements PhysicalDump {
         const len = Math.max(0, Math.min(filesz, src.size - offset, 64 << 20));
         noteBlobs.push(src.read(offset, len));
       } else if (ptype === PT_LOAD) {
+        this.promised = Math.max(this.promised, offset + filesz);
         let truncated = false;
         let fsz = filesz;
         if (offset + filesz > src.size) {
@@ -138,6 +142,10 @@ export class ElfDump implements PhysicalDump {
   /** PT_LOAD virtual addresses, when the ELF has them (kdump's /proc/vmcore). */
   get hasVirtualAddresses(): boolean {
     return this.segs.some((s) => s.vaddr !== 0n);
+  }
+
+  expectedSize(): { bytes: number; atLeast: boolean } {
+    return { bytes: Math.max(this.promised, this.src.size), atLeast: false };
   }
 
   ranges(): PhysRange[] {
