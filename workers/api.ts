@@ -27,6 +27,10 @@ import { kernelAddressLayout, rangeOf, type AddressLayout } from './analysis/lay
 export type { Unavailable } from './kernel/program';
 // JSON shapes of commands the UI reads (type-only: nothing of the engine is bundled into the UI)
 export type { PsRow } from './commands/ps';
+export type { BtTaskJson, BtFrameJson } from './commands/bt';
+export type { SysJson } from './commands/sys';
+export type { OopsJson, OopsReportJson } from './commands/oops';
+export type { KmemSRow, KmemCacheJson, SlabJson } from './commands/kmem';
 export type { FlatMember } from './kernel/btf';
 export type { AddressLayout, AddressRange } from './analysis/layout';
 
