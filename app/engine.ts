@@ -7,6 +7,7 @@ import { proxy, wrap, type Remote } from 'comlink';
 import type {
   AddressLayout,
   CommandInfo,
+  FileCheck,
   EngineApi,
   JobProgress,
   MemoryBytes,
@@ -21,6 +22,16 @@ import type {
 export type {
   AddressLayout,
   AddressRange,
+  BtFrameJson,
+  BtTaskJson,
+  FileCheck,
+  KmemCacheJson,
+  KmemSRow,
+  OopsJson,
+  OopsReportJson,
+  PsRow,
+  SlabJson,
+  SysJson,
   MemoryChunk,
   PointerInfo,
   SlabSpan,
@@ -203,6 +214,15 @@ export async function setOverlay(session: string, address: string, type: string 
 export async function addressLayout(session: string): Promise<AddressLayout | null> {
   try {
     return await api().layout(session);
+  } catch {
+    return null;
+  }
+}
+
+/** The dump file's size against what its headers promise (is it truncated?). */
+export async function fileCheck(session: string): Promise<FileCheck | null> {
+  try {
+    return await api().fileCheck(session);
   } catch {
     return null;
   }
