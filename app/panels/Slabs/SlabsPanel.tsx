@@ -16,6 +16,7 @@ import { useApp, type Tab } from '../../store';
 import { resolve } from '../../engine';
 import { CommandGate, TextOutput, formatBytes, useCommand } from '../common';
 import { cacheBytes, cellSize, corruptObjects, slabRows, type CacheRow, type Finding, type KmemSJson, type ObjState, type SlabRow } from './model';
+import { resultJson } from '../../results';
 
 export function SlabsPanel({ tab }: { tab: Tab }) {
   const cache = tab.view.arg;
@@ -59,8 +60,8 @@ function AllCaches({ tab }: { tab: Tab }) {
       </div>
       <CommandGate tab={tab} state={st} what="Slab caches (kmem -s)">
         {(r) => {
-          const rows = (Array.isArray(r.json) ? (r.json as CacheRow[]) : []).filter((c) => cacheBytes(c) > 0);
-          const all = Array.isArray(r.json) ? (r.json as CacheRow[]) : [];
+          const rows = (resultJson(r, 'kmem -s') ?? []).filter((c) => cacheBytes(c) > 0);
+          const all: CacheRow[] = resultJson(r, 'kmem -s') ?? [];
           if (all.length === 0) return <div className="state empty">No slab caches in this dump.</div>;
           return (
             <div className="slabbody">
@@ -319,7 +320,7 @@ function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
       <div className="toolbar">
         <button onClick={() => navigate({ panel: 'slabs', params: {} })}>← all caches</button>
         <b data-testid="cache-name">{cache}</b>
-        {st?.result?.ok && <CacheInfo j={st.result.json as KmemSJson} />}
+        {resultJson(st?.result, 'kmem -S') && <CacheInfo j={resultJson(st?.result, 'kmem -S')!} />}
         <span className="legend">
           {(Object.keys(STATE_COLOR) as ObjState[]).map((k) => (
             <span key={k}>
@@ -332,7 +333,7 @@ function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
         <div className="slabmain">
           <CommandGate tab={tab} state={st} what={`Slabs of ${cache} (kmem -S --full)`}>
             {(r) => {
-              const j = r.json as KmemSJson | undefined;
+              const j = resultJson(r, 'kmem -S');
               if (!j?.info) return <TextOutput text={r.text} />;
               const rows = slabRows(j, corruptObjects(findings));
               if (rows.length === 0) return <div className="state empty">{cache} has no slabs.</div>;
