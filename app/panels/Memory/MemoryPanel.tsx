@@ -224,7 +224,7 @@ export function MemoryPanel({ tab }: { tab: Tab }) {
               hexRef.current?.focus();
             }
           }}
-          placeholder="g: address, symbol+off or expression (ffff888005ec9800+0x2c0)"
+          placeholder="g: address, symbol+offset or expression (e.g. init_task+0x10, jiffies)"
           aria-label="address"
           spellCheck={false}
         />
