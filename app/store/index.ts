@@ -155,8 +155,11 @@ export const useApp = create<AppState>()((set, get) => {
       notice,
       replaceUrl: wanted !== null,
     }));
-    // after the summary is up: the address layout (links) — never in the way of the first paint
-    void engine.addressLayout(summary.session).then((layout) => updateTab(summary.session, (t) => ({ ...t, layout })));
+    // the address layout (which numbers are links) after the first view's commands: the engine
+    // runs one request at a time, and the summary's headline must not wait behind it
+    setTimeout(() => {
+      void engine.addressLayout(summary.session).then((layout) => updateTab(summary.session, (t) => ({ ...t, layout })));
+    }, 50);
   }
 
   function startCommand(session: string, line: string): engine.Job {

@@ -19,7 +19,7 @@ export function MatchingWalkthroughs({ tab }: { tab: Tab }) {
   }, [index, loadIndex]);
   const withSig = index?.filter((e) => e.signature) ?? [];
   const needLog = withSig.some((e) => e.signature?.log?.length);
-  const oops = useCommand(tab, withSig.length ? 'oops --json' : null);
+  const oops = useCommand(tab, withSig.length ? 'oops -n --json' : null);
   const log = useCommand(tab, needLog ? 'log' : null);
   if (!index || !withSig.length) return null;
   if (!oops || oops.status === 'running' || (needLog && (!log || log.status === 'running'))) {

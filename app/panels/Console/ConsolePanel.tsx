@@ -81,8 +81,7 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
         });
         // what was typed into the stand-in input while Monaco loaded carries over
         if (plainRef.current) editor.current.setValue(plainRef.current);
-        setMonacoState('ready');
-        editor.current.focus();
+        setMonacoState('ready'); // focus moves to it once it is shown (effect below)
       })
       .catch(() => live && setMonacoState('failed'));
     return () => {
@@ -92,6 +91,14 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [tab.session]);
+
+  // the command line takes the focus once Monaco is shown (it is display:none until then, and
+  // the stand-in input that had the focus goes away)
+  useEffect(() => {
+    if (monacoState !== 'ready') return;
+    const a = document.activeElement;
+    if (!a || a === document.body || a.closest('.panelhost') || a.closest('.cmdline')) editor.current?.focus();
+  }, [monacoState]);
 
   const [shown, setShown] = useState<Record<number, number>>({});
   const { rows, width } = useMemo(() => transcriptRows(tab.console, shown), [tab.console, shown]);

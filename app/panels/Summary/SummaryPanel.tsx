@@ -68,7 +68,9 @@ function loc(l: { symbol?: string; offset?: number; length?: number; module?: st
 const REG_ORDER = ['RIP', 'RSP', 'EFLAGS', 'RAX', 'RBX', 'RCX', 'RDX', 'RSI', 'RDI', 'RBP', 'R8', 'R9', 'R10', 'R11', 'R12', 'R13', 'R14', 'R15', 'ORIG_RAX'];
 
 function Oops({ tab, sys }: { tab: Tab; sys: SysJson | undefined }) {
-  const st = useCommand(tab, 'oops --json');
+  // -n: the report as logged, without the checks against memory (those cost a symbol table; the
+  // console's `oops` has them): the headline is the first thing the user waits for
+  const st = useCommand(tab, 'oops -n --json');
   const navigate = useApp((s) => s.navigate);
   const fp = tab.summary.fingerprint;
   if (!st || st.status === 'running') return <div className="dim">reading the oops from the log…</div>;
@@ -126,11 +128,6 @@ function Oops({ tab, sys }: { tab: Tab; sys: SysJson | undefined }) {
           {rep.tainted && <span className="dim"> · tainted {rep.tainted.trim()}</span>}
         </Row>
         {rep.modules?.length > 0 && <Row k="modules">{rep.modules.join(' ')}</Row>}
-        {rep.checks?.length > 0 && (
-          <Row k="checked">
-            <span className="dim small">{rep.checks.join(' · ')}</span>
-          </Row>
-        )}
       </dl>
       <h2>Registers</h2>
       <div className="regs sum-regs" data-testid="summary-registers">
