@@ -129,12 +129,12 @@ let jobCounter = 1;
 /** Shared flags need cross-origin isolation (COOP/COEP headers, see vite.config.ts). */
 export const canCancelRunning = typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated === true;
 
-export function runJob(session: string, line: string, onProgress?: (p: JobProgress) => void): Job {
+export function runJob(session: string, line: string, onProgress?: (p: JobProgress) => void, opts: { json?: boolean; textLines?: number } = {}): Job {
   const jobId = `ui${jobCounter++}`;
   const flag = canCancelRunning ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
   const result = (async (): Promise<RunResult> => {
     try {
-      return await api().run(session, line, { jobId, cancelFlag: flag }, onProgress ? proxy(onProgress) : undefined);
+      return await api().run(session, line, { jobId, cancelFlag: flag, json: opts.json, textLines: opts.textLines }, onProgress ? proxy(onProgress) : undefined);
     } catch (e) {
       return { jobId, ok: false, text: '', error: oneLine(e), ms: 0 };
     }
@@ -225,5 +225,14 @@ export async function fileCheck(session: string): Promise<FileCheck | null> {
     return await api().fileCheck(session);
   } catch {
     return null;
+  }
+}
+
+/** More lines of a long console output kept by the engine (RunResult.textKey). */
+export async function textPage(session: string, key: string, from: number, count: number): Promise<string[] | { error: string }> {
+  try {
+    return await api().textPage(session, key, from, count);
+  } catch (e) {
+    return { error: oneLine(e) };
   }
 }

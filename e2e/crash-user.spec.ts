@@ -203,7 +203,9 @@ test('sym -l: 100k+ lines stream into a virtualized transcript with a cap; no lo
   // the user scrolls through it and unfolds more
   const tr = page.getByTestId('transcript');
   for (let i = 0; i < 10; i++) await tr.evaluate((el) => (el.scrollTop = Math.max(0, el.scrollTop - 2000)));
+  await tr.evaluate((el) => (el.scrollTop = el.scrollHeight));
   await more.getByRole('button', { name: /^show .* more$/ }).click();
+  await tr.evaluate((el) => (el.scrollTop = el.scrollHeight));
   await expect(more).toContainText('22,000 of');
   for (let i = 0; i < 10; i++) await tr.evaluate((el, k) => (el.scrollTop = (el.scrollHeight * k) / 10), i);
   await page.waitForTimeout(300);

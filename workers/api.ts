@@ -84,6 +84,16 @@ export interface RunOptions {
   jobId?: string;
   /** Int32Array over a SharedArrayBuffer: the caller sets [0] to 1 to cancel */
   cancelFlag?: Int32Array;
+  /**
+   * false: leave the JSON out of the result (a console line without --json shows text only, and
+   * cloning `sym -l`'s 100k JSON rows into the page costs the main thread most of a second)
+   */
+  json?: boolean;
+  /**
+   * Send at most this many lines of the text now; the rest stays here and comes in pages with
+   * textPage() (the console's "show more"): a 100k-line result never crosses to the page at once.
+   */
+  textLines?: number;
 }
 
 export interface RunResult {
@@ -97,6 +107,9 @@ export interface RunResult {
   error?: string;
   cancelled?: boolean;
   ms: number;
+  /** when the text was cut to RunOptions.textLines: its whole line count, and the key for textPage() */
+  totalLines?: number;
+  textKey?: string;
 }
 
 /** A span of the requested range whose bytes could not be read, and why. */
@@ -204,6 +217,8 @@ interface Session {
   pageKinds: Map<bigint, string | null>;
   /** struct slab address -> span, for object boundaries */
   slabSpans: Map<bigint, SlabSpan | null>;
+  /** long command texts kept for textPage(), by job id (the last few) */
+  texts: Map<string, string[]>;
 }
 
 /** Counts what the engine fetches while opening, for the progress bar. */
@@ -350,7 +365,7 @@ export class EngineApi {
         openMs: Math.round(performance.now() - t0),
         bytesRead: raw.stats.bytesRead,
       };
-      this.sessions.set(id, { id, prog, summary, overlays: new Map(), pageKinds: new Map(), slabSpans: new Map() });
+      this.sessions.set(id, { id, prog, summary, overlays: new Map(), pageKinds: new Map(), slabSpans: new Map(), texts: new Map() });
       return { ok: true, summary };
     } catch (e) {
       counting?.stopReporting();
@@ -409,10 +424,33 @@ export class EngineApi {
     const ms = Math.round(performance.now() - t0);
     if (r.ok) {
       const out: RunResult = { jobId, ok: true, text: r.result.text, ms };
-      if (r.result.json !== undefined) out.json = r.result.json;
+      if (opts.textLines !== undefined) this.cutText(s, out, opts.textLines);
+      if (r.result.json !== undefined && opts.json !== false) out.json = r.result.json;
       return out;
     }
     return { jobId, ok: false, text: '', error: r.error, cancelled: r.error === 'cancelled', ms };
+  }
+
+  /** Keep a long text here and send its first `n` lines (the rest by textPage). */
+  private cutText(s: Session, out: RunResult, n: number): void {
+    let pos = -1;
+    let count = 0;
+    const t = out.text;
+    while (count < n && (pos = t.indexOf('\n', pos + 1)) >= 0) count++;
+    if (pos < 0 || pos >= t.length - 1) return; // it fits
+    const lines = t.replace(/\n$/, '').split('\n');
+    out.totalLines = lines.length;
+    out.textKey = out.jobId;
+    out.text = t.slice(0, pos + 1);
+    s.texts.set(out.jobId, lines);
+    while (s.texts.size > 8) s.texts.delete(s.texts.keys().next().value as string);
+  }
+
+  /** Lines [from, from + count) of a text kept by a run with textLines (the console's "show more"). */
+  textPage(session: string, key: string, from: number, count: number): string[] {
+    const lines = this.get(session).texts.get(key);
+    if (!lines) throw new Error('that output is no longer kept: run the command again');
+    return lines.slice(Math.max(0, from), Math.max(0, from) + Math.max(0, Math.min(count, 200_000)));
   }
 
   /** Ask a job to stop (seen by the job only if it has not started yet or between commands). */

@@ -41,6 +41,9 @@ export interface ConsoleEntry {
   id: number;
   line: string;
   result?: RunResult;
+  /** further pages of a long output (result.totalLines), fetched by "show more" */
+  more?: string[][];
+  moreError?: string;
 }
 
 export interface Opening {
@@ -103,6 +106,8 @@ export interface AppState {
   /** run a console line and append it to the tab's transcript */
   consoleRun(session: string, line: string): Promise<void>;
   consoleClear(session: string): void;
+  /** fetch `count` more lines of a long console output from the engine */
+  consoleMore(session: string, id: number, count: number): Promise<void>;
   pin(session: string, line: string, text: string): void;
   unpin(session: string, id: number): void;
   applyPermalink(p: Permalink | null): void;
@@ -112,6 +117,8 @@ export interface AppState {
 }
 
 let nextId = 1;
+/** lines of a console output sent at once; the rest comes with "show more" (engine textPage) */
+export const CONSOLE_FIRST_LINES = 2000;
 /** results of commands still running, by session + line (so callers of cached() share one run) */
 const inflight = new Map<string, Promise<RunResult>>();
 
@@ -162,7 +169,7 @@ export const useApp = create<AppState>()((set, get) => {
     }, 50);
   }
 
-  function startCommand(session: string, line: string): engine.Job {
+  function startCommand(session: string, line: string, opts: { json?: boolean; textLines?: number } = {}): engine.Job {
     const job = engine.runJob(session, line, (p) => {
       updateTab(session, (t) => {
         const c = t.commands[line];
@@ -170,7 +177,7 @@ export const useApp = create<AppState>()((set, get) => {
         return { ...t, commands: { ...t.commands, [line]: { ...c, progress: p } } };
       });
       set((s) => (s.jobs[p.jobId] ? { jobs: { ...s.jobs, [p.jobId]: { ...s.jobs[p.jobId], progress: p } } } : {}));
-    });
+    }, opts);
     set((s) => ({
       jobs: { ...s.jobs, [job.jobId]: { jobId: job.jobId, session, line, startedAt: Date.now(), cancel: job.cancel } },
     }));
@@ -274,8 +281,21 @@ export const useApp = create<AppState>()((set, get) => {
     async consoleRun(session, line) {
       const id = nextId++;
       updateTab(session, (t) => ({ ...t, console: [...t.console.slice(-199), { id, line }] }));
-      const result = await startCommand(session, line).result;
+      // the transcript shows text; the JSON crosses over only when the line asks for it
+      const result = await startCommand(session, line, { json: /(^|\s)--json(\s|$)/.test(line), textLines: CONSOLE_FIRST_LINES }).result;
       updateTab(session, (t) => ({ ...t, console: t.console.map((e) => (e.id === id ? { ...e, result } : e)) }));
+    },
+
+    async consoleMore(session, id, count) {
+      const t = get().tabs.find((x) => x.session === session);
+      const e = t?.console.find((x) => x.id === id);
+      if (!e?.result?.textKey) return;
+      const have = e.result.text.split('\n').length - 1 + (e.more ?? []).reduce((n, c) => n + c.length, 0);
+      const page = await engine.textPage(session, e.result.textKey, have, count);
+      updateTab(session, (x) => ({
+        ...x,
+        console: x.console.map((c) => (c.id !== id ? c : 'error' in page ? { ...c, moreError: page.error } : { ...c, more: [...(c.more ?? []), page] })),
+      }));
     },
 
     consoleClear(session) {

@@ -30,6 +30,7 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
   const draft = useRef('');
   const [plain, setPlain] = useState('');
   const plainRef = useRef('');
+  const stick = useRef(true);
   plainRef.current = plain;
 
   const lines = tab.console.map((e) => e.line);
@@ -38,6 +39,7 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
 
   const submit = (l: string) => {
     histPos.current = -1;
+    stick.current = true; // a new command: follow the end again
     if (l === 'clear') clear(tab.session);
     else void run(tab.session, l);
   };
@@ -100,12 +102,11 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
     if (!a || a === document.body || a.closest('.panelhost') || a.closest('.cmdline')) editor.current?.focus();
   }, [monacoState]);
 
-  const [shown, setShown] = useState<Record<number, number>>({});
-  const { rows, width } = useMemo(() => transcriptRows(tab.console, shown), [tab.console, shown]);
+  const more = useApp((s) => s.consoleMore);
+  const { rows, width } = useMemo(() => transcriptRows(tab.console), [tab.console]);
   const scroller = useRef<HTMLDivElement>(null);
   const height = useElementHeight(scroller);
   const [scrollTop, setScrollTop] = useState(0);
-  const stick = useRef(true);
   // follow the end while the user is at the end (new commands, results coming in)
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -129,7 +130,7 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
         onAgain={(l) => submit(l)}
         onMore={(id, n) => {
           stick.current = false;
-          setShown((s) => ({ ...s, [id]: n }));
+          void more(tab.session, id, n);
         }}
       />,
     );
@@ -267,12 +268,13 @@ function TranscriptRow({
             {(row.total - row.shown).toLocaleString('en-US')} more lines ({row.shown.toLocaleString('en-US')} of{' '}
             {row.total.toLocaleString('en-US')} shown){' '}
           </span>
-          <button className="link" onClick={() => onMore(e.id, row.shown + MORE_STEP)}>
+          <button className="link" onClick={() => onMore(e.id, MORE_STEP)}>
             show {Math.min(MORE_STEP, row.total - row.shown).toLocaleString('en-US')} more
           </button>{' '}
-          <button className="link" onClick={() => onMore(e.id, row.total)}>
+          <button className="link" onClick={() => onMore(e.id, row.total - row.shown)}>
             show all
           </button>
+          {e.moreError && <span className="err"> {e.moreError}</span>}
         </div>
       );
     case 'error':

@@ -7,8 +7,8 @@
 import type { RunResult } from '../../engine';
 import type { ConsoleEntry } from '../../store';
 
-/** Lines of one entry shown before "show more", and how many more each click shows. */
-export const FIRST_CAP = 2000;
+/** Lines of one entry shown before "show more" (the engine sends those), and how many more each click fetches. */
+export { CONSOLE_FIRST_LINES as FIRST_CAP } from '../../store';
 export const MORE_STEP = 20000;
 
 export type Row =
@@ -40,8 +40,12 @@ export function resultLines(r: RunResult, line: string): { lines: string[]; widt
   return hit;
 }
 
-/** Rows of the transcript; `shown` holds per entry id how many output lines the user unfolded. */
-export function transcriptRows(entries: ConsoleEntry[], shown: Record<number, number>): { rows: Row[]; width: number } {
+/**
+ * Rows of the transcript. A long output arrives cut (result.totalLines): its first lines, then
+ * the pages fetched by "show more" (entry.more), then a "more" row while lines remain. `shown`
+ * can cap an entry further (lines already here).
+ */
+export function transcriptRows(entries: ConsoleEntry[], shown: Record<number, number> = {}): { rows: Row[]; width: number } {
   const rows: Row[] = [];
   let width = 0;
   for (const entry of entries) {
@@ -51,11 +55,14 @@ export function transcriptRows(entries: ConsoleEntry[], shown: Record<number, nu
     if (!r) rows.push({ kind: 'running', entry });
     else if (!r.ok) rows.push({ kind: 'error', entry, text: r.error ?? 'failed' });
     else {
-      const { lines, width: w } = resultLines(r, entry.line);
-      width = Math.max(width, w);
-      const cap = Math.min(lines.length, shown[entry.id] ?? FIRST_CAP);
+      const first = resultLines(r, entry.line);
+      width = Math.max(width, first.width);
+      const lines = entry.more?.length ? first.lines.concat(...entry.more) : first.lines;
+      for (const c of entry.more ?? []) for (const l of c) if (l.length > width) width = l.length;
+      const total = Math.max(r.totalLines ?? lines.length, lines.length);
+      const cap = Math.min(lines.length, shown[entry.id] ?? lines.length);
       for (let i = 0; i < cap; i++) rows.push({ kind: 'line', entry, text: lines[i], n: i });
-      if (cap < lines.length) rows.push({ kind: 'more', entry, shown: cap, total: lines.length });
+      if (cap < total) rows.push({ kind: 'more', entry, shown: cap, total });
     }
     rows.push({ kind: 'gap', entry });
   }
