@@ -238,7 +238,7 @@ function Workspace() {
               navigate({ panel: d.id, params: {} });
             }}
           >
-            <span className="k">{d.key}</span> {d.title}
+            <span className="k">{d.key}</span> <span className="t">{d.title}</span>
           </a>
         ))}
         <div className="nav-foot">
