@@ -3,7 +3,7 @@
  * file anywhere opens it; with no dump (or the "+" tab) the open page shows.
  */
 import { useEffect, useRef, useState } from 'react';
-import { activeTab, useApp, type Opening } from './store';
+import { activeTab, useApp, type Opening, type Tab } from './store';
 import { PANEL_DEFS } from './panels';
 import { PanelBoundary } from './panels/PanelBoundary';
 import { Elapsed, formatBytes } from './panels/common';
@@ -14,6 +14,14 @@ import { focusIfIdle, isShortcut } from './keys';
 import { WalkthroughDock } from './walkthrough/WalkthroughDock';
 
 export const SAMPLE_URL = '/samples/6.1-skb-uaf-0x106/vmcore.kdump-zlib';
+
+/** The dumps bundled under public/samples/ (see its README), offered on the open page. */
+const SAMPLES: { name: string; url: string; about: string }[] = [
+  { name: '6.1-skb-uaf-0x106', url: SAMPLE_URL, about: '6.1.0-56-amd64 · use-after-free write of 0x106 at +0x2c8 of a kmalloc-1k object reused as an skb head (17 MB)' },
+  { name: '6.1-skb-uaf-0x106-slubdebug', url: '/samples/6.1-skb-uaf-0x106-slubdebug/vmcore.kdump-zlib', about: '6.1 with slub_debug: the same incident, red zones, 0x6b poison, "Poison overwritten" (19 MB)' },
+  { name: '6.1-bh-scribble', url: '/samples/6.1-bh-scribble/vmcore.kdump-lzo', about: '6.1 · a DMA scribble of zeroes over a buffer_head slab page (kdump-lzo, 23 MB)' },
+  { name: '6.12-skb-uaf-kaslr', url: '/samples/6.12-skb-uaf-kaslr/vmcore.kdump-zstd', about: '6.12 with KASLR: the skb incident on newer structures (kdump-zstd, 18 MB)' },
+];
 
 /** The permalink of the active view as a full URL (with ?src= when the dump came from a URL). */
 export function currentLink(): string {
@@ -148,7 +156,7 @@ function TabBar({ onOpen }: { onOpen: () => void }) {
           onClick={() => activate(t.session)}
           title={`${t.summary.name} · ${t.summary.release ?? ''} · fingerprint ${t.summary.fingerprint}`}
         >
-          <span className="name">{t.summary.name}</span>
+          <span className="name">{tabLabel(t, tabs)}</span>
           <span className="fp">{t.summary.fingerprint}</span>
           <button
             className="close"
@@ -177,6 +185,24 @@ function TabBar({ onOpen }: { onOpen: () => void }) {
       </button>
     </header>
   );
+}
+
+/** A tab's name; when two open dumps share a file name, the folder (URL) or release tells them apart. */
+function tabLabel(t: Tab, tabs: Tab[]): string {
+  const n = t.summary.name;
+  if (tabs.filter((x) => x.summary.name === n).length < 2) return n;
+  const src = t.summary.source;
+  if (src.kind === 'url') {
+    const parts = src.url.split('?')[0].split('/').filter(Boolean);
+    if (parts.length > 1) return `${parts[parts.length - 2]}/${n}`;
+  }
+  return `${n} · ${t.summary.release ?? t.summary.fingerprint}`;
+}
+
+/** Which dump a background job runs on (shown when several are open). */
+function JobDump({ session, tabs }: { session: string; tabs: Tab[] }) {
+  const t = tabs.find((x) => x.session === session);
+  return <b>{t ? tabLabel(t, tabs) : 'closed dump'}: </b>;
 }
 
 function Banners() {
@@ -431,18 +457,22 @@ function OpenPage({ pickFile }: { pickFile: () => void }) {
         {opening.map((o) => (
           <OpeningRow key={o.id} o={o} />
         ))}
-        {tabs.length === 0 && (
-          <div className="sample">
-            <button className="primary" data-testid="open-sample" onClick={() => void openUrl(SAMPLE_URL)}>
-              Open the bundled sample
-            </button>
-            <span className="dim small">
-              {' '}
-              6.1.0-56-amd64 · a use-after-free write of 0x106 at +0x2c8 of a kmalloc-1k object reused as an skb head
-              (17 MB, read over HTTP Range)
-            </span>
-          </div>
-        )}
+        <div className="samples" data-testid="samples">
+          <div className="dim small">Bundled samples (real dumps, read over HTTP Range from this server):</div>
+          {SAMPLES.map((x, i) => (
+            <div key={x.url} className="sample">
+              <button
+                className={i === 0 ? 'primary' : ''}
+                data-testid={i === 0 ? 'open-sample' : `open-sample-${x.name}`}
+                disabled={tabs.some((t) => t.summary.source.kind === 'url' && t.summary.source.url === x.url)}
+                onClick={() => void openUrl(x.url)}
+              >
+                {x.name}
+              </button>
+              <span className="dim small"> {x.about}</span>
+            </div>
+          ))}
+        </div>
       </div>
     </div>
   );
@@ -450,6 +480,7 @@ function OpenPage({ pickFile }: { pickFile: () => void }) {
 
 function StatusBar({ onHelp }: { onHelp: () => void }) {
   const tab = useApp(activeTab);
+  const tabs = useApp((s) => s.tabs);
   const jobs = useApp((s) => s.jobs);
   const running = Object.values(jobs);
   return (
@@ -472,8 +503,9 @@ function StatusBar({ onHelp }: { onHelp: () => void }) {
       )}
       <span className="spacer" />
       {running.map((j) => (
-        <span key={j.jobId} className="job">
-          <span className="spinner" /> {j.line}
+        <span key={j.jobId} className="job" title={`running on ${tabs.find((t) => t.session === j.session)?.summary.name ?? j.session}`}>
+          <span className="spinner" /> {tabs.length > 1 && <JobDump session={j.session} tabs={tabs} />}
+          {j.line}
           {j.progress && j.progress.total > 0 && ` ${j.progress.done}/${j.progress.total} ${j.progress.what}`} ·{' '}
           <Elapsed since={j.startedAt} />{' '}
           <button className="link" onClick={j.cancel} title={canCancelRunning ? 'stop now' : 'stops after the current step'}>
