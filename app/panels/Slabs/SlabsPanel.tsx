@@ -212,22 +212,28 @@ function Treemap({ rows, onOpen }: { rows: CacheRow[]; onOpen: (n: string) => vo
         g.fillStyle = '#161920';
         g.fillRect(x0, y0, w, h);
         g.fillStyle = '#8a91a0';
-        if (w > 40) g.fillText(n.data.name === 'kmalloc' ? 'kmalloc-*' : 'dedicated caches', x0 + 3, y0 + 1);
+        if (w > 40) g.fillText(n.data.name === 'kmalloc' ? 'kmalloc-*' : 'dedicated caches', Math.max(x0, 0) + 3, Math.max(y0, 0) + 1);
         continue;
       }
       const r = n.data.row!;
       g.fillStyle = fill(r.total ? r.allocated / r.total : 0);
       g.fillRect(x0, y0, Math.max(0.5, w), Math.max(0.5, h));
-      if (w > 46 && h > 14) {
+      // the label goes in the part on screen: zoomed in, a cache's corner is often off-screen,
+      // and a big rectangle without its name is no use
+      const vx0 = Math.max(x0, 0);
+      const vy0 = Math.max(y0, 0);
+      const vw = Math.min(x1, size.w) - vx0;
+      const vh = Math.min(y1, size.h) - vy0;
+      if (vw > 46 && vh > 14) {
         g.save();
         g.beginPath();
-        g.rect(x0, y0, w, h);
+        g.rect(vx0, vy0, vw, vh);
         g.clip();
         g.fillStyle = '#e8ecf2';
-        g.fillText(r.name, x0 + 3, y0 + 2);
-        if (h > 28) {
+        g.fillText(r.name, vx0 + 3, vy0 + 2);
+        if (vh > 28) {
           g.fillStyle = '#b8c2d0';
-          g.fillText(formatBytes(cacheBytes(r)), x0 + 3, y0 + 15);
+          g.fillText(formatBytes(cacheBytes(r)), vx0 + 3, vy0 + 15);
         }
         g.restore();
       }
