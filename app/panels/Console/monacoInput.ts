@@ -165,7 +165,7 @@ export function createCommandLine(
     tabCompletion: 'off',
     contextmenu: false,
     automaticLayout: true,
-    placeholder: "command — Tab completes commands, types, symbols · ↑↓ history · 'help'",
+    placeholder: "command — Tab completes commands, types, symbols, caches · ↑↓ history · 'help'",
     ariaLabel: 'command',
     fixedOverflowWidgets: true,
     suggest: { showWords: false },
