@@ -86,6 +86,7 @@ function Oops({ tab, sys }: { tab: Tab; sys: SysJson | undefined }) {
         <div className="dim small" data-testid="no-oops">
           No oops report in the kernel log{why ? `: ${why}` : ''}.
         </div>
+        <MatchingWalkthroughs tab={tab} />
       </>
     );
   }
@@ -129,6 +130,7 @@ function Oops({ tab, sys }: { tab: Tab; sys: SysJson | undefined }) {
         </Row>
         {rep.modules?.length > 0 && <Row k="modules">{rep.modules.join(' ')}</Row>}
       </dl>
+      <MatchingWalkthroughs tab={tab} />
       <h2>Registers</h2>
       <div className="regs sum-regs" data-testid="summary-registers">
         {REG_ORDER.filter((k) => regs[k] !== undefined).map((k) => (
@@ -164,7 +166,6 @@ export function SummaryPanel({ tab }: { tab: Tab }) {
     <div className="panel summary scroll" data-autofocus tabIndex={-1}>
       <Truncated tab={tab} />
       <Oops tab={tab} sys={j} />
-      <MatchingWalkthroughs tab={tab} />
       <h2>System</h2>
       <CommandGate tab={tab} state={sys} what="System summary (sys)">
         {() => (
