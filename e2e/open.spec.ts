@@ -16,6 +16,10 @@ test('landing page offers the sample, a picker and open-by-URL', async ({ page }
   await page.goto('/');
   await expect(page.getByRole('heading', { name: 'Open a Linux crash dump' })).toBeVisible();
   await expect(page.getByTestId('open-sample')).toBeVisible();
+  // every bundled sample is offered
+  for (const name of ['6.1-skb-uaf-0x106-slubdebug', '6.1-bh-scribble', '6.12-skb-uaf-kaslr']) {
+    await expect(page.getByTestId(`open-sample-${name}`)).toBeVisible();
+  }
   await expect(page.getByRole('button', { name: 'choose a file…' })).toBeVisible();
   // the page is cross-origin isolated: running commands can be cancelled at once
   expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
