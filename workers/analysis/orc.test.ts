@@ -52,6 +52,17 @@ describe('ORC entry layouts', () => {
 });
 
 describe('layout detection on real dumps', () => {
+  const d510 = sharedDump('5.10-sysrq-lzo');
+  it.skipIf(!d510)('5.10-sysrq-lzo: ORC before 6.3 (v1) from BTF and from the data alone, kernel symbols found without VMCOREINFO kallsyms', () => {
+    const prog = openProgram(new NodeFileSource(d510!.file));
+    const idx = orcIndex(prog);
+    expect(idx.layout).toEqual({ version: 1, from: 'btf', numbering: 'classic' });
+    expect(detectLayout(prog, idx.vmlinux, { useBtf: false })).toEqual({ version: 1, from: 'data', numbering: 'classic' });
+    const f = prog.symbols.address('do_one_initcall')!;
+    expect(orcFind(prog, f)?.entry).toMatchObject({ type: 'call', spReg: 'sp', spOffset: 8 });
+    // module_layout (before 6.4): the one module's ORC (crash mod: qemu_fw_cfg)
+    expect(idx.modules.map((m) => m.name)).toEqual(['qemu_fw_cfg']);
+  }, 60_000);
   for (const [name, version] of [['6.1-skb-uaf-0x106', 1], ['6.12-skb-uaf-kaslr', 3]] as const) {
     const d = sharedDump(name);
     it.skipIf(!d)(`${name}: BTF says v${version}, the data alone says the same`, () => {

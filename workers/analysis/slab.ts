@@ -402,7 +402,7 @@ export function listCaches(prog: Program): CacheListResult {
   if (c) return c;
   const L = slabLayout(prog);
   const head = prog.symbolAddress('slab_caches');
-  if (head === undefined) throw new DumpError('SLUB: no slab_caches symbol');
+  if (head === undefined) throw prog.missingSymbol('slab_caches', 'SLUB: no slab_caches symbol');
   const out: CacheListResult = { caches: [], problems: [] };
   const seen = new Set<bigint>();
   let prev = head;

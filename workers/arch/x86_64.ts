@@ -1,7 +1,6 @@
 import { DumpError, MemoryError } from '../errors';
 import { u64 } from '../bytes';
 import type { PhysicalDump } from '../format/types';
-import type { VmcoreInfo } from '../kernel/vmcoreinfo';
 import { LruCache } from '../source/lru';
 
 /** Start of the kernel text mapping on x86_64 (arch/x86/include/asm/page_64_types.h). */
@@ -34,6 +33,13 @@ export interface Translation {
  * and the kernel text mapping (phys_base) are shortcuts once known. KASLR needs nothing special:
  * VMCOREINFO's symbols are the relocated ones, and phys_base says where the image sits.
  */
+/** The facts the translation needs from the kernel's VMCOREINFO (the kernel layer's VmcoreInfo has them). */
+export interface ArchInfo {
+  readonly kernelOffset: bigint;
+  number(key: string): bigint | undefined;
+  symbol(name: string): bigint | undefined;
+}
+
 export class X86_64 {
   readonly physBase: bigint;
   readonly kernelOffset: bigint;
@@ -47,7 +53,7 @@ export class X86_64 {
 
   constructor(
     private phys: PhysicalDump,
-    info: VmcoreInfo,
+    info: ArchInfo,
   ) {
     const pb = info.number('phys_base');
     const pgt = info.symbol('init_top_pgt') ?? info.symbol('swapper_pg_dir');

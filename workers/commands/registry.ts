@@ -1,4 +1,4 @@
-import { DumpError, MemoryError, errorMessage } from '../errors';
+import { Cancelled, DumpError, MemoryError, errorMessage } from '../errors';
 import type { Program } from '../kernel/program';
 
 /**
@@ -37,12 +37,7 @@ export class CommandError extends Error {
   }
 }
 
-export class Cancelled extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'Cancelled';
-  }
-}
+export { Cancelled };
 
 const commands = new Map<string, Command>();
 type Fallback = (name: string, args: string[], ctx: CommandContext) => CommandResult | null;

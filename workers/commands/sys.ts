@@ -220,8 +220,16 @@ function popcount(b: Uint8Array): number {
 
 function sym(prog: Program, name: string): bigint {
   const a = kernelSymbols(prog).get(name) ?? kernelSymbols(prog, [name]).get(name);
-  if (a === undefined) throw new DumpError(`the kernel has no symbol ${name}`);
+  if (a === undefined) {
+    const why = prog.symbolsMissingWhy();
+    throw new DumpError(why ? `${name} unknown: kernel symbols unavailable` : `the kernel has no symbol ${name}`);
+  }
   return a;
+}
+
+/** What the engine could not read that `sys` depends on (kernel symbols, BTF): what, why, remedy. */
+function missingPieces(prog: Program): Array<{ what: string; why: string; remedy?: string }> {
+  return prog.unavailable.filter((u) => u.what === 'kernel symbols' || u.what === 'kernel types (BTF)');
 }
 
 function perCpuOffsets(prog: Program, cpus: number): bigint[] {
@@ -297,6 +305,7 @@ function timekeeper(prog: Program): { xtimeSec: bigint; ktimeSec: bigint | null;
       return read(core + BigInt(prog.offsetof('tk_data', m)), `tk_core.${m}.xtime_sec`);
     }
   }
+  if (prog.symbolsMissingWhy()) throw new DumpError('shadow_timekeeper unknown: kernel symbols unavailable');
   throw new DumpError('the kernel has no shadow_timekeeper or tk_data');
 }
 
@@ -472,17 +481,20 @@ const UTS_FIELDS = ['sysname', 'nodename', 'release', 'version', 'machine', 'dom
 function utsname(prog: Program): SysInfo['uts'] extends Field<infer T> ? T : never {
   const a = prog.info.symbol('init_uts_ns');
   if (a === undefined) throw new DumpError('VMCOREINFO has no init_uts_ns');
-  const base = a + BigInt(prog.info.offset('uts_namespace.name') ?? 0);
+  // OFFSET(uts_namespace.name) is in VMCOREINFO since 6.0; before, BTF says where name is
+  let nameOff = prog.info.offset('uts_namespace.name');
   // struct new_utsname is uapi (6 x char[__NEW_UTS_LEN + 1]); BTF confirms it when present
   let offs = UTS_FIELDS.map((_, i) => i * 65);
   let len = 65;
   try {
     ensureBtf(prog);
+    nameOff ??= prog.offsetof('uts_namespace', 'name');
     offs = UTS_FIELDS.map((f) => prog.offsetof('new_utsname', f));
     len = prog.sizeof('new_utsname') / UTS_FIELDS.length;
   } catch (e) {
     if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
   }
+  const base = a + BigInt(nameOff ?? 0);
   const b = prog.mem.read(base, offs[offs.length - 1] + len);
   const s = (o: number) => {
     let e = o;
@@ -586,7 +598,8 @@ export function formatSys(s: SysInfo, prog: Program): string {
     'PANIC',
     text(s.panic, (p) => `"${p}"${p.includes('Oops: ') ? ' (check log for details)' : ''}`),
   ]);
-  return lines.map(([k, v]) => `${k.padStart(12, ' ')}: ${v}`).join('\n') + '\n';
+  const notes = missingPieces(prog).map((u) => `  (${u.what} unavailable: ${u.why}${u.remedy ? `; ${u.remedy}` : ''})`);
+  return lines.map(([k, v]) => `${k.padStart(12, ' ')}: ${v}`).concat(notes).join('\n') + '\n';
 }
 
 function hex(v: bigint | null | undefined): string | null {
@@ -674,6 +687,7 @@ export function sysJson(s: SysInfo, prog: Program): SysJson {
     memory_bytes: mem?.bytes ?? null,
     tainted,
     unknown: Object.keys(unknown).length ? unknown : undefined,
+    missing: missingPieces(prog).length ? missingPieces(prog) : undefined,
   };
 }
 

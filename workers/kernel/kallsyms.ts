@@ -2,6 +2,7 @@ import { DumpError } from '../errors';
 import { u16, u32, i32, u64 } from '../bytes';
 import type { KernelMemory } from './memory';
 import type { VmcoreInfo } from './vmcoreinfo';
+import { findKallsyms } from './kallsyms-find';
 
 /**
  * kallsyms read from the dump's own memory (kernel/kallsyms.c, scripts/kallsyms.c), located by
@@ -26,6 +27,8 @@ export interface KallsymsRaw {
   /** addresses, index-aligned with names (a typed array: no heap object per symbol) */
   addrs: BigUint64Array;
   encoding: 'absolute' | 'absolute-percpu' | 'relative';
+  /** where the tables came from: VMCOREINFO, or found in memory (and what validated them) */
+  how: string;
 }
 
 /** The kallsyms tables VMCOREINFO names, with the token table expanded. */
@@ -39,22 +42,27 @@ interface KallsymsTables {
   offsetsAddr?: bigint;
   relBaseAddr?: bigint;
   addressesAddr?: bigint;
+  /** where the tables' addresses came from (VMCOREINFO, or found in memory and how checked) */
+  how: string;
 }
 
 function kallsymsTables(mem: KernelMemory, info: VmcoreInfo): KallsymsTables {
-  const namesAddr = info.symbol('kallsyms_names');
+  let namesAddr = info.symbol('kallsyms_names');
   const numAddr = info.symbol('kallsyms_num_syms');
-  const tokTable = info.symbol('kallsyms_token_table');
-  const tokIndex = info.symbol('kallsyms_token_index');
-  const offsetsAddr = info.symbol('kallsyms_offsets');
-  const relBaseAddr = info.symbol('kallsyms_relative_base');
-  const addressesAddr = info.symbol('kallsyms_addresses');
+  let tokTable = info.symbol('kallsyms_token_table');
+  let tokIndex = info.symbol('kallsyms_token_index');
+  let offsetsAddr = info.symbol('kallsyms_offsets');
+  let relBaseAddr = info.symbol('kallsyms_relative_base');
+  let addressesAddr = info.symbol('kallsyms_addresses');
+  let num: number;
+  let how = 'VMCOREINFO';
   if (!namesAddr || !numAddr || !tokTable || !tokIndex || (!offsetsAddr && !addressesAddr)) {
-    throw new DumpError(
-      'VMCOREINFO has no kallsyms entries (kernels before 6.0 do not export them): kernel symbols unavailable; give a System.map or a vmlinux',
-    );
+    // before 6.0: find them in the kernel image by their shape (kallsyms-find.ts)
+    const loc = findKallsyms(mem, info);
+    ({ namesAddr, tokTable, tokIndex, offsetsAddr, relBaseAddr, addressesAddr, num, how } = loc);
+  } else {
+    num = mem.u32(numAddr);
   }
-  const num = mem.u32(numAddr);
   if (num === 0 || num > 5_000_000) throw new DumpError(`kallsyms_num_syms is ${num}: kallsyms memory looks corrupt`);
 
   // token table: 256 tokens
@@ -71,7 +79,7 @@ function kallsymsTables(mem: KernelMemory, info: VmcoreInfo): KallsymsTables {
     tokens[t] = dec.decode(table.subarray(s, e));
     tokLen[t] = e - s;
   }
-  return { namesAddr, num, tokTable, tokens, tokLen, offsetsAddr, relBaseAddr, addressesAddr };
+  return { namesAddr: namesAddr!, num, tokTable: tokTable!, tokens, tokLen, offsetsAddr, relBaseAddr, addressesAddr, how };
 }
 
 /** kallsyms_names: one read up to the token table, which scripts/kallsyms.c emits after the
@@ -143,7 +151,7 @@ export function readKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsRaw {
     for (let i = 0; i < num; i++) addrs[i] = d.address(i);
     encoding = d.encoding;
   }
-  return { names, types, addrs, encoding };
+  return { names, types, addrs, encoding, how: t.how };
 }
 
 /** Expand every kallsyms_names entry (length byte(s) + token indexes) into names and types. */

@@ -9,6 +9,7 @@ import { KernelMemory } from './memory';
 import { readKallsyms, KallsymsNameIndex, type KallsymsRaw } from './kallsyms';
 import { SymbolTable } from './symbols';
 import { Btf, parseBtf } from './btf';
+import { findBtfInMemory } from './btf-find';
 import { Obj } from './object';
 
 export interface OpenOptions {
@@ -127,6 +128,7 @@ export class Program {
     try {
       this._kallsyms = readKallsyms(this.mem, this.info);
       this.cache.set('kallsyms.encoding', this._kallsyms.encoding);
+      this.cache.set('kallsyms.how', this._kallsyms.how);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._kallsyms = null;
@@ -188,12 +190,26 @@ export class Program {
     if (this._btf) return this._btf;
     if (this._btfError) throw new DumpError(this._btfError);
     try {
-      const start = this.symbolAddress('__start_BTF');
+      let start = this.symbolAddress('__start_BTF');
       const stop = this.symbolAddress('__stop_BTF');
+      let len = start !== undefined && stop !== undefined ? Number(stop - start) : 0;
       if (start === undefined || stop === undefined) {
-        throw new DumpError('the kernel has no __start_BTF/__stop_BTF symbols (built without CONFIG_DEBUG_INFO_BTF?)');
-      }
-      const len = Number(stop - start);
+        // no symbols for it: look for the .BTF section itself in the read-only data
+        const why = this.symbolsMissingWhy();
+        try {
+          const loc = findBtfInMemory(this.mem, this.info);
+          start = loc.start;
+          len = loc.len;
+          this.cache.set('btf.how', loc.how);
+        } catch (e) {
+          if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+          throw new DumpError(
+            why
+              ? `kernel symbols are unavailable (${why}), so __start_BTF/__stop_BTF are unknown, and ${e.message}`
+              : `the kernel has no __start_BTF/__stop_BTF symbols and ${e.message} (built without CONFIG_DEBUG_INFO_BTF?)`,
+          );
+        }
+      } else this.cache.set('btf.how', '__start_BTF..__stop_BTF');
       if (len < 24 || len > 256 << 20) throw new DumpError(`BTF section is ${len} bytes`);
       this._btf = parseBtf(this.mem.read(start, len));
       return this._btf;
@@ -203,6 +219,20 @@ export class Program {
       this.unavailable.push({ what: 'kernel types (BTF)', why, remedy: 'open a vmlinux (with a .BTF section) for this kernel' });
       throw new DumpError(this._btfError);
     }
+  }
+
+  /** Why kernel symbols are unavailable (the kallsyms tables could not be read), or null. */
+  symbolsMissingWhy(): string | null {
+    // the name index decodes the same tables: when it was built, symbols are there (no full read)
+    if (this._nameIndex || this._kallsyms) return null;
+    if (this.kallsyms() !== null) return null;
+    return this.unavailable.find((u) => u.what === 'kernel symbols')?.why ?? 'kallsyms unreadable';
+  }
+
+  /** The error for a kernel symbol that is not there: absent from the kernel, or every symbol unknown (and why). */
+  missingSymbol(name: string, what = `no ${name} symbol`): DumpError {
+    const why = this.symbolsMissingWhy();
+    return new DumpError(why ? `${what}: kernel symbols unavailable (${why})` : what);
   }
 
   /** Use BTF from elsewhere (a vmlinux file's .BTF section). */

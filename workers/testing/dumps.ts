@@ -21,6 +21,7 @@ export const SHARED_DUMP_NAMES = [
   '6.1-sysrq-kaslr',
   '6.1-sysrq-256M-flattened',
   '6.12-skb-uaf-kaslr',
+  '5.10-sysrq-lzo',
 ] as const;
 
 export interface SharedDump {
@@ -31,6 +32,8 @@ export interface SharedDump {
   oracle(file: string): string;
   oracleJson<T = any>(file: string): T;
   hasOracle(file: string): boolean;
+  /** the crash version that made the oracle ("9.0.2"; "8.0.2" for 5.10-sysrq-lzo), from oracle/README.md */
+  crashVersion: string | null;
 }
 
 /** The dump file inside a shared dump folder. */
@@ -71,7 +74,14 @@ export function sharedDump(name: string): SharedDump | null {
     oracle: (f) => readFileSync(join(dir, 'oracle', f), 'utf8'),
     oracleJson: (f) => JSON.parse(readFileSync(join(dir, 'oracle', f), 'utf8')),
     hasOracle: (f) => existsSync(join(dir, 'oracle', f)),
+    crashVersion: oracleCrashVersion(dir),
   };
+}
+
+function oracleCrashVersion(dir: string): string | null {
+  const f = join(dir, 'oracle', 'README.md');
+  if (!existsSync(f)) return null;
+  return /^- crash: crash (\d+\.\d+\.\d+)/m.exec(readFileSync(f, 'utf8'))?.[1] ?? null;
 }
 
 /** Every shared dump present, for tests that run on each. */
