@@ -638,6 +638,8 @@ export interface SysJson {
   tainted: boolean | null;
   /** field -> why it is unknown (null above) */
   unknown?: Record<string, string>;
+  /** what the engine lacks for this dump (kernel symbols, BTF) and why */
+  missing?: ReturnType<typeof missingPieces>;
 }
 
 /** `sys --json` (DESIGN.md shape, plus the other fields). */
