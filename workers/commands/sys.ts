@@ -621,8 +621,46 @@ function hex(v: bigint | null | undefined): string | null {
   return v === null || v === undefined ? null : '0x' + v.toString(16);
 }
 
+/** `sys --json`: the DESIGN.md shape plus the other fields; null = unknown, `unknown` says why. */
+export interface SysJson {
+  release: string | null;
+  version: string | null;
+  machine: string | null;
+  cpus: number | null;
+  panic: string | null;
+  crash_time: number | null;
+  kaslr_offset: string | null;
+  page_offset: string | null;
+  format: string;
+  compression: string;
+  dumpfile: string;
+  partial: boolean;
+  offline_cpus: number | null;
+  date: string | null;
+  date_source: string | null;
+  uptime: string | null;
+  uptime_seconds: number | null;
+  hz: number | null;
+  hz_source: string | null;
+  load_average: string | null;
+  tasks: number | null;
+  tasks_kernel_count: number | null;
+  task_problems?: unknown[];
+  /** taint flags by letter (crash's sys -t), null when unreadable */
+  tainted_flags?: string | null;
+  nodename: string | null;
+  mhz: number | null;
+  memory: string | null;
+  memory_bytes: number | null;
+  tainted: boolean | null;
+  /** field -> why it is unknown (null above) */
+  unknown?: Record<string, string>;
+  /** what the engine lacks for this dump (kernel symbols, BTF) and why */
+  missing?: ReturnType<typeof missingPieces>;
+}
+
 /** `sys --json` (DESIGN.md shape, plus the other fields). */
-export function sysJson(s: SysInfo, prog: Program): Record<string, unknown> {
+export function sysJson(s: SysInfo, prog: Program): SysJson {
   const unknown: Record<string, string> = {};
   const note = <T>(name: string, f: Field<T>): T | null => {
     if (!f.ok) unknown[name] = f.why;
@@ -686,7 +724,7 @@ registerCommand({
       return { text: `TAINTED_MASK: ${mask.toString(16)}  ${letters}\n`, json: { tainted_mask: '0x' + mask.toString(16), flags: letters } };
     }
     const s = systemInfo(ctx.prog);
-    const json = sysJson(s, ctx.prog) as Record<string, unknown>;
+    const json: SysJson = sysJson(s, ctx.prog);
     try {
       // the flags by name, not just "tainted: yes"
       json.tainted_flags = taintLetters(ctx.prog, taintedMask(ctx.prog));
