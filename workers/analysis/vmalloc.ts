@@ -1,64 +1,75 @@
 /**
- * vmalloc areas (mm/vmalloc.c): every vmap_area, on the global vmap_area_list (up to 6.8) or on
- * each vmap_node's busy list (6.9+), and the one holding an address.
+ * vmalloc areas (mm/vmalloc.c): the busy vmap_areas, in address order, from the busy rb-tree
+ * (vmap_area_root before 6.9; each vmap_nodes[i].busy.root since), as crash's `kmem -v` lists
+ * them: areas that carry a vm_struct.
  */
-import { u32, u64 } from '../bytes';
 import type { Program } from '../kernel/program';
-import { walkList } from '../kernel/list';
+import { DumpError, MemoryError } from '../errors';
+import { rbWalk } from './rbtree';
 
 export interface VmapArea {
-  va: bigint;
+  area: bigint;
+  vm: bigint;
   start: bigint;
   end: bigint;
-  vm: bigint;
 }
 
-/** Every vmap_area: the global vmap_area_list (up to 6.8) or each vmap_node's busy list (6.9+). */
-export function vmapAreas(prog: Program): VmapArea[] {
-  const c = prog.cache.get('vmalloc.areas') as VmapArea[] | undefined;
-  if (c) return c;
-  const out: VmapArea[] = [];
-  prog.cache.set('vmalloc.areas', out);
-  const vaId = prog.btf.findType('vmap_area', 'struct');
-  if (vaId === null) return out;
-  const listOff = prog.offsetof(vaId, 'list');
-  const startOff = prog.offsetof(vaId, 'va_start');
-  const endOff = prog.offsetof(vaId, 'va_end');
-  const vmLoc = prog.btf.memberPath(vaId, 'vm');
-  const heads: bigint[] = [];
-  const g = prog.symbolAddress('vmap_area_list');
-  if (g !== undefined) heads.push(g);
-  else {
-    const nodes = prog.symbolAddress('vmap_nodes');
-    const nrA = prog.symbolAddress('nr_vmap_nodes');
-    const vn = prog.btf.findType('vmap_node', 'struct');
-    if (nodes !== undefined && vn !== null) {
-      let nr = 1;
-      if (nrA !== undefined) {
-        const b = prog.mem.tryRead(nrA, 4);
-        if (b) nr = Math.min(Math.max(1, u32(b, 0)), 4096);
+/**
+ * `all`: every busy area, also those without a vm_struct (vm_map_ram), as whatis needs them;
+ * otherwise only the vm areas crash's kmem -v lists.
+ */
+export function vmapAreas(prog: Program, opts: { all?: boolean } = {}): { areas: VmapArea[]; problems: string[] } {
+  const problems: string[] = [];
+  const vaT = prog.type('struct vmap_area');
+  const rbOff = BigInt(prog.offsetof(vaT, 'rb_node'));
+  const roots: bigint[] = [];
+  const nodesSym = prog.symbolAddress('vmap_nodes');
+  if (nodesSym !== undefined && prog.findType('struct vmap_node') !== null) {
+    const nr = prog.mem.u32(prog.symbolAddress('nr_vmap_nodes') ?? 0n);
+    const base = prog.mem.u64(nodesSym);
+    const size = BigInt(prog.sizeof('struct vmap_node'));
+    const busyRoot = BigInt(prog.offsetof('struct vmap_node', 'busy.root'));
+    for (let i = 0; i < Math.min(nr, 4096); i++) roots.push(base + size * BigInt(i) + busyRoot);
+  } else {
+    const r = prog.symbolAddress('vmap_area_root');
+    if (r === undefined) throw new DumpError('neither vmap_nodes nor vmap_area_root: cannot find the vmalloc areas');
+    roots.push(r);
+  }
+  // crash: with vmap_area.flags and purge_list, an area is a vm area when flags == VM_VM_AREA (4)
+  const byFlags = prog.hasMember('struct vmap_area', 'flags') && prog.hasMember('struct vmap_area', 'purge_list');
+  const areas: VmapArea[] = [];
+  for (const root of roots) {
+    const w = rbWalk(prog, root);
+    problems.push(...w.problems);
+    for (const n of w.nodes) {
+      const a = n - rbOff;
+      try {
+        const o = prog.obj(vaT, a);
+        const vm = o.member('vm').ptr();
+        if (!opts.all && (byFlags ? o.member('flags').value() !== 4n : vm === 0n)) continue;
+        areas.push({ area: a, vm, start: o.member('va_start').value(), end: o.member('va_end').value() });
+      } catch (e) {
+        if (!(e instanceof MemoryError)) throw e;
+        problems.push(`vmap_area ${a.toString(16)}: ${e.message}`);
       }
-      const base = prog.mem.tryRead(nodes, 8);
-      const arr = base ? u64(base, 0) : 0n;
-      const busyHead = prog.btf.memberPath(vn, 'busy.head');
-      if (arr && busyHead) for (let i = 0; i < nr; i++) heads.push(arr + BigInt(i * prog.sizeof(vn) + busyHead.offset));
     }
   }
-  for (const head of heads) {
-    const walk = walkList(prog, head, { nextOffset: listOff, headIsAnchor: true, limit: 1_000_000 });
-    for (const va of walk.entries) {
-      const b = prog.mem.tryRead(va, Math.max(endOff, listOff, vmLoc?.offset ?? 0) + 8);
-      if (!b) break;
-      out.push({ va, start: u64(b, startOff), end: u64(b, endOff), vm: vmLoc ? u64(b, vmLoc.offset) : 0n });
-    }
-  }
-  out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  return out;
+  areas.sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0));
+  return { areas, problems };
 }
 
-/** The vmap area holding addr, by binary search over the sorted areas. */
+/** The busy vmap area holding addr (binary search over every busy area, read once), or null. */
 export function findVmapArea(prog: Program, addr: bigint): VmapArea | null {
-  const areas = vmapAreas(prog);
+  let areas = prog.cache.get('vmalloc.all') as VmapArea[] | undefined;
+  if (!areas) {
+    try {
+      areas = vmapAreas(prog, { all: true }).areas;
+    } catch (e) {
+      if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+      areas = [];
+    }
+    prog.cache.set('vmalloc.all', areas);
+  }
   let lo = 0;
   let hi = areas.length - 1;
   while (lo <= hi) {
@@ -77,5 +88,7 @@ export function vmCaller(prog: Program, a: VmapArea): bigint | null {
   const vm = prog.findType('vm_struct');
   if (vm === null) return null;
   const b = prog.mem.tryRead(a.vm + BigInt(prog.offsetof(vm, 'caller')), 8);
-  return b && u64(b, 0) ? u64(b, 0) : null;
+  if (!b) return null;
+  const v = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+  return v || null;
 }

@@ -14,6 +14,7 @@
  */
 import { memberInLayout } from '../analysis/overlay';
 import type { Program } from '../kernel/program';
+import { MemoryError } from '../errors';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import {
   slabObjectInfo, slabLayout, readTracks, pageToPfn,
@@ -27,7 +28,7 @@ import { crashSymName } from './sym';
 import { evalAddress } from './expr';
 import { ensureExportSymbols } from '../kernel/exports';
 
-export type WhatisKind = 'slab' | 'symbol' | 'module' | 'stack' | 'vmalloc' | 'percpu' | 'page' | 'struct-page' | 'unmapped' | 'user' | 'unknown';
+export type WhatisKind = 'slab' | 'symbol' | 'module' | 'stack' | 'vmalloc' | 'percpu' | 'page' | 'struct-page' | 'unmapped' | 'unreadable' | 'user' | 'unknown';
 
 export interface VmapInfo {
   vmap_area: string;
@@ -57,6 +58,8 @@ export interface TrackJson {
 export interface WhatisResult {
   address: string;
   kind: WhatisKind;
+  /** kind 'unreadable': why the address could not be translated (page table not in the dump, ...) */
+  reason?: string;
   cache?: string;
   slab?: string;
   object?: string;
@@ -208,7 +211,7 @@ function symWithModule(prog: Program, a: bigint): string {
 function findVmap(prog: Program, addr: bigint): VmapInfo | null {
   const a = findVmapArea(prog, addr);
   if (!a) return null;
-  const info: VmapInfo = { vmap_area: '0x' + a.va.toString(16), vm_struct: '0x' + a.vm.toString(16), start: '0x' + a.start.toString(16), end: '0x' + a.end.toString(16), size: Number(a.end - a.start) };
+  const info: VmapInfo = { vmap_area: '0x' + a.area.toString(16), vm_struct: '0x' + a.vm.toString(16), start: '0x' + a.start.toString(16), end: '0x' + a.end.toString(16), size: Number(a.end - a.start) };
   const caller = vmCaller(prog, a);
   if (caller) info.caller = symWithModule(prog, caller);
   return info;
@@ -272,11 +275,16 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
     return out;
   }
   let pa: number | null = null;
+  let unreadable: string | null = null;
   try {
     pa = prog.arch.vtop(addr);
     out.translated = true;
-  } catch {
+  } catch (e) {
+    if (!(e instanceof MemoryError)) throw e;
     pa = null;
+    // "not mapped" only when the page tables say so; a page table we cannot read (not in the
+    // dump, truncated, corrupt) leaves the question open
+    if (e.kind !== 'unmapped') unreadable = e.message;
   }
   const kend = prog.symbolAddress('_end');
   const inImage = addr >= START_KERNEL_MAP && (kend === undefined || addr < kend);
@@ -297,7 +305,8 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
     }
   }
   if (pa === null) {
-    r.kind = 'unmapped';
+    r.kind = unreadable ? 'unreadable' : 'unmapped';
+    if (unreadable) r.reason = unreadable;
     const s = addr >= START_KERNEL_MAP ? symbolName(prog, addr, true) : null;
     if (s) {
       r.symbol = `${s.text} (${s.type})`;
@@ -455,6 +464,9 @@ export function whatisText(prog: Program, d: Described): string {
       break;
     case 'struct-page':
       lines.push(`${a}: struct page` + (r.struct_page_of ? ` of physical ${r.struct_page_of}` : '') + ' (vmemmap)');
+      break;
+    case 'unreadable':
+      lines.push(`${a}: cannot translate: ${r.reason}` + (r.symbol ? `; ${r.symbol}${r.module ? ` [${r.module}]` : ''}` : ''));
       break;
     case 'unmapped':
       lines.push(`${a}: not mapped (no page-table translation)` + (r.symbol ? `; ${r.symbol}${r.module ? ` [${r.module}]` : ''}` : '') + (r.task ? `; in the stack range of pid ${r.task.pid} "${r.task.comm}"` : ''));

@@ -9,7 +9,10 @@ import { loadModuleSymbols } from './modules';
 import { loadExportSymbols } from './exports';
 
 /** Every symbol source beyond kallsyms, in the order they are added. */
-export const SYMBOL_LOADERS: readonly SymbolLoader[] = [loadModuleSymbols, loadExportSymbols];
+export const SYMBOL_LOADERS: readonly SymbolLoader[] = [
+  { load: loadModuleSymbols, regions: true },
+  { load: loadExportSymbols, regions: false },
+];
 
 export function openProgram(src: ByteSource, opts: OpenOptions = {}): Program {
   return Program.open(src, opts, SYMBOL_LOADERS);
