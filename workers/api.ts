@@ -17,7 +17,7 @@ import { openProgram } from './engine';
 import type { Program, Unavailable } from './kernel/program';
 import { runCommandSafe, listCommands, jsonText, CommandError, type CommandContext } from './commands/registry';
 import { evalAddress } from './commands/expr';
-import { DumpError, MemoryError, errorMessage } from './errors';
+import { DumpError, MemoryError, errorMessage, expectedError } from './errors';
 import { BlobSource } from './source/blob';
 import { HttpRangeSource } from './source/http';
 import type { ByteSource, ReadStats } from './source/bytesource';
@@ -606,7 +606,8 @@ export class EngineApi {
               out.push({ name: t.name, kind: t.kind, size: t.size, source: m.name });
             }
           }
-        } catch {
+        } catch (e) {
+          expectedError(e);
           /* module BTF is a bonus */
         }
       }
@@ -647,7 +648,8 @@ export class EngineApi {
     let e: { bytes: number; atLeast: boolean } | null = null;
     try {
       e = s.prog.phys.expectedSize?.() ?? null;
-    } catch {
+    } catch (err) {
+      expectedError(err);
       e = null;
     }
     return { size, expected: e?.bytes ?? null, atLeast: e?.atLeast ?? false, truncated: e !== null && e.bytes > size };
@@ -659,7 +661,8 @@ export class EngineApi {
     if (!prefix) return [];
     try {
       return s.prog.symbols.complete(prefix, Math.max(1, Math.min(500, limit)));
-    } catch {
+    } catch (e) {
+      expectedError(e);
       return [];
     }
   }
@@ -686,13 +689,15 @@ export class EngineApi {
     try {
       const hit = s.prog.symbols.lookup(start);
       isText = !!hit && /^[tTwW]$/.test(hit.sym.type);
-    } catch {
+    } catch (e) {
+      expectedError(e);
       isText = false;
     }
     let layout: AddressLayout | null = null;
     try {
       layout = kernelAddressLayout(s.prog);
-    } catch {
+    } catch (e) {
+      expectedError(e);
       layout = null;
     }
     for (let o = first; !isText && o + 8 <= m.length; o += 8) {

@@ -73,3 +73,12 @@ export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message.split('\n')[0];
   return String(e).split('\n')[0];
 }
+
+/**
+ * For a catch that falls back when the dump cannot answer: returns when e is what unreadable or
+ * missing data throws (MemoryError, DumpError), rethrows anything else (a bug must not be
+ * swallowed). `catch (e) { expectedError(e); ...fallback }`.
+ */
+export function expectedError(e: unknown): asserts e is MemoryError | DumpError {
+  if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+}

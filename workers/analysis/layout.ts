@@ -10,10 +10,12 @@
  * kernel pointer when it falls in one of these ranges, not when it starts with 0xffff (5-level
  * kernels put the direct map at 0xff11..., and -ENOSYS is 0xffffffffffffffda).
  */
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import { u64 } from '../bytes';
 import { vmemmapBase } from './page';
+
+const LAYOUT_KERNEL_KEY = cacheKey<AddressLayout>('layout.kernel');
 
 export type RangeName = 'direct map' | 'vmalloc' | 'vmemmap' | 'vmalloc or vmemmap' | 'kernel image' | 'modules' | 'cpu entry area';
 
@@ -60,7 +62,7 @@ function baseVariable(prog: Program, name: string): bigint | undefined {
 }
 
 export function kernelAddressLayout(prog: Program): AddressLayout {
-  const cached = prog.cache.get('layout.kernel') as AddressLayout | undefined;
+  const cached = prog.recall(LAYOUT_KERNEL_KEY);
   if (cached) return cached;
   const arch = prog.arch;
   const l5 = arch.l5;
@@ -111,7 +113,7 @@ export function kernelAddressLayout(prog: Program): AddressLayout {
   ranges.push({ name: 'modules', start: hex(imageEnd), end: hex(MODULES_END) });
   ranges.push({ name: 'cpu entry area', start: hex(CPU_ENTRY_AREA), end: hex(CPU_ENTRY_AREA + CPU_ENTRY_AREA_SIZE) });
   const out: AddressLayout = { levels: l5 ? 5 : 4, ranges, notes };
-  prog.cache.set('layout.kernel', out);
+  prog.remember(LAYOUT_KERNEL_KEY, out);
   return out;
 }
 

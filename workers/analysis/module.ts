@@ -4,9 +4,11 @@
  * (`taint_flags[]`: struct taint_flag {c_true, c_false, module, desc}) read from the dump, so no
  * letter is hard-coded.
  */
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import { listModules, type ModuleInfo } from '../kernel/modules';
 import { MemoryError, DumpError } from '../errors';
+
+const MODULE_TAINTFLAGS_KEY = cacheKey<TaintFlag[]>('module.taintFlags');
 
 export interface TaintFlag {
   bit: number;
@@ -19,7 +21,7 @@ export interface TaintFlag {
 
 /** The kernel's taint_flags[] table (kernel/panic.c), bounded by the symbol after it. */
 export function taintFlags(prog: Program): TaintFlag[] {
-  const cached = prog.cache.get('module.taintFlags') as TaintFlag[] | undefined;
+  const cached = prog.recall(MODULE_TAINTFLAGS_KEY);
   if (cached) return cached;
   const out: TaintFlag[] = [];
   const a = prog.symbolAddress('taint_flags');
@@ -44,7 +46,7 @@ export function taintFlags(prog: Program): TaintFlag[] {
       }
     }
   }
-  prog.cache.set('module.taintFlags', out);
+  prog.remember(MODULE_TAINTFLAGS_KEY, out);
   return out;
 }
 

@@ -23,8 +23,10 @@
  */
 import { MemoryError, DumpError } from '../errors';
 import { u16, u32 } from '../bytes';
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import { listModules } from '../kernel/modules';
+
+const ORC_INDEX_KEY = cacheKey<OrcIndex>('orc.index');
 
 export type OrcReg =
   | 'undefined'
@@ -152,7 +154,7 @@ export interface OrcIndex {
 
 /** The ORC tables of the kernel and its modules, read on first use. */
 export function orcIndex(prog: Program): OrcIndex {
-  const cached = prog.cache.get('orc.index') as OrcIndex | undefined;
+  const cached = prog.recall(ORC_INDEX_KEY);
   if (cached) return cached;
   const notes: string[] = [];
   let vmlinux: OrcTable | null = null;
@@ -190,7 +192,7 @@ export function orcIndex(prog: Program): OrcIndex {
     }
   }
   const idx: OrcIndex = { layout: detectLayout(prog, vmlinux), vmlinux, modules, notes };
-  prog.cache.set('orc.index', idx);
+  prog.remember(ORC_INDEX_KEY, idx);
   return idx;
 }
 

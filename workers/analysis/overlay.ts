@@ -1,9 +1,11 @@
 import { DumpError, MemoryError } from '../errors';
 import { u64 } from '../bytes';
 import type { Btf, BtfComposite } from '../kernel/btf';
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import { listModules, moduleBtf } from '../kernel/modules';
 import { findCache, cacheSlabs, type SlabObjects } from './slab';
+
+const OVERLAY_TAGSETS_KEY = cacheKey<TagSetScan>('overlay.tagsets');
 
 /**
  * "Which struct type fits this object?" — rank BTF struct types by how well an untyped object's
@@ -266,10 +268,10 @@ export interface TagSetScan {
  * with debugging) and its q->tag_set (NULL for bio-based queues).
  */
 export function scanTagSets(prog: Program): TagSetScan {
-  const cached = prog.cache.get('overlay.tagsets') as TagSetScan | undefined;
+  const cached = prog.recall(OVERLAY_TAGSETS_KEY);
   if (cached) return cached;
   const out: TagSetScan = { cmdSizes: [], queues: 0, tagSets: 0, caches: [], problems: [] };
-  prog.cache.set('overlay.tagsets', out);
+  prog.remember(OVERLAY_TAGSETS_KEY, out);
   const qT = prog.findType('struct request_queue');
   const tsT = prog.findType('struct blk_mq_tag_set');
   if (qT === null || tsT === null || !prog.btf.memberPath(qT, 'tag_set') || !prog.btf.memberPath(tsT, 'cmd_size')) {

@@ -2,7 +2,7 @@
  * struct page (include/linux/mm_types.h, include/linux/page-flags.h, mm/debug.c): where the page
  * array is, the kernel's page flag names, and one page's fields as crash's page line shows them.
  */
-import { DumpError, MemoryError } from '../errors';
+import { DumpError, MemoryError, expectedError } from '../errors';
 import { u64 } from '../bytes';
 import type { Program } from '../kernel/program';
 
@@ -100,7 +100,8 @@ export function pageInfo(prog: Program, phys: number): PageInfo | null {
   if (size === undefined) {
     try {
       size = prog.sizeof('struct page');
-    } catch {
+    } catch (e) {
+      expectedError(e);
       return null;
     }
   }

@@ -2,7 +2,7 @@
  * The buddy allocator (mm/page_alloc.c, include/linux/mmzone.h): the free block holding a page,
  * its zone, and a page described with both (whatis, kmem -p).
  */
-import { MemoryError } from '../errors';
+import { MemoryError, expectedError } from '../errors';
 import { u32, u64 } from '../bytes';
 import type { Program } from '../kernel/program';
 import { slabLayout, physToPage } from './slab';
@@ -71,7 +71,8 @@ export function zoneOf(prog: Program, pfn: number, order: number): PageDesc['zon
       let free = 0;
       try {
         free = z.member('vm_stat').index(0).member('counter').num();
-      } catch {
+      } catch (e) {
+        expectedError(e);
         /* no vm_stat */
       }
       return {

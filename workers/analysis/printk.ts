@@ -24,8 +24,10 @@
  */
 import { MemoryError, DumpError } from '../errors';
 import { u16, u32, u64 } from '../bytes';
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import type { VmcoreInfo } from '../kernel/vmcoreinfo';
+
+const PRINTK_LOG_KEY = cacheKey<PrintkLog>('printk.log');
 
 /** One record of the kernel log. */
 export interface PrintkRecord {
@@ -75,7 +77,7 @@ export function callerString(callerId: number): string {
 
 /** Read the kernel log (cached on the Program). Throws DumpError only when the dump names no log. */
 export function readPrintk(prog: Program): PrintkLog {
-  const cached = prog.cache.get('printk.log') as PrintkLog | undefined;
+  const cached = prog.recall(PRINTK_LOG_KEY);
   if (cached) return cached;
   let log: PrintkLog;
   if (prog.info.symbol('prb') !== undefined) log = readPrb(prog);
@@ -85,7 +87,7 @@ export function readPrintk(prog: Program): PrintkLog {
     throw new DumpError(
       'the kernel log cannot be located: VMCOREINFO names neither the printk ring buffer (prb) nor log_buf',
     );
-  prog.cache.set('printk.log', log);
+  prog.remember(PRINTK_LOG_KEY, log);
   return log;
 }
 

@@ -35,11 +35,17 @@
  * Corrupt memory is the normal input: every walk is bounded and cycle-checked and reports what
  * stopped it instead of throwing.
  */
-import { DumpError, MemoryError } from '../errors';
+import { DumpError, MemoryError, expectedError } from '../errors';
 import { u32, u64, cstr } from '../bytes';
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import { vmemmapBase } from './page';
 import { walkList, listProblem, describeStop, type ListProblem, type ListWalk } from '../kernel/list';
+
+const SLAB_LAYOUT_KEY = cacheKey<SlabLayout>('slab.layout');
+const SLAB_CACHES_KEY = cacheKey<CacheListResult>('slab.caches');
+const SLAB_FPMODE_KEY = cacheKey<FreelistMode>('slab.fpmode');
+const SLAB_USAGE_KEY = cacheKey<Map<bigint, CacheUsage>>('slab.usage');
+const SLAB_LOOKUP_KEY = cacheKey<Map<string, SlabObjects>>('slab.lookup');
 
 const MAX_CACHES = 100_000;
 const MAX_LIST = 1_000_000;
@@ -120,7 +126,7 @@ function structId(prog: Program, name: string): number | null {
 
 /** The SLUB layout of this kernel (cached per Program). Throws DumpError without BTF/SLUB. */
 export function slabLayout(prog: Program): SlabLayout {
-  const c = prog.cache.get('slab.layout') as SlabLayout | undefined;
+  const c = prog.recall(SLAB_LAYOUT_KEY);
   if (c) return c;
   const btf = prog.btf;
   const kcId = structId(prog, 'kmem_cache');
@@ -274,7 +280,7 @@ export function slabLayout(prog: Program): SlabLayout {
     barn,
     nrNodes,
   };
-  prog.cache.set('slab.layout', L);
+  prog.remember(SLAB_LAYOUT_KEY, L);
   return L;
 }
 
@@ -380,7 +386,8 @@ export function readCache(prog: Program, addr: bigint): SlabCache {
   let name = '';
   try {
     name = prog.mem.cstring(namePtr, 64);
-  } catch {
+  } catch (e) {
+    expectedError(e);
     name = `(unreadable name at 0x${namePtr.toString(16)})`;
   }
   const oo = u32(b, k.oo);
@@ -412,7 +419,7 @@ export function readCache(prog: Program, addr: bigint): SlabCache {
 
 /** Every cache on the slab_caches list, in list order (as crash's kmem -s prints them). */
 export function listCaches(prog: Program): CacheListResult {
-  const c = prog.cache.get('slab.caches') as CacheListResult | undefined;
+  const c = prog.recall(SLAB_CACHES_KEY);
   if (c) return c;
   const L = slabLayout(prog);
   const head = prog.symbolAddress('slab_caches');
@@ -440,7 +447,7 @@ export function listCaches(prog: Program): CacheListResult {
   }
   const stop = out.caches.length === walk.entries.length ? listProblem(walk, 'slab_caches') : null;
   if (stop) out.problems.push({ address: stop.at, message: stop.message });
-  prog.cache.set('slab.caches', out);
+  prog.remember(SLAB_CACHES_KEY, out);
   return out;
 }
 
@@ -463,7 +470,8 @@ export function virtToPage(prog: Program, addr: bigint): bigint | null {
   let pa: number;
   try {
     pa = prog.arch.vtop(addr);
-  } catch {
+  } catch (e) {
+    expectedError(e);
     return null;
   }
   return physToPage(prog, pa);
@@ -563,7 +571,8 @@ export function readSlab(prog: Program, addr: bigint): SlabInfo {
   let memory = 0n;
   try {
     memory = pageToVirt(prog, addr);
-  } catch {
+  } catch (e) {
+    expectedError(e);
     /* not a page address */
   }
   return {
@@ -604,11 +613,11 @@ export function decodeFreePointer(mode: FreelistMode, c: SlabCache, ptrAddr: big
  * one whose decoded pointers land on object boundaries inside the slab (or end the list with 0).
  */
 export function freelistMode(prog: Program): FreelistMode {
-  const c = prog.cache.get('slab.fpmode') as FreelistMode | undefined;
+  const c = prog.recall(SLAB_FPMODE_KEY);
   if (c) return c;
   const L = slabLayout(prog);
   if (L.kc.random === undefined) {
-    prog.cache.set('slab.fpmode', 'plain');
+    prog.remember(SLAB_FPMODE_KEY, 'plain');
     return 'plain';
   }
   const score: Record<FreelistMode, number> = { plain: 0, 'hardened-swab': 0, hardened: 0 };
@@ -628,7 +637,7 @@ export function freelistMode(prog: Program): FreelistMode {
   }
   let best: FreelistMode = 'hardened-swab';
   for (const m of modes) if (score[m] > score[best]) best = m;
-  prog.cache.set('slab.fpmode', best);
+  prog.remember(SLAB_FPMODE_KEY, best);
   // how many real freelists decided it (0: nothing to decide from, the default stands)
   prog.cache.set('slab.fpmode.samples', samples);
   return best;
@@ -948,8 +957,8 @@ export interface CacheUsage {
  */
 export function cacheUsage(prog: Program, c: SlabCache): CacheUsage {
   // once per cache and open dump: `kmem ADDR` prints its cache's counts for every address
-  const memo = (prog.cache.get('slab.usage') as Map<bigint, CacheUsage> | undefined) ?? new Map<bigint, CacheUsage>();
-  prog.cache.set('slab.usage', memo);
+  const memo = (prog.recall(SLAB_USAGE_KEY)) ?? new Map<bigint, CacheUsage>();
+  prog.remember(SLAB_USAGE_KEY, memo);
   const hit = memo.get(c.address);
   if (hit) return hit;
   const u = cacheUsageOnce(prog, c);
@@ -997,7 +1006,8 @@ function cacheUsageOnce(prog: Program, c: SlabCache): CacheUsage {
         const si = readSlab(prog, s);
         free += Math.max(0, si.objects - si.inuse);
         partialCount++;
-      } catch {
+      } catch (e) {
+        expectedError(e);
         problems.push(`node ${n.node} partial slab 0x${s.toString(16)} unreadable`);
       }
     }
@@ -1289,8 +1299,8 @@ export function slabObjectInfo(prog: Program, addr: bigint): SlabObjectInfo | nu
     };
   }
   // the object states of a slab, once per slab and open dump (many addresses share a slab)
-  const memo = (prog.cache.get('slab.lookup') as Map<string, SlabObjects> | undefined) ?? new Map<string, SlabObjects>();
-  prog.cache.set('slab.lookup', memo);
+  const memo = (prog.recall(SLAB_LOOKUP_KEY)) ?? new Map<string, SlabObjects>();
+  prog.remember(SLAB_LOOKUP_KEY, memo);
   const key = `${cache.address}:${slab.address}`;
   let so = memo.get(key);
   if (!so) {

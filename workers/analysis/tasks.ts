@@ -21,10 +21,20 @@
  *   current task; else the kdump header's current CPU; else an active task whose stack holds
  *   a return address into panic/die/oops_end (crash's heuristic).
  */
-import { MemoryError, DumpError } from '../errors';
+import { MemoryError, DumpError, expectedError } from '../errors';
 import { u32, u64, cstr } from '../bytes';
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import { walkList, listProblem } from '../kernel/list';
+
+const TASKS_LAYOUT_KEY = cacheKey<TaskLayout>('tasks.layout');
+const TASKS_PROBLEMS_KEY = cacheKey<WalkProblem[]>('tasks.problems');
+const TASKS_ALL_KEY = cacheKey<bigint[]>('tasks.all');
+const TASKS_ACTIVE_KEY = cacheKey<Map<number, bigint>>('tasks.active');
+const TASKS_STATEBITS_KEY = cacheKey<TaskStateBits>('tasks.statebits');
+const TASKS_LIST_KEY = cacheKey<TaskInfo[]>('tasks.list');
+const TASKS_PANIC_KEY = cacheKey<TaskInfo | null>('tasks.panic');
+const TASKS_TOTALPAGES_KEY = cacheKey<number>('tasks.totalpages');
+const TASKS_THREADSIZE_KEY = cacheKey<number>('tasks.threadsize');
 
 export const MAX_TASKS = 1_000_000;
 
@@ -53,7 +63,7 @@ export interface TaskLayout {
 }
 
 export function taskLayout(prog: Program): TaskLayout {
-  const c = prog.cache.get('tasks.layout') as TaskLayout | undefined;
+  const c = prog.recall(TASKS_LAYOUT_KEY);
   if (c) return c;
   const t = prog.type('struct task_struct');
   const off = (m: string) => prog.offsetof(t, m);
@@ -83,7 +93,7 @@ export function taskLayout(prog: Program): TaskLayout {
     threadGroup: opt('thread_group'),
     threadSp: off('thread.sp'),
   };
-  prog.cache.set('tasks.layout', l);
+  prog.remember(TASKS_LAYOUT_KEY, l);
   return l;
 }
 
@@ -95,8 +105,8 @@ export interface WalkProblem {
 }
 
 function problems(prog: Program): WalkProblem[] {
-  let p = prog.cache.get('tasks.problems') as WalkProblem[] | undefined;
-  if (!p) prog.cache.set('tasks.problems', (p = []));
+  let p = prog.recall(TASKS_PROBLEMS_KEY);
+  if (!p) prog.remember(TASKS_PROBLEMS_KEY, (p = []));
   return p;
 }
 
@@ -161,7 +171,7 @@ export function forEachThread(prog: Program, leader: bigint): bigint[] {
 
 /** Every thread of every process (for_each_process_thread), init_task (swapper/0) first. */
 export function forEachTask(prog: Program): bigint[] {
-  const cached = prog.cache.get('tasks.all') as bigint[] | undefined;
+  const cached = prog.recall(TASKS_ALL_KEY);
   if (cached) return cached;
   const seen = new Set<bigint>();
   const out: bigint[] = [];
@@ -173,7 +183,7 @@ export function forEachTask(prog: Program): bigint[] {
       if (out.length >= MAX_TASKS) break;
     }
   }
-  prog.cache.set('tasks.all', out);
+  prog.remember(TASKS_ALL_KEY, out);
   return out;
 }
 
@@ -227,14 +237,14 @@ export function perCpuCurrent(prog: Program, cpu: number): bigint | null {
  * pointer except in the middle of a context switch; falls back to the per-CPU pointer.
  */
 export function activeTasks(prog: Program): Map<number, bigint> {
-  const cached = prog.cache.get('tasks.active') as Map<number, bigint> | undefined;
+  const cached = prog.recall(TASKS_ACTIVE_KEY);
   if (cached) return cached;
   const m = new Map<number, bigint>();
   for (const cpu of cpus(prog)) {
     const t = rqCurr(prog, cpu) ?? perCpuCurrent(prog, cpu);
     if (t) m.set(cpu, t);
   }
-  prog.cache.set('tasks.active', m);
+  prog.remember(TASKS_ACTIVE_KEY, m);
   return m;
 }
 
@@ -278,7 +288,7 @@ export interface TaskStateBits {
 }
 
 export function taskStateBits(prog: Program): TaskStateBits {
-  const c = prog.cache.get('tasks.statebits') as TaskStateBits | undefined;
+  const c = prog.recall(TASKS_STATEBITS_KEY);
   if (c) return c;
   // include/linux/sched.h since 4.14 (the defaults when task_state_array cannot be read)
   const bits: TaskStateBits = {
@@ -323,7 +333,7 @@ export function taskStateBits(prog: Program): TaskStateBits {
       bits.PARKED = bit('P') || bits.PARKED;
     }
   }
-  prog.cache.set('tasks.statebits', bits);
+  prog.remember(TASKS_STATEBITS_KEY, bits);
   return bits;
 }
 
@@ -381,7 +391,7 @@ export function taskInfo(prog: Program, task: bigint, opts: { idle?: boolean } =
  * thread by pid; `active` marks each CPU's current task.
  */
 export function taskList(prog: Program): TaskInfo[] {
-  const cached = prog.cache.get('tasks.list') as TaskInfo[] | undefined;
+  const cached = prog.recall(TASKS_LIST_KEY);
   if (cached) return cached;
   const active = new Set(activeTasks(prog).values());
   const out: TaskInfo[] = [];
@@ -423,7 +433,7 @@ export function taskList(prog: Program): TaskInfo[] {
   for (const cpu of cpus(prog)) {
     if (!activeCpus.has(cpu)) problems(prog).push({ where: `active task of cpu ${cpu}`, address: 0n, why: 'rq->curr and the per-cpu current pointer are unreadable; no task marked active' });
   }
-  prog.cache.set('tasks.list', out);
+  prog.remember(TASKS_LIST_KEY, out);
   return out;
 }
 
@@ -457,7 +467,7 @@ export function panicCpu(prog: Program): number | null {
  * panic/die/oops_end; null when there is no sign of a panic.
  */
 export function panicTask(prog: Program): TaskInfo | null {
-  if (prog.cache.has('tasks.panic')) return prog.cache.get('tasks.panic') as TaskInfo | null;
+  if (prog.cache.has(TASKS_PANIC_KEY.name)) return prog.recall(TASKS_PANIC_KEY) ?? null;
   let out: TaskInfo | null = null;
   const cpu = panicCpu(prog);
   const list = taskList(prog);
@@ -483,7 +493,7 @@ export function panicTask(prog: Program): TaskInfo | null {
       if (out) break;
     }
   }
-  prog.cache.set('tasks.panic', out);
+  prog.remember(TASKS_PANIC_KEY, out);
   return out;
 }
 
@@ -546,7 +556,7 @@ export function taskVmPages(prog: Program, t: TaskInfo): number {
 
 /** Total pages of memory as crash's %MEM divides by: the nodes' spanned pages (pgdat->node_spanned_pages). */
 export function totalPages(prog: Program): number {
-  const c = prog.cache.get('tasks.totalpages') as number | undefined;
+  const c = prog.recall(TASKS_TOTALPAGES_KEY);
   if (c !== undefined) return c;
   let total = 0;
   try {
@@ -573,19 +583,19 @@ export function totalPages(prog: Program): number {
     const b = a !== undefined ? prog.mem.tryRead(a, 8) : null;
     if (b) total = Number(u64(b, 0));
   }
-  prog.cache.set('tasks.totalpages', total);
+  prog.remember(TASKS_TOTALPAGES_KEY, total);
   return total;
 }
 
 /** The task's kernel stack range [stack, stack + THREAD_SIZE). */
 export function threadSize(prog: Program): number {
-  const c = prog.cache.get('tasks.threadsize') as number | undefined;
+  const c = prog.recall(TASKS_THREADSIZE_KEY);
   if (c !== undefined) return c;
   let size = 16384; // x86_64 THREAD_SIZE without KASAN (PAGE_SIZE << 2)
   const s = prog.symbolAddress('init_stack');
   const e = prog.symbolAddress('__end_init_stack');
   if (s !== undefined && e !== undefined && e > s && e - s <= 0x10000n) size = Number(e - s);
-  prog.cache.set('tasks.threadsize', size);
+  prog.remember(TASKS_THREADSIZE_KEY, size);
   return size;
 }
 
@@ -594,7 +604,8 @@ export function stackOwner(prog: Program, addr: bigint): TaskInfo | null {
   let list: TaskInfo[];
   try {
     list = taskList(prog);
-  } catch {
+  } catch (e) {
+    expectedError(e);
     return null;
   }
   const size = BigInt(threadSize(prog));
@@ -606,7 +617,8 @@ export function stackOwner(prog: Program, addr: bigint): TaskInfo | null {
 export function taskAt(prog: Program, addr: bigint): TaskInfo | null {
   try {
     return taskList(prog).find((t) => t.task === addr) ?? null;
-  } catch {
+  } catch (e) {
+    expectedError(e);
     return null;
   }
 }

@@ -20,10 +20,13 @@
  */
 import { MemoryError, DumpError } from '../errors';
 import { u64 } from '../bytes';
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import type { SymHit } from '../kernel/symbols';
 import { orcFind, orcIndex, FP_ORC, type OrcEntry } from './orc';
 import { activeTasks, threadSize, taskLayout, panicTask, type TaskInfo } from './tasks';
+
+const UNWIND_PTREGS_KEY = cacheKey<{ offs: Record<string, number>; size: number }>('unwind.ptregs');
+const UNWIND_CPUSTACKS_KEY = cacheKey<StackRange[]>('unwind.cpustacks');
 
 export const MAX_FRAMES = 512;
 
@@ -77,13 +80,13 @@ export interface Unwind {
 }
 
 function ptRegsLayout(prog: Program): { offs: Record<string, number>; size: number } {
-  const c = prog.cache.get('unwind.ptregs') as { offs: Record<string, number>; size: number } | undefined;
+  const c = prog.recall(UNWIND_PTREGS_KEY);
   if (c) return c;
   const t = prog.type('struct pt_regs');
   const offs: Record<string, number> = {};
   for (const r of PT_REGS) offs[r] = prog.offsetof(t, r);
   const l = { offs, size: prog.sizeof(t) };
-  prog.cache.set('unwind.ptregs', l);
+  prog.remember(UNWIND_PTREGS_KEY, l);
   return l;
 }
 
@@ -109,7 +112,7 @@ export function prstatusRegs(v: Record<string, bigint>): Regs {
 
 /** Every CPU's IRQ and exception stacks. */
 export function cpuStacks(prog: Program): StackRange[] {
-  const c = prog.cache.get('unwind.cpustacks') as StackRange[] | undefined;
+  const c = prog.recall(UNWIND_CPUSTACKS_KEY);
   if (c) return c;
   const out: StackRange[] = [];
   const size = BigInt(threadSize(prog));
@@ -154,7 +157,7 @@ export function cpuStacks(prog: Program): StackRange[] {
       }
     }
   }
-  prog.cache.set('unwind.cpustacks', out);
+  prog.remember(UNWIND_CPUSTACKS_KEY, out);
   return out;
 }
 

@@ -3,9 +3,11 @@
  * (vmap_area_root before 6.9; each vmap_nodes[i].busy.root since), as crash's `kmem -v` lists
  * them: areas that carry a vm_struct.
  */
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import { DumpError, MemoryError } from '../errors';
 import { rbWalk } from './rbtree';
+
+const VMALLOC_ALL_KEY = cacheKey<VmapArea[]>('vmalloc.all');
 
 export interface VmapArea {
   area: bigint;
@@ -60,7 +62,7 @@ export function vmapAreas(prog: Program, opts: { all?: boolean } = {}): { areas:
 
 /** The busy vmap area holding addr (binary search over every busy area, read once), or null. */
 export function findVmapArea(prog: Program, addr: bigint): VmapArea | null {
-  let areas = prog.cache.get('vmalloc.all') as VmapArea[] | undefined;
+  let areas = prog.recall(VMALLOC_ALL_KEY);
   if (!areas) {
     try {
       areas = vmapAreas(prog, { all: true }).areas;
@@ -68,7 +70,7 @@ export function findVmapArea(prog: Program, addr: bigint): VmapArea | null {
       if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
       areas = [];
     }
-    prog.cache.set('vmalloc.all', areas);
+    prog.remember(VMALLOC_ALL_KEY, areas);
   }
   let lo = 0;
   let hi = areas.length - 1;

@@ -17,16 +17,18 @@ import { registerCommand, parseFlags, CommandError } from './registry';
 import { disassemble, disassemblerReady, formatDis, initDisassembler, type SymbolRef } from '../analysis/disasm';
 import { unwindTask } from '../analysis/unwind';
 import { panicTask } from '../analysis/tasks';
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import { MemoryError, DumpError } from '../errors';
 import { programDwarf, lineAt, crashLine } from '../kernel/dwarf/index';
+
+const DIS_FAULTING_KEY = cacheKey<bigint[]>('dis.faulting');
 
 const MAX_BYTES = 64 * 1024;
 const MAX_INSNS = 20000;
 
 /** Addresses of the panic task's exception frames (the faulting instructions). */
 export function faultingPcs(prog: Program): bigint[] {
-  const c = prog.cache.get('dis.faulting') as bigint[] | undefined;
+  const c = prog.recall(DIS_FAULTING_KEY);
   if (c) return c;
   const out: bigint[] = [];
   try {
@@ -35,7 +37,7 @@ export function faultingPcs(prog: Program): bigint[] {
   } catch (e) {
     if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
   }
-  prog.cache.set('dis.faulting', out);
+  prog.remember(DIS_FAULTING_KEY, out);
   return out;
 }
 

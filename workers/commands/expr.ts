@@ -18,6 +18,7 @@
  */
 import type { Program } from '../kernel/program';
 import { CommandError, registerCommand, type CommandResult } from './registry';
+import { expectedError } from '../errors';
 
 export interface EvalOptions {
   /** a lone number (the whole text) is hexadecimal even without 0x (address arguments) */
@@ -34,7 +35,8 @@ export function symbolValue(prog: Program, name: string): bigint | undefined {
   try {
     const a = prog.symbols.address(name);
     if (a !== undefined) return a;
-  } catch {
+  } catch (e) {
+    expectedError(e);
     /* symbols unavailable */
   }
   return prog.info.symbol(name);

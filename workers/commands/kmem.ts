@@ -26,6 +26,7 @@ import { PAGE_HEADER } from './vtop';
 import { taskStateBits, panicTask, type TaskInfo, type TaskStateBits } from '../analysis/tasks';
 import { kmemV, kmemI } from './kmeminfo';
 import { CommandError, registerCommand, parseFlags, checkCancel, type CommandContext, type CommandResult } from './registry';
+import { expectedError } from '../errors';
 
 const hx = (v: bigint | number) => v.toString(16);
 const padL = (s: string | number, n: number) => String(s).padStart(n);
@@ -258,14 +259,16 @@ function stateNames(prog: Program, t: TaskInfo): string {
   let bits: TaskStateBits;
   try {
     bits = taskStateBits(prog);
-  } catch {
+  } catch (e) {
+    expectedError(e);
     return t.state;
   }
   if (t.stateValue === 0) {
     let panic: TaskInfo | null = null;
     try {
       panic = panicTask(prog);
-    } catch {
+    } catch (e) {
+      expectedError(e);
       /* unknown */
     }
     return 'TASK_RUNNING' + (panic?.task === t.task ? ' (PANIC)' : t.active ? ' (ACTIVE)' : '');

@@ -12,7 +12,7 @@
  *
  * Output numbers "$N" count up per opened dump, as gdb's value history does.
  */
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import { symbolAt } from './sym';
 import { ensureExportSymbols } from '../kernel/exports';
 import { CommandError, registerCommand, registerFallback, type CommandContext, type CommandResult } from './registry';
@@ -21,9 +21,11 @@ import { valueText, jsonValueOf, type PrintCtx } from './struct';
 import { inferVariableType, type InferredType } from '../analysis/vartype';
 import { btfVariable } from '../kernel/variables';
 
+const PRINT_COUNTER_KEY = cacheKey<number>('print.counter');
+
 function nextN(prog: Program): number {
-  const n = ((prog.cache.get('print.counter') as number | undefined) ?? 0) + 1;
-  prog.cache.set('print.counter', n);
+  const n = ((prog.recall(PRINT_COUNTER_KEY)) ?? 0) + 1;
+  prog.remember(PRINT_COUNTER_KEY, n);
   return n;
 }
 

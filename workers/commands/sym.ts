@@ -17,7 +17,7 @@ import { lineAt, crashLine } from '../kernel/dwarf/index';
 import type { Program } from '../kernel/program';
 import type { Sym, SymHit } from '../kernel/symbols';
 import { START_KERNEL_MAP } from '../arch/x86_64';
-import { DumpError, MemoryError } from '../errors';
+import { DumpError, MemoryError, expectedError } from '../errors';
 import { listModules } from '../kernel/modules';
 import { ensureExportSymbols } from '../kernel/exports';
 import { CommandError, registerCommand, checkCancel, type CommandResult } from './registry';
@@ -147,7 +147,8 @@ export function symbolAt(prog: Program, addr: bigint): SymHit | null {
   ensureExportSymbols(prog);
   try {
     return prog.symbols.lookup(addr);
-  } catch {
+  } catch (e) {
+    expectedError(e);
     return null;
   }
 }
@@ -179,7 +180,8 @@ function symOne(prog: Program, arg: string): { text: string; json: unknown } {
     let syms: Sym[] = [];
     try {
       syms = m ? prog.symbols.lookupName(m[2]).filter((s) => s.module === m[1]) : prog.symbols.lookupName(arg);
-    } catch {
+    } catch (e) {
+      expectedError(e);
       /* symbols unavailable */
     }
     if (!syms.length && !m) {

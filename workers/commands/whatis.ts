@@ -14,7 +14,7 @@
  */
 import { memberInLayout } from '../analysis/overlay';
 import type { Program } from '../kernel/program';
-import { MemoryError } from '../errors';
+import { MemoryError, expectedError } from '../errors';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import {
   slabObjectInfo, slabLayout, readTracks, pageToPfn,
@@ -183,7 +183,8 @@ export function symbolName(prog: Program, addr: bigint, decimal = false): { text
     // depend on whether `sym` ran before
     ensureExportSymbols(prog);
     hit = prog.symbols.lookup(addr);
-  } catch {
+  } catch (e) {
+    expectedError(e);
     return null;
   }
   if (!hit) return null;

@@ -1,6 +1,6 @@
 import type { Program } from './program';
 import type { SymbolTable } from './symbols';
-import { DumpError, MemoryError } from '../errors';
+import { DumpError, MemoryError, expectedError } from '../errors';
 
 /**
  * kallsyms leaves out the symbols of the export tables that vmlinux's symtab (and so crash) has:
@@ -38,7 +38,8 @@ function addExportSymbols(prog: Program, t: SymbolTable): void {
       if (v === undefined) {
         try {
           v = prog.mem.cstring(a, 256);
-        } catch {
+        } catch (e) {
+          expectedError(e);
           v = '';
         }
         strCache.set(a, v);

@@ -1,4 +1,4 @@
-import { DumpError, MemoryError } from '../errors';
+import { DumpError, MemoryError, expectedError } from '../errors';
 import { u16, u32, u64, i32 } from '../bytes';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import type { KernelMemory } from './memory';
@@ -54,7 +54,8 @@ export function rodataStart(mem: KernelMemory, stext: bigint): bigint {
     try {
       const tr = mem.arch.walk(va);
       if (tr.steps[tr.steps.length - 1].value & NX) return va;
-    } catch {
+    } catch (e) {
+      expectedError(e);
       /* unmapped or page table not in the dump: keep going */
     }
   }
@@ -300,7 +301,8 @@ function addressCandidates(
     let relBase: bigint;
     try {
       relBase = mem.u64(relBaseAddr);
-    } catch {
+    } catch (e) {
+      expectedError(e);
       return;
     }
     const off = (i: number) => {

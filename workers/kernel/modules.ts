@@ -1,9 +1,11 @@
 import { DumpError, MemoryError } from '../errors';
 import { u32, u64, u16, cstr } from '../bytes';
-import type { Program } from './program';
+import { cacheKey, type Program } from './program';
 import type { SymbolTable } from './symbols';
 import { walkList, listProblem } from './list';
 import { parseBtf, type Btf } from './btf';
+
+const MODULES_KEY = cacheKey<ModuleInfo[]>('modules');
 
 /** A loaded module (struct module), as read from the `modules` list. */
 export interface ModuleInfo {
@@ -23,10 +25,10 @@ const MAX_MODULES = 10000;
 
 /** Walk the `modules` list (kernel/module). Bounded and cycle-checked. */
 export function listModules(prog: Program): ModuleInfo[] {
-  const cached = prog.cache.get('modules') as ModuleInfo[] | undefined;
+  const cached = prog.recall(MODULES_KEY);
   if (cached) return cached;
   const out: ModuleInfo[] = [];
-  prog.cache.set('modules', out);
+  prog.remember(MODULES_KEY, out);
   const head = prog.symbols.address('modules');
   if (head === undefined || !prog.hasBtf) return out;
   const btf = prog.btf;

@@ -1,4 +1,4 @@
-import { DumpError, MemoryError } from '../errors';
+import { DumpError, MemoryError, expectedError } from '../errors';
 import { noteProblem } from '../problems';
 import type { ByteSource } from '../source/bytesource';
 import { CachedSource } from '../source/cached';
@@ -38,6 +38,16 @@ export function registerFormats(h: FormatHandlers): void {
   defaultHandlers = { ...defaultHandlers, ...h };
 }
 
+/** A key of Program's cache that carries its value's type: recall/remember/memo need no cast. */
+export class CacheKey<T> {
+  declare private readonly _value: T;
+  constructor(readonly name: string) {}
+}
+
+export function cacheKey<T>(name: string): CacheKey<T> {
+  return new CacheKey<T>(name);
+}
+
 /**
  * One opened dump: physical memory, translation, VMCOREINFO, symbols and (lazily) types.
  * Everything is computed on first use; opening reads headers, notes and VMCOREINFO only.
@@ -50,8 +60,25 @@ export class Program {
   readonly mem: KernelMemory;
   readonly unavailable: Unavailable[] = [];
   private _symbols: SymbolTable | null = null;
-  /** extensions (btf, modules, ...) attach lazily computed state here */
+  /** extensions (btf, modules, ...) attach lazily computed state here: use recall/remember/memo */
   readonly cache = new Map<string, unknown>();
+
+  /** The value stored under a typed key, or undefined. */
+  recall<T>(key: CacheKey<T>): T | undefined {
+    return this.cache.get(key.name) as T | undefined;
+  }
+
+  /** Store a value under a typed key; returns it. */
+  remember<T>(key: CacheKey<T>, value: T): T {
+    this.cache.set(key.name, value);
+    return value;
+  }
+
+  /** The value under a typed key, computed once (a throw stores nothing). */
+  memo<T>(key: CacheKey<T>, compute: () => T): T {
+    if (this.cache.has(key.name)) return this.cache.get(key.name) as T;
+    return this.remember(key, compute());
+  }
 
   /** run once when the symbol table is first used, after kallsyms (deferred until a name lookup) */
   private readonly symbolLoaders: readonly SymbolLoader[];
@@ -126,7 +153,8 @@ export class Program {
     if (sym) {
       try {
         candidates.push(this.mem.u64(sym));
-      } catch {
+      } catch (e) {
+        expectedError(e);
         /* fall through */
       }
     }
@@ -136,7 +164,8 @@ export class Program {
       try {
         const pa = this.arch.walk(ms).phys;
         candidates.push(ms - BigInt(pa));
-      } catch {
+      } catch (e) {
+        expectedError(e);
         /* fall through */
       }
     }
@@ -300,7 +329,8 @@ export class Program {
     try {
       this.btf;
       return true;
-    } catch {
+    } catch (e) {
+      expectedError(e);
       return false;
     }
   }
@@ -500,7 +530,8 @@ export class Program {
       try {
         const n = this.mem.u32(a);
         if (n > 0 && n <= 8192) return n;
-      } catch {
+      } catch (e) {
+        expectedError(e);
         /* fall through */
       }
     }

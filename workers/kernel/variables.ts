@@ -9,7 +9,9 @@
  * (analysis/vartype.ts); this module answers what BTF says and nothing more.
  */
 import type { Btf } from './btf';
-import type { Program } from './program';
+import { cacheKey, type Program } from './program';
+
+const VARIABLES_INDEX_KEY = cacheKey<VarIndex>('variables.index');
 
 export interface BtfVariable {
   name: string;
@@ -28,7 +30,7 @@ interface VarIndex {
 }
 
 function index(prog: Program): VarIndex {
-  const cached = prog.cache.get('variables.index') as VarIndex | undefined;
+  const cached = prog.recall(VARIABLES_INDEX_KEY);
   if (cached) return cached;
   const btf = prog.btf;
   const byName = new Map<string, BtfVariable>();
@@ -50,7 +52,7 @@ function index(prog: Program): VarIndex {
     }
   }
   const idx = { byName, byType };
-  prog.cache.set('variables.index', idx);
+  prog.remember(VARIABLES_INDEX_KEY, idx);
   return idx;
 }
 

@@ -3,12 +3,14 @@
  * calls of a kernel address. Dump addresses are run-time (KASLR-relocated); DWARF addresses are
  * link-time: a kernel-image address is moved back by the KASLR offset before the lookup.
  */
-import type { Program } from '../program';
+import { cacheKey, type Program } from '../program';
 import { DumpError } from '../../errors';
 import { Vmlinux } from '../debuginfo';
 import { Dwarf } from './dwarf';
 import { sourceFrames, type SourceFrame } from './inline';
 import { variablesAt, type ScopeVariables } from './locals';
+
+const DWARF_KEY = cacheKey<Dwarf | null>('dwarf');
 
 export { Dwarf } from './dwarf';
 export type { SourceFrame } from './inline';
@@ -18,7 +20,7 @@ const KERNEL_MAP = 0xffffffff80000000n;
 
 /** The DWARF of the Program's vmlinux, or null when no vmlinux with DWARF was given. */
 export function programDwarf(prog: Program): Dwarf | null {
-  if (prog.cache.has('dwarf')) return prog.cache.get('dwarf') as Dwarf | null;
+  if (prog.cache.has(DWARF_KEY.name)) return prog.recall(DWARF_KEY) ?? null;
   let d: Dwarf | null = null;
   for (const input of prog.debug) {
     if (input instanceof Vmlinux && Dwarf.has(input.elf)) {
@@ -26,7 +28,7 @@ export function programDwarf(prog: Program): Dwarf | null {
       break;
     }
   }
-  prog.cache.set('dwarf', d);
+  prog.remember(DWARF_KEY, d);
   return d;
 }
 
