@@ -8,6 +8,9 @@ import { initDisassembler } from '../workers/analysis/disasm';
 const USAGE = `usage: vmcore <dump> ['<command>'] [--json]
        vmcore <dump> --batch <file> [--json]
        vmcore --oops <file|-> [--json]      (parse a pasted oops report; no dump needed)
+       vmcore <dump> --script <file.js> [args...] [--json] [--timeout MS]
+                                           (run a script with prog, args, print; see docs/scripting.md)
+       vmcore <dump> --dts > kernel.d.ts   (TypeScript declarations of the dump's kernel types)
 Runs one command of the console language (crash-style: sys, log, ps, bt, kmem, struct, rd, sym,
 dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command, prints "sys".
 "vmcore <dump> help" lists the commands.`;
@@ -17,10 +20,34 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   let json = false;
   let batch: string | undefined;
   let oopsFile: string | undefined;
+  let script: string | undefined;
+  let scriptArgs: string[] = [];
+  let timeoutMs: number | undefined;
+  let dts = false;
   const pos: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') json = true;
+    else if (a === '--dts') dts = true;
+    else if (a === '--timeout') {
+      timeoutMs = Number(argv[++i]);
+      if (!(timeoutMs > 0)) {
+        err.write('vmcore: --timeout needs a number of milliseconds\n');
+        return 1;
+      }
+    } else if (a === '--script') {
+      script = argv[++i];
+      if (!script) {
+        err.write('vmcore: --script needs a file\n');
+        return 1;
+      }
+      // the words after the script file are its args (--json / --timeout still apply to vmcore)
+      for (i++; i < argv.length; i++) {
+        if (argv[i] === '--json') json = true;
+        else if (argv[i] === '--timeout') timeoutMs = Number(argv[++i]);
+        else scriptArgs.push(argv[i]);
+      }
+    }
     else if (a === '--batch') {
       batch = argv[++i];
       if (!batch) {
@@ -53,6 +80,10 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   } catch (e) {
     err.write(`vmcore: ${errorMessage(e)}\n`);
     return 1;
+  }
+  if (script !== undefined || dts) {
+    const { runScriptFile, writeDts } = await import('./script');
+    return script !== undefined ? runScriptFile(ctx.prog, script, scriptArgs, { json, timeoutMs }, out, err) : writeDts(ctx.prog, out, err);
   }
   if (batch !== undefined) {
     let lines: string[];
