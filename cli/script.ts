@@ -95,7 +95,7 @@ export function dumpDts(program: Program): string {
   return generateDts(program.btf).text;
 }
 
-/** The CLI's --script: exit code 0 when the script returned, 1 on an error or the time budget, 2 when the file is unreadable. */
+/** The CLI's --script: exit code 0 when the script returned, 1 on an error, the time budget or an unreadable file (one line on stderr). */
 export function runScriptFile(
   program: Program,
   file: string,
@@ -109,7 +109,7 @@ export function runScriptFile(
     code = readFileSync(file, 'utf8');
   } catch (e) {
     err.write(`vmcore: ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
-    return 2;
+    return 1;
   }
   // a shebang line is not JavaScript inside the function body
   if (code.startsWith('#!')) code = '//' + code;
@@ -119,8 +119,8 @@ export function runScriptFile(
     out.write(JSON.stringify(doc, jsonReplacer, 1) + '\n');
   } else {
     if (r.ok && r.result !== undefined) out.write(formatValue(r.result) + '\n');
-    for (const p of r.problems) err.write(`problem: ${p}\n`);
-    if (!r.ok) err.write(`vmcore: ${file}: ${r.error}\n`);
+    if (!r.ok) err.write(`vmcore: ${file}: ${r.error}${r.problems.length ? ` (${r.problems.length} walk problems before)` : ''}\n`);
+    else for (const p of r.problems) err.write(`problem: ${p}\n`);
   }
   return r.ok ? 0 : 1;
 }

@@ -208,13 +208,15 @@ export function generateDts(btf: Btf): { text: string; stats: DtsStats } {
   }
   // enums: the type (its values in the doc comment) and every enumerator as a constant
   const constants = new Map<string, bigint>();
+  const seenEnum = new Set<string>();
   for (let id = 1; id < btf.count; id++) {
     const k = btf.kind(id);
     if (k !== 'enum' && k !== 'enum64') continue;
     const t = btf.type(id);
     if (t.kind !== 'enum' && t.kind !== 'enum64') continue;
     for (const v of t.values) if (!constants.has(v.name)) constants.set(v.name, v.value);
-    if (!t.name) continue;
+    if (!t.name || seenEnum.has(t.name)) continue;
+    seenEnum.add(t.name);
     stats.enums++;
     const vals = t.values.slice(0, 64).map((v) => `${v.name} = ${v.value}`).join(', ');
     body.push(`/** enum ${t.name} { ${vals}${t.values.length > 64 ? ', ...' : ''} } */`);
@@ -260,10 +262,15 @@ export function generateDts(btf: Btf): { text: string; stats: DtsStats } {
     const lines = memberLines(t);
     body.push(`/** ${t.kind} {...} (size ${t.size}, BTF type ${id}) */`, `interface anon_${t.kind}_${id} extends KStruct {`, ...lines, '}');
   }
-  out.push(...body);
-  out.push('/** every named type, by its C name (prog.object(addr, "struct sk_buff")) */', 'interface KernelTypes {', ...kernelTypes, '}');
-  out.push('/** global variables the BTF types (prog.var(name)) */', 'interface KernelVars {', ...vars, '}');
-  out.push('/** per-CPU variables (prog.perCpu(name, cpu)) */', 'interface KernelPerCpu {', ...percpu, '}');
+  for (const l of body) out.push(l);
+  out.push('/** every named type, by its C name (prog.object(addr, "struct sk_buff")) */', 'interface KernelTypes {');
+  for (const l of kernelTypes) out.push(l);
+  out.push('}');
+  out.push('/** global variables the BTF types (prog.var(name)) */', 'interface KernelVars {');
+  for (const l of vars) out.push(l);
+  out.push('}', '/** per-CPU variables (prog.perCpu(name, cpu)) */', 'interface KernelPerCpu {');
+  for (const l of percpu) out.push(l);
+  out.push('}');
   out.push('/** enumerator constants (prog.constant(name)) */', 'interface KernelConstants {');
   for (const [n, v] of constants) out.push(`  /** ${v} */ ${JSON.stringify(n)}: bigint;`);
   out.push('}');
