@@ -7,7 +7,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { openDumpFile } from '../workers/node';
@@ -194,4 +194,28 @@ describe('time budget and the CLI', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 240_000);
+
+  it.skipIf(!d)("import { open } from 'vmcore-workbench' (package.json exports) in a Node module", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmcore-import-'));
+    try {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(ROOT, join(dir, 'node_modules', 'vmcore-workbench'), 'dir');
+      writeFileSync(
+        join(dir, 'm.mjs'),
+        `import { open } from 'vmcore-workbench';
+const prog = await open(process.argv[2]);
+const t = prog.task(1);
+console.log(JSON.stringify({ comm: t.comm.string(), task: '0x' + t.address.toString(16), caches: prog.slabCaches().length, sys: prog.command('sys').text.includes('RELEASE') }));
+prog.close();
+`,
+      );
+      const r = spawnSync(process.execPath, [join(dir, 'm.mjs'), d!.file], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const drgn = d!.oracleJson('drgn.json');
+      const init = (drgn.tasks as any[]).find((t) => t.pid === 1);
+      expect(JSON.parse(r.stdout)).toEqual({ comm: init.comm, task: init.task, caches: drgn.slab_caches.length, sys: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
