@@ -81,6 +81,10 @@ for (const name of NAMES) {
       expect(t.no_such_member_here).toBeUndefined();
       expect('comm' in t).toBe(true);
       expect(t.members()).toContain('comm');
+      // members named like the object's own fields are members (pt_regs.sp, not the program)
+      const regs = S().object(t.address, 'struct pt_regs');
+      expect(regs.sp.address).toBe(t.address + BigInt(S().offsetof('struct pt_regs', 'sp')));
+      expect(regs.sp.typeName).toBe('unsigned long');
     });
 
     it('per-CPU variables typed from BTF (.data..percpu) when it has them, else from a given type', () => {

@@ -350,8 +350,14 @@ export class ScriptProgram {
 function wrap(o: Obj, sp: ScriptProgram): KObject {
   const target = new KObj(o, sp);
   return new Proxy(target, {
-    get(t, prop, recv) {
-      if (typeof prop === 'symbol' || API.has(prop) || prop in t) return Reflect.get(t, prop, recv);
+    get(t, prop) {
+      // the API first, then C members (so a member named like a private field or an Object
+      // method, e.g. pt_regs.sp or .constructor, is the member), then what objects inherit
+      if (typeof prop === 'symbol' || API.has(prop)) {
+        // run on the target (its #private fields), not on the proxy
+        const v = Reflect.get(t, prop, t);
+        return typeof v === 'function' ? v.bind(t) : v;
+      }
       if (/^\d+$/.test(prop)) return t.at(Number(prop));
       if (t.hasMember(prop)) return t.member(prop);
       return undefined;
@@ -363,10 +369,13 @@ function wrap(o: Obj, sp: ScriptProgram): KObject {
 }
 
 class KObj {
+  readonly #sp: ScriptProgram;
   constructor(
     readonly obj: Obj,
-    private readonly sp: ScriptProgram,
-  ) {}
+    sp: ScriptProgram,
+  ) {
+    this.#sp = sp;
+  }
 
   get address(): bigint {
     return this.obj.address;
@@ -386,7 +395,7 @@ class KObj {
   }
 
   /** the struct/union this object is or points to (C's `.` and `->`), or null */
-  private composite(): Obj | null {
+  #composite(): Obj | null {
     const btf = this.obj.btf;
     if (btf.isComposite(this.obj.type)) return this.obj;
     const t = btf.type(this.obj.rtype);
@@ -419,21 +428,21 @@ class KObj {
   }
 
   member(path: string): KObject {
-    const c = this.composite();
+    const c = this.#composite();
     if (!c) throw new DumpError(`${this.typeName} is not a struct or union (or a pointer to one): no member ${path}`);
-    return wrap(c.member(path), this.sp);
+    return wrap(c.member(path), this.#sp);
   }
 
   deref(): KObject {
-    return wrap(this.obj.deref(), this.sp);
+    return wrap(this.obj.deref(), this.#sp);
   }
 
   cast(type: string): KObject {
-    return wrap(new Obj(this.obj.prog, this.sp.typeId(type), this.obj.address), this.sp);
+    return wrap(new Obj(this.obj.prog, this.#sp.typeId(type), this.obj.address), this.#sp);
   }
 
   at(i: number): KObject {
-    return wrap(this.obj.index(i), this.sp);
+    return wrap(this.obj.index(i), this.#sp);
   }
 
   string(max = 4096): string {
