@@ -993,6 +993,17 @@ export interface CacheUsage {
  * per-CPU sheaves and barns); allocated = total - free.
  */
 export function cacheUsage(prog: Program, c: SlabCache): CacheUsage {
+  // once per cache and open dump: `kmem ADDR` prints its cache's counts for every address
+  const memo = (prog.cache.get('slab.usage') as Map<bigint, CacheUsage> | undefined) ?? new Map<bigint, CacheUsage>();
+  prog.cache.set('slab.usage', memo);
+  const hit = memo.get(c.address);
+  if (hit) return hit;
+  const u = cacheUsageOnce(prog, c);
+  memo.set(c.address, u);
+  return u;
+}
+
+function cacheUsageOnce(prog: Program, c: SlabCache): CacheUsage {
   const problems: string[] = [];
   let free = 0;
   let cpuFree = 0;
@@ -1323,7 +1334,15 @@ export function slabObjectInfo(prog: Program, addr: bigint): SlabObjectInfo | nu
       slabAllocated: 0, slabFree: 0, problems: ['address is past the last object of the slab'],
     };
   }
-  const so = slabObjects(prog, cache, slab, 'lookup');
+  // the object states of a slab, once per slab and open dump (many addresses share a slab)
+  const memo = (prog.cache.get('slab.lookup') as Map<string, SlabObjects> | undefined) ?? new Map<string, SlabObjects>();
+  prog.cache.set('slab.lookup', memo);
+  const key = `${cache.address}:${slab.address}`;
+  let so = memo.get(key);
+  if (!so) {
+    if (memo.size >= 4096) memo.clear(); // bounded: a scan over every object must not keep every slab
+    memo.set(key, (so = slabObjects(prog, cache, slab, 'lookup')));
+  }
   return {
     cache,
     slab,

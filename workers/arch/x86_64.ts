@@ -91,8 +91,10 @@ export class X86_64 {
       return u64(this.phys.readPhys(addr, 8), 0);
     } catch (e) {
       if (e instanceof MemoryError) {
-        // a page table the dump excluded: the address may well be mapped, we cannot tell
-        const kind = e.kind === 'not-in-dump' || e.kind === 'truncated' ? e.kind : 'unmapped';
+        // a page table we cannot read: the address may well be mapped, we cannot tell, so this
+        // is "unreadable" (page not in dump, truncated, corrupt), never "not mapped"; a table
+        // outside the dump's memory means the entry pointing to it is damaged
+        const kind = e.kind === 'no-such-memory' || e.kind === 'unmapped' ? 'corrupt' : e.kind;
         throw new MemoryError(kind, va, 'virtual', `page table at physical 0x${addr.toString(16)} not readable: ${e.message}`);
       }
       throw e;

@@ -155,13 +155,8 @@ export function evalExpr(prog: Program, text: string, opts: EvalOptions = {}): b
 
 /** Why the kernel's symbols are missing (truncated dump, ...), as a suffix for "not found" errors. */
 export function symbolsMissingWhy(prog: Program): string {
-  try {
-    prog.symbols;
-  } catch {
-    /* reported below */
-  }
-  const u = prog.unavailable.find((x) => x.what === 'kernel symbols');
-  return u ? ` (kernel symbols unavailable: ${u.why})` : '';
+  const why = prog.symbolsMissingWhy();
+  return why ? ` (kernel symbols unavailable: ${why})` : '';
 }
 
 function atom(prog: Program, s: string, hexBias: boolean, src: string): bigint {
