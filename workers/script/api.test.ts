@@ -115,6 +115,20 @@ for (const name of NAMES) {
       expect(tasks.map((x) => x.address)).toEqual([t.address]);
     });
 
+    it('rbtree walk: vmap_area_root in order = crash kmem -v (kernels with one vmap rbtree)', () => {
+      const root = S().symbolAddress('vmap_area_root');
+      if (root === undefined) {
+        // 6.9+ keeps busy areas in per-node trees (vmap_nodes): not this check
+        expect(S().symbolAddress('vmap_nodes')).toBeDefined();
+        return;
+      }
+      const want = d!.oracle('kmem-v.txt').split('\n').slice(1).map((l) => l.trim().split(/\s+/)[0]).filter((a) => /^[0-9a-f]{16}$/.test(a));
+      expect(want.length).toBeGreaterThan(20);
+      const got = S().rbtreeInorderForEachEntry(root, 'struct vmap_area', 'rb_node').map((v) => v.address.toString(16));
+      expect(S().problems).toEqual([]);
+      expect(got).toEqual(want);
+    });
+
     it("a task's stack: every kernel frame drgn shows for the crashed thread", () => {
       const drgn = d!.oracleJson('drgn.json');
       const ct = drgn.crashed_thread;

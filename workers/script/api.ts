@@ -13,6 +13,7 @@ import type { Program } from '../kernel/program';
 import { Obj } from '../kernel/object';
 import type { BtfDatasec } from '../kernel/btf';
 import { walkList, describeStop } from '../analysis/list';
+import { rbInorder } from '../kernel/rbtree';
 import { forEachTask, taskInfo, findTask, cpus, idleTask, type TaskInfo } from '../analysis/tasks';
 import { listCaches, cacheUsage, cacheSlabs, findCache, slabObjectInfo, type SlabCache, type SlabObjects } from '../analysis/slab';
 import { unwindTask } from '../analysis/unwind';
@@ -252,6 +253,15 @@ export class ScriptProgram {
     const why = describeStop(w);
     if (why) this.problems.push(why);
     return w.entries.map((a) => this.object(a, type));
+  }
+
+  /** rbtree_inorder_for_each_entry: entries of `type` linked through its rb_node `member`, in order, from a struct rb_root (object or address). */
+  rbtreeInorderForEachEntry(root: KObject | bigint | number, type: string, member: string, opts: ListOptions = {}): KObject[] {
+    const r = typeof root === 'object' ? root.address : BigInt(root);
+    const off = BigInt(this.offsetof(type, member));
+    const w = rbInorder(this.program, r, opts.limit);
+    if (w.problem) this.problems.push(w.problem);
+    return w.nodes.map((n) => this.object(n - off, type));
   }
 
   /** for_each_process_thread (analysis/tasks.ts forEachTask): every task on init_task's lists. */

@@ -83,6 +83,7 @@ interface KernelProgram {
   listForEachEntry<K extends keyof KernelTypes>(head: KObject | bigint | number, type: K, member: string, opts?: { limit?: number }): KernelTypes[K][];
   listForEach(head: KObject | bigint | number, opts?: { limit?: number }): KObject[];
   hlistForEachEntry<K extends keyof KernelTypes>(head: KObject | bigint | number, type: K, member: string, opts?: { limit?: number }): KernelTypes[K][];
+  rbtreeInorderForEachEntry<K extends keyof KernelTypes>(root: KObject | bigint | number, type: K, member: string, opts?: { limit?: number }): KernelTypes[K][];
   tasks(): KernelTypes['struct task_struct'][];
   idleTasks(): KernelTypes['struct task_struct'][];
   task(spec: number | bigint): KernelTypes['struct task_struct'] | null;
