@@ -15,6 +15,7 @@ import { allSharedDumps, sharedDump, SHARED_DUMP_NAMES, SKIP_REASON, ROOT } from
 import type { Program } from '../workers/kernel/program';
 import { runScript, dumpDts } from './script';
 import { generateDts } from '../workers/script/dts';
+import { btfVariables } from '../workers/kernel/variables';
 
 const TASKS_SCRIPT = `
 // every task on the task lists, plus each CPU's idle task (drgn's list has them too)
@@ -111,12 +112,16 @@ describe('kernel.d.ts from BTF', () => {
     const d = sharedDump(name);
     it.skipIf(!d)(`${name}: every named struct, and it type-checks with a script (tsc)`, () => {
       const prog = openDumpFile(d!.file);
-      const { text, stats } = generateDts(prog.btf);
+      const { text, stats } = generateDts(prog.btf, btfVariables(prog));
       const structNames = new Set([...prog.btf.structs()].filter((s) => s.kind === 'struct').map((s) => s.name));
       expect(structNames.size).toBeGreaterThan(3000);
       expect(stats.structs).toBe(structNames.size);
       const declared = new Set([...text.matchAll(/^interface struct_(\w+) extends KStruct \{/gm)].map((m) => m[1]));
       for (const s of structNames) expect(declared.has(s), `struct ${s}`).toBe(true);
+      // per-CPU variables with their types when BTF has them (pahole's default since 1.18; not 5.10's)
+      const pc = btfVariables(prog).filter((v) => v.percpu);
+      expect(stats.perCpu).toBe(pc.length);
+      if (name !== '5.10-sysrq-lzo') expect(text).toMatch(/^  "runqueues": struct_rq;$/m);
       expect(text).toMatch(/^  \/\*\* char comm\[16\]; \(offset \d+\) \*\/\n  readonly comm: KArray<KInt<number>>;/m);
       const dir = mkdtempSync(join(tmpdir(), 'vmcore-dts-'));
       try {
@@ -133,7 +138,7 @@ const head: bigint = skb.head.value();
 const len: number = skb.len.value();
 const caches: string[] = prog.listForEachEntry(prog.symbolAddress('slab_caches')!, 'struct kmem_cache', 'list').map((c) => c.name.string());
 print(comm, pid, head, len, caches.length);
-`,
+` + (pc.some((v) => v.name === 'runqueues') ? "const typed: string = prog.perCpu('runqueues', 0).curr.comm.string();\n" : ''),
         );
         // and a typo it must reject
         writeFileSync(join(dir, 'bad.ts'), `const x: number = prog.tasks()[0].no_such_member.value();\n`);

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { Program } from '../workers/kernel/program';
 import { scriptProgram } from '../workers/script/api';
 import { generateDts } from '../workers/script/dts';
+import { btfVariables } from '../workers/kernel/variables';
 
 export const DEFAULT_SCRIPT_TIMEOUT_MS = 60_000;
 
@@ -92,7 +93,7 @@ function scriptLocation(e: unknown, filename: string): string | null {
 
 /** The kernel.d.ts text of a dump. */
 export function dumpDts(program: Program): string {
-  return generateDts(program.btf).text;
+  return generateDts(program.btf, btfVariables(program)).text;
 }
 
 /** The CLI's --script: exit code 0 when the script returned, 1 on an error, the time budget or an unreadable file (one line on stderr). */

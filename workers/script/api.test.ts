@@ -89,21 +89,20 @@ for (const name of NAMES) {
 
     it('per-CPU variables typed from BTF (.data..percpu) when it has them, else from a given type', () => {
       const drgn = d!.oracleJson('drgn.json');
-      const vars = S().btfVars();
-      const v = vars.get('runqueues');
+      const v = S().btfVariable('runqueues');
       for (const t of (drgn.tasks as any[]).filter((x) => x.rq_curr_of_cpu !== null && x.rq_curr_of_cpu !== undefined)) {
         const rq = v ? S().perCpu('runqueues', t.rq_curr_of_cpu) : S().perCpu('runqueues', t.rq_curr_of_cpu, 'struct rq');
         expect(rq.typeName).toBe('struct rq');
         expect('0x' + rq.curr.value().toString(16)).toBe(t.task);
       }
       if (v) {
-        expect(v.section).toBe('.data..percpu');
+        expect(v.percpu).toBe(true);
         expect(() => S().var('runqueues')).toThrow(/per-CPU variable/);
       } else {
         expect(() => S().perCpu('runqueues', 0)).toThrow(/no type for per-CPU runqueues/);
       }
       // a global without a BTF VAR needs its type
-      if (!vars.has('init_task')) expect(() => S().var('init_task')).toThrow(/give one/);
+      if (!S().btfVariable('init_task')) expect(() => S().var('init_task')).toThrow(/give one/);
       expect(S().var('init_task', 'struct task_struct').pid.value()).toBe(0);
     });
 

@@ -11,7 +11,7 @@
 import { DumpError, MemoryError } from '../errors';
 import type { Program } from '../kernel/program';
 import { Obj } from '../kernel/object';
-import type { BtfDatasec } from '../kernel/btf';
+import { btfVariable, type BtfVariable } from '../kernel/variables';
 import { walkList, describeStop } from '../analysis/list';
 import { rbInorder } from '../kernel/rbtree';
 import { forEachTask, taskInfo, findTask, cpus, idleTask, type TaskInfo } from '../analysis/tasks';
@@ -87,7 +87,6 @@ export interface SlabCacheInfo {
 export class ScriptProgram {
   /** problems met by iterators (list walks that stopped early, unreadable entries) */
   readonly problems: string[] = [];
-  private varIndex: Map<string, { type: number; section: string }> | null = null;
 
   constructor(readonly program: Program) {}
 
@@ -124,25 +123,9 @@ export class ScriptProgram {
     return p;
   }
 
-  /** BTF VAR entries by name, with the DATASEC that holds them (.data..percpu for per-CPU variables). */
-  btfVars(): Map<string, { type: number; section: string }> {
-    if (this.varIndex) return this.varIndex;
-    const btf = this.program.btf;
-    const idx = new Map<string, { type: number; section: string }>();
-    const sectionOf = new Map<number, string>();
-    for (let id = 1; id < btf.count; id++) {
-      if (btf.kind(id) !== 'datasec') continue;
-      const ds = btf.type(id) as BtfDatasec;
-      for (const v of ds.vars) sectionOf.set(v.type, ds.name);
-    }
-    for (let id = 1; id < btf.count; id++) {
-      if (btf.kind(id) !== 'var') continue;
-      const v = btf.type(id);
-      if (v.kind !== 'var') continue;
-      if (!idx.has(v.name)) idx.set(v.name, { type: v.type, section: sectionOf.get(id) ?? '' });
-    }
-    this.varIndex = idx;
-    return idx;
+  /** The BTF VAR of a variable (kernel/variables.ts: per-CPU ones from .data..percpu, globals when pahole emitted them), or null. */
+  btfVariable(name: string): BtfVariable | null {
+    return btfVariable(this.program, name);
   }
 
   /**
@@ -150,8 +133,8 @@ export class ScriptProgram {
    * (most kernels' BTF describes only per-CPU variables: `prog.var('init_task', 'struct task_struct')`).
    */
   var(name: string, type?: string): KObject {
-    const v = this.btfVars().get(name);
-    if (v && v.section === '.data..percpu' && type === undefined)
+    const v = btfVariable(this.program, name);
+    if (v && v.percpu && type === undefined)
       throw new DumpError(`${name} is a per-CPU variable: use prog.perCpu('${name}', cpu)`);
     const a = this.program.symbolAddress(name);
     if (a === undefined) throw this.program.missingSymbol(name);
@@ -162,7 +145,7 @@ export class ScriptProgram {
 
   /** A per-CPU variable on one CPU (typed from BTF's .data..percpu, else from `type`). */
   perCpu(name: string, cpu: number, type?: string): KObject {
-    const v = this.btfVars().get(name);
+    const v = btfVariable(this.program, name);
     const a = this.program.perCpu(name, cpu);
     if (type !== undefined) return this.object(a, type);
     if (!v) throw new DumpError(`the kernel's BTF has no type for per-CPU ${name}: give one, prog.perCpu('${name}', ${cpu}, 'struct ...')`);

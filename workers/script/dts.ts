@@ -5,7 +5,8 @@
  * typedefs, and the BTF VARs (globals and per-CPU variables) with their types, plus the `prog`
  * API of workers/script/api.ts. A global declaration file: no import needed in a script.
  */
-import type { Btf, BtfComposite, BtfDatasec } from '../kernel/btf';
+import type { Btf, BtfComposite } from '../kernel/btf';
+import type { BtfVariable } from '../kernel/variables';
 import { KOBJECT_API } from './api';
 
 /** TypeScript names a type alias cannot take, or that lib.d.ts already declares as types. */
@@ -107,8 +108,8 @@ export interface DtsStats {
   perCpu: number;
 }
 
-/** Generate the declarations. */
-export function generateDts(btf: Btf): { text: string; stats: DtsStats } {
+/** Generate the declarations from a BTF and its variables (btfVariables() of kernel/variables.ts). */
+export function generateDts(btf: Btf, variables: readonly BtfVariable[]): { text: string; stats: DtsStats } {
   const stats: DtsStats = { structs: 0, unions: 0, enums: 0, typedefs: 0, vars: 0, perCpu: 0 };
   const out: string[] = [PRELUDE];
   // one interface per struct/union name: the first complete definition (ids of each name)
@@ -233,22 +234,12 @@ export function generateDts(btf: Btf): { text: string; stats: DtsStats } {
     body.push(`type ${typedefIdent(n)} = ${target};`);
     if (!compositeName.has(n)) kernelTypes.push(`  ${JSON.stringify(n)}: ${typedefIdent(n)};`);
   }
-  // VARs: per-CPU ones (.data..percpu) and others (globals, when the BTF has them)
-  const sectionOf = new Map<number, string>();
-  for (let id = 1; id < btf.count; id++) {
-    if (btf.kind(id) !== 'datasec') continue;
-    for (const v of (btf.type(id) as BtfDatasec).vars) sectionOf.set(v.type, btf.name(id));
-  }
+  // VARs (kernel/variables.ts): per-CPU ones (.data..percpu) and globals (when pahole emitted them)
   const vars: string[] = [];
   const percpu: string[] = [];
-  const seenVar = new Set<string>();
-  for (let id = 1; id < btf.count; id++) {
-    if (btf.kind(id) !== 'var') continue;
-    const v = btf.type(id);
-    if (v.kind !== 'var' || seenVar.has(v.name)) continue;
-    seenVar.add(v.name);
-    const line = [`  /** ${btf.declaration(v.type, v.name).replace(/\*\//g, '* /')}; (${sectionOf.get(id) ?? 'no section'}) */`, `  ${JSON.stringify(v.name)}: ${tsType(v.type)};`];
-    if (sectionOf.get(id) === '.data..percpu') {
+  for (const v of variables) {
+    const line = [`  /** ${btf.declaration(v.type, v.name).replace(/\*\//g, '* /')}; (${v.section}) */`, `  ${JSON.stringify(v.name)}: ${tsType(v.type)};`];
+    if (v.percpu) {
       stats.perCpu++;
       percpu.push(...line);
     } else {
