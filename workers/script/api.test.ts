@@ -128,6 +128,26 @@ for (const name of NAMES) {
       expect(got).toEqual(want);
     });
 
+    it('xarray walk: init_pid_ns.idr holds a struct pid for every pid drgn lists (idr_for_each)', () => {
+      const drgn = d!.oracleJson('drgn.json');
+      const want = [...new Set((drgn.tasks as any[]).map((t) => t.pid as number).filter((p) => p > 0))].sort((a, b) => a - b);
+      expect(want.length).toBeGreaterThan(40);
+      const ns = S().var('init_pid_ns', 'struct pid_namespace');
+      const ids = S().idrForEach(ns.idr);
+      expect(S().problems).toEqual([]);
+      const got: number[] = [];
+      for (const { id, entry } of ids) {
+        const pid = S().object(entry, 'struct pid');
+        // the entry is the struct pid of that number (numbers[0] in the init namespace)
+        expect(pid.numbers.at(0).nr.value()).toBe(Number(id));
+        got.push(Number(id));
+      }
+      expect(got).toEqual([...got].sort((a, b) => a - b));
+      // every task's pid is allocated; pids with no task on the lists (exited, being reaped) may be too
+      for (const p of want) expect(got, `pid ${p}`).toContain(p);
+      expect(got.length).toBeLessThan(want.length + 20);
+    });
+
     it("a task's stack: every kernel frame drgn shows for the crashed thread", () => {
       const drgn = d!.oracleJson('drgn.json');
       const ct = drgn.crashed_thread;

@@ -14,6 +14,7 @@ import { Obj } from '../kernel/object';
 import { btfVariable, type BtfVariable } from '../kernel/variables';
 import { walkList, describeStop } from '../analysis/list';
 import { rbInorder } from '../kernel/rbtree';
+import { xaEntries } from '../kernel/xarray';
 import { forEachTask, taskInfo, findTask, cpus, idleTask, type TaskInfo } from '../analysis/tasks';
 import { listCaches, cacheUsage, cacheSlabs, findCache, slabObjectInfo, type SlabCache, type SlabObjects } from '../analysis/slab';
 import { unwindTask } from '../analysis/unwind';
@@ -245,6 +246,20 @@ export class ScriptProgram {
     const w = rbInorder(this.program, r, opts.limit);
     if (w.problem) this.problems.push(w.problem);
     return w.nodes.map((n) => this.object(n - off, type));
+  }
+
+  /** xa_for_each: every present entry of a struct xarray (object or address) with its index. */
+  xaForEach(xa: KObject | bigint | number, opts: ListOptions = {}): Array<{ index: bigint; entry: bigint }> {
+    const w = xaEntries(this.program, typeof xa === 'object' ? xa.address : BigInt(xa), opts.limit);
+    if (w.problem) this.problems.push(w.problem);
+    return w.entries;
+  }
+
+  /** idr_for_each: the IDR's ids (index + idr_base) and pointers. */
+  idrForEach(idr: KObject | bigint | number, opts: ListOptions = {}): Array<{ id: bigint; entry: bigint }> {
+    const o = typeof idr === 'object' ? idr.cast('struct idr') : this.object(idr, 'struct idr');
+    const base = o.hasMember('idr_base') ? BigInt(o.idr_base.value()) : 0n;
+    return this.xaForEach(o.idr_rt.address, opts).map((e) => ({ id: e.index + base, entry: e.entry }));
   }
 
   /** for_each_process_thread (analysis/tasks.ts forEachTask): every task on init_task's lists. */

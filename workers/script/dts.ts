@@ -85,6 +85,8 @@ interface KernelProgram {
   listForEach(head: KObject | bigint | number, opts?: { limit?: number }): KObject[];
   hlistForEachEntry<K extends keyof KernelTypes>(head: KObject | bigint | number, type: K, member: string, opts?: { limit?: number }): KernelTypes[K][];
   rbtreeInorderForEachEntry<K extends keyof KernelTypes>(root: KObject | bigint | number, type: K, member: string, opts?: { limit?: number }): KernelTypes[K][];
+  xaForEach(xa: KObject | bigint | number, opts?: { limit?: number }): Array<{ index: bigint; entry: bigint }>;
+  idrForEach(idr: KObject | bigint | number, opts?: { limit?: number }): Array<{ id: bigint; entry: bigint }>;
   tasks(): KernelTypes['struct task_struct'][];
   idleTasks(): KernelTypes['struct task_struct'][];
   task(spec: number | bigint): KernelTypes['struct task_struct'] | null;
