@@ -35,7 +35,7 @@ export function currentLink(): string {
 export function App() {
   const tab = useApp(activeTab);
   const [help, setHelp] = useState(false);
-  const openFile = useApp((s) => s.openFile);
+  const openFiles = useApp((s) => s.openFiles);
   const [dragging, setDragging] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
 
@@ -68,7 +68,7 @@ export function App() {
       depth = 0;
       setDragging(false);
       const files = e.dataTransfer ? Array.from(e.dataTransfer.files) : [];
-      for (const f of files) void openFile(f);
+      void openFiles(files);
     };
     window.addEventListener('dragenter', enter);
     window.addEventListener('dragover', over);
@@ -80,7 +80,7 @@ export function App() {
       window.removeEventListener('dragleave', leave);
       window.removeEventListener('drop', drop);
     };
-  }, [openFile]);
+  }, [openFiles]);
 
   // 1..N switch panels (outside text fields and editors)
   useEffect(() => {
@@ -122,7 +122,7 @@ export function App() {
         multiple
         data-testid="file-input"
         onChange={(e) => {
-          for (const f of Array.from(e.target.files ?? [])) void openFile(f);
+          void openFiles(Array.from(e.target.files ?? []));
           e.target.value = '';
         }}
       />

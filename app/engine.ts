@@ -71,12 +71,26 @@ function oneLine(e: unknown): string {
   return m.split('\n')[0] || 'unknown error';
 }
 
-export async function openFile(file: File, onProgress?: (p: OpenProgress) => void): Promise<OpenResult> {
+export async function openFile(file: File, onProgress?: (p: OpenProgress) => void, debugFiles: File[] = []): Promise<OpenResult> {
   try {
-    return await api().openFile(file, onProgress ? proxy(onProgress) : undefined);
+    return await api().openFile(file, onProgress ? proxy(onProgress) : undefined, debugFiles);
   } catch (e) {
     return { ok: false, error: oneLine(e) };
   }
+}
+
+/** Add a vmlinux / System.map to an open dump (matched to it; refused in one line otherwise). */
+export async function addFiles(session: string, files: File[]): Promise<OpenResult> {
+  try {
+    return await api().addFiles(session, files);
+  } catch (e) {
+    return { ok: false, error: oneLine(e) };
+  }
+}
+
+/** A kernel's own file rather than a dump, told by its name: vmlinux*, System.map*, *.debug. */
+export function isDebugFileName(name: string): boolean {
+  return /^vmlinux|^System\.map|\.debug$/i.test(name);
 }
 
 /**

@@ -9,6 +9,7 @@
  *   #/3f9c2a17/bt/180
  *   #/3f9c2a17/slabs/kmalloc-1k
  *   #/3f9c2a17/console
+ *   #/3f9c2a17/tasks?state=UN   #/3f9c2a17/tasks/hung   #/3f9c2a17/system/modules
  *
  * The query part of the page URL (before '#') is left to `?src=<same-origin url>`, which opens
  * a dump by URL on load.

@@ -15,13 +15,14 @@
 import { transfer } from 'comlink';
 import { openProgram } from './engine';
 import type { Program, Unavailable } from './kernel/program';
-import { runCommandSafe, listCommands, type CommandContext } from './commands/registry';
+import { runCommandSafe, listCommands, jsonText, type CommandContext } from './commands/registry';
 import { DumpError, MemoryError, errorMessage } from './errors';
 import { BlobSource } from './source/blob';
 import { HttpRangeSource } from './source/http';
 import type { ByteSource, ReadStats } from './source/bytesource';
 import { findCache, readCache, slabObjects, slabOfAddress, type SlabCache } from './analysis/slab';
 import { listModules, moduleBtf } from './kernel/modules';
+import { openDebugInput } from './kernel/debuginfo';
 import { kernelAddressLayout, rangeOf, type AddressLayout } from './analysis/layout';
 
 export type { Unavailable } from './kernel/program';
@@ -60,6 +61,8 @@ export interface DumpSummary {
   /** milliseconds the open took, and bytes fetched to do it */
   openMs: number;
   bytesRead: number;
+  /** the second inputs in use (a vmlinux, a System.map), each matched to the dump */
+  debugFiles?: Array<{ kind: 'vmlinux' | 'system.map'; name: string }>;
 }
 
 export type OpenResult = { ok: true; summary: DumpSummary } | { ok: false; error: string };
@@ -103,8 +106,12 @@ export interface RunResult {
   text: string;
   /** the command's JSON when it has a JSON shape and `--json` was given (or it always returns one) */
   json?: unknown;
+  /** `--json` was on the line: the JSON as text, for the console to show instead of text */
+  jsonText?: string;
   /** one-line error message when !ok */
   error?: string;
+  /** problems met on the way (damaged memory, broken walks); also in `text` as WARNING lines */
+  problems?: string[];
   cancelled?: boolean;
   ms: number;
   /** when the text was cut to RunOptions.textLines: its whole line count, and the key for textPage() */
@@ -217,6 +224,8 @@ interface Session {
   pageKinds: Map<bigint, string | null>;
   /** struct slab address -> span, for object boundaries */
   slabSpans: Map<bigint, SlabSpan | null>;
+  /** how to open the dump again (adding a vmlinux / System.map re-opens it with them) */
+  reopen?: { make: () => ByteSource; source: DumpSummary['source']; debug: Blob[] };
   /** long command texts kept for textPage(), by job id (the last few) */
   texts: Map<string, string[]>;
 }
@@ -305,8 +314,22 @@ export class EngineApi {
   private cancelled = new Set<string>();
 
   /** A dropped or picked file (read with FileReaderSync: the file is never copied into memory). */
-  openFile(file: File, onProgress?: (p: OpenProgress) => void): OpenResult {
-    return this.open(() => new BlobSource(file, file.name), { kind: 'file' }, onProgress);
+  openFile(file: File, onProgress?: (p: OpenProgress) => void, debugFiles: File[] = []): OpenResult {
+    return this.open(() => new BlobSource(file, file.name), { kind: 'file' }, onProgress, debugFiles);
+  }
+
+  /**
+   * Add a vmlinux or System.map (dropped next to a dump or into its open tab) to an open dump:
+   * it is matched to the dump (build id / linux_banner) and refused with a one-line reason when
+   * it belongs to another kernel build; when accepted the dump is opened again with it and the
+   * session keeps its id (views and caches of the old one are dropped). Read by slices
+   * (FileReaderSync), never whole.
+   */
+  addFiles(session: string, files: File[]): OpenResult {
+    const s = this.sessions.get(session);
+    if (!s?.reopen) return { ok: false, error: `no open dump ${session}` };
+    const r = this.open(s.reopen.make, s.reopen.source, undefined, [...s.reopen.debug, ...files], session);
+    return r;
   }
 
   /**
@@ -334,6 +357,8 @@ export class EngineApi {
     make: () => ByteSource,
     source: DumpSummary['source'],
     onProgress?: (p: OpenProgress) => void,
+    debugFiles: Blob[] = [],
+    replace?: string,
   ): OpenResult {
     const t0 = performance.now();
     let counting: CountingSource | undefined;
@@ -344,11 +369,12 @@ export class EngineApi {
         onProgress?.({ phase: 'reading headers', bytesRead, size }),
       );
       onProgress?.({ phase: 'reading headers', bytesRead: 0, size });
-      const prog = openProgram(counting);
+      const debug = debugFiles.map((f) => openDebugInput(new BlobSource(f, (f as File).name)));
+      const prog = openProgram(counting, { debug });
       onProgress?.({ phase: 'identifying', bytesRead: raw.stats.bytesRead, size });
       const fingerprint = fingerprintOf(prog);
       counting.stopReporting();
-      const id = `s${this.nextSession++}`;
+      const id = replace ?? `s${this.nextSession++}`;
       const summary: DumpSummary = {
         session: id,
         name: raw.name,
@@ -364,8 +390,18 @@ export class EngineApi {
         unavailable: [...prog.unavailable],
         openMs: Math.round(performance.now() - t0),
         bytesRead: raw.stats.bytesRead,
+        debugFiles: prog.debug.map((d) => ({ kind: d.kind, name: d.name })),
       };
-      this.sessions.set(id, { id, prog, summary, overlays: new Map(), pageKinds: new Map(), slabSpans: new Map(), texts: new Map() });
+      this.sessions.set(id, {
+        id,
+        prog,
+        summary,
+        overlays: new Map(),
+        pageKinds: new Map(),
+        slabSpans: new Map(),
+        reopen: { make, source, debug: debugFiles },
+        texts: new Map(),
+      });
       return { ok: true, summary };
     } catch (e) {
       counting?.stopReporting();
@@ -417,15 +453,17 @@ export class EngineApi {
           }
         : undefined,
     };
-    // `--json` is the CLI's switch; here every command's JSON comes back anyway (and a command
-    // that does not know the word would reject it)
-    const r = runCommandSafe(ctx, line.replace(/(^|\s)--json(?=\s|$)/g, ' ').trim());
+    // every command's JSON comes back anyway; `--json` on the line (handled by the registry)
+    // also asks for the JSON as the text to show: jsonText
+    const r = runCommandSafe(ctx, line);
     this.cancelled.delete(jobId);
     const ms = Math.round(performance.now() - t0);
     if (r.ok) {
       const out: RunResult = { jobId, ok: true, text: r.result.text, ms };
       if (opts.textLines !== undefined) this.cutText(s, out, opts.textLines);
       if (r.result.json !== undefined && opts.json !== false) out.json = r.result.json;
+      if (r.result.problems?.length) out.problems = r.result.problems;
+      if (r.result.asJson) out.jsonText = jsonText(r.result);
       return out;
     }
     return { jobId, ok: false, text: '', error: r.error, cancelled: r.error === 'cancelled', ms };
@@ -500,7 +538,7 @@ export class EngineApi {
       if (addr === null) {
         const m = /^\s*([\w.$:-]+?)(?:\+(0x[0-9a-f]+|\d+))?(?:\/(?:0x[0-9a-f]+|\d+))?\s*(?:\[[\w-]+\])?\s*$/i.exec(input);
         if (!m) return { ...out, error: `${input}: not an address or symbol` };
-        const base = s.prog.symbolAddress(m[1]);
+        const base = s.prog.anySymbolAddress(m[1]);
         if (base === undefined) return { ...out, error: `${m[1]}: no such symbol` };
         addr = base + (m[2] ? BigInt(m[2]) : 0n);
       }
@@ -662,7 +700,7 @@ export class EngineApi {
       const v = dv.getBigUint64(o, true);
       // a pointer is a value in one of the dump's kernel ranges (not a 0xffff prefix: 5-level
       // kernels use 0xff11..., and -ENOSYS is 0xffffffffffffffda)
-      if (layout ? rangeOf(layout, v) === null : v < 0xffff800000000000n || v >= 0xfffffffffffff000n) continue;
+      if (layout ? rangeOf(layout, v) === null : !s.prog.arch.isKernelAddress(v) || v >= 0xfffffffffffff000n) continue;
       if (missingAt(o)) continue;
       pointers.push({ off: o, value: hex(v), ...this.classify(s, v) });
     }

@@ -11,9 +11,11 @@ import { panel as mem } from './Memory';
 import { panel as bt } from './Backtrace';
 import { panel as slabs } from './Slabs';
 import { panel as console } from './Console';
+import { panel as tasks } from './Tasks';
+import { panel as system } from './System';
 
 export type { PanelDef } from './registry';
 
-export const PANEL_DEFS: PanelDef[] = [summary, log, mem, bt, slabs, console];
+export const PANEL_DEFS: PanelDef[] = [summary, log, mem, bt, slabs, console, tasks, system];
 
 registerPanelIds(PANEL_DEFS.map((d) => d.id));

@@ -85,6 +85,11 @@ export interface AppState {
   replaceUrl: boolean;
 
   openFile(file: File): Promise<void>;
+  /**
+   * Dropped or picked files: dumps open in tabs, each with the vmlinux / System.map dropped beside
+   * it; a vmlinux / System.map alone is added to the dump of the active tab.
+   */
+  openFiles(files: File[]): Promise<void>;
   openUrl(url: string): Promise<void>;
   closeTab(session: string): void;
   activate(session: string | null): void;
@@ -202,6 +207,27 @@ export const useApp = create<AppState>()((set, get) => {
     replaceUrl: false,
 
     openFile: (file) => doOpen(file.name, (p) => engine.openFile(file, p)),
+    async openFiles(files) {
+      const debug = files.filter((f) => engine.isDebugFileName(f.name));
+      const dumps = files.filter((f) => !engine.isDebugFileName(f.name));
+      if (dumps.length) {
+        await Promise.all(dumps.map((f) => doOpen(f.name, (p) => engine.openFile(f, p, debug))));
+        return;
+      }
+      const a = get().active;
+      if (!a || !debug.length) {
+        if (debug.length) get().reportError('cannot open', `${debug[0].name}: a vmlinux or System.map goes with a dump: drop it together with the dump, or into an open dump's tab`);
+        return;
+      }
+      const r = await engine.addFiles(a, debug);
+      if (!r.ok) {
+        get().reportError('cannot add', r.error);
+        return;
+      }
+      // the dump was opened again with the files: results computed without them are dropped
+      updateTab(a, (t) => ({ ...t, summary: r.summary, commands: {} }));
+      set({ notice: `${debug.map((f) => f.name).join(', ')} added to ${r.summary.name}` });
+    },
     openUrl: (url) => doOpen(url, (p) => engine.openUrl(url, p)),
 
     closeTab(session) {

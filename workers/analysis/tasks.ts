@@ -104,6 +104,11 @@ export function taskWalkProblems(prog: Program): readonly WalkProblem[] {
   return problems(prog);
 }
 
+/** The task walks' problems as one line each (for a command's `problems`). */
+export function taskWalkProblemLines(prog: Program): string[] {
+  return problems(prog).map((p) => `task walk: ${p.where}${p.address ? ` at 0x${p.address.toString(16)}` : ''}: ${p.why}; the task list may be incomplete`);
+}
+
 /**
  * Walk a circular list_head starting at `head` (not itself an entry): the entry node addresses.
  * Bounded by `max` and cycle-checked; a read failure ends the walk with a problem.
@@ -408,7 +413,11 @@ export function taskList(prog: Program): TaskInfo[] {
   const seen = new Set<bigint>();
   for (const cpu of cpus(prog)) {
     const t = idleTask(prog, cpu);
-    if (!t || seen.has(t)) continue;
+    if (!t) {
+      problems(prog).push({ where: `idle task of cpu ${cpu}`, address: 0n, why: 'runqueue unreadable; swapper of this cpu not listed' });
+      continue;
+    }
+    if (seen.has(t)) continue;
     seen.add(t);
     try {
       const info = taskInfo(prog, t, { idle: true });
@@ -435,6 +444,10 @@ export function taskList(prog: Program): TaskInfo[] {
   rest.sort((a, b) => a.pid - b.pid || (a.task < b.task ? -1 : a.task > b.task ? 1 : 0));
   out.push(...rest);
   for (const t of out) t.active = active.has(t.task);
+  const activeCpus = activeTasks(prog);
+  for (const cpu of cpus(prog)) {
+    if (!activeCpus.has(cpu)) problems(prog).push({ where: `active task of cpu ${cpu}`, address: 0n, why: 'rq->curr and the per-cpu current pointer are unreadable; no task marked active' });
+  }
   prog.cache.set('tasks.list', out);
   return out;
 }

@@ -87,7 +87,9 @@ describe('bt on the shared dumps', () => {
       for (const f of frames) {
         const w = trace[j];
         if (!w || f.symbol !== w.name) continue;
-        if (w.name !== 'panic') expect(f.offset, w.name).toBe(w.off);
+        // the function that printed the trace kept running into the panic loop: panic(), or on
+        // 7.x vpanic() (panic() became a wrapper of it); its offset is later than the trace's
+        if (w.name !== 'panic' && w.name !== 'vpanic') expect(f.offset, w.name).toBe(w.off);
         expect(f.module).toBe(w.mod);
         j++;
       }

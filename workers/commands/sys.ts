@@ -35,6 +35,7 @@
  *
  * A field the dump cannot give prints "(unknown: reason)"; the command never fails on bad memory.
  */
+import { taintLetters, taintedMask } from '../analysis/module';
 import { registerCommand, parseFlags, CommandError, type CommandContext } from './registry';
 import { DumpError, MemoryError, errorMessage } from '../errors';
 import { u64 } from '../bytes';
@@ -54,6 +55,7 @@ const WANTED = [
   'init_task',
   'shadow_timekeeper',
   'tk_core',
+  'timekeeper_data',
   '__cpu_online_mask',
   'cpu_number',
   'pcpu_hot',
@@ -305,8 +307,17 @@ function timekeeper(prog: Program): { xtimeSec: bigint; ktimeSec: bigint | null;
       return read(core + BigInt(prog.offsetof('tk_data', m)), `tk_core.${m}.xtime_sec`);
     }
   }
+  // Linux >= 6.17 (auxiliary clocks): struct tk_data timekeeper_data[], tk_core being element
+  // TIMEKEEPER_CORE (the enumerator's value from BTF)
+  const arr = syms.get('timekeeper_data');
+  if (arr !== undefined && prog.findType('tk_data') !== null) {
+    const idx = prog.btf.enumerator('TIMEKEEPER_CORE')?.value ?? 0n;
+    const m = prog.hasMember('tk_data', 'shadow_timekeeper') ? 'shadow_timekeeper' : 'timekeeper';
+    const at = arr + idx * BigInt(prog.sizeof('tk_data')) + BigInt(prog.offsetof('tk_data', m));
+    return read(at, `timekeeper_data[${idx}].${m}.xtime_sec`);
+  }
   if (prog.symbolsMissingWhy()) throw new DumpError('shadow_timekeeper unknown: kernel symbols unavailable');
-  throw new DumpError('the kernel has no shadow_timekeeper or tk_data');
+  throw new DumpError('the kernel has no shadow_timekeeper, tk_core or timekeeper_data');
 }
 
 function crashTime(prog: Program): { seconds: number; source: string } {
@@ -580,7 +591,10 @@ export function systemInfo(prog: Program): SysInfo {
 export function formatSys(s: SysInfo, prog: Program): string {
   const lines: Array<[string, string]> = [];
   const tainted = s.tainted.ok && s.tainted.value ? '  [TAINTED]' : '';
-  lines.push(['KERNEL', `(none: reading the dump alone)${tainted}`]);
+  const map = prog.debug.find((d) => d.kind === 'system.map');
+  const vml = prog.debug.find((d) => d.kind === 'vmlinux');
+  if (map) lines.push(['SYSTEM MAP', map.name]);
+  lines.push(['KERNEL', `${vml ? vml.name : map ? '(none: the dump and its System.map)' : '(none: reading the dump alone)'}${tainted}`]);
   lines.push(['DUMPFILE', `${s.dumpfile}${s.partial ? '  [PARTIAL DUMP]' : ''}`]);
   lines.push(['CPUS', text(s.cpus, (c) => `${c.cpus}${c.offline ? ` [OFFLINE: ${c.offline}]` : ''}`)]);
   lines.push(['DATE', text(s.crashTime, (t) => ctimeUtc(t.seconds))]);
@@ -589,7 +603,8 @@ export function formatSys(s: SysInfo, prog: Program): string {
   lines.push(['TASKS', text(s.tasks, (t) => String(t.tasks))]);
   const uts = s.uts;
   lines.push(['NODENAME', text(uts, (u) => u.nodename)]);
-  lines.push(['RELEASE', text(uts, (u) => u.release)]);
+  // VMCOREINFO's OSRELEASE says the release even when init_uts_ns cannot be read
+  lines.push(['RELEASE', uts.ok || !prog.info.osrelease ? text(uts, (u) => u.release) : `${prog.info.osrelease}  (from VMCOREINFO; init_uts_ns: ${uts.why})`]);
   lines.push(['VERSION', text(uts, (u) => u.version)]);
   const machine = uts.ok ? uts.value.machine : prog.phys.header.utsname?.machine || 'x86_64';
   lines.push(['MACHINE', `${machine}  (${s.mhz.ok ? `${s.mhz.value} Mhz` : 'unknown Mhz'})`]);
@@ -631,6 +646,8 @@ export interface SysJson {
   tasks: number | null;
   tasks_kernel_count: number | null;
   task_problems?: unknown[];
+  /** taint flags by letter (crash's sys -t), null when unreadable */
+  tainted_flags?: string | null;
   nodename: string | null;
   mhz: number | null;
   memory: string | null;
@@ -698,10 +715,27 @@ registerCommand({
   summary: 'system data: kernel release, CPUs, date, uptime, tasks, memory, panic string',
   usage: 'sys [--json]',
   run(args: string[], ctx: CommandContext) {
-    const { rest } = parseFlags(args, { bool: ['--json'] });
-    if (rest.length) throw new CommandError(`sys: unsupported argument ${rest[0]} (only plain "sys" is implemented)`);
+    const { flags, rest } = parseFlags(args, { bool: ['--json', '-t'] });
+    if (rest.length) throw new CommandError(`sys: unsupported argument ${rest[0]} (sys, sys -t)`);
+    if (flags.has('-t')) {
+      // crash's sys -t: the taint mask and its letters (kernel/panic.c taint_flags[])
+      const mask = taintedMask(ctx.prog);
+      const letters = taintLetters(ctx.prog, mask);
+      return { text: `TAINTED_MASK: ${mask.toString(16)}  ${letters}\n`, json: { tainted_mask: '0x' + mask.toString(16), flags: letters } };
+    }
     const s = systemInfo(ctx.prog);
-    return { text: formatSys(s, ctx.prog), json: sysJson(s, ctx.prog) };
+    const json: SysJson = sysJson(s, ctx.prog);
+    try {
+      // the flags by name, not just "tainted: yes"
+      json.tainted_flags = taintLetters(ctx.prog, taintedMask(ctx.prog));
+    } catch (e) {
+      if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      json.tainted_flags = null;
+    }
+    // what the format layer found wrong while opening, and walks that broke: the numbers above
+    // are then partial, and the text and JSON say so
+    const problems = [...ctx.prog.phys.warnings, ...(s.tasks.ok ? s.tasks.value.problems : [])];
+    return { text: formatSys(s, ctx.prog), json, problems };
   },
 });
 

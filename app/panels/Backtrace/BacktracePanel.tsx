@@ -18,6 +18,11 @@ import { activeTab } from '../../store';
 type Frame = BtFrameJson;
 type BtTask = BtTaskJson;
 
+/** "net/core/skbuff.c:901" from a build path */
+function shortSource(file: string | null, line: number): string {
+  return `${(file ?? '??').replace(/^.*?\/build_[^/]+\//, '')}:${line}`;
+}
+
 export function BacktracePanel({ tab }: { tab: Tab }) {
   const navigate = useApp((s) => s.navigate);
   const arg = tab.view.arg;
@@ -184,6 +189,17 @@ function FrameRows({ fr, on, onPick, openMem }: { fr: Frame; on: boolean; onPick
   const fn = fr.symbol ? `${fr.symbol}+0x${(fr.offset ?? 0).toString(16)}` : fr.user ? 'user-mode registers (syscall entry)' : (fr.pc ?? fr.stopped ?? '');
   return (
     <>
+      {(fr.inlined ?? []).map((x, k) => (
+        <tr key={'i' + k} className={'frame inlined' + (on ? ' on' : '')} onClick={onPick} data-testid="inlined-frame">
+          <td className="n dim">inl</td>
+          <td />
+          <td />
+          <td>
+            <b>{x.function ?? '??'}</b> <span className="dim">(inlined) {shortSource(x.file, x.line)}</span>
+          </td>
+          <td />
+        </tr>
+      ))}
       <tr className={'frame' + (on ? ' on' : '') + (fr.exception ? ' exc' : '')} onClick={onPick}>
         {/* an exception frame is the interrupted code under the frame before it: crash prints
             it without a number of its own ("[exception RIP: ...]"), so does this table */}
@@ -202,6 +218,7 @@ function FrameRows({ fr, on, onPick, openMem }: { fr: Frame; on: boolean; onPick
           <b>{fn}</b>
           {fr.module ? <span className="dim"> [{fr.module}]</span> : null}
           {fr.exception && <span className="badge">exception</span>}
+          {fr.source && <span className="dim" data-testid="frame-source"> {shortSource(fr.source.file, fr.source.line)}</span>}
         </td>
         <td className="dim">{fr.stack ?? ''}</td>
       </tr>

@@ -210,6 +210,13 @@ export function SummaryPanel({ tab }: { tab: Tab }) {
           <code data-testid="fingerprint">{sum.fingerprint}</code>
         </Row>
         <Row k="build id">{sum.buildId}</Row>
+        <Row k="kernel files">
+          {sum.debugFiles?.length ? (
+            <span data-testid="debug-files">{sum.debugFiles.map((f) => `${f.name} (${f.kind})`).join(', ')}</span>
+          ) : (
+            <span className="dim">none: drop a vmlinux or System.map of this build here for its symbols and types</span>
+          )}
+        </Row>
         <Row k="opened in">
           {sum.openMs} ms, {formatBytes(sum.bytesRead)} read
         </Row>
