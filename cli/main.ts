@@ -7,6 +7,9 @@ const USAGE = `usage: vmcore [--vmlinux FILE] [--system-map FILE] <dump> ['<comm
        vmcore [--vmlinux FILE] [--system-map FILE] <dump> -      (commands from standard input)
        vmcore [--vmlinux FILE] [--system-map FILE] <dump> --batch <file> [--json]
        vmcore --oops <file|-> [--json]      (parse a pasted oops report; no dump needed)
+       vmcore <dump> --script <file.js> [args...] [--json] [--timeout MS]
+                                           (run a script with prog, args, print; see docs/scripting.md)
+       vmcore <dump> --dts > kernel.d.ts   (TypeScript declarations of the dump's kernel types)
 Runs one command of the console language (crash-style: sys, log, ps, bt, kmem, struct, rd, sym,
 dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command on a terminal, opens a
 crash> prompt (history, Tab completion, Ctrl-C cancels a command), else prints "sys";
@@ -21,11 +24,34 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   let batch: string | undefined;
   let oopsFile: string | undefined;
   const debugFiles: string[] = [];
+  let script: string | undefined;
+  const scriptArgs: string[] = [];
+  let timeoutMs: number | undefined;
+  let dts = false;
   const pos: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') json = true;
-    else if (a === '--batch') {
+    else if (a === '--dts') dts = true;
+    else if (a === '--timeout') {
+      timeoutMs = Number(argv[++i]);
+      if (!(timeoutMs > 0)) {
+        err.write('vmcore: --timeout needs a number of milliseconds\n');
+        return 1;
+      }
+    } else if (a === '--script') {
+      script = argv[++i];
+      if (!script) {
+        err.write('vmcore: --script needs a file\n');
+        return 1;
+      }
+      // the words after the script file are its args (--json / --timeout still apply to vmcore)
+      for (i++; i < argv.length; i++) {
+        if (argv[i] === '--json') json = true;
+        else if (argv[i] === '--timeout') timeoutMs = Number(argv[++i]);
+        else scriptArgs.push(argv[i]);
+      }
+    } else if (a === '--batch') {
       batch = argv[++i];
       if (!batch) {
         err.write('vmcore: --batch needs a file\n');
@@ -65,6 +91,11 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   } catch (e) {
     err.write(`vmcore: ${errorMessage(e)}\n`);
     return 1;
+  }
+  if (script !== undefined || dts) {
+    const { runScriptFile, writeDts } = await import('./script');
+    if (script !== undefined) await initDisassembler().catch(() => undefined);
+    return script !== undefined ? runScriptFile(ctx.prog, script, scriptArgs, { json, timeoutMs }, out, err) : writeDts(ctx.prog, out, err);
   }
   if (batch !== undefined) {
     let lines: string[];

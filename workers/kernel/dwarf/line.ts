@@ -6,7 +6,20 @@
 import { DumpError } from '../../errors';
 import { Cursor } from './cursor';
 import { FORM } from './consts';
-import type { Dwarf, Unit } from './dwarf';
+
+/** What the line-table reader needs of the unit it belongs to (dwarf.ts's Unit has it). */
+export interface LineUnit {
+  addrSize: number;
+  compDir: string;
+}
+
+/** What the line-table reader needs of the DWARF reader (dwarf.ts's Dwarf has it; no import back). */
+export interface LineDwarf<U extends LineUnit = LineUnit> {
+  slice(name: string, off: number, len: number): Uint8Array;
+  str(off: number): string;
+  lineStr(off: number): string;
+  skipForm(c: Cursor, form: number, u: U): void;
+}
 
 export interface LineRow {
   address: bigint;
@@ -150,7 +163,7 @@ function readEntryFormats(c: Cursor): Array<[number, number]> {
   return out;
 }
 
-function readEntryValue(d: Dwarf, u: Unit, c: Cursor, form: number, offSize: number): string | number | null {
+function readEntryValue<U extends LineUnit>(d: LineDwarf<U>, u: U, c: Cursor, form: number, offSize: number): string | number | null {
   switch (form) {
     case FORM.string: return c.cstr();
     case FORM.line_strp: return d.lineStr(c.offset(offSize));
@@ -258,7 +271,7 @@ function buildGdbTables(t: LineTable): GdbTables {
   return sorted;
 }
 
-export function parseLineTable(d: Dwarf, u: Unit, off: number): LineTable {
+export function parseLineTable<U extends LineUnit>(d: LineDwarf<U>, u: U, off: number): LineTable {
   const head = d.slice('.debug_line', off, 12);
   const hc = new Cursor(head);
   let len = hc.u32();
