@@ -14,6 +14,7 @@ import { cacheKey, type Program } from '../kernel/program';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import { u64 } from '../bytes';
 import { vmemmapBase } from './page';
+import { expectedError } from '../errors';
 
 const LAYOUT_KERNEL_KEY = cacheKey<AddressLayout>('layout.kernel');
 
@@ -51,7 +52,8 @@ function baseVariable(prog: Program, name: string): bigint | undefined {
   let a: bigint | undefined;
   try {
     a = prog.symbolAddress(name);
-  } catch {
+  } catch (e) {
+    expectedError(e);
     a = undefined;
   }
   if (a === undefined) return undefined;
@@ -93,14 +95,16 @@ export function kernelAddressLayout(prog: Program): AddressLayout {
     let vmemmap: bigint | null = null;
     try {
       vmemmap = vmemmapBase(prog);
-    } catch {
+    } catch (e) {
+      expectedError(e);
       vmemmap = null;
     }
     if (vmemmap !== null) {
       let pageSize = 64n;
       try {
         if (prog.hasBtf) pageSize = BigInt(prog.sizeof('page'));
-      } catch {
+      } catch (e) {
+        expectedError(e);
         pageSize = 64n;
       }
       const pages = physRounded / BigInt(prog.info.pageSize);

@@ -4,7 +4,7 @@
  */
 import { DumpError, MemoryError, expectedError } from '../errors';
 import { u64 } from '../bytes';
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 
 /**
  * The base of the struct page array (CONFIG_SPARSEMEM_VMEMMAP), one precedence everywhere:
@@ -27,8 +27,8 @@ export function vmemmapBase(prog: Program): bigint {
 
 /** Page flag names in the order crash prints them (mm/debug.c pageflag_names, else enum pageflags): [mask, name]. */
 export function pageFlagNames(prog: Program): Array<[bigint, string]> {
-  const key = 'page.flagnames';
-  const c = prog.cache.get(key) as Array<[bigint, string]> | undefined;
+  const key = cacheKey<Array<[bigint, string]>>('page.flagnames');
+  const c = prog.recall(key);
   if (c) return c;
   let out: Array<[bigint, string]> = [];
   // the kernel's pageflag_names[] (struct trace_print_flags {unsigned long mask; const char *name}),
@@ -68,7 +68,7 @@ export function pageFlagNames(prog: Program): Array<[bigint, string]> {
       if (!(e instanceof DumpError)) throw e;
     }
   }
-  prog.cache.set(key, out);
+  prog.remember(key, out);
   return out;
 }
 

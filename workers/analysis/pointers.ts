@@ -5,7 +5,7 @@
  * Both are remembered per program (bounded), as the hex view asks for every word of a page.
  */
 import { DumpError, MemoryError } from '../errors';
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import { findCache, readCache, slabObjects, slabOfAddress, type SlabCache } from './slab';
 
 export type PointerKind = 'text' | 'data' | 'slab' | 'direct' | 'kernel' | 'bad';
@@ -35,12 +35,7 @@ const expected = (e: unknown) => e instanceof MemoryError || e instanceof DumpEr
 
 /** a per-program memo map, cleared when it grows past `max` entries */
 function bounded<V>(prog: Program, key: string): Map<bigint, V> {
-  let m = prog.cache.get(key) as Map<bigint, V> | undefined;
-  if (!m) {
-    m = new Map();
-    prog.cache.set(key, m);
-  }
-  return m;
+  return prog.memo(cacheKey<Map<bigint, V>>(key), () => new Map());
 }
 
 function inDirectMap(prog: Program, v: bigint): boolean {

@@ -22,7 +22,7 @@
  * Memory stays bounded: slabs are visited one at a time from a walk of struct pages (the only way
  * to see full slabs without SLAB_STORE_USER); findings are capped.
  */
-import { MemoryError } from '../errors';
+import { MemoryError, expectedError } from '../errors';
 import { u64 } from '../bytes';
 import type { Program } from '../kernel/program';
 import {
@@ -345,7 +345,8 @@ function checkKernelReports(prog: Program, cache: string | undefined, add: Add):
   let recs: string[];
   try {
     recs = readPrintk(prog).records.map((r) => r.text);
-  } catch {
+  } catch (e) {
+    expectedError(e);
     return;
   }
   for (let i = 0; i < recs.length; i++) {

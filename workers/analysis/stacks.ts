@@ -6,7 +6,7 @@
  * the lock and its owner.
  */
 import type { Program } from '../kernel/program';
-import { MemoryError, DumpError } from '../errors';
+import { MemoryError, DumpError, expectedError } from '../errors';
 import { taskList, type TaskInfo } from './tasks';
 import { unwindTask } from './unwind';
 import { lastArrival, rqClock, latestRqClock } from './sched';
@@ -152,7 +152,8 @@ export function hungTaskTimeout(prog: Program): number | null {
   if (a === undefined) return null;
   try {
     return Number(prog.mem.u64(a));
-  } catch {
+  } catch (e) {
+    expectedError(e);
     return null;
   }
 }

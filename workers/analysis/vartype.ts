@@ -19,7 +19,7 @@
 import type { Program } from '../kernel/program';
 import type { Btf } from '../kernel/btf';
 import { disassemble, disassemblerReady, type Insn } from './disasm';
-import { DumpError, MemoryError } from '../errors';
+import { DumpError, MemoryError, expectedError } from '../errors';
 import { btfVariables } from '../kernel/variables';
 
 export interface TypeEvidence {
@@ -216,7 +216,8 @@ function typedPointers(prog: Program): Map<bigint, { target: number; where: stri
       let buf: Uint8Array | null = null;
       try {
         buf = prog.mem.tryRead(prog.perCpu(v.name, cpu), size);
-      } catch {
+      } catch (e) {
+        expectedError(e);
         buf = null;
       }
       if (!buf) continue;

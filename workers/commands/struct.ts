@@ -22,7 +22,7 @@ import type { Btf, BtfType, BtfInt } from '../kernel/btf';
 import { formatStructLayout } from '../kernel/btf-format';
 import { listModules, moduleBtf } from '../kernel/modules';
 import { START_KERNEL_MAP } from '../arch/x86_64';
-import { DumpError, MemoryError } from '../errors';
+import { DumpError, MemoryError, expectedError } from '../errors';
 import { CommandError, registerCommand, registerFallback, type CommandResult, type CommandContext } from './registry';
 import { evalAddress, parseNumber } from './expr';
 import { symbolAt } from './sym';
@@ -525,7 +525,8 @@ registerFallback((name, args, ctx) => {
   let found: FoundType | null = null;
   try {
     found = findComposite(ctx.prog, typeName);
-  } catch {
+  } catch (e) {
+    expectedError(e);
     return null;
   }
   if (!found) return null;

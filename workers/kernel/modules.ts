@@ -137,8 +137,9 @@ function readStr(prog: Program, addr: bigint): string {
 
 /** A module's split BTF on top of the kernel's (CONFIG_DEBUG_INFO_BTF_MODULES), or null. */
 export function moduleBtf(prog: Program, name: string): Btf | null {
-  const key = `btf.module.${name}`;
-  if (prog.cache.has(key)) return prog.cache.get(key) as Btf | null;
+  const key = cacheKey<Btf | null>(`btf.module.${name}`);
+  const cached = prog.recall(key);
+  if (cached !== undefined) return cached;
   let out: Btf | null = null;
   const mod = listModules(prog).find((m) => m.name === name);
   const parse = (addr: bigint, size: number) => {
@@ -170,6 +171,6 @@ export function moduleBtf(prog: Program, name: string): Btf | null {
       }
     }
   }
-  prog.cache.set(key, out);
+  prog.remember(key, out);
   return out;
 }

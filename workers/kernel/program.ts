@@ -48,6 +48,8 @@ export function cacheKey<T>(name: string): CacheKey<T> {
   return new CacheKey<T>(name);
 }
 
+const PERCPU_OFFSETS_KEY = cacheKey<bigint[]>('percpu.offsets');
+
 /**
  * One opened dump: physical memory, translation, VMCOREINFO, symbols and (lazily) types.
  * Everything is computed on first use; opening reads headers, notes and VMCOREINFO only.
@@ -512,7 +514,7 @@ export class Program {
 
   /** Per-CPU offsets (__per_cpu_offset[cpu]) for all possible CPUs. */
   perCpuOffsets(): bigint[] {
-    const cached = this.cache.get('percpu.offsets') as bigint[] | undefined;
+    const cached = this.recall(PERCPU_OFFSETS_KEY);
     if (cached) return cached;
     const a = this.symbolAddress('__per_cpu_offset');
     const out: bigint[] = [];
@@ -520,7 +522,7 @@ export class Program {
       const nr = this.nrCpuIds();
       for (let i = 0; i < nr; i++) out.push(this.mem.u64(a + BigInt(i * 8)));
     }
-    this.cache.set('percpu.offsets', out);
+    this.remember(PERCPU_OFFSETS_KEY, out);
     return out;
   }
 
