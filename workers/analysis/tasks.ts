@@ -24,7 +24,7 @@
 import { MemoryError, DumpError, expectedError } from '../errors';
 import { u32, u64, cstr } from '../bytes';
 import { cacheKey, type Program } from '../kernel/program';
-import { walkList, listProblem } from '../kernel/list';
+import { walkList, listProblem, describeStop } from '../kernel/list';
 
 const TASKS_LAYOUT_KEY = cacheKey<TaskLayout>('tasks.layout');
 const TASKS_PROBLEMS_KEY = cacheKey<WalkProblem[]>('tasks.problems');
@@ -621,4 +621,109 @@ export function taskAt(prog: Program, addr: bigint): TaskInfo | null {
     expectedError(e);
     return null;
   }
+}
+
+/** Tasks counted the way crash's sys counts them. */
+export interface TaskCount {
+  /** threads on the task lists plus the idle tasks: crash's TASKS */
+  tasks: number;
+  threads: number;
+  idle: number;
+  /** the kernel's nr_threads + idle tasks, a check of the walk */
+  kernelCount?: number;
+  problems: string[];
+}
+
+/**
+ * Count the tasks as crash's sys does (TASKS): walk init_task.tasks and each process's threads
+ * (signal->thread_head, or the thread_group list on kernels without thread_node), bounded and
+ * cycle-checked, then add each CPU's idle task (rq->idle) not already seen. `perCpuOffsets`: the
+ * per-CPU offsets of the `cpus` CPUs (read when the idle tasks are counted).
+ */
+export function countTasks(prog: Program, cpus: number, perCpuOffsets: () => readonly bigint[]): TaskCount {
+  prog.btf; // the walk needs BTF: say so (DumpError) rather than guess
+  const sym = (name: string): bigint => {
+    const a = prog.kernelSymbolAddress(name);
+    if (a === undefined) throw new DumpError(prog.symbolsMissingWhy() ? `${name} unknown: kernel symbols unavailable` : `the kernel has no symbol ${name}`);
+    return a;
+  };
+  const problems: string[] = [];
+  const init = sym('init_task');
+  const oTasks = BigInt(prog.offsetof('task_struct', 'tasks'));
+  const useThreadNode = prog.hasMember('task_struct', 'thread_node') && prog.hasMember('signal_struct', 'thread_head');
+  const oSignal = BigInt(prog.offsetof('task_struct', 'signal'));
+  const oNode = BigInt(prog.offsetof('task_struct', useThreadNode ? 'thread_node' : 'thread_group'));
+  const oHead = useThreadNode ? BigInt(prog.offsetof('signal_struct', 'thread_head')) : 0n;
+  const LIMIT = 1 << 22;
+  const seen = new Set<bigint>();
+  const mem = prog.mem;
+
+  /** the entries of a list_head ring starting at `head` (exclusive), as container addresses */
+  const ring = (head: bigint, off: bigint, includeHead: boolean, what: string): bigint[] => {
+    const walk = includeHead
+      ? walkList(prog, head - off, { nextOffset: Number(off), embedded: true, limit: LIMIT })
+      : walkList(prog, head, { nextOffset: Number(off), headIsAnchor: true, limit: LIMIT });
+    const why = describeStop(walk, what);
+    if (why) problems.push(why);
+    return walk.entries;
+  };
+
+  const processes = ring(init + oTasks, oTasks, true, 'init_task.tasks');
+  for (const t of processes) {
+    seen.add(t);
+    let head: bigint;
+    let includeHead = false;
+    try {
+      if (useThreadNode) {
+        head = mem.u64(t + oSignal) + oHead;
+        // a single-threaded process: its thread_node's next and prev are both the signal's
+        // thread_head; known without reading the signal_struct (one less page per process)
+        const node = mem.read(t + oNode, 16);
+        if (u64(node, 0) === head && u64(node, 8) === head) continue;
+      } else {
+        head = t + oNode;
+        includeHead = true;
+      }
+    } catch (e) {
+      if (!(e instanceof MemoryError)) throw e;
+      problems.push(`task 0x${t.toString(16)}: cannot read its signal_struct`);
+      continue;
+    }
+    for (const th of ring(head, oNode, includeHead, `threads of 0x${t.toString(16)}`)) seen.add(th);
+  }
+  const threads = seen.size;
+
+  // each CPU's idle task (swapper/N): rq->idle; CPU 0's is init_task itself
+  let idle = 0;
+  try {
+    const rq = sym('runqueues');
+    const offsets = perCpuOffsets();
+    const oIdle = BigInt(prog.offsetof('rq', 'idle'));
+    for (let c = 0; c < cpus; c++) {
+      try {
+        const t = mem.u64(BigInt.asUintN(64, rq + offsets[c]) + oIdle);
+        if (t && !seen.has(t)) {
+          seen.add(t);
+          idle++;
+        }
+      } catch (e) {
+        if (!(e instanceof MemoryError)) throw e;
+        problems.push(`cpu ${c}: cannot read its runqueue`);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+    problems.push(`idle tasks: ${e.message}`);
+  }
+  let kernelCount: number | undefined;
+  const nt = prog.kernelSymbolAddress('nr_threads');
+  if (nt !== undefined) {
+    try {
+      // nr_threads counts every thread but the idle ones (init_task included among those)
+      kernelCount = prog.mem.i32(nt) + cpus;
+    } catch (e) {
+      if (!(e instanceof MemoryError)) throw e;
+    }
+  }
+  return { tasks: seen.size, threads, idle, kernelCount, problems };
 }

@@ -40,7 +40,7 @@ import { registerCommand, parseFlags, CommandError, type CommandContext } from '
 import { DumpError, MemoryError, errorMessage } from '../errors';
 import { u64 } from '../bytes';
 import type { Program } from '../kernel/program';
-import { walkList, describeStop } from '../kernel/list';
+import { countTasks, type TaskCount } from '../analysis/tasks';
 import { readPrintk, panicMessage, ctimeUtc } from '../analysis/printk';
 
 // ---------------------------------------------------------------------------------------------
@@ -116,16 +116,6 @@ export interface Uptime {
   hz: number;
   /** how HZ was found */
   hzSource: string;
-}
-
-export interface TaskCount {
-  /** threads on the task lists plus the idle tasks: crash's TASKS */
-  tasks: number;
-  threads: number;
-  idle: number;
-  /** the kernel's nr_threads + idle tasks, a check of the walk */
-  kernelCount?: number;
-  problems: string[];
 }
 
 export interface SysInfo {
@@ -387,89 +377,6 @@ function loadAverage(prog: Program): [number, number, number] {
   return [v[0], v[1], v[2]];
 }
 
-/** Walk the task lists (bounded, cycle-checked) and add the per-CPU idle tasks. */
-export function countTasks(prog: Program, cpus: number): TaskCount {
-  ensureBtf(prog);
-  const problems: string[] = [];
-  const init = sym(prog, 'init_task');
-  const oTasks = BigInt(prog.offsetof('task_struct', 'tasks'));
-  const useThreadNode = prog.hasMember('task_struct', 'thread_node') && prog.hasMember('signal_struct', 'thread_head');
-  const oSignal = BigInt(prog.offsetof('task_struct', 'signal'));
-  const oNode = BigInt(prog.offsetof('task_struct', useThreadNode ? 'thread_node' : 'thread_group'));
-  const oHead = useThreadNode ? BigInt(prog.offsetof('signal_struct', 'thread_head')) : 0n;
-  const LIMIT = 1 << 22;
-  const seen = new Set<bigint>();
-  const mem = prog.mem;
-
-  /** the entries of a list_head ring starting at `head` (exclusive), as container addresses */
-  const ring = (head: bigint, off: bigint, includeHead: boolean, what: string): bigint[] => {
-    const walk = includeHead
-      ? walkList(prog, head - off, { nextOffset: Number(off), embedded: true, limit: LIMIT })
-      : walkList(prog, head, { nextOffset: Number(off), headIsAnchor: true, limit: LIMIT });
-    const why = describeStop(walk, what);
-    if (why) problems.push(why);
-    return walk.entries;
-  };
-
-  const processes = ring(init + oTasks, oTasks, true, 'init_task.tasks');
-  for (const t of processes) {
-    seen.add(t);
-    let head: bigint;
-    let includeHead = false;
-    try {
-      if (useThreadNode) {
-        head = mem.u64(t + oSignal) + oHead;
-        // a single-threaded process: its thread_node's next and prev are both the signal's
-        // thread_head; known without reading the signal_struct (one less page per process)
-        const node = mem.read(t + oNode, 16);
-        if (u64(node, 0) === head && u64(node, 8) === head) continue;
-      } else {
-        head = t + oNode;
-        includeHead = true;
-      }
-    } catch (e) {
-      if (!(e instanceof MemoryError)) throw e;
-      problems.push(`task 0x${t.toString(16)}: cannot read its signal_struct`);
-      continue;
-    }
-    for (const th of ring(head, oNode, includeHead, `threads of 0x${t.toString(16)}`)) seen.add(th);
-  }
-  const threads = seen.size;
-
-  // each CPU's idle task (swapper/N): rq->idle; CPU 0's is init_task itself
-  let idle = 0;
-  try {
-    const rq = sym(prog, 'runqueues');
-    const oIdle = BigInt(prog.offsetof('rq', 'idle'));
-    const offsets = perCpuOffsets(prog, cpus);
-    for (let c = 0; c < cpus; c++) {
-      try {
-        const t = mem.u64(BigInt.asUintN(64, rq + offsets[c]) + oIdle);
-        if (t && !seen.has(t)) {
-          seen.add(t);
-          idle++;
-        }
-      } catch (e) {
-        if (!(e instanceof MemoryError)) throw e;
-        problems.push(`cpu ${c}: cannot read its runqueue`);
-      }
-    }
-  } catch (e) {
-    if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
-    problems.push(`idle tasks: ${e.message}`);
-  }
-  let kernelCount: number | undefined;
-  const nt = kernelSymbols(prog).get('nr_threads');
-  if (nt !== undefined) {
-    try {
-      // nr_threads counts every thread but the idle ones (init_task included among those)
-      kernelCount = prog.mem.i32(nt) + cpus;
-    } catch (e) {
-      if (!(e instanceof MemoryError)) throw e;
-    }
-  }
-  return { tasks: seen.size, threads, idle, kernelCount, problems };
-}
 
 const UTS_FIELDS = ['sysname', 'nodename', 'release', 'version', 'machine', 'domainname'] as const;
 
@@ -554,7 +461,7 @@ export function systemInfo(prog: Program): SysInfo {
     loadAverage: field(() => loadAverage(prog)),
     tasks: field(() => {
       if (!cpus.ok) throw new DumpError(`CPUs unknown: ${cpus.why}`);
-      return countTasks(prog, cpus.value.cpus);
+      return countTasks(prog, cpus.value.cpus, () => perCpuOffsets(prog, cpus.value.cpus));
     }),
     uts: field(() => utsname(prog)),
     mhz: field(() => {
