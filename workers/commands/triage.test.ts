@@ -42,6 +42,15 @@ for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble'
         expect(runCommand({ prog: P() }, cmd).text.trimEnd()).toBe(want.trimEnd());
       }, 120_000);
     }
+    // a BTF-typed per-CPU value: the whole gdb print, 650 lines of struct rq
+    for (const cmd of ['p runqueues:0']) {
+      const f = oracleFile(name, cmd);
+      const want = existsSync(f) ? readFileSync(f, 'utf8') : '';
+      it.skipIf(!want.includes('$'))(cmd, () => {
+        const got = runCommand({ prog: P() }, cmd).text;
+        expect(got.replace(/\$\d+/, '$N').trimEnd()).toBe(want.replace(/\$\d+/, '$N').trimEnd());
+      }, 120_000);
+    }
     for (const cmd of PRINT) {
       const f = oracleFile(name, cmd);
       const want = existsSync(f) ? readFileSync(f, 'utf8').split('\n')[0] : '';
