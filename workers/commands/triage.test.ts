@@ -19,7 +19,7 @@ const ORACLES = join(dirname(fileURLToPath(import.meta.url)), 'oracles');
 const oracleFile = (dump: string, cmd: string) => join(ORACLES, dump, cmd.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_|_$/g, '') + '.txt');
 
 /** commands whose text must equal crash's, line for line */
-const EXACT = ['ps -S', 'ps -m', 'mod', 'mod -t', 'sys -t', 'p runqueues', 'struct rq.nr_running runqueues:a', 'timer', 'runq', 'kmem -v', 'mount', 'files 1', 'net', 'kmem -i', 'vm 1', 'irq', 'log -T', 'task 1', 'task -R comm,pid,prio 1'];
+const EXACT = ['ps -S', 'ps -m', 'mod', 'mod -t', 'sys -t', 'p runqueues', 'struct rq.nr_running runqueues:a', 'timer', 'runq', 'kmem -v', 'mount', 'files 1', 'net', 'kmem -i', 'vm 1', 'irq', 'log -T', 'task 1', 'task -R comm,pid,prio 1', 'ps -t 1', 'ps -t 120', 'ps -l'];
 /** p: crash's first line, the value history number aside (we add the inference evidence below it) */
 const PRINT = ['p jiffies', 'p -x jiffies', 'p init_task.comm'];
 
