@@ -76,6 +76,9 @@ for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble'
         if (!m) continue;
         const v = runCommand({ prog: P() }, `vartype ${sym}`).json as any;
         expect(v.candidates[0].type, sym).toBe(m[1]);
+        // whatis SYMBOL: crash's declaration line (gdb keeps DWARF's volatile, BTF-less inference cannot)
+        const line = runCommand({ prog: P() }, `whatis ${sym}`).text.split('\n')[0];
+        expect(line).toBe(readFileSync(f, 'utf8').trim().replace(/^volatile /, ''));
       }
     }, 300_000);
   });
