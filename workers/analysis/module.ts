@@ -17,7 +17,7 @@ export interface TaintFlag {
   desc: string;
 }
 
-/** The kernel's taint_flags[] table (kernel/panic.c), bounded by the symbol after it. */
+/** The kernel's taint_flags[] table (kernel/panic.c): entries while they look like taint flags (at most 64). */
 export function taintFlags(prog: Program): TaintFlag[] {
   const cached = prog.cache.get('module.taintFlags') as TaintFlag[] | undefined;
   if (cached) return cached;
@@ -26,13 +26,14 @@ export function taintFlags(prog: Program): TaintFlag[] {
   const t = prog.findType('struct taint_flag');
   if (a !== undefined && t !== null) {
     const size = prog.sizeof(t);
-    const next = prog.symbols.nextAddress(a);
-    const max = Math.min(64, next !== undefined ? Math.floor(Number(next - a) / size) : 32);
-    for (let i = 0; i < max; i++) {
+    // the table ends where an entry stops looking like one (no symbol table needed: sys stays cheap)
+    for (let i = 0; i < 64; i++) {
       const o = prog.obj(t, a + BigInt(i * size));
       try {
         const c = o.member('c_true').num();
+        const f = o.member('c_false').num();
         if (c < 0x41 || c > 0x5a) break; // an upper-case letter, or past the table
+        if (!(f === 0x20 || f === 0x2d || (f >= 0x41 && f <= 0x5a))) break;
         let desc = '';
         if (prog.btf.memberPath(t, 'desc')) desc = o.member('desc').try((x) => x.string(64)) ?? '';
         // `module` (may a module set it) is gone in 7.x's struct taint_flag
