@@ -17,7 +17,7 @@ export interface TaintFlag {
   desc: string;
 }
 
-/** The kernel's taint_flags[] table (kernel/panic.c): entries while they look like taint flags (at most 64). */
+/** The kernel's taint_flags[] table (kernel/panic.c), bounded by the symbol after it. */
 export function taintFlags(prog: Program): TaintFlag[] {
   const cached = prog.cache.get('module.taintFlags') as TaintFlag[] | undefined;
   if (cached) return cached;
@@ -26,14 +26,17 @@ export function taintFlags(prog: Program): TaintFlag[] {
   const t = prog.findType('struct taint_flag');
   if (a !== undefined && t !== null) {
     const size = prog.sizeof(t);
-    // the table ends where an entry stops looking like one (no symbol table needed: sys stays cheap)
-    for (let i = 0; i < 64; i++) {
+    // The table's length (TAINT_FLAGS_COUNT) is a macro, in no BTF: it ends where an entry stops
+    // looking like one (an upper-case c_true, c_false a space, '-' or 'G'); the kernel has fewer
+    // than 32 taint bits. (Bounding it by the next symbol would load the whole symbol table.)
+    const max = 32;
+    for (let i = 0; i < max; i++) {
       const o = prog.obj(t, a + BigInt(i * size));
       try {
         const c = o.member('c_true').num();
-        const f = o.member('c_false').num();
         if (c < 0x41 || c > 0x5a) break; // an upper-case letter, or past the table
-        if (!(f === 0x20 || f === 0x2d || (f >= 0x41 && f <= 0x5a))) break;
+        const cf = o.member('c_false').num();
+        if (cf !== 0x20 && cf !== 0x2d && cf !== 0x47) break;
         let desc = '';
         if (prog.btf.memberPath(t, 'desc')) desc = o.member('desc').try((x) => x.string(64)) ?? '';
         // `module` (may a module set it) is gone in 7.x's struct taint_flag

@@ -1,5 +1,7 @@
 import { Cancelled, DumpError, MemoryError, errorMessage } from '../errors';
 import type { Program } from '../kernel/program';
+import { collectProblems, currentProblems } from '../problems';
+import { finishResult, type CommandResult } from './result';
 
 /**
  * The crash-style command language: one implementation used by the console, the CLI and the
@@ -16,17 +18,7 @@ export interface CommandContext {
   overlays?: Map<string, string>;
 }
 
-export interface CommandResult {
-  text: string;
-  json?: unknown;
-  /** `--json` was on the line: show the JSON (jsonText) rather than the text */
-  asJson?: boolean;
-}
-
-/** The JSON of a result as the CLI and console print it (the text when a command has no JSON shape). */
-export function jsonText(r: CommandResult): string {
-  return JSON.stringify(r.json ?? r.text, (_, v) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v), 1) + '\n';
-}
+export type { CommandResult };
 
 export interface Command {
   name: string;
@@ -45,6 +37,7 @@ export class CommandError extends Error {
 }
 
 export { Cancelled };
+export { jsonText } from './result';
 
 const commands = new Map<string, Command>();
 
@@ -240,6 +233,30 @@ export function runBare(ctx: CommandContext, line: string): CommandResult {
   const words = tokenize(line.trim());
   if (words.length === 0) return { text: '' };
   const [name, ...args] = words;
+  const { value, problems } = collectProblems(() => {
+    try {
+      return dispatch(ctx, name, args);
+    } catch (e) {
+      throw withCause(e, currentProblems());
+    }
+  });
+  // damage the format layer found in the dump's headers concerns every answer
+  return finishResult(value, [...(ctx.prog?.phys?.warnings ?? []), ...problems]);
+}
+
+/**
+ * A command that failed after meeting damage says so in its one-line error ("no init_task
+ * symbol (kernel symbols unreadable: ...)"), so the cause is not lost with the result.
+ */
+function withCause(e: unknown, problems: string[]): unknown {
+  if (!problems.length) return e;
+  const cause = problems[0].replace(/ \(\d+ times\)$/, '');
+  if (e instanceof CommandError && !e.message.includes(cause)) return new CommandError(`${e.message} (${cause})`);
+  if (e instanceof DumpError && !e.message.includes(cause)) return new DumpError(`${e.message} (${cause})`);
+  return e;
+}
+
+function dispatch(ctx: CommandContext, name: string, args: string[]): CommandResult {
   const cmd = commands.get(name);
   if (cmd) return cmd.run(args, ctx);
   // crash takes a struct name as a command only when it is not a crash command: `net` and
