@@ -13,7 +13,7 @@ import { openProgram, type Program } from '../../engine';
 import { runCommand } from '../../commands/registry';
 import { sharedDump, type SharedDump } from '../../testing/dumps';
 import { debugVmlinux, DBG_SKIP } from '../../testing/vmlinux';
-import { openDebugInput } from '../debuginfo';
+import { openDebugInput, Vmlinux } from '../debuginfo';
 import { sourceAt, linkAddress, programDwarf } from './index';
 import { initDisassembler } from '../../analysis/disasm';
 import '../../commands/index';
@@ -238,3 +238,28 @@ describe.skipIf(!vmlinux || !hasAddr2line || dumps.length === 0)(
     });
   },
 );
+
+describe.skipIf(!vmlinux || !sharedDump('6.1-skb-uaf-0x106'))(`types from DWARF alone (${vmlinux ? REL : DBG_SKIP(REL)})`, () => {
+  it('in-memory BTF hidden, the vmlinux without .BTF: every struct -o oracle fact from DWARF, and kmem -s / bt still work', () => {
+    const d = sharedDump('6.1-skb-uaf-0x106')!;
+    const vm = new Vmlinux(new NodeFileSource(vmlinux!), { withoutBtf: true });
+    const prog = openProgram(new NodeFileSource(d.file), { debug: [vm], hide: { btf: true } });
+    let n = 0;
+    for (const e of d.oracleJson<Array<{ type: string | null; size: number; members: Array<{ name: string; path: string; offset: number; type: string }> }>>('struct-offsets.json')) {
+      if (!e.type) continue;
+      const j = runCommand({ prog }, `struct -o ${e.type.replace(/^struct /, '')}`).json as { size: number; members: Array<{ name: string; path: string; offset: number; type: string }> };
+      expect(j.size, e.type).toBe(e.size);
+      expect(j.members.map((m) => [m.name, m.path, m.offset, m.type]), e.type).toEqual(e.members.map((m) => [m.name, m.path, m.offset, m.type]));
+      n++;
+    }
+    expect(n).toBeGreaterThan(35);
+    expect(vm.btfFromDwarfStats?.units).toBeGreaterThan(2000);
+    // the analyses run on the converted types: slab counts as crash counts them, the panic backtrace
+    const kmem = runCommand({ prog }, 'kmem -s').json as Array<{ name: string; allocated: number; total: number }>;
+    const want = d.oracleJson<Array<{ name: string; allocated: number; total: number }>>('kmem-s.json');
+    const k1 = kmem.find((c) => c.name === 'kmalloc-1k');
+    expect(k1).toMatchObject({ allocated: want.find((c) => c.name === 'kmalloc-1k')!.allocated, total: want.find((c) => c.name === 'kmalloc-1k')!.total });
+    expect(runCommand({ prog }, 'bt').text).toContain('[exception RIP: skb_release_data+285]');
+  }, 600_000);
+});
+
