@@ -1,10 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { NodeFileSource } from '../workers/source/node';
-import { openProgram } from '../workers/node';
-import { runCommand, runCommandSafe, type CommandContext } from '../workers/commands/registry';
+import type { CommandContext } from '../workers/commands/registry';
 import { errorMessage } from '../workers/errors';
-import { initDisassembler } from '../workers/analysis/disasm';
-import { openDebugInput } from '../workers/kernel/debuginfo';
+import { jsonWithProblems } from '../workers/commands/result';
 
 const USAGE = `usage: vmcore [--vmlinux FILE] [--system-map FILE] <dump> ['<command>'] [--json]
        vmcore [--vmlinux FILE] [--system-map FILE] <dump> --batch <file> [--json]
@@ -55,8 +52,8 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     return 1;
   }
   const [dump, ...cmdWords] = pos;
-  // capstone's wasm loads asynchronously, once; every command after that is synchronous
-  await initDisassembler().catch(() => undefined);
+  // the engine is loaded only now (--help and usage errors do without it)
+  const { NodeFileSource, openProgram, runCommand, runCommandSafe, initDisassembler, needsDisassembler, openDebugInput } = await import('./engine');
   let ctx: CommandContext;
   try {
     const debug = debugFiles.map((f) => openDebugInput(new NodeFileSource(f)));
@@ -74,12 +71,18 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       err.write(`vmcore: ${batch}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}\n`);
       return 1;
     }
+    // capstone's wasm loads asynchronously, once, and only for commands that disassemble
+    if (needsDisassembler(lines)) await initDisassembler().catch(() => undefined);
     let failed = false;
     for (const line of lines) {
       const r = runCommandSafe(ctx, line);
       if (json) {
         out.write(
-          JSON.stringify(r.ok ? { command: line, ok: true, result: r.result.json ?? r.result.text } : { command: line, ok: false, error: r.error }) + '\n',
+          JSON.stringify(
+            r.ok
+              ? { command: line, ok: true, result: r.result.json ?? r.result.text, ...(r.result.problems?.length ? { problems: r.result.problems } : {}) }
+              : { command: line, ok: false, error: r.error },
+          ) + '\n',
         );
       } else {
         out.write(`crash> ${line}\n`);
@@ -91,9 +94,10 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     return failed ? 1 : 0;
   }
   const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
+  if (needsDisassembler([line])) await initDisassembler().catch(() => undefined);
   try {
     const r = runCommand(ctx, line);
-    if (json) out.write(JSON.stringify(r.json ?? r.text, null, 1) + '\n');
+    if (json) out.write(JSON.stringify(jsonWithProblems(r), null, 1) + '\n');
     else out.write(ensureNl(r.text));
     return 0;
   } catch (e) {
@@ -115,6 +119,7 @@ async function oopsOnly(file: string, json: boolean, out: NodeJS.WritableStream,
     err.write(`vmcore: ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}\n`);
     return 1;
   }
+  const { initDisassembler } = await import('./engine');
   await initDisassembler().catch(() => undefined);
   const { parseOopsResult } = await import('../workers/analysis/oops');
   const { formatReport } = await import('../workers/commands/oops');

@@ -92,6 +92,8 @@ export interface RunResult {
   json?: unknown;
   /** one-line error message when !ok */
   error?: string;
+  /** problems met on the way (damaged memory, broken walks); also in `text` as WARNING lines */
+  problems?: string[];
   cancelled?: boolean;
   ms: number;
 }
@@ -426,6 +428,7 @@ export class EngineApi {
     if (r.ok) {
       const out: RunResult = { jobId, ok: true, text: r.result.text, ms };
       if (r.result.json !== undefined) out.json = r.result.json;
+      if (r.result.problems?.length) out.problems = r.result.problems;
       return out;
     }
     return { jobId, ok: false, text: '', error: r.error, cancelled: r.error === 'cancelled', ms };
@@ -478,7 +481,7 @@ export class EngineApi {
       if (addr === null) {
         const m = /^\s*([\w.$:-]+?)(?:\+(0x[0-9a-f]+|\d+))?(?:\/(?:0x[0-9a-f]+|\d+))?\s*(?:\[[\w-]+\])?\s*$/i.exec(input);
         if (!m) return { ...out, error: `${input}: not an address or symbol` };
-        const base = s.prog.symbolAddress(m[1]);
+        const base = s.prog.anySymbolAddress(m[1]);
         if (base === undefined) return { ...out, error: `${m[1]}: no such symbol` };
         addr = base + (m[2] ? BigInt(m[2]) : 0n);
       }
@@ -607,7 +610,7 @@ export class EngineApi {
     }
     for (let o = first; !isText && o + 8 <= m.length; o += 8) {
       const v = dv.getBigUint64(o, true);
-      if (v < 0xffff800000000000n || v === 0xffffffffffffffffn) continue;
+      if (!s.prog.arch.isKernelAddress(v) || v === 0xffffffffffffffffn) continue; // 4- or 5-level canonical kernel half
       if (missingAt(o)) continue;
       pointers.push({ off: o, value: hex(v), ...this.classify(s, v) });
     }

@@ -21,9 +21,6 @@ import type { Program } from '../kernel/program';
 import { MemoryError, DumpError } from '../errors';
 import { programDwarf, lineAt, crashLine } from '../kernel/dwarf/index';
 
-// start loading the wasm early: the command itself must stay synchronous
-void initDisassembler().catch(() => undefined);
-
 const MAX_BYTES = 64 * 1024;
 const MAX_INSNS = 20000;
 
@@ -100,6 +97,8 @@ registerCommand({
     const prog = ctx.prog;
     if (!rest.length) throw new CommandError('dis: give an address or a symbol');
     if (!disassemblerReady()) {
+      // the command stays synchronous: start loading the wasm (the CLI and the worker load it first)
+      void initDisassembler().catch(() => undefined);
       throw new CommandError('dis: the disassembler (capstone wasm) is still loading; run the command again');
     }
     const { address, symbolOnly } = parseTarget(prog, rest[0]);

@@ -18,6 +18,7 @@ import type { Program } from '../kernel/program';
 import {
   listCaches, cacheUsage, findCache, cacheSlabs,
   type CacheUsage, type SlabObjects, type SlabCache,
+  cpuSheaves, nodeBarns,
 } from '../analysis/slab';
 import { describeAddress, parseAddress, trackLines, type Described } from './whatis';
 import { taskStateBits, panicTask, type TaskInfo, type TaskStateBits } from '../analysis/tasks';
@@ -78,7 +79,9 @@ function kmemS(ctx: CommandContext, name?: string): CommandResult {
   });
   ctx.progress?.(sel.length, sel.length, 'kmem -s');
   for (const p of problems) lines.push(`kmem: ${p.message}`);
-  return { text: lines.join('\n') + '\n', json };
+  // the same problems in the JSON (per cache ones are in each cache's entry and said here once)
+  const all = [...problems.map((p) => `kmem: ${p.message}`), ...(json as Array<{ name: string; problems?: string[] }>).flatMap((c) => (c.problems ?? []).map((p) => `kmem: ${c.name}: ${p}`))];
+  return { text: lines.join('\n') + '\n', json, problems: all };
 }
 
 function soJson(c: SlabCache, s: SlabObjects) {
@@ -90,7 +93,7 @@ function soJson(c: SlabCache, s: SlabObjects) {
     total: s.objects.length,
     allocated: s.allocated,
     free: s.free,
-    objects: s.objects.map((o, i) => ({ addr: '0x' + hx(o), slot: '0x' + hx(o - BigInt(c.redLeftPad)), state: s.states[i], ...(s.notes[i] ? { note: s.notes[i] } : {}) })),
+    objects: s.objects.map((o, i) => ({ addr: '0x' + hx(o), slot: '0x' + hx(o - BigInt(c.redLeftPad)), state: s.states[i], ...(s.notes[i] ? { note: s.notes[i] } : {}), ...(s.holders[i] ? { free_in: s.holders[i] } : {}) })),
     ...(s.problems.length ? { problems: s.problems } : {}),
   };
 }
@@ -119,6 +122,20 @@ function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResu
     if (!cp.partial.length) L.push('  (empty)');
     for (const p of cp.partial) L.push(SLAB_HEADER, slabLine(p), '  FREE / [ALLOCATED]', ...objectLines(c, p));
     for (const pr of cp.problems) L.push(`  kmem: ${pr}`);
+  }
+  // 6.18+: the objects each CPU holds in its sheaves, and the full sheaves of each node's barn
+  // (crash 9.0.2 lists neither; the layout follows its per-CPU sections)
+  const sheaves = cpuSheaves(prog, c);
+  const barns = nodeBarns(prog, c);
+  const sheafLine = (o: bigint, note: string) => `   ${hx(o - BigInt(c.redLeftPad))}  (${note})`;
+  for (const sh of sheaves) {
+    L.push(`CPU ${sh.cpu} SHEAF ${sh.which.toUpperCase()}: ${hx(sh.sheaf)}  OBJECTS: ${sh.objects.length}${sh.which === 'rcu_free' ? '  (kfree_rcu pending: allocated)' : ''}`);
+    for (const o of sh.objects) L.push(sheafLine(o, sh.which === 'rcu_free' ? `cpu ${sh.cpu} rcu_free sheaf` : `cpu ${sh.cpu} sheaf`));
+  }
+  for (const b of barns) {
+    L.push(`NODE ${b.node} BARN: ${hx(b.barn)}  FULL SHEAF OBJECTS: ${b.objects.length}`);
+    for (const o of b.objects) L.push(sheafLine(o, `node ${b.node} barn`));
+    if (b.problem) L.push(`  kmem: ${b.problem}`);
   }
   L.push('KMEM_CACHE_NODE   NODE  SLABS  PARTIAL  PER-CPU');
   for (const n of list.nodes) {
@@ -152,6 +169,12 @@ function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResu
       full: n.full ? n.full.map((p) => soJson(c, p)) : null,
     })),
     untracked: list.untracked ? list.untracked.map((p) => soJson(c, p)) : null,
+    ...(sheaves.length || barns.length
+      ? {
+          sheaves: sheaves.map((sh) => ({ cpu: sh.cpu, which: sh.which, sheaf: '0x' + hx(sh.sheaf), objects: sh.objects.map((o) => '0x' + hx(o)) })),
+          barns: barns.map((b) => ({ node: b.node, barn: '0x' + hx(b.barn), objects: b.objects.map((o) => '0x' + hx(o)), ...(b.problem ? { problems: [b.problem] } : {}) })),
+        }
+      : {}),
   };
   return { text: L.join('\n') + '\n', json };
 }
@@ -254,6 +277,9 @@ export function kmemAddressText(ctx: CommandContext, d: Described): string {
       blank();
       L.push(...extra);
     }
+  } else if (r.kind === 'unreadable') {
+    L.push(`WARNING: cannot make virtual-to-physical translation: ${a}: ${r.reason}`);
+    if (r.symbol) L.push(`  (${r.symbol}${r.module ? ` [${r.module}]` : ''})`);
   } else if (r.kind === 'unmapped') {
     L.push(`WARNING: cannot make virtual-to-physical translation: ${a}`, `${a}: kernel virtual address not found in mem map`);
     if (r.symbol) L.push(`  (${r.symbol}${r.module ? ` [${r.module}]` : ''})`);

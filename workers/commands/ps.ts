@@ -16,6 +16,7 @@ import {
   taskVmPages,
   totalPages,
   findTask,
+  taskWalkProblemLines,
   type TaskInfo,
 } from '../analysis/tasks';
 import type { Program } from '../kernel/program';
@@ -121,11 +122,11 @@ registerCommand({
           );
           out.push('');
         }
-        return { text: out.join('\n'), json: psRows(prog, sel) };
+        return { text: out.join('\n'), json: psRows(prog, sel), problems: taskWalkProblemLines(prog) };
       }
       tasks = sel;
     }
     const rows = psRows(prog, tasks);
-    return { text: formatPs(rows), json: rows };
+    return { text: formatPs(rows), json: rows, problems: taskWalkProblemLines(prog) };
   },
 });

@@ -1,5 +1,7 @@
-import { DumpError, MemoryError, errorMessage } from '../errors';
+import { Cancelled, DumpError, MemoryError, errorMessage } from '../errors';
 import type { Program } from '../kernel/program';
+import { collectProblems, currentProblems } from '../problems';
+import { finishResult } from './result';
 
 /**
  * The crash-style command language: one implementation used by the console, the CLI and the
@@ -19,6 +21,12 @@ export interface CommandContext {
 export interface CommandResult {
   text: string;
   json?: unknown;
+  /**
+   * What went wrong on the way (damaged memory, a broken walk, a partial answer), one line each.
+   * runCommand adds what the engine noted while the command ran and puts every problem in the
+   * text too (commands/result.ts); the CLI and the api put them in the JSON.
+   */
+  problems?: string[];
 }
 
 export interface Command {
@@ -37,12 +45,7 @@ export class CommandError extends Error {
   }
 }
 
-export class Cancelled extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'Cancelled';
-  }
-}
+export { Cancelled };
 
 const commands = new Map<string, Command>();
 type Fallback = (name: string, args: string[], ctx: CommandContext) => CommandResult | null;
@@ -104,6 +107,30 @@ export function runCommand(ctx: CommandContext, line: string): CommandResult {
   const words = tokenize(line.trim());
   if (words.length === 0) return { text: '' };
   const [name, ...args] = words;
+  const { value, problems } = collectProblems(() => {
+    try {
+      return dispatch(ctx, name, args);
+    } catch (e) {
+      throw withCause(e, currentProblems());
+    }
+  });
+  // damage the format layer found in the dump's headers concerns every answer
+  return finishResult(value, [...(ctx.prog?.phys?.warnings ?? []), ...problems]);
+}
+
+/**
+ * A command that failed after meeting damage says so in its one-line error ("no init_task
+ * symbol (kernel symbols unreadable: ...)"), so the cause is not lost with the result.
+ */
+function withCause(e: unknown, problems: string[]): unknown {
+  if (!problems.length) return e;
+  const cause = problems[0].replace(/ \(\d+ times\)$/, '');
+  if (e instanceof CommandError && !e.message.includes(cause)) return new CommandError(`${e.message} (${cause})`);
+  if (e instanceof DumpError && !e.message.includes(cause)) return new DumpError(`${e.message} (${cause})`);
+  return e;
+}
+
+function dispatch(ctx: CommandContext, name: string, args: string[]): CommandResult {
   const cmd = commands.get(name);
   if (cmd) return cmd.run(args, ctx);
   for (const f of fallbacks) {

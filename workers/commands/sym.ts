@@ -12,6 +12,7 @@
  * symbols read from kallsyms); we do the same. `sym -l` lists every symbol (kernel, then each
  * module after a "MODULE START" line), `sym -q <string>` every symbol whose name contains string.
  */
+import { demangleKernelSymbol } from '../kernel/rust-demangle';
 import { lineAt, crashLine } from '../kernel/dwarf/index';
 import type { Program } from '../kernel/program';
 import type { Sym, SymHit } from '../kernel/symbols';
@@ -98,7 +99,7 @@ export function ensureExportSymbols(prog: Program): void {
   }
 }
 
-onSymbolsLoaded(loadExportSymbols);
+onSymbolsLoaded(loadExportSymbols, { regions: false });
 
 const hex16 = (v: bigint) => v.toString(16).padStart(16, '0');
 
@@ -186,10 +187,12 @@ function percpuLinkage(prog: Program, name: string): number | undefined {
 
 /**
  * A symbol's name as crash shows it: crash drops GCC's clone suffixes ".isra.N" and ".part.N"
- * (it keeps ".constprop.N" and ".cold"), for kernel and module symbols alike.
+ * (it keeps ".constprop.N" and ".cold"), for kernel and module symbols alike, and demangles Rust.
  */
 export function crashSymName(name: string): string {
-  return name.replace(/(?:\.(?:isra|part)\.\d+)+$/, '');
+  const n = name.replace(/(?:\.(?:isra|part)\.\d+)+$/, '');
+  // Rust symbols (v0 mangling, `_R...`, also after a `__ksymtab_`-style prefix) demangled as crash shows them
+  return n.includes('_R') ? demangleKernelSymbol(n) : n;
 }
 
 /** Symbols whose names carry a clone suffix, by their stripped name (built once per dump). */

@@ -54,6 +54,7 @@ const WANTED = [
   'init_task',
   'shadow_timekeeper',
   'tk_core',
+  'timekeeper_data',
   '__cpu_online_mask',
   'cpu_number',
   'pcpu_hot',
@@ -220,8 +221,16 @@ function popcount(b: Uint8Array): number {
 
 function sym(prog: Program, name: string): bigint {
   const a = kernelSymbols(prog).get(name) ?? kernelSymbols(prog, [name]).get(name);
-  if (a === undefined) throw new DumpError(`the kernel has no symbol ${name}`);
+  if (a === undefined) {
+    const why = prog.symbolsMissingWhy();
+    throw new DumpError(why ? `${name} unknown: kernel symbols unavailable` : `the kernel has no symbol ${name}`);
+  }
   return a;
+}
+
+/** What the engine could not read that `sys` depends on (kernel symbols, BTF): what, why, remedy. */
+function missingPieces(prog: Program): Array<{ what: string; why: string; remedy?: string }> {
+  return prog.unavailable.filter((u) => u.what === 'kernel symbols' || u.what === 'kernel types (BTF)');
 }
 
 function perCpuOffsets(prog: Program, cpus: number): bigint[] {
@@ -297,7 +306,17 @@ function timekeeper(prog: Program): { xtimeSec: bigint; ktimeSec: bigint | null;
       return read(core + BigInt(prog.offsetof('tk_data', m)), `tk_core.${m}.xtime_sec`);
     }
   }
-  throw new DumpError('the kernel has no shadow_timekeeper or tk_data');
+  // Linux >= 6.17 (auxiliary clocks): struct tk_data timekeeper_data[], tk_core being element
+  // TIMEKEEPER_CORE (the enumerator's value from BTF)
+  const arr = syms.get('timekeeper_data');
+  if (arr !== undefined && prog.findType('tk_data') !== null) {
+    const idx = prog.btf.enumerator('TIMEKEEPER_CORE')?.value ?? 0n;
+    const m = prog.hasMember('tk_data', 'shadow_timekeeper') ? 'shadow_timekeeper' : 'timekeeper';
+    const at = arr + idx * BigInt(prog.sizeof('tk_data')) + BigInt(prog.offsetof('tk_data', m));
+    return read(at, `timekeeper_data[${idx}].${m}.xtime_sec`);
+  }
+  if (prog.symbolsMissingWhy()) throw new DumpError('shadow_timekeeper unknown: kernel symbols unavailable');
+  throw new DumpError('the kernel has no shadow_timekeeper, tk_core or timekeeper_data');
 }
 
 function crashTime(prog: Program): { seconds: number; source: string } {
@@ -472,17 +491,20 @@ const UTS_FIELDS = ['sysname', 'nodename', 'release', 'version', 'machine', 'dom
 function utsname(prog: Program): SysInfo['uts'] extends Field<infer T> ? T : never {
   const a = prog.info.symbol('init_uts_ns');
   if (a === undefined) throw new DumpError('VMCOREINFO has no init_uts_ns');
-  const base = a + BigInt(prog.info.offset('uts_namespace.name') ?? 0);
+  // OFFSET(uts_namespace.name) is in VMCOREINFO since 6.0; before, BTF says where name is
+  let nameOff = prog.info.offset('uts_namespace.name');
   // struct new_utsname is uapi (6 x char[__NEW_UTS_LEN + 1]); BTF confirms it when present
   let offs = UTS_FIELDS.map((_, i) => i * 65);
   let len = 65;
   try {
     ensureBtf(prog);
+    nameOff ??= prog.offsetof('uts_namespace', 'name');
     offs = UTS_FIELDS.map((f) => prog.offsetof('new_utsname', f));
     len = prog.sizeof('new_utsname') / UTS_FIELDS.length;
   } catch (e) {
     if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
   }
+  const base = a + BigInt(nameOff ?? 0);
   const b = prog.mem.read(base, offs[offs.length - 1] + len);
   const s = (o: number) => {
     let e = o;
@@ -580,7 +602,8 @@ export function formatSys(s: SysInfo, prog: Program): string {
   lines.push(['TASKS', text(s.tasks, (t) => String(t.tasks))]);
   const uts = s.uts;
   lines.push(['NODENAME', text(uts, (u) => u.nodename)]);
-  lines.push(['RELEASE', text(uts, (u) => u.release)]);
+  // VMCOREINFO's OSRELEASE says the release even when init_uts_ns cannot be read
+  lines.push(['RELEASE', uts.ok || !prog.info.osrelease ? text(uts, (u) => u.release) : `${prog.info.osrelease}  (from VMCOREINFO; init_uts_ns: ${uts.why})`]);
   lines.push(['VERSION', text(uts, (u) => u.version)]);
   const machine = uts.ok ? uts.value.machine : prog.phys.header.utsname?.machine || 'x86_64';
   lines.push(['MACHINE', `${machine}  (${s.mhz.ok ? `${s.mhz.value} Mhz` : 'unknown Mhz'})`]);
@@ -589,7 +612,8 @@ export function formatSys(s: SysInfo, prog: Program): string {
     'PANIC',
     text(s.panic, (p) => `"${p}"${p.includes('Oops: ') ? ' (check log for details)' : ''}`),
   ]);
-  return lines.map(([k, v]) => `${k.padStart(12, ' ')}: ${v}`).join('\n') + '\n';
+  const notes = missingPieces(prog).map((u) => `  (${u.what} unavailable: ${u.why}${u.remedy ? `; ${u.remedy}` : ''})`);
+  return lines.map(([k, v]) => `${k.padStart(12, ' ')}: ${v}`).concat(notes).join('\n') + '\n';
 }
 
 function hex(v: bigint | null | undefined): string | null {
@@ -643,6 +667,7 @@ export function sysJson(s: SysInfo, prog: Program): Record<string, unknown> {
     memory_bytes: mem?.bytes ?? null,
     tainted,
     unknown: Object.keys(unknown).length ? unknown : undefined,
+    missing: missingPieces(prog).length ? missingPieces(prog) : undefined,
   };
 }
 
@@ -654,7 +679,10 @@ registerCommand({
     const { rest } = parseFlags(args, { bool: ['--json'] });
     if (rest.length) throw new CommandError(`sys: unsupported argument ${rest[0]} (only plain "sys" is implemented)`);
     const s = systemInfo(ctx.prog);
-    return { text: formatSys(s, ctx.prog), json: sysJson(s, ctx.prog) };
+    // what the format layer found wrong while opening, and walks that broke: the numbers above
+    // are then partial, and the text and JSON say so
+    const problems = [...ctx.prog.phys.warnings, ...(s.tasks.ok ? s.tasks.value.problems : [])];
+    return { text: formatSys(s, ctx.prog), json: sysJson(s, ctx.prog), problems };
   },
 });
 

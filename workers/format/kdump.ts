@@ -19,6 +19,7 @@
  */
 import { cstr, i32, i64, u32, u64 } from '../bytes';
 import { DumpError, MemoryError, type MemoryErrorKind } from '../errors';
+import { noteProblem } from '../problems';
 import type { ByteSource } from '../source/bytesource';
 import { CachedSource } from '../source/cached';
 import { LruCache } from '../source/lru';
@@ -191,6 +192,14 @@ export class KdumpDump implements PhysicalDump {
   private rankBase = 0;
   private pages: LruCache<number, Uint8Array>;
   private rangesCache?: PhysRange[];
+  /**
+   * Where page data starts in the file (right after the descriptor table), once checked; and
+   * the first pfn whose data cannot be trusted because the 2nd bitmap and the descriptor table
+   * disagree (null: they agree). See checkTable().
+   */
+  private dataStart = 0;
+  private untrustedFrom: number | null = null;
+  private untrustedWhy = '';
 
   constructor(src: ByteSource, opts: KdumpOptions = {}) {
     let logical: ByteSource = src;
@@ -418,8 +427,65 @@ export class KdumpDump implements PhysicalDump {
       t[chunks] = acc;
       this.rankTable = t;
       this.rankBase = this.rank(this.layout.startPfn);
+      this.checkTable();
     }
     return this.rankTable;
+  }
+
+  /**
+   * The 2nd bitmap and the page_desc table must agree: one descriptor per set bit, and the page
+   * data starts where the table ends (makedumpfile and QEMU write the data area, beginning with
+   * the shared zero page, right after the last descriptor). The smallest data offset among the
+   * first descriptors is that start, or one block past it when no descriptor uses the zero
+   * page. When they disagree, a bit was flipped or the table damaged: every page after the
+   * damage would silently read a neighbour's descriptor. We cannot always tell where the damage
+   * is; a pfn set in the 2nd bitmap but not in the 1st (a page with data that does not exist)
+   * locates it, else every page is suspect. Reads of suspect pages still return their bytes but
+   * carry a problem.
+   */
+  private checkTable(): void {
+    const { descOffset, blockSize } = this.layout;
+    const size = this.file.size;
+    const n = this.dumpedPages();
+    const expected = descOffset + n * PAGE_DESC_SIZE;
+    let min = Infinity;
+    for (let i = 0; i < 4 * COMPRESSION_SAMPLE; i++) {
+      const at = descOffset + i * PAGE_DESC_SIZE;
+      if (at + PAGE_DESC_SIZE > Math.min(size, min)) break;
+      const d = this.file.read(at, PAGE_DESC_SIZE);
+      if (d.length < PAGE_DESC_SIZE) break;
+      const off = i64(d, 0);
+      if (off <= BigInt(at) || off > BigInt(size) || u32(d, 8) === 0) continue;
+      min = Math.min(min, Number(off));
+    }
+    this.dataStart = expected;
+    if (min === Infinity) return; // no descriptor written (an empty or incomplete dump)
+    const gap = min - expected;
+    if (gap === 0 || gap === blockSize) return;
+    // the table holds (min - descOffset) / 24 descriptors (or one block less)
+    const tableCount = Math.floor((min - descOffset) / PAGE_DESC_SIZE);
+    this.dataStart = Math.min(expected, min);
+    let from = this.layout.startPfn;
+    const bm1 = this.bm1;
+    const bm2 = this.bm2;
+    for (let byte = Math.floor(from / 8); byte < bm2.length; byte++) {
+      const extra = bm2[byte] & ~bm1[byte];
+      if (extra) {
+        from = byte * 8 + Math.log2(extra & -extra);
+        break;
+      }
+    }
+    this.untrustedFrom = from;
+    this.untrustedWhy =
+      `kdump: the 2nd bitmap has ${n} pages with data but the page descriptor table holds about ${tableCount} ` +
+      `(page data starts at file offset ${min}, not ${expected}): pages from pfn 0x${from.toString(16)} on may show a neighbouring page's data`;
+    this.warnings.push(this.untrustedWhy);
+  }
+
+  /** Pfns from this one on cannot be trusted (bitmap/descriptor mismatch); null when all agree. */
+  get untrustedFromPfn(): number | null {
+    void this.ranks;
+    return this.untrustedFrom;
   }
 
   /** Number of set bits of the 2nd bitmap for pfns below `pfn`. */
@@ -504,6 +570,10 @@ export class KdumpDump implements PhysicalDump {
     const ps = this.pageSize;
     const pfn = Math.floor(paddr / ps);
     const inPage = paddr - pfn * ps;
+    void this.ranks; // loads the bitmaps and checks them against the descriptor table
+    if (this.untrustedFrom !== null && Math.floor((paddr + Math.max(len, 1) - 1) / ps) >= this.untrustedFrom) {
+      noteProblem('kdump:untrusted', this.untrustedWhy);
+    }
     if (inPage + len <= ps) return this.page(pfn, paddr).subarray(inPage, inPage + len);
     const out = new Uint8Array(len);
     let done = 0;
@@ -538,10 +608,13 @@ export class KdumpDump implements PhysicalDump {
     const { descAt, dataLen, flags } = desc;
     if (desc.offset === 0n && dataLen === 0 && flags === 0) {
       // makedumpfile leaves the descriptors of pages it never wrote zero
-      if (this.incomplete) fail('not-in-dump', 'page not written: the dump is incomplete');
+      if (this.incomplete) {
+        noteProblem('kdump:incomplete', 'kdump: the dump is incomplete (DUMP_DH_COMPRESSED_INCOMPLETE): pages the writer never wrote were read');
+        fail('not-in-dump', 'page not written: the dump is incomplete');
+      }
       fail('corrupt', `empty page descriptor at file offset ${descAt}`);
     }
-    if (desc.offset < BigInt(descOffset) || desc.offset > BigInt(Number.MAX_SAFE_INTEGER)) {
+    if (desc.offset < BigInt(Math.max(descOffset, this.dataStart)) || desc.offset > BigInt(Number.MAX_SAFE_INTEGER)) {
       fail('corrupt', `page descriptor at file offset ${descAt} points to offset ${desc.offset}`);
     }
     const size = this.file.size;

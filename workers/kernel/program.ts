@@ -1,4 +1,5 @@
 import { DumpError, MemoryError } from '../errors';
+import { noteProblem } from '../problems';
 import type { ByteSource } from '../source/bytesource';
 import { CachedSource } from '../source/cached';
 import type { PhysicalDump } from '../format/types';
@@ -9,6 +10,7 @@ import { KernelMemory } from './memory';
 import { readKallsyms, KallsymsNameIndex, type KallsymsRaw } from './kallsyms';
 import { SymbolTable } from './symbols';
 import { Btf, parseBtf } from './btf';
+import { findBtfInMemory } from './btf-find';
 import { Obj } from './object';
 import { dumpIdentity, relocate, type DebugInput } from './debuginfo';
 import { cstr } from '../bytes';
@@ -135,10 +137,31 @@ export class Program {
     }
     candidates.push(this.arch.l5 ? 0xff11000000000000n : 0xffff888000000000n);
     for (const c of candidates) {
-      if (this.checkPageOffset(c)) {
+      if (this.checkPageOffset(c) === 'yes') {
         this.arch.pageOffset = c;
         return;
       }
+    }
+    // The page tables could not confirm it (a damaged or missing page-table page): the kernel's
+    // own page_offset_base still gives the direct map by arithmetic, unless a walk contradicts it.
+    let first = sym ? candidates[0] : undefined;
+    if (first === undefined) {
+      // VMCOREINFO lacks page_offset_base (before 6.x kernels export it there): the variable is
+      // in the kernel image, found by kallsyms and read by arithmetic, no page table needed
+      try {
+        const a = this.kernelSymbolAddress('page_offset_base');
+        if (a !== undefined) first = this.mem.u64(a);
+      } catch (e) {
+        if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+      }
+    }
+    if (first !== undefined && this.plausiblePageOffset(first) && this.checkPageOffset(first) === 'unknown') {
+      this.arch.pageOffset = first;
+      const why = `page_offset_base 0x${first.toString(16)} used without confirmation: the page tables that map it are unreadable`;
+      this.unavailable.push({ what: 'direct map check', why });
+      // damage every answer should mention (commands carry the dump's warnings)
+      this.phys.warnings.push(`direct map: ${why}`);
+      return;
     }
     this.unavailable.push({
       what: 'direct map base',
@@ -146,19 +169,28 @@ export class Program {
     });
   }
 
-  private checkPageOffset(base: bigint): boolean {
+  /** 'yes' when a walk maps base + pa to pa, 'no' when a walk contradicts it, else 'unknown'. */
+  private checkPageOffset(base: bigint): 'yes' | 'no' | 'unknown' {
     const r = this.phys.ranges();
+    let unmapped = false;
     // check a page inside the first few ranges
     for (const range of r.slice(0, 4)) {
       const pa = range.start + 0x1000 < range.end ? range.start + 0x1000 : range.start;
       try {
-        if (this.arch.walk(base + BigInt(pa)).phys !== pa) return false;
-        return true;
-      } catch {
+        if (this.arch.walk(base + BigInt(pa)).phys !== pa) return 'no';
+        return 'yes';
+      } catch (e) {
+        if (e instanceof MemoryError && e.kind === 'unmapped') unmapped = true;
         continue;
       }
     }
-    return false;
+    return unmapped ? 'no' : 'unknown';
+  }
+
+  /** A direct map base the kernel could have chosen: 1 GiB aligned, in the kernel half, below the text map. */
+  private plausiblePageOffset(v: bigint): boolean {
+    const low = this.arch.l5 ? 0xff00000000000000n : 0xffff800000000000n;
+    return v >= low && v < START_KERNEL_MAP && (v & ((1n << 30n) - 1n)) === 0n;
   }
 
   /** Kernel and module symbols (kallsyms from memory), loaded on first use. */
@@ -172,6 +204,7 @@ export class Program {
       if (this.hide.kallsyms) throw new DumpError('kallsyms in memory hidden (test option)');
       this._kallsyms = readKallsyms(this.mem, this.info);
       this.cache.set('kallsyms.encoding', this._kallsyms.encoding);
+      this.cache.set('kallsyms.how', this._kallsyms.how);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._kallsyms = null;
@@ -190,8 +223,35 @@ export class Program {
     if (this._symbols) return this._symbols;
     const t = new SymbolTable();
     this._symbols = t;
-    const k = this.kallsyms();
-    const fromFile = k ? null : this.debugSymbols();
+    const index = this.kernelSymbolIndex();
+    let addrs: BigUint64Array | null = null;
+    if (index) {
+      try {
+        addrs = index.addresses();
+        this.cache.set('kallsyms.encoding', index.encoding);
+      } catch (e) {
+        if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      }
+    }
+    if (index && addrs) {
+      // kallsyms' tables in place: no string or object per symbol until a lookup returns it
+      t.setKernel(index, addrs);
+      let start = -1n;
+      let end = 0n;
+      for (let i = 0; i < addrs.length; i++) {
+        const a = addrs[i];
+        if (a >= START_KERNEL_MAP) {
+          if (start < 0n || a < start) start = a;
+          if (a > end) end = a;
+        }
+      }
+      const kend = t.address('_end') ?? end + 1n;
+      t.addRegion(start, kend);
+      const pcpuEnd = t.address('__per_cpu_end');
+      if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
+    }
+    const k = index && addrs ? null : this.kallsyms();
+    const fromFile = k || (index && addrs) ? null : this.debugSymbols();
     if (fromFile) {
       let start = -1n;
       let end = 0n;
@@ -223,7 +283,7 @@ export class Program {
       const pcpuEnd = t.address('__per_cpu_end');
       if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
     }
-    for (const hook of symbolHooks) t.defer(() => hook(this, t));
+    for (const { h, regions } of symbolHooks) t.defer(() => h(this, t), regions);
     return t;
   }
 
@@ -250,12 +310,26 @@ export class Program {
     if (this._btfError) throw new DumpError(this._btfError);
     try {
       if (this.hide.btf) throw new DumpError('BTF in memory hidden (test option)');
-      const start = this.symbolAddress('__start_BTF');
+      let start = this.symbolAddress('__start_BTF');
       const stop = this.symbolAddress('__stop_BTF');
+      let len = start !== undefined && stop !== undefined ? Number(stop - start) : 0;
       if (start === undefined || stop === undefined) {
-        throw new DumpError('the kernel has no __start_BTF/__stop_BTF symbols (built without CONFIG_DEBUG_INFO_BTF?)');
-      }
-      const len = Number(stop - start);
+        // no symbols for it: look for the .BTF section itself in the read-only data
+        const why = this.symbolsMissingWhy();
+        try {
+          const loc = findBtfInMemory(this.mem, this.info);
+          start = loc.start;
+          len = loc.len;
+          this.cache.set('btf.how', loc.how);
+        } catch (e) {
+          if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+          throw new DumpError(
+            why
+              ? `kernel symbols are unavailable (${why}), so __start_BTF/__stop_BTF are unknown, and ${e.message}`
+              : `the kernel has no __start_BTF/__stop_BTF symbols and ${e.message} (built without CONFIG_DEBUG_INFO_BTF?)`,
+          );
+        }
+      } else this.cache.set('btf.how', '__start_BTF..__stop_BTF');
       if (len < 24 || len > 256 << 20) throw new DumpError(`BTF section is ${len} bytes`);
       this._btf = parseBtf(this.mem.read(start, len));
       return this._btf;
@@ -269,6 +343,20 @@ export class Program {
       this.unavailable.push({ what: 'kernel types (BTF)', why, remedy: 'open a vmlinux (with a .BTF section) for this kernel' });
       throw new DumpError(this._btfError);
     }
+  }
+
+  /** Why kernel symbols are unavailable (the kallsyms tables could not be read), or null. */
+  symbolsMissingWhy(): string | null {
+    // the name index decodes the same tables: when it was built, symbols are there (no full read)
+    if (this._nameIndex || this._kallsyms) return null;
+    if (this.kallsyms() !== null) return null;
+    return this.unavailable.find((u) => u.what === 'kernel symbols')?.why ?? 'kallsyms unreadable';
+  }
+
+  /** The error for a kernel symbol that is not there: absent from the kernel, or every symbol unknown (and why). */
+  missingSymbol(name: string, what = `no ${name} symbol`): DumpError {
+    const why = this.symbolsMissingWhy();
+    return new DumpError(why ? `${what}: kernel symbols unavailable (${why})` : what);
   }
 
   /** Use BTF from elsewhere (a vmlinux file's .BTF section). */
@@ -324,8 +412,27 @@ export class Program {
     return this.obj(type, ptr - BigInt(this.offsetof(type, member)));
   }
 
-  /** Address of a kernel symbol: VMCOREINFO first (no kallsyms needed), then kallsyms. */
+  /**
+   * Address of a kernel symbol: VMCOREINFO first (no kallsyms needed), then kallsyms. When the
+   * kallsyms name index answers "no such symbol" that is the answer: analyses probe optional
+   * symbols of other kernel versions (contig_page_data, pcpu_hot, ...), and a miss must not build
+   * the whole symbol table and load every module's symbols. Names typed by a user, which may be
+   * module symbols, go to `symbols.address` (see `anySymbolAddress`).
+   */
   symbolAddress(name: string): bigint | undefined {
+    const k = this.kernelSymbolAddress(name);
+    if (k !== undefined || this._nameIndex) return k;
+    const v = this.symbols.address(name);
+    if (v === undefined && this._kallsyms === null) {
+      // a missing symbol is no fact about the kernel when its symbol table is unreadable
+      const u = this.unavailable.find((x) => x.what === 'kernel symbols');
+      noteProblem('kallsyms', `kernel symbols unreadable (${u?.why ?? 'kallsyms'}): ${name} and other symbols cannot be found`);
+    }
+    return v;
+  }
+
+  /** Address of any symbol by name, kernel or module ("module:name" picks a module's). */
+  anySymbolAddress(name: string): bigint | undefined {
     return this.kernelSymbolAddress(name) ?? this.symbols.address(name);
   }
 
@@ -338,19 +445,33 @@ export class Program {
   kernelSymbolAddress(name: string): bigint | undefined {
     const v = this.info.symbol(name);
     if (v !== undefined) return v;
-    if (this._symbols) return this._symbols.address(name);
+    if (this._symbols && !this._nameIndex) return this._symbols.address(name);
     if (this.debug.length && (this.hide.kallsyms || this._nameIndex === null) && this.debug.some((d) => d.linkSymbols()?.length))
       return this.symbols.address(name);
     if (this.hide.kallsyms) return undefined;
-    if (name.includes(':') || this._nameIndex === null) return undefined;
+    if (name.includes(':')) return undefined;
     try {
-      this._nameIndex ??= new KallsymsNameIndex(this.mem, this.info);
-      return this._nameIndex.address(name);
+      const idx = this.kernelSymbolIndex();
+      if (idx) return idx.address(name);
+    } catch (e) {
+      if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      return undefined;
+    }
+    // no kallsyms in memory: a vmlinux's or System.map's symbols, when given
+    return this.debug.some((d) => d.linkSymbols()?.length) ? this.symbols.address(name) : undefined;
+  }
+
+  /** The kallsyms name index (built once), or null when kallsyms cannot be read that way. */
+  private kernelSymbolIndex(): KallsymsNameIndex | null {
+    if (this.hide.kallsyms) return null;
+    if (this._nameIndex !== undefined) return this._nameIndex;
+    try {
+      this._nameIndex = new KallsymsNameIndex(this.mem, this.info);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._nameIndex = null; // the full table reports why
-      return this.debug.some((d) => d.linkSymbols()?.length) ? this.symbols.address(name) : undefined;
     }
+    return this._nameIndex;
   }
 
   /** Per-CPU offsets (__per_cpu_offset[cpu]) for all possible CPUs. */
@@ -392,8 +513,12 @@ export class Program {
 }
 
 type SymbolHook = (p: Program, t: SymbolTable) => void;
-const symbolHooks: SymbolHook[] = [];
-/** Module symbol loading registers here (it needs BTF, which lives in another module). */
-export function onSymbolsLoaded(h: SymbolHook): void {
-  symbolHooks.push(h);
+const symbolHooks: Array<{ h: SymbolHook; regions: boolean }> = [];
+/**
+ * Module symbol loading registers here (it needs BTF, which lives in another module). `regions`:
+ * the hook adds address regions (modules), so an address lookup outside every known region runs
+ * it; hooks that only add names (the export-table symbols) run on a name lookup that misses.
+ */
+export function onSymbolsLoaded(h: SymbolHook, opts: { regions?: boolean } = {}): void {
+  symbolHooks.push({ h, regions: opts.regions ?? true });
 }

@@ -638,7 +638,8 @@ function StructCard({
     let valueEl: JSX.Element | string | null = isList && bytes && m.at + 16 <= bytes.n ? null : val;
     if (val && pt && pt.kind !== 'func' && /^0x/.test(val)) {
       const v = BigInt(val);
-      if (v >= 0xffff800000000000n)
+      // the kernel half with 4- or 5-level paging (la57 puts the direct map at 0xff11...)
+      if (v >= 0xff00000000000000n)
         valueEl = (
           <a
             href="#"
