@@ -6,7 +6,18 @@
 import { DumpError } from '../../errors';
 import { Cursor } from './cursor';
 import { FORM } from './consts';
-import type { Dwarf, Unit } from './dwarf';
+
+/** What a line program needs of the DWARF reader (dwarf.ts implements it; no import back). */
+export interface LineSections {
+  slice(name: string, off: number, len: number): Uint8Array;
+  str(off: number): string;
+  lineStr(off: number): string;
+}
+/** What a line program needs of its unit. */
+export interface LineUnit {
+  addrSize: number;
+  compDir: string;
+}
 
 export interface LineRow {
   address: bigint;
@@ -150,7 +161,7 @@ function readEntryFormats(c: Cursor): Array<[number, number]> {
   return out;
 }
 
-function readEntryValue(d: Dwarf, u: Unit, c: Cursor, form: number, offSize: number): string | number | null {
+function readEntryValue(d: LineSections, c: Cursor, form: number, offSize: number): string | number | null {
   switch (form) {
     case FORM.string: return c.cstr();
     case FORM.line_strp: return d.lineStr(c.offset(offSize));
@@ -163,8 +174,7 @@ function readEntryValue(d: Dwarf, u: Unit, c: Cursor, form: number, offSize: num
     case FORM.data16: c.skip(16); return null;
     case FORM.block: c.skip(c.uleb()); return null;
     default:
-      d.skipForm(c, form, u);
-      return null;
+      throw new DumpError(`DWARF: line table entry form 0x${form.toString(16)} is not supported`);
   }
 }
 
@@ -258,7 +268,7 @@ function buildGdbTables(t: LineTable): GdbTables {
   return sorted;
 }
 
-export function parseLineTable(d: Dwarf, u: Unit, off: number): LineTable {
+export function parseLineTable(d: LineSections, u: LineUnit, off: number): LineTable {
   const head = d.slice('.debug_line', off, 12);
   const hc = new Cursor(head);
   let len = hc.u32();
@@ -297,7 +307,7 @@ export function parseLineTable(d: Dwarf, u: Unit, off: number): LineTable {
     for (let i = 0; i < nd; i++) {
       let path = '';
       for (const [type, form] of df) {
-        const v = readEntryValue(d, u, c, form, offSize);
+        const v = readEntryValue(d, c, form, offSize);
         if (type === DW_LNCT_path && typeof v === 'string') path = v;
       }
       dirs.push(path);
@@ -308,7 +318,7 @@ export function parseLineTable(d: Dwarf, u: Unit, off: number): LineTable {
       let name = '';
       let dir = 0;
       for (const [type, form] of ff) {
-        const v = readEntryValue(d, u, c, form, offSize);
+        const v = readEntryValue(d, c, form, offSize);
         if (type === DW_LNCT_path && typeof v === 'string') name = v;
         else if (type === DW_LNCT_directory_index && typeof v === 'number') dir = v;
       }
