@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
 import type { CommandContext } from '../workers/commands/registry';
 import { errorMessage } from '../workers/errors';
-import { jsonWithProblems } from '../workers/commands/result';
+import { jsonText } from '../workers/commands/result';
 
 const USAGE = `usage: vmcore [--vmlinux FILE] [--system-map FILE] <dump> ['<command>'] [--json]
+       vmcore [--vmlinux FILE] [--system-map FILE] <dump> -      (commands from standard input)
        vmcore [--vmlinux FILE] [--system-map FILE] <dump> --batch <file> [--json]
        vmcore --oops <file|-> [--json]      (parse a pasted oops report; no dump needed)
 Runs one command of the console language (crash-style: sys, log, ps, bt, kmem, struct, rd, sym,
-dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command, prints "sys".
+dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command on a terminal, opens a
+crash> prompt (history, Tab completion, Ctrl-C cancels a command), else prints "sys";
+"vmcore <dump> -" reads commands from standard input, one per line.
 --vmlinux / --system-map add the kernel's own files (matched to the dump by build id or
 linux_banner; a file of another build is refused): symbols and types where the dump lacks them.
 "vmcore <dump> help" lists the commands.`;
@@ -86,18 +89,28 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         );
       } else {
         out.write(`crash> ${line}\n`);
-        out.write(r.ok ? ensureNl(r.result.text) : `${r.error}\n`);
+        out.write(r.ok ? ensureNl(r.result.asJson ? jsonText(r.result) : r.result.text) : `${r.error}\n`);
         out.write('\n');
       }
       if (!r.ok) failed = true;
     }
     return failed ? 1 : 0;
   }
+  // commands typed at a prompt or read from stdin are not known in advance: load the disassembler
+  if ((cmdWords.length === 0 && process.stdin.isTTY) || (cmdWords.length === 1 && cmdWords[0] === '-')) await initDisassembler().catch(() => undefined);
+  if (cmdWords.length === 1 && cmdWords[0] === '-') {
+    const { fromStdin } = await import('./interactive');
+    return fromStdin(ctx, json, out, err);
+  }
+  if (cmdWords.length === 0 && process.stdin.isTTY && out === process.stdout && process.stdout.isTTY) {
+    const { interactive } = await import('./interactive');
+    return interactive(ctx);
+  }
   const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
   if (needsDisassembler([line])) await initDisassembler().catch(() => undefined);
   try {
     const r = runCommand(ctx, line);
-    if (json) out.write(JSON.stringify(jsonWithProblems(r), null, 1) + '\n');
+    if (json || r.asJson) out.write(jsonText(r));
     else out.write(ensureNl(r.text));
     return 0;
   } catch (e) {

@@ -96,10 +96,11 @@ function layout(u: Unwind, isPanic: boolean): Shown[] {
   return out;
 }
 
-function frameLine(s: Shown): string {
+function frameLine(s: Shown, symOffsets = false): string {
   const f = s.frame;
   const mod = f.sym?.sym.module ? ` [${f.sym.sym.module}]` : '';
-  const name = f.sym ? f.sym.sym.name : hex16(f.pc);
+  // -s: symbol+decimal offset, as crash's bt -s
+  const name = f.sym ? (symOffsets && f.sym.offset ? `${f.sym.sym.name}+${f.sym.offset}` : f.sym.sym.name) : hex16(f.pc);
   return `${('#' + s.level).padStart(3)} [${f.slot.toString(16)}] ${name} at ${f.pc.toString(16)}${mod}`;
 }
 
@@ -126,6 +127,7 @@ export interface BtOptions {
   text?: boolean; // -t
   lines?: boolean; // -l
   locals?: boolean; // --locals
+  symOffsets?: boolean; // -s
 }
 
 /**
@@ -222,7 +224,7 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
       const st = stackName(f.slot);
       if (prevStack && st && st !== prevStack) lines.push(`--- <${prevStack}> ---`);
       if (st) prevStack = st;
-      lines.push(frameLine(s));
+      lines.push(frameLine(s, opts.symOffsets));
       if (opts.lines) lines.push(...sourceLines(sources.get(f) ?? null));
       if (opts.locals) lines.push(...localLines(locals.get(f) ?? null));
       if (opts.frames) {
@@ -247,10 +249,45 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
   return { text: lines.join('\n') + '\n', json: btJson(t, u, shown, sources, opts.locals ? locals : undefined) };
 }
 
-function btJson(t: TaskInfo, u: Unwind, shown: Shown[], sources?: Map<Frame, SourceFrame[] | null>, locals?: Map<Frame, ScopeVariables[] | null>) {
-  const frames: Array<Record<string, unknown>> = shown.map((s) => {
+/** One frame of `bt --json`; a last frame with `stopped` says why the unwind ended early. */
+export interface BtFrameJson {
+  level: number;
+  sp: string | null;
+  pc: string | null;
+  symbol: string | null;
+  offset: number | null;
+  module: string | null;
+  /** registers of an exception (pt_regs) frame, "0x..." by name */
+  exception: Record<string, string> | null;
+  stack?: string;
+  /** the registers are user mode (the syscall entry frame) */
+  user?: boolean;
+  prstatus?: boolean;
+  unreliable?: boolean;
+  stopped?: string;
+  /** with a vmlinux's DWARF: the frame's source line and the calls inlined at its pc (innermost first) */
+  source?: { file: string | null; line: number; function: string | null } | null;
+  inlined?: Array<{ function: string | null; file: string | null; line: number }>;
+  /** bt --locals: parameters and locals by scope */
+  locals?: unknown;
+}
+
+/** One task of `bt --json` (DESIGN.md shape). */
+export interface BtTaskJson {
+  task: string;
+  pid: number;
+  comm: string;
+  cpu: number;
+  frames: BtFrameJson[];
+  stopped: string | null;
+  start: string;
+  text_addresses?: { sp: string; pc: string; symbol: string | null; offset: number | null; module: string | null }[];
+}
+
+function btJson(t: TaskInfo, u: Unwind, shown: Shown[], sources?: Map<Frame, SourceFrame[] | null>, locals?: Map<Frame, ScopeVariables[] | null>): BtTaskJson {
+  const frames: BtFrameJson[] = shown.map((s) => {
     const f = s.frame;
-    const o: Record<string, unknown> = {
+    const o: BtFrameJson = {
       level: s.level,
       sp: '0x' + f.slot.toString(16),
       pc: '0x' + f.pc.toString(16),
@@ -336,7 +373,7 @@ registerCommand({
     const json: unknown[] = [];
     for (const t of tasks) {
       checkCancel(ctx);
-      const r = btTask(prog, t, { frames: flags.has('-f'), text: flags.has('-t'), lines: flags.has('-l'), locals: flags.has('--locals') });
+      const r = btTask(prog, t, { frames: flags.has('-f'), text: flags.has('-t'), lines: flags.has('-l'), locals: flags.has('--locals'), symOffsets: flags.has('-s') });
       texts.push(r.text);
       json.push(r.json);
     }

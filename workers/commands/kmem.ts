@@ -22,6 +22,7 @@ import {
 } from '../analysis/slab';
 import { describeAddress, parseAddress, trackLines, type Described } from './whatis';
 import { taskStateBits, panicTask, type TaskInfo, type TaskStateBits } from '../analysis/tasks';
+import { kmemV, kmemI } from './kmeminfo';
 import { CommandError, registerCommand, parseFlags, checkCancel, type CommandContext, type CommandResult } from './registry';
 
 const hx = (v: bigint | number) => v.toString(16);
@@ -58,7 +59,7 @@ function kmemS(ctx: CommandContext, name?: string): CommandResult {
   const sel = name ? caches.filter((c) => c.name === name || '0x' + hx(c.address) === name || hx(c.address) === name) : caches;
   if (name && !sel.length) throw new CommandError(`kmem: invalid slab cache: ${name}`);
   const lines = [KMEM_S_HEADER];
-  const json: unknown[] = [];
+  const json: KmemSRow[] = [];
   sel.forEach((c, i) => {
     if (i % 16 === 0) {
       checkCancel(ctx);
@@ -84,7 +85,40 @@ function kmemS(ctx: CommandContext, name?: string): CommandResult {
   return { text: lines.join('\n') + '\n', json, problems: all };
 }
 
-function soJson(c: SlabCache, s: SlabObjects) {
+/** One slab of `kmem -S <cache> --json`: its objects and their states. */
+export interface SlabJson {
+  slab: string;
+  memory: string;
+  section: string;
+  cpu?: number;
+  total: number;
+  allocated: number;
+  free: number;
+  objects: { addr: string; slot: string; state: 'allocated' | 'free' | 'cpu-free'; note?: string }[];
+  problems?: unknown[];
+}
+
+/** `kmem -S <cache> --json` */
+export interface KmemCacheJson {
+  info: { cache: string; name: string; objsize: number; allocated: number; total: number; slabs: number; ssize: number; size: number; red_left_pad: number };
+  cpus: { cpu: number; kmem_cache_cpu: string; slab: SlabJson | null; partial: SlabJson[]; problems: unknown[] }[];
+  nodes: { node: number; kmem_cache_node: string; nr_slabs: number | null; nr_partial: number; partial: SlabJson[]; full: SlabJson[] | null }[];
+  untracked: SlabJson[] | null;
+}
+
+/** One row of `kmem -s --json` (DESIGN.md shape). */
+export interface KmemSRow {
+  name: string;
+  objsize: number;
+  allocated: number;
+  total: number;
+  slabs: number;
+  ssize: number;
+  cache: string;
+  problems?: unknown[];
+}
+
+function soJson(c: SlabCache, s: SlabObjects): SlabJson {
   return {
     slab: '0x' + hx(s.slab.address),
     memory: '0x' + hx(s.slab.memory),
@@ -157,7 +191,7 @@ function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResu
     for (const s of list.untracked) L.push(SLAB_HEADER, slabLine(s), '  FREE / [ALLOCATED]', ...objectLines(c, s));
   }
   L.push(''); // crash ends kmem -S with an empty line
-  const json = {
+  const json: KmemCacheJson = {
     info: { cache: '0x' + hx(c.address), name: c.name, objsize: u.objsize, allocated: u.allocated, total: u.total, slabs: u.slabs, ssize: u.ssize, size: c.size, red_left_pad: c.redLeftPad },
     cpus: list.cpus.map((cp) => ({ cpu: cp.cpu, kmem_cache_cpu: '0x' + hx(cp.kcc), slab: cp.slab ? soJson(c, cp.slab) : null, partial: cp.partial.map((p) => soJson(c, p)), problems: cp.problems })),
     nodes: list.nodes.map((n) => ({
@@ -326,9 +360,11 @@ function ordinal(n: number): string {
 registerCommand({
   name: 'kmem',
   summary: 'slab caches (-s), a cache\'s slabs and objects (-S), or what an address is (crash\'s kmem)',
-  usage: 'kmem -s [cache] | kmem -S <cache> [--full] | kmem <address>',
+  usage: 'kmem -s [cache] | kmem -S <cache> [--full] | kmem -v | kmem -i | kmem <address>',
   run(args: string[], ctx: CommandContext): CommandResult {
-    const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: ['-s', '-S', '--full'] });
+    const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: ['-s', '-S', '--full', '-v', '-i'] });
+    if (flags.has('-v')) return kmemV(ctx);
+    if (flags.has('-i')) return kmemI(ctx);
     if (flags.has('-s')) return kmemS(ctx, rest[0]);
     if (flags.has('-S')) {
       if (!rest[0]) throw new CommandError('usage: kmem -S <cache> [--full]');

@@ -35,6 +35,7 @@
  *
  * A field the dump cannot give prints "(unknown: reason)"; the command never fails on bad memory.
  */
+import { taintLetters, taintedMask } from '../analysis/module';
 import { registerCommand, parseFlags, CommandError, type CommandContext } from './registry';
 import { DumpError, MemoryError, errorMessage } from '../errors';
 import { u64 } from '../bytes';
@@ -620,8 +621,46 @@ function hex(v: bigint | null | undefined): string | null {
   return v === null || v === undefined ? null : '0x' + v.toString(16);
 }
 
+/** `sys --json`: the DESIGN.md shape plus the other fields; null = unknown, `unknown` says why. */
+export interface SysJson {
+  release: string | null;
+  version: string | null;
+  machine: string | null;
+  cpus: number | null;
+  panic: string | null;
+  crash_time: number | null;
+  kaslr_offset: string | null;
+  page_offset: string | null;
+  format: string;
+  compression: string;
+  dumpfile: string;
+  partial: boolean;
+  offline_cpus: number | null;
+  date: string | null;
+  date_source: string | null;
+  uptime: string | null;
+  uptime_seconds: number | null;
+  hz: number | null;
+  hz_source: string | null;
+  load_average: string | null;
+  tasks: number | null;
+  tasks_kernel_count: number | null;
+  task_problems?: unknown[];
+  /** taint flags by letter (crash's sys -t), null when unreadable */
+  tainted_flags?: string | null;
+  nodename: string | null;
+  mhz: number | null;
+  memory: string | null;
+  memory_bytes: number | null;
+  tainted: boolean | null;
+  /** field -> why it is unknown (null above) */
+  unknown?: Record<string, string>;
+  /** what the engine lacks for this dump (kernel symbols, BTF) and why */
+  missing?: ReturnType<typeof missingPieces>;
+}
+
 /** `sys --json` (DESIGN.md shape, plus the other fields). */
-export function sysJson(s: SysInfo, prog: Program): Record<string, unknown> {
+export function sysJson(s: SysInfo, prog: Program): SysJson {
   const unknown: Record<string, string> = {};
   const note = <T>(name: string, f: Field<T>): T | null => {
     if (!f.ok) unknown[name] = f.why;
@@ -676,13 +715,27 @@ registerCommand({
   summary: 'system data: kernel release, CPUs, date, uptime, tasks, memory, panic string',
   usage: 'sys [--json]',
   run(args: string[], ctx: CommandContext) {
-    const { rest } = parseFlags(args, { bool: ['--json'] });
-    if (rest.length) throw new CommandError(`sys: unsupported argument ${rest[0]} (only plain "sys" is implemented)`);
+    const { flags, rest } = parseFlags(args, { bool: ['--json', '-t'] });
+    if (rest.length) throw new CommandError(`sys: unsupported argument ${rest[0]} (sys, sys -t)`);
+    if (flags.has('-t')) {
+      // crash's sys -t: the taint mask and its letters (kernel/panic.c taint_flags[])
+      const mask = taintedMask(ctx.prog);
+      const letters = taintLetters(ctx.prog, mask);
+      return { text: `TAINTED_MASK: ${mask.toString(16)}  ${letters}\n`, json: { tainted_mask: '0x' + mask.toString(16), flags: letters } };
+    }
     const s = systemInfo(ctx.prog);
+    const json: SysJson = sysJson(s, ctx.prog);
+    try {
+      // the flags by name, not just "tainted: yes"
+      json.tainted_flags = taintLetters(ctx.prog, taintedMask(ctx.prog));
+    } catch (e) {
+      if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      json.tainted_flags = null;
+    }
     // what the format layer found wrong while opening, and walks that broke: the numbers above
     // are then partial, and the text and JSON say so
     const problems = [...ctx.prog.phys.warnings, ...(s.tasks.ok ? s.tasks.value.problems : [])];
-    return { text: formatSys(s, ctx.prog), json: sysJson(s, ctx.prog), problems };
+    return { text: formatSys(s, ctx.prog), json, problems };
   },
 });
 
