@@ -336,3 +336,22 @@ test('walkthroughs are signature-matched runbooks: aacraid plays on dumps that a
     await page.screenshot({ path: `${SHOTS}/c11-walkthrough-on-${fp}.png` });
   }
 });
+
+test('two dumps of one file name are told apart; the link toast stays on screen', async ({ page }) => {
+  await page.goto('/');
+  await page.getByTestId('open-sample').click();
+  await expect(page.getByTestId('headline')).toBeVisible();
+  await page.getByRole('button', { name: '+ open' }).click();
+  await page.getByTestId('open-sample-6.1-skb-uaf-0x106-slubdebug').click();
+  await expect(page.getByRole('tab')).toHaveCount(2);
+  const names = await page.getByRole('tab').locator('.name').allTextContents();
+  expect(names).toEqual(['6.1-skb-uaf-0x106/vmcore.kdump-zlib', '6.1-skb-uaf-0x106-slubdebug/vmcore.kdump-zlib']);
+  await page.getByTestId('copy-link').click();
+  const toast = page.locator('.toast');
+  await expect(toast).toBeVisible();
+  const b = (await toast.boundingBox())!;
+  const vp = page.viewportSize()!;
+  expect(b.x).toBeGreaterThanOrEqual(0);
+  expect(b.x + b.width).toBeLessThanOrEqual(vp.width);
+  await page.screenshot({ path: `${SHOTS}/c12-two-tabs-toast.png` });
+});

@@ -3,7 +3,7 @@
  * "not in this engine build" states, and text in which kernel addresses and symbol+offset are
  * links to the Memory panel.
  */
-import { useEffect, useLayoutEffect, useState, type ReactNode, type RefObject } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
 import { activeTab, useApp, type CmdState, type Tab } from '../store';
 import { formatHash } from '../permalink';
 import { canCancelRunning, type AddressLayout, type RunResult } from '../engine';
@@ -12,10 +12,22 @@ import { isPointerText } from '../pointers';
 /** Run `line` once for this dump (cached in the store) and return its state. */
 export function useCommand(tab: Tab, line: string | null): CmdState | undefined {
   const ensure = useApp((s) => s.ensureCommand);
+  const rerun = useApp((s) => s.rerun);
   useEffect(() => {
     if (line) ensure(tab.session, line);
   }, [ensure, tab.session, line]);
-  return line ? tab.commands[line] : undefined;
+  const st = line ? tab.commands[line] : undefined;
+  // a part of the engine that loads in the background (the disassembler's wasm) answers "still
+  // loading": ask again shortly instead of showing a failure the user would have to retry
+  const tries = useRef(0);
+  const loading = st?.status === 'done' && !st.result?.ok && /still loading/i.test(st.result?.error ?? '');
+  useEffect(() => {
+    if (!loading || !line || tries.current >= 40) return;
+    tries.current++;
+    const t = setTimeout(() => void rerun(tab.session, line), 250);
+    return () => clearTimeout(t);
+  }, [loading, line, rerun, tab.session, st?.jobId]);
+  return st;
 }
 
 /** The engine says this command does not exist in this build (as opposed to failing on this dump). */
@@ -46,7 +58,7 @@ export function CommandGate({
 }) {
   const rerun = useApp((s) => s.rerun);
   const jobs = useApp((s) => s.jobs);
-  if (!state || state.status === 'running') {
+  if (!state || state.status === 'running' || (!state.result?.ok && /still loading/i.test(state.result?.error ?? ''))) {
     const p = state?.progress;
     const job = state ? jobs[state.jobId] : undefined;
     return (

@@ -26,13 +26,17 @@ export function taintFlags(prog: Program): TaintFlag[] {
   const t = prog.findType('struct taint_flag');
   if (a !== undefined && t !== null) {
     const size = prog.sizeof(t);
-    const next = prog.symbols.nextAddress(a);
-    const max = Math.min(64, next !== undefined ? Math.floor(Number(next - a) / size) : 32);
+    // The table's length (TAINT_FLAGS_COUNT) is a macro, in no BTF: it ends where an entry stops
+    // looking like one (an upper-case c_true, c_false a space, '-' or 'G'); the kernel has fewer
+    // than 32 taint bits. (Bounding it by the next symbol would load the whole symbol table.)
+    const max = 32;
     for (let i = 0; i < max; i++) {
       const o = prog.obj(t, a + BigInt(i * size));
       try {
         const c = o.member('c_true').num();
         if (c < 0x41 || c > 0x5a) break; // an upper-case letter, or past the table
+        const cf = o.member('c_false').num();
+        if (cf !== 0x20 && cf !== 0x2d && cf !== 0x47) break;
         let desc = '';
         if (prog.btf.memberPath(t, 'desc')) desc = o.member('desc').try((x) => x.string(64)) ?? '';
         // `module` (may a module set it) is gone in 7.x's struct taint_flag

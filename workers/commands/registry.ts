@@ -1,7 +1,7 @@
 import { Cancelled, DumpError, MemoryError, errorMessage } from '../errors';
 import type { Program } from '../kernel/program';
 import { collectProblems, currentProblems } from '../problems';
-import { finishResult } from './result';
+import { finishResult, type CommandResult } from './result';
 
 /**
  * The crash-style command language: one implementation used by the console, the CLI and the
@@ -18,18 +18,7 @@ export interface CommandContext {
   overlays?: Map<string, string>;
 }
 
-export interface CommandResult {
-  text: string;
-  json?: unknown;
-  /**
-   * What went wrong on the way (damaged memory, a broken walk, a partial answer), one line each.
-   * runCommand adds what the engine noted while the command ran and puts every problem in the
-   * text too (commands/result.ts); the CLI and the api put them in the JSON.
-   */
-  problems?: string[];
-  /** `--json` was on the line: show the JSON (jsonText) rather than the text */
-  asJson?: boolean;
-}
+export type { CommandResult };
 
 export interface Command {
   name: string;

@@ -6,7 +6,20 @@
  * say, and a `problems` member of the JSON (jsonWithProblems). So text and JSON always carry
  * the same problems, for every command.
  */
-import type { CommandResult } from './registry';
+/** What a command returns. */
+export interface CommandResult {
+  text: string;
+  json?: unknown;
+  /**
+   * What went wrong on the way (damaged memory, a broken walk, a partial answer), one line each.
+   * runCommand adds what the engine noted while the command ran and puts every problem in the
+   * text too (commands/result.ts); the CLI and the api put them in the JSON.
+   */
+  problems?: string[];
+  /** `--json` was on the line: show the JSON (jsonText) rather than the text */
+  asJson?: boolean;
+}
+
 
 export function finishResult(r: CommandResult, collected: string[]): CommandResult {
   const all: string[] = [];

@@ -118,11 +118,13 @@ describe.skipIf(!kd)('JSON carries the same problems as the text', () => {
     const sys = runCommand({ prog }, 'sys');
     expect(sys.text).toMatch(/RELEASE: 6\.1\.0-56-amd64/);
     expect((sys.json as { release: string }).release).toBe('6.1.0-56-amd64');
+    // types do not depend on the symbols: without __start_BTF/__stop_BTF the BTF section is
+    // found in the read-only data, and where it is not, the error names the symbols, not the config
     const st = runCommandSafe({ prog }, 'struct task_struct');
-    expect(st.ok).toBe(false);
-    if (!st.ok) {
+    if (st.ok) expect(prog.cache.get('btf.how')).not.toBe('__start_BTF..__stop_BTF');
+    else {
       expect(st.error).not.toContain('CONFIG_DEBUG_INFO_BTF');
-      expect(st.error).toContain('kernel symbols are unreadable');
+      expect(st.error).toContain('kernel symbols are unavailable');
     }
     const ps = runCommandSafe({ prog }, 'ps');
     if (!ps.ok) expect(ps.error).toContain('kernel symbols unreadable');

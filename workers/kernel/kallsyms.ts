@@ -297,6 +297,11 @@ export class KallsymsNameIndex {
   private decoder: ((i: number) => bigint) | null = null;
   encoding: KallsymsRaw['encoding'] | null = null;
 
+  /** where the tables came from (VMCOREINFO, or found in memory and how checked) */
+  get how(): string {
+    return this.t.how;
+  }
+
   constructor(
     private mem: KernelMemory,
     private info: VmcoreInfo,

@@ -467,6 +467,7 @@ export class Program {
     if (this._nameIndex !== undefined) return this._nameIndex;
     try {
       this._nameIndex = new KallsymsNameIndex(this.mem, this.info);
+      this.cache.set('kallsyms.how', this._nameIndex.how);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._nameIndex = null; // the full table reports why

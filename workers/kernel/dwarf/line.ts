@@ -7,16 +7,18 @@ import { DumpError } from '../../errors';
 import { Cursor } from './cursor';
 import { FORM } from './consts';
 
-/** What a line program needs of the DWARF reader (dwarf.ts implements it; no import back). */
-export interface LineSections {
-  slice(name: string, off: number, len: number): Uint8Array;
-  str(off: number): string;
-  lineStr(off: number): string;
-}
-/** What a line program needs of its unit. */
+/** What the line-table reader needs of the unit it belongs to (dwarf.ts's Unit has it). */
 export interface LineUnit {
   addrSize: number;
   compDir: string;
+}
+
+/** What the line-table reader needs of the DWARF reader (dwarf.ts's Dwarf has it; no import back). */
+export interface LineDwarf<U extends LineUnit = LineUnit> {
+  slice(name: string, off: number, len: number): Uint8Array;
+  str(off: number): string;
+  lineStr(off: number): string;
+  skipForm(c: Cursor, form: number, u: U): void;
 }
 
 export interface LineRow {
@@ -161,7 +163,7 @@ function readEntryFormats(c: Cursor): Array<[number, number]> {
   return out;
 }
 
-function readEntryValue(d: LineSections, c: Cursor, form: number, offSize: number): string | number | null {
+function readEntryValue<U extends LineUnit>(d: LineDwarf<U>, u: U, c: Cursor, form: number, offSize: number): string | number | null {
   switch (form) {
     case FORM.string: return c.cstr();
     case FORM.line_strp: return d.lineStr(c.offset(offSize));
@@ -174,7 +176,8 @@ function readEntryValue(d: LineSections, c: Cursor, form: number, offSize: numbe
     case FORM.data16: c.skip(16); return null;
     case FORM.block: c.skip(c.uleb()); return null;
     default:
-      throw new DumpError(`DWARF: line table entry form 0x${form.toString(16)} is not supported`);
+      d.skipForm(c, form, u);
+      return null;
   }
 }
 
@@ -268,7 +271,7 @@ function buildGdbTables(t: LineTable): GdbTables {
   return sorted;
 }
 
-export function parseLineTable(d: LineSections, u: LineUnit, off: number): LineTable {
+export function parseLineTable<U extends LineUnit>(d: LineDwarf<U>, u: U, off: number): LineTable {
   const head = d.slice('.debug_line', off, 12);
   const hc = new Cursor(head);
   let len = hc.u32();
@@ -307,7 +310,7 @@ export function parseLineTable(d: LineSections, u: LineUnit, off: number): LineT
     for (let i = 0; i < nd; i++) {
       let path = '';
       for (const [type, form] of df) {
-        const v = readEntryValue(d, c, form, offSize);
+        const v = readEntryValue(d, u, c, form, offSize);
         if (type === DW_LNCT_path && typeof v === 'string') path = v;
       }
       dirs.push(path);
@@ -318,7 +321,7 @@ export function parseLineTable(d: LineSections, u: LineUnit, off: number): LineT
       let name = '';
       let dir = 0;
       for (const [type, form] of ff) {
-        const v = readEntryValue(d, c, form, offSize);
+        const v = readEntryValue(d, u, c, form, offSize);
         if (type === DW_LNCT_path && typeof v === 'string') name = v;
         else if (type === DW_LNCT_directory_index && typeof v === 'number') dir = v;
       }
