@@ -26,7 +26,7 @@ import { taskList, panicTask, activeTasks, type TaskInfo } from '../analysis/tas
 import { unwindTask, stackTextAddresses, taskStacks, type Unwind, type Frame, type Regs } from '../analysis/unwind';
 import type { Program } from '../kernel/program';
 import type { SymHit } from '../kernel/symbols';
-import { programDwarf, sourceAt, crashLine, localsAt, type SourceFrame, type ScopeVariables } from '../kernel/dwarf/index';
+import { programDwarf, sourceAt, crashLine, localsAt, recoverRegisters, type SourceFrame, type ScopeVariables } from '../kernel/dwarf/index';
 
 const hex16 = (v: bigint) => v.toString(16).padStart(16, '0');
 
@@ -130,11 +130,19 @@ export interface BtOptions {
   symOffsets?: boolean; // -s
 }
 
-/** Parameters and locals of a frame (see kernel/dwarf/locals.ts): the CFA is the caller's sp. */
-function frameLocals(prog: Program, u: Unwind, f: Frame): ScopeVariables[] | null {
-  const i = u.frames.indexOf(f);
-  const next = u.frames[i + 1];
-  return localsAt(prog, f.pc, !(f.regs || f.prstatus), { regs: f.regs, sp: f.regs ? undefined : f.sp, cfa: next?.sp });
+/**
+ * Parameters and locals of every frame (see kernel/dwarf/locals.ts): the CFA of a frame is its
+ * caller's sp; registers are recovered frame by frame from .debug_frame (recoverRegisters).
+ */
+function walkLocals(prog: Program, u: Unwind): Map<Frame, ScopeVariables[] | null> {
+  const refs = u.frames.map((f, i) => ({ pc: f.pc, sp: f.sp, regs: f.regs, returnAddress: !(f.regs || f.prstatus), cfa: u.frames[i + 1]?.sp }));
+  const regs = recoverRegisters(prog, refs);
+  const out = new Map<Frame, ScopeVariables[] | null>();
+  u.frames.forEach((f, i) => {
+    if (f.user) return;
+    out.set(f, localsAt(prog, f.pc, refs[i].returnAddress, { regs: f.regs, cfa: refs[i].cfa, dwarfRegs: regs[i] }));
+  });
+  return out;
 }
 
 function localLines(scopes: ScopeVariables[] | null): string[] {
@@ -206,8 +214,7 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
   const dwarf = programDwarf(prog) !== null;
   const sources = new Map<Frame, SourceFrame[] | null>();
   if (dwarf) for (const s of shown) if (s.block !== 'user') sources.set(s.frame, frameSource(prog, s.frame));
-  const locals = new Map<Frame, ScopeVariables[] | null>();
-  if (dwarf && opts.locals) for (const s of shown) if (s.block !== 'user') locals.set(s.frame, frameLocals(prog, u, s.frame));
+  const locals = dwarf && opts.locals ? walkLocals(prog, u) : new Map<Frame, ScopeVariables[] | null>();
   const stacks = taskStacks(prog, t);
   const stackName = (a: bigint) => stacks.find((s) => a >= s.start && a < s.end)?.name ?? null;
   let prevStack: string | null = null;

@@ -24,5 +24,6 @@ import './runq';
 import './files';
 import './tree';
 import './irq';
+import './task';
 import './dis';
 import './oops';

@@ -186,3 +186,26 @@ registerCommand({
     };
   },
 });
+
+/**
+ * crash's `whatis VARIABLE`: "struct mm_struct init_mm;" — the type from BTF's VAR entry, else the
+ * best inferred type (with the evidence on the next line). Null when the name is no data symbol or
+ * nothing types it.
+ */
+export function variableDeclaration(prog: Program, name: string): CommandResult | null {
+  if (!prog.hasBtf) return null;
+  const btf = prog.btf;
+  const bv = btfVariable(prog, name);
+  if (bv) return { text: `${btf.declaration(bv.type, name)};\n`, json: { symbol: name, type: btf.typeName(bv.type), source: 'btf', percpu: bv.percpu } };
+  const a = prog.symbolAddress(name);
+  if (a === undefined) return null;
+  const hit = prog.symbols.lookup(a);
+  if (hit && /^[tTwW]$/.test(hit.sym.type)) return null; // a function: the address path describes it
+  const inf = inferVariableType(prog, name);
+  const c = inf.candidates[0];
+  if (!c) return null;
+  return {
+    text: `${btf.declaration(c.type, name)};\n(inferred: ${c.votes} use${c.votes === 1 ? '' : 's'}, e.g. ${c.evidence[0]?.at}: ${c.evidence[0]?.text})\n`,
+    json: { symbol: name, type: c.name, source: 'inferred', votes: c.votes, evidence: c.evidence.slice(0, 3) },
+  };
+}

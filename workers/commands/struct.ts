@@ -93,6 +93,8 @@ export interface PrintCtx {
   prog: Program;
   btf: Btf;
   hex: boolean;
+  /** address of buf[0] when the value was read from memory (flexible char arrays print their address) */
+  base?: bigint;
 }
 
 function readBits(buf: Uint8Array, bitOff: number, bitSize: number): bigint {
@@ -244,7 +246,8 @@ export function valueText(p: PrintCtx, id: number, buf: Uint8Array, bit: number,
 }
 
 function compositeText(p: PrintCtx, t: BtfType & { kind: 'struct' | 'union' }, buf: Uint8Array, bit: number, r: number): string {
-  if (t.members.length === 0) return '{}';
+  // gdb: a struct with no members
+  if (t.members.length === 0) return '{<No data fields>}';
   const ind = '  '.repeat(r + 1);
   const lines = t.members.map((m) => {
     const v = valueText(p, m.type, buf, bit + m.bitOffset, m.bitSize, r + 1);
@@ -256,6 +259,17 @@ function compositeText(p: PrintCtx, t: BtfType & { kind: 'struct' | 'union' }, b
 function arrayText(p: PrintCtx, elem: number, nelems: number, buf: Uint8Array, bit: number, r: number): string {
   const btf = p.btf;
   const esz = btf.sizeof(elem);
+  if (!p.hex && isCharType(btf, elem) && nelems === 0 && p.base !== undefined) {
+    // a flexible char array (u8 x[]): gdb prints its address and the string there
+    const a = p.base + BigInt(bit / 8);
+    try {
+      const s = readCString(p.prog, a, PRINT_ELEMENTS);
+      return `0x${a.toString(16)} ${gdbString(s.bytes, false)}${s.more ? '...' : ''}`;
+    } catch (e) {
+      if (e instanceof MemoryError) return `0x${a.toString(16)} <error: Cannot access memory at address 0x${a.toString(16)}>`;
+      throw e;
+    }
+  }
   if (!p.hex && isCharType(btf, elem)) {
     const start = bit / 8;
     return gdbString(buf.subarray(start, start + nelems), true);
@@ -300,7 +314,7 @@ function arrayText(p: PrintCtx, elem: number, nelems: number, buf: Uint8Array, b
 export function formatValue(prog: Program, btf: Btf, id: number, addr: bigint, hex: boolean): string {
   const size = btf.sizeof(id);
   const buf = prog.mem.read(addr, size);
-  const p: PrintCtx = { prog, btf, hex };
+  const p: PrintCtx = { prog, btf, hex, base: addr };
   ensureExportSymbols(prog);
   const r = btf.resolve(id);
   const t = btf.type(r);
@@ -314,7 +328,7 @@ export function formatMember(prog: Program, btf: Btf, id: number, addr: bigint, 
   if (!loc) throw new CommandError(`struct: invalid data structure reference: ${btf.typeName(id).replace(/^(struct|union) /, '')}.${member}`);
   const size = Math.max(1, btf.sizeof(id));
   const buf = prog.mem.read(addr, size);
-  const p: PrintCtx = { prog, btf, hex };
+  const p: PrintCtx = { prog, btf, hex, base: addr };
   ensureExportSymbols(prog);
   const v = valueText(p, loc.type, buf, loc.bitOffset, loc.bitSize, 1);
   // gdb's line ends with "," unless the member is the last one printed of its struct

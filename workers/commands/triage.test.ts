@@ -19,7 +19,7 @@ const ORACLES = join(dirname(fileURLToPath(import.meta.url)), 'oracles');
 const oracleFile = (dump: string, cmd: string) => join(ORACLES, dump, cmd.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_|_$/g, '') + '.txt');
 
 /** commands whose text must equal crash's, line for line */
-const EXACT = ['ps -S', 'ps -m', 'mod', 'mod -t', 'sys -t', 'p runqueues', 'struct rq.nr_running runqueues:a', 'timer', 'runq', 'kmem -v', 'mount', 'files 1', 'net', 'kmem -i', 'vm 1', 'irq', 'log -T'];
+const EXACT = ['ps -S', 'ps -m', 'mod', 'mod -t', 'sys -t', 'p runqueues', 'struct rq.nr_running runqueues:a', 'timer', 'runq', 'kmem -v', 'mount', 'files 1', 'net', 'kmem -i', 'vm 1', 'irq', 'log -T', 'task 1', 'task -R comm,pid,prio 1', 'ps -t 1', 'ps -t 120', 'ps -l'];
 /** p: crash's first line, the value history number aside (we add the inference evidence below it) */
 const PRINT = ['p jiffies', 'p -x jiffies', 'p init_task.comm'];
 
@@ -40,6 +40,15 @@ for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble'
       const crashFailed = !want.trim() || /^(crash|[a-z]+): /m.test(want.split('\n')[0]);
       it.skipIf(crashFailed)(`${cmd}`, () => {
         expect(runCommand({ prog: P() }, cmd).text.trimEnd()).toBe(want.trimEnd());
+      }, 120_000);
+    }
+    // a BTF-typed per-CPU value: the whole gdb print, 650 lines of struct rq
+    for (const cmd of ['p runqueues:0']) {
+      const f = oracleFile(name, cmd);
+      const want = existsSync(f) ? readFileSync(f, 'utf8') : '';
+      it.skipIf(!want.includes('$'))(cmd, () => {
+        const got = runCommand({ prog: P() }, cmd).text;
+        expect(got.replace(/\$\d+/, '$N').trimEnd()).toBe(want.replace(/\$\d+/, '$N').trimEnd());
       }, 120_000);
     }
     for (const cmd of PRINT) {
@@ -67,6 +76,9 @@ for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble'
         if (!m) continue;
         const v = runCommand({ prog: P() }, `vartype ${sym}`).json as any;
         expect(v.candidates[0].type, sym).toBe(m[1]);
+        // whatis SYMBOL: crash's declaration line (gdb keeps DWARF's volatile, BTF-less inference cannot)
+        const line = runCommand({ prog: P() }, `whatis ${sym}`).text.split('\n')[0];
+        expect(line).toBe(readFileSync(f, 'utf8').trim().replace(/^volatile /, ''));
       }
     }, 300_000);
   });

@@ -12,6 +12,7 @@
  * the pointer after red_left_pad, as the kernel and drgn use it (crash reports the start of the
  * left red zone: that address is given as `slot`, and an address inside the red zone says so).
  */
+import { variableDeclaration } from './print';
 import { memberInLayout } from '../analysis/overlay';
 import type { Program } from '../kernel/program';
 import { MemoryError, expectedError } from '../errors';
@@ -495,10 +496,13 @@ export function trackLines(t: TrackJson): string[] {
 registerCommand({
   name: 'whatis',
   summary: 'what an address is: slab object (cache, offset, state, member), symbol, stack, vmalloc, page',
-  usage: 'whatis <address>',
+  usage: 'whatis <address> | whatis <variable>',
   run(args: string[], ctx: CommandContext): CommandResult {
     const words = args.filter((a) => a !== '--json');
     if (words.length !== 1) throw new CommandError('usage: whatis <address>');
+    // crash's `whatis SYMBOL`: the variable's declaration (print.ts: BTF VAR or inferred type)
+    const decl = /^[A-Za-z_]\w*$/.test(words[0]) && !/^[0-9a-f]+$/i.test(words[0]) ? variableDeclaration(ctx.prog, words[0]) : null;
+    if (decl) return decl;
     const addr = evalAddress(ctx.prog, words[0]);
     const d = describeAddress(ctx, addr);
     return { text: whatisText(ctx.prog, d), json: d.json };

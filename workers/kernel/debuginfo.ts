@@ -12,6 +12,8 @@ import type { ByteSource } from '../source/bytesource';
 import { CachedSource } from '../source/cached';
 import { ElfImage, SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, type ElfSymbol } from './elfimage';
 import { parseBtf, type Btf } from './btf';
+import { Dwarf } from './dwarf/dwarf';
+import { btfFromDwarf, type DwarfBtfStats } from './dwarf/tobtf';
 import type { Sym } from './symbols';
 
 /** __START_KERNEL_map: kernel-image addresses are at or above it. */
@@ -110,7 +112,11 @@ export class Vmlinux implements DebugInput {
   private _byName: Map<string, bigint> | null = null;
   private _btf: Btf | null | undefined;
 
-  constructor(src: ByteSource) {
+  /**
+   * `opts.withoutBtf`: tests: behave as if the file had no .BTF section (a kernel built without
+   * CONFIG_DEBUG_INFO_BTF), so types come from DWARF.
+   */
+  constructor(src: ByteSource, private opts: { withoutBtf?: boolean } = {}) {
     this.name = src.name;
     // slices of a big file: a small block cache over the raw reads (symbol tables, line programs)
     const cached = src instanceof CachedSource ? src : new CachedSource(src, src.preferredBlockSize ?? 64 * 1024, 32 << 20);
@@ -176,12 +182,21 @@ export class Vmlinux implements DebugInput {
     return out;
   }
 
+  /** Kernel types: the .BTF section, else converted from DWARF (one pass over every unit). */
   btf(): Btf | null {
     if (this._btf !== undefined) return this._btf;
-    const s = this.elf.section('.BTF');
-    this._btf = s ? parseBtf(this.elf.data(s)) : null;
+    const s = this.opts.withoutBtf ? undefined : this.elf.section('.BTF');
+    if (s) this._btf = parseBtf(this.elf.data(s));
+    else if (Dwarf.has(this.elf)) {
+      const r = btfFromDwarf(new Dwarf(this.elf, { budgetBytes: 16 << 20 }));
+      this.btfFromDwarfStats = r.stats;
+      this._btf = r.btf;
+    } else this._btf = null;
     return this._btf;
   }
+
+  /** how the DWARF -> BTF conversion went (when types came from DWARF) */
+  btfFromDwarfStats?: DwarfBtfStats;
 }
 
 /** A System.map (`nm -n vmlinux` format: "ffffffff81000000 T _text"). */

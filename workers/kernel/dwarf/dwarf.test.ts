@@ -13,7 +13,7 @@ import { openProgram, type Program } from '../../engine';
 import { runCommand } from '../../commands/registry';
 import { sharedDump, type SharedDump } from '../../testing/dumps';
 import { debugVmlinux, DBG_SKIP } from '../../testing/vmlinux';
-import { openDebugInput } from '../debuginfo';
+import { openDebugInput, Vmlinux } from '../debuginfo';
 import { sourceAt, linkAddress, programDwarf } from './index';
 import { initDisassembler } from '../../analysis/disasm';
 import '../../commands/index';
@@ -110,12 +110,12 @@ describe.skipIf(!vmlinux || !hasAddr2line || dumps.length === 0)(
       });
     }
 
-    it('3000 addresses spread over the kernel text (every 4 KiB + 1021 B): the same as addr2line -i -f', () => {
+    it('1500 addresses spread over the kernel text (every 10 KiB + 234 B): the same as addr2line -i -f', () => {
       const prog = openProgram(new NodeFileSource(dumps[0].file), { debug: [openDebugInput(new NodeFileSource(vmlinux!))] });
       const text = prog.symbols.address('_stext')!;
       const etext = prog.symbols.address('_etext')!;
       const addrs: bigint[] = [];
-      for (let a = text + 17n; a < etext && addrs.length < 3000; a += 5117n) addrs.push(a);
+      for (let a = text + 17n; a < etext && addrs.length < 1500; a += 10474n) addrs.push(a);
       const want = addr2line(addrs.map((a) => linkAddress(prog, a)));
       const bad: string[] = [];
       let withLine = 0;
@@ -127,17 +127,19 @@ describe.skipIf(!vmlinux || !hasAddr2line || dumps.length === 0)(
         if (JSON.stringify(got) === JSON.stringify(exp)) continue;
         // addr2line knows a function (from its full scan of every unit) but no line: the name must agree
         if (exp.length === 1 && exp[0][1].endsWith(':?') && got.length === 1 && got[0][0] === exp[0][0]) continue;
-        // binutils 2.40 names the unit's main file for the rows of tracepoint functions (include/trace/
-        // events/*.h, file index 1 of a DWARF 5 table whose entry 0 is the .c file): same line
-        if (exp.length === 1 && got.length === 1 && got[0][0] === exp[0][0] && /^__traceiter_/.test(exp[0][0]) && got[0][1].split(':')[1] === exp[0][1].split(':')[1]) {
+        // binutils 2.40 names the unit's main file for rows whose DWARF 5 file index is 1 when entry 0
+        // (the .c file) is not repeated there (tracepoint headers, build_policy.c's #includes): the
+        // line is the same; entry 1 is the header the line table means
+        const unitName = programDwarf(prog)!.unitFor(linkAddress(prog, a))?.name ?? '';
+        if (exp.length === 1 && got.length === 1 && got[0][0] === exp[0][0] && unitName && exp[0][1].split(':')[0].endsWith('/' + unitName) && got[0][1].split(':')[1] === exp[0][1].split(':')[1]) {
           tracepointFileQuirk++;
           continue;
         }
         bad.push(`${a.toString(16)}: ${JSON.stringify(got)} <> ${JSON.stringify(exp)}`);
       }
-      expect(tracepointFileQuirk).toBeLessThan(20);
+      expect(tracepointFileQuirk).toBeLessThan(30);
       expect(bad.slice(0, 10)).toEqual([]);
-      expect(withLine).toBeGreaterThan(2000);
+      expect(withLine).toBeGreaterThan(1000);
     });
 
     for (const d of dumps.slice(0, 1)) {
@@ -209,7 +211,7 @@ describe.skipIf(!vmlinux || !hasAddr2line || dumps.length === 0)(
         }
       });
       expect(bad).toEqual([]);
-      expect(same).toBeGreaterThanOrEqual(9); // every value drgn and we both have (frames with registers)
+      expect(same).toBeGreaterThanOrEqual(27); // every value both have agrees; registers of caller frames from .debug_frame
       // the panic frame: skb_release_data at the faulting RIP, from the exception frame's registers
       const srd = ours.find((s) => s.function === 'skb_release_data')!;
       expect(srd.variables.map((v) => [v.name, v.value ?? v.unavailable])).toEqual([
@@ -238,3 +240,28 @@ describe.skipIf(!vmlinux || !hasAddr2line || dumps.length === 0)(
     });
   },
 );
+
+describe.skipIf(!vmlinux || !sharedDump('6.1-skb-uaf-0x106'))(`types from DWARF alone (${vmlinux ? REL : DBG_SKIP(REL)})`, () => {
+  it('in-memory BTF hidden, the vmlinux without .BTF: every struct -o oracle fact from DWARF, and kmem -s / bt still work', () => {
+    const d = sharedDump('6.1-skb-uaf-0x106')!;
+    const vm = new Vmlinux(new NodeFileSource(vmlinux!), { withoutBtf: true });
+    const prog = openProgram(new NodeFileSource(d.file), { debug: [vm], hide: { btf: true } });
+    let n = 0;
+    for (const e of d.oracleJson<Array<{ type: string | null; size: number; members: Array<{ name: string; path: string; offset: number; type: string }> }>>('struct-offsets.json')) {
+      if (!e.type) continue;
+      const j = runCommand({ prog }, `struct -o ${e.type.replace(/^struct /, '')}`).json as { size: number; members: Array<{ name: string; path: string; offset: number; type: string }> };
+      expect(j.size, e.type).toBe(e.size);
+      expect(j.members.map((m) => [m.name, m.path, m.offset, m.type]), e.type).toEqual(e.members.map((m) => [m.name, m.path, m.offset, m.type]));
+      n++;
+    }
+    expect(n).toBeGreaterThan(35);
+    expect(vm.btfFromDwarfStats?.units).toBeGreaterThan(2000);
+    // the analyses run on the converted types: slab counts as crash counts them, the panic backtrace
+    const kmem = runCommand({ prog }, 'kmem -s').json as Array<{ name: string; allocated: number; total: number }>;
+    const want = d.oracleJson<Array<{ name: string; allocated: number; total: number }>>('kmem-s.json');
+    const k1 = kmem.find((c) => c.name === 'kmalloc-1k');
+    expect(k1).toMatchObject({ allocated: want.find((c) => c.name === 'kmalloc-1k')!.allocated, total: want.find((c) => c.name === 'kmalloc-1k')!.total });
+    expect(runCommand({ prog }, 'bt').text).toContain('[exception RIP: skb_release_data+285]');
+  }, 600_000);
+});
+

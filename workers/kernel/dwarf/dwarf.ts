@@ -240,7 +240,7 @@ export class Dwarf {
   }
 
   /** The unit whose header is at a .debug_info offset (parsed, or from the cache). */
-  unitAt(off: number): Unit {
+  unitAt(off: number, keep = true): Unit {
     const cached = this.units.get(off);
     if (cached) return cached;
     const head = this.slice('.debug_info', off, 24);
@@ -274,7 +274,7 @@ export class Dwarf {
     this.parseDies(u, c);
     this.stats.unitsParsed++;
     this.stats.bytesParsed += buf.length;
-    this.units.set(off, u);
+    if (keep) this.units.set(off, u);
     return u;
   }
 

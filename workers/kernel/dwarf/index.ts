@@ -9,6 +9,7 @@ import { Vmlinux } from '../debuginfo';
 import { Dwarf } from './dwarf';
 import { sourceFrames, type SourceFrame } from './inline';
 import { variablesAt, type ScopeVariables } from './locals';
+import { DebugFrame } from './cfi';
 
 const DWARF_KEY = cacheKey<Dwarf | null>('dwarf');
 
@@ -93,11 +94,11 @@ export function localsAt(
   prog: Program,
   pc: bigint,
   returnAddress: boolean,
-  frame: { regs?: Record<string, bigint>; sp?: bigint; cfa?: bigint },
+  frame: { regs?: Record<string, bigint>; sp?: bigint; cfa?: bigint; dwarfRegs?: Map<number, bigint> },
 ): ScopeVariables[] | null {
   const d = programDwarf(prog);
   if (!d) return null;
-  const regs = new Map<number, bigint>();
+  const regs = new Map<number, bigint>(frame.dwarfRegs ?? []);
   if (frame.regs) for (const [k, v] of Object.entries(frame.regs)) if (PT_TO_DWARF[k] !== undefined) regs.set(PT_TO_DWARF[k], v);
   if (!frame.regs && frame.sp !== undefined) regs.set(7, frame.sp);
   const off = prog.info.kernelOffset;
@@ -110,4 +111,68 @@ export function localsAt(
     if (!(e instanceof DumpError)) throw e;
     return null;
   }
+}
+
+/** The vmlinux's .debug_frame CFI (null without one), parsed once. */
+export function programCfi(prog: Program): DebugFrame | null {
+  if (prog.cache.has('dwarf.cfi')) return prog.cache.get('dwarf.cfi') as DebugFrame | null;
+  const d = programDwarf(prog);
+  let cfi: DebugFrame | null = null;
+  const data = d?.section('.debug_frame');
+  if (data) {
+    try {
+      cfi = new DebugFrame(data);
+    } catch (e) {
+      if (!(e instanceof DumpError)) throw e;
+    }
+  }
+  prog.cache.set('dwarf.cfi', cfi);
+  return cfi;
+}
+
+const CALLEE_SAVED = [3, 6, 12, 13, 14, 15]; // rbx rbp r12 r13 r14 r15
+
+/**
+ * Registers of each frame of a walk (DWARF numbers), innermost first: a frame with pt_regs /
+ * PRSTATUS registers has them all; each caller gets the callee-saved registers its callee left
+ * unchanged or saved on the stack (.debug_frame rules at the callee's pc, read at the callee's
+ * CFA + offset), plus its own stack pointer. Without CFI for a callee, its caller gets none.
+ */
+export function recoverRegisters(
+  prog: Program,
+  frames: Array<{ pc: bigint; sp: bigint; regs?: Record<string, bigint>; returnAddress: boolean; cfa?: bigint }>,
+): Array<Map<number, bigint>> {
+  const cfi = programCfi(prog);
+  const out: Array<Map<number, bigint>> = [];
+  let next = new Map<number, bigint>();
+  for (const f of frames) {
+    let cur: Map<number, bigint>;
+    if (f.regs) {
+      cur = new Map();
+      for (const [k, v] of Object.entries(f.regs)) if (PT_TO_DWARF[k] !== undefined) cur.set(PT_TO_DWARF[k], v);
+    } else {
+      cur = next;
+      cur.set(7, f.sp);
+    }
+    out.push(cur);
+    next = new Map();
+    const row = cfi?.rowAt(linkAddress(prog, f.pc) - (f.returnAddress ? 1n : 0n));
+    if (!row) continue;
+    for (const r of CALLEE_SAVED) {
+      if (row.undefinedRegs.has(r)) continue;
+      const off = row.saved.get(r);
+      if (off === undefined) {
+        const v = cur.get(r);
+        if (v !== undefined) next.set(r, v);
+      } else if (f.cfa !== undefined) {
+        const b = prog.mem.tryRead(f.cfa + BigInt(off), 8);
+        if (b) {
+          let v = 0n;
+          for (let i = 7; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+          next.set(r, v);
+        }
+      }
+    }
+  }
+  return out;
 }

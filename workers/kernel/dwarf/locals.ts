@@ -6,8 +6,8 @@
  * at this pc), or which register or entry value the location needs that this frame lacks.
  *
  * Registers: a frame that starts from registers (an exception frame's pt_regs, a CPU's PRSTATUS)
- * has all of them; any other frame has its stack pointer and its CFA only (ORC does not record
- * where callee-saved registers were saved, and .debug_frame CFI is not read yet).
+ * has all of them; any other frame has its stack pointer, its CFA and the callee-saved registers
+ * recovered from .debug_frame (index.ts recoverRegisters; ORC does not record them).
  */
 import { AT, TAG } from './consts';
 import { Cursor } from './cursor';
