@@ -276,6 +276,10 @@ export function mutate(d: DumpInfo, r: () => number): Mutation {
         const g = Buffer.from(pick(r, GARBAGE_VALUES).padEnd(l.vlen, ' ').slice(0, l.vlen), 'latin1');
         patch(l.at, g);
         m.detail = `${l.key}=${JSON.stringify(g.toString('latin1'))}`;
+        // detectable only when the value is no longer well formed: a number cut to another valid
+        // number ("0x" -> "0"), or text keys (OSRELEASE, BUILD-ID), read as a plausible value
+        const numeric = /^(SYMBOL|NUMBER|SIZE|OFFSET|LENGTH)\(|^(PAGESIZE|KERNELOFFSET)$/.test(l.key);
+        m.detectable = numeric && !/^-?(0x)?[0-9a-f]+$/i.test(g.toString('latin1').trim());
         break;
       }
       case 'note-header': {
