@@ -1,16 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { NodeFileSource } from '../workers/source/node';
-import { openProgram } from '../workers/node';
-import { runCommand, runCommandSafe, type CommandContext } from '../workers/commands/registry';
+import type { CommandContext } from '../workers/commands/registry';
 import { errorMessage } from '../workers/errors';
-import { jsonWithProblems } from '../workers/commands/result';
-import { initDisassembler } from '../workers/analysis/disasm';
+import { jsonText } from '../workers/commands/result';
 
-const USAGE = `usage: vmcore <dump> ['<command>'] [--json]
-       vmcore <dump> --batch <file> [--json]
+const USAGE = `usage: vmcore [--vmlinux FILE] [--system-map FILE] <dump> ['<command>'] [--json]
+       vmcore [--vmlinux FILE] [--system-map FILE] <dump> -      (commands from standard input)
+       vmcore [--vmlinux FILE] [--system-map FILE] <dump> --batch <file> [--json]
        vmcore --oops <file|-> [--json]      (parse a pasted oops report; no dump needed)
 Runs one command of the console language (crash-style: sys, log, ps, bt, kmem, struct, rd, sym,
-dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command, prints "sys".
+dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command on a terminal, opens a
+crash> prompt (history, Tab completion, Ctrl-C cancels a command), else prints "sys";
+"vmcore <dump> -" reads commands from standard input, one per line.
+--vmlinux / --system-map add the kernel's own files (matched to the dump by build id or
+linux_banner; a file of another build is refused): symbols and types where the dump lacks them.
 "vmcore <dump> help" lists the commands.`;
 
 /** Returns the exit code. Never prints a stack trace. */
@@ -18,6 +20,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   let json = false;
   let batch: string | undefined;
   let oopsFile: string | undefined;
+  const debugFiles: string[] = [];
   const pos: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -34,6 +37,13 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         err.write('vmcore: --oops needs a file (or - for standard input)\n');
         return 1;
       }
+    } else if (a === '--vmlinux' || a === '--system-map') {
+      const f = argv[++i];
+      if (!f) {
+        err.write(`vmcore: ${a} needs a file\n`);
+        return 1;
+      }
+      debugFiles.push(f);
     } else if (a === '-h' || a === '--help') {
       out.write(USAGE + '\n');
       return 0;
@@ -45,11 +55,12 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     return 1;
   }
   const [dump, ...cmdWords] = pos;
-  // capstone's wasm loads asynchronously, once; every command after that is synchronous
-  await initDisassembler().catch(() => undefined);
+  // the engine is loaded only now (--help and usage errors do without it)
+  const { NodeFileSource, openProgram, runCommand, runCommandSafe, initDisassembler, needsDisassembler, openDebugInput } = await import('./engine');
   let ctx: CommandContext;
   try {
-    const prog = openProgram(new NodeFileSource(dump));
+    const debug = debugFiles.map((f) => openDebugInput(new NodeFileSource(f)));
+    const prog = openProgram(new NodeFileSource(dump), { debug });
     ctx = { prog };
   } catch (e) {
     err.write(`vmcore: ${errorMessage(e)}\n`);
@@ -63,6 +74,8 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       err.write(`vmcore: ${batch}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}\n`);
       return 1;
     }
+    // capstone's wasm loads asynchronously, once, and only for commands that disassemble
+    if (needsDisassembler(lines)) await initDisassembler().catch(() => undefined);
     let failed = false;
     for (const line of lines) {
       const r = runCommandSafe(ctx, line);
@@ -76,17 +89,28 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         );
       } else {
         out.write(`crash> ${line}\n`);
-        out.write(r.ok ? ensureNl(r.result.text) : `${r.error}\n`);
+        out.write(r.ok ? ensureNl(r.result.asJson ? jsonText(r.result) : r.result.text) : `${r.error}\n`);
         out.write('\n');
       }
       if (!r.ok) failed = true;
     }
     return failed ? 1 : 0;
   }
+  // commands typed at a prompt or read from stdin are not known in advance: load the disassembler
+  if ((cmdWords.length === 0 && process.stdin.isTTY) || (cmdWords.length === 1 && cmdWords[0] === '-')) await initDisassembler().catch(() => undefined);
+  if (cmdWords.length === 1 && cmdWords[0] === '-') {
+    const { fromStdin } = await import('./interactive');
+    return fromStdin(ctx, json, out, err);
+  }
+  if (cmdWords.length === 0 && process.stdin.isTTY && out === process.stdout && process.stdout.isTTY) {
+    const { interactive } = await import('./interactive');
+    return interactive(ctx);
+  }
   const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
+  if (needsDisassembler([line])) await initDisassembler().catch(() => undefined);
   try {
     const r = runCommand(ctx, line);
-    if (json) out.write(JSON.stringify(jsonWithProblems(r), null, 1) + '\n');
+    if (json || r.asJson) out.write(jsonText(r));
     else out.write(ensureNl(r.text));
     return 0;
   } catch (e) {
@@ -108,6 +132,7 @@ async function oopsOnly(file: string, json: boolean, out: NodeJS.WritableStream,
     err.write(`vmcore: ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}\n`);
     return 1;
   }
+  const { initDisassembler } = await import('./engine');
   await initDisassembler().catch(() => undefined);
   const { parseOopsResult } = await import('../workers/analysis/oops');
   const { formatReport } = await import('../workers/commands/oops');

@@ -14,6 +14,14 @@ export class DumpError extends Error {
   }
 }
 
+/** A long command or scan stopped because the user cancelled it. */
+export class Cancelled extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'Cancelled';
+  }
+}
+
 export type MemoryErrorKind =
   | 'not-in-dump' // the page exists in the machine but the dump excluded it (makedumpfile -d, incomplete dump)
   | 'no-such-memory' // no RAM at that physical address in the dump at all

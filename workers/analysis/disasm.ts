@@ -15,8 +15,6 @@
  * Loading the wasm is the only asynchronous step: `await initDisassembler()` once, then
  * `disassemble` and `formatDis` are synchronous like every engine read.
  */
-// @ts-ignore -- capstone-wasm's package.json "exports" has no "types" condition (its dist/index.d.ts is typed below)
-import * as capstoneWasm from 'capstone-wasm';
 
 /** The part of capstone-wasm 1.0.3's API used here (dist/index.d.ts). */
 interface CsInsn {
@@ -36,7 +34,6 @@ interface CapstoneModule {
   Const: { CS_ARCH_X86: number; CS_MODE_64: number; CS_OPT_SYNTAX: number; CS_OPT_SYNTAX_ATT: number };
   loadCapstone(args?: Record<string, unknown>): Promise<void>;
 }
-const { Capstone, Const, loadCapstone } = capstoneWasm as unknown as CapstoneModule;
 
 export interface Insn {
   address: bigint;
@@ -79,6 +76,9 @@ export function initDisassembler(): Promise<void> {
   if (cs) return Promise.resolve();
   if (!loading) {
     loading = (async () => {
+      // imported here, not at the top: only the commands that disassemble pay for the module and its wasm
+      // @ts-ignore -- capstone-wasm's package.json "exports" has no "types" condition (its dist/index.d.ts is typed above)
+      const { Capstone, Const, loadCapstone } = (await import('capstone-wasm')) as unknown as CapstoneModule;
       await loadCapstone();
       const c = new Capstone(Const.CS_ARCH_X86, Const.CS_MODE_64);
       c.setOption(Const.CS_OPT_SYNTAX, Const.CS_OPT_SYNTAX_ATT);

@@ -1,6 +1,5 @@
-import { MemoryError } from '../errors';
+import { Cancelled, MemoryError } from '../errors';
 import type { Program } from '../kernel/program';
-import { Cancelled } from '../commands/registry';
 
 /**
  * Search memory for a value (crash's `search`). Kernel virtual memory is searched through the

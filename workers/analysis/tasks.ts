@@ -149,7 +149,7 @@ export function listNodes(prog: Program, head: bigint, where: string, max = MAX_
 /** init_task's address (struct task_struct *). */
 export function initTask(prog: Program): bigint {
   const a = prog.symbolAddress('init_task');
-  if (a === undefined) throw new DumpError('no init_task symbol');
+  if (a === undefined) throw prog.missingSymbol('init_task');
   return a;
 }
 
@@ -512,14 +512,16 @@ export function panicTask(prog: Program): TaskInfo | null {
   return out;
 }
 
-/** Resident pages of a task's mm as crash counts them (file + anon + shmem), or 0. */
-export function taskRssPages(prog: Program, t: TaskInfo): number {
+/** The mm counters that make a task's RSS (the kernel's get_mm_rss(): file + anon + shmem). */
+export const RSS_COUNTERS = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SHMEMPAGES'] as const;
+
+/** Resident pages of a task's mm as crash counts them (file + anon + shmem; `counters` picks a subset), or 0. */
+export function taskRssPages(prog: Program, t: TaskInfo, counters: readonly (typeof RSS_COUNTERS)[number][] = RSS_COUNTERS): number {
   if (!t.mm) return 0;
   try {
     const mmT = prog.type('struct mm_struct');
     const rss = prog.obj(mmT, t.mm).member('rss_stat');
-    const names = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SHMEMPAGES'];
-    const idx = names.map((n, i) => Number(prog.btf.enumerator(n)?.value ?? BigInt([0, 1, 3][i])));
+    const idx = counters.map((n) => Number(prog.btf.enumerator(n)?.value ?? BigInt([0, 1, 3][RSS_COUNTERS.indexOf(n)])));
     let total = 0n;
     const rt = prog.btf.type(rss.rtype);
     if (rt.kind === 'array') {

@@ -20,6 +20,7 @@ import {
   type TaskInfo,
 } from '../analysis/tasks';
 import type { Program } from '../kernel/program';
+import { stateCounts, lastArrival, latestRqClock, rqClock, formatSpan } from '../analysis/sched';
 
 export interface PsRow {
   pid: number;
@@ -77,15 +78,36 @@ export function formatPs(rows: PsRow[]): string {
   return lines.join('\n') + '\n';
 }
 
+/** crash's ps -m: time since each task last ran (its CPU's rq clock - sched_info.last_arrival), most recent first. */
+function psLastRun(prog: Program, tasks: TaskInfo[]) {
+  const latest = latestRqClock(prog);
+  const clocks = new Map<number, bigint>();
+  const clock = (cpu: number) => {
+    if (!clocks.has(cpu)) clocks.set(cpu, rqClock(prog, cpu) ?? latest);
+    return clocks.get(cpu)!;
+  };
+  const rows = tasks.map((t) => ({ t, last: lastArrival(prog, t.task) ?? 0n, now: clock(t.cpu) }));
+  rows.sort((a, b) => (a.last > b.last ? -1 : a.last < b.last ? 1 : 0));
+  const text = rows
+    .map(({ t, last, now }) => `${formatSpan(now - last)} [${t.state}]  PID: ${String(t.pid).padEnd(7)}  TASK: ${t.task.toString(16)}  CPU: ${String(t.cpu).padEnd(3)}  COMMAND: "${t.comm}"`)
+    .join('\n');
+  return { text: text + '\n', json: rows.map(({ t, last, now }) => ({ pid: t.pid, task: '0x' + t.task.toString(16), cpu: t.cpu, state: t.state, comm: t.comm, last_arrival: last.toString(), since_ns: (now - last).toString() })) };
+}
+
 registerCommand({
   name: 'ps',
   summary: 'task list: pid, ppid, cpu, task address, state, memory, command (crash layout)',
-  usage: 'ps [-k|-u] [-p] [pid|task ...] [--json]',
+  usage: 'ps [-k|-u] [-p] [-S] [-m] [pid|task ...] [--json]',
   run(args, ctx) {
-    const { flags, rest } = parseFlags(args, { bool: ['--json', '-k', '-u', '-p'] });
+    const { flags, rest } = parseFlags(args, { bool: ['--json', '-k', '-u', '-p', '-S', '-m'] });
     const prog = ctx.prog;
     let tasks = taskList(prog);
     checkCancel(ctx);
+    if (flags.has('-S')) {
+      const counts = stateCounts(tasks);
+      return { text: counts.map((c) => `  ${c.state}: ${c.count}`).join('\n') + '\n', json: counts };
+    }
+    if (flags.has('-m')) return psLastRun(prog, tasks);
     if (flags.has('-k')) tasks = tasks.filter((t) => t.kthread || t.idle);
     if (flags.has('-u')) tasks = tasks.filter((t) => !t.kthread && !t.idle);
     if (rest.length) {

@@ -20,7 +20,7 @@ import type { Program } from '../kernel/program';
 import { MemoryError } from '../errors';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import { CommandError, registerCommand, checkCancel, type CommandResult, type CommandContext } from './registry';
-import { evalAddress, parseNumber } from './expr';
+import { evalAddress, parseNumber, checkAddressDigits } from './expr';
 import { symbolAt, symOffsetText, ensureExportSymbols } from './sym';
 
 const VADDR_PRLEN = 16;
@@ -222,6 +222,7 @@ registerCommand({
       countArg = rest[rest.length - 1];
       addrText = rest.slice(0, -1).join(' ');
     }
+    checkAddressDigits('rd', addrText);
     const addr = BigInt.asUintN(64, evalAddress(prog, addrText) + offset);
     const unit = o.ascii ? 1 : o.size;
     let count: number;

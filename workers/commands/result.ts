@@ -45,3 +45,8 @@ export function jsonWithProblems(r: CommandResult): unknown {
   }
   return { result: body, problems };
 }
+
+/** The JSON of a result as the CLI and console print it (the text when a command has no JSON shape), problems included. */
+export function jsonText(r: CommandResult): string {
+  return JSON.stringify(jsonWithProblems(r), (_, v) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v), 1) + '\n';
+}

@@ -23,6 +23,7 @@ import {
 } from '../analysis/slab';
 import { taskList, threadSize, type TaskInfo } from '../analysis/tasks';
 import { CommandError, registerCommand, type CommandContext, type CommandResult } from './registry';
+import { ensureExportSymbols, crashSymName } from './sym';
 
 export type WhatisKind = 'slab' | 'symbol' | 'module' | 'stack' | 'vmalloc' | 'percpu' | 'page' | 'struct-page' | 'unmapped' | 'unreadable' | 'user' | 'unknown';
 
@@ -83,6 +84,8 @@ export interface WhatisResult {
   region?: SlabObjectInfo['region'];
   red_left_pad?: number;
   note?: string;
+  /** who holds a free object: slab-freelist, cpu-slab, cpu-sheaf, node-barn (or rcu-sheaf, kfree_rcu pending) */
+  free_in?: string;
   tracks?: TrackJson[];
   module?: string;
   vmap?: VmapInfo;
@@ -184,6 +187,9 @@ function overlayType(ctx: CommandContext, addrs: bigint[]): string | null {
 export function symbolName(prog: Program, addr: bigint, decimal = false): { text: string; type: string; module?: string } | null {
   let hit;
   try {
+    // the export-table symbols (__kstrtab_*, loaded on demand) first, so the answer does not
+    // depend on whether `sym` ran before
+    ensureExportSymbols(prog);
     hit = prog.symbols.lookup(addr);
   } catch {
     return null;
@@ -197,7 +203,7 @@ export function symbolName(prog: Program, addr: bigint, decimal = false): { text
   const off = hit.offset ? `+${decimal ? hit.offset : '0x' + hit.offset.toString(16)}` : '';
   // crash keeps no data type for module symbols read from kallsyms: (?) unless text
   const type = sym.module && !/^[tT]$/.test(sym.type) ? '?' : sym.type;
-  return { text: sym.name + off, type, module: sym.module };
+  return { text: crashSymName(sym.name) + off, type, module: sym.module };
 }
 
 function symWithModule(prog: Program, a: bigint): string {
@@ -561,6 +567,7 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
     r.offset = so.offset;
     r.state = so.state;
     if (so.note) r.note = so.note;
+    if (so.holder) r.free_in = so.holder;
     if (so.cache.redLeftPad) {
       r.slot = '0x' + so.slot.toString(16);
       r.red_left_pad = so.cache.redLeftPad;
@@ -658,7 +665,7 @@ export function parseAddress(prog: Program, s: string): bigint {
   if (/^(0x)?[0-9a-f]+$/i.test(t)) return BigInt(t.startsWith('0x') || t.startsWith('0X') ? t : '0x' + t);
   const m = /^([A-Za-z_][\w.]*)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(t);
   if (m) {
-    const a = prog.symbolAddress(m[1]);
+    const a = prog.anySymbolAddress(m[1]);
     if (a !== undefined) return a + (m[2] ? BigInt(m[2]) : 0n);
   }
   throw new CommandError(`invalid address: ${s}`);

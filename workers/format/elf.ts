@@ -64,6 +64,8 @@ export class ElfDump implements PhysicalDump {
   readonly prstatus: PrStatus[];
   readonly vmcoreinfo: string | null;
   readonly header: DumpHeaderInfo = {};
+  /** end of the furthest segment the program headers describe */
+  private promised = 0;
   readonly warnings: string[] = [];
   readonly maxPhys: number;
   private segs: Segment[] = [];
@@ -133,6 +135,7 @@ export class ElfDump implements PhysicalDump {
       }
       if ((ptype === PT_LOAD || ptype === PT_NOTE) && filesz > 0 && offset > phoff) firstData = Math.min(firstData, offset);
       if (ptype === PT_NOTE) {
+        this.promised = Math.max(this.promised, offset + filesz);
         if (offset + filesz > src.size) {
           this.warnings.push(`PT_NOTE ${i} runs past the end of the file; notes may be missing`);
           this.header.incomplete = true;
@@ -141,6 +144,7 @@ export class ElfDump implements PhysicalDump {
         noteBytes += len;
         if (len > 0) noteBlobs.push(src.read(offset, len));
       } else if (ptype === PT_LOAD) {
+        this.promised = Math.max(this.promised, offset + filesz);
         // Bounds from what the file proves: a segment's memory beyond its file bytes is at most
         // MAX_PHYS, and two segments never share file bytes (a corrupt header that repeats the
         // same bytes many times would otherwise multiply the memory every scan walks).
@@ -220,6 +224,10 @@ export class ElfDump implements PhysicalDump {
   /** PT_LOAD virtual addresses, when the ELF has them (kdump's /proc/vmcore). */
   get hasVirtualAddresses(): boolean {
     return this.segs.some((s) => s.vaddr !== 0n);
+  }
+
+  expectedSize(): { bytes: number; atLeast: boolean } {
+    return { bytes: Math.max(this.promised, this.src.size), atLeast: false };
   }
 
   /**

@@ -513,6 +513,33 @@ export class KdumpDump implements PhysicalDump {
     return total - this.rankBase;
   }
 
+  /**
+   * The size the file should have: the end of the last dumped page's data (page descriptors are
+   * in pfn order, their data in the same order). When the file ends inside the descriptor table
+   * the end is unknown: at least the table's end.
+   */
+  expectedSize(): { bytes: number; atLeast: boolean } | null {
+    let n: number;
+    try {
+      n = this.dumpedPages();
+    } catch {
+      return null;
+    }
+    const tableEnd = this.layout.descOffset + n * PAGE_DESC_SIZE;
+    if (n === 0) return { bytes: Math.max(tableEnd, this.raw.size), atLeast: false };
+    if (tableEnd > this.raw.size) return { bytes: tableEnd, atLeast: true };
+    // the last few descriptors (a zero page shares one early data block, so not just the last)
+    const k = Math.min(n, 64);
+    const d = this.raw.read(tableEnd - k * PAGE_DESC_SIZE, k * PAGE_DESC_SIZE);
+    let end = 0;
+    for (let i = 0; i + PAGE_DESC_SIZE <= d.length; i += PAGE_DESC_SIZE) {
+      const e = Number(i64(d, i)) + u32(d, i + 8);
+      if (Number.isSafeInteger(e)) end = Math.max(end, e);
+    }
+    if (end < tableEnd) return { bytes: tableEnd, atLeast: true };
+    return { bytes: end, atLeast: false };
+  }
+
   /** What the dump holds for the page of `paddr`: its data, an excluded page, or nothing. */
   pageState(paddr: number): 'dumped' | 'excluded' | 'no-memory' {
     const pfn = Math.floor(paddr / this.pageSize);

@@ -222,8 +222,10 @@ export class Btf {
   private readonly recOff: Uint32Array;
   private readonly recKind: Uint8Array;
   private readonly decoded: (BtfType | undefined)[];
-  private nameIndex: Map<string, number | number[]> | null = null;
-  private enumIndex: Map<string, { type: number; value: bigint }> | null = null;
+  /** by-name index of the named types: their ids, name hashes, and an open-addressing table */
+  private nameIndex: { ids: Int32Array; hashes: Int32Array; slots: Int32Array } | null = null;
+  /** by-name index of every enumerator: its enum's id, its place in the enum, name hashes, table */
+  private enumIndex: { ids: Int32Array; at: Int32Array; hashes: Int32Array; slots: Int32Array } | null = null;
   private readonly sizeCache = new Map<number, number>();
 
   constructor(data: Uint8Array, base?: Btf) {
@@ -457,33 +459,60 @@ export class Btf {
 
   // ---------------------------------------------------------------- lookup by name
 
-  private buildNameIndex(): Map<string, number | number[]> {
-    const idx = new Map<string, number | number[]>();
-    const add = (btf: Btf) => {
-      const d = btf.data;
-      for (let i = 0; i < btf.recOff.length; i++) {
-        const k = btf.recKind[i];
-        if (k === K_VOLATILE || k === K_CONST || k === K_RESTRICT || k === K_PTR || k === K_ARRAY ||
-          k === K_FUNC_PROTO || k === K_TYPE_TAG || k === K_DECL_TAG) continue;
-        const no = u32(d, btf.recOff[i]);
-        if (no === 0) continue;
-        const n = btf.str(no);
-        const id = btf.startId + i;
-        const cur = idx.get(n);
-        if (cur === undefined) idx.set(n, id);
-        else if (typeof cur === 'number') idx.set(n, [cur, id]);
-        else cur.push(id);
+  /**
+   * Hash every named type's name where it lies in the string section (no string per type: a
+   * kernel's BTF has 100k+ records, most of them functions) into an open-addressing table; a
+   * lookup hashes the query and compares names along its chain only.
+   */
+  private buildNameIndex(): { ids: Int32Array; hashes: Int32Array; slots: Int32Array } {
+    const d = this.data;
+    const n = this.recOff.length;
+    const ids = new Int32Array(n);
+    const hashes = new Int32Array(n);
+    const strs = this.strings;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const k = this.recKind[i];
+      if (k === K_VOLATILE || k === K_CONST || k === K_RESTRICT || k === K_PTR || k === K_ARRAY ||
+        k === K_FUNC_PROTO || k === K_TYPE_TAG || k === K_DECL_TAG) continue;
+      const no = u32(d, this.recOff[i]);
+      if (no === 0) continue;
+      let h = 0;
+      if (no < this.strStart) h = nameHash(this.str(no));
+      else {
+        for (let c = no - this.strStart; c < strs.length; c++) {
+          const ch = strs.charCodeAt(c);
+          if (ch === 0) break;
+          h = (Math.imul(h, 0x01000193) + ch) | 0;
+        }
       }
-    };
-    add(this); // the base keeps its own index (shared by every module on top of it)
-    return idx;
+      ids[m] = this.startId + i;
+      hashes[m] = h;
+      m++;
+    }
+    let size = 1024;
+    while (size < m * 2) size <<= 1;
+    const slots = new Int32Array(size);
+    const mask = size - 1;
+    // in id order, so along a chain equal names come lowest id first
+    for (let j = 0; j < m; j++) {
+      let x = mixHash(hashes[j]) & mask;
+      while (slots[x] !== 0) x = (x + 1) & mask;
+      slots[x] = j + 1;
+    }
+    return { ids: ids.subarray(0, m), hashes: hashes.subarray(0, m), slots };
   }
 
   /** Every named type (not ptr/array/qualifier) with this exact name, lowest id first. */
   findTypes(name: string): number[] {
     const idx = (this.nameIndex ??= this.buildNameIndex());
-    const v = idx.get(name);
-    const own = v === undefined ? [] : typeof v === 'number' ? [v] : v;
+    const h = nameHash(name);
+    const own: number[] = [];
+    const mask = idx.slots.length - 1;
+    for (let x = mixHash(h) & mask; idx.slots[x] !== 0; x = (x + 1) & mask) {
+      const j = idx.slots[x] - 1;
+      if (idx.hashes[j] === h && this.name(idx.ids[j]) === name) own.push(idx.ids[j]);
+    }
     if (!this.base) return own;
     const inBase = this.base.findTypes(name);
     return inBase.length ? (own.length ? [...inBase, ...own] : inBase) : own;
@@ -554,16 +583,59 @@ export class Btf {
   enumerator(name: string): { type: number; value: bigint } | null {
     const inBase = this.base?.enumerator(name);
     if (inBase) return inBase;
-    if (!this.enumIndex) {
-      const idx = new Map<string, { type: number; value: bigint }>();
-      for (let id = this.startId; id < this.count; id++) {
-        const k = this.kindNo(id);
-        if (k !== K_ENUM && k !== K_ENUM64) continue;
-        for (const v of (this.type(id) as BtfEnum).values) if (!idx.has(v.name)) idx.set(v.name, { type: id, value: v.value });
-      }
-      this.enumIndex = idx;
+    const idx = (this.enumIndex ??= this.buildEnumIndex());
+    const h = nameHash(name);
+    const mask = idx.slots.length - 1;
+    // in (id, place) order along a chain: the first enumerator of that name wins
+    for (let x = mixHash(h) & mask; idx.slots[x] !== 0; x = (x + 1) & mask) {
+      const j = idx.slots[x] - 1;
+      if (idx.hashes[j] !== h) continue;
+      const v = (this.type(idx.ids[j]) as BtfEnum).values[idx.at[j]];
+      if (v && v.name === name) return { type: idx.ids[j], value: v.value };
     }
-    return this.enumIndex.get(name) ?? null;
+    return null;
+  }
+
+  /** Hash every enumerator's name where it lies (enum and enum64 records are decoded only on a hit). */
+  private buildEnumIndex(): { ids: Int32Array; at: Int32Array; hashes: Int32Array; slots: Int32Array } {
+    const d = this.data;
+    const ids: number[] = [];
+    const at: number[] = [];
+    const hashes: number[] = [];
+    const strs = this.strings;
+    for (let i = 0; i < this.recOff.length; i++) {
+      const k = this.recKind[i];
+      if (k !== K_ENUM && k !== K_ENUM64) continue;
+      const off = this.recOff[i];
+      const vlen = u32(d, off + 4) & 0xffff;
+      const stride = k === K_ENUM ? 8 : 12;
+      for (let v = 0; v < vlen; v++) {
+        const no = u32(d, off + 12 + v * stride);
+        let h = 0;
+        if (no < this.strStart) h = nameHash(this.str(no));
+        else {
+          for (let c = no - this.strStart; c < strs.length; c++) {
+            const ch = strs.charCodeAt(c);
+            if (ch === 0) break;
+            h = (Math.imul(h, 0x01000193) + ch) | 0;
+          }
+        }
+        ids.push(this.startId + i);
+        at.push(v);
+        hashes.push(h);
+      }
+    }
+    const m = ids.length;
+    let size = 1024;
+    while (size < m * 2) size <<= 1;
+    const slots = new Int32Array(size);
+    const mask = size - 1;
+    for (let j = 0; j < m; j++) {
+      let x = mixHash(hashes[j]) & mask;
+      while (slots[x] !== 0) x = (x + 1) & mask;
+      slots[x] = j + 1;
+    }
+    return { ids: Int32Array.from(ids), at: Int32Array.from(at), hashes: Int32Array.from(hashes), slots };
   }
 
   /** The enumerator named for a value of an enum type (through typedefs), or null. */
@@ -973,7 +1045,7 @@ export function walkLayout(btf: Btf, id: number, visit: (item: LayoutItem) => vo
     comp.members.forEach((m, idx) => {
       const bit = bitBase + m.bitOffset;
       const offset = Math.floor(bit / 8);
-      const inline = inlineComposite(btf, m.type);
+      const inline = inlineComposite(btf, m.type, m.name === '');
       const p = m.name ? (path ? `${path}.${m.name}` : m.name) : path;
       const seg = m.name || (inline ? `(${inline.comp.kind})` : '');
       const cp = crashPath ? `${crashPath}.${seg}` : seg;
@@ -985,7 +1057,7 @@ export function walkLayout(btf: Btf, id: number, visit: (item: LayoutItem) => vo
         const typeText = btf.typeName(m.type, { flexible });
         visit({
           event: 'open', depth, name: m.name, path: p, crashPath: cp, type: m.type, typeText,
-          text: `${kw} {`, keyword: kw, offset, bitOffset: bit, bitSize: 0, size, addressable, flexible,
+          text: `${kw}${inline.comp.name ? ' ' + inline.comp.name : ''} {`, keyword: kw, offset, bitOffset: bit, bitSize: 0, size, addressable, flexible,
         });
         rec(inline.comp, bit, depth + 1, p, cp, inNamed || m.name !== '');
         const decl = m.name ? ' ' + inline.suffix(m.name, flexible) : '';
@@ -1006,8 +1078,12 @@ export function walkLayout(btf: Btf, id: number, visit: (item: LayoutItem) => vo
   rec(tt, 0, 0, '', '', false);
 }
 
-/** A member type printed inline: an anonymous struct/union, possibly inside arrays. */
-function inlineComposite(btf: Btf, type: number):
+/**
+ * A member type printed inline: an anonymous struct/union, possibly inside arrays; or, for an
+ * unnamed member, a named one (`struct freelist_counters;` embedded with -fms-extensions, Linux
+ * 6.19+: its members are reached as the outer struct's, and crash prints it inline by name).
+ */
+function inlineComposite(btf: Btf, type: number, unnamedMember = false):
   { comp: BtfComposite; suffix: (name: string, flexible: boolean) => string } | null {
   let t = btf.unqualified(type);
   const dims: number[] = [];
@@ -1019,7 +1095,7 @@ function inlineComposite(btf: Btf, type: number):
   const k = btf.kind(t);
   if (k !== 'struct' && k !== 'union') return null;
   const c = btf.type(t) as BtfComposite;
-  if (c.name !== '') return null;
+  if (c.name !== '' && !(unnamedMember && dims.length === 0)) return null;
   return {
     comp: c,
     suffix: (name, flexible) => name + dims.map((d, i) => (d === 0 && flexible && i === 0 ? '[]' : `[${d}]`)).join(''),
@@ -1063,4 +1139,19 @@ function tokenizePath(path: string): (string | number)[] | null {
   }
   if (expectName && out.length) return null;
   return out;
+}
+
+/** The polynomial hash of a type name (h = h * P + c, mod 2^32) used by the by-name index. */
+function nameHash(s: string): number {
+  let h = 0;
+  for (let c = 0; c < s.length; c++) h = (Math.imul(h, 0x01000193) + s.charCodeAt(c)) | 0;
+  return h;
+}
+
+/** Spread a hash's bits over a table index. */
+function mixHash(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x45d9f3b);
+  h ^= h >>> 16;
+  return h >>> 0;
 }

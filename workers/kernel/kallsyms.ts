@@ -2,6 +2,7 @@ import { DumpError } from '../errors';
 import { u16, u32, i32, u64 } from '../bytes';
 import type { KernelMemory } from './memory';
 import type { VmcoreInfo } from './vmcoreinfo';
+import { findKallsyms } from './kallsyms-find';
 
 /**
  * kallsyms read from the dump's own memory (kernel/kallsyms.c, scripts/kallsyms.c), located by
@@ -18,14 +19,20 @@ import type { VmcoreInfo } from './vmcoreinfo';
  *  - kallsyms_offsets[] + kallsyms_relative_base with CONFIG_KALLSYMS_ABSOLUTE_PERCPU: offsets
  *    >= 0 are absolute (per-cpu symbols), negative ones are relative_base - 1 - offset;
  *  - kallsyms_offsets[] as u32 added to relative_base (or, where relative_base is gone, to the
- *    base implied by _stext).
+ *    base implied by _stext);
+ *  - kallsyms_offsets[] place-relative (Linux 6.15+, kallsyms_relative_base gone): entry i is the
+ *    signed 32-bit distance from &kallsyms_offsets[i] to the symbol (`.long sym - .`).
+ * A candidate must give every VMCOREINFO SYMBOL() its address (not only _stext: the _stext-implied
+ * base always fits _stext), so a wrong encoding is refused instead of shifting every symbol.
  */
 export interface KallsymsRaw {
   names: string[];
   types: string[];
   /** addresses, index-aligned with names (a typed array: no heap object per symbol) */
   addrs: BigUint64Array;
-  encoding: 'absolute' | 'absolute-percpu' | 'relative';
+  encoding: 'absolute' | 'absolute-percpu' | 'relative' | 'place-relative';
+  /** where the tables came from: VMCOREINFO, or found in memory (and what validated them) */
+  how: string;
 }
 
 /** The kallsyms tables VMCOREINFO names, with the token table expanded. */
@@ -39,22 +46,27 @@ interface KallsymsTables {
   offsetsAddr?: bigint;
   relBaseAddr?: bigint;
   addressesAddr?: bigint;
+  /** where the tables' addresses came from (VMCOREINFO, or found in memory and how checked) */
+  how: string;
 }
 
 function kallsymsTables(mem: KernelMemory, info: VmcoreInfo): KallsymsTables {
-  const namesAddr = info.symbol('kallsyms_names');
+  let namesAddr = info.symbol('kallsyms_names');
   const numAddr = info.symbol('kallsyms_num_syms');
-  const tokTable = info.symbol('kallsyms_token_table');
-  const tokIndex = info.symbol('kallsyms_token_index');
-  const offsetsAddr = info.symbol('kallsyms_offsets');
-  const relBaseAddr = info.symbol('kallsyms_relative_base');
-  const addressesAddr = info.symbol('kallsyms_addresses');
+  let tokTable = info.symbol('kallsyms_token_table');
+  let tokIndex = info.symbol('kallsyms_token_index');
+  let offsetsAddr = info.symbol('kallsyms_offsets');
+  let relBaseAddr = info.symbol('kallsyms_relative_base');
+  let addressesAddr = info.symbol('kallsyms_addresses');
+  let num: number;
+  let how = 'VMCOREINFO';
   if (!namesAddr || !numAddr || !tokTable || !tokIndex || (!offsetsAddr && !addressesAddr)) {
-    throw new DumpError(
-      'VMCOREINFO has no kallsyms entries (kernels before 6.0 do not export them): kernel symbols unavailable; give a System.map or a vmlinux',
-    );
+    // before 6.0: find them in the kernel image by their shape (kallsyms-find.ts)
+    const loc = findKallsyms(mem, info);
+    ({ namesAddr, tokTable, tokIndex, offsetsAddr, relBaseAddr, addressesAddr, num, how } = loc);
+  } else {
+    num = mem.u32(numAddr);
   }
-  const num = mem.u32(numAddr);
   if (num === 0 || num > 5_000_000) throw new DumpError(`kallsyms_num_syms is ${num}: kallsyms memory looks corrupt`);
 
   // token table: 256 tokens
@@ -71,7 +83,7 @@ function kallsymsTables(mem: KernelMemory, info: VmcoreInfo): KallsymsTables {
     tokens[t] = dec.decode(table.subarray(s, e));
     tokLen[t] = e - s;
   }
-  return { namesAddr, num, tokTable, tokens, tokLen, offsetsAddr, relBaseAddr, addressesAddr };
+  return { namesAddr: namesAddr!, num, tokTable: tokTable!, tokens, tokLen, offsetsAddr, relBaseAddr, addressesAddr, how };
 }
 
 /** kallsyms_names: one read up to the token table, which scripts/kallsyms.c emits after the
@@ -91,6 +103,7 @@ function addressDecoder(
   t: KallsymsTables,
   offset: (i: number) => Uint8Array,
   stextIdx: number,
+  indexOf?: (name: string) => number,
 ): { encoding: KallsymsRaw['encoding']; address: (i: number) => bigint } {
   if (t.addressesAddr && !t.offsetsAddr) {
     const at = t.addressesAddr;
@@ -109,14 +122,57 @@ function addressDecoder(
     ]);
     candidates.push(['relative', (i) => relBase + BigInt(u32(offset(i), 0))]);
   }
-  if (stext !== undefined && stextIdx >= 0) {
+  if (t.offsetsAddr) {
+    const at = t.offsetsAddr;
+    candidates.push(['place-relative', (i) => at + BigInt(i * 4) + BigInt(i32(offset(i), 0))]);
+  }
+  const checks = vmcoreinfoChecks(info, stextIdx, indexOf);
+  // the _stext-implied base fits _stext by construction: with a name lookup, a second symbol must confirm it
+  if (stext !== undefined && stextIdx >= 0 && (!indexOf || checks.length > 1)) {
     const base = stext - BigInt(u32(offset(stextIdx), 0));
     candidates.push(['relative', (i) => base + BigInt(u32(offset(i), 0))]);
   }
-  const known = stext !== undefined && stextIdx >= 0;
-  const chosen = candidates.find((c) => !known || c[1](stextIdx) === stext);
-  if (!chosen) throw new DumpError('kallsyms: no known address encoding gives _stext its VMCOREINFO address');
+  // the candidate that gives the most checked symbols their address; all of them, or (a static
+  // symbol may share a VMCOREINFO symbol's name) all but one when at least five are checked
+  const score = (f: (i: number) => bigint): number => checks.filter(([i, a]) => BigInt.asUintN(64, f(i)) === a).length;
+  let chosen: (typeof candidates)[number] | undefined = checks.length ? undefined : candidates[0];
+  let best = 0;
+  for (const c of candidates) {
+    if (!checks.length) break;
+    const n = score(c[1]);
+    if (n > best && (n === checks.length || (checks.length >= 5 && n >= checks.length - 1))) {
+      chosen = c;
+      best = n;
+    }
+  }
+  if (!chosen) {
+    throw new DumpError(
+      `kallsyms: no known address encoding gives the ${checks.length} VMCOREINFO symbols (_stext, ...) their addresses`,
+    );
+  }
   return { encoding: chosen[0], address: (i) => BigInt.asUintN(64, chosen[1](i)) };
+}
+
+/**
+ * [kallsyms index, VMCOREINFO address] of each SYMBOL(name) in VMCOREINFO that kallsyms names
+ * (kernel text and data symbols: _stext, init_uts_ns, swapper_pg_dir, prb, ...), the facts an
+ * address encoding is checked against. Only _stext when no name lookup is given.
+ */
+function vmcoreinfoChecks(info: VmcoreInfo, stextIdx: number, indexOf?: (name: string) => number): Array<[number, bigint]> {
+  const out: Array<[number, bigint]> = [];
+  const stext = info.symbol('_stext');
+  if (stext !== undefined && stextIdx >= 0) out.push([stextIdx, stext]);
+  if (!indexOf) return out;
+  for (const key of info.entries.keys()) {
+    const m = /^SYMBOL\((\w+)\)$/.exec(key);
+    if (!m || m[1] === '_stext') continue;
+    const addr = info.symbol(m[1])!;
+    // only symbols of the kernel image: VMCOREINFO also names values (vmemmap, mem_section)
+    if (stext !== undefined && (addr < stext - (1n << 30n) || addr > stext + (1n << 30n))) continue;
+    const i = indexOf(m[1]);
+    if (i >= 0) out.push([i, addr]);
+  }
+  return out;
 }
 
 export function readKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsRaw {
@@ -138,12 +194,24 @@ export function readKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsRaw {
     for (let i = 0; i < num; i++) addrs[i] = u64(raw, i * 8);
     encoding = 'absolute';
   } else {
-    const d = addressDecoder(mem, info, t, offsetAt, names.indexOf('_stext'));
+    let byName: Map<string, number> | undefined;
+    const indexOf = (name: string): number => {
+      if (!byName) {
+        byName = new Map();
+        for (const [key] of info.entries) {
+          const m = /^SYMBOL\((\w+)\)$/.exec(key);
+          if (m) byName.set(m[1], -1);
+        }
+        for (let i = 0; i < num; i++) if (byName.get(names[i]) === -1) byName.set(names[i], i);
+      }
+      return byName.get(name) ?? -1;
+    };
+    const d = addressDecoder(mem, info, t, offsetAt, names.indexOf('_stext'), indexOf);
     addrs = new BigUint64Array(num);
     for (let i = 0; i < num; i++) addrs[i] = d.address(i);
     encoding = d.encoding;
   }
-  return { names, types, addrs, encoding };
+  return { names, types, addrs, encoding, how: t.how };
 }
 
 /** Expand every kallsyms_names entry (length byte(s) + token indexes) into names and types. */
@@ -212,9 +280,10 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 
 /**
  * Name -> address for a few symbols without making a string per symbol: one pass hashes every
- * expanded name (FNV-1a over the token characters) into a Map of hash -> index; a lookup hashes
- * the query, decodes that one entry to confirm it, and decodes the address. About ten times
- * cheaper than readKallsyms, for analyses that need a few dozen symbols by name.
+ * expanded name (a polynomial hash, composed token by token from per-token values) into an
+ * open-addressing table of entry indexes; a lookup hashes the query, decodes the entries of its
+ * chain to confirm, and decodes the address. Much cheaper than readKallsyms, for analyses that
+ * need a few dozen symbols by name; entries decode one at a time (name(i), addressAt(i)).
  */
 export class KallsymsNameIndex {
   private readonly t: KallsymsTables;
@@ -222,10 +291,9 @@ export class KallsymsNameIndex {
   /** start of each entry's token bytes in buf, and their count */
   private readonly at: Uint32Array;
   private readonly len: Uint16Array;
-  /** hash -> index (first wins), or -1 when several names share a hash */
-  private readonly byHash = new Map<number, number>();
-  private readonly collisions = new Map<number, number[]>();
-  private readonly tokHash: Array<Uint16Array>;
+  /** each entry's name hash, and an open-addressing table of entry index + 1 by hash */
+  private readonly hashes: Uint32Array;
+  private readonly slots: Int32Array;
   private decoder: ((i: number) => bigint) | null = null;
   encoding: KallsymsRaw['encoding'] | null = null;
 
@@ -235,68 +303,196 @@ export class KallsymsNameIndex {
   ) {
     const t = (this.t = kallsymsTables(mem, info));
     const buf = (this.buf = namesBytes(mem, t));
-    this.at = new Uint32Array(t.num);
-    this.len = new Uint16Array(t.num);
-    this.tokHash = t.tokens.map((s) => Uint16Array.from(s, (c) => c.charCodeAt(0)));
+    const num = t.num;
+    const at = (this.at = new Uint32Array(num));
+    const lens = (this.len = new Uint16Array(num));
+    const hashes = (this.hashes = new Uint32Array(num));
+    // The hash is polynomial (h = h * P + c, mod 2^32), so a token's part composes in one step:
+    // h = h * P^len(token) + H(token). The first character of a name is its type letter and is
+    // not hashed: the first token of each entry uses its tail's values.
+    const pw = new Int32Array(256);
+    const hv = new Int32Array(256);
+    const pwTail = new Int32Array(256);
+    const hvTail = new Int32Array(256);
+    for (let k = 0; k < 256; k++) {
+      const tok = t.tokens[k] ?? '';
+      [pw[k], hv[k]] = polyHash(tok);
+      [pwTail[k], hvTail[k]] = polyHash(tok.slice(1));
+    }
+    const n = buf.length;
     let pos = 0;
-    for (let i = 0; i < t.num; i++) {
-      if (pos >= buf.length) throw new DumpError(`kallsyms_names ends after ${i} of ${t.num} entries: kallsyms memory looks corrupt`);
+    for (let i = 0; i < num; i++) {
+      if (pos >= n) throw new DumpError(`kallsyms_names ends after ${i} of ${num} entries: kallsyms memory looks corrupt`);
       let len = buf[pos++];
       if (len & 0x80) len = (len & 0x7f) | (buf[pos++] << 7);
-      if (len === 0 || len > 4096 || pos + len > buf.length) throw new DumpError(`kallsyms_names entry ${i} has length ${len}: kallsyms memory looks corrupt`);
-      this.at[i] = pos;
-      this.len[i] = len;
-      // FNV-1a over the name's characters, skipping the first (the type letter)
-      let h = 0x811c9dc5;
-      let first = true;
-      for (let k = 0; k < len; k++) {
-        const tok = this.tokHash[buf[pos + k]];
-        for (let c = 0; c < tok.length; c++) {
-          if (first) {
-            first = false;
-            continue;
-          }
-          h = Math.imul(h ^ tok[c], 0x01000193);
-        }
+      if (len === 0 || len > 4096 || pos + len > n) throw new DumpError(`kallsyms_names entry ${i} has length ${len}: kallsyms memory looks corrupt`);
+      at[i] = pos;
+      lens[i] = len;
+      let h = hvTail[buf[pos]];
+      for (let k = 1; k < len; k++) {
+        const tok = buf[pos + k];
+        h = (Math.imul(h, pw[tok]) + hv[tok]) | 0;
       }
-      h >>>= 0;
-      const prev = this.byHash.get(h);
-      if (prev === undefined) this.byHash.set(h, i);
-      else {
-        const l = this.collisions.get(h) ?? [prev];
-        l.push(i);
-        this.collisions.set(h, l);
-        this.byHash.set(h, -1);
-      }
+      hashes[i] = h;
       pos += len;
+    }
+    let size = 1024;
+    while (size < num * 2) size <<= 1;
+    const slots = (this.slots = new Int32Array(size));
+    const mask = size - 1;
+    // entries go in in index order, so along a probe chain equal names come lowest index first
+    for (let i = 0; i < num; i++) {
+      let j = mix(hashes[i]) & mask;
+      while (slots[j] !== 0) j = (j + 1) & mask;
+      slots[j] = i + 1;
     }
   }
 
-  private name(i: number): string {
+  /** Number of entries (kallsyms_num_syms). */
+  get count(): number {
+    return this.t.num;
+  }
+
+  /** The name of entry i (without its type letter). */
+  name(i: number): string {
+    return this.typedName(i).slice(1);
+  }
+
+  /** The type letter of entry i (T, t, D, ...). */
+  type(i: number): string {
+    return this.t.tokens[this.buf[this.at[i]]].charAt(0);
+  }
+
+  private typedName(i: number): string {
     let s = '';
-    for (let k = 0; k < this.len[i]; k++) s += this.t.tokens[this.buf[this.at[i] + k]];
-    return s.slice(1);
+    const a = this.at[i];
+    for (let k = 0; k < this.len[i]; k++) s += this.t.tokens[this.buf[a + k]];
+    return s;
+  }
+
+  /** Every entry with this name, in kallsyms order. */
+  indexes(name: string): number[] {
+    let h = 0;
+    for (let c = 0; c < name.length; c++) h = (Math.imul(h, HASH_P) + name.charCodeAt(c)) | 0;
+    const out: number[] = [];
+    const mask = this.slots.length - 1;
+    for (let j = mix(h) & mask; this.slots[j] !== 0; j = (j + 1) & mask) {
+      const i = this.slots[j] - 1;
+      if (this.hashes[i] === h >>> 0 && this.name(i) === name) out.push(i);
+    }
+    return out;
   }
 
   private index(name: string): number | undefined {
-    let h = 0x811c9dc5;
-    for (let c = 0; c < name.length; c++) h = Math.imul(h ^ name.charCodeAt(c), 0x01000193);
-    h >>>= 0;
-    const i = this.byHash.get(h);
-    if (i === undefined) return undefined;
-    const cands = i === -1 ? this.collisions.get(h)! : [i];
-    return cands.find((c) => this.name(c) === name);
+    return this.indexes(name)[0];
   }
 
-  address(name: string): bigint | undefined {
-    const i = this.index(name);
-    if (i === undefined) return undefined;
+  /** The address of entry i. */
+  addressAt(i: number): bigint {
     if (!this.decoder) {
       const offsetsAddr = this.t.offsetsAddr;
-      const d = addressDecoder(this.mem, this.info, this.t, (k) => this.mem.read(offsetsAddr! + BigInt(k * 4), 4), this.index('_stext') ?? -1);
+      const d = addressDecoder(
+        this.mem,
+        this.info,
+        this.t,
+        (k) => this.mem.read(offsetsAddr! + BigInt(k * 4), 4),
+        this.index('_stext') ?? -1,
+        (name) => this.index(name) ?? -1,
+      );
       this.decoder = d.address;
       this.encoding = d.encoding;
     }
     return this.decoder(i);
   }
+
+  address(name: string): bigint | undefined {
+    const i = this.index(name);
+    return i === undefined ? undefined : this.addressAt(i);
+  }
+
+  /** Every entry's address, in kallsyms order (one read of the address table). */
+  addresses(): BigUint64Array {
+    const t = this.t;
+    const num = t.num;
+    const out = new BigUint64Array(num);
+    if (t.addressesAddr && !t.offsetsAddr) {
+      const raw = this.mem.read(t.addressesAddr, num * 8);
+      for (let i = 0; i < num; i++) out[i] = u64(raw, i * 8);
+      this.encoding = 'absolute';
+      return out;
+    }
+    const raw = this.mem.read(t.offsetsAddr!, num * 4);
+    const d = addressDecoder(this.mem, this.info, t, (k) => raw.subarray(k * 4, k * 4 + 4), this.index('_stext') ?? -1);
+    this.encoding = d.encoding;
+    if (!fillAddresses(out, raw, d, t.relBaseAddr ? this.mem.u64(t.relBaseAddr) : undefined)) {
+      for (let i = 0; i < num; i++) out[i] = d.address(i);
+    }
+    return out;
+  }
+}
+
+/**
+ * Every address of a base-relative table without a BigInt per entry: each address is a 64-bit
+ * base plus a 32-bit value (offset, or -1 - offset for the absolute-percpu encoding's negative
+ * entries; a non-negative absolute-percpu entry is the address itself), written as two 32-bit
+ * halves. Checked against the decoder on a sample of entries; false (nothing promised) when they
+ * disagree or the encoding is another.
+ */
+function fillAddresses(
+  out: BigUint64Array,
+  raw: Uint8Array,
+  d: { encoding: KallsymsRaw['encoding']; address: (i: number) => bigint },
+  relBase: bigint | undefined,
+): boolean {
+  const num = out.length;
+  if (num === 0 || raw.length < num * 4) return false;
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const halves = new Uint32Array(out.buffer, out.byteOffset, num * 2);
+  let base: bigint;
+  if (d.encoding === 'relative') base = BigInt.asUintN(64, d.address(0) - BigInt(dv.getUint32(0, true)));
+  else if (d.encoding === 'absolute-percpu' && relBase !== undefined) base = relBase;
+  else return false;
+  const lo = Number(base & 0xffffffffn);
+  const hi = Number(base >> 32n);
+  const percpu = d.encoding === 'absolute-percpu';
+  for (let i = 0; i < num; i++) {
+    let x: number;
+    if (percpu) {
+      const o = dv.getInt32(i * 4, true);
+      if (o >= 0) {
+        halves[2 * i] = o;
+        halves[2 * i + 1] = 0;
+        continue;
+      }
+      x = -1 - o;
+    } else x = dv.getUint32(i * 4, true);
+    const sum = lo + x;
+    halves[2 * i] = sum >>> 0;
+    halves[2 * i + 1] = (hi + (sum >= 0x100000000 ? 1 : 0)) >>> 0;
+  }
+  // little-endian halves (x86_64 hosts and every browser); the sample check catches anything else
+  const step = Math.max(1, Math.floor(num / 64));
+  for (let i = 0; i < num; i += step) if (out[i] !== d.address(i)) return false;
+  return out[num - 1] === d.address(num - 1);
+}
+
+const HASH_P = 0x01000193;
+
+/** [P^len, H(s)] of the polynomial hash H(s) = sum of s[i] * P^(len-1-i), mod 2^32. */
+function polyHash(s: string): [number, number] {
+  let p = 1;
+  let h = 0;
+  for (let c = 0; c < s.length; c++) {
+    p = Math.imul(p, HASH_P);
+    h = (Math.imul(h, HASH_P) + s.charCodeAt(c)) | 0;
+  }
+  return [p, h];
+}
+
+/** Spread a polynomial hash's bits over the table index (its low bits alone are weak). */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x45d9f3b);
+  h ^= h >>> 16;
+  return h >>> 0;
 }

@@ -1,7 +1,14 @@
 import { DumpError, MemoryError } from '../errors';
 import { u64, cstr } from '../bytes';
 import type { Btf, BtfInt } from './btf';
-import type { Program } from './program';
+import type { KernelMemory } from './memory';
+
+/** What an object view needs of the program that made it (Program satisfies it; no import of program.ts). */
+export interface ObjHost {
+  readonly btf: Btf;
+  readonly mem: KernelMemory;
+  obj(type: string | number, address: bigint): Obj;
+}
 
 /**
  * A typed view of kernel memory: a BTF type at an address (drgn's Object, reduced to what the
@@ -11,7 +18,7 @@ import type { Program } from './program';
  */
 export class Obj {
   constructor(
-    readonly prog: Program,
+    readonly prog: ObjHost,
     /** BTF type id (possibly a typedef; use `rtype` for the resolved one) */
     readonly type: number,
     readonly address: bigint,

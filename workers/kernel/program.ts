@@ -10,12 +10,19 @@ import { KernelMemory } from './memory';
 import { readKallsyms, KallsymsNameIndex, type KallsymsRaw } from './kallsyms';
 import { SymbolTable } from './symbols';
 import { Btf, parseBtf } from './btf';
+import { findBtfInMemory } from './btf-find';
 import { Obj } from './object';
+import { dumpIdentity, relocate, type DebugInput } from './debuginfo';
+import { cstr } from '../bytes';
 
 export interface OpenOptions {
   /** byte budget of the raw file block cache */
   cacheBytes?: number;
   handlers?: FormatHandlers;
+  /** second inputs (a vmlinux, a System.map), matched to the dump before use; a mismatch throws */
+  debug?: DebugInput[];
+  /** tests: behave as if the dump had no in-memory BTF / kallsyms (a kernel built without them) */
+  hide?: { btf?: boolean; kallsyms?: boolean };
 }
 
 /** Something the engine could not provide, with why and what the user can add. */
@@ -63,7 +70,45 @@ export class Program {
   static open(src: ByteSource, opts: OpenOptions = {}): Program {
     const cached = new CachedSource(src, src.preferredBlockSize ?? 16 * 1024, opts.cacheBytes ?? 64 * 1024 * 1024);
     const phys = openPhysical(cached, opts.handlers ?? defaultHandlers);
-    return new Program(cached, phys);
+    const prog = new Program(cached, phys);
+    prog.hide = opts.hide ?? {};
+    for (const d of opts.debug ?? []) prog.attachDebug(d);
+    return prog;
+  }
+
+  /** Second inputs in use (vmlinux, System.map), each matched to this dump. */
+  readonly debug: DebugInput[] = [];
+  /** what tests asked to hide of the dump's own debug data (see OpenOptions.hide) */
+  hide: { btf?: boolean; kallsyms?: boolean } = {};
+
+  /**
+   * Use a vmlinux or System.map with this dump: refused (DumpError, one line) unless it matches
+   * the dump's build id / linux_banner / VMCOREINFO symbols. Call before the first command.
+   */
+  attachDebug(d: DebugInput): void {
+    d.match(
+      dumpIdentity(this.info, (addr, max) => {
+        try {
+          return cstr(this.mem.read(addr, max));
+        } catch (e) {
+          if (e instanceof MemoryError) return null;
+          throw e;
+        }
+      }),
+    );
+    this.debug.push(d);
+  }
+
+  /** Kernel symbols of the second inputs, relocated by the KASLR offset (null: none given). */
+  private debugSymbols(): { name: string; address: bigint; type: string }[] | null {
+    for (const d of this.debug) {
+      const s = d.linkSymbols();
+      if (s && s.length) {
+        const off = this.info.kernelOffset;
+        return s.map((x) => ({ name: x.name, address: relocate(x.address, off), type: x.type }));
+      }
+    }
+    return null;
   }
 
   /**
@@ -156,11 +201,14 @@ export class Program {
   private kallsyms(): KallsymsRaw | null {
     if (this._kallsyms !== undefined) return this._kallsyms;
     try {
+      if (this.hide.kallsyms) throw new DumpError('kallsyms in memory hidden (test option)');
       this._kallsyms = readKallsyms(this.mem, this.info);
       this.cache.set('kallsyms.encoding', this._kallsyms.encoding);
+      this.cache.set('kallsyms.how', this._kallsyms.how);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._kallsyms = null;
+      if (this.debug.some((d) => d.linkSymbols()?.length)) return null; // a vmlinux/System.map supplies them
       this.unavailable.push({
         what: 'kernel symbols',
         why: e.message,
@@ -175,7 +223,49 @@ export class Program {
     if (this._symbols) return this._symbols;
     const t = new SymbolTable();
     this._symbols = t;
-    const k = this.kallsyms();
+    const index = this.kernelSymbolIndex();
+    let addrs: BigUint64Array | null = null;
+    if (index) {
+      try {
+        addrs = index.addresses();
+        this.cache.set('kallsyms.encoding', index.encoding);
+      } catch (e) {
+        if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      }
+    }
+    if (index && addrs) {
+      // kallsyms' tables in place: no string or object per symbol until a lookup returns it
+      t.setKernel(index, addrs);
+      let start = -1n;
+      let end = 0n;
+      for (let i = 0; i < addrs.length; i++) {
+        const a = addrs[i];
+        if (a >= START_KERNEL_MAP) {
+          if (start < 0n || a < start) start = a;
+          if (a > end) end = a;
+        }
+      }
+      const kend = t.address('_end') ?? end + 1n;
+      t.addRegion(start, kend);
+      const pcpuEnd = t.address('__per_cpu_end');
+      if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
+    }
+    const k = index && addrs ? null : this.kallsyms();
+    const fromFile = k || (index && addrs) ? null : this.debugSymbols();
+    if (fromFile) {
+      let start = -1n;
+      let end = 0n;
+      for (const s of fromFile) {
+        t.add(s);
+        if (s.address >= START_KERNEL_MAP) {
+          if (start < 0n || s.address < start) start = s.address;
+          if (s.address > end) end = s.address;
+        }
+      }
+      t.addRegion(start, t.address('_end') ?? end + 1n);
+      const pcpuEnd = t.address('__per_cpu_end');
+      if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
+    }
     if (k) {
       let end = 0n;
       let start = -1n;
@@ -193,7 +283,7 @@ export class Program {
       const pcpuEnd = t.address('__per_cpu_end');
       if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
     }
-    for (const hook of symbolHooks) t.defer(() => hook(this, t));
+    for (const { h, regions } of symbolHooks) t.defer(() => h(this, t), regions);
     return t;
   }
 
@@ -219,27 +309,54 @@ export class Program {
     if (this._btf) return this._btf;
     if (this._btfError) throw new DumpError(this._btfError);
     try {
-      const start = this.symbolAddress('__start_BTF');
+      if (this.hide.btf) throw new DumpError('BTF in memory hidden (test option)');
+      let start = this.symbolAddress('__start_BTF');
       const stop = this.symbolAddress('__stop_BTF');
+      let len = start !== undefined && stop !== undefined ? Number(stop - start) : 0;
       if (start === undefined || stop === undefined) {
-        // say what is broken: unreadable symbols are not a kernel built without BTF
-        const sym = this.symbolsUnavailable();
-        throw new DumpError(
-          sym
-            ? `cannot locate __start_BTF/__stop_BTF: the kernel symbols are unreadable (${sym})`
-            : 'the kernel has no __start_BTF/__stop_BTF symbols (built without CONFIG_DEBUG_INFO_BTF?)',
-        );
-      }
-      const len = Number(stop - start);
+        // no symbols for it: look for the .BTF section itself in the read-only data
+        const why = this.symbolsMissingWhy();
+        try {
+          const loc = findBtfInMemory(this.mem, this.info);
+          start = loc.start;
+          len = loc.len;
+          this.cache.set('btf.how', loc.how);
+        } catch (e) {
+          if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+          throw new DumpError(
+            why
+              ? `kernel symbols are unavailable (${why}), so __start_BTF/__stop_BTF are unknown, and ${e.message}`
+              : `the kernel has no __start_BTF/__stop_BTF symbols and ${e.message} (built without CONFIG_DEBUG_INFO_BTF?)`,
+          );
+        }
+      } else this.cache.set('btf.how', '__start_BTF..__stop_BTF');
       if (len < 24 || len > 256 << 20) throw new DumpError(`BTF section is ${len} bytes`);
       this._btf = parseBtf(this.mem.read(start, len));
       return this._btf;
     } catch (e) {
+      for (const d of this.debug) {
+        const b = d.btf();
+        if (b) return (this._btf = b);
+      }
       const why = e instanceof DumpError || e instanceof MemoryError ? e.message : String(e);
       this._btfError = `kernel types (BTF) unavailable: ${why}; open a vmlinux with .BTF for this kernel`;
       this.unavailable.push({ what: 'kernel types (BTF)', why, remedy: 'open a vmlinux (with a .BTF section) for this kernel' });
       throw new DumpError(this._btfError);
     }
+  }
+
+  /** Why kernel symbols are unavailable (the kallsyms tables could not be read), or null. */
+  symbolsMissingWhy(): string | null {
+    // the name index decodes the same tables: when it was built, symbols are there (no full read)
+    if (this._nameIndex || this._kallsyms) return null;
+    if (this.kallsyms() !== null) return null;
+    return this.unavailable.find((u) => u.what === 'kernel symbols')?.why ?? 'kallsyms unreadable';
+  }
+
+  /** The error for a kernel symbol that is not there: absent from the kernel, or every symbol unknown (and why). */
+  missingSymbol(name: string, what = `no ${name} symbol`): DumpError {
+    const why = this.symbolsMissingWhy();
+    return new DumpError(why ? `${what}: kernel symbols unavailable (${why})` : what);
   }
 
   /** Use BTF from elsewhere (a vmlinux file's .BTF section). */
@@ -295,15 +412,28 @@ export class Program {
     return this.obj(type, ptr - BigInt(this.offsetof(type, member)));
   }
 
-  /** Address of a kernel symbol: VMCOREINFO first (no kallsyms needed), then kallsyms. */
+  /**
+   * Address of a kernel symbol: VMCOREINFO first (no kallsyms needed), then kallsyms. When the
+   * kallsyms name index answers "no such symbol" that is the answer: analyses probe optional
+   * symbols of other kernel versions (contig_page_data, pcpu_hot, ...), and a miss must not build
+   * the whole symbol table and load every module's symbols. Names typed by a user, which may be
+   * module symbols, go to `symbols.address` (see `anySymbolAddress`).
+   */
   symbolAddress(name: string): bigint | undefined {
-    const v = this.kernelSymbolAddress(name) ?? this.symbols.address(name);
+    const k = this.kernelSymbolAddress(name);
+    if (k !== undefined || this._nameIndex) return k;
+    const v = this.symbols.address(name);
     if (v === undefined && this._kallsyms === null) {
       // a missing symbol is no fact about the kernel when its symbol table is unreadable
       const u = this.unavailable.find((x) => x.what === 'kernel symbols');
       noteProblem('kallsyms', `kernel symbols unreadable (${u?.why ?? 'kallsyms'}): ${name} and other symbols cannot be found`);
     }
     return v;
+  }
+
+  /** Address of any symbol by name, kernel or module ("module:name" picks a module's). */
+  anySymbolAddress(name: string): bigint | undefined {
+    return this.kernelSymbolAddress(name) ?? this.symbols.address(name);
   }
 
   /**
@@ -315,32 +445,33 @@ export class Program {
   kernelSymbolAddress(name: string): bigint | undefined {
     const v = this.info.symbol(name);
     if (v !== undefined) return v;
-    if (this._symbols) return this._symbols.address(name);
-    if (name.includes(':') || this._nameIndex === null) return undefined;
+    if (this._symbols && !this._nameIndex) return this._symbols.address(name);
+    if (this.debug.length && (this.hide.kallsyms || this._nameIndex === null) && this.debug.some((d) => d.linkSymbols()?.length))
+      return this.symbols.address(name);
+    if (this.hide.kallsyms) return undefined;
+    if (name.includes(':')) return undefined;
     try {
-      this._nameIndex ??= new KallsymsNameIndex(this.mem, this.info);
-      return this._nameIndex.address(name);
+      const idx = this.kernelSymbolIndex();
+      if (idx) return idx.address(name);
+    } catch (e) {
+      if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      return undefined;
+    }
+    // no kallsyms in memory: a vmlinux's or System.map's symbols, when given
+    return this.debug.some((d) => d.linkSymbols()?.length) ? this.symbols.address(name) : undefined;
+  }
+
+  /** The kallsyms name index (built once), or null when kallsyms cannot be read that way. */
+  private kernelSymbolIndex(): KallsymsNameIndex | null {
+    if (this.hide.kallsyms) return null;
+    if (this._nameIndex !== undefined) return this._nameIndex;
+    try {
+      this._nameIndex = new KallsymsNameIndex(this.mem, this.info);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._nameIndex = null; // the full table reports why
-      this._nameIndexError = e.message;
-      return undefined;
     }
-  }
-
-  private _nameIndexError: string | null = null;
-
-  /** Why the kernel symbols (kallsyms) cannot be read, or null when they can (or were not needed). */
-  symbolsUnavailable(): string | null {
-    const u = this.unavailable.find((x) => x.what === 'kernel symbols');
-    if (u) return u.why;
-    if (this._nameIndexError) {
-      // the hashed index failed: the full table says whether kallsyms as a whole is unreadable
-      void this.symbols;
-      const v = this.unavailable.find((x) => x.what === 'kernel symbols');
-      return v ? v.why : this._nameIndexError;
-    }
-    return null;
+    return this._nameIndex;
   }
 
   /** Per-CPU offsets (__per_cpu_offset[cpu]) for all possible CPUs. */
@@ -382,8 +513,12 @@ export class Program {
 }
 
 type SymbolHook = (p: Program, t: SymbolTable) => void;
-const symbolHooks: SymbolHook[] = [];
-/** Module symbol loading registers here (it needs BTF, which lives in another module). */
-export function onSymbolsLoaded(h: SymbolHook): void {
-  symbolHooks.push(h);
+const symbolHooks: Array<{ h: SymbolHook; regions: boolean }> = [];
+/**
+ * Module symbol loading registers here (it needs BTF, which lives in another module). `regions`:
+ * the hook adds address regions (modules), so an address lookup outside every known region runs
+ * it; hooks that only add names (the export-table symbols) run on a name lookup that misses.
+ */
+export function onSymbolsLoaded(h: SymbolHook, opts: { regions?: boolean } = {}): void {
+  symbolHooks.push({ h, regions: opts.regions ?? true });
 }

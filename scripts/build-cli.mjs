@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/**
+ * Builds the CLI bundle: cli/main.ts and the engine it loads -> cli/dist/ (ES modules for Node,
+ * no TypeScript compiler at run time). `npm ci` runs this as the `prepare` step; `cli/vmcore.mjs`
+ * (the `vmcore` bin) runs it again by itself when a source file is newer than the build, so the
+ * bundle is never a stale copy of engine sources that other branches keep changing.
+ *
+ *   cli/dist/vmcore.mjs       the entry (main and argument parsing only)
+ *   cli/dist/chunk-*.mjs      the engine, split at cli/main.ts's `await import('./engine')`
+ *   cli/dist/inputs.json      {builtAt, inputs: [every file that went into the bundle]} for the freshness check
+ *
+ * esbuild is a runtime dependency (package.json "dependencies") so that `npm ci --omit=dev`
+ * can build too. capstone-wasm stays external: it finds its .wasm file next to itself, and it is
+ * imported only by commands that disassemble. fflate is replaced by cli/stubs/fflate.ts: Node
+ * inflates with its own zlib, and fflate's import alone costs tens of ms.
+ */
+import { mkdirSync, writeFileSync, renameSync, readdirSync, unlinkSync, existsSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DIST = join(ROOT, 'cli/dist');
+
+/** Build the bundle; returns the list of its inputs (paths relative to the project root). */
+export async function buildCli() {
+  const esbuild = await import('esbuild');
+  const builtAt = Date.now();
+  const r = await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: { vmcore: 'cli/main.ts' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outdir: DIST,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunk-[hash]',
+    external: ['capstone-wasm'],
+    // Node inflates with node:zlib (workers/node.ts); fflate would only build its tables at start
+    alias: { fflate: './cli/stubs/fflate.ts' },
+    minify: true,
+    legalComments: 'none',
+    metafile: true,
+    write: false,
+    logLevel: 'warning',
+  });
+  mkdirSync(DIST, { recursive: true });
+  // chunks first (content-hashed names), the entry last, each by rename: a CLI started meanwhile
+  // sees either the old build or the new one, never half of one
+  const entry = join(DIST, 'vmcore.mjs');
+  const files = [...r.outputFiles].sort((a, b) => (a.path === entry ? 1 : 0) - (b.path === entry ? 1 : 0));
+  const keep = new Set(files.map((f) => f.path));
+  const inputs = [...Object.keys(r.metafile.inputs), 'package.json', 'scripts/build-cli.mjs'].map((p) =>
+    relative(ROOT, resolve(ROOT, p)),
+  );
+  writeAtomic(join(DIST, 'inputs.json'), JSON.stringify({ builtAt, esbuild: esbuild.version, inputs }, null, 1) + '\n');
+  keep.add(join(DIST, 'inputs.json'));
+  for (const f of files) writeAtomic(f.path, f.contents);
+  // drop chunks of earlier builds
+  for (const name of readdirSync(DIST)) {
+    const p = join(DIST, name);
+    if (!keep.has(p) && /^chunk-.*\.mjs$/.test(name)) {
+      try {
+        unlinkSync(p);
+      } catch {
+        // another build removed it first
+      }
+    }
+  }
+  return inputs;
+}
+
+function writeAtomic(path, data) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const t0 = performance.now();
+  try {
+    const inputs = await buildCli();
+    if (!process.argv.includes('--quiet')) {
+      console.log(`vmcore CLI built: ${relative(ROOT, DIST)}/vmcore.mjs from ${inputs.length} files in ${Math.round(performance.now() - t0)} ms`);
+    }
+  } catch (e) {
+    console.error(`build-cli: ${e instanceof Error ? e.message : e}`);
+    if (!existsSync(join(DIST, 'vmcore.mjs'))) process.exitCode = 1;
+  }
+}
