@@ -265,6 +265,8 @@ export function runBare(ctx: CommandContext, line: string): CommandResult {
 function withCause(e: unknown, problems: string[]): unknown {
   if (!problems.length) return e;
   const cause = problems[0].replace(/ \(\d+ times\)$/, '');
+  // an error that already names the unreadable symbol table needs no second mention
+  if (cause.startsWith('kernel symbols') && e instanceof Error && /kernel symbols (unavailable|unreadable|are unreadable)/.test(e.message)) return e;
   if (e instanceof CommandError && !e.message.includes(cause)) return new CommandError(`${e.message} (${cause})`);
   if (e instanceof DumpError && !e.message.includes(cause)) return new DumpError(`${e.message} (${cause})`);
   return e;
