@@ -434,11 +434,13 @@ export function applyMutation(src: string, m: Mutation, out: string): void {
 
 // ------------------------------------------------------------------------------------ running
 
-export const CHILD_BUNDLE = join(ROOT, 'node_modules/.cache/vmcore-fuzz/child.mjs');
+/** One bundle per harness process: two campaigns side by side never swap each other's code. */
+export const CHILD_BUNDLE = join(ROOT, `node_modules/.cache/vmcore-fuzz/child-${process.pid}.mjs`);
 
 /** Bundle the CLI's main() with esbuild (fast start, no TypeScript at run time). */
 export function buildChild(): string {
   mkdirSync(dirname(CHILD_BUNDLE), { recursive: true });
+  process.once('exit', () => rmSync(CHILD_BUNDLE, { force: true }));
   const esbuild = join(ROOT, 'node_modules/.bin/esbuild');
   execFileSync(esbuild, [join(ROOT, 'bench/fuzz-child.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', '--external:capstone-wasm', `--outfile=${CHILD_BUNDLE}`, '--log-level=error'], { cwd: ROOT });
   return CHILD_BUNDLE;
