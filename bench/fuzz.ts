@@ -276,6 +276,10 @@ export function mutate(d: DumpInfo, r: () => number): Mutation {
         const g = Buffer.from(pick(r, GARBAGE_VALUES).padEnd(l.vlen, ' ').slice(0, l.vlen), 'latin1');
         patch(l.at, g);
         m.detail = `${l.key}=${JSON.stringify(g.toString('latin1'))}`;
+        // detectable only when the value is no longer well formed: a number cut to another valid
+        // number ("0x" -> "0"), or text keys (OSRELEASE, BUILD-ID), read as a plausible value
+        const numeric = /^(SYMBOL|NUMBER|SIZE|OFFSET|LENGTH)\(|^(PAGESIZE|KERNELOFFSET)$/.test(l.key);
+        m.detectable = numeric && !/^-?(0x)?[0-9a-f]+$/i.test(g.toString('latin1').trim());
         break;
       }
       case 'note-header': {
@@ -430,11 +434,13 @@ export function applyMutation(src: string, m: Mutation, out: string): void {
 
 // ------------------------------------------------------------------------------------ running
 
-export const CHILD_BUNDLE = join(ROOT, 'node_modules/.cache/vmcore-fuzz/child.mjs');
+/** One bundle per harness process: two campaigns side by side never swap each other's code. */
+export const CHILD_BUNDLE = join(ROOT, `node_modules/.cache/vmcore-fuzz/child-${process.pid}.mjs`);
 
 /** Bundle the CLI's main() with esbuild (fast start, no TypeScript at run time). */
 export function buildChild(): string {
   mkdirSync(dirname(CHILD_BUNDLE), { recursive: true });
+  process.once('exit', () => rmSync(CHILD_BUNDLE, { force: true }));
   const esbuild = join(ROOT, 'node_modules/.bin/esbuild');
   execFileSync(esbuild, [join(ROOT, 'bench/fuzz-child.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', '--external:capstone-wasm', `--outfile=${CHILD_BUNDLE}`, '--log-level=error'], { cwd: ROOT });
   return CHILD_BUNDLE;

@@ -221,10 +221,13 @@ export function runCommand(ctx: CommandContext, line: string): CommandResult {
   if (!line.includes('|') && !line.includes('--json')) return runBare(ctx, line);
   const p = parseLine(line);
   let r = runBare(ctx, p.command);
+  const problems = r.problems;
   for (const f of p.filters) {
     if (!f.length) throw new CommandError('empty filter after "|"');
     r = applyFilter(r, f);
   }
+  // a filter keeps lines, never the problems: they stay with the answer (text and JSON)
+  if (p.filters.length && problems?.length) r = finishResult({ ...r, problems }, []);
   return p.json ? { ...r, asJson: true } : r;
 }
 
@@ -251,6 +254,8 @@ export function runBare(ctx: CommandContext, line: string): CommandResult {
 function withCause(e: unknown, problems: string[]): unknown {
   if (!problems.length) return e;
   const cause = problems[0].replace(/ \(\d+ times\)$/, '');
+  // an error that already names the unreadable symbol table needs no second mention
+  if (cause.startsWith('kernel symbols') && e instanceof Error && /kernel symbols (unavailable|unreadable|are unreadable)/.test(e.message)) return e;
   if (e instanceof CommandError && !e.message.includes(cause)) return new CommandError(`${e.message} (${cause})`);
   if (e instanceof DumpError && !e.message.includes(cause)) return new DumpError(`${e.message} (${cause})`);
   return e;

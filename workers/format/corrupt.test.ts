@@ -127,7 +127,11 @@ describe.skipIf(!kd)('JSON carries the same problems as the text', () => {
       expect(st.error).toContain('kernel symbols are unavailable');
     }
     const ps = runCommandSafe({ prog }, 'ps');
-    if (!ps.ok) expect(ps.error).toContain('kernel symbols unreadable');
+    if (!ps.ok) expect(ps.error).toMatch(/kernel symbols (unreadable|unavailable)/);
+    else expect(ps.result.problems?.length).toBeGreaterThan(0);
+    const sym = runCommandSafe({ prog }, 'sym schedule');
+    expect(sym.ok).toBe(false);
+    if (!sym.ok) expect(sym.error).toContain('page data is corrupt');
   });
 });
 
