@@ -155,7 +155,7 @@ export default defineConfig(({ command }) => {
       host: '127.0.0.1',
       headers: securityHeaders(true),
       // do not rebuild when the engine engineers' test output or dumps change
-      watch: { ignored: ['**/public/samples/**', '**/test-results/**', '**/e2e/screenshots/**', '**/bench/out/**'] },
+      watch: { ignored: ['**/public/samples/**', '**/test-results/**', '**/bench/out/**'] },
     },
     preview: {
       host: '127.0.0.1',
@@ -166,8 +166,27 @@ export default defineConfig(({ command }) => {
       sourcemap: true,
       chunkSizeWarningLimit: 4096,
     },
+    // Pre-bundle every dependency up front, the engine worker's and the lazily loaded panels'
+    // too: a dependency discovered later (when the worker first imports fflate, or the console
+    // first loads Monaco) makes the dev server re-optimize and reload the page, and a dump opened
+    // in that page is gone. The worker is an entry so the scan sees its imports.
     optimizeDeps: {
-      include: ['react', 'react-dom/client', 'zustand', 'comlink'],
+      entries: ['index.html', 'workers/worker.ts', 'app/panels/Console/monacoInput.ts'],
+      include: [
+        'react',
+        'react-dom/client',
+        'zustand',
+        'comlink',
+        'fflate',
+        'fzstd',
+        'snappyjs',
+        'capstone-wasm',
+        'd3-hierarchy',
+        'd3-scale',
+        'd3-selection',
+        'd3-zoom',
+        'monaco-editor/editor',
+      ],
     },
   };
 });

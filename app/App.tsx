@@ -3,15 +3,25 @@
  * file anywhere opens it; with no dump (or the "+" tab) the open page shows.
  */
 import { useEffect, useRef, useState } from 'react';
-import { activeTab, useApp, type Opening } from './store';
+import { activeTab, useApp, type Opening, type Tab } from './store';
 import { PANEL_DEFS } from './panels';
 import { PanelBoundary } from './panels/PanelBoundary';
 import { Elapsed, formatBytes } from './panels/common';
 import { canCancelRunning, checkDumpUrl, onEngineCrash } from './engine';
 import { formatHash } from './permalink';
 import { LinkedText } from './panels/common';
+import { focusIfIdle, isShortcut } from './keys';
+import { WalkthroughDock } from './walkthrough/WalkthroughDock';
 
 export const SAMPLE_URL = '/samples/6.1-skb-uaf-0x106/vmcore.kdump-zlib';
+
+/** The dumps bundled under public/samples/ (see its README), offered on the open page. */
+const SAMPLES: { name: string; url: string; about: string }[] = [
+  { name: '6.1-skb-uaf-0x106', url: SAMPLE_URL, about: '6.1.0-56-amd64 · use-after-free write of 0x106 at +0x2c8 of a kmalloc-1k object reused as an skb head (17 MB)' },
+  { name: '6.1-skb-uaf-0x106-slubdebug', url: '/samples/6.1-skb-uaf-0x106-slubdebug/vmcore.kdump-zlib', about: '6.1 with slub_debug: the same incident, red zones, 0x6b poison, "Poison overwritten" (19 MB)' },
+  { name: '6.1-bh-scribble', url: '/samples/6.1-bh-scribble/vmcore.kdump-lzo', about: '6.1 · a DMA scribble of zeroes over a buffer_head slab page (kdump-lzo, 23 MB)' },
+  { name: '6.12-skb-uaf-kaslr', url: '/samples/6.12-skb-uaf-kaslr/vmcore.kdump-zstd', about: '6.12 with KASLR: the skb incident on newer structures (kdump-zstd, 18 MB)' },
+];
 
 /** The permalink of the active view as a full URL (with ?src= when the dump came from a URL). */
 export function currentLink(): string {
@@ -25,7 +35,7 @@ export function currentLink(): string {
 export function App() {
   const tab = useApp(activeTab);
   const [help, setHelp] = useState(false);
-  const openFile = useApp((s) => s.openFile);
+  const openFiles = useApp((s) => s.openFiles);
   const [dragging, setDragging] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
 
@@ -58,7 +68,7 @@ export function App() {
       depth = 0;
       setDragging(false);
       const files = e.dataTransfer ? Array.from(e.dataTransfer.files) : [];
-      for (const f of files) void openFile(f);
+      void openFiles(files);
     };
     window.addEventListener('dragenter', enter);
     window.addEventListener('dragover', over);
@@ -70,15 +80,14 @@ export function App() {
       window.removeEventListener('dragleave', leave);
       window.removeEventListener('drop', drop);
     };
-  }, [openFile]);
+  }, [openFiles]);
 
-  // 1..6 switch panels (outside text fields)
+  // 1..N switch panels (outside text fields and editors)
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') setHelp(false);
-      if (e.ctrlKey || e.metaKey || e.altKey) return;
-      const t = e.target as HTMLElement;
-      if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t.isContentEditable) return;
+      // one policy (app/keys.ts): never take a key from a text field or an editor (Monaco included)
+      if (!isShortcut(e)) return;
       if (e.key === '?') {
         e.preventDefault();
         setHelp((h) => !h);
@@ -103,6 +112,7 @@ export function App() {
       <TabBar onOpen={() => useApp.getState().activate(null)} />
       <Banners />
       {tab ? <Workspace /> : <OpenPage pickFile={pickFile} />}
+      <WalkthroughDock />
       <StatusBar onHelp={() => setHelp(true)} />
       {help && <Shortcuts onClose={() => setHelp(false)} />}
       <input
@@ -112,7 +122,7 @@ export function App() {
         multiple
         data-testid="file-input"
         onChange={(e) => {
-          for (const f of Array.from(e.target.files ?? [])) void openFile(f);
+          void openFiles(Array.from(e.target.files ?? []));
           e.target.value = '';
         }}
       />
@@ -146,7 +156,7 @@ function TabBar({ onOpen }: { onOpen: () => void }) {
           onClick={() => activate(t.session)}
           title={`${t.summary.name} · ${t.summary.release ?? ''} · fingerprint ${t.summary.fingerprint}`}
         >
-          <span className="name">{t.summary.name}</span>
+          <span className="name">{tabLabel(t, tabs)}</span>
           <span className="fp">{t.summary.fingerprint}</span>
           <button
             className="close"
@@ -165,11 +175,34 @@ function TabBar({ onOpen }: { onOpen: () => void }) {
           <span className="spinner" /> {o.label}
         </div>
       ))}
-      <button className={'tab add' + (active === null ? ' on' : '')} onClick={onOpen} title="open another dump">
+      <button
+        className={'tab add' + (active === null ? ' on' : '')}
+        onMouseDown={(e) => e.preventDefault() /* a click leaves no focus here: Enter must not reopen the open page */}
+        onClick={onOpen}
+        title="open another dump"
+      >
         + open
       </button>
     </header>
   );
+}
+
+/** A tab's name; when two open dumps share a file name, the folder (URL) or release tells them apart. */
+function tabLabel(t: Tab, tabs: Tab[]): string {
+  const n = t.summary.name;
+  if (tabs.filter((x) => x.summary.name === n).length < 2) return n;
+  const src = t.summary.source;
+  if (src.kind === 'url') {
+    const parts = src.url.split('?')[0].split('/').filter(Boolean);
+    if (parts.length > 1) return `${parts[parts.length - 2]}/${n}`;
+  }
+  return `${n} · ${t.summary.release ?? t.summary.fingerprint}`;
+}
+
+/** Which dump a background job runs on (shown when several are open). */
+function JobDump({ session, tabs }: { session: string; tabs: Tab[] }) {
+  const t = tabs.find((x) => x.session === session);
+  return <b>{t ? tabLabel(t, tabs) : 'closed dump'}: </b>;
 }
 
 function Banners() {
@@ -204,6 +237,19 @@ function Workspace() {
   const navigate = useApp((s) => s.navigate);
   const def = PANEL_DEFS.find((d) => d.id === tab.view.panel) ?? PANEL_DEFS[0];
   const Panel = def.component;
+  const host = useRef<HTMLElement>(null);
+  // focus follows the panel: its own main element when it marks one (data-autofocus, or a panel
+  // focusing itself once loaded), else the panel host, so g, /, arrows work without a click
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const t = setTimeout(() => {
+      const a = document.activeElement;
+      if (a && a !== document.body && el.contains(a)) return; // the panel took focus itself
+      focusIfIdle(el.querySelector<HTMLElement>('[data-autofocus]') ?? el);
+    }, 0);
+    return () => clearTimeout(t);
+  }, [tab.session, def.id]);
   return (
     <div className="body">
       <nav className="nav" aria-label="panels">
@@ -218,14 +264,14 @@ function Workspace() {
               navigate({ panel: d.id, params: {} });
             }}
           >
-            <span className="k">{d.key}</span> {d.title}
+            <span className="k">{d.key}</span> <span className="t">{d.title}</span>
           </a>
         ))}
         <div className="nav-foot">
           <div className="dim small">{tab.summary.release ?? 'unknown release'}</div>
         </div>
       </nav>
-      <main className="panelhost" key={tab.session + def.id}>
+      <main className="panelhost" key={tab.session + def.id} ref={host} tabIndex={-1} aria-label={def.title}>
         <PanelBoundary name={def.title}>
           <Panel tab={tab} />
         </PanelBoundary>
@@ -259,51 +305,29 @@ function Pins() {
   );
 }
 
-const SHORTCUTS: [string, [string, string][]][] = [
-  [
-    'everywhere',
+/** The "?" list: the app's own keys, then each panel's (from its PanelDef). */
+function shortcutSections(): [string, [string, string][]][] {
+  const keys = PANEL_DEFS.map((d) => d.key);
+  return [
     [
-      ['1 … 6', 'switch panel'],
-      ['?', 'this list'],
-      ['Alt+← / Alt+→', 'back / forward between views (the browser history)'],
-      ['Esc', 'close this list'],
+      'everywhere (outside text fields and editors)',
+      [
+        [`${keys[0]} … ${keys[keys.length - 1]}`, 'switch panel (focus moves into it)'],
+        ['?', 'this list'],
+        ['Alt+← / Alt+→', 'back / forward between views (the browser history)'],
+        ['Esc', 'close this list'],
+      ],
     ],
-  ],
-  [
-    'memory (hex view focused)',
-    [
-      ['g', 'go to an address, symbol+off or expression'],
-      ['← → ↑ ↓', 'move the cursor a byte / a row'],
-      ['PgUp / PgDn', 'a screen up / down'],
-      ['Home / End', 'start / end of the object (or the overlay)'],
-      ['Enter', 'follow the pointer under the cursor'],
-      ['w', 'cycle 8/16/32/64-bit words'],
-      ['click a pointer', 'follow it; hover: what it points to'],
-    ],
-  ],
-  [
-    'log',
-    [
-      ['/', 'search (substring or /regex/)'],
-      ['Enter / Shift+Enter', 'next / previous match'],
-    ],
-  ],
-  [
-    'console',
-    [
-      ['Enter', 'run'],
-      ['↑ / ↓', 'history'],
-      ['Tab / Ctrl+Space', 'complete commands, struct names, symbols'],
-    ],
-  ],
-];
+    ...PANEL_DEFS.filter((d) => d.shortcuts?.length).map((d): [string, [string, string][]] => [d.title.toLowerCase(), d.shortcuts!]),
+  ];
+}
 
 function Shortcuts({ onClose }: { onClose: () => void }) {
   return (
     <div className="modal-back" onClick={onClose}>
       <div className="modal" role="dialog" aria-label="keyboard shortcuts" data-testid="shortcuts" onClick={(e) => e.stopPropagation()}>
         <h2>Keyboard shortcuts</h2>
-        {SHORTCUTS.map(([h, rows]) => (
+        {shortcutSections().map(([h, rows]) => (
           <div key={h}>
             <h3>{h}</h3>
             <dl>
@@ -433,18 +457,22 @@ function OpenPage({ pickFile }: { pickFile: () => void }) {
         {opening.map((o) => (
           <OpeningRow key={o.id} o={o} />
         ))}
-        {tabs.length === 0 && (
-          <div className="sample">
-            <button className="primary" data-testid="open-sample" onClick={() => void openUrl(SAMPLE_URL)}>
-              Open the bundled sample
-            </button>
-            <span className="dim small">
-              {' '}
-              6.1.0-56-amd64 · a use-after-free write of 0x106 at +0x2c8 of a kmalloc-1k object reused as an skb head
-              (17 MB, read over HTTP Range)
-            </span>
-          </div>
-        )}
+        <div className="samples" data-testid="samples">
+          <div className="dim small">Bundled samples (real dumps, read over HTTP Range from this server):</div>
+          {SAMPLES.map((x, i) => (
+            <div key={x.url} className="sample">
+              <button
+                className={i === 0 ? 'primary' : ''}
+                data-testid={i === 0 ? 'open-sample' : `open-sample-${x.name}`}
+                disabled={tabs.some((t) => t.summary.source.kind === 'url' && t.summary.source.url === x.url)}
+                onClick={() => void openUrl(x.url)}
+              >
+                {x.name}
+              </button>
+              <span className="dim small"> {x.about}</span>
+            </div>
+          ))}
+        </div>
       </div>
     </div>
   );
@@ -452,6 +480,7 @@ function OpenPage({ pickFile }: { pickFile: () => void }) {
 
 function StatusBar({ onHelp }: { onHelp: () => void }) {
   const tab = useApp(activeTab);
+  const tabs = useApp((s) => s.tabs);
   const jobs = useApp((s) => s.jobs);
   const running = Object.values(jobs);
   return (
@@ -474,8 +503,9 @@ function StatusBar({ onHelp }: { onHelp: () => void }) {
       )}
       <span className="spacer" />
       {running.map((j) => (
-        <span key={j.jobId} className="job">
-          <span className="spinner" /> {j.line}
+        <span key={j.jobId} className="job" title={`running on ${tabs.find((t) => t.session === j.session)?.summary.name ?? j.session}`}>
+          <span className="spinner" /> {tabs.length > 1 && <JobDump session={j.session} tabs={tabs} />}
+          {j.line}
           {j.progress && j.progress.total > 0 && ` ${j.progress.done}/${j.progress.total} ${j.progress.what}`} ·{' '}
           <Elapsed since={j.startedAt} />{' '}
           <button className="link" onClick={j.cancel} title={canCancelRunning ? 'stop now' : 'stops after the current step'}>

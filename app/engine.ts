@@ -5,7 +5,9 @@
  */
 import { proxy, wrap, type Remote } from 'comlink';
 import type {
+  AddressLayout,
   CommandInfo,
+  FileCheck,
   EngineApi,
   JobProgress,
   MemoryBytes,
@@ -18,6 +20,18 @@ import type {
 } from '../workers/api';
 
 export type {
+  AddressLayout,
+  AddressRange,
+  BtFrameJson,
+  BtTaskJson,
+  FileCheck,
+  KmemCacheJson,
+  KmemSRow,
+  OopsJson,
+  OopsReportJson,
+  PsRow,
+  SlabJson,
+  SysJson,
   MemoryChunk,
   PointerInfo,
   SlabSpan,
@@ -57,12 +71,26 @@ function oneLine(e: unknown): string {
   return m.split('\n')[0] || 'unknown error';
 }
 
-export async function openFile(file: File, onProgress?: (p: OpenProgress) => void): Promise<OpenResult> {
+export async function openFile(file: File, onProgress?: (p: OpenProgress) => void, debugFiles: File[] = []): Promise<OpenResult> {
   try {
-    return await api().openFile(file, onProgress ? proxy(onProgress) : undefined);
+    return await api().openFile(file, onProgress ? proxy(onProgress) : undefined, debugFiles);
   } catch (e) {
     return { ok: false, error: oneLine(e) };
   }
+}
+
+/** Add a vmlinux / System.map to an open dump (matched to it; refused in one line otherwise). */
+export async function addFiles(session: string, files: File[]): Promise<OpenResult> {
+  try {
+    return await api().addFiles(session, files);
+  } catch (e) {
+    return { ok: false, error: oneLine(e) };
+  }
+}
+
+/** A kernel's own file rather than a dump, told by its name: vmlinux*, System.map*, *.debug. */
+export function isDebugFileName(name: string): boolean {
+  return /^vmlinux|^System\.map|\.debug$/i.test(name);
 }
 
 /**
@@ -115,12 +143,12 @@ let jobCounter = 1;
 /** Shared flags need cross-origin isolation (COOP/COEP headers, see vite.config.ts). */
 export const canCancelRunning = typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated === true;
 
-export function runJob(session: string, line: string, onProgress?: (p: JobProgress) => void): Job {
+export function runJob(session: string, line: string, onProgress?: (p: JobProgress) => void, opts: { json?: boolean; textLines?: number } = {}): Job {
   const jobId = `ui${jobCounter++}`;
   const flag = canCancelRunning ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
   const result = (async (): Promise<RunResult> => {
     try {
-      return await api().run(session, line, { jobId, cancelFlag: flag }, onProgress ? proxy(onProgress) : undefined);
+      return await api().run(session, line, { jobId, cancelFlag: flag, json: opts.json, textLines: opts.textLines }, onProgress ? proxy(onProgress) : undefined);
     } catch (e) {
       return { jobId, ok: false, text: '', error: oneLine(e), ms: 0 };
     }
@@ -193,5 +221,32 @@ export async function setOverlay(session: string, address: string, type: string 
     await api().setOverlay(session, address, type);
   } catch {
     /* the session may be closed */
+  }
+}
+
+/** The dump's kernel address ranges (which numbers are pointers); null when the engine cannot tell. */
+export async function addressLayout(session: string): Promise<AddressLayout | null> {
+  try {
+    return await api().layout(session);
+  } catch {
+    return null;
+  }
+}
+
+/** The dump file's size against what its headers promise (is it truncated?). */
+export async function fileCheck(session: string): Promise<FileCheck | null> {
+  try {
+    return await api().fileCheck(session);
+  } catch {
+    return null;
+  }
+}
+
+/** More lines of a long console output kept by the engine (RunResult.textKey). */
+export async function textPage(session: string, key: string, from: number, count: number): Promise<string[] | { error: string }> {
+  try {
+    return await api().textPage(session, key, from, count);
+  } catch (e) {
+    return { error: oneLine(e) };
   }
 }

@@ -1,8 +1,8 @@
+import './styles.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { startUrlSync } from './store/url';
-import './styles.css';
 
 startUrlSync();
 createRoot(document.getElementById('root')!).render(

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatHash, parseHash, sameView, srcParam } from './permalink';
+import { formatHash, parseHash, registerPanelIds, sameView, srcParam } from './permalink';
+
+registerPanelIds(['summary', 'log', 'mem', 'bt', 'slabs', 'console']);
 
 describe('permalink', () => {
   it('round-trips views', () => {

@@ -9,13 +9,26 @@
  *   #/3f9c2a17/bt/180
  *   #/3f9c2a17/slabs/kmalloc-1k
  *   #/3f9c2a17/console
+ *   #/3f9c2a17/tasks?state=UN   #/3f9c2a17/tasks/hung   #/3f9c2a17/system/modules
  *
  * The query part of the page URL (before '#') is left to `?src=<same-origin url>`, which opens
  * a dump by URL on load.
  */
 
-export const PANELS = ['summary', 'log', 'mem', 'bt', 'slabs', 'console'] as const;
-export type PanelId = (typeof PANELS)[number];
+/** A panel's id (app/panels/<Folder>/index.ts); the known ids come from app/panels/index.ts. */
+export type PanelId = string;
+
+const known = new Set<string>(['summary']);
+
+/** Called once by app/panels/index.ts with every panel's id. */
+export function registerPanelIds(ids: readonly string[]): void {
+  for (const id of ids) known.add(id);
+}
+
+/** The ids of the registered panels. */
+export function panelIds(): string[] {
+  return [...known];
+}
 
 export interface View {
   panel: PanelId;
@@ -32,8 +45,8 @@ export interface Permalink {
 
 export const DEFAULT_VIEW: View = { panel: 'summary', params: {} };
 
-function isPanel(s: string): s is PanelId {
-  return (PANELS as readonly string[]).includes(s);
+export function isPanel(s: string): s is PanelId {
+  return known.has(s);
 }
 
 /** Parse a location hash ("#/fp/view/arg?x=y"); null when it is not a permalink. */

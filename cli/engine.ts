@@ -8,6 +8,7 @@ export { NodeFileSource } from '../workers/source/node';
 export { openProgram } from '../workers/node';
 export { runCommand, runCommandSafe } from '../workers/commands/registry';
 export { initDisassembler } from '../workers/analysis/disasm';
+export { openDebugInput } from '../workers/kernel/debuginfo';
 
 /** Commands that disassemble (capstone's wasm must be loaded before they run; it is not for others). */
 const DISASSEMBLING = new Set(['dis', 'oops']);

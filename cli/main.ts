@@ -1,12 +1,21 @@
 import { readFileSync } from 'node:fs';
 import type { CommandContext } from '../workers/commands/registry';
 import { errorMessage } from '../workers/errors';
+import { jsonText } from '../workers/commands/result';
 
-const USAGE = `usage: vmcore <dump> ['<command>'] [--json]
-       vmcore <dump> --batch <file> [--json]
+const USAGE = `usage: vmcore [--vmlinux FILE] [--system-map FILE] <dump> ['<command>'] [--json]
+       vmcore [--vmlinux FILE] [--system-map FILE] <dump> -      (commands from standard input)
+       vmcore [--vmlinux FILE] [--system-map FILE] <dump> --batch <file> [--json]
        vmcore --oops <file|-> [--json]      (parse a pasted oops report; no dump needed)
+       vmcore <dump> --script <file.js> [args...] [--json] [--timeout MS]
+                                           (run a script with prog, args, print; see docs/scripting.md)
+       vmcore <dump> --dts > kernel.d.ts   (TypeScript declarations of the dump's kernel types)
 Runs one command of the console language (crash-style: sys, log, ps, bt, kmem, struct, rd, sym,
-dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command, prints "sys".
+dis, list, search, whatis, eval, ...) on a Linux vmcore; with no command on a terminal, opens a
+crash> prompt (history, Tab completion, Ctrl-C cancels a command), else prints "sys";
+"vmcore <dump> -" reads commands from standard input, one per line.
+--vmlinux / --system-map add the kernel's own files (matched to the dump by build id or
+linux_banner; a file of another build is refused): symbols and types where the dump lacks them.
 "vmcore <dump> help" lists the commands.`;
 
 /** Returns the exit code. Never prints a stack trace. */
@@ -14,11 +23,35 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   let json = false;
   let batch: string | undefined;
   let oopsFile: string | undefined;
+  const debugFiles: string[] = [];
+  let script: string | undefined;
+  const scriptArgs: string[] = [];
+  let timeoutMs: number | undefined;
+  let dts = false;
   const pos: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') json = true;
-    else if (a === '--batch') {
+    else if (a === '--dts') dts = true;
+    else if (a === '--timeout') {
+      timeoutMs = Number(argv[++i]);
+      if (!(timeoutMs > 0)) {
+        err.write('vmcore: --timeout needs a number of milliseconds\n');
+        return 1;
+      }
+    } else if (a === '--script') {
+      script = argv[++i];
+      if (!script) {
+        err.write('vmcore: --script needs a file\n');
+        return 1;
+      }
+      // the words after the script file are its args (--json / --timeout still apply to vmcore)
+      for (i++; i < argv.length; i++) {
+        if (argv[i] === '--json') json = true;
+        else if (argv[i] === '--timeout') timeoutMs = Number(argv[++i]);
+        else scriptArgs.push(argv[i]);
+      }
+    } else if (a === '--batch') {
       batch = argv[++i];
       if (!batch) {
         err.write('vmcore: --batch needs a file\n');
@@ -30,6 +63,13 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         err.write('vmcore: --oops needs a file (or - for standard input)\n');
         return 1;
       }
+    } else if (a === '--vmlinux' || a === '--system-map') {
+      const f = argv[++i];
+      if (!f) {
+        err.write(`vmcore: ${a} needs a file\n`);
+        return 1;
+      }
+      debugFiles.push(f);
     } else if (a === '-h' || a === '--help') {
       out.write(USAGE + '\n');
       return 0;
@@ -42,14 +82,20 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
   const [dump, ...cmdWords] = pos;
   // the engine is loaded only now (--help and usage errors do without it)
-  const { NodeFileSource, openProgram, runCommand, runCommandSafe, initDisassembler, needsDisassembler } = await import('./engine');
+  const { NodeFileSource, openProgram, runCommand, runCommandSafe, initDisassembler, needsDisassembler, openDebugInput } = await import('./engine');
   let ctx: CommandContext;
   try {
-    const prog = openProgram(new NodeFileSource(dump));
+    const debug = debugFiles.map((f) => openDebugInput(new NodeFileSource(f)));
+    const prog = openProgram(new NodeFileSource(dump), { debug });
     ctx = { prog };
   } catch (e) {
     err.write(`vmcore: ${errorMessage(e)}\n`);
     return 1;
+  }
+  if (script !== undefined || dts) {
+    const { runScriptFile, writeDts } = await import('./script');
+    if (script !== undefined) await initDisassembler().catch(() => undefined);
+    return script !== undefined ? runScriptFile(ctx.prog, script, scriptArgs, { json, timeoutMs }, out, err) : writeDts(ctx.prog, out, err);
   }
   if (batch !== undefined) {
     let lines: string[];
@@ -66,22 +112,36 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       const r = runCommandSafe(ctx, line);
       if (json) {
         out.write(
-          JSON.stringify(r.ok ? { command: line, ok: true, result: r.result.json ?? r.result.text } : { command: line, ok: false, error: r.error }) + '\n',
+          JSON.stringify(
+            r.ok
+              ? { command: line, ok: true, result: r.result.json ?? r.result.text, ...(r.result.problems?.length ? { problems: r.result.problems } : {}) }
+              : { command: line, ok: false, error: r.error },
+          ) + '\n',
         );
       } else {
         out.write(`crash> ${line}\n`);
-        out.write(r.ok ? ensureNl(r.result.text) : `${r.error}\n`);
+        out.write(r.ok ? ensureNl(r.result.asJson ? jsonText(r.result) : r.result.text) : `${r.error}\n`);
         out.write('\n');
       }
       if (!r.ok) failed = true;
     }
     return failed ? 1 : 0;
   }
+  // commands typed at a prompt or read from stdin are not known in advance: load the disassembler
+  if ((cmdWords.length === 0 && process.stdin.isTTY) || (cmdWords.length === 1 && cmdWords[0] === '-')) await initDisassembler().catch(() => undefined);
+  if (cmdWords.length === 1 && cmdWords[0] === '-') {
+    const { fromStdin } = await import('./interactive');
+    return fromStdin(ctx, json, out, err);
+  }
+  if (cmdWords.length === 0 && process.stdin.isTTY && out === process.stdout && process.stdout.isTTY) {
+    const { interactive } = await import('./interactive');
+    return interactive(ctx);
+  }
   const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
   if (needsDisassembler([line])) await initDisassembler().catch(() => undefined);
   try {
     const r = runCommand(ctx, line);
-    if (json) out.write(JSON.stringify(r.json ?? r.text, null, 1) + '\n');
+    if (json || r.asJson) out.write(jsonText(r));
     else out.write(ensureNl(r.text));
     return 0;
   } catch (e) {

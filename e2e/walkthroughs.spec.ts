@@ -2,7 +2,7 @@
  * Every walkthrough in public/walkthroughs/ plays to its end in Chromium, on its bundled sample
  * dump(s) opened through the player's own "open it" button (HTTP Range from this origin), with
  * every check green; each step lands the app on its view (panel, in the right dump's tab).
- * Screenshots of a few steps go to e2e/screenshots/walkthrough-*.png.
+ * Screenshots of a few steps go to test-results/screenshots/walkthrough-*.png.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import type { Walkthrough, WalkthroughIndexEntry } from '../app/walkthrough/type
 const DIR = join(ROOT, 'public/walkthroughs');
 const index = JSON.parse(readFileSync(join(DIR, 'index.json'), 'utf8')) as WalkthroughIndexEntry[];
 const load = (id: string) => JSON.parse(readFileSync(join(DIR, `${id}.json`), 'utf8')) as Walkthrough;
-const SHOTS = 'e2e/screenshots';
+const SHOTS = 'test-results/screenshots';
 
 /** steps worth a picture: walkthrough id -> step numbers (1-based) */
 const SHOOT: Record<string, number[]> = {

@@ -15,18 +15,25 @@
 import { transfer } from 'comlink';
 import { openProgram } from './engine';
 import type { Program, Unavailable } from './kernel/program';
-import { runCommandSafe, listCommands, type CommandContext } from './commands/registry';
+import { runCommandSafe, listCommands, jsonText, type CommandContext } from './commands/registry';
 import { DumpError, MemoryError, errorMessage } from './errors';
 import { BlobSource } from './source/blob';
 import { HttpRangeSource } from './source/http';
 import type { ByteSource, ReadStats } from './source/bytesource';
 import { findCache, readCache, slabObjects, slabOfAddress, type SlabCache } from './analysis/slab';
 import { listModules, moduleBtf } from './kernel/modules';
+import { openDebugInput } from './kernel/debuginfo';
+import { kernelAddressLayout, rangeOf, type AddressLayout } from './analysis/layout';
 
 export type { Unavailable } from './kernel/program';
 // JSON shapes of commands the UI reads (type-only: nothing of the engine is bundled into the UI)
 export type { PsRow } from './commands/ps';
+export type { BtTaskJson, BtFrameJson } from './commands/bt';
+export type { SysJson } from './commands/sys';
+export type { OopsJson, OopsReportJson } from './commands/oops';
+export type { KmemSRow, KmemCacheJson, SlabJson } from './commands/kmem';
 export type { FlatMember } from './kernel/btf';
+export type { AddressLayout, AddressRange } from './analysis/layout';
 
 /** What the UI shows of an opened dump before running any command. */
 export interface DumpSummary {
@@ -54,6 +61,8 @@ export interface DumpSummary {
   /** milliseconds the open took, and bytes fetched to do it */
   openMs: number;
   bytesRead: number;
+  /** the second inputs in use (a vmlinux, a System.map), each matched to the dump */
+  debugFiles?: Array<{ kind: 'vmlinux' | 'system.map'; name: string }>;
 }
 
 export type OpenResult = { ok: true; summary: DumpSummary } | { ok: false; error: string };
@@ -78,6 +87,16 @@ export interface RunOptions {
   jobId?: string;
   /** Int32Array over a SharedArrayBuffer: the caller sets [0] to 1 to cancel */
   cancelFlag?: Int32Array;
+  /**
+   * false: leave the JSON out of the result (a console line without --json shows text only, and
+   * cloning `sym -l`'s 100k JSON rows into the page costs the main thread most of a second)
+   */
+  json?: boolean;
+  /**
+   * Send at most this many lines of the text now; the rest stays here and comes in pages with
+   * textPage() (the console's "show more"): a 100k-line result never crosses to the page at once.
+   */
+  textLines?: number;
 }
 
 export interface RunResult {
@@ -87,10 +106,17 @@ export interface RunResult {
   text: string;
   /** the command's JSON when it has a JSON shape and `--json` was given (or it always returns one) */
   json?: unknown;
+  /** `--json` was on the line: the JSON as text, for the console to show instead of text */
+  jsonText?: string;
   /** one-line error message when !ok */
   error?: string;
+  /** problems met on the way (damaged memory, broken walks); also in `text` as WARNING lines */
+  problems?: string[];
   cancelled?: boolean;
   ms: number;
+  /** when the text was cut to RunOptions.textLines: its whole line count, and the key for textPage() */
+  totalLines?: number;
+  textKey?: string;
 }
 
 /** A span of the requested range whose bytes could not be read, and why. */
@@ -166,6 +192,15 @@ export interface MemoryChunk extends MemoryBytes {
   slabs: SlabSpan[];
 }
 
+/** The dump file's size against what its headers promise (null: the format cannot tell cheaply). */
+export interface FileCheck {
+  size: number;
+  expected: number | null;
+  /** the file ends before the headers that give the whole size: at least `expected` */
+  atLeast: boolean;
+  truncated: boolean;
+}
+
 export interface TypeName {
   /** "sk_buff" (no "struct ") */
   name: string;
@@ -189,6 +224,10 @@ interface Session {
   pageKinds: Map<bigint, string | null>;
   /** struct slab address -> span, for object boundaries */
   slabSpans: Map<bigint, SlabSpan | null>;
+  /** how to open the dump again (adding a vmlinux / System.map re-opens it with them) */
+  reopen?: { make: () => ByteSource; source: DumpSummary['source']; debug: Blob[] };
+  /** long command texts kept for textPage(), by job id (the last few) */
+  texts: Map<string, string[]>;
 }
 
 /** Counts what the engine fetches while opening, for the progress bar. */
@@ -275,8 +314,22 @@ export class EngineApi {
   private cancelled = new Set<string>();
 
   /** A dropped or picked file (read with FileReaderSync: the file is never copied into memory). */
-  openFile(file: File, onProgress?: (p: OpenProgress) => void): OpenResult {
-    return this.open(() => new BlobSource(file, file.name), { kind: 'file' }, onProgress);
+  openFile(file: File, onProgress?: (p: OpenProgress) => void, debugFiles: File[] = []): OpenResult {
+    return this.open(() => new BlobSource(file, file.name), { kind: 'file' }, onProgress, debugFiles);
+  }
+
+  /**
+   * Add a vmlinux or System.map (dropped next to a dump or into its open tab) to an open dump:
+   * it is matched to the dump (build id / linux_banner) and refused with a one-line reason when
+   * it belongs to another kernel build; when accepted the dump is opened again with it and the
+   * session keeps its id (views and caches of the old one are dropped). Read by slices
+   * (FileReaderSync), never whole.
+   */
+  addFiles(session: string, files: File[]): OpenResult {
+    const s = this.sessions.get(session);
+    if (!s?.reopen) return { ok: false, error: `no open dump ${session}` };
+    const r = this.open(s.reopen.make, s.reopen.source, undefined, [...s.reopen.debug, ...files], session);
+    return r;
   }
 
   /**
@@ -304,6 +357,8 @@ export class EngineApi {
     make: () => ByteSource,
     source: DumpSummary['source'],
     onProgress?: (p: OpenProgress) => void,
+    debugFiles: Blob[] = [],
+    replace?: string,
   ): OpenResult {
     const t0 = performance.now();
     let counting: CountingSource | undefined;
@@ -314,11 +369,12 @@ export class EngineApi {
         onProgress?.({ phase: 'reading headers', bytesRead, size }),
       );
       onProgress?.({ phase: 'reading headers', bytesRead: 0, size });
-      const prog = openProgram(counting);
+      const debug = debugFiles.map((f) => openDebugInput(new BlobSource(f, (f as File).name)));
+      const prog = openProgram(counting, { debug });
       onProgress?.({ phase: 'identifying', bytesRead: raw.stats.bytesRead, size });
       const fingerprint = fingerprintOf(prog);
       counting.stopReporting();
-      const id = `s${this.nextSession++}`;
+      const id = replace ?? `s${this.nextSession++}`;
       const summary: DumpSummary = {
         session: id,
         name: raw.name,
@@ -334,8 +390,18 @@ export class EngineApi {
         unavailable: [...prog.unavailable],
         openMs: Math.round(performance.now() - t0),
         bytesRead: raw.stats.bytesRead,
+        debugFiles: prog.debug.map((d) => ({ kind: d.kind, name: d.name })),
       };
-      this.sessions.set(id, { id, prog, summary, overlays: new Map(), pageKinds: new Map(), slabSpans: new Map() });
+      this.sessions.set(id, {
+        id,
+        prog,
+        summary,
+        overlays: new Map(),
+        pageKinds: new Map(),
+        slabSpans: new Map(),
+        reopen: { make, source, debug: debugFiles },
+        texts: new Map(),
+      });
       return { ok: true, summary };
     } catch (e) {
       counting?.stopReporting();
@@ -387,17 +453,42 @@ export class EngineApi {
           }
         : undefined,
     };
-    // `--json` is the CLI's switch; here every command's JSON comes back anyway (and a command
-    // that does not know the word would reject it)
-    const r = runCommandSafe(ctx, line.replace(/(^|\s)--json(?=\s|$)/g, ' ').trim());
+    // every command's JSON comes back anyway; `--json` on the line (handled by the registry)
+    // also asks for the JSON as the text to show: jsonText
+    const r = runCommandSafe(ctx, line);
     this.cancelled.delete(jobId);
     const ms = Math.round(performance.now() - t0);
     if (r.ok) {
       const out: RunResult = { jobId, ok: true, text: r.result.text, ms };
-      if (r.result.json !== undefined) out.json = r.result.json;
+      if (opts.textLines !== undefined) this.cutText(s, out, opts.textLines);
+      if (r.result.json !== undefined && opts.json !== false) out.json = r.result.json;
+      if (r.result.problems?.length) out.problems = r.result.problems;
+      if (r.result.asJson) out.jsonText = jsonText(r.result);
       return out;
     }
     return { jobId, ok: false, text: '', error: r.error, cancelled: r.error === 'cancelled', ms };
+  }
+
+  /** Keep a long text here and send its first `n` lines (the rest by textPage). */
+  private cutText(s: Session, out: RunResult, n: number): void {
+    let pos = -1;
+    let count = 0;
+    const t = out.text;
+    while (count < n && (pos = t.indexOf('\n', pos + 1)) >= 0) count++;
+    if (pos < 0 || pos >= t.length - 1) return; // it fits
+    const lines = t.replace(/\n$/, '').split('\n');
+    out.totalLines = lines.length;
+    out.textKey = out.jobId;
+    out.text = t.slice(0, pos + 1);
+    s.texts.set(out.jobId, lines);
+    while (s.texts.size > 8) s.texts.delete(s.texts.keys().next().value as string);
+  }
+
+  /** Lines [from, from + count) of a text kept by a run with textLines (the console's "show more"). */
+  textPage(session: string, key: string, from: number, count: number): string[] {
+    const lines = this.get(session).texts.get(key);
+    if (!lines) throw new Error('that output is no longer kept: run the command again');
+    return lines.slice(Math.max(0, from), Math.max(0, from) + Math.max(0, Math.min(count, 200_000)));
   }
 
   /** Ask a job to stop (seen by the job only if it has not started yet or between commands). */
@@ -538,6 +629,31 @@ export class EngineApi {
     return [...pre, ...sub].slice(0, n);
   }
 
+  /**
+   * The kernel's address ranges on this dump (direct map, vmalloc, vmemmap, text, modules; 4- or
+   * 5-level): the UI links a number only when it falls in one. Asked after open, not during it.
+   */
+  layout(session: string): AddressLayout {
+    return kernelAddressLayout(this.get(session).prog);
+  }
+
+  /**
+   * Whether the file is whole: its size and the size its headers promise. A truncated copy is
+   * the first thing the summary says ("truncated at N of M bytes"); asked after open (kdump reads
+   * its page bitmap for it).
+   */
+  fileCheck(session: string): FileCheck {
+    const s = this.get(session);
+    const size = s.prog.src.size;
+    let e: { bytes: number; atLeast: boolean } | null = null;
+    try {
+      e = s.prog.phys.expectedSize?.() ?? null;
+    } catch {
+      e = null;
+    }
+    return { size, expected: e?.bytes ?? null, atLeast: e?.atLeast ?? false, truncated: e !== null && e.bytes > size };
+  }
+
   /** Symbol names starting with `prefix` (console completion), at most `limit`. */
   symbols(session: string, prefix: string, limit = 50): string[] {
     const s = this.get(session);
@@ -574,9 +690,17 @@ export class EngineApi {
     } catch {
       isText = false;
     }
+    let layout: AddressLayout | null = null;
+    try {
+      layout = kernelAddressLayout(s.prog);
+    } catch {
+      layout = null;
+    }
     for (let o = first; !isText && o + 8 <= m.length; o += 8) {
       const v = dv.getBigUint64(o, true);
-      if (v < 0xffff800000000000n || v === 0xffffffffffffffffn) continue;
+      // a pointer is a value in one of the dump's kernel ranges (not a 0xffff prefix: 5-level
+      // kernels use 0xff11..., and -ENOSYS is 0xffffffffffffffda)
+      if (layout ? rangeOf(layout, v) === null : !s.prog.arch.isKernelAddress(v) || v >= 0xfffffffffffff000n) continue;
       if (missingAt(o)) continue;
       pointers.push({ off: o, value: hex(v), ...this.classify(s, v) });
     }

@@ -1,3 +1,5 @@
+import { noteProblem } from './problems';
+
 /**
  * Errors of the engine. Two kinds only:
  * - DumpError: the input is not usable (missing file, not a dump, corrupt header). Its message is
@@ -38,7 +40,17 @@ export class MemoryError extends Error {
       `${space} address 0x${address.toString(16)}: ${kindText(kind)}${detail ? ` (${detail})` : ''}`,
     );
     this.name = 'MemoryError';
+    // damage (not a page the dump left out by design, not an unmapped address): the running
+    // command's answer carries it even if the code that met it recovers
+    if (space === 'physical' && (kind === 'truncated' || kind === 'corrupt')) {
+      noteProblem(`memory:${kind}`, `unreadable memory: ${this.message}`);
+    }
   }
+}
+
+/** Whether a read failure means damage or a dump that cannot show the page (vs. "not mapped"). */
+export function isUnreadable(e: MemoryError): boolean {
+  return e.kind !== 'unmapped';
 }
 
 function kindText(kind: MemoryErrorKind): string {

@@ -3,18 +3,31 @@
  * "not in this engine build" states, and text in which kernel addresses and symbol+offset are
  * links to the Memory panel.
  */
-import { useEffect, useLayoutEffect, useState, type ReactNode, type RefObject } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
 import { activeTab, useApp, type CmdState, type Tab } from '../store';
 import { formatHash } from '../permalink';
-import { canCancelRunning, type RunResult } from '../engine';
+import { canCancelRunning, type AddressLayout, type RunResult } from '../engine';
+import { isPointerText } from '../pointers';
 
 /** Run `line` once for this dump (cached in the store) and return its state. */
 export function useCommand(tab: Tab, line: string | null): CmdState | undefined {
   const ensure = useApp((s) => s.ensureCommand);
+  const rerun = useApp((s) => s.rerun);
   useEffect(() => {
     if (line) ensure(tab.session, line);
   }, [ensure, tab.session, line]);
-  return line ? tab.commands[line] : undefined;
+  const st = line ? tab.commands[line] : undefined;
+  // a part of the engine that loads in the background (the disassembler's wasm) answers "still
+  // loading": ask again shortly instead of showing a failure the user would have to retry
+  const tries = useRef(0);
+  const loading = st?.status === 'done' && !st.result?.ok && /still loading/i.test(st.result?.error ?? '');
+  useEffect(() => {
+    if (!loading || !line || tries.current >= 40) return;
+    tries.current++;
+    const t = setTimeout(() => void rerun(tab.session, line), 250);
+    return () => clearTimeout(t);
+  }, [loading, line, rerun, tab.session, st?.jobId]);
+  return st;
 }
 
 /** The engine says this command does not exist in this build (as opposed to failing on this dump). */
@@ -45,7 +58,7 @@ export function CommandGate({
 }) {
   const rerun = useApp((s) => s.rerun);
   const jobs = useApp((s) => s.jobs);
-  if (!state || state.status === 'running') {
+  if (!state || state.status === 'running' || (!state.result?.ok && /still loading/i.test(state.result?.error ?? ''))) {
     const p = state?.progress;
     const job = state ? jobs[state.jobId] : undefined;
     return (
@@ -97,9 +110,13 @@ export function CommandGate({
   return <>{children(r)}</>;
 }
 
-/** kernel addresses (0xffff..., bare ffff... of 16 digits) and symbol+0xoff[/0xlen] */
+/**
+ * Link candidates: 0x-numbers of 8-16 digits, bare 16-digit hex words, symbol+0xoff[/0xlen]. A
+ * number is a link only when it is a kernel pointer on this dump (app/pointers.ts: the dump's
+ * address ranges, 4- or 5-level; never a negative errno).
+ */
 export const LINK_RE =
-  /\b0x[0-9a-f]{8,16}\b|\bffff[0-9a-f]{12}\b|\b[A-Za-z_][\w.]*\+0x[0-9a-f]+(?:\/0x[0-9a-f]+)?(?![\w])/gi;
+  /\b0x[0-9a-f]{8,16}\b|\b[0-9a-f]{16}\b|\b[A-Za-z_][\w.]*\+0x[0-9a-f]+(?:\/0x[0-9a-f]+)?(?![\w])/gi;
 
 export interface Segment {
   text: string;
@@ -108,14 +125,14 @@ export interface Segment {
 }
 
 /** Split `text` into segments: links (addresses, symbol+off) and highlighted ranges. */
-export function segments(text: string, highlight: [number, number][] = []): Segment[] {
+export function segments(text: string, highlight: [number, number][] = [], layout?: AddressLayout | null): Segment[] {
   const links: [number, number][] = [];
   LINK_RE.lastIndex = 0;
   for (let m = LINK_RE.exec(text); m; m = LINK_RE.exec(text)) {
     const v = m[0];
-    // 0x-numbers are links only when they are kernel addresses (physical ranges, registers
-    // holding small values and sizes are not)
-    if (/^0x/i.test(v) && !/^0xffff[0-9a-f]{4,12}$/i.test(v)) continue;
+    // numbers are links only when they are kernel pointers on this dump (physical ranges,
+    // registers holding small values, sizes, -errno are not)
+    if (!v.includes('+') && !isPointerText(v, layout)) continue;
     links.push([m.index, m.index + v.length]);
   }
   if (links.length === 0 && highlight.length === 0) return [{ text }];
@@ -137,7 +154,7 @@ export function segments(text: string, highlight: [number, number][] = []): Segm
 
 /** A link target in the Memory panel's terms: bare hex gets 0x; symbol/len drops the /len. */
 export function linkTarget(s: string): string {
-  if (/^ffff[0-9a-f]{12}$/i.test(s)) return '0x' + s.toLowerCase();
+  if (/^[0-9a-f]{16}$/i.test(s)) return '0x' + s.toLowerCase();
   return s.replace(/\/0x[0-9a-f]+$/i, '');
 }
 
@@ -145,7 +162,8 @@ export function linkTarget(s: string): string {
 export function LinkedText({ text, highlight }: { text: string; highlight?: [number, number][] }) {
   const navigate = useApp((s) => s.navigate);
   const fp = useApp((s) => activeTab(s)?.summary.fingerprint ?? '0');
-  const segs = segments(text, highlight);
+  const layout = useApp((s) => activeTab(s)?.layout);
+  const segs = segments(text, highlight, layout);
   const nodes: ReactNode[] = [];
   for (let i = 0; i < segs.length; i++) {
     const s = segs[i];

@@ -1,34 +1,21 @@
 /**
- * The panels, in nav order. A panel is a component over one Tab; its place in the URL is
- * `#/<fp>/<id>[/<arg>]`. Adding a panel = a folder under app/panels/ + a line here + its id in
- * permalink.ts PANELS.
+ * The panels, in nav order: one line per panel. A panel is a folder under app/panels/ whose
+ * index.ts exports `panel: PanelDef` (see registry.ts) and imports its own styles; adding one is
+ * that folder plus a line here. The permalink parser learns the ids from this list.
  */
-import type { ComponentType } from 'react';
-import type { PanelId } from '../permalink';
-import type { Tab } from '../store';
-import { SummaryPanel } from './Summary/SummaryPanel';
-import { LogPanel } from './Log/LogPanel';
-import { MemoryPanel } from './Memory/MemoryPanel';
-import { BacktracePanel } from './Backtrace/BacktracePanel';
-import { SlabsPanel } from './Slabs/SlabsPanel';
-import { ConsolePanel } from './Console/ConsolePanel';
+import { registerPanelIds } from '../permalink';
+import type { PanelDef } from './registry';
+import { panel as summary } from './Summary';
+import { panel as log } from './Log';
+import { panel as mem } from './Memory';
+import { panel as bt } from './Backtrace';
+import { panel as slabs } from './Slabs';
+import { panel as console } from './Console';
+import { panel as tasks } from './Tasks';
+import { panel as system } from './System';
 
-export interface PanelDef {
-  id: PanelId;
-  title: string;
-  key: string;
-  hint: string;
-  component: ComponentType<{ tab: Tab }>;
-}
+export type { PanelDef } from './registry';
 
-export const PANEL_DEFS: PanelDef[] = [
-  { id: 'summary', title: 'Summary', key: '1', hint: 'panic, kernel, time, task', component: SummaryPanel },
-  { id: 'log', title: 'Log', key: '2', hint: 'kernel log (log)', component: LogPanel },
-  { id: 'mem', title: 'Memory', key: '3', hint: 'hex view of an address', component: MemoryPanel },
-  { id: 'bt', title: 'Backtrace', key: '4', hint: 'bt, bt -a', component: BacktracePanel },
-  { id: 'slabs', title: 'Slabs', key: '5', hint: 'kmem -s, kmem -S', component: SlabsPanel },
-  { id: 'console', title: 'Console', key: '6', hint: 'crash commands', component: ConsolePanel },
-];
+export const PANEL_DEFS: PanelDef[] = [summary, log, mem, bt, slabs, console, tasks, system];
 
-// Walkthrough player (app/walkthrough/): a dock beside the panels, mounted in its own root.
-import '../walkthrough/mount';
+registerPanelIds(PANEL_DEFS.map((d) => d.id));

@@ -5,7 +5,7 @@
  */
 import { create } from 'zustand';
 import * as engine from '../engine';
-import type { DumpSummary, JobProgress, OpenProgress, OpenResult, RunResult } from '../engine';
+import type { AddressLayout, DumpSummary, JobProgress, OpenProgress, OpenResult, RunResult } from '../engine';
 import { DEFAULT_VIEW, type Permalink, type View } from '../permalink';
 
 export interface CmdState {
@@ -27,6 +27,8 @@ export interface Tab {
   console: ConsoleEntry[];
   /** results pinned beside the panels */
   pins: Pin[];
+  /** the dump's kernel address ranges (arrives just after open): which numbers are pointers */
+  layout?: AddressLayout | null;
 }
 
 export interface Pin {
@@ -39,6 +41,9 @@ export interface ConsoleEntry {
   id: number;
   line: string;
   result?: RunResult;
+  /** further pages of a long output (result.totalLines), fetched by "show more" */
+  more?: string[][];
+  moreError?: string;
 }
 
 export interface Opening {
@@ -80,6 +85,11 @@ export interface AppState {
   replaceUrl: boolean;
 
   openFile(file: File): Promise<void>;
+  /**
+   * Dropped or picked files: dumps open in tabs, each with the vmlinux / System.map dropped beside
+   * it; a vmlinux / System.map alone is added to the dump of the active tab.
+   */
+  openFiles(files: File[]): Promise<void>;
   openUrl(url: string): Promise<void>;
   closeTab(session: string): void;
   activate(session: string | null): void;
@@ -89,12 +99,20 @@ export interface AppState {
   /** run a command for a panel once per dump; the result stays cached */
   ensureCommand(session: string, line: string): void;
   /** run again, dropping the cached result */
-  rerun(session: string, line: string): void;
+  rerun(session: string, line: string): Promise<RunResult>;
+  /**
+   * The result of `line` on this dump from the one cache of engine results in the UI (the tab's
+   * `commands`): run once, shared by panels, the hex view's helpers, completion and walkthroughs.
+   * A failed result is not kept (the next call runs it again).
+   */
+  cached(session: string, line: string): Promise<RunResult>;
   /** run a command that is not cached; resolves with the result */
   runCommand(session: string, line: string): Promise<RunResult>;
   /** run a console line and append it to the tab's transcript */
   consoleRun(session: string, line: string): Promise<void>;
   consoleClear(session: string): void;
+  /** fetch `count` more lines of a long console output from the engine */
+  consoleMore(session: string, id: number, count: number): Promise<void>;
   pin(session: string, line: string, text: string): void;
   unpin(session: string, id: number): void;
   applyPermalink(p: Permalink | null): void;
@@ -104,6 +122,10 @@ export interface AppState {
 }
 
 let nextId = 1;
+/** lines of a console output sent at once; the rest comes with "show more" (engine textPage) */
+export const CONSOLE_FIRST_LINES = 2000;
+/** results of commands still running, by session + line (so callers of cached() share one run) */
+const inflight = new Map<string, Promise<RunResult>>();
 
 export const useApp = create<AppState>()((set, get) => {
   /** Change one tab; `extra` goes into the same update (the URL sync sees both at once). */
@@ -145,9 +167,14 @@ export const useApp = create<AppState>()((set, get) => {
       notice,
       replaceUrl: wanted !== null,
     }));
+    // the address layout (which numbers are links) after the first view's commands: the engine
+    // runs one request at a time, and the summary's headline must not wait behind it
+    setTimeout(() => {
+      void engine.addressLayout(summary.session).then((layout) => updateTab(summary.session, (t) => ({ ...t, layout })));
+    }, 50);
   }
 
-  function startCommand(session: string, line: string): engine.Job {
+  function startCommand(session: string, line: string, opts: { json?: boolean; textLines?: number } = {}): engine.Job {
     const job = engine.runJob(session, line, (p) => {
       updateTab(session, (t) => {
         const c = t.commands[line];
@@ -155,7 +182,7 @@ export const useApp = create<AppState>()((set, get) => {
         return { ...t, commands: { ...t.commands, [line]: { ...c, progress: p } } };
       });
       set((s) => (s.jobs[p.jobId] ? { jobs: { ...s.jobs, [p.jobId]: { ...s.jobs[p.jobId], progress: p } } } : {}));
-    });
+    }, opts);
     set((s) => ({
       jobs: { ...s.jobs, [job.jobId]: { jobId: job.jobId, session, line, startedAt: Date.now(), cancel: job.cancel } },
     }));
@@ -180,6 +207,27 @@ export const useApp = create<AppState>()((set, get) => {
     replaceUrl: false,
 
     openFile: (file) => doOpen(file.name, (p) => engine.openFile(file, p)),
+    async openFiles(files) {
+      const debug = files.filter((f) => engine.isDebugFileName(f.name));
+      const dumps = files.filter((f) => !engine.isDebugFileName(f.name));
+      if (dumps.length) {
+        await Promise.all(dumps.map((f) => doOpen(f.name, (p) => engine.openFile(f, p, debug))));
+        return;
+      }
+      const a = get().active;
+      if (!a || !debug.length) {
+        if (debug.length) get().reportError('cannot open', `${debug[0].name}: a vmlinux or System.map goes with a dump: drop it together with the dump, or into an open dump's tab`);
+        return;
+      }
+      const r = await engine.addFiles(a, debug);
+      if (!r.ok) {
+        get().reportError('cannot add', r.error);
+        return;
+      }
+      // the dump was opened again with the files: results computed without them are dropped
+      updateTab(a, (t) => ({ ...t, summary: r.summary, commands: {} }));
+      set({ notice: `${debug.map((f) => f.name).join(', ')} added to ${r.summary.name}` });
+    },
     openUrl: (url) => doOpen(url, (p) => engine.openUrl(url, p)),
 
     closeTab(session) {
@@ -225,17 +273,31 @@ export const useApp = create<AppState>()((set, get) => {
 
     rerun(session, line) {
       const job = startCommand(session, line);
+      const key = session + '\0' + line;
+      inflight.set(key, job.result);
       updateTab(session, (t) => ({
         ...t,
         commands: { ...t.commands, [line]: { line, jobId: job.jobId, status: 'running', startedAt: Date.now() } },
       }));
-      void job.result.then((result) =>
+      void job.result.then((result) => {
+        if (inflight.get(key) === job.result) inflight.delete(key);
         updateTab(session, (t) => {
           const c = t.commands[line];
           if (!c || c.jobId !== job.jobId) return t;
           return { ...t, commands: { ...t.commands, [line]: { ...c, status: 'done', result } } };
-        }),
-      );
+        });
+      });
+      return job.result;
+    },
+
+    cached(session, line) {
+      const t = get().tabs.find((x) => x.session === session);
+      if (!t) return engine.runJob(session, line).result;
+      const c = t.commands[line];
+      if (c?.status === 'done' && c.result?.ok) return Promise.resolve(c.result);
+      const p = inflight.get(session + '\0' + line);
+      if (p && c?.status === 'running') return p;
+      return get().rerun(session, line);
     },
 
     runCommand(session, line) {
@@ -245,8 +307,21 @@ export const useApp = create<AppState>()((set, get) => {
     async consoleRun(session, line) {
       const id = nextId++;
       updateTab(session, (t) => ({ ...t, console: [...t.console.slice(-199), { id, line }] }));
-      const result = await startCommand(session, line).result;
+      // the transcript shows text; the JSON crosses over only when the line asks for it
+      const result = await startCommand(session, line, { json: /(^|\s)--json(\s|$)/.test(line), textLines: CONSOLE_FIRST_LINES }).result;
       updateTab(session, (t) => ({ ...t, console: t.console.map((e) => (e.id === id ? { ...e, result } : e)) }));
+    },
+
+    async consoleMore(session, id, count) {
+      const t = get().tabs.find((x) => x.session === session);
+      const e = t?.console.find((x) => x.id === id);
+      if (!e?.result?.textKey) return;
+      const have = e.result.text.split('\n').length - 1 + (e.more ?? []).reduce((n, c) => n + c.length, 0);
+      const page = await engine.textPage(session, e.result.textKey, have, count);
+      updateTab(session, (x) => ({
+        ...x,
+        console: x.console.map((c) => (c.id !== id ? c : 'error' in page ? { ...c, moreError: page.error } : { ...c, more: [...(c.more ?? []), page] })),
+      }));
     },
 
     consoleClear(session) {

@@ -178,9 +178,18 @@ function SampleLine({ w, sampleKey }: { w: Walkthrough; sampleKey: string }) {
   const openSample = usePlayer((s) => s.openSample);
   const opening = useApp((s) => s.opening.some((o) => o.label === sample?.url));
   const tab = tabFor(sample);
+  const bound = usePlayer((s) => s.boundTo);
   if (!sample) return null;
   if (tab) {
     const multi = Object.keys(w.samples).length > 1;
+    if (bound && sampleKey === w.sample) {
+      return (
+        <div className="wt-sample small" data-testid="wt-bound">
+          on <b>{bound}</b> ({tab.summary.fingerprint}, {sample.release}): not this walkthrough's sample; its oops matches the
+          incident's signature, and every check below runs on it
+        </div>
+      );
+    }
     return multi ? (
       <div className="wt-sample dim small">
         on <code>{sample.release}</code> ({tab.summary.name}, {tab.summary.fingerprint})

@@ -14,6 +14,9 @@ import {
   validateWalkthrough,
 } from './checks';
 import type { CommandOutcome, RunFn, Step, Walkthrough } from './types';
+import { registerPanelIds } from '../permalink';
+
+registerPanelIds(['summary', 'log', 'mem', 'bt', 'slabs', 'console']);
 
 const BT: CommandOutcome = {
   ok: true,

@@ -8,6 +8,7 @@
  *
  * No DOM, no engine imports: pure functions over a RunFn.
  */
+import { isPanel } from '../permalink';
 import type {
   Capture,
   Check,
@@ -402,7 +403,6 @@ export function resolveView(view: StepView, vars: Record<string, string>): Resol
 // ---------------------------------------------------------------------------- validation
 
 const EXPECT_KEYS = new Set(['ok', 'textMatches', 'textNotMatches', 'textIncludes', 'flags', 'json', 'jsonSome', 'error']);
-const PANELS = new Set(['summary', 'log', 'mem', 'bt', 'slabs', 'console']);
 
 function checkCond(c: unknown, where: string, errs: string[], extra: string[] = []): void {
   if (typeof c !== 'object' || c === null) {
@@ -512,7 +512,7 @@ export function validateWalkthrough(w: Walkthrough): string[] {
     // the view and the step's command are shown after its checks ran: they may use what they captured
     uses(s.command, 'step command');
     if (s.view) {
-      if (!PANELS.has(s.view.panel)) errs.push(`${at}: view panel "${s.view.panel}" is not a panel of the app`);
+      if (!isPanel(s.view.panel)) errs.push(`${at}: view panel "${s.view.panel}" is not a panel of the app`);
       for (const [k, v] of Object.entries(s.view)) {
         if (typeof v === 'string') uses(v, `view.${k}`);
         else if (k === 'params' && v && typeof v === 'object') for (const pv of Object.values(v)) uses(pv, 'view.params');

@@ -33,7 +33,14 @@ export interface PlayerState {
 
   setOpen(open: boolean): void;
   loadIndex(): Promise<void>;
-  choose(id: string | null): Promise<void>;
+  choose(id: string | null, bind?: (w: Walkthrough) => Walkthrough, boundName?: string): Promise<void>;
+  /**
+   * Play walkthrough `id` on an open dump whose signature matched (not its own sample): the
+   * walkthrough's main sample is bound to that dump, every check runs on it.
+   */
+  playOn(id: string, session: string): Promise<void>;
+  /** the dump the current walkthrough was bound to by playOn (its name), when not its own sample */
+  boundTo: string | null;
   go(step: number): Promise<void>;
   restart(): Promise<void>;
   openSample(key: string): Promise<void>;
@@ -148,6 +155,7 @@ export const usePlayer = create<PlayerState>()((set, get) => {
     step: 0,
     steps: [],
     run: 0,
+    boundTo: null,
 
     setOpen(open) {
       set({ open });
@@ -162,14 +170,34 @@ export const usePlayer = create<PlayerState>()((set, get) => {
       }
     },
 
-    async choose(id) {
+    async playOn(id, session) {
+      const tab = useApp.getState().tabs.find((t) => t.session === session);
+      if (!tab) return;
+      set({ open: true });
+      if (!get().index) void get().loadIndex();
+      await get().choose(id, (w) => {
+        const main = w.samples[w.sample];
+        if (main.fingerprint === tab.summary.fingerprint) return w;
+        const bound = {
+          ...main,
+          fingerprint: tab.summary.fingerprint,
+          release: tab.summary.release ?? 'unknown release',
+          about: `${tab.summary.name}, matched by the incident's signature`,
+        };
+        return { ...w, samples: { ...w.samples, [w.sample]: bound } };
+      }, tab.summary.name);
+    },
+
+    async choose(id, bind?: (w: Walkthrough) => Walkthrough, boundName?: string) {
       if (id === null) {
-        set((s) => ({ current: null, steps: [], step: 0, run: s.run + 1, loadError: null }));
+        set((s) => ({ current: null, steps: [], step: 0, run: s.run + 1, loadError: null, boundTo: null }));
         return;
       }
       try {
-        const w = await fetchJson<Walkthrough>(`${BASE}${encodeURIComponent(id)}.json`);
-        set((s) => ({ current: w, step: 0, steps: w.steps.map(() => ({ status: 'idle' })), run: s.run + 1, loadError: null }));
+        const file = await fetchJson<Walkthrough>(`${BASE}${encodeURIComponent(id)}.json`);
+        const w = bind ? bind(file) : file;
+        const boundTo = w !== file ? (boundName ?? null) : null;
+        set((s) => ({ current: w, boundTo, step: 0, steps: w.steps.map(() => ({ status: 'idle' })), run: s.run + 1, loadError: null }));
         await get().go(0);
       } catch (e) {
         set({ loadError: e instanceof Error ? e.message : String(e) });
@@ -209,7 +237,7 @@ export const usePlayer = create<PlayerState>()((set, get) => {
     async openSample(key) {
       const w = get().current;
       const sample = w?.samples[key];
-      if (!w || !sample) return;
+      if (!w || !sample || !sample.url) return;
       const existing = tabFor(sample);
       if (!existing) await useApp.getState().openUrl(sample.url);
       const tab = tabFor(sample);

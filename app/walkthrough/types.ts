@@ -138,6 +138,18 @@ export interface Step {
   checks: Check[];
 }
 
+/**
+ * The incident's signature: a dump matches when every given part matches (regular expressions).
+ * `oops` is matched against the oops the kernel logged (`oops --json`: the report that ended in
+ * the panic): its headline, the faulting function (RIP's symbol) and CR2; `log` lines against the
+ * kernel log. A walkthrough with a signature runs on any dump that matches, its checks evaluated
+ * on that dump; without one it plays on its own samples only.
+ */
+export interface Signature {
+  oops?: { headline?: string; rip?: string; cr2?: string };
+  log?: string[];
+}
+
 export interface Walkthrough {
   id: string;
   title: string;
@@ -145,6 +157,7 @@ export interface Walkthrough {
   /** the key (in `samples`) of the dump it plays on */
   sample: string;
   samples: Record<string, SampleRef>;
+  signature?: Signature;
   summary: string;
   /** what our dump cannot show of the original incident, said plainly */
   differences?: string[];
@@ -156,6 +169,8 @@ export interface WalkthroughIndexEntry {
   title: string;
   sample: string;
   summary: string;
+  /** the walkthrough's signature, copied here so that a dump is matched without loading every file */
+  signature?: Signature;
 }
 
 /** What a command run returns (workers/api.ts RunResult, or the engine's result in Node). */

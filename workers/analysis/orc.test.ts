@@ -52,18 +52,34 @@ describe('ORC entry layouts', () => {
 });
 
 describe('layout detection on real dumps', () => {
-  for (const [name, version] of [['6.1-skb-uaf-0x106', 1], ['6.12-skb-uaf-kaslr', 3]] as const) {
+  const d510 = sharedDump('5.10-sysrq-lzo');
+  it.skipIf(!d510)('5.10-sysrq-lzo: ORC before 6.3 (v1) from BTF and from the data alone, kernel symbols found without VMCOREINFO kallsyms', () => {
+    const prog = openProgram(new NodeFileSource(d510!.file));
+    const idx = orcIndex(prog);
+    expect(idx.layout).toEqual({ version: 1, from: 'btf', numbering: 'classic' });
+    expect(detectLayout(prog, idx.vmlinux, { useBtf: false })).toEqual({ version: 1, from: 'data', numbering: 'classic' });
+    const f = prog.symbols.address('do_one_initcall')!;
+    expect(orcFind(prog, f)?.entry).toMatchObject({ type: 'call', spReg: 'sp', spOffset: 8 });
+    // module_layout (before 6.4): the one module's ORC (crash mod: qemu_fw_cfg)
+    expect(idx.modules.map((m) => m.name)).toEqual(['qemu_fw_cfg']);
+  }, 60_000);
+  // 7.2: v3 entries with the 7.1 register renumbering; its only module is qemu_fw_cfg
+  for (const [name, version, numbering, module] of [
+    ['6.1-skb-uaf-0x106', 1, 'classic', 'skb_uaf'],
+    ['6.12-skb-uaf-kaslr', 3, 'classic', 'skb_uaf'],
+    ['7.2-sysrq-kaslr', 3, '7.1', 'qemu_fw_cfg'],
+  ] as const) {
     const d = sharedDump(name);
-    it.skipIf(!d)(`${name}: BTF says v${version}, the data alone says the same`, () => {
+    it.skipIf(!d)(`${name}: BTF says v${version} (${numbering} registers), the data alone says the same`, () => {
       const prog = openProgram(new NodeFileSource(d!.file));
       const idx = orcIndex(prog);
-      expect(idx.layout).toEqual({ version, from: 'btf', numbering: 'classic' });
-      expect(detectLayout(prog, idx.vmlinux, { useBtf: false })).toEqual({ version, from: 'data', numbering: 'classic' });
+      expect(idx.layout).toEqual({ version, from: 'btf', numbering });
+      expect(detectLayout(prog, idx.vmlinux, { useBtf: false })).toEqual({ version, from: 'data', numbering });
       // every function start is a CALL entry with the return address at SP+8
       const f = prog.symbols.address('do_one_initcall')!;
       expect(orcFind(prog, f)?.entry).toMatchObject({ type: 'call', spReg: 'sp', spOffset: 8 });
       // module ORC comes from struct module
-      expect(idx.modules.some((m) => m.name === 'skb_uaf')).toBe(true);
+      expect(idx.modules.some((m) => m.name === module)).toBe(true);
     }, 60_000);
   }
 });

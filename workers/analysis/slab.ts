@@ -68,7 +68,12 @@ export interface SlabLayout {
     name: number;
     list: number;
     random?: number;
+    /** offset of the first node's struct kmem_cache_node * (node[0], or per_node[0].node on 6.19+) */
     node: number;
+    /** bytes between two nodes' pointers: 8 for node[], sizeof(struct kmem_cache_per_node_ptrs) for per_node[] */
+    nodeStride: number;
+    /** offset of per_node[0].barn (struct node_barn *), when the barn hangs off kmem_cache */
+    barn?: number;
     refcount?: number;
     ctor?: number;
     min_partial?: number;
@@ -123,7 +128,23 @@ export function slabLayout(prog: Program): SlabLayout {
     return l ? l.offset : undefined;
   };
   const flagsLoc = btf.memberPath(kcId, 'flags');
-  if (km('cpu_slab') === undefined && km('cpu_sheaves') === undefined && km('node') === undefined) {
+  // the node pointers: kmem_cache.node[] or (6.19+, with the barns) kmem_cache.per_node[] of
+  // struct kmem_cache_per_node_ptrs {barn, node}
+  let nodeAt = km('node');
+  let nodeStride = 8;
+  let barnAt: number | undefined;
+  if (nodeAt === undefined) {
+    const pn = btf.memberPath(kcId, 'per_node');
+    const pnt = structId(prog, 'kmem_cache_per_node_ptrs');
+    const pnNode = off(prog, 'kmem_cache_per_node_ptrs', 'node');
+    if (pn && pnt !== null && pnNode !== undefined) {
+      nodeAt = pn.offset + pnNode;
+      nodeStride = prog.sizeof(pnt);
+      const pnBarn = off(prog, 'kmem_cache_per_node_ptrs', 'barn');
+      if (pnBarn !== undefined) barnAt = pn.offset + pnBarn;
+    }
+  }
+  if (km('cpu_slab') === undefined && km('cpu_sheaves') === undefined && nodeAt === undefined) {
     throw new DumpError('SLUB: struct kmem_cache has neither cpu_slab, cpu_sheaves nor node (SLAB or SLOB kernel?)');
   }
   const slabStruct: 'slab' | 'page' = structId(prog, 'slab') !== null && off(prog, 'slab', 'slab_cache') !== undefined ? 'slab' : 'page';
@@ -162,7 +183,7 @@ export function slabLayout(prog: Program): SlabLayout {
     };
   }
   let barn: SlabLayout['barn'];
-  if (off(prog, 'kmem_cache_node', 'barn') !== undefined && structId(prog, 'node_barn') !== null) {
+  if ((off(prog, 'kmem_cache_node', 'barn') !== undefined || barnAt !== undefined) && structId(prog, 'node_barn') !== null) {
     const f = off(prog, 'node_barn', 'sheaves_full');
     if (f !== undefined) barn = { full: f, nr_full: off(prog, 'node_barn', 'nr_full') };
   }
@@ -188,7 +209,6 @@ export function slabLayout(prog: Program): SlabLayout {
       if (v >= 1 && v <= 1024) nrNodes = v;
     }
   }
-  const nodeLoc = btf.memberPath(kcId, 'node');
   const L: SlabLayout = {
     slabStruct,
     pageSize,
@@ -209,7 +229,9 @@ export function slabLayout(prog: Program): SlabLayout {
       name: must(km('name'), 'kmem_cache.name'),
       list: must(km('list'), 'kmem_cache.list'),
       random: km('random'),
-      node: must(nodeLoc?.offset, 'kmem_cache.node'),
+      node: must(nodeAt, 'kmem_cache.node (or per_node[].node)'),
+      nodeStride,
+      barn: barnAt,
       refcount: km('refcount'),
       ctor: km('ctor'),
       min_partial: km('min_partial'),
@@ -237,7 +259,8 @@ export function slabLayout(prog: Program): SlabLayout {
     },
     page: {
       flags: info.offset('page.flags') ?? 0,
-      compound_head: info.offset('page.compound_head') ?? off(prog, 'page', 'compound_head') ?? 8,
+      compound_head:
+        info.offset('page.compound_head') ?? info.offset('page.compound_info') ?? off(prog, 'page', 'compound_head') ?? off(prog, 'page', 'compound_info') ?? 8,
       page_type: off(prog, 'page', 'page_type') ?? info.offset('page._mapcount'),
       mapping: info.offset('page.mapping') ?? off(prog, 'page', 'mapping'),
       refcount: info.offset('page._refcount') ?? off(prog, 'page', '_refcount'),
@@ -350,6 +373,8 @@ export interface SlabCache {
   cpuSheaves: bigint | null;
   /** struct kmem_cache_node * per node */
   nodes: bigint[];
+  /** struct node_barn * per node, when kmem_cache holds them (per_node[].barn, 6.19+) */
+  barns?: bigint[];
 }
 
 export interface CacheListResult {
@@ -362,7 +387,7 @@ export interface CacheListResult {
 export function readCache(prog: Program, addr: bigint): SlabCache {
   const L = slabLayout(prog);
   const k = L.kc;
-  const len = k.node + 8 * L.nrNodes;
+  const len = Math.max(k.node, k.barn ?? 0) + k.nodeStride * (L.nrNodes - 1) + 8;
   const b = prog.mem.read(addr, len);
   const namePtr = u64(b, k.name);
   let name = '';
@@ -374,7 +399,8 @@ export function readCache(prog: Program, addr: bigint): SlabCache {
   const oo = u32(b, k.oo);
   const flags = k.flagsSize === 8 ? u64(b, k.flags) : BigInt(u32(b, k.flags));
   const nodes: bigint[] = [];
-  for (let i = 0; i < L.nrNodes; i++) nodes.push(u64(b, k.node + 8 * i));
+  for (let i = 0; i < L.nrNodes; i++) nodes.push(u64(b, k.node + k.nodeStride * i));
+  const barns = k.barn !== undefined ? Array.from({ length: L.nrNodes }, (_, i) => u64(b, k.barn! + k.nodeStride * i)) : undefined;
   return {
     address: addr,
     name,
@@ -393,6 +419,7 @@ export function readCache(prog: Program, addr: bigint): SlabCache {
     cpuSlab: k.cpu_slab !== undefined ? u64(b, k.cpu_slab) : null,
     cpuSheaves: k.cpu_sheaves !== undefined ? u64(b, k.cpu_sheaves) : null,
     nodes,
+    ...(barns ? { barns } : {}),
   };
 }
 
@@ -402,7 +429,7 @@ export function listCaches(prog: Program): CacheListResult {
   if (c) return c;
   const L = slabLayout(prog);
   const head = prog.symbolAddress('slab_caches');
-  if (head === undefined) throw new DumpError('SLUB: no slab_caches symbol');
+  if (head === undefined) throw prog.missingSymbol('slab_caches', 'SLUB: no slab_caches symbol');
   const out: CacheListResult = { caches: [], problems: [] };
   const seen = new Set<bigint>();
   let prev = head;
@@ -483,7 +510,7 @@ export function pageToPfn(prog: Program, page: bigint): number | null {
 export function pageToVirt(prog: Program, page: bigint): bigint {
   const pfn = pageToPfn(prog, page);
   if (pfn === null) throw new DumpError(`0x${page.toString(16)} is not a struct page address`);
-  const base = prog.arch.pageOffset ?? 0xffff888000000000n;
+  const base = prog.arch.pageOffset ?? (prog.arch.l5 ? 0xff11000000000000n : 0xffff888000000000n);
   return base + BigInt(pfn) * BigInt(prog.info.pageSize);
 }
 
@@ -499,13 +526,33 @@ export function pageBytesIsSlab(prog: Program, b: Uint8Array, o = 0): boolean {
   return false;
 }
 
-/** compound_head(page): the head page of a compound page, or the page itself. */
+/**
+ * compound_head(page): the head page of a compound page, or the page itself. Bit 0 of the word
+ * (page->compound_head, page->compound_info on 7.x) marks a tail page; the rest is either the head
+ * page's address (compound_head, and compound_info when sizeof(struct page) is not a power of 2)
+ * or, with a power-of-2 struct page on 7.x, a mask that turns the tail's address into its head's
+ * (page & info). Which one is decided from the value: a head pointer lies at or below the tail,
+ * within a maximal folio; a mask has all its high bits set and does not.
+ */
 export function compoundHead(prog: Program, page: bigint): bigint {
   const L = slabLayout(prog);
   const b = prog.mem.tryRead(page + BigInt(L.page.compound_head), 8);
   if (!b) return page;
-  const v = u64(b, 0);
-  return v & 1n ? v - 1n : page;
+  return headFromCompoundWord(page, u64(b, 0), L.pageSize);
+}
+
+/** The head page of `page` from its compound word `v` (see compoundHead). */
+export function headFromCompoundWord(page: bigint, v: bigint, structPageSize: number): bigint {
+  if (!(v & 1n)) return page;
+  const ptr = v - 1n;
+  // at most 2^18 tail pages (a 1 GiB folio) away
+  if (ptr <= page && page - ptr <= BigInt(structPageSize) << 18n) return ptr;
+  const pow2 = structPageSize > 0 && (structPageSize & (structPageSize - 1)) === 0;
+  if (pow2 && v >> 63n) {
+    const head = page & v & ~1n;
+    if (page - head <= BigInt(structPageSize) << 18n) return head;
+  }
+  return page;
 }
 
 // ------------------------------------------------------------------------------------ slabs
@@ -603,6 +650,8 @@ export function freelistMode(prog: Program): FreelistMode {
   let best: FreelistMode = 'hardened-swab';
   for (const m of modes) if (score[m] > score[best]) best = m;
   prog.cache.set('slab.fpmode', best);
+  // how many real freelists decided it (0: nothing to decide from, the default stands)
+  prog.cache.set('slab.fpmode.samples', samples);
   return best;
 }
 
@@ -611,6 +660,19 @@ function sampleFreelists(prog: Program, cache: SlabCache): Array<{ head: bigint;
   for (const cs of cpuSlabs(prog, cache)) {
     if (cs.slab && cs.freelist) out.push({ head: cs.freelist, slab: cs.slab });
     if (cs.slab && cs.slab.freelist) out.push({ head: cs.slab.freelist, slab: cs.slab });
+  }
+  // kernels without kmem_cache_cpu (sheaves, 6.18+): the node partial slabs' own freelists
+  if (out.length < 4) {
+    for (const n of cacheNodes(prog, cache, false)) {
+      for (const a of n.partial.entries.slice(0, 4)) {
+        try {
+          const sl = readSlab(prog, a);
+          if (sl.freelist) out.push({ head: sl.freelist, slab: sl });
+        } catch (e) {
+          if (!(e instanceof MemoryError)) throw e;
+        }
+      }
+    }
   }
   return out.slice(0, 4);
 }
@@ -749,7 +811,11 @@ export function cpuSlabs(prog: Program, c: SlabCache): CpuSlab[] {
   return out;
 }
 
-/** Per-CPU sheaves (7.x): the objects each CPU holds in its main/spare sheaves. */
+/**
+ * Per-CPU sheaves (6.18+): the objects each CPU holds in its main/spare sheaves (free, ready to
+ * allocate) and in its rcu_free sheaf (kfree_rcu()'d, waiting for a grace period: still allocated,
+ * as drgn counts them).
+ */
 export interface CpuSheaf {
   cpu: number;
   which: 'main' | 'spare' | 'rcu_free';
@@ -788,21 +854,38 @@ function readSheaf(prog: Program, sheaf: bigint): bigint[] {
   return out;
 }
 
-/** Objects in the full sheaves of each node's barn (7.x). */
+/** Objects in the full sheaves of each node's barn (6.18+), with the node holding them. */
 export function barnObjects(prog: Program, c: SlabCache): bigint[] {
+  return nodeBarns(prog, c).flatMap((b) => b.objects);
+}
+
+/**
+ * Each node's barn (struct node_barn: kmem_cache_node.barn, or kmem_cache.per_node[].barn on
+ * 6.19+) and the objects in its full sheaves. Bounded like every list walk.
+ */
+export function nodeBarns(prog: Program, c: SlabCache): Array<{ node: number; barn: bigint; objects: bigint[]; problem?: string }> {
   const L = slabLayout(prog);
-  const out: bigint[] = [];
-  if (!L.barn || L.kcn.barn === undefined || !L.sheaves || L.sheaves.barnList === undefined) return out;
-  for (const n of c.nodes) {
-    if (!n) continue;
-    const b = prog.mem.tryRead(n + BigInt(L.kcn.barn), 8);
-    if (!b) continue;
-    const barn = u64(b, 0);
+  const out: Array<{ node: number; barn: bigint; objects: bigint[]; problem?: string }> = [];
+  if (!L.barn || !L.sheaves || L.sheaves.barnList === undefined) return out;
+  const key = 'slab.barns.' + c.address.toString(16);
+  const cached = prog.cache.get(key) as typeof out | undefined;
+  if (cached) return cached;
+  for (let i = 0; i < c.nodes.length; i++) {
+    let barn = c.barns?.[i] ?? 0n;
+    if (!c.barns) {
+      const n = c.nodes[i];
+      if (!n || L.kcn.barn === undefined) continue;
+      const b = prog.mem.tryRead(n + BigInt(L.kcn.barn), 8);
+      if (!b) continue;
+      barn = u64(b, 0);
+    }
     if (!barn) continue;
-    const head = barn + BigInt(L.barn.full);
-    const r = walkListHead(prog, head, L.sheaves.barnList, 100_000);
-    for (const sheaf of r.entries) out.push(...readSheaf(prog, sheaf));
+    const r = walkListHead(prog, barn + BigInt(L.barn.full), L.sheaves.barnList, 100_000);
+    const objects: bigint[] = [];
+    for (const sheaf of r.entries) objects.push(...readSheaf(prog, sheaf));
+    out.push({ node: i, barn, objects, ...(r.problem ? { problem: `node ${i} barn: ${r.problem.message}` } : {}) });
   }
+  prog.cache.set(key, out);
   return out;
 }
 
@@ -938,6 +1021,8 @@ function cacheUsageOnce(prog: Program, c: SlabCache): CacheUsage {
     for (const p of cs.partial) free += Math.max(0, p.objects - p.inuse);
   }
   for (const sh of cpuSheaves(prog, c)) {
+    // the rcu_free sheaf holds kfree_rcu()'d objects waiting for a grace period: still allocated
+    if (sh.which === 'rcu_free') continue;
     free += sh.objects.length;
     cpuFree += sh.objects.length;
   }
@@ -991,6 +1076,14 @@ function cacheUsageOnce(prog: Program, c: SlabCache): CacheUsage {
 
 export type ObjectState = 'allocated' | 'free' | 'cpu-free';
 
+/**
+ * Who holds a free (or, for rcu-sheaf, about-to-be-freed) object: the slab's own freelist, a CPU's
+ * lockless freelist or active slab (kmem_cache_cpu), a CPU's main/spare sheaf (6.18+), a full
+ * sheaf in a node's barn (6.18+), or a CPU's rcu_free sheaf (kfree_rcu pending: state allocated).
+ * The detail behind ObjectState, which stays one of three values.
+ */
+export type ObjectHolder = 'slab-freelist' | 'cpu-slab' | 'cpu-sheaf' | 'node-barn' | 'rcu-sheaf';
+
 export interface SlabObjects {
   slab: SlabInfo;
   /** where the slab was found */
@@ -1002,6 +1095,8 @@ export interface SlabObjects {
   states: ObjectState[];
   /** "cpu N cache" notes as crash prints them, per object ('' when none) */
   notes: string[];
+  /** who holds each object that is not plainly allocated (undefined when none) */
+  holders: Array<ObjectHolder | undefined>;
   /** freelist walk problems */
   problems: string[];
   allocated: number;
@@ -1027,12 +1122,14 @@ export function slabObjects(
   for (let i = 0; i < count; i++) objects.push(b.first + BigInt(i * c.size));
   const states: ObjectState[] = new Array(count).fill('allocated');
   const notes: string[] = new Array(count).fill('');
-  const mark = (list: bigint[], st: ObjectState, note: string) => {
+  const holders: Array<ObjectHolder | undefined> = new Array(count).fill(undefined);
+  const mark = (list: bigint[], st: ObjectState, note: string, holder: ObjectHolder) => {
     for (const o of list) {
       const i = objectIndex(c, slab, o);
       if (i >= 0) {
         states[i] = st;
         notes[i] = note;
+        holders[i] = holder;
       }
     }
   };
@@ -1051,16 +1148,21 @@ export function slabObjects(
   const w = walkFreelist(prog, c, slab.freelist, slab);
   if (w.error) problems.push(`slab freelist: ${w.error.message}`);
   if (isCpuSlab) {
-    mark(w.objects, 'cpu-free', `cpu ${cpuOwner} cache`);
+    mark(w.objects, 'cpu-free', `cpu ${cpuOwner} cache`, 'cpu-slab');
     const cw = walkFreelist(prog, c, cpuFreelist, slab);
     if (cw.error) problems.push(`cpu ${cpuOwner} freelist: ${cw.error.message}`);
-    mark(cw.objects, 'cpu-free', `cpu ${cpuOwner} cache`);
-  } else mark(w.objects, 'free', '');
-  // sheaves: objects held by a CPU's sheaf are free to the allocator
-  for (const sh of cpuSheaves(prog, c)) mark(sh.objects, 'cpu-free', `cpu ${sh.cpu} sheaf`);
+    mark(cw.objects, 'cpu-free', `cpu ${cpuOwner} cache`, 'cpu-slab');
+  } else mark(w.objects, 'free', '', 'slab-freelist');
+  // sheaves: objects held by a CPU's sheaf are free to the allocator (drgn: C), and so are those in
+  // the full sheaves of a node's barn (drgn: B), which no CPU holds: free, the note says where
+  for (const sh of cpuSheaves(prog, c)) {
+    if (sh.which === 'rcu_free') mark(sh.objects, 'allocated', `cpu ${sh.cpu} rcu_free sheaf (kfree_rcu pending)`, 'rcu-sheaf');
+    else mark(sh.objects, 'cpu-free', `cpu ${sh.cpu} sheaf`, 'cpu-sheaf');
+  }
+  for (const nb of nodeBarns(prog, c)) mark(nb.objects, 'free', `node ${nb.node} barn`, 'node-barn');
   let free = 0;
   for (const s of states) if (s !== 'allocated') free++;
-  return { slab, section, cpu: cpuOwner, node: opts.node, objects, states, notes, problems, allocated: count - free, free };
+  return { slab, section, cpu: cpuOwner, node: opts.node, objects, states, notes, holders, problems, allocated: count - free, free };
 }
 
 export interface CacheSlabList {
@@ -1165,6 +1267,8 @@ export interface SlabObjectInfo {
   region: 'object' | 'left-redzone' | 'right-redzone' | 'free-pointer' | 'track' | 'padding' | 'slab-tail';
   state: ObjectState;
   note: string;
+  /** who holds the object when it is free (see ObjectHolder) */
+  holder?: ObjectHolder;
   /** the slab as a whole, counted (for crash's SLAB line) */
   slabAllocated: number;
   slabFree: number;
@@ -1249,6 +1353,7 @@ export function slabObjectInfo(prog: Program, addr: bigint): SlabObjectInfo | nu
     region: slotRegion(prog, cache, Number(addr - slot)),
     state: so.states[idx],
     note: so.notes[idx],
+    ...(so.holders[idx] ? { holder: so.holders[idx] } : {}),
     slabAllocated: so.allocated,
     slabFree: so.free,
     problems: so.problems,

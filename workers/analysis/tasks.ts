@@ -104,6 +104,11 @@ export function taskWalkProblems(prog: Program): readonly WalkProblem[] {
   return problems(prog);
 }
 
+/** The task walks' problems as one line each (for a command's `problems`). */
+export function taskWalkProblemLines(prog: Program): string[] {
+  return problems(prog).map((p) => `task walk: ${p.where}${p.address ? ` at 0x${p.address.toString(16)}` : ''}: ${p.why}; the task list may be incomplete`);
+}
+
 /**
  * Walk a circular list_head starting at `head` (not itself an entry): the entry node addresses.
  * Bounded by `max` and cycle-checked; a read failure ends the walk with a problem.
@@ -144,7 +149,7 @@ export function listNodes(prog: Program, head: bigint, where: string, max = MAX_
 /** init_task's address (struct task_struct *). */
 export function initTask(prog: Program): bigint {
   const a = prog.symbolAddress('init_task');
-  if (a === undefined) throw new DumpError('no init_task symbol');
+  if (a === undefined) throw prog.missingSymbol('init_task');
   return a;
 }
 
@@ -408,7 +413,11 @@ export function taskList(prog: Program): TaskInfo[] {
   const seen = new Set<bigint>();
   for (const cpu of cpus(prog)) {
     const t = idleTask(prog, cpu);
-    if (!t || seen.has(t)) continue;
+    if (!t) {
+      problems(prog).push({ where: `idle task of cpu ${cpu}`, address: 0n, why: 'runqueue unreadable; swapper of this cpu not listed' });
+      continue;
+    }
+    if (seen.has(t)) continue;
     seen.add(t);
     try {
       const info = taskInfo(prog, t, { idle: true });
@@ -435,6 +444,10 @@ export function taskList(prog: Program): TaskInfo[] {
   rest.sort((a, b) => a.pid - b.pid || (a.task < b.task ? -1 : a.task > b.task ? 1 : 0));
   out.push(...rest);
   for (const t of out) t.active = active.has(t.task);
+  const activeCpus = activeTasks(prog);
+  for (const cpu of cpus(prog)) {
+    if (!activeCpus.has(cpu)) problems(prog).push({ where: `active task of cpu ${cpu}`, address: 0n, why: 'rq->curr and the per-cpu current pointer are unreadable; no task marked active' });
+  }
   prog.cache.set('tasks.list', out);
   return out;
 }
@@ -499,14 +512,16 @@ export function panicTask(prog: Program): TaskInfo | null {
   return out;
 }
 
-/** Resident pages of a task's mm as crash counts them (file + anon + shmem), or 0. */
-export function taskRssPages(prog: Program, t: TaskInfo): number {
+/** The mm counters that make a task's RSS (the kernel's get_mm_rss(): file + anon + shmem). */
+export const RSS_COUNTERS = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SHMEMPAGES'] as const;
+
+/** Resident pages of a task's mm as crash counts them (file + anon + shmem; `counters` picks a subset), or 0. */
+export function taskRssPages(prog: Program, t: TaskInfo, counters: readonly (typeof RSS_COUNTERS)[number][] = RSS_COUNTERS): number {
   if (!t.mm) return 0;
   try {
     const mmT = prog.type('struct mm_struct');
     const rss = prog.obj(mmT, t.mm).member('rss_stat');
-    const names = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SHMEMPAGES'];
-    const idx = names.map((n, i) => Number(prog.btf.enumerator(n)?.value ?? BigInt([0, 1, 3][i])));
+    const idx = counters.map((n) => Number(prog.btf.enumerator(n)?.value ?? BigInt([0, 1, 3][RSS_COUNTERS.indexOf(n)])));
     let total = 0n;
     const rt = prog.btf.type(rss.rtype);
     if (rt.kind === 'array') {

@@ -64,12 +64,16 @@ export class X86_64 {
     }
     this.physBase = pb;
     this.kernelOffset = info.kernelOffset;
-    this.l5 = (info.number('pgtable_l5_enabled') ?? 0n) !== 0n;
     this.kernelImageSize = info.number('KERNEL_IMAGE_SIZE') ?? 1n << 30n;
     this.smeMask = info.number('sme_mask') ?? 0n;
     const p = this.textToPhys(pgt);
     if (p === null) throw new DumpError(`init_top_pgt 0x${pgt.toString(16)} is not in the kernel text mapping`);
     this.pgdPhys = p;
+    // 4- or 5-level paging: VMCOREINFO's NUMBER(pgtable_l5_enabled) when the kernel exports it,
+    // else the depth whose walk of kernel-image addresses lands where phys_base says they are
+    const l5 = info.number('pgtable_l5_enabled');
+    const probes = [pgt, info.symbol('_stext'), info.symbol('init_uts_ns')].filter((x): x is bigint => x !== undefined);
+    this.l5 = l5 !== undefined ? l5 !== 0n : probePagingDepth(phys, p, probes, (va) => this.textToPhys(va), this.smeMask) === 5;
   }
 
   /** Kernel image addresses: PA = VA - __START_KERNEL_map + phys_base. */
@@ -87,8 +91,10 @@ export class X86_64 {
       return u64(this.phys.readPhys(addr, 8), 0);
     } catch (e) {
       if (e instanceof MemoryError) {
-        // a page table the dump excluded: the address may well be mapped, we cannot tell
-        const kind = e.kind === 'not-in-dump' || e.kind === 'truncated' ? e.kind : 'unmapped';
+        // a page table we cannot read: the address may well be mapped, we cannot tell, so this
+        // is "unreadable" (page not in dump, truncated, corrupt), never "not mapped"; a table
+        // outside the dump's memory means the entry pointing to it is damaged
+        const kind = e.kind === 'no-such-memory' || e.kind === 'unmapped' ? 'corrupt' : e.kind;
         throw new MemoryError(kind, va, 'virtual', `page table at physical 0x${addr.toString(16)} not readable: ${e.message}`);
       }
       throw e;
@@ -97,28 +103,7 @@ export class X86_64 {
 
   /** Full page-table walk, with every entry (for `vtop`). Throws MemoryError('unmapped'). */
   walk(va: bigint, pgd = this.pgdPhys): Translation {
-    const steps: WalkStep[] = [];
-    const levels: Array<[WalkStep['level'], bigint]> = this.l5
-      ? [['PGD', 48n], ['P4D', 39n], ['PUD', 30n], ['PMD', 21n], ['PTE', 12n]]
-      : [['PGD', 39n], ['PUD', 30n], ['PMD', 21n], ['PTE', 12n]];
-    let table = BigInt(pgd);
-    const mask = ADDR_MASK & ~this.smeMask;
-    for (const [level, shift] of levels) {
-      const idx = (va >> shift) & 0x1ffn;
-      const entryAddr = Number(table + idx * 8n);
-      const value = this.entry(entryAddr, va);
-      steps.push({ level, entryAddr, value });
-      if ((value & PRESENT) === 0n) {
-        throw new MemoryError('unmapped', va, 'virtual', `${level} entry not present`);
-      }
-      if ((level === 'PUD' || level === 'PMD') && (value & PSE) !== 0n) {
-        const size = 1n << shift;
-        const base = value & mask & ~(size - 1n);
-        return { virt: va, phys: Number(base | (va & (size - 1n))), pageSize: Number(size), pgd, steps, via: 'page-table' };
-      }
-      table = value & mask;
-    }
-    return { virt: va, phys: Number(table | (va & 0xfffn)), pageSize: 4096, pgd, steps, via: 'page-table' };
+    return walkTables(va, pgd, this.l5, this.smeMask, (addr) => this.entry(addr, va));
   }
 
   /** Virtual -> physical, fast paths first, cached. Throws MemoryError('unmapped'). */
@@ -146,4 +131,60 @@ export class X86_64 {
   isKernelAddress(va: bigint): boolean {
     return this.l5 ? va >= 0xff00000000000000n : va >= 0xffff800000000000n;
   }
+}
+
+/**
+ * The x86_64 page-table walk from the top table at physical `pgd`: 4 levels (PGD, PUD, PMD, PTE)
+ * or 5 with la57 (PGD, P4D, PUD, PMD, PTE), 1 GiB and 2 MiB leaves. `entry` reads one 8-byte
+ * entry by physical address (and throws a MemoryError when it cannot).
+ */
+export function walkTables(va: bigint, pgd: number, l5: boolean, smeMask: bigint, entry: (addr: number) => bigint): Translation {
+  const steps: WalkStep[] = [];
+  const levels: Array<[WalkStep['level'], bigint]> = l5
+    ? [['PGD', 48n], ['P4D', 39n], ['PUD', 30n], ['PMD', 21n], ['PTE', 12n]]
+    : [['PGD', 39n], ['PUD', 30n], ['PMD', 21n], ['PTE', 12n]];
+  let table = BigInt(pgd);
+  const mask = ADDR_MASK & ~smeMask;
+  for (const [level, shift] of levels) {
+    const idx = (va >> shift) & 0x1ffn;
+    const entryAddr = Number(table + idx * 8n);
+    const value = entry(entryAddr);
+    steps.push({ level, entryAddr, value });
+    if ((value & PRESENT) === 0n) {
+      throw new MemoryError('unmapped', va, 'virtual', `${level} entry not present`);
+    }
+    if ((level === 'PUD' || level === 'PMD') && (value & PSE) !== 0n) {
+      const size = 1n << shift;
+      const base = value & mask & ~(size - 1n);
+      return { virt: va, phys: Number(base | (va & (size - 1n))), pageSize: Number(size), pgd, steps, via: 'page-table' };
+    }
+    table = value & mask;
+  }
+  return { virt: va, phys: Number(table | (va & 0xfffn)), pageSize: 4096, pgd, steps, via: 'page-table' };
+}
+
+/**
+ * Paging depth (4 or 5) read from the dump's own page tables: the depth whose walk puts every
+ * probe address (kernel-image addresses, whose physical place phys_base fixes) where it belongs.
+ * 4 when neither or both do.
+ */
+export function probePagingDepth(
+  phys: PhysicalDump,
+  pgd: number,
+  probes: bigint[],
+  expected: (va: bigint) => number | null,
+  smeMask = 0n,
+): 4 | 5 {
+  const ok = (l5: boolean) =>
+    probes.length > 0 &&
+    probes.every((va) => {
+      const want = expected(va);
+      if (want === null) return false;
+      try {
+        return walkTables(va, pgd, l5, smeMask, (a) => u64(phys.readPhys(a, 8), 0)).phys === want;
+      } catch {
+        return false;
+      }
+    });
+  return !ok(false) && ok(true) ? 5 : 4;
 }

@@ -26,6 +26,7 @@ import { taskList, panicTask, activeTasks, type TaskInfo } from '../analysis/tas
 import { unwindTask, stackTextAddresses, taskStacks, type Unwind, type Frame, type Regs } from '../analysis/unwind';
 import type { Program } from '../kernel/program';
 import type { SymHit } from '../kernel/symbols';
+import { programDwarf, sourceAt, crashLine, localsAt, recoverRegisters, type SourceFrame, type ScopeVariables } from '../kernel/dwarf/index';
 
 const hex16 = (v: bigint) => v.toString(16).padStart(16, '0');
 
@@ -95,10 +96,11 @@ function layout(u: Unwind, isPanic: boolean): Shown[] {
   return out;
 }
 
-function frameLine(s: Shown): string {
+function frameLine(s: Shown, symOffsets = false): string {
   const f = s.frame;
   const mod = f.sym?.sym.module ? ` [${f.sym.sym.module}]` : '';
-  const name = f.sym ? f.sym.sym.name : hex16(f.pc);
+  // -s: symbol+decimal offset, as crash's bt -s
+  const name = f.sym ? (symOffsets && f.sym.offset ? `${f.sym.sym.name}+${f.sym.offset}` : f.sym.sym.name) : hex16(f.pc);
   return `${('#' + s.level).padStart(3)} [${f.slot.toString(16)}] ${name} at ${f.pc.toString(16)}${mod}`;
 }
 
@@ -123,6 +125,73 @@ function stackWords(prog: Program, from: bigint, to: bigint): string[] {
 export interface BtOptions {
   frames?: boolean; // -f
   text?: boolean; // -t
+  lines?: boolean; // -l
+  locals?: boolean; // --locals
+  symOffsets?: boolean; // -s
+}
+
+/**
+ * Parameters and locals of every frame (see kernel/dwarf/locals.ts): the CFA of a frame is its
+ * caller's sp; registers are recovered frame by frame from .debug_frame (recoverRegisters).
+ */
+function walkLocals(prog: Program, u: Unwind): Map<Frame, ScopeVariables[] | null> {
+  const refs = u.frames.map((f, i) => ({ pc: f.pc, sp: f.sp, regs: f.regs, returnAddress: !(f.regs || f.prstatus), cfa: u.frames[i + 1]?.sp }));
+  const regs = recoverRegisters(prog, refs);
+  const out = new Map<Frame, ScopeVariables[] | null>();
+  u.frames.forEach((f, i) => {
+    if (f.user) return;
+    out.set(f, localsAt(prog, f.pc, refs[i].returnAddress, { regs: f.regs, cfa: refs[i].cfa, dwarfRegs: regs[i] }));
+  });
+  return out;
+}
+
+function localLines(scopes: ScopeVariables[] | null): string[] {
+  if (!scopes) return [];
+  const out: string[] = [];
+  for (const s of scopes) {
+    if (!s.variables.length) continue;
+    out.push(`      ${s.inlined ? '[inlined] ' : ''}${s.function ?? '??'}:`);
+    for (const v of s.variables) {
+      const val = v.unavailable
+        ? `<${v.unavailable}>`
+        : v.value !== undefined
+          ? '0x' + v.value.toString(16)
+          : v.address !== undefined
+            ? `at 0x${v.address.toString(16)}`
+            : '?';
+      out.push(`        ${v.kind === 'parameter' ? 'param ' : ''}${v.type} ${v.name} = ${val}`);
+    }
+  }
+  return out;
+}
+
+function localsJson(scopes: ScopeVariables[] | null) {
+  if (!scopes) return null;
+  const h = (v: bigint | undefined) => (v === undefined ? undefined : '0x' + v.toString(16));
+  return scopes.map((s) => ({
+    function: s.function,
+    inlined: s.inlined,
+    variables: s.variables.map((v) => ({ name: v.name, kind: v.kind, type: v.type, size: v.size, value: h(v.value), address: h(v.address), register: v.register, unavailable: v.unavailable })),
+  }));
+}
+
+/**
+ * Source of a frame from the vmlinux's DWARF (null without one): the pc of a frame that came from
+ * registers (an exception frame, the CPU's PRSTATUS) is exact; any other pc is a return address,
+ * looked up at pc - 1 (the call), as gdb and drgn do.
+ */
+function frameSource(prog: Program, f: Frame): SourceFrame[] | null {
+  return sourceAt(prog, f.pc, !(f.regs || f.prstatus));
+}
+
+/** bt -l lines under a frame: its inlined calls (innermost first), then its own source line. */
+function sourceLines(src: SourceFrame[] | null): string[] {
+  if (!src) return [];
+  const out: string[] = [];
+  for (const s of src.slice(0, -1)) out.push(`    [inlined] ${s.function ?? '??'} at ${crashLine(s)}`);
+  const own = src[src.length - 1];
+  if (own.file) out.push(`    ${crashLine(own)}`);
+  return out;
 }
 
 /** One task's bt text and JSON. */
@@ -142,6 +211,10 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
     return { text: lines.join('\n') + '\n', json: { ...btJson(t, u, layout(u, isPanic)), text_addresses: stackTextAddresses(prog, t, start).map((a) => ({ sp: '0x' + a.slot.toString(16), pc: '0x' + a.pc.toString(16), symbol: a.sym?.sym.name ?? null, offset: a.sym?.offset ?? null, module: a.sym?.sym.module ?? null })) } };
   }
   const shown = layout(u, isPanic);
+  const dwarf = programDwarf(prog) !== null;
+  const sources = new Map<Frame, SourceFrame[] | null>();
+  if (dwarf) for (const s of shown) if (s.block !== 'user') sources.set(s.frame, frameSource(prog, s.frame));
+  const locals = dwarf && opts.locals ? walkLocals(prog, u) : new Map<Frame, ScopeVariables[] | null>();
   const stacks = taskStacks(prog, t);
   const stackName = (a: bigint) => stacks.find((s) => a >= s.start && a < s.end)?.name ?? null;
   let prevStack: string | null = null;
@@ -151,7 +224,9 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
       const st = stackName(f.slot);
       if (prevStack && st && st !== prevStack) lines.push(`--- <${prevStack}> ---`);
       if (st) prevStack = st;
-      lines.push(frameLine(s));
+      lines.push(frameLine(s, opts.symOffsets));
+      if (opts.lines) lines.push(...sourceLines(sources.get(f) ?? null));
+      if (opts.locals) lines.push(...localLines(locals.get(f) ?? null));
       if (opts.frames) {
         const next = shown.slice(i + 1).find((x) => x.block === null || x.block === 'exception' || x.block === 'user');
         const end = next ? (next.block === null ? next.frame.slot : (next.frame.regsAddress ?? next.frame.slot)) : (stacks.find((x) => f.slot >= x.start && f.slot < x.end)?.end ?? f.slot);
@@ -159,6 +234,8 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
       }
     } else if (s.block === 'exception' || s.block === 'prstatus') {
       lines.push(`    [exception RIP: ${symDec(f.sym, f.pc)}]`);
+      if (opts.lines) lines.push(...sourceLines(sources.get(f) ?? null));
+      if (opts.locals) lines.push(...localLines(locals.get(f) ?? null));
       lines.push(...formatRegs(f.regs!, s.block === 'exception'));
       const st = stackName(f.sp);
       if (s.block === 'prstatus' && st) prevStack = st;
@@ -168,13 +245,49 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
   });
   if (u.stopped) lines.push(`    ${u.stopped}`);
   for (const n of u.notes) lines.push(`    (${n})`);
-  return { text: lines.join('\n') + '\n', json: btJson(t, u, shown) };
+  if ((opts.lines || opts.locals) && !dwarf) lines.push(`    (no ${opts.locals ? 'variables' : 'source lines'}: open a vmlinux with debug info for this kernel)`);
+  return { text: lines.join('\n') + '\n', json: btJson(t, u, shown, sources, opts.locals ? locals : undefined) };
 }
 
-function btJson(t: TaskInfo, u: Unwind, shown: Shown[]) {
-  const frames: Array<Record<string, unknown>> = shown.map((s) => {
+/** One frame of `bt --json`; a last frame with `stopped` says why the unwind ended early. */
+export interface BtFrameJson {
+  level: number;
+  sp: string | null;
+  pc: string | null;
+  symbol: string | null;
+  offset: number | null;
+  module: string | null;
+  /** registers of an exception (pt_regs) frame, "0x..." by name */
+  exception: Record<string, string> | null;
+  stack?: string;
+  /** the registers are user mode (the syscall entry frame) */
+  user?: boolean;
+  prstatus?: boolean;
+  unreliable?: boolean;
+  stopped?: string;
+  /** with a vmlinux's DWARF: the frame's source line and the calls inlined at its pc (innermost first) */
+  source?: { file: string | null; line: number; function: string | null } | null;
+  inlined?: Array<{ function: string | null; file: string | null; line: number }>;
+  /** bt --locals: parameters and locals by scope */
+  locals?: unknown;
+}
+
+/** One task of `bt --json` (DESIGN.md shape). */
+export interface BtTaskJson {
+  task: string;
+  pid: number;
+  comm: string;
+  cpu: number;
+  frames: BtFrameJson[];
+  stopped: string | null;
+  start: string;
+  text_addresses?: { sp: string; pc: string; symbol: string | null; offset: number | null; module: string | null }[];
+}
+
+function btJson(t: TaskInfo, u: Unwind, shown: Shown[], sources?: Map<Frame, SourceFrame[] | null>, locals?: Map<Frame, ScopeVariables[] | null>): BtTaskJson {
+  const frames: BtFrameJson[] = shown.map((s) => {
     const f = s.frame;
-    const o: Record<string, unknown> = {
+    const o: BtFrameJson = {
       level: s.level,
       sp: '0x' + f.slot.toString(16),
       pc: '0x' + f.pc.toString(16),
@@ -187,6 +300,14 @@ function btJson(t: TaskInfo, u: Unwind, shown: Shown[]) {
     if (s.block === 'user') o.user = true;
     if (s.block === 'prstatus' || f.prstatus) o.prstatus = true;
     if (f.fp) o.unreliable = true;
+    const src = sources?.get(f);
+    if (src) {
+      // from the vmlinux's DWARF: the frame's source line and the calls inlined at its pc
+      const own = src[src.length - 1];
+      o.source = own.file ? { file: own.file, line: own.line, function: own.function } : null;
+      o.inlined = src.slice(0, -1).map((x) => ({ function: x.function, file: x.file, line: x.line }));
+    }
+    if (locals?.has(f)) o.locals = localsJson(locals.get(f) ?? null);
     return o;
   });
   if (u.stopped) {
@@ -230,9 +351,9 @@ export function resolveTasks(prog: Program, spec: string): TaskInfo[] {
 registerCommand({
   name: 'bt',
   summary: 'backtrace of the panic task, a task, or every CPU\'s active task (ORC from the dump)',
-  usage: 'bt [-a] [-f] [-t] [pid|task ...] [--json]',
+  usage: 'bt [-a] [-f] [-t] [-l] [--locals] [pid|task ...] [--json]',
   run(args, ctx) {
-    const { flags, rest } = parseFlags(args, { bool: ['--json', '-a', '-f', '-t', '-s'] });
+    const { flags, rest } = parseFlags(args, { bool: ['--json', '-a', '-f', '-t', '-s', '-l', '--locals'] });
     const prog = ctx.prog;
     let tasks: TaskInfo[] = [];
     if (flags.has('-a')) {
@@ -252,7 +373,7 @@ registerCommand({
     const json: unknown[] = [];
     for (const t of tasks) {
       checkCancel(ctx);
-      const r = btTask(prog, t, { frames: flags.has('-f'), text: flags.has('-t') });
+      const r = btTask(prog, t, { frames: flags.has('-f'), text: flags.has('-t'), lines: flags.has('-l'), locals: flags.has('--locals'), symOffsets: flags.has('-s') });
       texts.push(r.text);
       json.push(r.json);
     }

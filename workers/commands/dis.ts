@@ -19,6 +19,7 @@ import { unwindTask } from '../analysis/unwind';
 import { panicTask } from '../analysis/tasks';
 import type { Program } from '../kernel/program';
 import { MemoryError, DumpError } from '../errors';
+import { programDwarf, lineAt, crashLine } from '../kernel/dwarf/index';
 
 const MAX_BYTES = 64 * 1024;
 const MAX_INSNS = 20000;
@@ -132,15 +133,27 @@ registerCommand({
     else if (count === undefined) insns = trimPadding(insns.filter((i) => i.address < end));
     const faulting = faultingPcs(prog).find((pc) => insns.some((i) => i.address === pc));
     const lines: string[] = [];
-    if (flags.has('-l')) lines.push('dis: -l: source lines need a vmlinux with DWARF debug info (none was given); showing instructions only');
-    lines.push(formatDis(insns, { symbolize, markAddress: faulting }));
+    const withLines = flags.has('-l') && programDwarf(prog) !== null;
+    const src = withLines ? insns.map((i) => lineAt(prog, i.address)) : [];
+    if (flags.has('-l') && !withLines) lines.push('dis: -l: source lines need a vmlinux with DWARF debug info (none was given); showing instructions only');
+    const text = formatDis(insns, { symbolize, markAddress: faulting }).split('\n');
+    if (withLines) {
+      // crash: the source line above the first instruction of each run of instructions on it
+      let prev = '';
+      text.forEach((t, k) => {
+        const s = src[k] ? crashLine(src[k]!) : '';
+        if (s && s !== prev) lines.push(s);
+        prev = s;
+        lines.push(t);
+      });
+    } else lines.push(...text);
     return {
       text: lines.join('\n') + '\n',
       json: {
         address: '0x' + address.toString(16),
         count: insns.length,
         faulting: faulting !== undefined ? '0x' + faulting.toString(16) : null,
-        instructions: insns.map((i) => {
+        instructions: insns.map((i, k) => {
           const s = symbolize(i.address);
           return {
             address: '0x' + i.address.toString(16),
@@ -152,6 +165,7 @@ registerCommand({
             operands: i.operands,
             text: i.text,
             target: i.target !== undefined ? '0x' + i.target.toString(16) : undefined,
+            source: withLines ? (src[k] ?? null) : undefined,
           };
         }),
       },

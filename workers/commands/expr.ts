@@ -155,13 +155,8 @@ export function evalExpr(prog: Program, text: string, opts: EvalOptions = {}): b
 
 /** Why the kernel's symbols are missing (truncated dump, ...), as a suffix for "not found" errors. */
 export function symbolsMissingWhy(prog: Program): string {
-  try {
-    prog.symbols;
-  } catch {
-    /* reported below */
-  }
-  const u = prog.unavailable.find((x) => x.what === 'kernel symbols');
-  return u ? ` (kernel symbols unavailable: ${u.why})` : '';
+  const why = prog.symbolsMissingWhy();
+  return why ? ` (kernel symbols unavailable: ${why})` : '';
 }
 
 function atom(prog: Program, s: string, hexBias: boolean, src: string): bigint {
@@ -180,6 +175,16 @@ function atom(prog: Program, s: string, hexBias: boolean, src: string): bigint {
  */
 export function evalAddress(prog: Program, text: string): bigint {
   return evalExpr(prog, text, { hexBias: true });
+}
+
+/**
+ * crash refuses an address argument with more hex digits than an address has (htol's "input
+ * string too large"): a 17-digit value is a mistake (e.g. a per-CPU offset added without wrapping),
+ * never silently truncated to 64 bits.
+ */
+export function checkAddressDigits(cmd: string, text: string): void {
+  const m = /^(?:0x)?([0-9a-f]+)$/i.exec(text.trim());
+  if (m && m[1].length > 16) throw new CommandError(`${cmd}: input string too large: "${text.trim()}" (${m[1].length} vs 16)`);
 }
 
 /** crash's `eval` layout (tools.c print_number, 64-bit). */

@@ -18,9 +18,11 @@ import type { Program } from '../kernel/program';
 import {
   listCaches, cacheUsage, findCache, cacheSlabs,
   type CacheUsage, type SlabObjects, type SlabCache,
+  cpuSheaves, nodeBarns,
 } from '../analysis/slab';
 import { describeAddress, parseAddress, trackLines, type Described } from './whatis';
 import { taskStateBits, panicTask, type TaskInfo, type TaskStateBits } from '../analysis/tasks';
+import { kmemV, kmemI } from './kmeminfo';
 import { CommandError, registerCommand, parseFlags, checkCancel, type CommandContext, type CommandResult } from './registry';
 
 const hx = (v: bigint | number) => v.toString(16);
@@ -57,7 +59,7 @@ function kmemS(ctx: CommandContext, name?: string): CommandResult {
   const sel = name ? caches.filter((c) => c.name === name || '0x' + hx(c.address) === name || hx(c.address) === name) : caches;
   if (name && !sel.length) throw new CommandError(`kmem: invalid slab cache: ${name}`);
   const lines = [KMEM_S_HEADER];
-  const json: unknown[] = [];
+  const json: KmemSRow[] = [];
   sel.forEach((c, i) => {
     if (i % 16 === 0) {
       checkCancel(ctx);
@@ -78,10 +80,45 @@ function kmemS(ctx: CommandContext, name?: string): CommandResult {
   });
   ctx.progress?.(sel.length, sel.length, 'kmem -s');
   for (const p of problems) lines.push(`kmem: ${p.message}`);
-  return { text: lines.join('\n') + '\n', json };
+  // the same problems in the JSON (per cache ones are in each cache's entry and said here once)
+  const all = [...problems.map((p) => `kmem: ${p.message}`), ...(json as Array<{ name: string; problems?: string[] }>).flatMap((c) => (c.problems ?? []).map((p) => `kmem: ${c.name}: ${p}`))];
+  return { text: lines.join('\n') + '\n', json, problems: all };
 }
 
-function soJson(c: SlabCache, s: SlabObjects) {
+/** One slab of `kmem -S <cache> --json`: its objects and their states. */
+export interface SlabJson {
+  slab: string;
+  memory: string;
+  section: string;
+  cpu?: number;
+  total: number;
+  allocated: number;
+  free: number;
+  objects: { addr: string; slot: string; state: 'allocated' | 'free' | 'cpu-free'; note?: string }[];
+  problems?: unknown[];
+}
+
+/** `kmem -S <cache> --json` */
+export interface KmemCacheJson {
+  info: { cache: string; name: string; objsize: number; allocated: number; total: number; slabs: number; ssize: number; size: number; red_left_pad: number };
+  cpus: { cpu: number; kmem_cache_cpu: string; slab: SlabJson | null; partial: SlabJson[]; problems: unknown[] }[];
+  nodes: { node: number; kmem_cache_node: string; nr_slabs: number | null; nr_partial: number; partial: SlabJson[]; full: SlabJson[] | null }[];
+  untracked: SlabJson[] | null;
+}
+
+/** One row of `kmem -s --json` (DESIGN.md shape). */
+export interface KmemSRow {
+  name: string;
+  objsize: number;
+  allocated: number;
+  total: number;
+  slabs: number;
+  ssize: number;
+  cache: string;
+  problems?: unknown[];
+}
+
+function soJson(c: SlabCache, s: SlabObjects): SlabJson {
   return {
     slab: '0x' + hx(s.slab.address),
     memory: '0x' + hx(s.slab.memory),
@@ -90,7 +127,7 @@ function soJson(c: SlabCache, s: SlabObjects) {
     total: s.objects.length,
     allocated: s.allocated,
     free: s.free,
-    objects: s.objects.map((o, i) => ({ addr: '0x' + hx(o), slot: '0x' + hx(o - BigInt(c.redLeftPad)), state: s.states[i], ...(s.notes[i] ? { note: s.notes[i] } : {}) })),
+    objects: s.objects.map((o, i) => ({ addr: '0x' + hx(o), slot: '0x' + hx(o - BigInt(c.redLeftPad)), state: s.states[i], ...(s.notes[i] ? { note: s.notes[i] } : {}), ...(s.holders[i] ? { free_in: s.holders[i] } : {}) })),
     ...(s.problems.length ? { problems: s.problems } : {}),
   };
 }
@@ -120,6 +157,20 @@ function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResu
     for (const p of cp.partial) L.push(SLAB_HEADER, slabLine(p), '  FREE / [ALLOCATED]', ...objectLines(c, p));
     for (const pr of cp.problems) L.push(`  kmem: ${pr}`);
   }
+  // 6.18+: the objects each CPU holds in its sheaves, and the full sheaves of each node's barn
+  // (crash 9.0.2 lists neither; the layout follows its per-CPU sections)
+  const sheaves = cpuSheaves(prog, c);
+  const barns = nodeBarns(prog, c);
+  const sheafLine = (o: bigint, note: string) => `   ${hx(o - BigInt(c.redLeftPad))}  (${note})`;
+  for (const sh of sheaves) {
+    L.push(`CPU ${sh.cpu} SHEAF ${sh.which.toUpperCase()}: ${hx(sh.sheaf)}  OBJECTS: ${sh.objects.length}${sh.which === 'rcu_free' ? '  (kfree_rcu pending: allocated)' : ''}`);
+    for (const o of sh.objects) L.push(sheafLine(o, sh.which === 'rcu_free' ? `cpu ${sh.cpu} rcu_free sheaf` : `cpu ${sh.cpu} sheaf`));
+  }
+  for (const b of barns) {
+    L.push(`NODE ${b.node} BARN: ${hx(b.barn)}  FULL SHEAF OBJECTS: ${b.objects.length}`);
+    for (const o of b.objects) L.push(sheafLine(o, `node ${b.node} barn`));
+    if (b.problem) L.push(`  kmem: ${b.problem}`);
+  }
   L.push('KMEM_CACHE_NODE   NODE  SLABS  PARTIAL  PER-CPU');
   for (const n of list.nodes) {
     L.push(`${hx(n.node.address)} ${padL(n.node.node, 5)} ${padL(n.node.nrSlabs ?? 0, 6)} ${padL(n.node.nrPartial, 8)} ${padL(cpuSlabCount.get(n.node.node) ?? 0, 8)}`);
@@ -140,7 +191,7 @@ function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResu
     for (const s of list.untracked) L.push(SLAB_HEADER, slabLine(s), '  FREE / [ALLOCATED]', ...objectLines(c, s));
   }
   L.push(''); // crash ends kmem -S with an empty line
-  const json = {
+  const json: KmemCacheJson = {
     info: { cache: '0x' + hx(c.address), name: c.name, objsize: u.objsize, allocated: u.allocated, total: u.total, slabs: u.slabs, ssize: u.ssize, size: c.size, red_left_pad: c.redLeftPad },
     cpus: list.cpus.map((cp) => ({ cpu: cp.cpu, kmem_cache_cpu: '0x' + hx(cp.kcc), slab: cp.slab ? soJson(c, cp.slab) : null, partial: cp.partial.map((p) => soJson(c, p)), problems: cp.problems })),
     nodes: list.nodes.map((n) => ({
@@ -152,6 +203,12 @@ function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResu
       full: n.full ? n.full.map((p) => soJson(c, p)) : null,
     })),
     untracked: list.untracked ? list.untracked.map((p) => soJson(c, p)) : null,
+    ...(sheaves.length || barns.length
+      ? {
+          sheaves: sheaves.map((sh) => ({ cpu: sh.cpu, which: sh.which, sheaf: '0x' + hx(sh.sheaf), objects: sh.objects.map((o) => '0x' + hx(o)) })),
+          barns: barns.map((b) => ({ node: b.node, barn: '0x' + hx(b.barn), objects: b.objects.map((o) => '0x' + hx(o)), ...(b.problem ? { problems: [b.problem] } : {}) })),
+        }
+      : {}),
   };
   return { text: L.join('\n') + '\n', json };
 }
@@ -254,6 +311,9 @@ export function kmemAddressText(ctx: CommandContext, d: Described): string {
       blank();
       L.push(...extra);
     }
+  } else if (r.kind === 'unreadable') {
+    L.push(`WARNING: cannot make virtual-to-physical translation: ${a}: ${r.reason}`);
+    if (r.symbol) L.push(`  (${r.symbol}${r.module ? ` [${r.module}]` : ''})`);
   } else if (r.kind === 'unmapped') {
     L.push(`WARNING: cannot make virtual-to-physical translation: ${a}`, `${a}: kernel virtual address not found in mem map`);
     if (r.symbol) L.push(`  (${r.symbol}${r.module ? ` [${r.module}]` : ''})`);
@@ -300,9 +360,11 @@ function ordinal(n: number): string {
 registerCommand({
   name: 'kmem',
   summary: 'slab caches (-s), a cache\'s slabs and objects (-S), or what an address is (crash\'s kmem)',
-  usage: 'kmem -s [cache] | kmem -S <cache> [--full] | kmem <address>',
+  usage: 'kmem -s [cache] | kmem -S <cache> [--full] | kmem -v | kmem -i | kmem <address>',
   run(args: string[], ctx: CommandContext): CommandResult {
-    const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: ['-s', '-S', '--full'] });
+    const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: ['-s', '-S', '--full', '-v', '-i'] });
+    if (flags.has('-v')) return kmemV(ctx);
+    if (flags.has('-i')) return kmemI(ctx);
     if (flags.has('-s')) return kmemS(ctx, rest[0]);
     if (flags.has('-S')) {
       if (!rest[0]) throw new CommandError('usage: kmem -S <cache> [--full]');

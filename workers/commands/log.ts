@@ -68,6 +68,7 @@ registerCommand({
       if (r.problem) o.problem = r.problem;
       return o;
     });
-    return { text: text + '\n', json };
+    // the ring's warnings are in the text already ("log: WARNING: ..."); the JSON carries them too
+    return { text: text + '\n', json, problems: log.warnings.map((w) => `log: WARNING: ${w}`) };
   },
 });

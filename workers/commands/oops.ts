@@ -115,3 +115,26 @@ function toJson(rep: OopsReport): unknown {
     JSON.stringify(rep, (_, v) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v instanceof Uint8Array ? Array.from(v, (b) => b.toString(16).padStart(2, '0')).join(' ') : v)),
   );
 }
+
+/** A value as `oops --json` writes it: bigints as "0x..." strings, byte arrays as hex text. */
+export type Hexed<T> = T extends bigint
+  ? string
+  : T extends Uint8Array
+    ? string
+    : T extends readonly (infer U)[]
+      ? Hexed<U>[]
+      : T extends object
+        ? { [K in keyof T]: Hexed<T[K]> }
+        : T;
+
+/** One report of `oops --json`, with what was checked against the dump. */
+export type OopsReportJson = Hexed<OopsReport> & { checks: string[] };
+
+/** `oops --json` */
+export interface OopsJson {
+  found: boolean;
+  /** the dump's own log, or pasted text */
+  source?: 'log' | 'text';
+  message?: string;
+  reports: OopsReportJson[];
+}

@@ -16,9 +16,13 @@ import {
   taskVmPages,
   totalPages,
   findTask,
+  taskWalkProblemLines,
   type TaskInfo,
 } from '../analysis/tasks';
 import type { Program } from '../kernel/program';
+import { stateCounts, lastArrival, latestRqClock, rqClock, formatSpan } from '../analysis/sched';
+import { systemInfo } from './sys';
+import { btHeader } from './bt';
 
 export interface PsRow {
   pid: number;
@@ -76,15 +80,78 @@ export function formatPs(rows: PsRow[]): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * crash's ps -t: run time (uptime - start), start time (ns since boot), utime and stime (ns) of
+ * each task, oldest first.
+ */
+function psTimes(prog: Program, tasks: TaskInfo[]) {
+  const up = systemInfo(prog).uptime;
+  const rows = tasks.map((t) => {
+    const o = prog.obj('struct task_struct', t.task);
+    return { t, start: o.member('start_time').value(), utime: o.member('utime').value(), stime: o.member('stime').value() };
+  });
+  rows.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const runTime = (start: bigint) => {
+    if (!up.ok) return '(cannot calculate: unknown HZ value)';
+    const hz = BigInt(up.value.hz);
+    const st = (start / 1000000000n) * hz;
+    const j = st > up.value.jiffies ? 0n : up.value.jiffies - st;
+    let total = j / hz;
+    const days = total / 86400n;
+    total %= 86400n;
+    const p2 = (v: bigint) => v.toString().padStart(2, '0');
+    return `${days ? `${days} days, ` : ''}${p2(total / 3600n)}:${p2((total % 3600n) / 60n)}:${p2(total % 60n)}`;
+  };
+  const text = rows
+    .map((r) => `${btHeader(r.t)}\n    RUN TIME: ${runTime(r.start)}\n  START TIME: ${r.start}\n       UTIME: ${r.utime}\n       STIME: ${r.stime}\n`)
+    .join('\n');
+  return { text, json: rows.map((r) => ({ pid: r.t.pid, task: '0x' + r.t.task.toString(16), comm: r.t.comm, run_time: runTime(r.start), start_time: r.start.toString(), utime: r.utime.toString(), stime: r.stime.toString() })) };
+}
+
+/**
+ * crash's ps -m: time since each task last ran (its CPU's rq clock - sched_info.last_arrival),
+ * most recent first; ps -l: the raw last_arrival timestamps (ns) in the same order.
+ */
+function psLastRun(prog: Program, tasks: TaskInfo[], raw = false) {
+  const latest = latestRqClock(prog);
+  const clocks = new Map<number, bigint>();
+  const clock = (cpu: number) => {
+    if (!clocks.has(cpu)) clocks.set(cpu, rqClock(prog, cpu) ?? latest);
+    return clocks.get(cpu)!;
+  };
+  const rows = tasks.map((t) => ({ t, last: lastArrival(prog, t.task) ?? 0n, now: clock(t.cpu) }));
+  rows.sort((a, b) => (a.last > b.last ? -1 : a.last < b.last ? 1 : 0));
+  const lw = Math.max(0, ...rows.map((r) => r.last.toString().length));
+  const text = rows
+    .map(({ t, last, now }) => `${raw ? `[${last.toString().padStart(lw)}]` : formatSpan(now - last)} [${t.state}]  PID: ${String(t.pid).padEnd(7)}  TASK: ${t.task.toString(16)}  CPU: ${String(t.cpu).padEnd(3)}  COMMAND: "${t.comm}"`)
+    .join('\n');
+  return { text: text + '\n', json: rows.map(({ t, last, now }) => ({ pid: t.pid, task: '0x' + t.task.toString(16), cpu: t.cpu, state: t.state, comm: t.comm, last_arrival: last.toString(), since_ns: (now - last).toString() })) };
+}
+
 registerCommand({
   name: 'ps',
   summary: 'task list: pid, ppid, cpu, task address, state, memory, command (crash layout)',
-  usage: 'ps [-k|-u] [-p] [pid|task ...] [--json]',
+  usage: 'ps [-k|-u] [-p] [-S] [-m] [-l] [-t] [pid|task ...] [--json]',
   run(args, ctx) {
-    const { flags, rest } = parseFlags(args, { bool: ['--json', '-k', '-u', '-p'] });
+    const { flags, rest } = parseFlags(args, { bool: ['--json', '-k', '-u', '-p', '-S', '-m', '-l', '-t'] });
     const prog = ctx.prog;
     let tasks = taskList(prog);
     checkCancel(ctx);
+    if (flags.has('-S')) {
+      const counts = stateCounts(tasks);
+      return { text: counts.map((c) => `  ${c.state}: ${c.count}`).join('\n') + '\n', json: counts };
+    }
+    if (flags.has('-m') || flags.has('-l')) {
+      let sel = tasks;
+      if (rest.length) sel = rest.flatMap((a) => tasks.filter((t) => String(t.pid) === a || t.task.toString(16) === a.replace(/^0x/, '')));
+      return psLastRun(prog, sel, flags.has('-l'));
+    }
+    if (flags.has('-t')) {
+      let sel = tasks;
+      if (rest.length) sel = rest.flatMap((a) => tasks.filter((t) => String(t.pid) === a || t.task.toString(16) === a.replace(/^0x/, '')));
+      if (rest.length && !sel.length) throw new CommandError(`ps: invalid task or pid value: ${rest[0]}`);
+      return psTimes(prog, sel);
+    }
     if (flags.has('-k')) tasks = tasks.filter((t) => t.kthread || t.idle);
     if (flags.has('-u')) tasks = tasks.filter((t) => !t.kthread && !t.idle);
     if (rest.length) {
@@ -121,11 +188,11 @@ registerCommand({
           );
           out.push('');
         }
-        return { text: out.join('\n'), json: psRows(prog, sel) };
+        return { text: out.join('\n'), json: psRows(prog, sel), problems: taskWalkProblemLines(prog) };
       }
       tasks = sel;
     }
     const rows = psRows(prog, tasks);
-    return { text: formatPs(rows), json: rows };
+    return { text: formatPs(rows), json: rows, problems: taskWalkProblemLines(prog) };
   },
 });

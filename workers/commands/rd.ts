@@ -20,13 +20,18 @@ import type { Program } from '../kernel/program';
 import { MemoryError } from '../errors';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import { CommandError, registerCommand, checkCancel, type CommandResult, type CommandContext } from './registry';
-import { evalAddress, parseNumber } from './expr';
+import { evalAddress, parseNumber, checkAddressDigits } from './expr';
 import { symbolAt, symOffsetText, ensureExportSymbols } from './sym';
 
 const VADDR_PRLEN = 16;
 const ASCII_START: Record<number, number> = { 1: 51 + VADDR_PRLEN, 2: 43 + VADDR_PRLEN, 4: 39 + VADDR_PRLEN, 8: 37 + VADDR_PRLEN };
 const PER_LINE: Record<number, number> = { 1: 16, 2: 8, 4: 4, 8: 2 };
-const MAX_BYTES = 64 << 20;
+/**
+ * One rd prints at most this many units (and bytes): the text and the JSON words cost about 50
+ * bytes per unit, so a count from a typo or a corrupt length never approaches the 1 GiB budget.
+ */
+const MAX_UNITS = 1 << 20;
+const MAX_BYTES = 8 << 20;
 const ASCII_UNLIMITED_MAX = 1 << 20;
 
 export interface RdOptions {
@@ -217,6 +222,7 @@ registerCommand({
       countArg = rest[rest.length - 1];
       addrText = rest.slice(0, -1).join(' ');
     }
+    checkAddressDigits('rd', addrText);
     const addr = BigInt.asUintN(64, evalAddress(prog, addrText) + offset);
     const unit = o.ascii ? 1 : o.size;
     let count: number;
@@ -232,7 +238,10 @@ registerCommand({
       unlimited = true;
       count = ASCII_UNLIMITED_MAX;
     } else count = 1;
-    if (count * unit > MAX_BYTES) throw new CommandError(`rd: count too large: ${count} (at most ${MAX_BYTES / unit})`);
+    const maxCount = Math.min(MAX_UNITS, MAX_BYTES / unit);
+    if (!Number.isSafeInteger(count) || count > maxCount) {
+      throw new CommandError(`rd: count too large: ${countArg ?? count} (at most ${maxCount} ${unit * 8}-bit units per command; read larger ranges in parts)`);
+    }
 
     const readtype = o.ascii ? 'ascii' : `${unit * 8}-bit ${o.physical ? 'PHYSADDR' : 'KVADDR'}`;
     let chunk: Chunk;

@@ -1,5 +1,7 @@
 import { Cancelled, DumpError, MemoryError, errorMessage } from '../errors';
 import type { Program } from '../kernel/program';
+import { collectProblems, currentProblems } from '../problems';
+import { finishResult, type CommandResult } from './result';
 
 /**
  * The crash-style command language: one implementation used by the console, the CLI and the
@@ -16,10 +18,7 @@ export interface CommandContext {
   overlays?: Map<string, string>;
 }
 
-export interface CommandResult {
-  text: string;
-  json?: unknown;
-}
+export type { CommandResult };
 
 export interface Command {
   name: string;
@@ -38,8 +37,16 @@ export class CommandError extends Error {
 }
 
 export { Cancelled };
+export { jsonText } from './result';
 
 const commands = new Map<string, Command>();
+
+/** crash 9's command names (help output): never read as a struct name. */
+const CRASH_COMMANDS = new Set(
+  ('alias ascii bpf bt btop dev dis eval exit extend files foreach fuser gdb help ipcs irq kmem list log mach mod ' +
+    'mount net p ps pte ptob ptov q rd repeat runq sbitmap search set sig struct swap sym sys task timer tree union ' +
+    'vm vtop waitq whatis wr').split(' '),
+);
 type Fallback = (name: string, args: string[], ctx: CommandContext) => CommandResult | null;
 const fallbacks: Fallback[] = [];
 
@@ -94,13 +101,167 @@ export function checkCancel(ctx: CommandContext): void {
   if (ctx.cancel?.cancelled) throw new Cancelled();
 }
 
-/** Run one command line. Errors come back as thrown CommandError / DumpError / Cancelled. */
+// ------------------------------------------------------------------ the line language
+
+/** Filters after a pipe: `cmd | grep [-v] [-i] [-w] [-c] PATTERN | head [-n] N | tail [-n] N | count | wc -l`. */
+const FILTERS = new Set(['grep', 'egrep', 'head', 'tail', 'count', 'wc']);
+
+export interface ParsedLine {
+  /** the command itself, without filters and without --json */
+  command: string;
+  /** --json appeared somewhere on the line (the text becomes the result's JSON) */
+  json: boolean;
+  filters: string[][];
+}
+
+/**
+ * Split a console line into its command, `--json` (anywhere) and pipe filters. A `|` starts a
+ * filter only outside quotes and when a filter name follows it, so `eval 1 | 2` stays an
+ * expression.
+ */
+export function parseLine(line: string): ParsedLine {
+  const cuts: number[] = [];
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = null;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '|' && line[i + 1] !== '|' && line[i - 1] !== '|') {
+      const next = /^\s*([A-Za-z]+)/.exec(line.slice(i + 1))?.[1];
+      if (next && FILTERS.has(next)) cuts.push(i);
+    }
+  }
+  const parts: string[] = [];
+  let from = 0;
+  for (const c of cuts) {
+    parts.push(line.slice(from, c));
+    from = c + 1;
+  }
+  parts.push(line.slice(from));
+  let json = false;
+  const strip = (words: string[]) =>
+    words.filter((w) => {
+      if (w === '--json') {
+        json = true;
+        return false;
+      }
+      return true;
+    });
+  const cmdWords = strip(tokenize(parts[0].trim()));
+  const filters = parts.slice(1).map((p) => strip(tokenize(p.trim())));
+  return { command: cmdWords.map(quoteWord).join(' '), json, filters };
+}
+
+function quoteWord(w: string): string {
+  return w === '' || /[\s"'\\]/.test(w) ? `"${w.replace(/(["\\])/g, '\\$1')}"` : w;
+}
+
+function filterError(msg: string): never {
+  throw new CommandError(msg);
+}
+
+/** Apply one pipe filter to a result: to the text lines, and to a JSON array's elements. */
+export function applyFilter(r: CommandResult, words: string[]): CommandResult {
+  const [name, ...args] = words;
+  const lines = r.text.split('\n');
+  if (lines.length && lines[lines.length - 1] === '') lines.pop();
+  const arr = Array.isArray(r.json) ? (r.json as unknown[]) : null;
+  const out = (ls: string[], json: unknown) => ({ text: ls.length ? ls.join('\n') + '\n' : '', json });
+  if (name === 'grep' || name === 'egrep') {
+    let invert = false, icase = false, word = false, countOnly = false;
+    const pats: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (a === '-e') pats.push(args[++i] ?? filterError('grep: -e needs a pattern'));
+      else if (/^-[viwcE]+$/.test(a)) {
+        for (const f of a.slice(1)) {
+          if (f === 'v') invert = true;
+          else if (f === 'i') icase = true;
+          else if (f === 'w') word = true;
+          else if (f === 'c') countOnly = true;
+        }
+      } else pats.push(a);
+    }
+    if (!pats.length) filterError('usage: cmd | grep [-v] [-i] [-w] [-c] PATTERN');
+    let re: RegExp;
+    try {
+      re = new RegExp(pats.map((p) => (word ? `\\b(?:${p})\\b` : `(?:${p})`)).join('|'), icase ? 'i' : '');
+    } catch {
+      filterError(`grep: invalid pattern: ${pats.join(' ')}`);
+    }
+    const keep = (s: string) => re.test(s) !== invert;
+    const kept = lines.filter(keep);
+    const json = arr ? arr.filter((e) => keep(JSON.stringify(e))) : r.json;
+    if (countOnly) return { text: `${kept.length}\n`, json: { count: kept.length } };
+    return out(kept, json);
+  }
+  if (name === 'head' || name === 'tail') {
+    let n = 10;
+    const num = args.find((a) => /^-?\d+$/.test(a));
+    if (num) n = Math.abs(Number(num));
+    else if (args.length && args[0] !== '-n') filterError(`usage: cmd | ${name} [-n] N`);
+    const ls = name === 'head' ? lines.slice(0, n) : lines.slice(Math.max(0, lines.length - n));
+    const json = arr ? (name === 'head' ? arr.slice(0, n) : arr.slice(Math.max(0, arr.length - n))) : r.json;
+    return out(ls, json);
+  }
+  if (name === 'count' || (name === 'wc' && (args.length === 0 || args[0] === '-l'))) {
+    const n = arr && r.text === '' ? arr.length : lines.length;
+    return { text: `${n}\n`, json: { count: n, ...(arr ? { items: arr.length } : {}) } };
+  }
+  filterError(`${name}: unknown filter (grep, head, tail, count, wc -l)`);
+}
+
+/**
+ * Run one console line: the command, then the pipe filters in order (on the text lines and on a
+ * JSON array's elements); `--json` anywhere marks the result asJson (callers print jsonText()). Errors come back as thrown CommandError / DumpError / Cancelled.
+ */
 export function runCommand(ctx: CommandContext, line: string): CommandResult {
+  if (!line.includes('|') && !line.includes('--json')) return runBare(ctx, line);
+  const p = parseLine(line);
+  let r = runBare(ctx, p.command);
+  for (const f of p.filters) {
+    if (!f.length) throw new CommandError('empty filter after "|"');
+    r = applyFilter(r, f);
+  }
+  return p.json ? { ...r, asJson: true } : r;
+}
+
+/** Run one command (no pipes). */
+export function runBare(ctx: CommandContext, line: string): CommandResult {
   const words = tokenize(line.trim());
   if (words.length === 0) return { text: '' };
   const [name, ...args] = words;
+  const { value, problems } = collectProblems(() => {
+    try {
+      return dispatch(ctx, name, args);
+    } catch (e) {
+      throw withCause(e, currentProblems());
+    }
+  });
+  // damage the format layer found in the dump's headers concerns every answer
+  return finishResult(value, [...(ctx.prog?.phys?.warnings ?? []), ...problems]);
+}
+
+/**
+ * A command that failed after meeting damage says so in its one-line error ("no init_task
+ * symbol (kernel symbols unreadable: ...)"), so the cause is not lost with the result.
+ */
+function withCause(e: unknown, problems: string[]): unknown {
+  if (!problems.length) return e;
+  const cause = problems[0].replace(/ \(\d+ times\)$/, '');
+  if (e instanceof CommandError && !e.message.includes(cause)) return new CommandError(`${e.message} (${cause})`);
+  if (e instanceof DumpError && !e.message.includes(cause)) return new DumpError(`${e.message} (${cause})`);
+  return e;
+}
+
+function dispatch(ctx: CommandContext, name: string, args: string[]): CommandResult {
   const cmd = commands.get(name);
   if (cmd) return cmd.run(args, ctx);
+  // crash takes a struct name as a command only when it is not a crash command: `net` and
+  // `mount` are commands there, never `struct net` / `struct mount`
+  if (CRASH_COMMANDS.has(name)) throw new CommandError(`${name}: crash's "${name}" command is not available here yet (try "help")`);
   for (const f of fallbacks) {
     const r = f(name, args, ctx);
     if (r) return r;

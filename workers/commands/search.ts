@@ -2,6 +2,16 @@ import { registerCommand, parseFlags, CommandError, checkCancel } from './regist
 import { evalExpr } from './expr';
 import { searchMemory } from '../analysis/search';
 
+/** Most hits one search keeps (each costs a few hundred bytes of text and JSON). */
+export const MAX_SEARCH_HITS = 250_000;
+
+function searchLimit(v: string): number {
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new CommandError(`search: -l needs a positive whole number of hits, not "${v}"`);
+  if (n > MAX_SEARCH_HITS) throw new CommandError(`search: -l ${v} is too large (at most ${MAX_SEARCH_HITS} hits per search)`);
+  return n;
+}
+
 /**
  * crash's `search [-k] [-p] [-m mask] [-w|-h|-c] [-s start] [-e end] value`: every place in memory
  * holding value, printed "address: value" as crash does. Kernel memory is searched through the
@@ -19,7 +29,7 @@ registerCommand({
     const value = evalExpr(prog, rest[0], { hexBias: true });
     const width = flags.has('-w') ? 4 : flags.has('-h') ? 2 : flags.has('-c') ? 1 : 8;
     const mask = values.has('-m') ? evalExpr(prog, values.get('-m')!, { hexBias: true }) : undefined;
-    const limit = values.has('-l') ? Number(values.get('-l')) : 10_000;
+    const limit = values.has('-l') ? searchLimit(values.get('-l')!) : 10_000;
     checkCancel(ctx);
     const r = searchMemory(prog, value, {
       width: width as 8 | 4 | 2 | 1,

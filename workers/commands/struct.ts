@@ -24,8 +24,10 @@ import { listModules, moduleBtf } from '../kernel/modules';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import { DumpError, MemoryError } from '../errors';
 import { CommandError, registerCommand, registerFallback, type CommandResult, type CommandContext } from './registry';
-import { evalAddress, evalExpr, parseNumber } from './expr';
+import { evalAddress, parseNumber } from './expr';
 import { symbolAt, ensureExportSymbols } from './sym';
+import { btfVariable, perCpuVariablesOfType } from '../kernel/variables';
+import { parseCpuSpec } from './cexpr';
 
 /**
  * crash runs gdb with repeats unlimited: the oracle's incident.txt shows 17 equal frags printed
@@ -86,10 +88,12 @@ export function findComposite(prog: Program, name: string, kind?: 'struct' | 'un
 
 // ------------------------------------------------------------------ value printing (gdb style)
 
-interface PrintCtx {
+export interface PrintCtx {
   prog: Program;
   btf: Btf;
   hex: boolean;
+  /** address of buf[0] when the value was read from memory (flexible char arrays print their address) */
+  base?: bigint;
 }
 
 function readBits(buf: Uint8Array, bitOff: number, bitSize: number): bigint {
@@ -228,7 +232,7 @@ function readCString(prog: Program, addr: bigint, max: number): { bytes: Uint8Ar
 }
 
 /** Value text of type id at bit offset `bit` of buf; `r` is gdb's recursion depth (indent). */
-function valueText(p: PrintCtx, id: number, buf: Uint8Array, bit: number, bitSize: number, r: number): string {
+export function valueText(p: PrintCtx, id: number, buf: Uint8Array, bit: number, bitSize: number, r: number): string {
   const btf = p.btf;
   const rid = btf.resolve(id);
   const t = btf.type(rid);
@@ -241,7 +245,8 @@ function valueText(p: PrintCtx, id: number, buf: Uint8Array, bit: number, bitSiz
 }
 
 function compositeText(p: PrintCtx, t: BtfType & { kind: 'struct' | 'union' }, buf: Uint8Array, bit: number, r: number): string {
-  if (t.members.length === 0) return '{}';
+  // gdb: a struct with no members
+  if (t.members.length === 0) return '{<No data fields>}';
   const ind = '  '.repeat(r + 1);
   const lines = t.members.map((m) => {
     const v = valueText(p, m.type, buf, bit + m.bitOffset, m.bitSize, r + 1);
@@ -253,6 +258,17 @@ function compositeText(p: PrintCtx, t: BtfType & { kind: 'struct' | 'union' }, b
 function arrayText(p: PrintCtx, elem: number, nelems: number, buf: Uint8Array, bit: number, r: number): string {
   const btf = p.btf;
   const esz = btf.sizeof(elem);
+  if (!p.hex && isCharType(btf, elem) && nelems === 0 && p.base !== undefined) {
+    // a flexible char array (u8 x[]): gdb prints its address and the string there
+    const a = p.base + BigInt(bit / 8);
+    try {
+      const s = readCString(p.prog, a, PRINT_ELEMENTS);
+      return `0x${a.toString(16)} ${gdbString(s.bytes, false)}${s.more ? '...' : ''}`;
+    } catch (e) {
+      if (e instanceof MemoryError) return `0x${a.toString(16)} <error: Cannot access memory at address 0x${a.toString(16)}>`;
+      throw e;
+    }
+  }
   if (!p.hex && isCharType(btf, elem)) {
     const start = bit / 8;
     return gdbString(buf.subarray(start, start + nelems), true);
@@ -297,7 +313,7 @@ function arrayText(p: PrintCtx, elem: number, nelems: number, buf: Uint8Array, b
 export function formatValue(prog: Program, btf: Btf, id: number, addr: bigint, hex: boolean): string {
   const size = btf.sizeof(id);
   const buf = prog.mem.read(addr, size);
-  const p: PrintCtx = { prog, btf, hex };
+  const p: PrintCtx = { prog, btf, hex, base: addr };
   ensureExportSymbols(prog);
   const r = btf.resolve(id);
   const t = btf.type(r);
@@ -311,7 +327,7 @@ export function formatMember(prog: Program, btf: Btf, id: number, addr: bigint, 
   if (!loc) throw new CommandError(`struct: invalid data structure reference: ${btf.typeName(id).replace(/^(struct|union) /, '')}.${member}`);
   const size = Math.max(1, btf.sizeof(id));
   const buf = prog.mem.read(addr, size);
-  const p: PrintCtx = { prog, btf, hex };
+  const p: PrintCtx = { prog, btf, hex, base: addr };
   ensureExportSymbols(prog);
   const v = valueText(p, loc.type, buf, loc.bitOffset, loc.bitSize, 1);
   // gdb's line ends with "," unless the member is the last one printed of its struct
@@ -341,7 +357,15 @@ function runStruct(kind: 'struct' | 'union' | undefined, args: string[], ctx: Co
   let offsets = false;
   let hex = false;
   const rest: string[] = [];
-  for (const a of args) {
+  let cpus: string | undefined;
+  for (let ai = 0; ai < args.length; ai++) {
+    const a = args[ai];
+    if (a === '-c') {
+      // crash's per-CPU form: struct rq.nr_running -c [cpus] (the type's per-CPU variable)
+      const nx = args[ai + 1];
+      cpus = nx !== undefined && /^(a|all|[\d,-]+)$/.test(nx) && (ai + 2 < args.length || !/^\d+$/.test(nx) || true) ? (ai++, nx) : 'a';
+      continue;
+    }
     if (/^-[oxdp]+$/.test(a) && !/^-\d/.test(a)) {
       for (const f of a.slice(1)) {
         if (f === 'o') offsets = true;
@@ -375,6 +399,12 @@ function runStruct(kind: 'struct' | 'union' | undefined, args: string[], ctx: Co
   }
   const rid = btf.resolve(id);
   const size = btf.sizeof(rid);
+  const pc = /^([A-Za-z_]\w*):(a|all|[\d,-]+)$/.exec(addrText);
+  if (pc) {
+    addrText = pc[1];
+    cpus = pc[2];
+  }
+  if (cpus !== undefined) return perCpuStruct(ctx, cmd, found, members, hex, addrText, cpus);
   if (!addrText) {
     const text = definitionText(btf, id, offsets, hex, members);
     const flat = btf.flatten(id);
@@ -404,9 +434,49 @@ function runStruct(kind: 'struct' | 'union' | undefined, args: string[], ctx: Co
   return { text: blocks.join(''), json };
 }
 
+/** crash's per-CPU struct output: "[cpu]: address" then the value (or members) on that CPU. */
+function perCpuStruct(ctx: CommandContext, cmd: string, found: FoundType, members: string[] | null, hex: boolean, varName: string, cpus: string): CommandResult {
+  const prog = ctx.prog;
+  const { btf, id } = found;
+  if (!varName) {
+    const vs = perCpuVariablesOfType(prog, btf, id);
+    if (vs.length !== 1) {
+      throw new CommandError(
+        vs.length === 0
+          ? `${cmd}: no per-CPU variable of type ${btf.typeName(id)}; give one: ${cmd} ${btf.name(btf.resolve(id))} <variable>:a`
+          : `${cmd}: several per-CPU variables have type ${btf.typeName(id)} (${vs.map((v) => v.name).join(', ')}); name one: <variable>:a`,
+      );
+    }
+    varName = vs[0].name;
+  }
+  const bv = btfVariable(prog, varName);
+  if (!bv || !bv.percpu) throw new CommandError(`${cmd}: ${varName} is not a per-CPU variable`);
+  const list = parseCpuSpec(cpus, prog.perCpuOffsets().length || prog.nrCpuIds());
+  const out: string[] = [];
+  const json: unknown[] = [];
+  for (const cpu of list) {
+    const a = prog.perCpu(varName, cpu);
+    out.push(`[${cpu}]: ${a.toString(16)}\n`);
+    try {
+      if (members) out.push(members.map((m) => formatMember(prog, btf, id, a, m, hex)).join('\n') + '\n');
+      else out.push(formatValue(prog, btf, id, a, hex) + '\n');
+      json.push({ cpu, address: '0x' + a.toString(16), value: jsonValue(prog, btf, id, a) });
+    } catch (e) {
+      if (!(e instanceof MemoryError)) throw e;
+      out.push(`${cmd}: cannot read ${btf.typeName(id)} at ${a.toString(16)}: ${e.message}\n`);
+      json.push({ cpu, address: '0x' + a.toString(16), problem: e.message });
+    }
+  }
+  return { text: out.join(''), json: { type: btf.typeName(btf.resolve(id)), variable: varName, percpu: json } };
+}
+
 /** A JSON view of the value: objects for structs, arrays, numbers (strings past 2^53), pointers as "0x.." */
 function jsonValue(prog: Program, btf: Btf, id: number, addr: bigint): unknown {
-  const buf = prog.mem.read(addr, Math.max(1, btf.sizeof(id)));
+  return jsonValueOf(btf, id, prog.mem.read(addr, Math.max(1, btf.sizeof(id))), 0, 0);
+}
+
+/** The JSON view of a value of type `id` held in buf at bit offset `bit0`. */
+export function jsonValueOf(btf: Btf, id: number, buf: Uint8Array, bit0: number, bitSize0: number): unknown {
   const conv = (tid: number, bit: number, bitSize: number, depth: number): unknown => {
     if (depth > 32) return null;
     const r = btf.resolve(tid);
@@ -443,7 +513,7 @@ function jsonValue(prog: Program, btf: Btf, id: number, addr: bigint): unknown {
     }
     return null;
   };
-  return conv(id, 0, 0, 0);
+  return conv(id, bit0, bitSize0, 0);
 }
 
 registerCommand({
@@ -476,69 +546,4 @@ registerFallback((name, args, ctx) => {
   return runStruct(k, [name, ...args], ctx);
 });
 
-// ------------------------------------------------------------------ p / print (a small C subset)
-
-/**
- * `p[/x|/d] <expr>`: crash hands this to gdb; we take the forms crash users type on dumps:
- * `((struct T *)ADDR)->member[.member|->member|[i]...]`, `*(struct T *)ADDR`, and numeric
- * expressions (symbols, numbers, operators: see expr.ts). Output "$N = value" as gdb's print,
- * N counting up per opened dump.
- */
-function runPrint(args: string[], ctx: CommandContext, fmt: string | undefined): CommandResult {
-  const prog = ctx.prog;
-  const text = args.join(' ').trim();
-  if (!text) throw new CommandError('usage: p[/x|/d] <expression>');
-  const hex = fmt === 'x';
-  const n = ((prog.cache.get('print.counter') as number | undefined) ?? 0) + 1;
-  const deref = /^\*\s*\(\s*(struct|union)\s+(\w+)\s*\*\s*\)\s*(.+)$/.exec(text);
-  const member = /^\(\s*\(\s*(struct|union)\s+(\w+)\s*\*\s*\)\s*([^()]+|\([^()]*\))\s*\)\s*->\s*([\w.[\]\->\s]+)$/.exec(text);
-  let out: string;
-  let json: unknown;
-  if (deref || member) {
-    const [, kind, tname, addrText] = (deref ?? member)!;
-    const found = findComposite(prog, tname, kind as 'struct' | 'union');
-    if (!found) throw new CommandError(`p: no ${kind} ${tname} in the kernel's or modules' BTF`);
-    const { btf, id } = found;
-    const addr = evalAddress(prog, addrText);
-    ensureExportSymbols(prog);
-    if (deref) {
-      out = formatValue(prog, btf, id, addr, hex).replace(/^(struct|union) \w* ?/, '');
-      json = jsonValue(prog, btf, id, addr);
-    } else {
-      const path = member![4].replace(/\s+/g, '').replace(/->/g, '.');
-      const loc = btf.memberPath(id, path);
-      if (!loc) throw new CommandError(`p: there is no member named ${path}.`);
-      const buf = prog.mem.read(addr, Math.max(1, btf.sizeof(id)));
-      const p: PrintCtx = { prog, btf, hex };
-      out = valueText(p, loc.type, buf, loc.bitOffset, loc.bitSize, 0);
-      // gdb's print shows a pointer's type before it (not with /x)
-      if (!hex && btf.kind(btf.resolve(loc.type)) === 'ptr') out = `(${btf.typeName(loc.type)}) ${out}`;
-      json = { type: btf.typeName(loc.type), value: out };
-    }
-  } else {
-    // gdb prints a variable's value; BTF types no global variables, so a symbol here would print
-    // its address as if it were the value: refuse rather than mislead
-    for (const w of text.match(/[A-Za-z_$][\w.$:]*/g) ?? []) {
-      if (/^0x[0-9a-f]+$/i.test(w)) continue;
-      throw new CommandError(`p: ${w}: printing a variable needs its type, which BTF does not give; try "rd ${w}" or "struct <type> ${w}"`);
-    }
-    const v = evalExpr(prog, text);
-    out = hex ? '0x' + v.toString(16) : fmt === 'd' ? BigInt.asIntN(64, v).toString() : v.toString();
-    json = { value: '0x' + v.toString(16) };
-  }
-  prog.cache.set('print.counter', n);
-  return { text: `$${n} = ${out}\n`, json };
-}
-
-for (const name of ['p', 'print']) {
-  registerCommand({
-    name,
-    summary: 'print a C expression: ((struct T *)ADDR)->member, *(struct T *)ADDR, numbers and symbols',
-    usage: `${name}[/x|/d] <expression>`,
-    run: (args, ctx) => runPrint(args, ctx, undefined),
-  });
-}
-registerFallback((name, args, ctx) => {
-  const m = /^(p|print)\/([xd])$/.exec(name);
-  return m ? runPrint(args, ctx, m[2]) : null;
-});
+// `p` / `print` live in print.ts (typed C expressions: cexpr.ts)

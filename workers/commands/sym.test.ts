@@ -8,8 +8,32 @@ import './index';
 
 const dumps = allSharedDumps();
 
-/** Rows crash answers from vmlinux's ELF symtab that kallsyms never has (section symbols, .LC labels). */
-const notInKallsyms = (name: string) => name.startsWith('.') || name === '__bug_table';
+/**
+ * Rows crash answers from vmlinux's ELF symtab that kallsyms never has: section symbols, .LC
+ * labels, and absolute symbols (nm type a/A) that scripts/kallsyms.c leaves out of the table, such
+ * as 7.2's OFFSETOF_* constants at 0xffffffffffffffxx (checked against the dump's own kallsyms).
+ */
+const notInKallsyms = (name: string, type?: string, prog?: Program) =>
+  name.startsWith('.') || name === '__bug_table' || (!!prog && (type === 'a' || type === 'A') && prog.symbols.lookupName(name).length === 0);
+
+/** Whether BTF describes the per-cpu variables (a .data..percpu DATASEC). */
+function perCpuVarsInBtf(prog: Program): boolean {
+  return prog.btf.findType('.data..percpu', 'datasec') !== null;
+}
+
+/**
+ * The 5.10 oracle's one sym difference: crash 8.0.2 resolves 0xffffffff999bfefd as
+ * __ksymtab_phys_base+9 from vmlinux's ELF symtab, while the kernel's own kallsyms (what the dump
+ * holds, and what we read) has a nearer symbol __kstrtabns_phys_base at +8 of it. Accepted only
+ * when our answer is a __kstrtabns_ symbol of kallsyms strictly between crash's symbol and the
+ * query, at the offset that makes up the difference.
+ */
+function nearerKstrtabns(prog: Program, query: bigint, crashBase: bigint, got: string): boolean {
+  const m = /^[0-9a-f]{16} \(\w\) (__kstrtabns_\w+)(?:\+(\d+))?$/.exec(got);
+  if (!m) return false;
+  const a = prog.symbols.address(m[1]);
+  return a !== undefined && a > crashBase && a <= query && query - a === BigInt(m[2] ?? 0);
+}
 
 describe.skipIf(dumps.length === 0)(`sym against crash (${dumps.length} dumps)`, () => {
   for (const d of dumps) {
@@ -32,14 +56,20 @@ describe.skipIf(dumps.length === 0)(`sym against crash (${dumps.length} dumps)`,
           const exp = `${address.slice(2).padStart(16, '0')} (${type}) ${symbol}${offset !== '0' ? '+' + offset : ''}${module ? ` [${module}]` : ''}`;
           const got = r.ok ? r.result.text.trim() : `error: ${r.error}`;
           if (got === exp) ok++;
-          else if (!notInKallsyms(symbol)) bad.push(`${exp}  <>  ${got}`);
+          else if (d.crashVersion === '8.0.2' && nearerKstrtabns(prog, BigInt(query), BigInt(address) - BigInt(offset), got)) ok++;
+          else if (!notInKallsyms(symbol, type, prog)) bad.push(`${exp}  <>  ${got}`);
         }
         expect(bad).toEqual([]);
         expect(ok).toBeGreaterThan(900);
       });
       it('sym-names.tsv: every name to the same address and type', () => {
         const rows = d.oracle('sym-names.tsv').trim().split('\n').slice(1).map((l) => l.split('\t'));
-        for (const [name, , , address, symbol, type, module] of rows) {
+        const noPercpuVars = !perCpuVarsInBtf(prog);
+        for (const [name, category, , address, symbol, type0, module] of rows) {
+          // per-cpu symbols: kallsyms stores them as 'A' (scripts/kallsyms.c makes them absolute),
+          // so whether one is static (d) or global (D) is only in BTF's .data..percpu VARs, which
+          // this kernel's BTF does not have (5.10): the dump cannot say, crash read it from vmlinux
+          const type = category === 'percpu' && noPercpuVars ? 'A' : type0;
           const exp = `${address.slice(2).padStart(16, '0')} (${type}) ${symbol}${module ? ` [${module}]` : ''}`;
           expect(runCommand({ prog }, `sym ${name}`).text.trim()).toBe(exp);
         }

@@ -12,6 +12,8 @@
  * symbols read from kallsyms); we do the same. `sym -l` lists every symbol (kernel, then each
  * module after a "MODULE START" line), `sym -q <string>` every symbol whose name contains string.
  */
+import { demangleKernelSymbol } from '../kernel/rust-demangle';
+import { lineAt, crashLine } from '../kernel/dwarf/index';
 import type { Program } from '../kernel/program';
 import type { Sym, SymHit } from '../kernel/symbols';
 import { START_KERNEL_MAP } from '../arch/x86_64';
@@ -185,10 +187,12 @@ function percpuLinkage(prog: Program, name: string): number | undefined {
 
 /**
  * A symbol's name as crash shows it: crash drops GCC's clone suffixes ".isra.N" and ".part.N"
- * (it keeps ".constprop.N" and ".cold"), for kernel and module symbols alike.
+ * (it keeps ".constprop.N" and ".cold"), for kernel and module symbols alike, and demangles Rust.
  */
 export function crashSymName(name: string): string {
-  return name.replace(/(?:\.(?:isra|part)\.\d+)+$/, '');
+  const n = name.replace(/(?:\.(?:isra|part)\.\d+)+$/, '');
+  // Rust symbols (v0 mangling, `_R...`, also after a `__ksymtab_`-style prefix) demangled as crash shows them
+  return n.includes('_R') ? demangleKernelSymbol(n) : n;
 }
 
 /** Symbols whose names carry a clone suffix, by their stripped name (built once per dump). */
@@ -226,7 +230,9 @@ export function symbolAt(prog: Program, addr: bigint): SymHit | null {
 }
 
 function lineFor(prog: Program, addr: bigint, hit: SymHit): string {
-  return `${hex16(addr)} (${crashSymType(hit.sym, prog)}) ${symOffsetText(hit)}`;
+  // with a vmlinux's DWARF, crash adds the source line of a code address
+  const src = hit.sym.module ? null : lineAt(prog, addr);
+  return `${hex16(addr)} (${crashSymType(hit.sym, prog)}) ${symOffsetText(hit)}${src ? ' ' + crashLine(src) : ''}`;
 }
 
 function jsonFor(prog: Program, addr: bigint, hit: SymHit): Record<string, unknown> {
@@ -237,6 +243,8 @@ function jsonFor(prog: Program, addr: bigint, hit: SymHit): Record<string, unkno
     type: crashSymType(hit.sym, prog),
   };
   if (hit.sym.module) j.module = hit.sym.module;
+  const src = hit.sym.module ? null : lineAt(prog, addr);
+  if (src) j.source = src;
   return j;
 }
 

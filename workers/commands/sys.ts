@@ -35,6 +35,7 @@
  *
  * A field the dump cannot give prints "(unknown: reason)"; the command never fails on bad memory.
  */
+import { taintLetters, taintedMask } from '../analysis/module';
 import { registerCommand, parseFlags, CommandError, type CommandContext } from './registry';
 import { DumpError, MemoryError, errorMessage } from '../errors';
 import { u64 } from '../bytes';
@@ -54,6 +55,7 @@ const WANTED = [
   'init_task',
   'shadow_timekeeper',
   'tk_core',
+  'timekeeper_data',
   '__cpu_online_mask',
   'cpu_number',
   'pcpu_hot',
@@ -220,8 +222,16 @@ function popcount(b: Uint8Array): number {
 
 function sym(prog: Program, name: string): bigint {
   const a = kernelSymbols(prog).get(name) ?? kernelSymbols(prog, [name]).get(name);
-  if (a === undefined) throw new DumpError(`the kernel has no symbol ${name}`);
+  if (a === undefined) {
+    const why = prog.symbolsMissingWhy();
+    throw new DumpError(why ? `${name} unknown: kernel symbols unavailable` : `the kernel has no symbol ${name}`);
+  }
   return a;
+}
+
+/** What the engine could not read that `sys` depends on (kernel symbols, BTF): what, why, remedy. */
+function missingPieces(prog: Program): Array<{ what: string; why: string; remedy?: string }> {
+  return prog.unavailable.filter((u) => u.what === 'kernel symbols' || u.what === 'kernel types (BTF)');
 }
 
 function perCpuOffsets(prog: Program, cpus: number): bigint[] {
@@ -297,7 +307,17 @@ function timekeeper(prog: Program): { xtimeSec: bigint; ktimeSec: bigint | null;
       return read(core + BigInt(prog.offsetof('tk_data', m)), `tk_core.${m}.xtime_sec`);
     }
   }
-  throw new DumpError('the kernel has no shadow_timekeeper or tk_data');
+  // Linux >= 6.17 (auxiliary clocks): struct tk_data timekeeper_data[], tk_core being element
+  // TIMEKEEPER_CORE (the enumerator's value from BTF)
+  const arr = syms.get('timekeeper_data');
+  if (arr !== undefined && prog.findType('tk_data') !== null) {
+    const idx = prog.btf.enumerator('TIMEKEEPER_CORE')?.value ?? 0n;
+    const m = prog.hasMember('tk_data', 'shadow_timekeeper') ? 'shadow_timekeeper' : 'timekeeper';
+    const at = arr + idx * BigInt(prog.sizeof('tk_data')) + BigInt(prog.offsetof('tk_data', m));
+    return read(at, `timekeeper_data[${idx}].${m}.xtime_sec`);
+  }
+  if (prog.symbolsMissingWhy()) throw new DumpError('shadow_timekeeper unknown: kernel symbols unavailable');
+  throw new DumpError('the kernel has no shadow_timekeeper, tk_core or timekeeper_data');
 }
 
 function crashTime(prog: Program): { seconds: number; source: string } {
@@ -472,17 +492,20 @@ const UTS_FIELDS = ['sysname', 'nodename', 'release', 'version', 'machine', 'dom
 function utsname(prog: Program): SysInfo['uts'] extends Field<infer T> ? T : never {
   const a = prog.info.symbol('init_uts_ns');
   if (a === undefined) throw new DumpError('VMCOREINFO has no init_uts_ns');
-  const base = a + BigInt(prog.info.offset('uts_namespace.name') ?? 0);
+  // OFFSET(uts_namespace.name) is in VMCOREINFO since 6.0; before, BTF says where name is
+  let nameOff = prog.info.offset('uts_namespace.name');
   // struct new_utsname is uapi (6 x char[__NEW_UTS_LEN + 1]); BTF confirms it when present
   let offs = UTS_FIELDS.map((_, i) => i * 65);
   let len = 65;
   try {
     ensureBtf(prog);
+    nameOff ??= prog.offsetof('uts_namespace', 'name');
     offs = UTS_FIELDS.map((f) => prog.offsetof('new_utsname', f));
     len = prog.sizeof('new_utsname') / UTS_FIELDS.length;
   } catch (e) {
     if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
   }
+  const base = a + BigInt(nameOff ?? 0);
   const b = prog.mem.read(base, offs[offs.length - 1] + len);
   const s = (o: number) => {
     let e = o;
@@ -568,7 +591,10 @@ export function systemInfo(prog: Program): SysInfo {
 export function formatSys(s: SysInfo, prog: Program): string {
   const lines: Array<[string, string]> = [];
   const tainted = s.tainted.ok && s.tainted.value ? '  [TAINTED]' : '';
-  lines.push(['KERNEL', `(none: reading the dump alone)${tainted}`]);
+  const map = prog.debug.find((d) => d.kind === 'system.map');
+  const vml = prog.debug.find((d) => d.kind === 'vmlinux');
+  if (map) lines.push(['SYSTEM MAP', map.name]);
+  lines.push(['KERNEL', `${vml ? vml.name : map ? '(none: the dump and its System.map)' : '(none: reading the dump alone)'}${tainted}`]);
   lines.push(['DUMPFILE', `${s.dumpfile}${s.partial ? '  [PARTIAL DUMP]' : ''}`]);
   lines.push(['CPUS', text(s.cpus, (c) => `${c.cpus}${c.offline ? ` [OFFLINE: ${c.offline}]` : ''}`)]);
   lines.push(['DATE', text(s.crashTime, (t) => ctimeUtc(t.seconds))]);
@@ -577,7 +603,8 @@ export function formatSys(s: SysInfo, prog: Program): string {
   lines.push(['TASKS', text(s.tasks, (t) => String(t.tasks))]);
   const uts = s.uts;
   lines.push(['NODENAME', text(uts, (u) => u.nodename)]);
-  lines.push(['RELEASE', text(uts, (u) => u.release)]);
+  // VMCOREINFO's OSRELEASE says the release even when init_uts_ns cannot be read
+  lines.push(['RELEASE', uts.ok || !prog.info.osrelease ? text(uts, (u) => u.release) : `${prog.info.osrelease}  (from VMCOREINFO; init_uts_ns: ${uts.why})`]);
   lines.push(['VERSION', text(uts, (u) => u.version)]);
   const machine = uts.ok ? uts.value.machine : prog.phys.header.utsname?.machine || 'x86_64';
   lines.push(['MACHINE', `${machine}  (${s.mhz.ok ? `${s.mhz.value} Mhz` : 'unknown Mhz'})`]);
@@ -586,15 +613,54 @@ export function formatSys(s: SysInfo, prog: Program): string {
     'PANIC',
     text(s.panic, (p) => `"${p}"${p.includes('Oops: ') ? ' (check log for details)' : ''}`),
   ]);
-  return lines.map(([k, v]) => `${k.padStart(12, ' ')}: ${v}`).join('\n') + '\n';
+  const notes = missingPieces(prog).map((u) => `  (${u.what} unavailable: ${u.why}${u.remedy ? `; ${u.remedy}` : ''})`);
+  return lines.map(([k, v]) => `${k.padStart(12, ' ')}: ${v}`).concat(notes).join('\n') + '\n';
 }
 
 function hex(v: bigint | null | undefined): string | null {
   return v === null || v === undefined ? null : '0x' + v.toString(16);
 }
 
+/** `sys --json`: the DESIGN.md shape plus the other fields; null = unknown, `unknown` says why. */
+export interface SysJson {
+  release: string | null;
+  version: string | null;
+  machine: string | null;
+  cpus: number | null;
+  panic: string | null;
+  crash_time: number | null;
+  kaslr_offset: string | null;
+  page_offset: string | null;
+  format: string;
+  compression: string;
+  dumpfile: string;
+  partial: boolean;
+  offline_cpus: number | null;
+  date: string | null;
+  date_source: string | null;
+  uptime: string | null;
+  uptime_seconds: number | null;
+  hz: number | null;
+  hz_source: string | null;
+  load_average: string | null;
+  tasks: number | null;
+  tasks_kernel_count: number | null;
+  task_problems?: unknown[];
+  /** taint flags by letter (crash's sys -t), null when unreadable */
+  tainted_flags?: string | null;
+  nodename: string | null;
+  mhz: number | null;
+  memory: string | null;
+  memory_bytes: number | null;
+  tainted: boolean | null;
+  /** field -> why it is unknown (null above) */
+  unknown?: Record<string, string>;
+  /** what the engine lacks for this dump (kernel symbols, BTF) and why */
+  missing?: ReturnType<typeof missingPieces>;
+}
+
 /** `sys --json` (DESIGN.md shape, plus the other fields). */
-export function sysJson(s: SysInfo, prog: Program): Record<string, unknown> {
+export function sysJson(s: SysInfo, prog: Program): SysJson {
   const unknown: Record<string, string> = {};
   const note = <T>(name: string, f: Field<T>): T | null => {
     if (!f.ok) unknown[name] = f.why;
@@ -640,6 +706,7 @@ export function sysJson(s: SysInfo, prog: Program): Record<string, unknown> {
     memory_bytes: mem?.bytes ?? null,
     tainted,
     unknown: Object.keys(unknown).length ? unknown : undefined,
+    missing: missingPieces(prog).length ? missingPieces(prog) : undefined,
   };
 }
 
@@ -648,10 +715,27 @@ registerCommand({
   summary: 'system data: kernel release, CPUs, date, uptime, tasks, memory, panic string',
   usage: 'sys [--json]',
   run(args: string[], ctx: CommandContext) {
-    const { rest } = parseFlags(args, { bool: ['--json'] });
-    if (rest.length) throw new CommandError(`sys: unsupported argument ${rest[0]} (only plain "sys" is implemented)`);
+    const { flags, rest } = parseFlags(args, { bool: ['--json', '-t'] });
+    if (rest.length) throw new CommandError(`sys: unsupported argument ${rest[0]} (sys, sys -t)`);
+    if (flags.has('-t')) {
+      // crash's sys -t: the taint mask and its letters (kernel/panic.c taint_flags[])
+      const mask = taintedMask(ctx.prog);
+      const letters = taintLetters(ctx.prog, mask);
+      return { text: `TAINTED_MASK: ${mask.toString(16)}  ${letters}\n`, json: { tainted_mask: '0x' + mask.toString(16), flags: letters } };
+    }
     const s = systemInfo(ctx.prog);
-    return { text: formatSys(s, ctx.prog), json: sysJson(s, ctx.prog) };
+    const json: SysJson = sysJson(s, ctx.prog);
+    try {
+      // the flags by name, not just "tainted: yes"
+      json.tainted_flags = taintLetters(ctx.prog, taintedMask(ctx.prog));
+    } catch (e) {
+      if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      json.tainted_flags = null;
+    }
+    // what the format layer found wrong while opening, and walks that broke: the numbers above
+    // are then partial, and the text and JSON say so
+    const problems = [...ctx.prog.phys.warnings, ...(s.tasks.ok ? s.tasks.value.problems : [])];
+    return { text: formatSys(s, ctx.prog), json, problems };
   },
 });
 

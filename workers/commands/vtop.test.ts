@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { NodeFileSource } from '../source/node';
 import { openProgram, type Program } from '../engine';
-import { runCommand } from './registry';
+import { runCommand, runCommandSafe } from './registry';
 import { allSharedDumps, SKIP_REASON } from '../testing/dumps';
 import './index';
 
@@ -22,7 +22,9 @@ describe.skipIf(dumps.length === 0)(`vtop against crash (${dumps.length} dumps)`
           const [head, ...lines] = b.split('\n');
           const addr = head.split(/\s+/)[1];
           const exp = lines.join('\n').replace(/\n+$/, '\n');
-          const got = runCommand({ prog }, `vtop ${addr}`).text;
+          // crash's errors are its output too (a 17-digit address: "input string too large")
+          const r = runCommandSafe({ prog }, `vtop ${addr}`);
+          const got = r.ok ? r.result.text : `${r.error}\n`;
           const i = exp.indexOf(PAGE_HDR);
           const j = got.indexOf(PAGE_HDR);
           // the walk part, then the page part, so a failure says which

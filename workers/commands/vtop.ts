@@ -28,7 +28,7 @@ import type { Program } from '../kernel/program';
 import type { Translation } from '../arch/x86_64';
 import { MemoryError, DumpError } from '../errors';
 import { CommandError, registerCommand, type CommandResult } from './registry';
-import { evalAddress } from './expr';
+import { evalAddress, checkAddressDigits } from './expr';
 
 const hex = (v: bigint | number) => v.toString(16);
 
@@ -167,7 +167,8 @@ export function pageInfo(prog: Program, phys: number): PageInfo | null {
   const oFlags = fieldOffset(prog, 'flags', 'page.flags');
   const oCount = fieldOffset(prog, '_refcount', 'page._refcount');
   const oMapping = fieldOffset(prog, 'mapping', 'page.mapping');
-  const oIndex = fieldOffset(prog, 'index', 'page.index');
+  // page.index became page.__folio_index (6.16+)
+  const oIndex = fieldOffset(prog, 'index', 'page.index') ?? fieldOffset(prog, '__folio_index', 'page.index');
   if (oFlags === null || oCount === null || oMapping === null) return null;
   try {
     const flags = prog.mem.u64(page + BigInt(oFlags));
@@ -302,7 +303,10 @@ registerCommand({
   run(args, ctx): CommandResult {
     const rest = args.filter((a) => !/^-[kuc]$/.test(a));
     if (rest.length === 0) throw new CommandError('usage: vtop <address>');
-    const out = rest.map((a) => vtop(ctx.prog, evalAddress(ctx.prog, a)));
+    const out = rest.map((a) => {
+      checkAddressDigits('vtop', a);
+      return vtop(ctx.prog, evalAddress(ctx.prog, a));
+    });
     return { text: out.map((o) => o.text).join('\n'), json: out.length === 1 ? out[0].json : out.map((o) => o.json) };
   },
 });

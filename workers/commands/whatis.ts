@@ -12,6 +12,7 @@
  * the pointer after red_left_pad, as the kernel and drgn use it (crash reports the start of the
  * left red zone: that address is given as `slot`, and an address inside the red zone says so).
  */
+import { variableDeclaration } from './print';
 import { memberInLayout } from '../analysis/overlay';
 import type { Program } from '../kernel/program';
 import { MemoryError } from '../errors';
@@ -23,8 +24,9 @@ import {
 } from '../analysis/slab';
 import { taskList, threadSize, type TaskInfo } from '../analysis/tasks';
 import { CommandError, registerCommand, type CommandContext, type CommandResult } from './registry';
+import { ensureExportSymbols, crashSymName } from './sym';
 
-export type WhatisKind = 'slab' | 'symbol' | 'module' | 'stack' | 'vmalloc' | 'percpu' | 'page' | 'struct-page' | 'unmapped' | 'user' | 'unknown';
+export type WhatisKind = 'slab' | 'symbol' | 'module' | 'stack' | 'vmalloc' | 'percpu' | 'page' | 'struct-page' | 'unmapped' | 'unreadable' | 'user' | 'unknown';
 
 export interface VmapInfo {
   vmap_area: string;
@@ -65,6 +67,8 @@ export interface TrackJson {
 export interface WhatisResult {
   address: string;
   kind: WhatisKind;
+  /** kind 'unreadable': why the address could not be translated (page table not in the dump, ...) */
+  reason?: string;
   cache?: string;
   slab?: string;
   object?: string;
@@ -81,6 +85,8 @@ export interface WhatisResult {
   region?: SlabObjectInfo['region'];
   red_left_pad?: number;
   note?: string;
+  /** who holds a free object: slab-freelist, cpu-slab, cpu-sheaf, node-barn (or rcu-sheaf, kfree_rcu pending) */
+  free_in?: string;
   tracks?: TrackJson[];
   module?: string;
   vmap?: VmapInfo;
@@ -182,6 +188,9 @@ function overlayType(ctx: CommandContext, addrs: bigint[]): string | null {
 export function symbolName(prog: Program, addr: bigint, decimal = false): { text: string; type: string; module?: string } | null {
   let hit;
   try {
+    // the export-table symbols (__kstrtab_*, loaded on demand) first, so the answer does not
+    // depend on whether `sym` ran before
+    ensureExportSymbols(prog);
     hit = prog.symbols.lookup(addr);
   } catch {
     return null;
@@ -195,7 +204,7 @@ export function symbolName(prog: Program, addr: bigint, decimal = false): { text
   const off = hit.offset ? `+${decimal ? hit.offset : '0x' + hit.offset.toString(16)}` : '';
   // crash keeps no data type for module symbols read from kallsyms: (?) unless text
   const type = sym.module && !/^[tT]$/.test(sym.type) ? '?' : sym.type;
-  return { text: sym.name + off, type, module: sym.module };
+  return { text: crashSymName(sym.name) + off, type, module: sym.module };
 }
 
 function symWithModule(prog: Program, a: bigint): string {
@@ -505,11 +514,16 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
     return out;
   }
   let pa: number | null = null;
+  let unreadable: string | null = null;
   try {
     pa = prog.arch.vtop(addr);
     out.translated = true;
-  } catch {
+  } catch (e) {
+    if (!(e instanceof MemoryError)) throw e;
     pa = null;
+    // "not mapped" only when the page tables say so; a page table we cannot read (not in the
+    // dump, truncated, corrupt) leaves the question open
+    if (e.kind !== 'unmapped') unreadable = e.message;
   }
   const kend = prog.symbolAddress('_end');
   const inImage = addr >= START_KERNEL_MAP && (kend === undefined || addr < kend);
@@ -530,7 +544,8 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
     }
   }
   if (pa === null) {
-    r.kind = 'unmapped';
+    r.kind = unreadable ? 'unreadable' : 'unmapped';
+    if (unreadable) r.reason = unreadable;
     const s = addr >= START_KERNEL_MAP ? symbolName(prog, addr, true) : null;
     if (s) {
       r.symbol = `${s.text} (${s.type})`;
@@ -553,6 +568,7 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
     r.offset = so.offset;
     r.state = so.state;
     if (so.note) r.note = so.note;
+    if (so.holder) r.free_in = so.holder;
     if (so.cache.redLeftPad) {
       r.slot = '0x' + so.slot.toString(16);
       r.red_left_pad = so.cache.redLeftPad;
@@ -699,6 +715,9 @@ export function whatisText(prog: Program, d: Described): string {
     case 'struct-page':
       lines.push(`${a}: struct page` + (r.struct_page_of ? ` of physical ${r.struct_page_of}` : '') + ' (vmemmap)');
       break;
+    case 'unreadable':
+      lines.push(`${a}: cannot translate: ${r.reason}` + (r.symbol ? `; ${r.symbol}${r.module ? ` [${r.module}]` : ''}` : ''));
+      break;
     case 'unmapped':
       lines.push(`${a}: not mapped (no page-table translation)` + (r.symbol ? `; ${r.symbol}${r.module ? ` [${r.module}]` : ''}` : '') + (r.task ? `; in the stack range of pid ${r.task.pid} "${r.task.comm}"` : ''));
       break;
@@ -725,10 +744,13 @@ export function trackLines(t: TrackJson): string[] {
 registerCommand({
   name: 'whatis',
   summary: 'what an address is: slab object (cache, offset, state, member), symbol, stack, vmalloc, page',
-  usage: 'whatis <address>',
+  usage: 'whatis <address> | whatis <variable>',
   run(args: string[], ctx: CommandContext): CommandResult {
     const words = args.filter((a) => a !== '--json');
     if (words.length !== 1) throw new CommandError('usage: whatis <address>');
+    // crash's `whatis SYMBOL`: the variable's declaration (print.ts: BTF VAR or inferred type)
+    const decl = /^[A-Za-z_]\w*$/.test(words[0]) && !/^[0-9a-f]+$/i.test(words[0]) ? variableDeclaration(ctx.prog, words[0]) : null;
+    if (decl) return decl;
     const addr = parseAddress(ctx.prog, words[0]);
     const d = describeAddress(ctx, addr);
     return { text: whatisText(ctx.prog, d), json: d.json };

@@ -30,7 +30,13 @@ export function openPhysical(src: ByteSource, handlers: FormatHandlers): Physica
   const kind = sniff(head);
   switch (kind) {
     case 'elf':
-      return new ElfDump(src);
+      try {
+        return new ElfDump(src);
+      } catch (e) {
+        if (e instanceof DumpError) throw e;
+        // a corrupt field we did not foresee is still bad input, said in one line
+        throw new DumpError(`${src.name}: unreadable ELF headers (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+      }
     case 'kdump':
     case 'diskdump':
       if (!handlers.openKdump) throw new DumpError(`${src.name}: kdump-compressed dumps are not supported in this build`);

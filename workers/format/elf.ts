@@ -1,4 +1,5 @@
 import { DumpError, MemoryError } from '../errors';
+import { noteProblem } from '../problems';
 import { u16, u32, u64n } from '../bytes';
 import type { ByteSource } from '../source/bytesource';
 import { parseNotes, parsePrStatus, vmcoreinfoFromNotes } from './notes';
@@ -7,6 +8,11 @@ import type { DumpHeaderInfo, ElfNote, PhysicalDump, PhysRange, PrStatus } from 
 const PT_LOAD = 1;
 const PT_NOTE = 4;
 const PN_XNUM = 0xffff;
+/** x86_64 physical addresses have at most 52 bits */
+const MAX_PHYS_BITS = 52;
+const MAX_PHYS = 2 ** MAX_PHYS_BITS;
+/** memory a PT_LOAD may claim beyond its file bytes (excluded pages of makedumpfile -E) */
+const MAX_UNBACKED = 2 ** 40;
 
 interface Segment {
   paddr: number;
@@ -15,6 +21,30 @@ interface Segment {
   filesz: number; // bytes present in the file (may be cut short by truncation)
   memsz: number;
   truncated: boolean;
+}
+
+/** Whether [a, b) overlaps a range of the sorted, disjoint list (binary search). */
+function overlapsAny(list: Array<[number, number]>, a: number, b: number): boolean {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid][1] <= a) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < list.length && list[lo][0] < b;
+}
+
+/** Insert [a, b) (known not to overlap) keeping the list sorted. */
+function insertRange(list: Array<[number, number]>, a: number, b: number): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid][0] < a) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, [a, b]);
 }
 
 export function isElf(head: Uint8Array): boolean {
@@ -34,6 +64,8 @@ export class ElfDump implements PhysicalDump {
   readonly prstatus: PrStatus[];
   readonly vmcoreinfo: string | null;
   readonly header: DumpHeaderInfo = {};
+  /** end of the furthest segment the program headers describe */
+  private promised = 0;
   readonly warnings: string[] = [];
   readonly maxPhys: number;
   private segs: Segment[] = [];
@@ -57,8 +89,13 @@ export class ElfDump implements PhysicalDump {
     let phnum = u16(eh, 56);
     if (phnum === PN_XNUM) {
       // The real count is in sh_info of section header 0.
-      const shoff = u64n(eh, 40);
-      const sh0 = src.read(shoff, 64);
+      let shoff: number;
+      try {
+        shoff = u64n(eh, 40);
+      } catch {
+        throw new DumpError(`${src.name}: ELF header: section header offset is out of range`);
+      }
+      const sh0 = shoff + 64 <= src.size ? src.read(shoff, 64) : new Uint8Array(0);
       if (sh0.length < 64) throw new DumpError(`${src.name}: ELF section header 0 is past the end of the file`);
       phnum = u32(sh0, 44);
     }
@@ -69,8 +106,22 @@ export class ElfDump implements PhysicalDump {
     }
     const ph = src.read(phoff, phnum * 56);
     const noteBlobs: Uint8Array[] = [];
+    /** file ranges [offset, offset+filesz) of the PT_LOADs kept so far: must not overlap */
+    const fileRanges: Array<[number, number]> = [];
+    let noteBytes = 0;
+    /** lowest file offset of segment bytes seen so far: the header table cannot run into it */
+    let firstData = Infinity;
+    let badFields = 0;
     for (let i = 0; i < phnum; i++) {
       const o = i * 56;
+      if (phoff + o + 56 > firstData) {
+        // e_phnum claims more headers than fit before the segments' bytes: the rest is data
+        this.warnings.push(
+          `ELF header: e_phnum ${phnum} program headers would run into segment data at file offset ${firstData}; only the first ${i} are used (corrupt header)`,
+        );
+        this.header.incomplete = true;
+        break;
+      }
       const ptype = u32(ph, o);
       let offset: number, filesz: number, memsz: number, paddr: number;
       try {
@@ -79,17 +130,44 @@ export class ElfDump implements PhysicalDump {
         filesz = u64n(ph, o + 32);
         memsz = u64n(ph, o + 40);
       } catch {
-        this.warnings.push(`program header ${i}: a field is out of range; ignored`);
+        if (++badFields <= 8) this.warnings.push(`program header ${i}: a field is out of range; ignored`);
         continue;
       }
+      if ((ptype === PT_LOAD || ptype === PT_NOTE) && filesz > 0 && offset > phoff) firstData = Math.min(firstData, offset);
       if (ptype === PT_NOTE) {
+        this.promised = Math.max(this.promised, offset + filesz);
         if (offset + filesz > src.size) {
           this.warnings.push(`PT_NOTE ${i} runs past the end of the file; notes may be missing`);
           this.header.incomplete = true;
         }
-        const len = Math.max(0, Math.min(filesz, src.size - offset, 64 << 20));
-        noteBlobs.push(src.read(offset, len));
+        const len = Math.max(0, Math.min(filesz, src.size - offset, (64 << 20) - noteBytes));
+        noteBytes += len;
+        if (len > 0) noteBlobs.push(src.read(offset, len));
       } else if (ptype === PT_LOAD) {
+        this.promised = Math.max(this.promised, offset + filesz);
+        // Bounds from what the file proves: a segment's memory beyond its file bytes is at most
+        // MAX_PHYS, and two segments never share file bytes (a corrupt header that repeats the
+        // same bytes many times would otherwise multiply the memory every scan walks).
+        if (paddr + Math.max(memsz, filesz) > MAX_PHYS || filesz > MAX_PHYS) {
+          this.warnings.push(
+            `PT_LOAD ${i}: physical range 0x${paddr.toString(16)} + 0x${Math.max(memsz, filesz).toString(16)} is beyond the ${MAX_PHYS_BITS}-bit physical address space; ignored (corrupt program header)`,
+          );
+          this.header.incomplete = true;
+          continue;
+        }
+        const fend = Math.min(offset + filesz, src.size);
+        if (filesz > 0 && overlapsAny(fileRanges, offset, fend)) {
+          if (++badFields <= 8) this.warnings.push(`PT_LOAD ${i} (physical 0x${paddr.toString(16)}): its file bytes overlap another segment's; ignored (corrupt program header)`);
+          this.header.incomplete = true;
+          continue;
+        }
+        if (memsz > filesz && memsz - filesz > MAX_UNBACKED) {
+          this.warnings.push(
+            `PT_LOAD ${i} (physical 0x${paddr.toString(16)}): memory size 0x${memsz.toString(16)} exceeds its file size 0x${filesz.toString(16)} by more than ${MAX_UNBACKED / 2 ** 30} GiB; only the bytes in the file are used (corrupt program header?)`,
+          );
+          memsz = filesz;
+        }
+        if (filesz > 0 && fend > offset) insertRange(fileRanges, offset, fend);
         let truncated = false;
         let fsz = filesz;
         if (offset + filesz > src.size) {
@@ -114,6 +192,14 @@ export class ElfDump implements PhysicalDump {
     const merged: Segment[] = [];
     for (const s of this.segs) {
       const last = merged[merged.length - 1];
+      if (last && s.paddr < last.paddr + last.memsz && s.paddr >= last.paddr + last.filesz && s.filesz > 0) {
+        // the earlier segment's memory beyond its file bytes overlaps one that has the bytes:
+        // the bytes win (a p_memsz too large must not hide real memory)
+        this.warnings.push(
+          `PT_LOAD at physical 0x${last.paddr.toString(16)}: p_memsz 0x${last.memsz.toString(16)} overlaps the next segment at 0x${s.paddr.toString(16)}; cut there (corrupt program header?)`,
+        );
+        last.memsz = s.paddr - last.paddr;
+      }
       if (last && s.paddr < last.paddr + last.memsz) {
         if (s.paddr + s.memsz <= last.paddr + last.memsz) continue; // fully covered
         // partial overlap: trim the new segment's front
@@ -140,12 +226,28 @@ export class ElfDump implements PhysicalDump {
     return this.segs.some((s) => s.vaddr !== 0n);
   }
 
+  expectedSize(): { bytes: number; atLeast: boolean } {
+    return { bytes: Math.max(this.promised, this.src.size), atLeast: false };
+  }
+
+  /**
+   * The physical ranges with bytes in the file (what scans walk: their length is bounded by the
+   * file size, whatever the program headers claim). Memory a segment claims beyond its file
+   * bytes (excluded pages, or lost to truncation) still reads as 'not-in-dump' / 'truncated'.
+   */
   ranges(): PhysRange[] {
     const out: PhysRange[] = [];
+    let lost = 0;
     for (const s of this.segs) {
+      if (s.truncated) lost += s.memsz - s.filesz;
+      if (s.filesz <= 0) continue;
+      const end = s.paddr + Math.min(s.filesz, s.memsz);
       const last = out[out.length - 1];
-      if (last && last.end === s.paddr) last.end = s.paddr + s.memsz;
-      else out.push({ start: s.paddr, end: s.paddr + s.memsz });
+      if (last && last.end === s.paddr) last.end = end;
+      else out.push({ start: s.paddr, end });
+    }
+    if (lost > 0) {
+      noteProblem('elf:truncated', `the ELF dump is truncated: ${lost} bytes of memory its program headers describe are past the end of the file and were not seen`);
     }
     return out;
   }
@@ -176,6 +278,12 @@ export class ElfDump implements PhysicalDump {
     const rel = paddr - s.paddr;
     if (rel + len <= s.filesz) return this.src.read(s.offset + rel, len);
     if (rel >= s.filesz) {
+      if (!s.truncated) {
+        noteProblem(
+          'elf:memsz',
+          `physical 0x${paddr.toString(16)} is in a PT_LOAD's memory beyond its file bytes (p_memsz 0x${s.memsz.toString(16)} > p_filesz 0x${s.filesz.toString(16)}): read as not in the dump`,
+        );
+      }
       throw new MemoryError(s.truncated ? 'truncated' : 'not-in-dump', BigInt(paddr), 'physical');
     }
     if (rel + len <= s.memsz) {

@@ -19,6 +19,7 @@
  */
 import { cstr, i32, i64, u32, u64 } from '../bytes';
 import { DumpError, MemoryError, type MemoryErrorKind } from '../errors';
+import { noteProblem } from '../problems';
 import type { ByteSource } from '../source/bytesource';
 import { CachedSource } from '../source/cached';
 import { LruCache } from '../source/lru';
@@ -191,6 +192,14 @@ export class KdumpDump implements PhysicalDump {
   private rankBase = 0;
   private pages: LruCache<number, Uint8Array>;
   private rangesCache?: PhysRange[];
+  /**
+   * Where page data starts in the file (right after the descriptor table), once checked; and
+   * the first pfn whose data cannot be trusted because the 2nd bitmap and the descriptor table
+   * disagree (null: they agree). See checkTable().
+   */
+  private dataStart = 0;
+  private untrustedFrom: number | null = null;
+  private untrustedWhy = '';
 
   constructor(src: ByteSource, opts: KdumpOptions = {}) {
     let logical: ByteSource = src;
@@ -418,8 +427,65 @@ export class KdumpDump implements PhysicalDump {
       t[chunks] = acc;
       this.rankTable = t;
       this.rankBase = this.rank(this.layout.startPfn);
+      this.checkTable();
     }
     return this.rankTable;
+  }
+
+  /**
+   * The 2nd bitmap and the page_desc table must agree: one descriptor per set bit, and the page
+   * data starts where the table ends (makedumpfile and QEMU write the data area, beginning with
+   * the shared zero page, right after the last descriptor). The smallest data offset among the
+   * first descriptors is that start, or one block past it when no descriptor uses the zero
+   * page. When they disagree, a bit was flipped or the table damaged: every page after the
+   * damage would silently read a neighbour's descriptor. We cannot always tell where the damage
+   * is; a pfn set in the 2nd bitmap but not in the 1st (a page with data that does not exist)
+   * locates it, else every page is suspect. Reads of suspect pages still return their bytes but
+   * carry a problem.
+   */
+  private checkTable(): void {
+    const { descOffset, blockSize } = this.layout;
+    const size = this.file.size;
+    const n = this.dumpedPages();
+    const expected = descOffset + n * PAGE_DESC_SIZE;
+    let min = Infinity;
+    for (let i = 0; i < 4 * COMPRESSION_SAMPLE; i++) {
+      const at = descOffset + i * PAGE_DESC_SIZE;
+      if (at + PAGE_DESC_SIZE > Math.min(size, min)) break;
+      const d = this.file.read(at, PAGE_DESC_SIZE);
+      if (d.length < PAGE_DESC_SIZE) break;
+      const off = i64(d, 0);
+      if (off <= BigInt(at) || off > BigInt(size) || u32(d, 8) === 0) continue;
+      min = Math.min(min, Number(off));
+    }
+    this.dataStart = expected;
+    if (min === Infinity) return; // no descriptor written (an empty or incomplete dump)
+    const gap = min - expected;
+    if (gap === 0 || gap === blockSize) return;
+    // the table holds (min - descOffset) / 24 descriptors (or one block less)
+    const tableCount = Math.floor((min - descOffset) / PAGE_DESC_SIZE);
+    this.dataStart = Math.min(expected, min);
+    let from = this.layout.startPfn;
+    const bm1 = this.bm1;
+    const bm2 = this.bm2;
+    for (let byte = Math.floor(from / 8); byte < bm2.length; byte++) {
+      const extra = bm2[byte] & ~bm1[byte];
+      if (extra) {
+        from = byte * 8 + Math.log2(extra & -extra);
+        break;
+      }
+    }
+    this.untrustedFrom = from;
+    this.untrustedWhy =
+      `kdump: the 2nd bitmap has ${n} pages with data but the page descriptor table holds about ${tableCount} ` +
+      `(page data starts at file offset ${min}, not ${expected}): pages from pfn 0x${from.toString(16)} on may show a neighbouring page's data`;
+    this.warnings.push(this.untrustedWhy);
+  }
+
+  /** Pfns from this one on cannot be trusted (bitmap/descriptor mismatch); null when all agree. */
+  get untrustedFromPfn(): number | null {
+    void this.ranks;
+    return this.untrustedFrom;
   }
 
   /** Number of set bits of the 2nd bitmap for pfns below `pfn`. */
@@ -445,6 +511,33 @@ export class KdumpDump implements PhysicalDump {
     const end = this.layout.endPfn;
     const total = end >= this.layout.maxMapnr ? t[t.length - 1] : this.rank(end);
     return total - this.rankBase;
+  }
+
+  /**
+   * The size the file should have: the end of the last dumped page's data (page descriptors are
+   * in pfn order, their data in the same order). When the file ends inside the descriptor table
+   * the end is unknown: at least the table's end.
+   */
+  expectedSize(): { bytes: number; atLeast: boolean } | null {
+    let n: number;
+    try {
+      n = this.dumpedPages();
+    } catch {
+      return null;
+    }
+    const tableEnd = this.layout.descOffset + n * PAGE_DESC_SIZE;
+    if (n === 0) return { bytes: Math.max(tableEnd, this.raw.size), atLeast: false };
+    if (tableEnd > this.raw.size) return { bytes: tableEnd, atLeast: true };
+    // the last few descriptors (a zero page shares one early data block, so not just the last)
+    const k = Math.min(n, 64);
+    const d = this.raw.read(tableEnd - k * PAGE_DESC_SIZE, k * PAGE_DESC_SIZE);
+    let end = 0;
+    for (let i = 0; i + PAGE_DESC_SIZE <= d.length; i += PAGE_DESC_SIZE) {
+      const e = Number(i64(d, i)) + u32(d, i + 8);
+      if (Number.isSafeInteger(e)) end = Math.max(end, e);
+    }
+    if (end < tableEnd) return { bytes: tableEnd, atLeast: true };
+    return { bytes: end, atLeast: false };
   }
 
   /** What the dump holds for the page of `paddr`: its data, an excluded page, or nothing. */
@@ -504,6 +597,10 @@ export class KdumpDump implements PhysicalDump {
     const ps = this.pageSize;
     const pfn = Math.floor(paddr / ps);
     const inPage = paddr - pfn * ps;
+    void this.ranks; // loads the bitmaps and checks them against the descriptor table
+    if (this.untrustedFrom !== null && Math.floor((paddr + Math.max(len, 1) - 1) / ps) >= this.untrustedFrom) {
+      noteProblem('kdump:untrusted', this.untrustedWhy);
+    }
     if (inPage + len <= ps) return this.page(pfn, paddr).subarray(inPage, inPage + len);
     const out = new Uint8Array(len);
     let done = 0;
@@ -538,10 +635,13 @@ export class KdumpDump implements PhysicalDump {
     const { descAt, dataLen, flags } = desc;
     if (desc.offset === 0n && dataLen === 0 && flags === 0) {
       // makedumpfile leaves the descriptors of pages it never wrote zero
-      if (this.incomplete) fail('not-in-dump', 'page not written: the dump is incomplete');
+      if (this.incomplete) {
+        noteProblem('kdump:incomplete', 'kdump: the dump is incomplete (DUMP_DH_COMPRESSED_INCOMPLETE): pages the writer never wrote were read');
+        fail('not-in-dump', 'page not written: the dump is incomplete');
+      }
       fail('corrupt', `empty page descriptor at file offset ${descAt}`);
     }
-    if (desc.offset < BigInt(descOffset) || desc.offset > BigInt(Number.MAX_SAFE_INTEGER)) {
+    if (desc.offset < BigInt(Math.max(descOffset, this.dataStart)) || desc.offset > BigInt(Number.MAX_SAFE_INTEGER)) {
       fail('corrupt', `page descriptor at file offset ${descAt} points to offset ${desc.offset}`);
     }
     const size = this.file.size;

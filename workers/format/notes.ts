@@ -18,13 +18,36 @@ export function parseNotes(b: Uint8Array, warnings?: string[]): ElfNote[] {
     const descOff = nameOff + align4(namesz);
     const next = descOff + align4(descsz);
     if (namesz > 4096 || descOff + descsz > b.length) {
-      warnings?.push(`ELF note at offset ${o} runs past the end of the note segment; later notes ignored`);
-      break;
+      // a damaged note header: the notes after it (VMCOREINFO is often the last) are still
+      // there; resume at the next header that names VMCOREINFO, if any
+      const resume = findVmcoreinfoNote(b, o + 16);
+      warnings?.push(
+        resume < 0
+          ? `ELF note at offset ${o} is damaged (name size ${namesz}, desc size ${descsz}, ${b.length - o} bytes left); later notes ignored`
+          : `ELF note at offset ${o} is damaged (name size ${namesz}, desc size ${descsz}); notes up to offset ${resume} skipped`,
+      );
+      if (resume < 0) break;
+      o = resume;
+      continue;
     }
     out.push({ name: cstr(b, nameOff, namesz), type, desc: b.subarray(descOff, descOff + descsz) });
     o = next;
   }
   return out;
+}
+
+/** Offset of the next note header at or after `from` whose name is "VMCOREINFO", or -1. */
+function findVmcoreinfoNote(b: Uint8Array, from: number): number {
+  const name = [0x56, 0x4d, 0x43, 0x4f, 0x52, 0x45, 0x49, 0x4e, 0x46, 0x4f, 0]; // "VMCOREINFO\0"
+  for (let q = Math.max(from, 12); q + name.length <= b.length; q++) {
+    if (b[q] !== 0x56) continue;
+    let ok = true;
+    for (let k = 1; k < name.length && ok; k++) ok = b[q + k] === name[k];
+    if (!ok) continue;
+    const h = q - 12;
+    if ((h & 3) === 0 && u32(b, h) === name.length && h + 12 + 12 + u32(b, h + 4) <= b.length) return h;
+  }
+  return -1;
 }
 
 function align4(n: number): number {

@@ -70,4 +70,10 @@ export interface PhysicalDump {
    * into a cache: do not modify.
    */
   readPhys(paddr: number, len: number): Uint8Array;
+  /**
+   * The file size its own headers promise, to tell a truncated copy ("truncated at N of M
+   * bytes"): `atLeast` when the file ends before the headers that would say the whole size.
+   * Absent or null when the format cannot tell without reading it all.
+   */
+  expectedSize?(): { bytes: number; atLeast: boolean } | null;
 }

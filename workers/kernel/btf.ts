@@ -1045,7 +1045,7 @@ export function walkLayout(btf: Btf, id: number, visit: (item: LayoutItem) => vo
     comp.members.forEach((m, idx) => {
       const bit = bitBase + m.bitOffset;
       const offset = Math.floor(bit / 8);
-      const inline = inlineComposite(btf, m.type);
+      const inline = inlineComposite(btf, m.type, m.name === '');
       const p = m.name ? (path ? `${path}.${m.name}` : m.name) : path;
       const seg = m.name || (inline ? `(${inline.comp.kind})` : '');
       const cp = crashPath ? `${crashPath}.${seg}` : seg;
@@ -1057,7 +1057,7 @@ export function walkLayout(btf: Btf, id: number, visit: (item: LayoutItem) => vo
         const typeText = btf.typeName(m.type, { flexible });
         visit({
           event: 'open', depth, name: m.name, path: p, crashPath: cp, type: m.type, typeText,
-          text: `${kw} {`, keyword: kw, offset, bitOffset: bit, bitSize: 0, size, addressable, flexible,
+          text: `${kw}${inline.comp.name ? ' ' + inline.comp.name : ''} {`, keyword: kw, offset, bitOffset: bit, bitSize: 0, size, addressable, flexible,
         });
         rec(inline.comp, bit, depth + 1, p, cp, inNamed || m.name !== '');
         const decl = m.name ? ' ' + inline.suffix(m.name, flexible) : '';
@@ -1078,8 +1078,12 @@ export function walkLayout(btf: Btf, id: number, visit: (item: LayoutItem) => vo
   rec(tt, 0, 0, '', '', false);
 }
 
-/** A member type printed inline: an anonymous struct/union, possibly inside arrays. */
-function inlineComposite(btf: Btf, type: number):
+/**
+ * A member type printed inline: an anonymous struct/union, possibly inside arrays; or, for an
+ * unnamed member, a named one (`struct freelist_counters;` embedded with -fms-extensions, Linux
+ * 6.19+: its members are reached as the outer struct's, and crash prints it inline by name).
+ */
+function inlineComposite(btf: Btf, type: number, unnamedMember = false):
   { comp: BtfComposite; suffix: (name: string, flexible: boolean) => string } | null {
   let t = btf.unqualified(type);
   const dims: number[] = [];
@@ -1091,7 +1095,7 @@ function inlineComposite(btf: Btf, type: number):
   const k = btf.kind(t);
   if (k !== 'struct' && k !== 'union') return null;
   const c = btf.type(t) as BtfComposite;
-  if (c.name !== '') return null;
+  if (c.name !== '' && !(unnamedMember && dims.length === 0)) return null;
   return {
     comp: c,
     suffix: (name, flexible) => name + dims.map((d, i) => (d === 0 && flexible && i === 0 ? '[]' : `[${d}]`)).join(''),

@@ -2,6 +2,7 @@ import { DumpError } from '../errors';
 import { u16, u32, i32, u64 } from '../bytes';
 import type { KernelMemory } from './memory';
 import type { VmcoreInfo } from './vmcoreinfo';
+import { findKallsyms } from './kallsyms-find';
 
 /**
  * kallsyms read from the dump's own memory (kernel/kallsyms.c, scripts/kallsyms.c), located by
@@ -18,14 +19,20 @@ import type { VmcoreInfo } from './vmcoreinfo';
  *  - kallsyms_offsets[] + kallsyms_relative_base with CONFIG_KALLSYMS_ABSOLUTE_PERCPU: offsets
  *    >= 0 are absolute (per-cpu symbols), negative ones are relative_base - 1 - offset;
  *  - kallsyms_offsets[] as u32 added to relative_base (or, where relative_base is gone, to the
- *    base implied by _stext).
+ *    base implied by _stext);
+ *  - kallsyms_offsets[] place-relative (Linux 6.15+, kallsyms_relative_base gone): entry i is the
+ *    signed 32-bit distance from &kallsyms_offsets[i] to the symbol (`.long sym - .`).
+ * A candidate must give every VMCOREINFO SYMBOL() its address (not only _stext: the _stext-implied
+ * base always fits _stext), so a wrong encoding is refused instead of shifting every symbol.
  */
 export interface KallsymsRaw {
   names: string[];
   types: string[];
   /** addresses, index-aligned with names (a typed array: no heap object per symbol) */
   addrs: BigUint64Array;
-  encoding: 'absolute' | 'absolute-percpu' | 'relative';
+  encoding: 'absolute' | 'absolute-percpu' | 'relative' | 'place-relative';
+  /** where the tables came from: VMCOREINFO, or found in memory (and what validated them) */
+  how: string;
 }
 
 /** The kallsyms tables VMCOREINFO names, with the token table expanded. */
@@ -39,22 +46,27 @@ interface KallsymsTables {
   offsetsAddr?: bigint;
   relBaseAddr?: bigint;
   addressesAddr?: bigint;
+  /** where the tables' addresses came from (VMCOREINFO, or found in memory and how checked) */
+  how: string;
 }
 
 function kallsymsTables(mem: KernelMemory, info: VmcoreInfo): KallsymsTables {
-  const namesAddr = info.symbol('kallsyms_names');
+  let namesAddr = info.symbol('kallsyms_names');
   const numAddr = info.symbol('kallsyms_num_syms');
-  const tokTable = info.symbol('kallsyms_token_table');
-  const tokIndex = info.symbol('kallsyms_token_index');
-  const offsetsAddr = info.symbol('kallsyms_offsets');
-  const relBaseAddr = info.symbol('kallsyms_relative_base');
-  const addressesAddr = info.symbol('kallsyms_addresses');
+  let tokTable = info.symbol('kallsyms_token_table');
+  let tokIndex = info.symbol('kallsyms_token_index');
+  let offsetsAddr = info.symbol('kallsyms_offsets');
+  let relBaseAddr = info.symbol('kallsyms_relative_base');
+  let addressesAddr = info.symbol('kallsyms_addresses');
+  let num: number;
+  let how = 'VMCOREINFO';
   if (!namesAddr || !numAddr || !tokTable || !tokIndex || (!offsetsAddr && !addressesAddr)) {
-    throw new DumpError(
-      'VMCOREINFO has no kallsyms entries (kernels before 6.0 do not export them): kernel symbols unavailable; give a System.map or a vmlinux',
-    );
+    // before 6.0: find them in the kernel image by their shape (kallsyms-find.ts)
+    const loc = findKallsyms(mem, info);
+    ({ namesAddr, tokTable, tokIndex, offsetsAddr, relBaseAddr, addressesAddr, num, how } = loc);
+  } else {
+    num = mem.u32(numAddr);
   }
-  const num = mem.u32(numAddr);
   if (num === 0 || num > 5_000_000) throw new DumpError(`kallsyms_num_syms is ${num}: kallsyms memory looks corrupt`);
 
   // token table: 256 tokens
@@ -71,7 +83,7 @@ function kallsymsTables(mem: KernelMemory, info: VmcoreInfo): KallsymsTables {
     tokens[t] = dec.decode(table.subarray(s, e));
     tokLen[t] = e - s;
   }
-  return { namesAddr, num, tokTable, tokens, tokLen, offsetsAddr, relBaseAddr, addressesAddr };
+  return { namesAddr: namesAddr!, num, tokTable: tokTable!, tokens, tokLen, offsetsAddr, relBaseAddr, addressesAddr, how };
 }
 
 /** kallsyms_names: one read up to the token table, which scripts/kallsyms.c emits after the
@@ -91,6 +103,7 @@ function addressDecoder(
   t: KallsymsTables,
   offset: (i: number) => Uint8Array,
   stextIdx: number,
+  indexOf?: (name: string) => number,
 ): { encoding: KallsymsRaw['encoding']; address: (i: number) => bigint } {
   if (t.addressesAddr && !t.offsetsAddr) {
     const at = t.addressesAddr;
@@ -109,14 +122,57 @@ function addressDecoder(
     ]);
     candidates.push(['relative', (i) => relBase + BigInt(u32(offset(i), 0))]);
   }
-  if (stext !== undefined && stextIdx >= 0) {
+  if (t.offsetsAddr) {
+    const at = t.offsetsAddr;
+    candidates.push(['place-relative', (i) => at + BigInt(i * 4) + BigInt(i32(offset(i), 0))]);
+  }
+  const checks = vmcoreinfoChecks(info, stextIdx, indexOf);
+  // the _stext-implied base fits _stext by construction: with a name lookup, a second symbol must confirm it
+  if (stext !== undefined && stextIdx >= 0 && (!indexOf || checks.length > 1)) {
     const base = stext - BigInt(u32(offset(stextIdx), 0));
     candidates.push(['relative', (i) => base + BigInt(u32(offset(i), 0))]);
   }
-  const known = stext !== undefined && stextIdx >= 0;
-  const chosen = candidates.find((c) => !known || c[1](stextIdx) === stext);
-  if (!chosen) throw new DumpError('kallsyms: no known address encoding gives _stext its VMCOREINFO address');
+  // the candidate that gives the most checked symbols their address; all of them, or (a static
+  // symbol may share a VMCOREINFO symbol's name) all but one when at least five are checked
+  const score = (f: (i: number) => bigint): number => checks.filter(([i, a]) => BigInt.asUintN(64, f(i)) === a).length;
+  let chosen: (typeof candidates)[number] | undefined = checks.length ? undefined : candidates[0];
+  let best = 0;
+  for (const c of candidates) {
+    if (!checks.length) break;
+    const n = score(c[1]);
+    if (n > best && (n === checks.length || (checks.length >= 5 && n >= checks.length - 1))) {
+      chosen = c;
+      best = n;
+    }
+  }
+  if (!chosen) {
+    throw new DumpError(
+      `kallsyms: no known address encoding gives the ${checks.length} VMCOREINFO symbols (_stext, ...) their addresses`,
+    );
+  }
   return { encoding: chosen[0], address: (i) => BigInt.asUintN(64, chosen[1](i)) };
+}
+
+/**
+ * [kallsyms index, VMCOREINFO address] of each SYMBOL(name) in VMCOREINFO that kallsyms names
+ * (kernel text and data symbols: _stext, init_uts_ns, swapper_pg_dir, prb, ...), the facts an
+ * address encoding is checked against. Only _stext when no name lookup is given.
+ */
+function vmcoreinfoChecks(info: VmcoreInfo, stextIdx: number, indexOf?: (name: string) => number): Array<[number, bigint]> {
+  const out: Array<[number, bigint]> = [];
+  const stext = info.symbol('_stext');
+  if (stext !== undefined && stextIdx >= 0) out.push([stextIdx, stext]);
+  if (!indexOf) return out;
+  for (const key of info.entries.keys()) {
+    const m = /^SYMBOL\((\w+)\)$/.exec(key);
+    if (!m || m[1] === '_stext') continue;
+    const addr = info.symbol(m[1])!;
+    // only symbols of the kernel image: VMCOREINFO also names values (vmemmap, mem_section)
+    if (stext !== undefined && (addr < stext - (1n << 30n) || addr > stext + (1n << 30n))) continue;
+    const i = indexOf(m[1]);
+    if (i >= 0) out.push([i, addr]);
+  }
+  return out;
 }
 
 export function readKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsRaw {
@@ -138,12 +194,24 @@ export function readKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsRaw {
     for (let i = 0; i < num; i++) addrs[i] = u64(raw, i * 8);
     encoding = 'absolute';
   } else {
-    const d = addressDecoder(mem, info, t, offsetAt, names.indexOf('_stext'));
+    let byName: Map<string, number> | undefined;
+    const indexOf = (name: string): number => {
+      if (!byName) {
+        byName = new Map();
+        for (const [key] of info.entries) {
+          const m = /^SYMBOL\((\w+)\)$/.exec(key);
+          if (m) byName.set(m[1], -1);
+        }
+        for (let i = 0; i < num; i++) if (byName.get(names[i]) === -1) byName.set(names[i], i);
+      }
+      return byName.get(name) ?? -1;
+    };
+    const d = addressDecoder(mem, info, t, offsetAt, names.indexOf('_stext'), indexOf);
     addrs = new BigUint64Array(num);
     for (let i = 0; i < num; i++) addrs[i] = d.address(i);
     encoding = d.encoding;
   }
-  return { names, types, addrs, encoding };
+  return { names, types, addrs, encoding, how: t.how };
 }
 
 /** Expand every kallsyms_names entry (length byte(s) + token indexes) into names and types. */
@@ -228,6 +296,11 @@ export class KallsymsNameIndex {
   private readonly slots: Int32Array;
   private decoder: ((i: number) => bigint) | null = null;
   encoding: KallsymsRaw['encoding'] | null = null;
+
+  /** where the tables came from (VMCOREINFO, or found in memory and how checked) */
+  get how(): string {
+    return this.t.how;
+  }
 
   constructor(
     private mem: KernelMemory,
@@ -323,7 +396,14 @@ export class KallsymsNameIndex {
   addressAt(i: number): bigint {
     if (!this.decoder) {
       const offsetsAddr = this.t.offsetsAddr;
-      const d = addressDecoder(this.mem, this.info, this.t, (k) => this.mem.read(offsetsAddr! + BigInt(k * 4), 4), this.index('_stext') ?? -1);
+      const d = addressDecoder(
+        this.mem,
+        this.info,
+        this.t,
+        (k) => this.mem.read(offsetsAddr! + BigInt(k * 4), 4),
+        this.index('_stext') ?? -1,
+        (name) => this.index(name) ?? -1,
+      );
       this.decoder = d.address;
       this.encoding = d.encoding;
     }

@@ -1,4 +1,5 @@
 import { DumpError, MemoryError } from '../errors';
+import { noteProblem } from '../problems';
 import type { ByteSource } from '../source/bytesource';
 import { CachedSource } from '../source/cached';
 import type { PhysicalDump } from '../format/types';
@@ -9,12 +10,19 @@ import { KernelMemory } from './memory';
 import { readKallsyms, KallsymsNameIndex, type KallsymsRaw } from './kallsyms';
 import { SymbolTable } from './symbols';
 import { Btf, parseBtf } from './btf';
+import { findBtfInMemory } from './btf-find';
 import { Obj } from './object';
+import { dumpIdentity, relocate, type DebugInput } from './debuginfo';
+import { cstr } from '../bytes';
 
 export interface OpenOptions {
   /** byte budget of the raw file block cache */
   cacheBytes?: number;
   handlers?: FormatHandlers;
+  /** second inputs (a vmlinux, a System.map), matched to the dump before use; a mismatch throws */
+  debug?: DebugInput[];
+  /** tests: behave as if the dump had no in-memory BTF / kallsyms (a kernel built without them) */
+  hide?: { btf?: boolean; kallsyms?: boolean };
 }
 
 /** Something the engine could not provide, with why and what the user can add. */
@@ -62,7 +70,45 @@ export class Program {
   static open(src: ByteSource, opts: OpenOptions = {}): Program {
     const cached = new CachedSource(src, src.preferredBlockSize ?? 16 * 1024, opts.cacheBytes ?? 64 * 1024 * 1024);
     const phys = openPhysical(cached, opts.handlers ?? defaultHandlers);
-    return new Program(cached, phys);
+    const prog = new Program(cached, phys);
+    prog.hide = opts.hide ?? {};
+    for (const d of opts.debug ?? []) prog.attachDebug(d);
+    return prog;
+  }
+
+  /** Second inputs in use (vmlinux, System.map), each matched to this dump. */
+  readonly debug: DebugInput[] = [];
+  /** what tests asked to hide of the dump's own debug data (see OpenOptions.hide) */
+  hide: { btf?: boolean; kallsyms?: boolean } = {};
+
+  /**
+   * Use a vmlinux or System.map with this dump: refused (DumpError, one line) unless it matches
+   * the dump's build id / linux_banner / VMCOREINFO symbols. Call before the first command.
+   */
+  attachDebug(d: DebugInput): void {
+    d.match(
+      dumpIdentity(this.info, (addr, max) => {
+        try {
+          return cstr(this.mem.read(addr, max));
+        } catch (e) {
+          if (e instanceof MemoryError) return null;
+          throw e;
+        }
+      }),
+    );
+    this.debug.push(d);
+  }
+
+  /** Kernel symbols of the second inputs, relocated by the KASLR offset (null: none given). */
+  private debugSymbols(): { name: string; address: bigint; type: string }[] | null {
+    for (const d of this.debug) {
+      const s = d.linkSymbols();
+      if (s && s.length) {
+        const off = this.info.kernelOffset;
+        return s.map((x) => ({ name: x.name, address: relocate(x.address, off), type: x.type }));
+      }
+    }
+    return null;
   }
 
   /**
@@ -91,10 +137,31 @@ export class Program {
     }
     candidates.push(this.arch.l5 ? 0xff11000000000000n : 0xffff888000000000n);
     for (const c of candidates) {
-      if (this.checkPageOffset(c)) {
+      if (this.checkPageOffset(c) === 'yes') {
         this.arch.pageOffset = c;
         return;
       }
+    }
+    // The page tables could not confirm it (a damaged or missing page-table page): the kernel's
+    // own page_offset_base still gives the direct map by arithmetic, unless a walk contradicts it.
+    let first = sym ? candidates[0] : undefined;
+    if (first === undefined) {
+      // VMCOREINFO lacks page_offset_base (before 6.x kernels export it there): the variable is
+      // in the kernel image, found by kallsyms and read by arithmetic, no page table needed
+      try {
+        const a = this.kernelSymbolAddress('page_offset_base');
+        if (a !== undefined) first = this.mem.u64(a);
+      } catch (e) {
+        if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+      }
+    }
+    if (first !== undefined && this.plausiblePageOffset(first) && this.checkPageOffset(first) === 'unknown') {
+      this.arch.pageOffset = first;
+      const why = `page_offset_base 0x${first.toString(16)} used without confirmation: the page tables that map it are unreadable`;
+      this.unavailable.push({ what: 'direct map check', why });
+      // damage every answer should mention (commands carry the dump's warnings)
+      this.phys.warnings.push(`direct map: ${why}`);
+      return;
     }
     this.unavailable.push({
       what: 'direct map base',
@@ -102,19 +169,28 @@ export class Program {
     });
   }
 
-  private checkPageOffset(base: bigint): boolean {
+  /** 'yes' when a walk maps base + pa to pa, 'no' when a walk contradicts it, else 'unknown'. */
+  private checkPageOffset(base: bigint): 'yes' | 'no' | 'unknown' {
     const r = this.phys.ranges();
+    let unmapped = false;
     // check a page inside the first few ranges
     for (const range of r.slice(0, 4)) {
       const pa = range.start + 0x1000 < range.end ? range.start + 0x1000 : range.start;
       try {
-        if (this.arch.walk(base + BigInt(pa)).phys !== pa) return false;
-        return true;
-      } catch {
+        if (this.arch.walk(base + BigInt(pa)).phys !== pa) return 'no';
+        return 'yes';
+      } catch (e) {
+        if (e instanceof MemoryError && e.kind === 'unmapped') unmapped = true;
         continue;
       }
     }
-    return false;
+    return unmapped ? 'no' : 'unknown';
+  }
+
+  /** A direct map base the kernel could have chosen: 1 GiB aligned, in the kernel half, below the text map. */
+  private plausiblePageOffset(v: bigint): boolean {
+    const low = this.arch.l5 ? 0xff00000000000000n : 0xffff800000000000n;
+    return v >= low && v < START_KERNEL_MAP && (v & ((1n << 30n) - 1n)) === 0n;
   }
 
   /** Kernel and module symbols (kallsyms from memory), loaded on first use. */
@@ -125,11 +201,14 @@ export class Program {
   private kallsyms(): KallsymsRaw | null {
     if (this._kallsyms !== undefined) return this._kallsyms;
     try {
+      if (this.hide.kallsyms) throw new DumpError('kallsyms in memory hidden (test option)');
       this._kallsyms = readKallsyms(this.mem, this.info);
       this.cache.set('kallsyms.encoding', this._kallsyms.encoding);
+      this.cache.set('kallsyms.how', this._kallsyms.how);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._kallsyms = null;
+      if (this.debug.some((d) => d.linkSymbols()?.length)) return null; // a vmlinux/System.map supplies them
       this.unavailable.push({
         what: 'kernel symbols',
         why: e.message,
@@ -172,6 +251,21 @@ export class Program {
       if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
     }
     const k = index && addrs ? null : this.kallsyms();
+    const fromFile = k || (index && addrs) ? null : this.debugSymbols();
+    if (fromFile) {
+      let start = -1n;
+      let end = 0n;
+      for (const s of fromFile) {
+        t.add(s);
+        if (s.address >= START_KERNEL_MAP) {
+          if (start < 0n || s.address < start) start = s.address;
+          if (s.address > end) end = s.address;
+        }
+      }
+      t.addRegion(start, t.address('_end') ?? end + 1n);
+      const pcpuEnd = t.address('__per_cpu_end');
+      if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
+    }
     if (k) {
       let end = 0n;
       let start = -1n;
@@ -215,21 +309,54 @@ export class Program {
     if (this._btf) return this._btf;
     if (this._btfError) throw new DumpError(this._btfError);
     try {
-      const start = this.symbolAddress('__start_BTF');
+      if (this.hide.btf) throw new DumpError('BTF in memory hidden (test option)');
+      let start = this.symbolAddress('__start_BTF');
       const stop = this.symbolAddress('__stop_BTF');
+      let len = start !== undefined && stop !== undefined ? Number(stop - start) : 0;
       if (start === undefined || stop === undefined) {
-        throw new DumpError('the kernel has no __start_BTF/__stop_BTF symbols (built without CONFIG_DEBUG_INFO_BTF?)');
-      }
-      const len = Number(stop - start);
+        // no symbols for it: look for the .BTF section itself in the read-only data
+        const why = this.symbolsMissingWhy();
+        try {
+          const loc = findBtfInMemory(this.mem, this.info);
+          start = loc.start;
+          len = loc.len;
+          this.cache.set('btf.how', loc.how);
+        } catch (e) {
+          if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+          throw new DumpError(
+            why
+              ? `kernel symbols are unavailable (${why}), so __start_BTF/__stop_BTF are unknown, and ${e.message}`
+              : `the kernel has no __start_BTF/__stop_BTF symbols and ${e.message} (built without CONFIG_DEBUG_INFO_BTF?)`,
+          );
+        }
+      } else this.cache.set('btf.how', '__start_BTF..__stop_BTF');
       if (len < 24 || len > 256 << 20) throw new DumpError(`BTF section is ${len} bytes`);
       this._btf = parseBtf(this.mem.read(start, len));
       return this._btf;
     } catch (e) {
+      for (const d of this.debug) {
+        const b = d.btf();
+        if (b) return (this._btf = b);
+      }
       const why = e instanceof DumpError || e instanceof MemoryError ? e.message : String(e);
       this._btfError = `kernel types (BTF) unavailable: ${why}; open a vmlinux with .BTF for this kernel`;
       this.unavailable.push({ what: 'kernel types (BTF)', why, remedy: 'open a vmlinux (with a .BTF section) for this kernel' });
       throw new DumpError(this._btfError);
     }
+  }
+
+  /** Why kernel symbols are unavailable (the kallsyms tables could not be read), or null. */
+  symbolsMissingWhy(): string | null {
+    // the name index decodes the same tables: when it was built, symbols are there (no full read)
+    if (this._nameIndex || this._kallsyms) return null;
+    if (this.kallsyms() !== null) return null;
+    return this.unavailable.find((u) => u.what === 'kernel symbols')?.why ?? 'kallsyms unreadable';
+  }
+
+  /** The error for a kernel symbol that is not there: absent from the kernel, or every symbol unknown (and why). */
+  missingSymbol(name: string, what = `no ${name} symbol`): DumpError {
+    const why = this.symbolsMissingWhy();
+    return new DumpError(why ? `${what}: kernel symbols unavailable (${why})` : what);
   }
 
   /** Use BTF from elsewhere (a vmlinux file's .BTF section). */
@@ -295,7 +422,13 @@ export class Program {
   symbolAddress(name: string): bigint | undefined {
     const k = this.kernelSymbolAddress(name);
     if (k !== undefined || this._nameIndex) return k;
-    return this.symbols.address(name);
+    const v = this.symbols.address(name);
+    if (v === undefined && this._kallsyms === null) {
+      // a missing symbol is no fact about the kernel when its symbol table is unreadable
+      const u = this.unavailable.find((x) => x.what === 'kernel symbols');
+      noteProblem('kallsyms', `kernel symbols unreadable (${u?.why ?? 'kallsyms'}): ${name} and other symbols cannot be found`);
+    }
+    return v;
   }
 
   /** Address of any symbol by name, kernel or module ("module:name" picks a module's). */
@@ -313,20 +446,28 @@ export class Program {
     const v = this.info.symbol(name);
     if (v !== undefined) return v;
     if (this._symbols && !this._nameIndex) return this._symbols.address(name);
+    if (this.debug.length && (this.hide.kallsyms || this._nameIndex === null) && this.debug.some((d) => d.linkSymbols()?.length))
+      return this.symbols.address(name);
+    if (this.hide.kallsyms) return undefined;
     if (name.includes(':')) return undefined;
     try {
-      return this.kernelSymbolIndex()?.address(name);
+      const idx = this.kernelSymbolIndex();
+      if (idx) return idx.address(name);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       return undefined;
     }
+    // no kallsyms in memory: a vmlinux's or System.map's symbols, when given
+    return this.debug.some((d) => d.linkSymbols()?.length) ? this.symbols.address(name) : undefined;
   }
 
   /** The kallsyms name index (built once), or null when kallsyms cannot be read that way. */
   private kernelSymbolIndex(): KallsymsNameIndex | null {
+    if (this.hide.kallsyms) return null;
     if (this._nameIndex !== undefined) return this._nameIndex;
     try {
       this._nameIndex = new KallsymsNameIndex(this.mem, this.info);
+      this.cache.set('kallsyms.how', this._nameIndex.how);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._nameIndex = null; // the full table reports why

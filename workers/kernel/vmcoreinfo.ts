@@ -1,4 +1,6 @@
 import { MASK64 } from '../bytes';
+import { DumpError } from '../errors';
+import { noteProblem } from '../problems';
 
 /**
  * VMCOREINFO: the kernel's own description of itself, written into the dump as a note
@@ -25,8 +27,12 @@ export class VmcoreInfo {
 
   /** SYMBOL(name): a kernel virtual address. */
   symbol(name: string): bigint | undefined {
-    const v = this.entries.get(`SYMBOL(${name})`);
-    return v === undefined ? undefined : BigInt('0x' + v.replace(/^0x/i, ''));
+    const key = `SYMBOL(${name})`;
+    const v = this.entries.get(key);
+    if (v === undefined) return undefined;
+    const h = v.replace(/^0x/i, '');
+    if (!/^[0-9a-f]{1,16}$/i.test(h)) throw badValue(key, v, 'a hexadecimal address');
+    return BigInt('0x' + h);
   }
   size(name: string): number | undefined {
     return this.num(`SIZE(${name})`);
@@ -39,22 +45,28 @@ export class VmcoreInfo {
   }
   /** NUMBER(name) as a signed 64-bit bigint (decimal, possibly negative, or 0x hex). */
   number(name: string): bigint | undefined {
-    const v = this.entries.get(`NUMBER(${name})`);
-    return v === undefined ? undefined : parseIntLike(v);
+    const key = `NUMBER(${name})`;
+    const v = this.entries.get(key);
+    return v === undefined ? undefined : parseIntLike(key, v);
   }
 
   private num(key: string): number | undefined {
     const v = this.entries.get(key);
     if (v === undefined) return undefined;
-    const n = Number(parseIntLike(v));
-    return Number.isFinite(n) ? n : undefined;
+    const n = Number(parseIntLike(key, v));
+    if (!Number.isSafeInteger(n)) throw badValue(key, v, 'a number');
+    return n;
   }
 
   get osrelease(): string | undefined {
     return this.entries.get('OSRELEASE');
   }
   get pageSize(): number {
-    return Number(this.entries.get('PAGESIZE') ?? 4096);
+    const v = this.entries.get('PAGESIZE');
+    if (v === undefined) return 4096;
+    const n = Number(/^\d+$/.test(v) ? v : NaN);
+    if (!(n >= 512 && n <= 1 << 20 && (n & (n - 1)) === 0)) throw badValue('PAGESIZE', v, 'a power of two page size');
+    return n;
   }
   get buildId(): string | undefined {
     return this.entries.get('BUILD-ID');
@@ -62,22 +74,34 @@ export class VmcoreInfo {
   /** KASLR offset of the kernel image (KERNELOFFSET=hex), 0 when absent. */
   get kernelOffset(): bigint {
     const v = this.entries.get('KERNELOFFSET');
-    return v ? BigInt('0x' + v) : 0n;
+    if (!v) return 0n;
+    if (!/^(0x)?[0-9a-f]{1,16}$/i.test(v)) throw badValue('KERNELOFFSET', v, 'a hexadecimal offset');
+    return BigInt('0x' + v.replace(/^0x/i, ''));
   }
   /** CRASHTIME=seconds, added by kdump when the kernel panicked (not present in QEMU dumps). */
   get crashTime(): number | undefined {
     const v = this.entries.get('CRASHTIME');
-    return v ? Number(v) : undefined;
+    if (!v) return undefined;
+    return /^\d{1,15}$/.test(v) ? Number(v) : undefined; // malformed: as if absent
   }
 }
 
-function parseIntLike(v: string): bigint {
+function parseIntLike(key: string, v: string): bigint {
   const s = v.trim();
-  if (/^-?0x[0-9a-f]+$/i.test(s)) {
+  if (/^-?0x[0-9a-f]{1,16}$/i.test(s)) {
     const neg = s.startsWith('-');
     const n = BigInt(neg ? s.slice(1) : s);
     return neg ? -n : BigInt.asIntN(64, n & MASK64);
   }
-  if (/^-?\d+$/.test(s)) return BigInt(s);
-  throw new Error(`bad number ${v}`);
+  if (/^-?\d{1,20}$/.test(s)) return BigInt.asIntN(64, BigInt(s));
+  throw badValue(key, v, 'a number');
+}
+
+/** A one-line error naming the VMCOREINFO key and showing its value safely. */
+function badValue(key: string, v: string, what: string): DumpError {
+  const shown = [...v.slice(0, 40)].map((c) => (c >= ' ' && c <= '~' ? c : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)).join('');
+  const message = `VMCOREINFO: ${key}=${shown}${v.length > 40 ? '...' : ''} is not ${what} (damaged VMCOREINFO note)`;
+  // callers that fall back on a missing value still mark their answer
+  noteProblem(`vmcoreinfo:${key}`, message);
+  return new DumpError(message);
 }

@@ -1,4 +1,4 @@
-import { openSync, readSync, fstatSync, closeSync } from 'node:fs';
+import { openSync, readSync, fstatSync, closeSync, statSync, constants } from 'node:fs';
 import { basename } from 'node:path';
 import { DumpError } from '../errors';
 import { newStats, type ByteSource } from './bytesource';
@@ -11,8 +11,26 @@ export class NodeFileSource implements ByteSource {
   private fd: number;
 
   constructor(path: string) {
+    // Look before opening: opening a FIFO blocks until a writer comes, a device may never end.
+    let pre;
     try {
-      this.fd = openSync(path, 'r');
+      pre = statSync(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new DumpError(`${path}: no such file`);
+      if (code === 'EACCES') throw new DumpError(`${path}: permission denied`);
+      if (code === 'ENOTDIR') throw new DumpError(`${path}: no such file (a part of the path is not a directory)`);
+      if (code === 'ENAMETOOLONG') throw new DumpError(`${path.slice(0, 60)}...: file name too long`);
+      if (code === 'ELOOP') throw new DumpError(`${path}: too many levels of symbolic links`);
+      throw new DumpError(`${path}: cannot open (${code ?? 'error'})`);
+    }
+    if (pre.isDirectory()) throw new DumpError(`${path}: is a directory, not a dump file`);
+    if (!pre.isFile()) {
+      const what = pre.isFIFO() ? 'a FIFO (named pipe)' : pre.isSocket() ? 'a socket' : pre.isCharacterDevice() ? 'a character device' : pre.isBlockDevice() ? 'a block device' : 'not a regular file';
+      throw new DumpError(`${path}: is ${what}, not a dump file (save the dump to a regular file first)`);
+    }
+    try {
+      this.fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new DumpError(`${path}: no such file`);
@@ -22,6 +40,10 @@ export class NodeFileSource implements ByteSource {
     }
     const st = fstatSync(this.fd);
     if (st.isDirectory()) throw new DumpError(`${path}: is a directory, not a dump file`);
+    if (!st.isFile()) {
+      closeSync(this.fd);
+      throw new DumpError(`${path}: not a regular file, not a dump file`);
+    }
     this.size = st.size;
     this.name = basename(path);
   }

@@ -21,6 +21,8 @@ export const SHARED_DUMP_NAMES = [
   '6.1-sysrq-kaslr',
   '6.1-sysrq-256M-flattened',
   '6.12-skb-uaf-kaslr',
+  '5.10-sysrq-lzo',
+  '7.2-sysrq-kaslr',
 ] as const;
 
 export interface SharedDump {
@@ -31,6 +33,8 @@ export interface SharedDump {
   oracle(file: string): string;
   oracleJson<T = any>(file: string): T;
   hasOracle(file: string): boolean;
+  /** the crash version that made the oracle ("9.0.2"; "8.0.2" for 5.10-sysrq-lzo), from oracle/README.md */
+  crashVersion: string | null;
 }
 
 /** The dump file inside a shared dump folder. */
@@ -71,12 +75,30 @@ export function sharedDump(name: string): SharedDump | null {
     oracle: (f) => readFileSync(join(dir, 'oracle', f), 'utf8'),
     oracleJson: (f) => JSON.parse(readFileSync(join(dir, 'oracle', f), 'utf8')),
     hasOracle: (f) => existsSync(join(dir, 'oracle', f)),
+    crashVersion: oracleCrashVersion(dir),
   };
+}
+
+function oracleCrashVersion(dir: string): string | null {
+  const f = join(dir, 'oracle', 'README.md');
+  if (!existsSync(f)) return null;
+  return /^- crash: crash (\d+\.\d+\.\d+)/m.exec(readFileSync(f, 'utf8'))?.[1] ?? null;
 }
 
 /** Every shared dump present, for tests that run on each. */
 export function allSharedDumps(): SharedDump[] {
   return SHARED_DUMP_NAMES.map(sharedDump).filter((d): d is SharedDump => d !== null);
+}
+
+/**
+ * crash's SLUB commands failed on this dump: crash 9.0.2 has no SLUB support on Linux 7.x (its
+ * kmem-s.txt holds "kmem: invalid structure member offset: kmem_cache_local_node", kmem-S-*.txt
+ * "-S not supported", whatis.tsv an error per slab address; see the dump's README). Tests then
+ * compare slab facts with drgn 0.3.0's instead: drgn.json slab_caches (allocated_all_cpus, as crash
+ * counts) and slab_object_info, kmem-S-drgn.json.
+ */
+export function crashSlubFailed(d: SharedDump): boolean {
+  return d.hasOracle('kmem-s.txt') && /^kmem: invalid structure member offset/.test(d.oracle('kmem-s.txt'));
 }
 
 export const SKIP_REASON = `dump not found in ${SHARED_DUMPS} (set VMCORE_SHARED_DUMPS) nor in public/samples`;

@@ -6,45 +6,33 @@
  *
  * URL: `#/<fp>/bt[/<pid|task>]?frame=<index>`; `#/<fp>/bt/all` is `bt -a` as crash prints it.
  */
-import type { PsRow } from '../../../workers/api';
+import type { BtFrameJson, BtTaskJson, PsRow } from '../../engine';
+import { resultJson } from '../../results';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApp, type Tab } from '../../store';
-import { CommandGate, LinkedText, TextOutput, isUnavailable, useCommand } from '../common';
+import { CommandGate, LinkedText, TextOutput, useCommand } from '../common';
+import { isPointerText } from '../../pointers';
+import { activeTab } from '../../store';
 
 
-interface Frame {
-  level: number;
-  sp: string;
-  pc: string;
-  symbol?: string | null;
-  offset?: number;
-  module?: string | null;
-  exception?: Record<string, string> | null;
-  stack?: string;
+type Frame = BtFrameJson;
+type BtTask = BtTaskJson;
+
+/** "net/core/skbuff.c:901" from a build path */
+function shortSource(file: string | null, line: number): string {
+  return `${(file ?? '??').replace(/^.*?\/build_[^/]+\//, '')}:${line}`;
 }
-
-interface BtTask {
-  task: string;
-  pid: number;
-  comm: string;
-  cpu: number;
-  frames: Frame[];
-  error?: string;
-  stop?: unknown;
-}
-
-const KADDR = /^0xffff(?!f{12}$)[0-9a-f]{12}$/i;
 
 export function BacktracePanel({ tab }: { tab: Tab }) {
   const navigate = useApp((s) => s.navigate);
   const arg = tab.view.arg;
   const ps = useCommand(tab, 'ps --json');
   const panic = useCommand(tab, 'bt --json');
-  const panicTask = panic?.result?.ok ? (panic.result.json as BtTask[] | undefined)?.[0] : undefined;
+  const panicTask = resultJson(panic?.result, 'bt')?.[0];
   const [filter, setFilter] = useState('');
 
   const tasks = useMemo(() => {
-    const rows = ps?.result?.ok && Array.isArray(ps.result.json) ? (ps.result.json as PsRow[]) : [];
+    const rows = resultJson(ps?.result, 'ps') ?? [];
     const act = rows.filter((t) => t.active).sort((a, b) => a.cpu - b.cpu);
     const rest = rows.filter((t) => !t.active);
     return { act, rest, all: rows };
@@ -145,10 +133,13 @@ function TaskTrace({ tab, which }: { tab: Tab; which: string }) {
   return (
     <CommandGate tab={tab} state={st} what={`Backtrace of ${which} (bt)`}>
       {(r) => {
-        const t = (Array.isArray(r.json) ? (r.json as BtTask[])[0] : undefined) ?? undefined;
+        const t: BtTask | undefined = resultJson(r, 'bt')?.[0];
         if (!t) return <TextOutput text={r.text} />;
-        const exc = t.frames.findIndex((f) => f.exception);
-        const sel = frameSel ?? (exc >= 0 ? exc : t.frames.length ? 0 : null);
+        // first shown: the kernel exception frame (where it faulted), else the first kernel
+        // frame; never the user-mode registers of the syscall entry (no kernel code there)
+        const exc = t.frames.findIndex((f) => f.exception && !f.user && f.symbol);
+        const firstKernel = t.frames.findIndex((f) => !f.user && f.pc && f.symbol);
+        const sel = frameSel ?? (exc >= 0 ? exc : firstKernel >= 0 ? firstKernel : t.frames.length ? 0 : null);
         const f = sel !== null ? t.frames[sel] : undefined;
         return (
           <div className="trace">
@@ -174,7 +165,7 @@ function TaskTrace({ tab, which }: { tab: Tab; which: string }) {
                   {t.frames.length === 0 && (
                     <tr>
                       <td colSpan={5} className="dim">
-                        no frames{t.error ? `: ${t.error}` : ''}
+                        no frames{t.stopped ? `: ${t.stopped}` : ''}
                       </td>
                     </tr>
                   )}
@@ -194,21 +185,40 @@ function TaskTrace({ tab, which }: { tab: Tab; which: string }) {
 }
 
 function FrameRows({ fr, on, onPick, openMem }: { fr: Frame; on: boolean; onPick: () => void; openMem: (a: string) => void }) {
-  const fn = fr.symbol ? `${fr.symbol}+0x${(fr.offset ?? 0).toString(16)}` : fr.pc;
+  const layout = useApp((s) => activeTab(s)?.layout);
+  const fn = fr.symbol ? `${fr.symbol}+0x${(fr.offset ?? 0).toString(16)}` : fr.user ? 'user-mode registers (syscall entry)' : (fr.pc ?? fr.stopped ?? '');
   return (
     <>
+      {(fr.inlined ?? []).map((x, k) => (
+        <tr key={'i' + k} className={'frame inlined' + (on ? ' on' : '')} onClick={onPick} data-testid="inlined-frame">
+          <td className="n dim">inl</td>
+          <td />
+          <td />
+          <td>
+            <b>{x.function ?? '??'}</b> <span className="dim">(inlined) {shortSource(x.file, x.line)}</span>
+          </td>
+          <td />
+        </tr>
+      ))}
       <tr className={'frame' + (on ? ' on' : '') + (fr.exception ? ' exc' : '')} onClick={onPick}>
-        <td className="n">#{fr.level}</td>
+        {/* an exception frame is the interrupted code under the frame before it: crash prints
+            it without a number of its own ("[exception RIP: ...]"), so does this table */}
+        <td className="n" title={fr.exception ? `exception frame (pt_regs) under #${fr.level}` : undefined}>
+          {fr.exception ? <span className="dim">{fr.user ? 'user' : 'exc'}</span> : `#${fr.level}`}
+        </td>
         <td>
-          <a href="#" className="addr" onClick={(e) => { e.preventDefault(); e.stopPropagation(); openMem(fr.sp); }} title="open the stack here">
-            {fr.sp}
-          </a>
+          {fr.sp && (
+            <a href="#" className="addr" onClick={(e) => { e.preventDefault(); e.stopPropagation(); openMem(fr.sp!); }} title="open the stack here">
+              {fr.sp}
+            </a>
+          )}
         </td>
         <td>{fr.pc}</td>
         <td>
           <b>{fn}</b>
           {fr.module ? <span className="dim"> [{fr.module}]</span> : null}
           {fr.exception && <span className="badge">exception</span>}
+          {fr.source && <span className="dim" data-testid="frame-source"> {shortSource(fr.source.file, fr.source.line)}</span>}
         </td>
         <td className="dim">{fr.stack ?? ''}</td>
       </tr>
@@ -220,7 +230,7 @@ function FrameRows({ fr, on, onPick, openMem }: { fr: Frame; on: boolean; onPick
               {Object.entries(fr.exception).map(([k, v]) => (
                 <span key={k} className="reg">
                   <span className="rk">{k}</span>{' '}
-                  {KADDR.test(v) ? (
+                  {isPointerText(v, layout) ? (
                     <a href="#" className="addr" onClick={(e) => { e.preventDefault(); e.stopPropagation(); openMem(v); }} title={`open ${v} in the hex view`}>
                       {v.replace(/^0x/, '').padStart(16, '0')}
                     </a>
@@ -246,35 +256,34 @@ interface Insn {
 }
 
 function Disassembly({ tab, frame }: { tab: Tab; frame: Frame }) {
+  if (frame.user || !frame.pc) {
+    return (
+      <div className="dis card dim" data-testid="dis">
+        {frame.user ? 'User-mode registers at the syscall entry: no kernel code to disassemble.' : 'No pc in this frame.'}
+      </div>
+    );
+  }
+  return <KernelDisassembly tab={tab} frame={frame} pc={frame.pc} />;
+}
+
+function KernelDisassembly({ tab, frame, pc: pcText }: { tab: Tab; frame: Frame; pc: string }) {
   const navigate = useApp((s) => s.navigate);
-  const line = frame.symbol ? `dis ${frame.symbol}${frame.module ? '' : ''}` : `dis ${frame.pc} 32`;
+  const line = frame.symbol ? `dis ${frame.symbol}` : `dis ${pcText} 32`;
   const st = useCommand(tab, line);
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     box.current?.querySelector('.insn.pc')?.scrollIntoView({ block: 'center' });
-  }, [st?.status, frame.pc]);
-  if (st?.result && isUnavailable(st.result)) {
-    return (
-      <div className="dis card" data-testid="dis">
-        <div className="state unavailable" data-testid="dis-unavailable">
-          Disassembly (<code>dis</code>) is not available in this engine build yet: <code>{st.result.error}</code>
-          <div className="hint">
-            The frame's pc is <LinkedText text={frame.pc} />; the hex view shows its bytes.
-          </div>
-        </div>
-      </div>
-    );
-  }
+  }, [st?.status, pcText]);
   return (
     <div className="dis" data-testid="dis" ref={box}>
       <div className="dis-h">
-        <code>{line}</code> <span className="dim">pc {frame.pc}</span>
+        <code>{line}</code> <span className="dim">pc {pcText}</span>
       </div>
       <CommandGate tab={tab} state={st} what={`Disassembly of ${frame.symbol ?? frame.pc}`}>
         {(r) => {
           const j = r.json as { instructions?: Insn[] } | undefined;
           if (!j?.instructions) return <TextOutput text={r.text} />;
-          const pc = BigInt(frame.pc);
+          const pc = BigInt(pcText);
           return (
             <pre className="output dislist">
               {j.instructions.map((i) => {

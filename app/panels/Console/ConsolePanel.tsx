@@ -1,20 +1,21 @@
 /**
  * Console: the crash command language (workers/commands), one line at a time, in a one-line
- * Monaco editor (monacoInput.ts: highlighting, Tab completion of commands, type names and
+ * Monaco editor. The transcript is virtualized (transcript.ts: one row per line, only the rows on
+ * screen are in the DOM, links made for those only) and each output is capped with "show more",
+ * so a 100k-line `sym -l` does not freeze the tab. Monaco (monacoInput.ts: highlighting, Tab completion of commands, type names and
  * symbols, ↑/↓ history). The transcript is kept per dump; output addresses and symbol+off are
  * links to the hex view; a result can be pinned beside the panels. A plain input stands in while
  * Monaco loads (or if it cannot).
  */
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useApp, type Tab } from '../../store';
 import { listCommands, type CommandInfo } from '../../engine';
-import { Elapsed, LinkedText } from '../common';
+import { Elapsed, LinkedText, useElementHeight } from '../common';
 import type { CommandLine } from './monacoInput';
+import { MORE_STEP, outputText, transcriptRows, type Row } from './transcript';
 
-function outputText(r: { text: string; json?: unknown }, line: string): string {
-  if (/(^|\s)--json(\s|$)/.test(line) && r.json !== undefined) return JSON.stringify(r.json, null, 1);
-  return r.text || (r.json !== undefined ? JSON.stringify(r.json, null, 1) : '');
-}
+const ROW_H = 18;
+const OVERSCAN = 20;
 
 export function ConsolePanel({ tab }: { tab: Tab }) {
   const run = useApp((s) => s.consoleRun);
@@ -23,12 +24,14 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
   const jobs = useApp((s) => s.jobs);
   const [cmds, setCmds] = useState<CommandInfo[] | null>(null);
   const [monacoState, setMonacoState] = useState<'loading' | 'ready' | 'failed'>('loading');
-  const end = useRef<HTMLDivElement>(null);
   const host = useRef<HTMLDivElement>(null);
   const editor = useRef<CommandLine | null>(null);
   const histPos = useRef(-1);
   const draft = useRef('');
   const [plain, setPlain] = useState('');
+  const plainRef = useRef('');
+  const stick = useRef(true);
+  plainRef.current = plain;
 
   const lines = tab.console.map((e) => e.line);
   const linesRef = useRef(lines);
@@ -36,6 +39,7 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
 
   const submit = (l: string) => {
     histPos.current = -1;
+    stick.current = true; // a new command: follow the end again
     if (l === 'clear') clear(tab.session);
     else void run(tab.session, l);
   };
@@ -77,8 +81,9 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
           onRun: (l) => submitRef.current(l),
           onHistory: history,
         });
-        setMonacoState('ready');
-        editor.current.focus();
+        // what was typed into the stand-in input while Monaco loaded carries over
+        if (plainRef.current) editor.current.setValue(plainRef.current);
+        setMonacoState('ready'); // focus moves to it once it is shown (effect below)
       })
       .catch(() => live && setMonacoState('failed'));
     return () => {
@@ -89,22 +94,68 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [tab.session]);
 
+  // the command line takes the focus once Monaco is shown (it is display:none until then, and
+  // the stand-in input that had the focus goes away)
   useEffect(() => {
-    end.current?.scrollIntoView({ block: 'end' });
-  }, [tab.console]);
+    if (monacoState !== 'ready') return;
+    const a = document.activeElement;
+    if (!a || a === document.body || a.closest('.panelhost') || a.closest('.cmdline')) editor.current?.focus();
+  }, [monacoState]);
+
+  const more = useApp((s) => s.consoleMore);
+  const { rows, width } = useMemo(() => transcriptRows(tab.console), [tab.console]);
+  const scroller = useRef<HTMLDivElement>(null);
+  const height = useElementHeight(scroller);
+  const [scrollTop, setScrollTop] = useState(0);
+  // follow the end while the user is at the end (new commands, results coming in)
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el && stick.current) {
+      el.scrollTop = el.scrollHeight;
+      setScrollTop(el.scrollTop);
+    }
+  }, [rows.length, height]);
 
   const running = Object.values(jobs).filter((j) => j.session === tab.session);
+  const first = Math.max(0, Math.floor(scrollTop / ROW_H) - OVERSCAN);
+  const last = Math.min(rows.length, Math.ceil((scrollTop + height) / ROW_H) + OVERSCAN);
+  const visible = [];
+  for (let i = first; i < last; i++) {
+    visible.push(
+      <TranscriptRow
+        key={rowKey(rows[i])}
+        row={rows[i]}
+        top={i * ROW_H}
+        onPin={(e) => pin(tab.session, e.line, outputText(e.result!, e.line))}
+        onAgain={(l) => submit(l)}
+        onMore={(id, n) => {
+          stick.current = false;
+          void more(tab.session, id, n);
+        }}
+      />,
+    );
+  }
 
   return (
     <div className="panel console">
-      <div className="scroll transcript" data-testid="transcript" onClick={(e) => {
-        if (!(e.target as HTMLElement).closest('a,button,pre') && !window.getSelection()?.toString()) editor.current?.focus();
-      }}>
+      <div
+        className="scroll transcript"
+        ref={scroller}
+        data-testid="transcript"
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          setScrollTop(el.scrollTop);
+          stick.current = el.scrollTop + el.clientHeight >= el.scrollHeight - ROW_H;
+        }}
+        onClick={(e) => {
+          if (!(e.target as HTMLElement).closest('a,button,.out') && !window.getSelection()?.toString()) editor.current?.focus();
+        }}
+      >
         {tab.console.length === 0 && (
           <div className="state empty">
             crash-style commands on this dump, e.g. <code>sys</code>, <code>log</code>, <code>bt</code>, <code>kmem -s</code>,{' '}
             <code>struct sk_buff -o</code>, <code>rd -64 &lt;addr&gt; 8</code>, <code>whatis &lt;addr&gt;</code>,{' '}
-            <code>overlay &lt;addr&gt;</code>. <kbd>Tab</kbd> completes commands, struct names and symbols.
+            <code>overlay &lt;addr&gt;</code>. <kbd>Tab</kbd> completes commands, struct names, symbols and cache names.
             {cmds && (
               <div className="small">
                 This engine build has: {cmds.length ? cmds.map((c) => c.name).join(', ') : 'no commands'}.
@@ -112,34 +163,11 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
             )}
           </div>
         )}
-        {tab.console.map((e) => (
-          <div key={e.id} className="entry">
-            <div className="prompt">
-              crash&gt; {e.line}
-              {e.result && (
-                <span className="entry-tools">
-                  <span className="dim small">{e.result.ms} ms</span>
-                  {e.result.ok && (
-                    <button className="link" title="pin this result beside the panels" onClick={() => pin(tab.session, e.line, outputText(e.result!, e.line))}>
-                      pin
-                    </button>
-                  )}
-                  <button className="link" title="run again" onClick={() => submit(e.line)}>
-                    again
-                  </button>
-                </span>
-              )}
-            </div>
-            {!e.result && <div className="dim pad">running…</div>}
-            {e.result && !e.result.ok && <div className="err">{e.result.error}</div>}
-            {e.result?.ok && (
-              <pre className="output">
-                <LinkedText text={outputText(e.result, e.line)} />
-              </pre>
-            )}
+        {rows.length > 0 && (
+          <div className="tr-inner" style={{ height: rows.length * ROW_H, minWidth: `calc(${width + 4}ch + 24px)` }}>
+            {visible}
           </div>
-        ))}
-        <div ref={end} />
+        )}
       </div>
       <div className="toolbar cmdline">
         <span className="prompt">crash&gt;</span>
@@ -160,6 +188,8 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
               onChange={(e) => setPlain(e.target.value)}
               spellCheck={false}
               aria-label="command"
+              data-autofocus
+              autoFocus
               style={{ flex: 1 }}
               placeholder={monacoState === 'loading' ? 'command (editor loading…)' : 'command (↑ history)'}
               onKeyDown={(e) => {
@@ -183,4 +213,83 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
       </div>
     </div>
   );
+}
+
+function rowKey(r: Row): string {
+  return r.kind === 'line' ? `${r.entry.id}:${r.n}` : `${r.entry.id}:${r.kind}`;
+}
+
+/** One row of the transcript: a prompt (with pin / again), an output line, show more, an error. */
+function TranscriptRow({
+  row,
+  top,
+  onPin,
+  onAgain,
+  onMore,
+}: {
+  row: Row;
+  top: number;
+  onPin(e: Row['entry']): void;
+  onAgain(line: string): void;
+  onMore(id: number, n: number): void;
+}) {
+  const style = { top, height: ROW_H };
+  const e = row.entry;
+  switch (row.kind) {
+    case 'prompt':
+      return (
+        <div className="trow prompt" style={style} data-entry={e.id}>
+          crash&gt; {e.line}
+          {e.result && (
+            <span className="entry-tools">
+              <span className="dim small">{e.result.ms} ms</span>
+              {e.result.ok && (
+                <button className="link" title="pin this result beside the panels" onClick={() => onPin(e)}>
+                  pin
+                </button>
+              )}
+              <button className="link" title="run again" onClick={() => onAgain(e.line)}>
+                again
+              </button>
+            </span>
+          )}
+        </div>
+      );
+    case 'line':
+      return (
+        <div className="trow out" style={style} data-entry={e.id}>
+          <LinkedText text={row.text} />
+        </div>
+      );
+    case 'more':
+      return (
+        <div className="trow more" style={style} data-entry={e.id} data-testid="show-more">
+          <span className="dim">
+            {(row.total - row.shown).toLocaleString('en-US')} more lines ({row.shown.toLocaleString('en-US')} of{' '}
+            {row.total.toLocaleString('en-US')} shown){' '}
+          </span>
+          <button className="link" onClick={() => onMore(e.id, MORE_STEP)}>
+            show {Math.min(MORE_STEP, row.total - row.shown).toLocaleString('en-US')} more
+          </button>{' '}
+          <button className="link" onClick={() => onMore(e.id, row.total - row.shown)}>
+            show all
+          </button>
+          {e.moreError && <span className="err"> {e.moreError}</span>}
+        </div>
+      );
+    case 'error':
+      return (
+        <div className="trow err" style={style} data-entry={e.id} title={row.text}>
+          {row.text}
+        </div>
+      );
+    case 'running':
+      return (
+        <div className="trow dim" style={style} data-entry={e.id}>
+          running…
+        </div>
+      );
+    default:
+      return null;
+  }
 }

@@ -10,6 +10,8 @@ import 'monaco-editor/editor/contrib/suggest/browser/suggestController';
 import 'monaco-editor/features/placeholderText/register';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import { completeSymbols, listCommands, listTypes, type CommandInfo } from '../../engine';
+import { useApp } from '../../store';
+import { resultJson } from '../../results';
 
 declare global {
   interface Window {
@@ -36,7 +38,7 @@ function register(): void {
       root: [
         [/^\s*[a-z_][\w]*/, 'keyword'],
         [/\s-{1,2}[a-zA-Z][\w-]*/, 'attribute'],
-        [/\b(0x)?ffff[0-9a-fA-F]{12}\b/, 'number.hex'],
+        [/\b[0-9a-fA-F]{16}\b/, 'number.hex'],
         [/\b0x[0-9a-fA-F]+\b/, 'number.hex'],
         [/\b\d+\b/, 'number'],
         [/"[^"]*"|'[^']*'/, 'string'],
@@ -57,36 +59,71 @@ function register(): void {
   });
   monaco.languages.registerCompletionItemProvider(LANG, {
     triggerCharacters: [],
-    async provideCompletionItems(model, position) {
-      const line = model.getLineContent(position.lineNumber).slice(0, position.column - 1);
-      const word = model.getWordUntilPosition(position);
-      const range = new monaco.Range(position.lineNumber, word.startColumn, position.lineNumber, word.endColumn);
-      const words = line.trim().split(/\s+/);
-      const first = line.trimStart() === word.word || words.length <= 1 && !/\s$/.test(line);
-      const K = monaco.languages.CompletionItemKind;
-      if (first) {
-        if (!commands.length) commands = await listCommands();
-        return {
-          suggestions: commands
-            .filter((c) => c.name.startsWith(word.word))
-            .map((c) => ({ label: c.name, kind: K.Keyword, insertText: c.name + ' ', detail: c.usage, documentation: c.summary, range })),
-        };
-      }
-      const prev = words[words.length - (/\s$/.test(line) ? 1 : 2)] ?? '';
-      const cmd = words[0];
-      const wantType = TYPE_CMDS.has(cmd) && words.length <= 2 || prev === '-s' || prev === '-o' || (cmd === 'list' && /^-[so]$/.test(prev));
-      const out: monaco.languages.CompletionItem[] = [];
-      if (wantType || (TYPE_CMDS.has(cmd) && !word.word.startsWith('0x'))) {
-        for (const t of await listTypes(session, word.word, 60)) {
-          out.push({ label: t.name, kind: K.Struct, insertText: t.name, detail: `${t.kind} · ${t.size} B${t.source !== 'vmlinux' ? ' · ' + t.source : ''}`, range });
-        }
-      }
-      if (!wantType && word.word.length >= 2 && !/^(0x)?[0-9a-f]+$/i.test(word.word)) {
-        for (const s of await completeSymbols(session, word.word, 80)) out.push({ label: s, kind: K.Function, insertText: s, range });
-      }
-      return { suggestions: out, incomplete: true };
-    },
+    provideCompletionItems: (model, position) => completionsAt(model, position),
   });
+}
+
+/** Words after which a slab cache name is wanted: kmem -S <cache>, slabcheck <cache>. */
+function wantsCache(words: string[], prev: string): boolean {
+  return (words[0] === 'kmem' && prev === '-S') || (words[0] === 'slabcheck' && words.length <= 2);
+}
+
+/** Slab cache names of this dump, from the store's one cache of results (kmem -s, run once). */
+async function cacheNames(): Promise<string[]> {
+  const r = await useApp.getState().cached(session, 'kmem -s --json');
+  return (resultJson(r, 'kmem -s') ?? []).map((c) => c.name);
+}
+
+/** What completes the word at `position`: commands, type names, cache names, symbols. */
+async function completionsAt(model: monaco.editor.ITextModel, position: monaco.Position): Promise<monaco.languages.CompletionList> {
+  const line = model.getLineContent(position.lineNumber).slice(0, position.column - 1);
+  const word = wordAt(model, position);
+  const range = new monaco.Range(position.lineNumber, word.startColumn, position.lineNumber, word.endColumn);
+  const words = line.trim().split(/\s+/);
+  const first = line.trimStart() === word.word || (words.length <= 1 && !/\s$/.test(line));
+  const K = monaco.languages.CompletionItemKind;
+  if (first) {
+    if (!commands.length) commands = await listCommands();
+    return {
+      suggestions: commands
+        .filter((c) => c.name.startsWith(word.word))
+        .map((c) => ({ label: c.name, kind: K.Keyword, insertText: c.name + ' ', detail: c.usage, documentation: c.summary, range })),
+    };
+  }
+  const prev = words[words.length - (/\s$/.test(line) ? 1 : 2)] ?? '';
+  const cmd = words[0];
+  const out: monaco.languages.CompletionItem[] = [];
+  if (wantsCache(words, prev)) {
+    for (const n of await cacheNames()) if (n.startsWith(word.word)) out.push({ label: n, kind: K.Enum, insertText: n, detail: 'slab cache', range });
+    return { suggestions: out };
+  }
+  const wantType = (TYPE_CMDS.has(cmd) && words.length <= 2) || prev === '-s' || prev === '-o' || (cmd === 'list' && /^-[so]$/.test(prev));
+  if (wantType || (TYPE_CMDS.has(cmd) && !word.word.startsWith('0x'))) {
+    for (const t of await listTypes(session, word.word, 60)) {
+      out.push({ label: t.name, kind: K.Struct, insertText: t.name, detail: `${t.kind} · ${t.size} B${t.source !== 'vmlinux' ? ' · ' + t.source : ''}`, range });
+    }
+  }
+  if (!wantType && word.word.length >= 2 && !/^(0x)?[0-9a-f]+$/i.test(word.word)) {
+    for (const s of await completeSymbols(session, word.word, 80)) out.push({ label: s, kind: K.Function, insertText: s, range });
+  }
+  return { suggestions: out, incomplete: true };
+}
+
+/** The word before the cursor, cache names included (kmalloc-1k has a '-'). */
+function wordAt(model: monaco.editor.ITextModel, position: monaco.Position): { word: string; startColumn: number; endColumn: number } {
+  const text = model.getLineContent(position.lineNumber).slice(0, position.column - 1);
+  const m = /[\w.$:-]*$/.exec(text)!;
+  let w = m[0];
+  // a leading '-' is a flag, not part of a name
+  if (/^-/.test(w) && !/^-[\w]+-/.test(w)) w = w.replace(/^-+/, '');
+  return { word: w, startColumn: position.column - w.length, endColumn: position.column };
+}
+
+function commonPrefix(a: string[]): string {
+  if (!a.length) return '';
+  let p = a[0];
+  for (const s of a) while (!s.startsWith(p)) p = p.slice(0, -1);
+  return p;
 }
 
 export interface CommandLine {
@@ -128,7 +165,7 @@ export function createCommandLine(
     tabCompletion: 'off',
     contextmenu: false,
     automaticLayout: true,
-    placeholder: "command — Tab completes commands, types, symbols · ↑↓ history · 'help'",
+    placeholder: "command — Tab completes commands, types, symbols, caches · ↑↓ history · 'help'",
     ariaLabel: 'command',
     fixedOverflowWidgets: true,
     suggest: { showWords: false },
@@ -145,7 +182,28 @@ export function createCommandLine(
     opts.onRun(v);
     model.setValue('');
   }, '!suggestWidgetVisible');
-  ed.addCommand(monaco.KeyCode.Tab, () => ed.trigger('keyboard', 'editor.action.triggerSuggest', {}), '!suggestWidgetVisible');
+  // Tab: a unique completion is inserted at once; several share a longer prefix: that prefix
+  // goes in and the choices open; else the choices open (like a shell)
+  ed.addCommand(
+    monaco.KeyCode.Tab,
+    () => {
+      const pos = ed.getPosition();
+      if (!pos) return;
+      void completionsAt(model, pos).then((list) => {
+        const word = wordAt(model, pos);
+        const texts = [...new Set(list.suggestions.map((x) => String(x.insertText)))].filter((t) => t.startsWith(word.word));
+        const range = new monaco.Range(pos.lineNumber, word.startColumn, pos.lineNumber, word.endColumn);
+        if (texts.length === 1) {
+          ed.executeEdits('complete', [{ range, text: texts[0] }]);
+          return;
+        }
+        const pre = commonPrefix(texts);
+        if (pre.length > word.word.length) ed.executeEdits('complete', [{ range, text: pre }]);
+        if (texts.length > 1) ed.trigger('keyboard', 'editor.action.triggerSuggest', {});
+      });
+    },
+    '!suggestWidgetVisible',
+  );
   const hist = (d: -1 | 1) => {
     const v = opts.onHistory(d, model.getValue());
     if (v === null) return;

@@ -8,6 +8,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useApp, type Tab } from '../../store';
 import { CommandGate, LinkedText, useCommand, useElementHeight } from '../common';
 import { buildLogRows, findMatches, matchRanges, type LogRow } from './model';
+import { isShortcut } from '../../keys';
 
 const ROW_H = 18;
 const OVERSCAN = 20;
@@ -86,7 +87,7 @@ function LogView({ tab, rows }: { tab: Tab; rows: LogRow[] }) {
   // "/" focuses the search box, like less
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === '/' && !(e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement)) {
+      if (e.key === '/' && isShortcut(e)) {
         e.preventDefault();
         input.current?.focus();
         input.current?.select();
@@ -167,6 +168,9 @@ function LogView({ tab, rows }: { tab: Tab; rows: LogRow[] }) {
         <div
           className="log-scroll"
           ref={scroller}
+          tabIndex={0}
+          data-autofocus
+          aria-label="kernel log"
           data-testid="log-scroll"
           onScroll={(e) => setScrollTop((e.target as HTMLDivElement).scrollTop)}
         >

@@ -326,6 +326,7 @@ export function HexView(props: HexProps) {
         className="hexscroll"
         ref={scroller}
         tabIndex={0}
+        data-autofocus
         onScroll={onScroll}
         onMouseMove={onMove}
         onMouseLeave={() => setHover(null)}

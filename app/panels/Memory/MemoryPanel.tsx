@@ -25,6 +25,8 @@ import {
   type PlacedMember,
 } from './hexmodel';
 import { cachedRun, structLayout, useOverlay } from './overlay';
+import { isShortcut } from '../../keys';
+import { isKernelPointer } from '../../pointers';
 
 type Group = 1 | 2 | 4 | 8;
 
@@ -128,9 +130,35 @@ export function MemoryPanel({ tab }: { tab: Tab }) {
     if (focusByte !== null) hexRef.current?.reveal(focusByte);
   }, [focusByte]);
 
+  // after "g ADDR Enter" the hex view takes the keys again once it shows the new address
+  const focusHex = useRef(false);
+  useEffect(() => {
+    if (base !== null && focusHex.current) {
+      focusHex.current = false;
+      hexRef.current?.focus();
+    }
+  }, [base]);
+
+  // g from anywhere in the panel (not only from the hex view), outside fields and editors
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'g' || !isShortcut(e)) return;
+      e.preventDefault();
+      addrInput.current?.focus();
+      addrInput.current?.select();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
   const go = (target: string) => {
     const t = target.trim();
     if (!t) return;
+    focusHex.current = true;
+    if (t === arg) {
+      focusHex.current = false;
+      hexRef.current?.focus();
+    }
     navigate({ panel: 'mem', arg: t, params: p.g ? { g: p.g } : {} });
   };
 
@@ -154,12 +182,6 @@ export function MemoryPanel({ tab }: { tab: Tab }) {
 
   const onKey = (e: React.KeyboardEvent): boolean => {
     if (e.ctrlKey || e.metaKey || e.altKey) return false;
-    if (e.key === 'g') {
-      e.preventDefault();
-      addrInput.current?.focus();
-      addrInput.current?.select();
-      return true;
-    }
     if (e.key === 'w') {
       e.preventDefault();
       setParams({ g: String(group === 8 ? 1 : group * 2) });
@@ -202,7 +224,7 @@ export function MemoryPanel({ tab }: { tab: Tab }) {
               hexRef.current?.focus();
             }
           }}
-          placeholder="g: address, symbol+off or expression (ffff888005ec9800+0x2c0)"
+          placeholder="g: address, symbol+offset or expression (e.g. init_task+0x10, jiffies)"
           aria-label="address"
           spellCheck={false}
         />
@@ -559,6 +581,7 @@ function StructCard({
   onFollow: (a: bigint, t?: string) => void;
 }) {
   const [bytes, setBytes] = useState<{ b: Uint8Array; n: number } | null>(null);
+  const layout = tab.layout;
   const [expanded, setExpanded] = useState<Record<number, PlacedMember[] | 'loading' | string>>({});
   const [walk, setWalk] = useState<{ title: string; entries?: string[]; error?: string; type: string } | null>(null);
   const ov = state.status === 'ok' ? state.overlay : null;
@@ -628,6 +651,10 @@ function StructCard({
   };
 
   const rows: JSX.Element[] = [];
+  // skb->head, for the skb_shinfo() jump beside skb->end
+  const headMember = ov.members.find((x) => x.part === 'sk_buff' && shortPath(x.path) === 'head');
+  const headVal = headMember && bytes ? decodeMember(headMember, bytes.b, bytes.n) : null;
+  const skbHead = headVal && /^0x/.test(headVal) ? BigInt(headVal) : null;
   const renderMember = (m: PlacedMember, depth: number) => {
     const val = bytes ? decodeMember(m, bytes.b, bytes.n) : null;
     const pt = pointerTarget(m.type);
@@ -638,7 +665,15 @@ function StructCard({
     let valueEl: JSX.Element | string | null = isList && bytes && m.at + 16 <= bytes.n ? null : val;
     if (val && pt && pt.kind !== 'func' && /^0x/.test(val)) {
       const v = BigInt(val);
-      if (v >= 0xffff800000000000n)
+      // a pointer member: a link when it points into the dump's kernel ranges, marked bad when
+      // it is neither NULL nor a kernel address (frag_list = 0x106)
+      if (v !== 0n && !isKernelPointer(v, layout))
+        valueEl = (
+          <span className="badptr" title="not NULL and not a kernel address on this dump: a bad pointer" data-testid="bad-pointer">
+            {val} <span className="badge bad">bad pointer</span>
+          </span>
+        );
+      else if (v !== 0n)
         valueEl = (
           <a
             href="#"
@@ -654,6 +689,30 @@ function StructCard({
         );
     } else if (val && pt?.kind === 'func' && /^0x/.test(val) && BigInt(val) !== 0n) {
       valueEl = <FuncPtr session={tab.session} value={val} onOpen={() => onFollow(BigInt(val))} />;
+    } else if (val && /^\d+$/.test(val) && !pt && Number(val) >= 10) {
+      // integers beside hex offsets: decimal and hex
+      valueEl = (
+        <>
+          {val} <span className="dim">(0x{Number(val).toString(16)})</span>
+          {m.part === 'sk_buff' && shortPath(m.path) === 'end' && skbHead !== null && (
+            <>
+              {' '}
+              <a
+                href="#"
+                className="addr"
+                data-testid="skb-shinfo"
+                title="skb_shinfo(skb) = skb->head + skb->end: open it as struct skb_shared_info"
+                onClick={(e) => {
+                  e.preventDefault();
+                  onFollow(BigInt.asUintN(64, skbHead + BigInt(val)), 'skb_shared_info');
+                }}
+              >
+                skb_shinfo() →
+              </a>
+            </>
+          )}
+        </>
+      );
     }
     rows.push(
       <div

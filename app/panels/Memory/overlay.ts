@@ -3,7 +3,8 @@
  * a type name, or a composite "struct request + PDU (driver command)", into placed members.
  */
 import { useEffect, useState } from 'react';
-import { runJob, type RunResult } from '../../engine';
+import type { RunResult } from '../../engine';
+import { useApp } from '../../store';
 import {
   bareType,
   compositeNames,
@@ -16,20 +17,9 @@ import {
   type StructLayout,
 } from './hexmodel';
 
-const cache = new Map<string, Promise<RunResult>>();
-
-/** Run a command once per dump and line (read-only commands only: layouts, sym). */
+/** Run a read-only command once per dump and line, through the store's one cache of results. */
 export function cachedRun(session: string, line: string): Promise<RunResult> {
-  const k = session + '\u0000' + line;
-  let p = cache.get(k);
-  if (!p) {
-    p = runJob(session, line).result;
-    cache.set(k, p);
-    void p.then((r) => {
-      if (!r.ok) cache.delete(k);
-    });
-  }
-  return p;
+  return useApp.getState().cached(session, line);
 }
 
 export async function structLayout(session: string, type: string): Promise<StructLayout | { error: string }> {

@@ -16,6 +16,7 @@ import { useApp, type Tab } from '../../store';
 import { resolve } from '../../engine';
 import { CommandGate, TextOutput, formatBytes, useCommand } from '../common';
 import { cacheBytes, cellSize, corruptObjects, slabRows, type CacheRow, type Finding, type KmemSJson, type ObjState, type SlabRow } from './model';
+import { resultJson } from '../../results';
 
 export function SlabsPanel({ tab }: { tab: Tab }) {
   const cache = tab.view.arg;
@@ -59,8 +60,8 @@ function AllCaches({ tab }: { tab: Tab }) {
       </div>
       <CommandGate tab={tab} state={st} what="Slab caches (kmem -s)">
         {(r) => {
-          const rows = (Array.isArray(r.json) ? (r.json as CacheRow[]) : []).filter((c) => cacheBytes(c) > 0);
-          const all = Array.isArray(r.json) ? (r.json as CacheRow[]) : [];
+          const rows = (resultJson(r, 'kmem -s') ?? []).filter((c) => cacheBytes(c) > 0);
+          const all: CacheRow[] = resultJson(r, 'kmem -s') ?? [];
           if (all.length === 0) return <div className="state empty">No slab caches in this dump.</div>;
           return (
             <div className="slabbody">
@@ -211,22 +212,28 @@ function Treemap({ rows, onOpen }: { rows: CacheRow[]; onOpen: (n: string) => vo
         g.fillStyle = '#161920';
         g.fillRect(x0, y0, w, h);
         g.fillStyle = '#8a91a0';
-        if (w > 40) g.fillText(n.data.name === 'kmalloc' ? 'kmalloc-*' : 'dedicated caches', x0 + 3, y0 + 1);
+        if (w > 40) g.fillText(n.data.name === 'kmalloc' ? 'kmalloc-*' : 'dedicated caches', Math.max(x0, 0) + 3, Math.max(y0, 0) + 1);
         continue;
       }
       const r = n.data.row!;
       g.fillStyle = fill(r.total ? r.allocated / r.total : 0);
       g.fillRect(x0, y0, Math.max(0.5, w), Math.max(0.5, h));
-      if (w > 46 && h > 14) {
+      // the label goes in the part on screen: zoomed in, a cache's corner is often off-screen,
+      // and a big rectangle without its name is no use
+      const vx0 = Math.max(x0, 0);
+      const vy0 = Math.max(y0, 0);
+      const vw = Math.min(x1, size.w) - vx0;
+      const vh = Math.min(y1, size.h) - vy0;
+      if (vw > 46 && vh > 14) {
         g.save();
         g.beginPath();
-        g.rect(x0, y0, w, h);
+        g.rect(vx0, vy0, vw, vh);
         g.clip();
         g.fillStyle = '#e8ecf2';
-        g.fillText(r.name, x0 + 3, y0 + 2);
-        if (h > 28) {
+        g.fillText(r.name, vx0 + 3, vy0 + 2);
+        if (vh > 28) {
           g.fillStyle = '#b8c2d0';
-          g.fillText(formatBytes(cacheBytes(r)), x0 + 3, y0 + 15);
+          g.fillText(formatBytes(cacheBytes(r)), vx0 + 3, vy0 + 15);
         }
         g.restore();
       }
@@ -319,7 +326,7 @@ function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
       <div className="toolbar">
         <button onClick={() => navigate({ panel: 'slabs', params: {} })}>← all caches</button>
         <b data-testid="cache-name">{cache}</b>
-        {st?.result?.ok && <CacheInfo j={st.result.json as KmemSJson} />}
+        {resultJson(st?.result, 'kmem -S') && <CacheInfo j={resultJson(st?.result, 'kmem -S')!} />}
         <span className="legend">
           {(Object.keys(STATE_COLOR) as ObjState[]).map((k) => (
             <span key={k}>
@@ -332,7 +339,7 @@ function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
         <div className="slabmain">
           <CommandGate tab={tab} state={st} what={`Slabs of ${cache} (kmem -S --full)`}>
             {(r) => {
-              const j = r.json as KmemSJson | undefined;
+              const j = resultJson(r, 'kmem -S');
               if (!j?.info) return <TextOutput text={r.text} />;
               const rows = slabRows(j, corruptObjects(findings));
               if (rows.length === 0) return <div className="state empty">{cache} has no slabs.</div>;

@@ -3,16 +3,10 @@
  * `kmem -S --full <cache> --json`, corrupt objects from `slabcheck` findings. Pure, unit-tested.
  */
 
-export interface CacheRow {
-  name: string;
-  objsize: number;
-  allocated: number;
-  total: number;
-  slabs: number;
-  /** bytes per slab (crash prints it in KiB) */
-  ssize: number;
-  cache?: string;
-}
+import type { KmemCacheJson, KmemSRow, SlabJson } from '../../engine';
+
+/** A row of `kmem -s --json` (the engine's type); ssize is bytes per slab. Tests may omit `cache`. */
+export type CacheRow = Omit<KmemSRow, 'cache'> & { cache?: string };
 
 /** Memory a cache holds: its slabs times the slab size (falls back to objects * objsize). */
 export function cacheBytes(c: CacheRow): number {
@@ -31,21 +25,8 @@ export interface SlabRow {
   objects: { addr: string; state: ObjState; note?: string }[];
 }
 
-interface SoJson {
-  slab: string;
-  memory: string;
-  section: string;
-  cpu?: number;
-  node?: number;
-  objects?: { addr: string; slot?: string; state: string; note?: string }[];
-}
-
-export interface KmemSJson {
-  info: { name: string; objsize: number; allocated: number; total: number; slabs: number; ssize: number; size?: number; cache?: string };
-  cpus: { cpu: number; slab: SoJson | null; partial?: SoJson[] }[];
-  nodes: { node: number; partial: SoJson[]; full: SoJson[] | null }[];
-  untracked: SoJson[] | null;
-}
+/** `kmem -S <cache> --json`: the engine's type (workers/commands/kmem.ts). */
+export type KmemSJson = KmemCacheJson;
 
 export interface Finding {
   severity: string;
@@ -62,7 +43,7 @@ export interface Finding {
 export function slabRows(j: KmemSJson, corrupt: Set<string> = new Set()): SlabRow[] {
   const out: SlabRow[] = [];
   const seen = new Set<string>();
-  const add = (s: SoJson | null | undefined, section: string) => {
+  const add = (s: SlabJson | null | undefined, section: string) => {
     if (!s || seen.has(s.slab)) return;
     seen.add(s.slab);
     out.push({
@@ -70,7 +51,7 @@ export function slabRows(j: KmemSJson, corrupt: Set<string> = new Set()): SlabRo
       memory: s.memory,
       section,
       cpu: s.cpu,
-      node: s.node,
+      node: undefined,
       objects: (s.objects ?? []).map((o) => ({
         addr: o.addr,
         state: corrupt.has(o.addr) || (o.slot !== undefined && corrupt.has(o.slot)) ? 'corrupt' : (o.state as ObjState),

@@ -1,157 +1,194 @@
 /**
- * Summary: what happened (panic string), to which kernel, when, on which CPU and task; then the
- * dump itself (file, format, fingerprint) and what the engine could not provide.
- * Sources: `sys --json` (DESIGN.md shape), `bt --json` for the panic task, the open summary.
+ * Summary: what happened, said first. A truncated file says so before anything else ("truncated
+ * at N of M bytes"); then the oops as the kernel reported it, parsed from the dump's own log
+ * (`oops --json`: headline, RIP, CR2, the registers, the call trace); the panic task (a link to its
+ * backtrace); the walkthroughs whose incident signature matches this dump; the system facts of
+ * `sys --json`, every unknown one said in words with the reason the engine gives; the dump itself.
  */
-import type { PsRow } from '../../../workers/api';
-import type { ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import type { Tab } from '../../store';
-import { CommandGate, LinkedText, formatBytes, isUnavailable, useCommand } from '../common';
+import { useApp } from '../../store';
+import { fileCheck, type FileCheck, type OopsReportJson, type SysJson } from '../../engine';
+import { resultJson } from '../../results';
+import { formatHash } from '../../permalink';
+import { CommandGate, LinkedText, formatBytes, useCommand } from '../common';
+import { MatchingWalkthroughs } from '../../walkthrough/MatchingWalkthroughs';
 
-interface SysJson {
-  release?: string;
-  version?: string;
-  machine?: string;
-  cpus?: number | string;
-  panic?: string;
-  crash_time?: string | number;
-  uptime?: string | number;
-  kaslr_offset?: string;
-  page_offset?: string;
-  format?: string;
-  compression?: string;
-  nodename?: string;
-  tasks?: number;
-  memory?: string | number;
-  offline_cpus?: number;
-  tainted?: boolean;
-  date?: string;
-  [k: string]: unknown;
+/** Crash times before 1973 are no times: an unset clock (0 = 1970-01-01) is "unknown". */
+const PLAUSIBLE_EPOCH = 100_000_000;
+
+function fmtTime(v: number | null | undefined): string | undefined {
+  if (v === undefined || v === null || v < PLAUSIBLE_EPOCH) return undefined;
+  return new Date(v * 1000).toUTCString().replace('GMT', 'UTC');
 }
 
-interface BtTask {
-  task?: string;
-  pid?: number;
-  comm?: string;
-  cpu?: number;
-  frames?: { symbol?: string; offset?: number; exception?: unknown; module?: string }[];
-}
-
-function fmtTime(v: string | number | undefined): string | undefined {
-  if (v === undefined || v === '') return undefined;
-  if (typeof v === 'number') return new Date(v * 1000).toUTCString().replace('GMT', 'UTC');
-  return v;
-}
-
-function fmtUptime(v: string | number | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v === 'string') return v;
-  const s = Math.floor(v);
-  const d = Math.floor(s / 86400);
-  const hh = String(Math.floor((s % 86400) / 3600)).padStart(2, '0');
-  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
-  const ss = String(s % 60).padStart(2, '0');
-  return `${d ? `${d} days, ` : ''}${hh}:${mm}:${ss}`;
-}
-
-function Row({ k, children }: { k: string; children: ReactNode }) {
+function Row({ k, children, why }: { k: string; children: ReactNode; why?: string }) {
+  const empty = children === undefined || children === null || children === '';
   return (
     <>
       <dt>{k}</dt>
-      <dd>{children ?? <span className="dim">—</span>}</dd>
+      <dd>{empty ? <span className="dim unknown">unknown{why ? `: ${why}` : ''}</span> : children}</dd>
     </>
   );
 }
 
-
-/** Without bt: the task running on each CPU (ps's active tasks), the panic one among them. */
-function ActiveTasks({ tab, why }: { tab: Tab; why: string }) {
-  const ps = useCommand(tab, 'ps --json');
-  if (!ps || ps.status === 'running') return <span className="dim">reading tasks…</span>;
-  const r = ps.result!;
-  if (!r.ok || !Array.isArray(r.json)) {
-    return (
-      <span className="dim" data-testid="panic-task-unavailable">
-        {why}; ps: <code>{r.error ?? 'no JSON'}</code>
-      </span>
-    );
-  }
-  const active = (r.json as PsRow[]).filter((t) => t.active).sort((a, b) => a.cpu - b.cpu);
+function Truncated({ tab }: { tab: Tab }) {
+  const [fc, setFc] = useState<FileCheck | null>(null);
+  useEffect(() => {
+    let live = true;
+    void fileCheck(tab.session).then((r) => live && setFc(r));
+    return () => {
+      live = false;
+    };
+  }, [tab.session]);
+  if (!fc?.truncated || fc.expected === null) return null;
+  const pct = ((fc.size / fc.expected) * 100).toFixed(1);
   return (
-    <span>
-      {active.map((t) => (
-        <span key={t.task} className="active-task">
-          CPU {t.cpu}: PID {t.pid} <b>{t.comm}</b> <LinkedText text={t.task} />
-        </span>
-      ))}
-      <span className="dim small"> (active tasks from ps; the panic task needs bt: {why})</span>
-    </span>
+    <div className="banner error truncated" role="alert" data-testid="truncated">
+      <b>
+        This dump is truncated at {fc.size.toLocaleString('en-US')} of {fc.atLeast ? 'at least ' : ''}
+        {fc.expected.toLocaleString('en-US')} bytes
+      </b>{' '}
+      ({pct}% of the file; {formatBytes(fc.expected - fc.size)} missing). Memory that was in the missing part cannot be
+      read: what needs it is listed as unknown below, with the reason. Copy the whole file again if you can.
+    </div>
   );
 }
 
-function PanicTask({ tab }: { tab: Tab }) {
-  const bt = useCommand(tab, 'bt --json');
-  if (!bt || bt.status === 'running') return <span className="dim">reading backtrace…</span>;
-  const r = bt.result!;
-  if (!r.ok) {
-    return <ActiveTasks tab={tab} why={isUnavailable(r) ? 'not in this engine build yet' : `bt failed: ${r.error}`} />;
+/** The report to headline: the one that ended in the panic, else the first. */
+function mainReport(reports: OopsReportJson[]): OopsReportJson | undefined {
+  return reports.find((r) => r.panic) ?? reports[0];
+}
+
+function loc(l: { symbol?: string; offset?: number; length?: number; module?: string } | undefined): string | undefined {
+  if (!l?.symbol) return undefined;
+  return `${l.symbol}+0x${(l.offset ?? 0).toString(16)}${l.length ? `/0x${l.length.toString(16)}` : ''}${l.module ? ` [${l.module}]` : ''}`;
+}
+
+const REG_ORDER = ['RIP', 'RSP', 'EFLAGS', 'RAX', 'RBX', 'RCX', 'RDX', 'RSI', 'RDI', 'RBP', 'R8', 'R9', 'R10', 'R11', 'R12', 'R13', 'R14', 'R15', 'ORIG_RAX'];
+
+function Oops({ tab, sys }: { tab: Tab; sys: SysJson | undefined }) {
+  // -n: the report as logged, without the checks against memory (those cost a symbol table; the
+  // console's `oops` has them): the headline is the first thing the user waits for
+  const st = useCommand(tab, 'oops -n --json');
+  const navigate = useApp((s) => s.navigate);
+  const fp = tab.summary.fingerprint;
+  if (!st || st.status === 'running') return <div className="dim">reading the oops from the log…</div>;
+  const j = resultJson(st.result, 'oops');
+  const rep = j?.found ? mainReport(j.reports) : undefined;
+  if (!rep) {
+    const why = !st.result?.ok ? st.result?.error : j?.message;
+    return (
+      <>
+        <h1 className="panic" data-testid="panic">
+          {sys?.panic ? sys.panic.replace(/^"|"$/g, '') : <span className="dim">no panic string in the dump{sys?.unknown?.panic ? `: ${sys.unknown.panic}` : ''}</span>}
+        </h1>
+        <div className="dim small" data-testid="no-oops">
+          No oops report in the kernel log{why ? `: ${why}` : ''}.
+        </div>
+        <MatchingWalkthroughs tab={tab} />
+      </>
+    );
   }
-  const tasks = (Array.isArray(r.json) ? r.json : []) as BtTask[];
-  const t = tasks[0];
-  if (!t) return <span className="dim">bt returned no task</span>;
-  const top = t.frames?.find((f) => f.exception) ?? t.frames?.[0];
+  const regs = { ...rep.registers };
+  const rip = loc(rep.rip);
+  const cr2 = rep.control?.CR2 ?? rep.faultAddress;
+  const panicLine = rep.panic ? `Kernel panic - not syncing: ${rep.panic}` : sys?.panic?.replace(/^"|"$/g, '');
+  const btView = { panel: 'bt', params: {} };
+  const trace = rep.callTrace ?? [];
   return (
-    <span>
-      CPU {t.cpu ?? '?'} · PID {t.pid ?? '?'} · <b>{t.comm ?? '?'}</b> · task <LinkedText text={t.task ?? '?'} />
-      {top?.symbol && (
+    <>
+      <h1 className="panic headline" data-testid="headline">
+        {rep.headline}
+      </h1>
+      {panicLine && (
+        <div className="panic-line" data-testid="panic">
+          {panicLine}
+        </div>
+      )}
+      <dl className="kv oops-kv">
+        <Row k="RIP">{rip ? <span data-testid="rip"><LinkedText text={rip} /></span> : undefined}</Row>
+        {cr2 !== undefined && <Row k="CR2 (fault address)"><code data-testid="cr2">{cr2}</code></Row>}
+        {rep.notes?.filter((n) => n.startsWith('#PF')).map((n) => <Row key={n} k="fault">{n}</Row>)}
+        <Row k="panic task">
+          {rep.pid !== undefined ? (
+            <a
+              href={formatHash({ fingerprint: fp, view: btView })}
+              className="addr"
+              data-testid="panic-task"
+              title="open its backtrace"
+              onClick={(e) => {
+                e.preventDefault();
+                navigate(btView);
+              }}
+            >
+              PID {rep.pid} {rep.comm ?? ''}
+            </a>
+          ) : undefined}
+          {rep.cpu !== undefined && <span className="dim"> on CPU {rep.cpu}</span>}
+          {rep.tainted && <span className="dim"> · tainted {rep.tainted.trim()}</span>}
+        </Row>
+        {rep.modules?.length > 0 && <Row k="modules">{rep.modules.join(' ')}</Row>}
+      </dl>
+      <MatchingWalkthroughs tab={tab} />
+      <h2>Registers</h2>
+      <div className="regs sum-regs" data-testid="summary-registers">
+        {REG_ORDER.filter((k) => regs[k] !== undefined).map((k) => (
+          <span key={k} className="reg">
+            <span className="rk">{k}</span> <LinkedText text={regs[k].replace(/^0x/, '').padStart(16, '0')} />
+          </span>
+        ))}
+      </div>
+      {trace.length > 0 && (
         <>
-          {' '}
-          · at <LinkedText text={`${top.symbol}+0x${(top.offset ?? 0).toString(16)}`} />
-          {top.module ? ` [${top.module}]` : ''}
+          <h2>Call trace (as the kernel printed it)</h2>
+          <ol className="calltrace" data-testid="call-trace">
+            {trace.map((t, i) => (
+              <li key={i} className={t.reliable ? '' : 'dim'} title={t.reliable ? undefined : "'?': a stale return address on the stack, not a frame"}>
+                {t.reliable ? '' : '? '}
+                <LinkedText text={t.symbol ? `${t.symbol}+0x${t.offset.toString(16)}/0x${t.length.toString(16)}` : (t.address ?? t.raw)} />
+                {t.module ? <span className="dim"> [{t.module}]</span> : null}
+              </li>
+            ))}
+          </ol>
         </>
       )}
-    </span>
+    </>
   );
 }
 
 export function SummaryPanel({ tab }: { tab: Tab }) {
   const sys = useCommand(tab, 'sys --json');
   const sum = tab.summary;
+  const j = resultJson(sys?.result, 'sys');
+  const why = (f: string) => j?.unknown?.[f];
   return (
-    <div className="panel summary scroll">
+    <div className="panel summary scroll" data-autofocus tabIndex={-1}>
+      <Truncated tab={tab} />
+      <Oops tab={tab} sys={j} />
+      <h2>System</h2>
       <CommandGate tab={tab} state={sys} what="System summary (sys)">
-        {(r) => {
-          const j = (r.json ?? {}) as SysJson;
-          return (
-            <>
-              <h1 className="panic" data-testid="panic">
-                {j.panic ? j.panic.replace(/^"|"$/g, '') : <span className="dim">no panic string in the dump</span>}
-              </h1>
-              <dl className="kv">
-                <Row k="release">{j.release ?? sum.release}</Row>
-                <Row k="version">{j.version}</Row>
-                <Row k="machine">{j.machine}</Row>
-                <Row k="node">{j.nodename}</Row>
-                <Row k="cpus">
-                  {j.cpus !== undefined ? `${j.cpus}${j.offline_cpus ? ` (${j.offline_cpus} offline)` : ''}` : undefined}
-                </Row>
-                <Row k="memory">{j.memory !== undefined ? String(j.memory) : undefined}</Row>
-                <Row k="crash time">{(j.date as string | undefined) ?? fmtTime(j.crash_time) ?? fmtTime(sum.crashTime)}</Row>
-                <Row k="uptime">{fmtUptime(j.uptime as string | number | undefined)}</Row>
-                <Row k="tasks">{j.tasks !== undefined ? String(j.tasks) : undefined}</Row>
-                <Row k="tainted">{j.tainted === undefined ? undefined : j.tainted ? 'yes' : 'no'}</Row>
-                <Row k="kaslr offset">{j.kaslr_offset}</Row>
-                <Row k="page offset">{j.page_offset}</Row>
-              </dl>
-            </>
-          );
-        }}
+        {() => (
+          <dl className="kv">
+            <Row k="release" why={why('uts')}>{j?.release ?? sum.release}</Row>
+            <Row k="version" why={why('uts')}>{j?.version}</Row>
+            <Row k="machine" why={why('uts')}>{j?.machine}</Row>
+            <Row k="node" why={why('uts')}>{j?.nodename}</Row>
+            <Row k="cpus" why={why('cpus')}>
+              {j?.cpus !== null && j?.cpus !== undefined ? `${j.cpus}${j.offline_cpus ? ` (${j.offline_cpus} offline)` : ''}` : undefined}
+            </Row>
+            <Row k="memory" why={why('memory')}>{j?.memory ?? undefined}</Row>
+            <Row k="crash time" why={why('crash_time') ?? (j?.crash_time !== null && j?.crash_time !== undefined ? 'the dump\'s clock is not set' : undefined)}>
+              {fmtTime(j?.crash_time) ?? fmtTime(sum.crashTime)}
+            </Row>
+            <Row k="uptime" why={why('uptime')}>{j?.uptime ?? undefined}</Row>
+            <Row k="tasks" why={why('tasks')}>{j?.tasks !== null && j?.tasks !== undefined ? String(j.tasks) : undefined}</Row>
+            <Row k="tainted" why={why('tainted')}>{j?.tainted === null || j?.tainted === undefined ? undefined : j.tainted ? 'yes' : 'no'}</Row>
+            <Row k="kaslr offset">{j?.kaslr_offset ?? undefined}</Row>
+            <Row k="page offset">{j?.page_offset ?? undefined}</Row>
+          </dl>
+        )}
       </CommandGate>
-      <dl className="kv">
-        <Row k="panic task">
-          <PanicTask tab={tab} />
-        </Row>
-      </dl>
       {sys?.result?.ok && sys.result.text && (
         <details className="raw">
           <summary>as crash prints it (sys)</summary>
@@ -173,6 +210,13 @@ export function SummaryPanel({ tab }: { tab: Tab }) {
           <code data-testid="fingerprint">{sum.fingerprint}</code>
         </Row>
         <Row k="build id">{sum.buildId}</Row>
+        <Row k="kernel files">
+          {sum.debugFiles?.length ? (
+            <span data-testid="debug-files">{sum.debugFiles.map((f) => `${f.name} (${f.kind})`).join(', ')}</span>
+          ) : (
+            <span className="dim">none: drop a vmlinux or System.map of this build here for its symbols and types</span>
+          )}
+        </Row>
         <Row k="opened in">
           {sum.openMs} ms, {formatBytes(sum.bytesRead)} read
         </Row>

@@ -1,0 +1,65 @@
+/**
+ * The one place where a command's problems join its answer (runCommand calls finishResult):
+ * problems the command reported itself (CommandResult.problems) and those the engine noted
+ * while it ran (workers/problems.ts: damaged pages, truncated reads, broken walks) become
+ * `problems` of the result, a "WARNING:" line of the text for each the text does not already
+ * say, and a `problems` member of the JSON (jsonWithProblems). So text and JSON always carry
+ * the same problems, for every command.
+ */
+/** What a command returns. */
+export interface CommandResult {
+  text: string;
+  json?: unknown;
+  /**
+   * What went wrong on the way (damaged memory, a broken walk, a partial answer), one line each.
+   * runCommand adds what the engine noted while the command ran and puts every problem in the
+   * text too (commands/result.ts); the CLI and the api put them in the JSON.
+   */
+  problems?: string[];
+  /** `--json` was on the line: show the JSON (jsonText) rather than the text */
+  asJson?: boolean;
+}
+
+
+export function finishResult(r: CommandResult, collected: string[]): CommandResult {
+  const all: string[] = [];
+  const bare = (p: string) => p.replace(/ \(\d+ times\)$/, '');
+  for (const p of [...(r.problems ?? []), ...collected]) {
+    if (!p) continue;
+    const i = all.findIndex((q) => bare(q) === bare(p));
+    if (i < 0) all.push(p);
+    else if (p.length > all[i].length) all[i] = p; // keep the one that says how often
+  }
+  if (all.length === 0) return r;
+  let text = r.text;
+  const missing = all.filter((p) => !text.includes(p));
+  if (missing.length) {
+    if (text !== '' && !text.endsWith('\n')) text += '\n';
+    text += missing.map((p) => `WARNING: ${p}\n`).join('');
+  }
+  return { ...r, text, problems: all };
+}
+
+/**
+ * The JSON of a result as the CLI prints it. Without problems: the command's JSON as is (the
+ * shapes of DESIGN.md). With problems: an object gets a `problems` member (strings added to one
+ * it already has); an array or a text answer is wrapped as {result, problems}.
+ */
+export function jsonWithProblems(r: CommandResult): unknown {
+  const body = r.json ?? r.text;
+  const problems = r.problems ?? [];
+  if (problems.length === 0) return body;
+  if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    const o = body as Record<string, unknown>;
+    const had = Array.isArray(o.problems) ? (o.problems as unknown[]) : [];
+    const merged = [...had];
+    for (const p of problems) if (!had.some((h) => h === p || (typeof h === 'object' && h !== null && JSON.stringify(h).includes(JSON.stringify(p).slice(1, -1))))) merged.push(p);
+    return { ...o, problems: merged };
+  }
+  return { result: body, problems };
+}
+
+/** The JSON of a result as the CLI and console print it (the text when a command has no JSON shape), problems included. */
+export function jsonText(r: CommandResult): string {
+  return JSON.stringify(jsonWithProblems(r), (_, v) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v), 1) + '\n';
+}

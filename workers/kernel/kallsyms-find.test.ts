@@ -1,0 +1,95 @@
+import { describe, it, expect } from 'vitest';
+import { NodeFileSource } from '../source/node';
+import { openProgram, Program } from '../engine';
+import type { PhysicalDump } from '../format/types';
+import { runCommandSafe } from '../commands/registry';
+import '../commands/index';
+import { findKallsyms } from './kallsyms-find';
+import { sharedDump, SKIP_REASON } from '../testing/dumps';
+
+const d510 = sharedDump('5.10-sysrq-lzo');
+
+describe('kallsyms found in memory without VMCOREINFO entries (5.10-sysrq-lzo)', () => {
+  it.skipIf(!d510)(`finds, validates and decodes the tables; names resolve as crash's sym${d510 ? '' : ` (${SKIP_REASON})`}`, () => {
+    const prog = openProgram(new NodeFileSource(d510!.file));
+    expect(prog.info.symbol('kallsyms_names')).toBeUndefined(); // the premise: 5.10 does not export them
+    const loc = findKallsyms(prog.mem, prog.info);
+    expect(loc.how).toMatch(/checked _stext, init_uts_ns, linux_banner/);
+    // crash's sym -l has 105256 symbols, vmlinux's ELF symtab included; kallsyms has a few fewer
+    expect(loc.num).toBeGreaterThan(100_000);
+    expect(prog.symbols.size).toBeGreaterThanOrEqual(loc.num);
+    const rows = d510!.oracle('sym-names.tsv').trim().split('\n').slice(1).map((l) => l.split('\t'));
+    let ok = 0;
+    for (const [name, , , address, , , module] of rows) {
+      if (module) continue;
+      expect(prog.symbolAddress(name), name).toBe(BigInt(address));
+      ok++;
+    }
+    expect(ok).toBeGreaterThan(40);
+    expect(prog.cache.get('kallsyms.how')).toBe(loc.how);
+  });
+});
+
+/**
+ * The same finder on kernels that do export the tables in VMCOREINFO (6.1: offsets before
+ * kallsyms_num_syms, seqs_of_names after the markers; 6.12: offsets after the token index):
+ * what it finds by shape must be what VMCOREINFO says.
+ */
+describe.each([['6.1-skb-uaf-0x106'], ['6.1-sysrq-kaslr'], ['6.12-skb-uaf-kaslr']])('kallsyms finder agrees with VMCOREINFO on %s', (name) => {
+  const d = sharedDump(name);
+  it.skipIf(!d)(`same tables${d ? '' : ` (${SKIP_REASON})`}`, () => {
+    const prog = openProgram(new NodeFileSource(d!.file));
+    const loc = findKallsyms(prog.mem, prog.info);
+    expect(loc.namesAddr).toBe(prog.info.symbol('kallsyms_names'));
+    expect(loc.tokTable).toBe(prog.info.symbol('kallsyms_token_table'));
+    expect(loc.tokIndex).toBe(prog.info.symbol('kallsyms_token_index'));
+    expect(loc.offsetsAddr).toBe(prog.info.symbol('kallsyms_offsets'));
+    expect(loc.relBaseAddr).toBe(prog.info.symbol('kallsyms_relative_base'));
+    expect(loc.num).toBe(prog.mem.u32(prog.info.symbol('kallsyms_num_syms')!));
+  });
+});
+
+/** The dump with physical [pa, pa+len) read as zeros (an in-memory overlay over the real dump). */
+function zeroed(phys: PhysicalDump, pa: number, len: number): PhysicalDump {
+  return new Proxy(phys, {
+    get(target, prop) {
+      if (prop === 'readPhys') {
+        return (a: number, n: number) => {
+          const b = target.readPhys(a, n);
+          if (a + n <= pa || a >= pa + len) return b;
+          const out = b.slice();
+          for (let i = 0; i < n; i++) if (a + i >= pa && a + i < pa + len) out[i] = 0;
+          return out;
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+describe('when the kallsyms tables cannot be found (token table wiped)', () => {
+  it.skipIf(!d510)(`sys says what is missing and why; BTF, log, rd, struct keep working${d510 ? '' : ` (${SKIP_REASON})`}`, () => {
+    const base = openProgram(new NodeFileSource(d510!.file));
+    const loc = findKallsyms(base.mem, base.info);
+    const prog = new Program(base.src, zeroed(base.phys, base.arch.vtop(loc.tokTable) & ~0xfff, 8192));
+    const sys = runCommandSafe({ prog }, 'sys');
+    expect(sys.ok).toBe(true);
+    const text = sys.ok ? sys.result.text : '';
+    expect(text).toMatch(/^ {8}CPUS: \(unknown: nr_cpu_ids unknown: kernel symbols unavailable\)$/m);
+    expect(text).toMatch(/^ {2}\(kernel symbols unavailable: VMCOREINFO has no kallsyms entries \(kernels before 6\.0 do not export them\) and no kallsyms tables were found in the kernel's read-only data/m);
+    expect(text).not.toMatch(/CONFIG_DEBUG_INFO_BTF/);
+    expect(text).toContain('RELEASE: 5.10.0-46-amd64'); // init_uts_ns (VMCOREINFO) + BTF found by scanning
+    expect(prog.cache.get('btf.how')).toMatch(/found by scanning/);
+    expect((sys.ok ? (sys.result.json as any).missing : []).map((m: any) => m.what)).toEqual(['kernel symbols']);
+    // what needs no kallsyms keeps working
+    const log = runCommandSafe({ prog }, 'log');
+    expect(log.ok && log.result.text.split('\n').length).toBeGreaterThan(400);
+    const rd = runCommandSafe({ prog }, 'rd -64 init_uts_ns 2');
+    expect(rd.ok && rd.result.text).toContain('Linux');
+    expect(runCommandSafe({ prog }, 'struct task_struct -o').ok).toBe(true);
+    // what needs kallsyms says why
+    const ps = runCommandSafe({ prog }, 'ps');
+    expect(ps.ok ? '' : ps.error).toMatch(/init_task.*kernel symbols unavailable/);
+  }, 60_000);
+});

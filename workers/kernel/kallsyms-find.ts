@@ -1,0 +1,441 @@
+import { DumpError, MemoryError } from '../errors';
+import { u16, u32, u64, i32 } from '../bytes';
+import { START_KERNEL_MAP } from '../arch/x86_64';
+import type { KernelMemory } from './memory';
+import type { VmcoreInfo } from './vmcoreinfo';
+
+/**
+ * Where the kallsyms tables are when VMCOREINFO does not say (kernels before 6.0): found in the
+ * kernel image's read-only data by their shape, then validated against symbols whose values the
+ * dump states elsewhere.
+ *
+ * Facts used (scripts/kallsyms.c, which writes these tables as assembler): every table label is
+ * aligned to 8 bytes; kallsyms_token_table holds 256 NUL-terminated strings, and the token of
+ * index c for every character c used in symbol names is that character alone, so "0\0" "1\0" ...
+ * "9\0" appear in a row; kallsyms_token_index (256 u16 offsets into the token table) follows the
+ * token table. Before the token table come kallsyms_markers (the offset in kallsyms_names of
+ * every 256th entry, u32 since 4.20, pointer-sized before; markers[0] = 0), before them
+ * kallsyms_names, before that kallsyms_num_syms. The address table comes before num_syms up to
+ * 5.19 (kallsyms_addresses: absolute pointers; or kallsyms_offsets: u32 per symbol, then
+ * kallsyms_relative_base, a pointer) and after kallsyms_token_index since then.
+ *
+ * A candidate is accepted only when the decoded _stext has SYMBOL(_stext)'s address and, where
+ * VMCOREINFO or memory can check them, init_uts_ns has its VMCOREINFO address and linux_banner's
+ * bytes begin with "Linux version " + OSRELEASE.
+ */
+export interface KallsymsLocation {
+  namesAddr: bigint;
+  num: number;
+  tokTable: bigint;
+  tokIndex: bigint;
+  offsetsAddr?: bigint;
+  relBaseAddr?: bigint;
+  addressesAddr?: bigint;
+  /** how they were found, and what was checked (for `sys`/diagnostics) */
+  how: string;
+}
+
+const DIGITS = new Uint8Array([0x30, 0, 0x31, 0, 0x32, 0, 0x33, 0, 0x34, 0, 0x35, 0, 0x36, 0, 0x37, 0, 0x38, 0, 0x39, 0]);
+const MB2 = 0x200000n;
+const NX = 1n << 63n;
+/** the kallsyms tables of a kernel with 5 million symbols still fit */
+const SCAN_LIMIT = 256n << 20n;
+
+const align8 = (a: bigint): bigint => (a + 7n) & ~7n;
+
+/**
+ * The start of the kernel's read-only data: the first 2 MiB-aligned address after _stext mapped
+ * no-execute (x86_64 aligns __start_rodata to a huge page, and mark_rodata_ro maps it NX). Falls
+ * back to _stext when the page tables do not say.
+ */
+export function rodataStart(mem: KernelMemory, stext: bigint): bigint {
+  let va = (stext + MB2 - 1n) & ~(MB2 - 1n);
+  for (let i = 0; i < 64; i++, va += MB2) {
+    try {
+      const tr = mem.arch.walk(va);
+      if (tr.steps[tr.steps.length - 1].value & NX) return va;
+    } catch {
+      /* unmapped or page table not in the dump: keep going */
+    }
+  }
+  return stext;
+}
+
+/** Find the token table: every place where "0\0" ... "9\0" occurs, scanning forward from `from`. */
+function* digitRuns(mem: KernelMemory, from: bigint, to: bigint): Generator<bigint> {
+  const CH = 64 * 1024;
+  let missing = 0;
+  for (let va = from; va < to; va += BigInt(CH)) {
+    const b = readSome(mem, va, CH + DIGITS.length);
+    if (!b) {
+      if (++missing > 64) return; // 4 MiB of nothing: out of the image
+      continue;
+    }
+    missing = 0;
+    const n = Math.min(b.length - DIGITS.length, CH);
+    for (let i = b.indexOf(0x30); i >= 0 && i < n; i = b.indexOf(0x30, i + 1)) {
+      if (b[i + 1] !== 0 || b[i + 2] !== 0x31) continue;
+      let k = 3;
+      while (k < DIGITS.length && b[i + k] === DIGITS[k]) k++;
+      if (k === DIGITS.length) yield va + BigInt(i);
+    }
+  }
+}
+
+/** Up to len bytes at va; pages that cannot be read become zeros, null when none can. */
+export function readSome(mem: KernelMemory, va: bigint, len: number): Uint8Array | null {
+  const whole = mem.tryRead(va, len);
+  if (whole) return whole;
+  const out = new Uint8Array(len);
+  let any = false;
+  for (let pos = 0; pos < len; ) {
+    const cur = va + BigInt(pos);
+    const n = Math.min(len - pos, 4096 - Number(cur & 0xfffn));
+    const b = mem.tryRead(cur, n);
+    if (b) {
+      out.set(b, pos);
+      any = true;
+    }
+    pos += n;
+  }
+  return any ? out : null;
+}
+
+interface TokenTables {
+  tokTable: bigint;
+  tokIndex: bigint;
+  tokens: string[];
+}
+
+/** The token table whose '0' token is at `zero`, with its index after it; null when the shape is off. */
+function tokenTablesAt(mem: KernelMemory, zero: bigint): TokenTables | null {
+  // tokens 0x30..0xff follow '0'; the index starts at the next 8-byte boundary after the last
+  const after = mem.tryRead(zero, 16 * 1024);
+  if (!after) return null;
+  let pos = 0;
+  for (let t = 0x30; t < 256; t++) {
+    const z = after.indexOf(0, pos);
+    if (z < 0 || z - pos > 256) return null;
+    pos = z + 1;
+  }
+  const tokIndex = align8(zero + BigInt(pos));
+  const idx = mem.tryRead(tokIndex, 512);
+  if (!idx) return null;
+  const off0 = u16(idx, 0x30 * 2);
+  if (u16(idx, 0) !== 0 || off0 > 16 * 1024) return null;
+  const tokTable = zero - BigInt(off0);
+  const table = mem.tryRead(tokTable, Number(tokIndex - tokTable));
+  if (!table) return null;
+  const tokens: string[] = new Array(256);
+  const dec = new TextDecoder('latin1');
+  for (let t = 0; t < 256; t++) {
+    const s = u16(idx, t * 2);
+    const e = t < 255 ? u16(idx, t * 2 + 2) - 1 : table.indexOf(0, s);
+    if (e < s || e >= table.length || table[e] !== 0 || table.subarray(s, e).includes(0)) return null;
+    tokens[t] = dec.decode(table.subarray(s, e));
+  }
+  return { tokTable, tokIndex, tokens };
+}
+
+/** kallsyms_markers ending at `end` (the token table, maybe with padding), as u32 or u64 entries. */
+function markersBefore(mem: KernelMemory, end: bigint, width: 4 | 8): { at: bigint; m: number[] } | null {
+  const WIN = 96 * 1024;
+  const start = end - BigInt(WIN);
+  const b = mem.tryRead(start, WIN);
+  if (!b) return null;
+  const get = (o: number): number => (width === 4 ? u32(b, o) : Number(u64(b, o)));
+  let o = WIN - width;
+  // alignment padding before the next label
+  let pad = 0;
+  while (o >= 0 && get(o) === 0 && pad < 8) {
+    o -= width;
+    pad += width;
+  }
+  const m: number[] = [];
+  let prev = Infinity;
+  for (; o >= 0; o -= width) {
+    const v = get(o);
+    if (v >= prev) return null;
+    m.push(v);
+    prev = v;
+    if (v === 0) break;
+  }
+  if (prev !== 0 || m.length < 1) return null;
+  m.reverse();
+  return { at: start + BigInt(o), m };
+}
+
+/**
+ * Since 6.2 kallsyms_seqs_of_names (3 bytes per symbol) sits between the markers and the token
+ * table: find the end E of u32 markers such that the table from E to the token table holds
+ * exactly 3 * num bytes (8-aligned) for a num that needs as many markers as end at E.
+ */
+function markersBeforeSeqs(mem: KernelMemory, tokTable: bigint): Array<{ at: bigint; m: number[] }> {
+  const WIN = 4 << 20;
+  const start = tokTable - BigInt(WIN);
+  const b = readSome(mem, start, WIN);
+  if (!b) return [];
+  const out: Array<{ at: bigint; m: number[] }> = [];
+  for (let e = WIN - 8; e > 16; e -= 8) {
+    const span = WIN - e;
+    for (let num = Math.ceil((span - 7) / 3); num * 3 <= span; num++) {
+      if (((num * 3 + 7) & ~7) !== span || num < 1) continue;
+      const nm = Math.ceil(num / 256);
+      // the markers' last entry sits right before e, or 4 bytes earlier (padding)
+      for (const endAt of [e, e - 4]) {
+        const first = endAt - nm * 4;
+        if (first < 0 || u32(b, first) !== 0) continue;
+        let ok = true;
+        for (let k = 1; k < nm && ok; k++) ok = u32(b, first + k * 4) > u32(b, first + (k - 1) * 4);
+        if (ok) out.push({ at: start + BigInt(first), m: Array.from({ length: nm }, (_, k) => u32(b, first + k * 4)) });
+      }
+    }
+    if (out.length >= 4) break;
+  }
+  return out;
+}
+
+/** Markers as u32 right before the token table (4.20 to 6.1), as u64 (before 4.20), then after kallsyms_seqs_of_names (6.2+). */
+function* markerCandidates(mem: KernelMemory, tokTable: bigint): Generator<{ at: bigint; m: number[] }> {
+  const m4 = markersBefore(mem, tokTable, 4);
+  if (m4) yield m4;
+  const m8 = markersBefore(mem, tokTable, 8);
+  if (m8) yield m8;
+  yield* markersBeforeSeqs(mem, tokTable);
+}
+
+/** Walk `count` kallsyms_names entries from byte `pos`; the position after them, or -1. */
+function skipEntries(buf: Uint8Array, pos: number, count: number): number {
+  for (let i = 0; i < count; i++) {
+    if (pos >= buf.length) return -1;
+    let len = buf[pos++];
+    if (len & 0x80) len = (len & 0x7f) | (buf[pos++] << 7);
+    if (len === 0 || pos + len > buf.length) return -1;
+    pos += len;
+  }
+  return pos;
+}
+
+interface NamesFound {
+  namesAddr: bigint;
+  numAddr: bigint;
+  num: number;
+  names: Uint8Array;
+}
+
+/** kallsyms_num_syms and kallsyms_names before the markers, checked against every marker. */
+function namesBefore(mem: KernelMemory, markers: { at: bigint; m: number[] }): NamesFound | null {
+  const nm = markers.m.length;
+  const last = markers.m[nm - 1];
+  const lo = (nm - 1) * 256 + 1;
+  const hi = nm * 256;
+  const slack = 256 * 520 + 16; // the last block: 256 entries of at most 2 + 512 bytes, padding
+  const winStart = (markers.at - BigInt(last + slack)) & ~7n;
+  const win = readSome(mem, winStart, Number(markers.at - winStart));
+  if (!win) return null;
+  // num_syms (a .long) is 8-aligned and kallsyms_names starts at the next 8-byte boundary; newer
+  // kernels emit the labels unaligned (names right after the 4-byte count)
+  const top = Number(markers.at - winStart) - last - 8;
+  for (let p = top - (top % 4); p >= 0; p -= 4) {
+    const num = u32(win, p);
+    if (num < lo || num > hi) continue;
+    const names = p % 8 === 0 && u32(win, p + 4) === 0 && win[p + 8] !== 0 ? p + 8 : p + 4;
+    if (names + last >= win.length) continue;
+    // the last block begins at markers[nm-1] and its entries end before the markers
+    const end = skipEntries(win, names + last, num - (nm - 1) * 256);
+    if (end < 0 || win.length - end >= 8) continue;
+    const namesAddr = winStart + BigInt(names);
+    // every marker: read the whole table now that its extent is known
+    const buf = mem.tryRead(namesAddr, end - names);
+    if (!buf) continue;
+    let pos = 0;
+    let ok = true;
+    for (let k = 1; k < nm && ok; k++) {
+      pos = skipEntries(buf, pos, 256);
+      ok = pos === markers.m[k];
+    }
+    if (ok) return { namesAddr, numAddr: winStart + BigInt(p), num, names: buf };
+  }
+  return null;
+}
+
+/** Index of each wanted name in kallsyms_names (one pass, comparing token by token). */
+function indexesOf(buf: Uint8Array, num: number, tokens: string[], wanted: string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  let pos = 0;
+  for (let i = 0; i < num && out.size < wanted.length; i++) {
+    let len = buf[pos++];
+    if (len & 0x80) len = (len & 0x7f) | (buf[pos++] << 7);
+    for (const w of wanted) if (!out.has(w) && entryIs(buf, pos, len, tokens, w)) out.set(w, i);
+    pos += len;
+  }
+  return out;
+}
+
+/** Whether the entry of `len` token bytes at pos expands to a type letter followed by name. */
+function entryIs(buf: Uint8Array, pos: number, len: number, tokens: string[], name: string): boolean {
+  let c = -1; // -1: the type letter comes first
+  for (let j = 0; j < len; j++) {
+    const t = tokens[buf[pos + j]];
+    for (let q = 0; q < t.length; q++, c++) {
+      if (c < 0) continue;
+      if (c >= name.length || t.charCodeAt(q) !== name.charCodeAt(c)) return false;
+    }
+  }
+  return c === name.length;
+}
+
+/** The address table candidates, each decoding index i; the first that gives _stext wins. */
+function addressCandidates(
+  mem: KernelMemory,
+  n: NamesFound,
+  tok: TokenTables,
+  stext: bigint,
+  stextIdx: number,
+): Array<{ loc: Partial<KallsymsLocation>; address: (i: number) => bigint | null; label: string }> {
+  const out: Array<{ loc: Partial<KallsymsLocation>; address: (i: number) => bigint | null; label: string }> = [];
+  const sb = mem.tryRead(tok.tokIndex + 512n + BigInt(stextIdx * 4), 4);
+  const impliedBase = sb ? stext - BigInt(u32(sb, 0)) : null;
+  const rel = (offsetsAddr: bigint, relBaseAddr: bigint, label: string) => {
+    let relBase: bigint;
+    try {
+      relBase = mem.u64(relBaseAddr);
+    } catch {
+      return;
+    }
+    const off = (i: number) => {
+      const b = mem.tryRead(offsetsAddr + BigInt(i * 4), 4);
+      return b ? i32(b, 0) : null;
+    };
+    out.push({
+      loc: { offsetsAddr, relBaseAddr },
+      label: `${label}, kallsyms_offsets + kallsyms_relative_base (absolute per-cpu)`,
+      address: (i) => {
+        const o = off(i);
+        return o === null ? null : o >= 0 ? BigInt(o) : BigInt.asUintN(64, relBase - 1n - BigInt(o));
+      },
+    });
+    out.push({
+      loc: { offsetsAddr, relBaseAddr },
+      label: `${label}, kallsyms_offsets + kallsyms_relative_base`,
+      address: (i) => {
+        const o = off(i);
+        return o === null ? null : BigInt.asUintN(64, relBase + BigInt(o >>> 0));
+      },
+    });
+  };
+  const abs = (addressesAddr: bigint, label: string) =>
+    out.push({
+      loc: { addressesAddr },
+      label: `${label}, kallsyms_addresses`,
+      address: (i) => {
+        const b = mem.tryRead(addressesAddr + BigInt(i * 8), 8);
+        return b ? u64(b, 0) : null;
+      },
+    });
+  // up to 5.19: [addresses | offsets, relative_base] num_syms names markers token_table token_index
+  const relBaseOld = n.numAddr - 8n;
+  rel(relBaseOld - align8(BigInt(n.num * 4)), relBaseOld, 'before kallsyms_num_syms');
+  abs(n.numAddr - BigInt(n.num * 8), 'before kallsyms_num_syms');
+  // since then: ... token_table token_index [offsets relative_base | addresses]
+  const afterIndex = align8(tok.tokIndex + 512n);
+  rel(afterIndex, afterIndex + align8(BigInt(n.num * 4)), 'after kallsyms_token_index');
+  abs(afterIndex, 'after kallsyms_token_index');
+  // newest kernels: kallsyms_offsets right after the index, relative to the kernel image with
+  // no kallsyms_relative_base (the base is implied by _stext; init_uts_ns/linux_banner check it)
+  const offsetsAt = tok.tokIndex + 512n;
+  const off = (i: number) => {
+    const b = mem.tryRead(offsetsAt + BigInt(i * 4), 4);
+    return b ? u32(b, 0) : null;
+  };
+  out.push({
+    loc: { offsetsAddr: offsetsAt },
+    label: 'after kallsyms_token_index, kallsyms_offsets from the image base',
+    address: (i) => {
+      const o = off(i);
+      return o === null || impliedBase === null ? null : BigInt.asUintN(64, impliedBase + BigInt(o));
+    },
+  });
+  return out;
+}
+
+const cache = new WeakMap<KernelMemory, KallsymsLocation | DumpError>();
+
+/** The kallsyms tables found in memory, or a DumpError saying what was tried. Memoized per dump. */
+export function findKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsLocation {
+  let r = cache.get(mem);
+  if (!r) {
+    try {
+      r = scan(mem, info);
+    } catch (e) {
+      if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
+      r = e instanceof DumpError ? e : new DumpError(e.message);
+    }
+    cache.set(mem, r);
+  }
+  if (r instanceof DumpError) throw r;
+  return r;
+}
+
+function scan(mem: KernelMemory, info: VmcoreInfo): KallsymsLocation {
+  const stext = info.symbol('_stext');
+  if (stext === undefined || stext < START_KERNEL_MAP) {
+    throw new DumpError('VMCOREINFO has neither kallsyms entries (kernels before 6.0) nor SYMBOL(_stext) to find the kallsyms tables by');
+  }
+  const from = rodataStart(mem, stext);
+  const uts = info.symbol('init_uts_ns');
+  const release = info.osrelease;
+  const rejected: string[] = [];
+  let runs = 0;
+  const to = uts !== undefined && uts > from && uts - from < SCAN_LIMIT ? uts : from + SCAN_LIMIT;
+  for (const zero of digitRuns(mem, from, to)) {
+    if (++runs > 64) break;
+    const tok = tokenTablesAt(mem, zero);
+    if (!tok) continue;
+    let names: NamesFound | null = null;
+    for (const markers of markerCandidates(mem, tok.tokTable)) {
+      names = namesBefore(mem, markers);
+      if (names) break;
+    }
+    if (!names) {
+      rejected.push(`token table at 0x${tok.tokTable.toString(16)}: no kallsyms_names/kallsyms_markers before it`);
+      continue;
+    }
+    const idx = indexesOf(names.names, names.num, tok.tokens, ['_stext', 'init_uts_ns', 'linux_banner']);
+    const si = idx.get('_stext');
+    if (si === undefined) {
+      rejected.push(`token table at 0x${tok.tokTable.toString(16)}: no _stext among ${names.num} names`);
+      continue;
+    }
+    for (const c of addressCandidates(mem, names, tok, stext, si)) {
+      if (c.address(si) !== stext) continue;
+      const checks = ['_stext'];
+      const ui = idx.get('init_uts_ns');
+      if (uts !== undefined && ui !== undefined) {
+        if (c.address(ui) !== uts) continue;
+        checks.push('init_uts_ns');
+      }
+      const bi = idx.get('linux_banner');
+      if (release && bi !== undefined) {
+        const a = c.address(bi);
+        const want = `Linux version ${release}`;
+        const b = a === null ? null : mem.tryRead(a, want.length);
+        if (!b || new TextDecoder('latin1').decode(b) !== want) continue;
+        checks.push('linux_banner');
+      }
+      return {
+        namesAddr: names.namesAddr,
+        num: names.num,
+        tokTable: tok.tokTable,
+        tokIndex: tok.tokIndex,
+        ...c.loc,
+        how: `found in memory (token table at 0x${tok.tokTable.toString(16)}; ${c.label}; checked ${checks.join(', ')})`,
+      };
+    }
+    rejected.push(`token table at 0x${tok.tokTable.toString(16)}: no address table gives _stext its VMCOREINFO address`);
+  }
+  throw new DumpError(
+    `VMCOREINFO has no kallsyms entries (kernels before 6.0 do not export them) and no kallsyms tables were found in the kernel's read-only data from 0x${from.toString(16)} to 0x${to.toString(16)}` +
+      (rejected.length ? ` (${rejected.slice(0, 3).join('; ')})` : ` (${runs} token-table candidates)`),
+  );
+}
