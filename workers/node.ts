@@ -5,6 +5,10 @@
 import { inflateSync, deflateSync, constants } from 'node:zlib';
 import { NodeFileSource } from './source/node';
 import { setNativeZlib } from './format/codecs/zlib';
+import { setNativeZstd } from './format/codecs/zstd';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { openProgram, type Program } from './engine';
 import type { OpenOptions } from './kernel/program';
 
@@ -65,7 +69,110 @@ function reusedInflate(): Inflate | null {
   }
 }
 
-setNativeZlib(reusedInflate() ?? inflateEach);
+const zlibHandle = reusedInflate();
+setNativeZlib(zlibHandle ?? inflateEach);
+
+/**
+ * libzstd as wasm (@bokuweb/zstd-wasm 0.0.27's zstd.wasm, instantiated synchronously here: the
+ * engine's reads are synchronous) for kdump-zstd pages: several times faster than fzstd, which
+ * decodes a page's Huffman and FSE tables in JavaScript. The wasm's exports are Emscripten's
+ * minified names of that exact version (its zstd.js maps them), so a self-test (compress a page
+ * with it, decompress, compare; a corrupt frame must fail) decides; otherwise fzstd stays.
+ */
+function wasmZstd(): ((src: Uint8Array, outLen: number) => Uint8Array) | null {
+  try {
+    const req = createRequire(import.meta.url);
+    const main = req.resolve('@bokuweb/zstd-wasm'); // dist/common/index.node.js
+    if (JSON.parse(readFileSync(join(dirname(main), '../../package.json'), 'utf8')).version !== '0.0.27') return null;
+    const bytes = readFileSync(join(dirname(main), 'zstd.wasm'));
+    let memory: WebAssembly.Memory | null = null;
+    const fail = () => {
+      throw new Error('zstd wasm aborted');
+    };
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+      a: {
+        a: fail, // proc_exit
+        b: () => undefined, // runtime_keepalive_clear
+        c: fail, // abort
+        d: () => 0, // setitimer
+        e: (size: number) => {
+          // emscripten_resize_heap
+          const m = memory!;
+          const need = Math.ceil((size - m.buffer.byteLength) / 65536);
+          try {
+            if (need > 0) m.grow(need);
+            return 1;
+          } catch {
+            return 0;
+          }
+        },
+      },
+    });
+    const x = instance.exports as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    memory = x.f as WebAssembly.Memory;
+    x.g(); // constructors
+    const isError = x.h as (code: number) => number;
+    const compress = x.m as (dst: number, cap: number, src: number, len: number, level: number) => number;
+    // ZSTD_decompress_usingDict(dctx, ...) with no dictionary: one decompression context for
+    // every page (ZSTD_decompress would make and free one per page)
+    const dctx = (x.n as () => number)();
+    const usingDict = x.q as (dctx: number, dst: number, cap: number, src: number, len: number, dict: number, dlen: number) => number;
+    const decompress = (dst: number, cap: number, src: number, len: number) => usingDict(dctx, dst, cap, src, len, 0, 0);
+    const malloc = x.s as (n: number) => number;
+    let srcPtr = 0;
+    let srcCap = 0;
+    let dstPtr = 0;
+    let dstCap = 0;
+    const room = (n: number, out: boolean) => {
+      if (out ? n <= dstCap : n <= srcCap) return;
+      const cap = Math.max(n, 65536);
+      const p = malloc(cap);
+      if (!p) throw new Error('zstd wasm: out of memory');
+      if (out) [dstPtr, dstCap] = [p, cap];
+      else [srcPtr, srcCap] = [p, cap];
+    };
+    const inflate = (src: Uint8Array, outLen: number): Uint8Array => {
+      room(src.length, false);
+      room(outLen + 1, true);
+      new Uint8Array(memory!.buffer, srcPtr, src.length).set(src);
+      const n = decompress(dstPtr, outLen + 1, srcPtr, src.length);
+      if (isError(n)) throw new Error('corrupt frame');
+      return new Uint8Array(memory!.buffer, dstPtr, n >>> 0).slice();
+    };
+    // self-test
+    const page = new Uint8Array(4096).map((_, i) => (i * 13) & 0xff);
+    room(page.length, false);
+    room(8192, true);
+    new Uint8Array(memory.buffer, srcPtr, page.length).set(page);
+    const zn = compress(dstPtr, 8192, srcPtr, page.length, 3);
+    if (isError(zn)) return null;
+    const frame = new Uint8Array(memory.buffer, dstPtr, zn).slice();
+    const ok = (b: Uint8Array) => b.length === page.length && b.every((v, i) => v === page[i]);
+    if (!ok(inflate(frame, 4096))) return null;
+    const bad = frame.slice();
+    bad[bad.length >> 1] ^= 0xff;
+    bad[(bad.length >> 1) + 1] ^= 0x55;
+    let threw = false;
+    try {
+      const r = inflate(bad, 4096);
+      threw = !ok(r); // a corrupt frame that decodes must at least not pass as the page
+    } catch {
+      threw = true;
+    }
+    if (!threw || !ok(inflate(frame, 4096))) return null;
+    return inflate;
+  } catch {
+    return null;
+  }
+}
+
+let zstdWasm: ReturnType<typeof wasmZstd> | undefined;
+setNativeZstd(() => (zstdWasm ??= wasmZstd()));
+
+/** Which page decoders the Node entry installed (tests: the fast ones must be in use). */
+export function nodeDecoders(): { zlib: 'reused-handle' | 'inflateSync'; zstd: 'wasm' | 'fzstd' } {
+  return { zlib: zlibHandle ? 'reused-handle' : 'inflateSync', zstd: (zstdWasm ??= wasmZstd()) ? 'wasm' : 'fzstd' };
+}
 
 /** Open a dump file from disk. */
 export function openDumpFile(path: string, opts?: OpenOptions): Program {

@@ -33,12 +33,26 @@ function checkFrameHeader(src: Uint8Array, outLen: number): void {
   if (fcs !== outLen) throw new CodecError(`zstd: frame declares ${fcs} bytes, expected ${outLen}`);
 }
 
+/**
+ * A faster decoder than fzstd (the Node entry, workers/node.ts, installs libzstd compiled to
+ * wasm); it must throw on a corrupt frame. The browser uses fzstd.
+ */
+type Decoder = (src: Uint8Array, outLen: number) => Uint8Array;
+let nativeZstd: Decoder | null | undefined = null;
+let makeNative: (() => Decoder | null) | null = null;
+/** `make` runs at the first zstd page (dumps of other formats never pay for it); null: fzstd. */
+export function setNativeZstd(make: (() => Decoder | null) | null): void {
+  makeNative = make;
+  nativeZstd = make ? undefined : null;
+}
+
 /** Decompress a zstd frame expected to hold exactly `outLen` bytes. */
 export function zstdDecompress(src: Uint8Array, outLen: number): Uint8Array {
   checkFrameHeader(src, outLen);
+  if (nativeZstd === undefined) nativeZstd = makeNative?.() ?? null;
   let out: Uint8Array;
   try {
-    out = decompress(src);
+    out = nativeZstd ? nativeZstd(src, outLen) : decompress(src);
   } catch (e) {
     throw new CodecError(`zstd: ${(e as Error).message || 'invalid data'}`);
   }
