@@ -57,7 +57,15 @@ describe('printk log_buf (before 5.10)', () => {
         return ring.slice(0, n);
       },
     };
-    const prog = { info, mem, cache: new Map() } as unknown as Program;
+    // a Program reduced to what readPrintk uses (VMCOREINFO, memory, the typed cache)
+    const cache = new Map<string, unknown>();
+    const prog = {
+      info,
+      mem,
+      cache,
+      recall: (k: { name: string }) => cache.get(k.name),
+      remember: (k: { name: string }, v: unknown) => (cache.set(k.name, v), v),
+    } as unknown as Program;
     const log = readPrintk(prog);
     expect(log.layout).toBe('log_buf');
     expect(log.warnings).toEqual([]);
