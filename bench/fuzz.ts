@@ -301,7 +301,7 @@ export function mutate(d: DumpInfo, r: () => number): Mutation {
         // headers only: below the page descriptors (kdump), the first page data (ELF)
         const lim = Math.min(d.size, d.kd ? d.kd.desc : d.elf ? d.elf.dataStart : 4096);
         for (let i = 0; i < n; i++) patch(int(r, lim), Uint8Array.of(int(r, 256)));
-        m.detail = `${n} random bytes below offset ${lim}`;
+        m.detail = `${n} random bytes below offset ${lim}: ${m.patches.map((p) => `${p.at}=0x${p.bytes[0].toString(16)}`).join(' ')}`;
         break;
       }
       case 'kdump-header': {
@@ -696,7 +696,7 @@ async function baselineFor(bundle: string, d: DumpInfo, cmdFile: string, cmds: s
 }
 
 /** Aim a few fields from the unmutated dump: a slab object address and the tasks' physical pages. */
-async function aim(bundle: string, d: DumpInfo, dir: string, timeoutMs: number): Promise<void> {
+export async function aim(bundle: string, d: DumpInfo, dir: string, timeoutMs: number): Promise<void> {
   const f = join(dir, `aim-${d.name}`);
   writeFileSync(f, 'sys\nps\n');
   const r = await runChild(bundle, [{ id: 'aim', argv: [d.file, '--batch', f, '--json'], dump: d.file, timeoutMs }], timeoutMs * 3);

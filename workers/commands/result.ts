@@ -20,8 +20,10 @@ export interface CommandResult {
   asJson?: boolean;
 }
 
+/** The parts of a CommandResult this file needs. */
+type ResultLike = Pick<CommandResult, 'text' | 'json' | 'problems'>;
 
-export function finishResult(r: CommandResult, collected: string[]): CommandResult {
+export function finishResult<R extends ResultLike>(r: R, collected: string[]): R {
   const all: string[] = [];
   const bare = (p: string) => p.replace(/ \(\d+ times\)$/, '');
   for (const p of [...(r.problems ?? []), ...collected]) {
@@ -45,7 +47,7 @@ export function finishResult(r: CommandResult, collected: string[]): CommandResu
  * shapes of DESIGN.md). With problems: an object gets a `problems` member (strings added to one
  * it already has); an array or a text answer is wrapped as {result, problems}.
  */
-export function jsonWithProblems(r: CommandResult): unknown {
+export function jsonWithProblems(r: ResultLike): unknown {
   const body = r.json ?? r.text;
   const problems = r.problems ?? [];
   if (problems.length === 0) return body;
@@ -60,6 +62,6 @@ export function jsonWithProblems(r: CommandResult): unknown {
 }
 
 /** The JSON of a result as the CLI and console print it (the text when a command has no JSON shape), problems included. */
-export function jsonText(r: CommandResult): string {
+export function jsonText(r: ResultLike): string {
   return JSON.stringify(jsonWithProblems(r), (_, v) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v), 1) + '\n';
 }

@@ -175,6 +175,16 @@ describe.skipIf(!elf)(`truncated and damaged ELF (${elf ? '' : SKIP_REASON})`, (
     if (!rd.ok) expect(rd.error).not.toMatch(/not mapped/);
   });
 
+  it('damaged VMCOREINFO lines (fuzz seed 20261205 case 668) mark every answer', () => {
+    // the campaign's random header bytes: '=' of two OFFSET lines and a letter of a SYMBOL key
+    const patches = [[5115, 65], [3107, 163], [5153, 215], [1475, 232], [3019, 29], [2541, 29]].map(([at, v]) => ({ at, bytes: Uint8Array.of(v) }));
+    const prog = open(elf!.file, patches);
+    expect(prog.info.malformed.length).toBeGreaterThanOrEqual(2);
+    const r = runCommand({ prog }, 'whatis ffff8cda01210000');
+    expect(jsonProblems(r).some((p) => p.startsWith('VMCOREINFO:') && p.includes('damaged line'))).toBe(true);
+    expect(r.text).toContain('VMCOREINFO:');
+  });
+
   it('a note damaged before VMCOREINFO does not lose VMCOREINFO', () => {
     const { notes } = elfLoads(elf!.file);
     const prog = open(elf!.file, [{ at: notes[0], bytes: le32(0xffffffff) }]);

@@ -209,8 +209,10 @@ describe.skipIf(!zd)(`kdump reader: reads little and bad input fails cleanly${zd
     expect(k.vmcoreinfo).toMatch(/^OSRELEASE=/);
     expect(src.stats.bytesRead).toBeLessThan(256 * 1024);
     const before = { ...src.stats };
-    k.readPhys(pa0, 8); // loads the 2nd bitmap (16 KiB here), then 1 descriptor block + 1 data block
-    expect(src.stats.reads - before.reads).toBeLessThanOrEqual(3);
+    // loads the 2nd bitmap (16 KiB here) and the 1st (checked against it, issue 10), then 1
+    // descriptor block + 1 data block
+    k.readPhys(pa0, 8);
+    expect(src.stats.reads - before.reads).toBeLessThanOrEqual(4);
     expect(src.stats.bytesRead - before.bytesRead).toBeLessThan(256 * 1024);
     const mid = { ...src.stats };
     k.readPhys(pa0, 8); // cached page

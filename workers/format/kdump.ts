@@ -459,22 +459,33 @@ export class KdumpDump implements PhysicalDump {
       min = Math.min(min, Number(off));
     }
     this.dataStart = expected;
-    if (min === Infinity) return; // no descriptor written (an empty or incomplete dump)
-    const gap = min - expected;
-    if (gap === 0 || gap === blockSize) return;
-    // the table holds (min - descOffset) / 24 descriptors (or one block less)
-    const tableCount = Math.floor((min - descOffset) / PAGE_DESC_SIZE);
-    this.dataStart = Math.min(expected, min);
-    let from = this.layout.startPfn;
+    // a page with data must exist: a pfn set in the 2nd bitmap but not in the 1st means one of
+    // them is damaged, even when the counts still agree (two flips cancelling out)
     const bm1 = this.bm1;
     const bm2 = this.bm2;
-    for (let byte = Math.floor(from / 8); byte < bm2.length; byte++) {
+    let orphan = -1;
+    for (let byte = Math.floor(this.layout.startPfn / 8); byte < bm2.length; byte++) {
       const extra = bm2[byte] & ~bm1[byte];
       if (extra) {
-        from = byte * 8 + Math.log2(extra & -extra);
+        orphan = byte * 8 + Math.log2(extra & -extra);
         break;
       }
     }
+    if (min === Infinity && orphan < 0) return; // no descriptor written (an empty or incomplete dump)
+    const gap = min - expected;
+    if ((gap === 0 || gap === blockSize) && orphan < 0) return;
+    if (gap === 0 || gap === blockSize || min === Infinity) {
+      this.untrustedFrom = orphan;
+      this.untrustedWhy =
+        `kdump: pfn 0x${orphan.toString(16)} has data in the 2nd bitmap but is not a page in the 1st (a damaged bitmap): ` +
+        `pages from pfn 0x${orphan.toString(16)} on may show a neighbouring page's data`;
+      this.warnings.push(this.untrustedWhy);
+      return;
+    }
+    // the table holds (min - descOffset) / 24 descriptors (or one block less)
+    const tableCount = Math.floor((min - descOffset) / PAGE_DESC_SIZE);
+    this.dataStart = Math.min(expected, min);
+    const from = orphan >= 0 ? orphan : this.layout.startPfn;
     this.untrustedFrom = from;
     this.untrustedWhy =
       `kdump: the 2nd bitmap has ${n} pages with data but the page descriptor table holds about ${tableCount} ` +

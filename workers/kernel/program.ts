@@ -5,7 +5,7 @@ import { CachedSource } from '../source/cached';
 import type { PhysicalDump } from '../format/types';
 import { openPhysical, type FormatHandlers } from '../format/detect';
 import { X86_64, START_KERNEL_MAP } from '../arch/x86_64';
-import { VmcoreInfo } from './vmcoreinfo';
+import { VmcoreInfo, shownLine } from './vmcoreinfo';
 import { KernelMemory } from './memory';
 import { readKallsyms, KallsymsNameIndex, type KallsymsRaw } from './kallsyms';
 import { SymbolTable } from './symbols';
@@ -95,6 +95,10 @@ export class Program {
       );
     }
     this.info = new VmcoreInfo(phys.vmcoreinfo);
+    if (this.info.malformed.length) {
+      const n = this.info.malformed.length;
+      phys.warnings.push(`VMCOREINFO: ${n} damaged line${n > 1 ? 's' : ''} (e.g. "${shownLine(this.info.malformed[0])}"); what ${n > 1 ? 'they' : 'it'} said is missing`);
+    }
     this.arch = new X86_64(phys, this.info);
     this.mem = new KernelMemory(phys, this.arch);
     this.findPageOffset();

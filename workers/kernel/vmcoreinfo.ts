@@ -11,12 +11,19 @@ import { noteProblem } from '../problems';
 export class VmcoreInfo {
   readonly raw: string;
   readonly entries = new Map<string, string>();
+  /** lines that are not KEY=VALUE in printable ASCII (a damaged note) */
+  readonly malformed: string[] = [];
 
   constructor(text: string) {
     this.raw = text;
     for (const line of text.split('\n')) {
       const i = line.indexOf('=');
-      if (i <= 0) continue;
+      // a line the kernel wrote is KEY=VALUE in printable ASCII: anything else is damage, and
+      // the value it held is missing (said once, by the Program, for every answer)
+      if (i <= 0 || !/^[A-Za-z0-9_().\-]+$/.test(line.slice(0, i).trim()) || /[^\x20-\x7e]/.test(line.slice(i + 1))) {
+        if (line.trim() !== '') this.malformed.push(line);
+        if (i <= 0) continue;
+      }
       this.entries.set(line.slice(0, i).trim(), line.slice(i + 1).trim());
     }
   }
@@ -95,6 +102,11 @@ function parseIntLike(key: string, v: string): bigint {
   }
   if (/^-?\d{1,20}$/.test(s)) return BigInt.asIntN(64, BigInt(s));
   throw badValue(key, v, 'a number');
+}
+
+/** A line of VMCOREINFO shown safely (printable ASCII, escapes for the rest), at most 60 characters. */
+export function shownLine(v: string): string {
+  return [...v.slice(0, 60)].map((c) => (c >= ' ' && c <= '~' ? c : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)).join('') + (v.length > 60 ? '...' : '');
 }
 
 /** A one-line error naming the VMCOREINFO key and showing its value safely. */
