@@ -367,6 +367,7 @@ export class KdumpDump implements PhysicalDump {
     const size = this.file.size;
     let flagsSeen = 0;
     let compressed = 0;
+    let sampled = 0;
     // The table ends where page data starts: no descriptor lies at or past the smallest data
     // offset seen so far, so we never read page data as descriptors.
     let tableEnd = size;
@@ -380,10 +381,16 @@ export class KdumpDump implements PhysicalDump {
       const flags = u32(d, 12);
       if (off <= BigInt(at) || off > BigInt(size) || len === 0) continue; // not written or corrupt
       tableEnd = Math.min(tableEnd, Number(off));
+      sampled++;
       if (flags & COMPRESSION_FLAGS) {
         flagsSeen |= flags & COMPRESSION_FLAGS;
         compressed++;
       }
+    }
+    if (!flagsSeen && sampled >= 16 && (status & COMPRESSION_FLAGS)) {
+      // the header claims a codec no page uses: trust the pages, say the header is damaged
+      this.warnings.push(`kdump header: status 0x${status.toString(16)} names a compression, but the first ${sampled} pages are stored uncompressed (damaged header?)`);
+      return 'none';
     }
     return compressionOfFlags(flagsSeen || status);
   }
