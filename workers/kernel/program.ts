@@ -276,52 +276,17 @@ export class Program {
     if (index && addrs) {
       // kallsyms' tables in place: no string or object per symbol until a lookup returns it
       t.setKernel(index, addrs);
-      let start = -1n;
-      let end = 0n;
-      for (let i = 0; i < addrs.length; i++) {
-        const a = addrs[i];
-        if (a >= START_KERNEL_MAP) {
-          if (start < 0n || a < start) start = a;
-          if (a > end) end = a;
-        }
-      }
-      const kend = t.address('_end') ?? end + 1n;
-      t.addRegion(start, kend);
-      const pcpuEnd = t.address('__per_cpu_end');
-      if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
+      addImageRegions(t, addrs);
     }
     const k = index && addrs ? null : this.kallsyms();
     const fromFile = k || (index && addrs) ? null : this.debugSymbols();
     if (fromFile) {
-      let start = -1n;
-      let end = 0n;
-      for (const s of fromFile) {
-        t.add(s);
-        if (s.address >= START_KERNEL_MAP) {
-          if (start < 0n || s.address < start) start = s.address;
-          if (s.address > end) end = s.address;
-        }
-      }
-      t.addRegion(start, t.address('_end') ?? end + 1n);
-      const pcpuEnd = t.address('__per_cpu_end');
-      if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
+      for (const s of fromFile) t.add(s);
+      addImageRegions(t, fromFile.map((s) => s.address));
     }
     if (k) {
-      let end = 0n;
-      let start = -1n;
-      for (let i = 0; i < k.names.length; i++) {
-        t.add({ name: k.names[i], address: k.addrs[i], type: k.types[i] });
-        const a = k.addrs[i];
-        if (a >= START_KERNEL_MAP) {
-          if (start < 0n || a < start) start = a;
-          if (a > end) end = a;
-        }
-      }
-      const kend = t.address('_end') ?? end + 1n;
-      t.addRegion(start, kend);
-      // per-cpu symbols are small offsets (kernels < 6.15 link them at 0)
-      const pcpuEnd = t.address('__per_cpu_end');
-      if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
+      for (let i = 0; i < k.names.length; i++) t.add({ name: k.names[i], address: k.addrs[i], type: k.types[i] });
+      addImageRegions(t, k.addrs);
     }
     for (const { load, regions } of this.symbolLoaders) t.defer(() => load(this, t), regions);
     return t;
@@ -565,4 +530,23 @@ export class Program {
 export interface SymbolLoader {
   load: (p: Program, t: SymbolTable) => void;
   regions: boolean;
+}
+
+/**
+ * The kernel image's symbol region (lowest kernel-text-map address to _end) and, where per-CPU
+ * symbols are linked at 0 (kernels < 6.15), the per-CPU region [0, __per_cpu_end).
+ */
+function addImageRegions(t: SymbolTable, addrs: ArrayLike<bigint>): void {
+  let start = -1n;
+  let end = 0n;
+  for (let i = 0; i < addrs.length; i++) {
+    const a = addrs[i];
+    if (a >= START_KERNEL_MAP) {
+      if (start < 0n || a < start) start = a;
+      if (a > end) end = a;
+    }
+  }
+  t.addRegion(start, t.address('_end') ?? end + 1n);
+  const pcpuEnd = t.address('__per_cpu_end');
+  if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
 }
