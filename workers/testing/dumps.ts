@@ -13,6 +13,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(here, '../..');
 export const SHARED_DUMPS = process.env.VMCORE_SHARED_DUMPS ?? resolve(ROOT, '../shared/dumps');
 export const SAMPLES = join(ROOT, 'public/samples');
+/** Real dumps the project carries only as test data (not offered by the UI): fixtures/dumps/<name>/. */
+export const FIXTURE_DUMPS = join(ROOT, 'fixtures/dumps');
+
+/** The dumps in fixtures/dumps (made by fixtures/make-dump.sh; oracle bundles from fixtures/lib/oracle.py). */
+export const FIXTURE_DUMP_NAMES = ['5.10-skb-uaf-kaslr', '7.2-skb-uaf-kaslr', '6.1-kdump-kexec-skb-uaf'] as const;
 
 export const SHARED_DUMP_NAMES = [
   '6.1-skb-uaf-0x106',
@@ -59,11 +64,13 @@ function unxz(path: string): string {
 
 /**
  * The dump `name` with its oracle: from ../shared/dumps, else from the copy the project carries in
- * public/samples/<name>/ (four of the six); null when neither has it.
+ * public/samples/<name>/ (four of the six), else from fixtures/dumps/<name>/ (test-only dumps);
+ * null when none has it.
  */
 export function sharedDump(name: string): SharedDump | null {
   let dir = join(SHARED_DUMPS, name);
   if (!existsSync(dir)) dir = join(SAMPLES, name);
+  if (!existsSync(dir)) dir = join(FIXTURE_DUMPS, name);
   if (!existsSync(dir)) return null;
   let file = dumpFileIn(dir);
   if (!file) return null;
@@ -101,4 +108,4 @@ export function crashSlubFailed(d: SharedDump): boolean {
   return d.hasOracle('kmem-s.txt') && /^kmem: invalid structure member offset/.test(d.oracle('kmem-s.txt'));
 }
 
-export const SKIP_REASON = `dump not found in ${SHARED_DUMPS} (set VMCORE_SHARED_DUMPS) nor in public/samples`;
+export const SKIP_REASON = `dump not found in ${SHARED_DUMPS} (set VMCORE_SHARED_DUMPS) nor in public/samples nor fixtures/dumps`;
