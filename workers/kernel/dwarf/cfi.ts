@@ -4,7 +4,7 @@
  * frames and their stack pointers; this adds the registers ORC does not track, so that the
  * variables of a caller frame living in rbx, rbp or r12-r15 can be read.
  */
-import { Cursor } from './cursor';
+import { Cursor, floorIndex } from './cursor';
 
 export interface CfiRow {
   /** register -> offset from the CFA where the caller's value is saved */
@@ -84,16 +84,7 @@ export class DebugFrame {
   /** The save rules in effect at pc (a link-time address), or null when no FDE covers it. */
   rowAt(pc: bigint): CfiRow | null {
     const f = this.fdes;
-    let lo = 0;
-    let hi = f.length - 1;
-    let ans = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (f[mid].start <= pc) {
-        ans = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const ans = floorIndex(f.length, (i) => f[i].start, pc);
     if (ans < 0 || pc >= f[ans].end) return null;
     const fde = f[ans];
     const initial: CfiRow = { saved: new Map(), undefinedRegs: new Set() };

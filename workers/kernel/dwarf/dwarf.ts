@@ -12,7 +12,7 @@
 import { DumpError } from '../../errors';
 import { LruCache } from '../../source/lru';
 import type { ElfImage, Section } from '../elfimage';
-import { Cursor, strAt } from './cursor';
+import { Cursor, floorIndex, strAt } from './cursor';
 import { AT, FORM, TAG } from './consts';
 import { LineTable, parseLineTable } from './line';
 
@@ -576,16 +576,7 @@ export class Dwarf {
   unitFor(pc: bigint): Unit | null {
     if (!this.arStart) this.buildAddressIndex();
     const s = this.arStart!;
-    let lo = 0;
-    let hi = s.length - 1;
-    let ans = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (s[mid] <= pc) {
-        ans = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const ans = floorIndex(s.length, (i) => s[i], pc);
     // ranges may nest or overlap slightly: look back a few for one that covers pc
     for (let i = ans; i >= 0 && i > ans - 8; i--) {
       if (pc >= s[i] && pc < this.arEnd![i]) return this.unitAt(this.arUnit![i]);
@@ -596,16 +587,7 @@ export class Dwarf {
   /** The unit holding a .debug_info offset (for DW_FORM_ref_addr across units). */
   unitContaining(absOff: number): Unit | null {
     const offs = this.allUnitOffsets();
-    let lo = 0;
-    let hi = offs.length - 1;
-    let ans = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (offs[mid] <= absOff) {
-        ans = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const ans = floorIndex(offs.length, (i) => offs[i], absOff);
     return ans < 0 ? null : this.unitAt(offs[ans]);
   }
 

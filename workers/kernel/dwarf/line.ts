@@ -4,7 +4,7 @@
  * a sequence, the last row at the greatest address <= pc, unless that row ends the sequence.
  */
 import { DumpError } from '../../errors';
-import { Cursor } from './cursor';
+import { Cursor, floorIndex } from './cursor';
 import { FORM } from './consts';
 
 /** What the line-table reader needs of the unit it belongs to (dwarf.ts's Unit has it). */
@@ -124,16 +124,7 @@ export class LineTable {
   /** Index of the row covering pc, or -1. */
   rowFor(pc: bigint): number {
     const a = this.addr;
-    let lo = 0;
-    let hi = a.length - 1;
-    let ans = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (a[mid] <= pc) {
-        ans = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const ans = floorIndex(a.length, (i) => a[i], pc);
     if (ans < 0) return -1;
     // among rows at that address prefer a row that does not end a sequence (the next one starts there)
     let i = ans;
