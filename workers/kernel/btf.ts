@@ -490,17 +490,8 @@ export class Btf {
       hashes[m] = h;
       m++;
     }
-    let size = 1024;
-    while (size < m * 2) size <<= 1;
-    const slots = new Int32Array(size);
-    const mask = size - 1;
     // in id order, so along a chain equal names come lowest id first
-    for (let j = 0; j < m; j++) {
-      let x = mixHash(hashes[j]) & mask;
-      while (slots[x] !== 0) x = (x + 1) & mask;
-      slots[x] = j + 1;
-    }
-    return { ids: ids.subarray(0, m), hashes: hashes.subarray(0, m), slots };
+    return { ids: ids.subarray(0, m), hashes: hashes.subarray(0, m), slots: hashSlots(hashes, m) };
   }
 
   /** Every named type (not ptr/array/qualifier) with this exact name, lowest id first. */
@@ -625,17 +616,7 @@ export class Btf {
         hashes.push(h);
       }
     }
-    const m = ids.length;
-    let size = 1024;
-    while (size < m * 2) size <<= 1;
-    const slots = new Int32Array(size);
-    const mask = size - 1;
-    for (let j = 0; j < m; j++) {
-      let x = mixHash(hashes[j]) & mask;
-      while (slots[x] !== 0) x = (x + 1) & mask;
-      slots[x] = j + 1;
-    }
-    return { ids: Int32Array.from(ids), at: Int32Array.from(at), hashes: Int32Array.from(hashes), slots };
+    return { ids: Int32Array.from(ids), at: Int32Array.from(at), hashes: Int32Array.from(hashes), slots: hashSlots(hashes, ids.length) };
   }
 
   /** The enumerator named for a value of an enum type (through typedefs), or null. */
@@ -1149,6 +1130,23 @@ function nameHash(s: string): number {
 }
 
 /** Spread a hash's bits over a table index. */
+/**
+ * An open-addressing table (linear probing, power-of-two size, at most half full) of entry index + 1
+ * by the first m hashes, filled in entry order; lookups probe from mixHash(h) & (size - 1).
+ */
+function hashSlots(hashes: ArrayLike<number>, m: number): Int32Array {
+  let size = 1024;
+  while (size < m * 2) size <<= 1;
+  const slots = new Int32Array(size);
+  const mask = size - 1;
+  for (let j = 0; j < m; j++) {
+    let x = mixHash(hashes[j]) & mask;
+    while (slots[x] !== 0) x = (x + 1) & mask;
+    slots[x] = j + 1;
+  }
+  return slots;
+}
+
 function mixHash(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x45d9f3b);
