@@ -125,6 +125,19 @@ export function btfFromDwarf(d: Dwarf, onProgress?: (done: number, total: number
       return conv(t[1]);
     };
 
+    /** An anonymous type by its shape: the id made for that shape already, or a new one to fill. */
+    const byShape = (i: number, shape: string): { id: number; fresh: boolean } => {
+      const have = w.shapes.get(shape);
+      if (have !== undefined) {
+        local.set(i, have);
+        return { id: have, fresh: false };
+      }
+      const id = w.reserve();
+      local.set(i, id);
+      w.shapes.set(shape, id);
+      return { id, fresh: true };
+    };
+
     const conv = (i: number): number => {
       const have = local.get(i);
       if (have !== undefined) return have;
@@ -248,14 +261,8 @@ export function btfFromDwarf(d: Dwarf, onProgress?: (done: number, total: number
           // the target first (a struct's members may point back at it: named types get ids first)
           const target = refOf(i, a);
           const shape = `p${target}`;
-          const have2 = w.shapes.get(shape);
-          if (have2 !== undefined) {
-            local.set(i, have2);
-            return have2;
-          }
-          const id = w.reserve();
-          local.set(i, id);
-          w.shapes.set(shape, id);
+          const { id, fresh } = byShape(i, shape);
+          if (!fresh) return id;
           w.fill(id, [0, info(K.PTR), target]);
           return id;
         }
@@ -266,14 +273,8 @@ export function btfFromDwarf(d: Dwarf, onProgress?: (done: number, total: number
           const kind = tag === TAG.const_type ? K.CONST : tag === TAG.volatile_type ? K.VOLATILE : tag === TAG.restrict_type ? K.RESTRICT : K.VOLATILE;
           const target = refOf(i, a);
           const shape = `q${kind}:${target}`;
-          const have2 = w.shapes.get(shape);
-          if (have2 !== undefined) {
-            local.set(i, have2);
-            return have2;
-          }
-          const id = w.reserve();
-          local.set(i, id);
-          w.shapes.set(shape, id);
+          const { id, fresh } = byShape(i, shape);
+          if (!fresh) return id;
           w.fill(id, [0, info(kind), target]);
           return id;
         }
@@ -290,14 +291,8 @@ export function btfFromDwarf(d: Dwarf, onProgress?: (done: number, total: number
           if (!dims.length) dims.push(0);
           const elem = refOf(i, a);
           const shape = `a${elem}:${dims.join(',')}`;
-          const have2 = w.shapes.get(shape);
-          if (have2 !== undefined) {
-            local.set(i, have2);
-            return have2;
-          }
-          const id = w.reserve();
-          local.set(i, id);
-          w.shapes.set(shape, id);
+          const { id, fresh } = byShape(i, shape);
+          if (!fresh) return id;
           let inner = elem;
           const ids: number[] = [id];
           for (let k2 = 1; k2 < dims.length; k2++) ids.push(w.reserve());
@@ -321,14 +316,8 @@ export function btfFromDwarf(d: Dwarf, onProgress?: (done: number, total: number
           }
           const ret = refOf(i, a);
           const shape = `s${ret}:${params.join(',')}`;
-          const have2 = w.shapes.get(shape);
-          if (have2 !== undefined) {
-            local.set(i, have2);
-            return have2;
-          }
-          const id = w.reserve();
-          local.set(i, id);
-          w.shapes.set(shape, id);
+          const { id, fresh } = byShape(i, shape);
+          if (!fresh) return id;
           w.fill(id, [0, info(K.FUNC_PROTO, n), ret, ...params]);
           return id;
         }
