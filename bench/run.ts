@@ -27,18 +27,9 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
-import { sharedDump, ROOT, type SharedDump } from '../workers/testing/dumps';
+import { sharedDump, ROOT, SHARED_DUMP_NAMES, type SharedDump } from '../workers/testing/dumps';
 
-const ALL_DUMPS = [
-  '6.1-skb-uaf-0x106',
-  '6.1-skb-uaf-0x106-slubdebug',
-  '6.1-bh-scribble',
-  '6.1-sysrq-kaslr',
-  '6.1-sysrq-256M-flattened',
-  '6.12-skb-uaf-kaslr',
-  '5.10-sysrq-lzo',
-  '7.2-sysrq-kaslr',
-];
+const ALL_DUMPS: readonly string[] = SHARED_DUMP_NAMES;
 const ALL_WORK = ['sys', 'kmem-s', 'bt-a', 'ps', 'kmem200', 'search'] as const;
 type Work = (typeof ALL_WORK)[number];
 const ALL_TOOLS = ['vmcore', 'drgn', 'crash'] as const;
