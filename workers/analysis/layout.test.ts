@@ -60,3 +60,35 @@ describe('kernel address layout', () => {
     });
   }
 });
+
+// 5-level paging (la57): every base moves (direct map 0xff11... and randomized, vmalloc, vmemmap);
+// the addresses are the ones crash translated in the dump's oracle (vtop.json: one of each kind,
+// named from crash's own ps, mod, kmem -v, kmem -s and vtop's struct page), and the stack frames
+// of crash's bt (bt-dstate.txt: vmalloc'ed stacks).
+describe('kernel address layout, 5-level paging', () => {
+  const d = sharedDump('6.1-la57-hung-locks');
+  it.skipIf(!d)(`6.1-la57-hung-locks: levels 5, each kind of address in its range${d ? '' : ' (dump absent)'}`, () => {
+    const prog = openProgram(new NodeFileSource(d!.file));
+    const L = kernelAddressLayout(prog);
+    expect(L.levels).toBe(5);
+    const want: Array<[RegExp, RangeName]> = [
+      [/direct map|slab object/, 'direct map'],
+      [/kernel image/, 'kernel image'],
+      [/module space/, 'modules'],
+      [/vmalloc/, 'vmalloc'],
+      [/vmemmap/, 'vmemmap'],
+    ];
+    const rows = d!.oracleJson<Array<{ what: string; address: string; paddr: string | null }>>('vtop.json');
+    expect(rows.length).toBeGreaterThanOrEqual(6);
+    for (const r of rows) {
+      expect(r.paddr, r.what).not.toBeNull();
+      const w = want.find(([re]) => re.test(r.what));
+      expect(w, r.what).toBeDefined();
+      expect(`${r.what}: ${rangeOf(L, BigInt(r.address))?.name}`).toBe(`${r.what}: ${w![1]}`);
+    }
+    const sps = [...d!.oracle('bt-dstate.txt').matchAll(/^ *#\d+ \[([0-9a-f]{16})\]/gm)].map((m) => BigInt('0x' + m[1]));
+    expect(sps.length).toBeGreaterThan(20);
+    for (const sp of sps) expect(rangeOf(L, sp)?.name, sp.toString(16)).toBe('vmalloc');
+    for (const v of [0x106n, 0xffffffffffffffdan, 0x7ffd12345678n, 0xffff000000000000n]) expect(rangeOf(L, v), `0x${v.toString(16)}`).toBeNull();
+  });
+});

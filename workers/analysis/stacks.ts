@@ -7,7 +7,8 @@
  */
 import type { Program } from '../kernel/program';
 import { MemoryError, DumpError, expectedError } from '../errors';
-import { taskList, type TaskInfo } from './tasks';
+import { walkList } from '../kernel/list';
+import { taskList, threadSize, type TaskInfo } from './tasks';
 import { unwindTask } from './unwind';
 import { lastArrival, rqClock, latestRqClock } from './sched';
 
@@ -82,8 +83,13 @@ export interface LockWait {
   lock: bigint;
   type: string;
   owner?: TaskInfo;
+  /** the lock's owner field as stored (task pointer | flag bits) */
+  ownerRaw: bigint;
+  /** the tasks on the lock's wait list, in queue order (when the waiter type is known) */
+  waiters?: TaskInfo[];
   how: string;
 }
+
 
 export interface HungTask {
   task: TaskInfo;
@@ -99,41 +105,75 @@ const RWSEM_FUNCS = /^(rwsem_down_(read|write)_slowpath|down_(read|write)|__down
 /**
  * Which sleeping lock a task waits on, from the words of its stack near the lock frame: a struct
  * mutex whose owner (low bits masked) is a task and whose wait_list is not empty; an rw_semaphore
- * likewise. A heuristic over the stack's own values: each answer says how it was found.
+ * likewise. The lock's address is kept in a callee-saved register by the lock function, so it is
+ * found where the functions it called (schedule, __schedule) saved it: the words from the
+ * innermost frame's stack pointer (`from`) up to 512 bytes past the lock frame, never past the
+ * end of the task's stack. A heuristic over the stack's own values: each answer says how it was
+ * found.
  */
-export function lockWaits(prog: Program, t: TaskInfo, sp: bigint[], inFuncs: string[]): LockWait[] {
+export function lockWaits(prog: Program, t: TaskInfo, from: bigint, sp: bigint[], inFuncs: string[]): LockWait[] {
   const out: LockWait[] = [];
   const all = taskList(prog);
   const byAddr = new Map(all.map((x) => [x.task, x]));
   const tryLock = (type: string, v: bigint, fn: string): LockWait | null => {
     const id = prog.findType(type);
     if (id === null) return null;
+    // the waiter records queued on the lock's wait_list (kernel/locking/mutex.h, rwsem.c): list + task
+    const waiterType = type === 'struct mutex' ? 'struct mutex_waiter' : 'struct rwsem_waiter';
+    const wid = prog.findType(waiterType);
     try {
       const o = prog.obj(id, v);
-      const owner = o.member('owner').value() & ~7n;
+      // owner: a task pointer with flag bits below the task_struct alignment (mutex: WAITERS,
+      // HANDOFF, PICKUP; rwsem: READER_OWNED, NONSPINNABLE); atomic_long_t since 4.10/5.3
+      const ow = o.member('owner');
+      const ownerRaw = BigInt.asUintN(64, (ow.kind === 'struct' ? ow.member('counter') : ow).value());
+      const owner = ownerRaw & ~7n;
       const wl = o.member('wait_list');
-      const next = wl.member('next').ptr();
-      const waitAddr = wl.address;
-      if (next === waitAddr) return null; // nobody waits: not the lock we sleep on
+      if (wl.member('next').ptr() === wl.address) return null; // nobody waits: not the lock we sleep on
       const ot = byAddr.get(owner);
       if (owner !== 0n && !ot) return null;
-      return { in: fn, lock: v, type, owner: ot, how: `a ${type} on ${t.comm}'s stack with waiters${ot ? ` and owner ${ot.comm} (${ot.pid})` : ''}` };
+      let waiters: TaskInfo[] | undefined;
+      let how: string;
+      if (wid !== null) {
+        // the lock this task sleeps on has it on its wait list: walk the list (bounded by the
+        // number of tasks, each link checked both ways) and require it
+        const w = walkList(prog, wl.address, { nextOffset: prog.offsetof(wid, 'list'), headIsAnchor: true, checkPrev: true, limit: all.length + 1 });
+        if (w.stop.kind !== 'end') return null;
+        waiters = [];
+        for (const e of w.entries) {
+          const wt = byAddr.get(prog.obj(wid, e).member('task').ptr());
+          if (!wt) return null;
+          waiters.push(wt);
+        }
+        if (!waiters.some((x) => x.task === t.task)) return null;
+        how = `a ${type} on ${t.comm}'s stack whose wait_list holds it (${waiters.length} waiter${waiters.length === 1 ? '' : 's'})`;
+      } else {
+        how = `a ${type} on ${t.comm}'s stack with waiters (no ${waiterType} type to check the wait list)`;
+      }
+      return { in: fn, lock: v, type, owner: ot, ownerRaw, waiters, how };
     } catch (e) {
       if (e instanceof MemoryError || e instanceof DumpError) return null;
       throw e;
     }
   };
-  for (const fn of inFuncs) {
+  const stackEnd = t.stack ? t.stack + BigInt(threadSize(prog)) : null;
+  for (const [k, fn] of inFuncs.entries()) {
     const type = MUTEX_FUNCS.test(fn) ? 'struct mutex' : RWSEM_FUNCS.test(fn) ? 'struct rw_semaphore' : null;
     if (!type) continue;
     const seen = new Set<bigint>();
-    for (const base of sp) {
-      const b = prog.mem.tryRead(base, 512);
+    const start = from & ~7n;
+    let end = sp[k] + 512n;
+    if (stackEnd !== null && start >= t.stack! && start < stackEnd && end > stackEnd) end = stackEnd;
+    if (end <= start || end - start > 0x10000n) continue;
+    // page by page: one unreadable page (excluded from the dump, the guard page) loses only itself
+    for (let page = start; page < end; page = (page & ~0xfffn) + 0x1000n) {
+      const stop = (page & ~0xfffn) + 0x1000n < end ? (page & ~0xfffn) + 0x1000n : end;
+      const b = prog.mem.tryRead(page, Number(stop - page));
       if (!b) continue;
       const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
       for (let i = 0; i + 8 <= b.length; i += 8) {
         const v = dv.getBigUint64(i, true);
-        if (v < 0xffff800000000000n || seen.has(v)) continue;
+        if (!prog.arch.isKernelAddress(v) || seen.has(v)) continue;
         seen.add(v);
         const w = tryLock(type, v, fn);
         if (w) {
@@ -176,7 +216,7 @@ export function hungTasks(prog: Program, seconds: number, cancel?: () => void): 
       const u = unwindTask(prog, t);
       frames = u.frames.filter((f) => !f.user).map((f) => ({ symbol: f.sym?.sym.name ?? null, offset: f.sym?.offset ?? 0, module: f.sym?.sym.module ?? null, pc: f.pc }));
       const lockFrames = u.frames.filter((f) => f.sym && (MUTEX_FUNCS.test(f.sym.sym.name) || RWSEM_FUNCS.test(f.sym.sym.name)));
-      if (lockFrames.length) waits = lockWaits(prog, t, lockFrames.map((f) => f.sp), lockFrames.map((f) => f.sym!.sym.name));
+      if (lockFrames.length) waits = lockWaits(prog, t, u.frames[0].sp, lockFrames.map((f) => f.sp), lockFrames.map((f) => f.sym!.sym.name));
     } catch (e) {
       if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
       problems.push(`PID ${t.pid}: ${e.message}`);

@@ -492,7 +492,7 @@ export function stackTextAddresses(prog: Program, task: TaskInfo, from: bigint):
   if (!b) return out;
   for (let o = 0; o + 8 <= b.length; o += 8) {
     const w = u64(b, o);
-    if (w < 0xffff800000000000n) continue;
+    if (!prog.arch.isKernelAddress(w)) continue;
     // named as the kernel's own stack dump names them (%pB: return addresses at pc - 1)
     if (isKernelText(prog, w)) out.push({ slot: start + BigInt(o), pc: w, sym: symbolize(prog, w, true) ?? symbolize(prog, w, false) });
   }

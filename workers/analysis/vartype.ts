@@ -225,7 +225,7 @@ function typedPointers(prog: Program): Map<bigint, { target: number; where: stri
       for (const s of slots) {
         if (s.offset + 8 > buf.length) continue;
         const p = dv.getBigUint64(s.offset, true);
-        if (p < 0xffff800000000000n || out.has(p)) continue;
+        if (!prog.arch.isKernelAddress(p) || out.has(p)) continue;
         out.set(p, { target: s.target, where: `per_cpu(${v.name}, ${cpu})${s.path ? '.' + s.path : ''}` });
       }
     }

@@ -44,7 +44,7 @@ export function faultingPcs(prog: Program): bigint[] {
 function symbolizer(prog: Program) {
   return (addr: bigint): SymbolRef | null => {
     // per-CPU offsets (%gs:-relative operands) are not named, as crash/gdb print them
-    if (addr < 0xffff800000000000n) return null;
+    if (!prog.arch.isKernelAddress(addr)) return null;
     const h = prog.symbols.lookup(addr);
     if (!h) return null;
     const first = prog.symbols.at(h.sym.address).find((s) => s.module === h.sym.module) ?? h.sym;

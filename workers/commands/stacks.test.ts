@@ -5,7 +5,7 @@ import { sharedDump, SKIP_REASON } from '../testing/dumps';
 import { runCommand } from './registry';
 import './index';
 
-for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr']) {
+for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-la57-hung-locks']) {
   const d = sharedDump(name);
   describe.skipIf(!d)(`stacks / hung on ${name}${d ? '' : ` (${SKIP_REASON})`}`, () => {
     it("groups every task of crash's ps once; tasks of a group have the same crash bt (bt-foreach-s.txt)", () => {
@@ -47,3 +47,48 @@ for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr']) {
     }, 120_000);
   });
 }
+
+// A dump made for this: tasks blocked in D state on a mutex and an rw_semaphore whose owners sleep
+// holding them (fixtures/modules/hung_locks), 5-level paging. The oracle is drgn 0.3.0's
+// mutex_owner()/rwsem_owner() and the waiter tasks on each lock's wait_list (drgn.json "locks"),
+// and crash's `struct mutex|rw_semaphore ADDR` owner counter (locks.json).
+const hl = sharedDump('6.1-la57-hung-locks');
+describe.skipIf(!hl)(`hung: the lock and its owner on 6.1-la57-hung-locks${hl ? '' : ` (${SKIP_REASON})`}`, () => {
+  it("every D-state task's lock, owner, owner field and wait list equal drgn's and crash's", () => {
+    const prog = openProgram(new NodeFileSource(hl!.file));
+    type DrgnLock = { symbol: string; type: string; address: string; owner_counter: string; owner: string; owner_pid: number; owner_comm: string; waiters: { task: string; pid: number; comm: string }[] };
+    const locks = hl!.oracleJson<{ locks: DrgnLock[] }>('drgn.json').locks;
+    const crashLocks = hl!.oracleJson<{ symbol: string; address: string; owner_counter: string }[]>('locks.json');
+    expect(locks.length).toBe(2);
+    // default threshold: the kernel's hung_task_timeout_secs (10, set by the guest's /init)
+    const j = runCommand({ prog }, 'hung').json as any;
+    expect(j.seconds).toBe(10);
+    const ps = hl!.oracleJson<any[]>('ps.json');
+    expect(j.tasks.map((t: any) => t.task).sort()).toEqual(ps.filter((t) => t.state === 'UN').map((t) => t.task).sort());
+    const byTask = new Map<string, any>(j.tasks.map((t: any) => [t.task, t]));
+    let checked = 0;
+    for (const l of locks) {
+      const c = crashLocks.find((x) => x.symbol === l.symbol)!;
+      expect(c.address).toBe(l.address);
+      expect(c.owner_counter).toBe(l.owner_counter);
+      for (const w of l.waiters) {
+        const h = byTask.get(w.task);
+        expect(h, `${w.comm} (${w.pid}) listed by hung`).toBeDefined();
+        expect(h.waits.length, w.comm).toBe(1);
+        const x = h.waits[0];
+        expect(`${w.comm}: ${x.type} ${x.lock} ${x.symbol}`).toBe(`${w.comm}: ${l.type} ${l.address} ${l.symbol} [hung_locks]`);
+        expect(x.owner_raw).toBe(l.owner_counter);
+        expect(x.owner).toEqual({ pid: l.owner_pid, task: l.owner, comm: l.owner_comm, state: ps.find((t) => t.task === l.owner).state });
+        expect(x.waiters).toEqual(l.waiters);
+        checked++;
+      }
+    }
+    // every D-state task waits on one of the two locks
+    expect(checked).toBe(j.tasks.length);
+    // the text names the lock and the owner
+    const text = runCommand({ prog }, 'hung').text;
+    const m = locks.find((l) => l.type === 'struct mutex')!;
+    expect(text).toContain(`waits on struct mutex ${m.address.slice(2)} (${m.symbol} [hung_locks])`);
+    expect(text).toContain(`owner: PID ${m.owner_pid} TASK ${m.owner.slice(2)} "${m.owner_comm}"`);
+  }, 120_000);
+});

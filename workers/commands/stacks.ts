@@ -7,10 +7,17 @@
 import { groupStacks, hungTasks, hungTaskTimeout, type StackFrameKey } from '../analysis/stacks';
 import { formatSpan } from '../analysis/sched';
 import { CommandError, checkCancel, parseFlags, registerCommand } from './registry';
+import type { Program } from '../kernel/program';
 
 const hex = (v: bigint) => '0x' + v.toString(16);
 const frameText = (f: StackFrameKey) => (f.symbol ? `${f.symbol}+${f.offset}${f.module ? ` [${f.module}]` : ''}` : f.pc.toString(16));
 const frameJson = (f: StackFrameKey) => ({ symbol: f.symbol, offset: f.offset, module: f.module, pc: hex(f.pc) });
+/** A lock that is a global variable, by its symbol ("lab_mutex [hung_locks]"); null otherwise. */
+function lockName(prog: Program, addr: bigint): string | null {
+  const h = prog.symbols.lookup(addr);
+  if (!h || h.offset !== 0) return null;
+  return `${h.sym.name}${h.sym.module ? ` [${h.sym.module}]` : ''}`;
+}
 
 registerCommand({
   name: 'stacks',
@@ -70,7 +77,13 @@ registerCommand({
       lines.push('');
       lines.push(`${formatSpan(h.sinceNs)} [${t.state}]  PID: ${t.pid}  TASK: ${t.task.toString(16)}  CPU: ${t.cpu}  COMMAND: "${t.comm}"`);
       h.frames.forEach((f, i) => lines.push(`  ${('#' + i).padStart(3)} ${frameText(f)}`));
-      for (const w of h.waits) lines.push(`  waits on ${w.type} ${w.lock.toString(16)} in ${w.in}${w.owner ? `, owner PID ${w.owner.pid} TASK ${w.owner.task.toString(16)} "${w.owner.comm}"` : ''} (${w.how})`);
+      for (const w of h.waits) {
+        const name = lockName(ctx.prog, w.lock);
+        lines.push(`  waits on ${w.type} ${w.lock.toString(16)}${name ? ` (${name})` : ''} in ${w.in}`);
+        lines.push(`    owner: ${w.owner ? `PID ${w.owner.pid} TASK ${w.owner.task.toString(16)} "${w.owner.comm}" [${w.owner.state}]` : 'none'} (owner field ${w.ownerRaw.toString(16)})`);
+        if (w.waiters) lines.push(`    waiters: ${w.waiters.map((x) => `${x.pid} "${x.comm}"`).join(', ')}`);
+        lines.push(`    found as: ${w.how}`);
+      }
     }
     for (const p of problems) lines.push(`hung: ${p}`);
     return {
@@ -80,7 +93,13 @@ registerCommand({
         tasks: tasks.map((h) => ({
           pid: h.task.pid, task: hex(h.task.task), comm: h.task.comm, cpu: h.task.cpu, since_ns: h.sinceNs.toString(),
           frames: h.frames.map(frameJson),
-          waits: h.waits.map((w) => ({ in: w.in, lock: hex(w.lock), type: w.type, owner: w.owner ? { pid: w.owner.pid, task: hex(w.owner.task), comm: w.owner.comm } : null, how: w.how })),
+          waits: h.waits.map((w) => ({
+            in: w.in, lock: hex(w.lock), symbol: lockName(ctx.prog, w.lock), type: w.type,
+            owner: w.owner ? { pid: w.owner.pid, task: hex(w.owner.task), comm: w.owner.comm, state: w.owner.state } : null,
+            owner_raw: hex(w.ownerRaw),
+            waiters: w.waiters ? w.waiters.map((x) => ({ pid: x.pid, task: hex(x.task), comm: x.comm })) : null,
+            how: w.how,
+          })),
         })),
         problems,
       },
