@@ -37,7 +37,18 @@ interface Hung {
   cpu: number;
   since_ns: string;
   frames: GFrame[];
-  waits: Array<{ in: string; lock: string; type: string; owner: { pid: number; task: string; comm: string } | null; how: string }>;
+  waits: Array<{
+    in: string;
+    lock: string;
+    /** the lock's symbol when it is a global variable ("lab_mutex [hung_locks]") */
+    symbol: string | null;
+    type: string;
+    owner: { pid: number; task: string; comm: string; state: string } | null;
+    /** the owner field as stored: task pointer | flag bits */
+    owner_raw: string;
+    waiters: Array<{ pid: number; task: string; comm: string }> | null;
+    how: string;
+  }>;
 }
 
 const frameText = (f: GFrame) => (f.symbol ? `${f.symbol}+${f.offset}${f.module ? ` [${f.module}]` : ''}` : f.pc);
@@ -147,7 +158,7 @@ function Groups({ groups, q, state, openBt }: { groups: Group[]; q: string; stat
 function HungList({ rows, openBt }: { rows: Hung[]; openBt: (t: { pid: number; task: string }) => void }) {
   if (!rows.length) return <div className="state empty" data-testid="hung-empty">No task is in D state (TASK_UNINTERRUPTIBLE) in this dump.</div>;
   return (
-    <div>
+    <div style={{ padding: '0 8px' }}>
       {rows.map((h) => (
         <section key={h.task} data-testid="hung-task" style={{ borderTop: '1px solid var(--line, #333)', padding: '6px 0' }}>
           <button className="task-chip" onClick={() => openBt(h)}>
@@ -156,15 +167,39 @@ function HungList({ rows, openBt }: { rows: Hung[]; openBt: (t: { pid: number; t
           <span className="dim">not run for {(Number(h.since_ns) / 1e9).toFixed(1)} s · CPU {h.cpu}</span>
           <pre style={{ margin: '4px 0' }}>{h.frames.map((fr, k) => `#${k} ${frameText(fr)}`).join('\n')}</pre>
           {h.waits.map((w) => (
-            <div key={w.lock} data-testid="hung-wait">
-              waits on {w.type} <code>{w.lock}</code> in {w.in}
-              {w.owner && (
-                <>
-                  , owner{' '}
+            <div key={w.lock} data-testid="hung-wait" title={w.how}>
+              <div>
+                waits on {w.type} <code>{w.lock}</code>
+                {w.symbol && (
+                  <>
+                    {' '}
+                    (<code data-testid="lock-symbol">{w.symbol}</code>)
+                  </>
+                )}{' '}
+                in {w.in}
+              </div>
+              <div>
+                owner{' '}
+                {w.owner ? (
                   <button className="task-chip" data-testid="lock-owner" onClick={() => openBt(w.owner!)}>
-                    {w.owner.pid} {w.owner.comm}
+                    {w.owner.pid} {w.owner.comm} <span className="dim">{w.owner.state}</span>
                   </button>
-                </>
+                ) : (
+                  <span data-testid="lock-owner-none">none</span>
+                )}{' '}
+                <span className="dim">
+                  owner field <code data-testid="lock-owner-raw">{w.owner_raw}</code>
+                </span>
+              </div>
+              {w.waiters && (
+                <div data-testid="lock-waiters">
+                  <span className="dim">waiters ({w.waiters.length}):</span>{' '}
+                  {w.waiters.map((x) => (
+                    <button key={x.task} className="task-chip" onClick={() => openBt(x)}>
+                      {x.pid} {x.comm}
+                    </button>
+                  ))}
+                </div>
               )}
             </div>
           ))}
