@@ -23,7 +23,7 @@ import {
 import { describeAddress, trackLines, type Described } from './whatis';
 import { evalAddress } from './expr';
 import { PAGE_HEADER } from './vtop';
-import { taskStateBits, panicTask, type TaskInfo, type TaskStateBits } from '../analysis/tasks';
+import { taskList, taskStateBits, panicTask, type TaskInfo, type TaskStateBits } from '../analysis/tasks';
 import { kmemV, kmemI } from './kmeminfo';
 import { CommandError, registerCommand, parseFlags, checkCancel, type CommandContext, type CommandResult } from './registry';
 import { expectedError } from '../errors';
@@ -232,17 +232,25 @@ function vmapLines(d: Described): string[] {
   if (!v) return [];
   return [
     '   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                SIZE',
-    `${v.vmap_area.replace(/^0x/, '')}  ${v.vm_struct.replace(/^0x/, '')}  ${v.start.replace(/^0x/, '')} - ${v.end.replace(/^0x/, '')}  ${padL(v.size, 6)}`,
+    `${v.vmap_area.replace(/^0x/, '')}  ${v.vm_struct.replace(/^0x/, '')}  ${v.start.replace(/^0x/, '')} - ${v.end.replace(/^0x/, '')}  ${padL(v.size, 7)}`,
   ];
 }
 
 function taskLines(prog: Program, d: Described): string[] {
   const t = d.task;
   if (!t) return [];
+  // crash numbers the tasks that share a PID (the per-CPU idle tasks of PID 0): "(1 of 2)"
+  let nth = '';
+  try {
+    const same = taskList(prog).filter((x) => x.pid === t.pid);
+    if (same.length > 1) nth = `  (${same.findIndex((x) => x.task === t.task) + 1} of ${same.length})`;
+  } catch (e) {
+    expectedError(e);
+  }
   return [
     `    PID: ${t.pid}`,
     `COMMAND: "${t.comm}"`,
-    `   TASK: ${hx(t.task)}  [THREAD_INFO: ${hx(t.task)}]`,
+    `   TASK: ${hx(t.task)}${nth}  [THREAD_INFO: ${hx(t.task)}]`,
     `    CPU: ${t.cpu}`,
     `  STATE: ${stateNames(prog, t)}`,
   ];
@@ -328,6 +336,11 @@ export function kmemAddressText(ctx: CommandContext, d: Described): string {
     if (r.kind === 'symbol' || r.kind === 'module') {
       L.push(`${a} ${r.kind === 'module' ? `(${r.symbol!.replace(/^(.*) \((.)\)$/, '$2) $1')} [${r.module}]` : `(${r.symbol!.replace(/^(.*) \((.)\)$/, '$2) $1')}`}`);
       blank();
+      // a task_struct in the kernel image (init_task, the boot CPU's idle task): crash shows the task
+      if (d.task && d.task.task === BigInt(r.address)) {
+        L.push(...taskLines(prog, d));
+        blank();
+      }
     }
     if (r.page?.buddy && r.page.zone) {
       const z = r.page.zone;

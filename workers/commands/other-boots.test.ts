@@ -110,8 +110,21 @@ for (const name of FIXTURE_DUMP_NAMES) {
       }
     });
 
+    it.skipIf(!has('ps-m.txt'))(`ps -m (last-run times and states) equals crash${has('ps-m.txt') ? '' : ' (no oracle/ps-m.txt for this dump)'}`, () => {
+      expect(lines(runCommand({ prog: p() }, 'ps -m').text)).toEqual(lines(d!.oracle('ps-m.txt')));
+    });
+
     it.skipIf(!has('vtop.txt'))(`vtop of one address of each kind equals crash${has('vtop.txt') ? '' : ' (no oracle/vtop.txt for this dump)'}`, () => {
       const blocks = d!.oracle('vtop.txt').split(/^@@@ORACLE /m).slice(1);
+      expect(blocks.length).toBeGreaterThanOrEqual(5);
+      for (const b of blocks) {
+        const [cmd, ...rest] = b.split('\n');
+        expect(runCommand({ prog: p() }, cmd).text.trimEnd(), cmd).toBe(rest.join('\n').trimEnd());
+      }
+    });
+
+    it.skipIf(!has('kmem-addr.txt'))(`kmem ADDR of the same addresses equals crash${has('kmem-addr.txt') ? '' : ' (no oracle/kmem-addr.txt for this dump)'}`, () => {
+      const blocks = d!.oracle('kmem-addr.txt').split(/^@@@ORACLE /m).slice(1);
       expect(blocks.length).toBeGreaterThanOrEqual(5);
       for (const b of blocks) {
         const [cmd, ...rest] = b.split('\n');
