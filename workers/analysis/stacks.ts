@@ -90,7 +90,6 @@ export interface LockWait {
   how: string;
 }
 
-
 export interface HungTask {
   task: TaskInfo;
   /** ns since it last ran (its CPU's rq clock - sched_info.last_arrival) */
@@ -104,8 +103,9 @@ const RWSEM_FUNCS = /^(rwsem_down_(read|write)_slowpath|down_(read|write)|__down
 
 /**
  * Which sleeping lock a task waits on, from the words of its stack near the lock frame: a struct
- * mutex whose owner (low bits masked) is a task and whose wait_list is not empty; an rw_semaphore
- * likewise. The lock's address is kept in a callee-saved register by the lock function, so it is
+ * mutex (or rw_semaphore) whose owner (low bits masked) is a task or none, and whose wait_list
+ * (walked with both links checked; struct mutex_waiter / rwsem_waiter from BTF) holds this task;
+ * when BTF lacks the waiter type, a non-empty wait_list has to do, and `how` says so. The lock's address is kept in a callee-saved register by the lock function, so it is
  * found where the functions it called (schedule, __schedule) saved it: the words from the
  * innermost frame's stack pointer (`from`) up to 512 bytes past the lock frame, never past the
  * end of the task's stack. A heuristic over the stack's own values: each answer says how it was
