@@ -7,7 +7,7 @@
 import type { Page } from '@playwright/test';
 import { dropFile, expect, oracle, test } from './fixtures';
 
-const SHOTS = 'e2e/screenshots';
+const SHOTS = 'test-results/screenshots';
 
 async function open(page: Page, url: string, name: string): Promise<string> {
   await page.goto('/');

@@ -44,7 +44,7 @@ test('a dump picked together with its vmlinux: the vmlinux is matched and used',
   await expect(inl.first()).toContainText('(inlined)');
   await expect(inl.filter({ hasText: 'kfree_skb_list_reason' })).toContainText('net/core/skbuff.c:901');
   await expect(page.getByTestId('frame-source').first()).toContainText(/\.[ch]:\d+$/);
-  await page.screenshot({ path: 'e2e/screenshots/vmlinux-backtrace-inlined.png' });
+  await page.screenshot({ path: 'test-results/screenshots/vmlinux-backtrace-inlined.png' });
 });
 
 test('a System.map dropped into an open tab is added; a vmlinux of another build is refused', async ({ page }) => {
