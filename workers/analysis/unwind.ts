@@ -6,14 +6,19 @@
  * - a task active on a CPU: that CPU's NT_PRSTATUS registers when their RSP lies on one of the
  *   task's stacks (kdump: the registers crash_save_cpu saved; QEMU dumps: where the CPU was when
  *   it was stopped, e.g. the panicking CPU in panic's delay loop, the others in the stop IPI);
- *   otherwise like an inactive task;
+ *   otherwise like an inactive task. When those registers are a copy of an exception frame on the
+ *   CPU's stacks (a kernel-written kdump: the oops's or the crash NMI's pt_regs), the walk starts
+ *   earlier, in the function the CPU stopped in (machine_kexec, crash_nmi_callback) and goes
+ *   through that exception frame (kdumpWalk);
  * - an inactive task: task->thread.sp, which points at struct inactive_task_frame (its ret_addr
  *   and bp), as __unwind_start does.
  * Each step follows the ORC entry of the return address - 1 (or of the ip itself after an
  * interrupt): CALL entries give the caller's return address, REGS / REGS_PARTIAL entries a
  * pt_regs (an exception frame: its registers are shown as crash's "[exception RIP: ...]" block;
  * user-mode registers end the walk as the entry frame). Where no ORC covers an ip, the frame
- * pointer is tried (orc_fp_entry) and the frame is marked. The stacks are the task's stack, each
+ * pointer is tried (orc_fp_entry) and the frame is marked; where the entry is UNDEFINED (code
+ * objtool was told to skip), the caller is the nearest direct call of the function on the stack
+ * (callerByCall), also marked. The stacks are the task's stack, each
  * CPU's IRQ stack (hardirq_stack_ptr / pcpu_hot.hardirq_stack_ptr) and exception stacks
  * (cea_exception_stacks); a read outside them, an UNDEFINED entry, a stack going the wrong way,
  * a repeated frame or too many frames end the walk with a visible reason, never an exception.
@@ -54,6 +59,7 @@ export interface Frame {
   sp: bigint;
   /** the stack address crash shows in brackets: where the return address was read, or RSP */
   slot: bigint;
+  /** the stack of `slot` (for an exception frame, the stack its pt_regs are on) */
   stack: string;
   sym: SymHit | null;
   /** registers that gave this frame's pc (an exception frame, or the first frame from PRSTATUS) */
@@ -373,7 +379,11 @@ function kdumpWalk(prog: Program, task: TaskInfo, cpu: number, regs0: Regs, stac
     noteProblem(`unwind.kdump:${m}`, m);
   };
   for (const f of failed) note(`kdump: the return address ${f} does not unwind to the CPU ${cpu} PRSTATUS registers; the walk starts at PRSTATUS`);
-  if (failed.length && unreadable.length) note(`kdump: stack pages of CPU ${cpu} not in the dump: ${unreadable.map((a) => '0x' + a.toString(16)).join(', ')}`);
+  // the task's own stack should be whole in any dump; the CPU's other stacks matter once a
+  // candidate failed (some exception stacks are never mapped, e.g. #VC without SEV)
+  const own = unreadable.filter((a) => stackOf(mine, a)?.name === 'process stack');
+  const missing = failed.length ? unreadable : own;
+  if (missing.length) note(`kdump: stack pages of CPU ${cpu} not in the dump, not searched for where it stopped: ${missing.map((a) => '0x' + a.toString(16)).join(', ')}`);
   return null;
 }
 
@@ -575,7 +585,9 @@ function walkFrom(prog: Program, stacks: StackRange[], st: State, frames: Frame[
         throw new Stop(`stack going in the wrong direction at ${describe(prog, frame.pc)}`);
       }
       st.stack = newStack ?? st.stack;
-      frame.stack = frame.user ? 'user' : (newStack?.name ?? 'unknown');
+      // an exception frame is where its pt_regs are (an NMI's are on the NMI stack)
+      const at = frame.regsAddress !== undefined && !frame.user ? stackOf(stacks, frame.regsAddress) : null;
+      frame.stack = frame.user ? 'user' : (at?.name ?? newStack?.name ?? 'unknown');
       if (!frame.user && frame.pc !== 0n && !isKernelText(prog, frame.pc)) {
         frames.push(frame);
         throw new Stop(`0x${frame.pc.toString(16)} is not kernel text`);
