@@ -20,8 +20,9 @@
  * objtool was told to skip), the caller is the nearest direct call of the function on the stack
  * (callerByCall), also marked. The stacks are the task's stack, each
  * CPU's IRQ stack (hardirq_stack_ptr / pcpu_hot.hardirq_stack_ptr) and exception stacks
- * (cea_exception_stacks); a read outside them, an UNDEFINED entry, a stack going the wrong way,
- * a repeated frame or too many frames end the walk with a visible reason, never an exception.
+ * (cea_exception_stacks); a read outside them, an UNDEFINED entry with no call to its function
+ * above, a stack going the wrong way, a repeated frame or too many frames end the walk with a
+ * visible reason, never an exception.
  */
 import { MemoryError, DumpError } from '../errors';
 import { u64, i32 } from '../bytes';

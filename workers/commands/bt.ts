@@ -298,8 +298,6 @@ export interface BtTaskJson {
   stopped: string | null;
   /** how the walk started: prstatus, thread.sp, user, or kdump (from the frame the CPU stopped in, unwind.ts kdumpWalk) */
   start: string;
-  /** what the unwinder wants said about this walk (ORC table notes, kdump candidates that did not hold) */
-  notes?: string[];
   text_addresses?: { sp: string; pc: string; symbol: string | null; offset: number | null; module: string | null }[];
 }
 
@@ -344,7 +342,7 @@ function btJson(t: TaskInfo, u: Unwind, shown: Shown[], sources?: Map<Frame, Sou
       stopped: u.stopped,
     });
   }
-  return { task: '0x' + t.task.toString(16), pid: t.pid, comm: t.comm, cpu: t.cpu, frames, stopped: u.stopped ?? null, start: u.start, ...(u.notes.length ? { notes: u.notes } : {}) };
+  return { task: '0x' + t.task.toString(16), pid: t.pid, comm: t.comm, cpu: t.cpu, frames, stopped: u.stopped ?? null, start: u.start };
 }
 
 /** Resolve "120" (pid) or "ffff888006210000" / "0x..." (task address) to tasks. */
