@@ -101,7 +101,7 @@ function layout(u: Unwind, isPanic: boolean, stackName: (a: bigint) => string | 
       const to = stackName(f.sp);
       if (at && to && at !== to && / exception stack$/.test(at)) {
         const { regs: _r, regsAddress: _a, ...rest } = f;
-        out.push({ frame: { ...rest, slot: f.sp, interrupted: true }, block: null, level: n++ });
+        out.push({ frame: { ...rest, slot: f.sp, stack: to, interrupted: true }, block: null, level: n++ });
       }
     } else out.push({ frame: f, block: null, level: n++ });
   });

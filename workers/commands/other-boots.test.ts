@@ -176,6 +176,18 @@ describe.skipIf(!kdump)(`6.1-kdump-kexec-skb-uaf: bt -a${kdump ? '' : ` (${SKIP_
     // machine_kexec ... asm_exc_page_fault on the crashing CPU, crash_nmi_callback ... end_repeat_nmi on the other
     expect(frames).toBe(25);
     expect(r.text).toContain('--- <NMI exception stack> ---');
+    // each JSON frame names its stack: the NMI frames and the NMI's pt_regs on the NMI stack, the
+    // interrupted idle code (from native_safe_halt on) on the idle task's stack
+    const idle = json.find((t) => t.pid === 0)! as unknown as { frames: { symbol: string; stack: string; exception: unknown }[] };
+    expect(idle.frames.map((f) => `${f.symbol}${f.exception ? ' (exception)' : ''} ${f.stack}`).slice(0, 7)).toEqual([
+      'crash_nmi_callback NMI exception stack',
+      'default_do_nmi NMI exception stack',
+      'exc_nmi NMI exception stack',
+      'end_repeat_nmi NMI exception stack',
+      'native_safe_halt (exception) NMI exception stack',
+      'native_safe_halt process stack',
+      'amd_e400_idle process stack',
+    ]);
     expect(r.text).not.toMatch(/WARNING|unwind stopped/);
   }, 60_000);
 });
