@@ -6,20 +6,27 @@
  * - a task active on a CPU: that CPU's NT_PRSTATUS registers when their RSP lies on one of the
  *   task's stacks (kdump: the registers crash_save_cpu saved; QEMU dumps: where the CPU was when
  *   it was stopped, e.g. the panicking CPU in panic's delay loop, the others in the stop IPI);
- *   otherwise like an inactive task;
+ *   otherwise like an inactive task. When those registers are a copy of an exception frame on the
+ *   CPU's stacks (a kernel-written kdump: the oops's or the crash NMI's pt_regs), the walk starts
+ *   earlier, in the function the CPU stopped in (machine_kexec, crash_nmi_callback) and goes
+ *   through that exception frame (kdumpWalk);
  * - an inactive task: task->thread.sp, which points at struct inactive_task_frame (its ret_addr
  *   and bp), as __unwind_start does.
  * Each step follows the ORC entry of the return address - 1 (or of the ip itself after an
  * interrupt): CALL entries give the caller's return address, REGS / REGS_PARTIAL entries a
  * pt_regs (an exception frame: its registers are shown as crash's "[exception RIP: ...]" block;
  * user-mode registers end the walk as the entry frame). Where no ORC covers an ip, the frame
- * pointer is tried (orc_fp_entry) and the frame is marked. The stacks are the task's stack, each
+ * pointer is tried (orc_fp_entry) and the frame is marked; where the entry is UNDEFINED (code
+ * objtool was told to skip), the caller is the nearest direct call of the function on the stack
+ * (callerByCall), also marked. The stacks are the task's stack, each
  * CPU's IRQ stack (hardirq_stack_ptr / pcpu_hot.hardirq_stack_ptr) and exception stacks
- * (cea_exception_stacks); a read outside them, an UNDEFINED entry, a stack going the wrong way,
- * a repeated frame or too many frames end the walk with a visible reason, never an exception.
+ * (cea_exception_stacks); a read outside them, an UNDEFINED entry with no call to its function
+ * above, a stack going the wrong way, a repeated frame or too many frames end the walk with a
+ * visible reason, never an exception.
  */
 import { MemoryError, DumpError } from '../errors';
-import { u64 } from '../bytes';
+import { u64, i32 } from '../bytes';
+import { noteProblem } from '../problems';
 import { cacheKey, type Program } from '../kernel/program';
 import type { SymHit } from '../kernel/symbols';
 import { orcFind, orcIndex, FP_ORC, type OrcEntry } from './orc';
@@ -53,6 +60,7 @@ export interface Frame {
   sp: bigint;
   /** the stack address crash shows in brackets: where the return address was read, or RSP */
   slot: bigint;
+  /** the stack of `slot` (for an exception frame, the stack its pt_regs are on) */
   stack: string;
   sym: SymHit | null;
   /** registers that gave this frame's pc (an exception frame, or the first frame from PRSTATUS) */
@@ -65,6 +73,16 @@ export interface Frame {
   prstatus?: boolean;
   /** found with the frame-pointer fallback (no ORC for the callee) */
   fp?: boolean;
+  /**
+   * the callee has no ORC (an UNDEFINED entry): this frame is the nearest return address above the
+   * callee's sp whose call instruction is a direct call of the callee (callerByCall)
+   */
+  byCall?: boolean;
+  /**
+   * (bt's layout only) the interrupted function of an exception frame shown as a frame of its own,
+   * as crash does after leaving an exception stack: pc is an interrupted ip, not a return address
+   */
+  interrupted?: boolean;
   /** the frame is only partial registers (REGS_PARTIAL: ip, cs, flags, sp, ss valid) */
   partial?: boolean;
 }
@@ -74,8 +92,11 @@ export interface Unwind {
   frames: Frame[];
   /** set when the walk ended early: "unwind stopped: <reason>" */
   stopped?: string;
-  /** how the walk started */
-  start: 'prstatus' | 'thread.sp' | 'user';
+  /**
+   * how the walk started: the CPU's PRSTATUS registers, the task's thread.sp, user-mode PRSTATUS,
+   * or (kdump) the frame of the function the CPU stopped in, found on the stack (kdumpWalk)
+   */
+  start: 'prstatus' | 'thread.sp' | 'user' | 'kdump';
   notes: string[];
 }
 
@@ -279,6 +300,130 @@ export function unwindTask(prog: Program, task: TaskInfo, opts: { fromThreadSp?:
     return { task, frames, start, notes, stopped: `unwind stopped: ${e.message}` };
   }
 
+  let stopped: string | undefined;
+  const kd = regs0 && activeCpu !== null ? kdumpWalk(prog, task, activeCpu, regs0, stacks, maxFrames, notes) : null;
+  if (kd) {
+    start = 'kdump';
+    frames.splice(0, frames.length, ...kd.frames);
+    stopped = kd.stopped;
+  } else stopped = walkFrom(prog, stacks, st, frames, maxFrames);
+  let level = 0;
+  // crash's numbering: exception frames (regs from the stack) keep the number of the frame before
+  for (const f of frames) {
+    if (f.regs && !f.prstatus && f !== frames[0]) f.level = level - 1;
+    else f.level = level++;
+  }
+  const idx = orcIndex(prog);
+  notes.push(...idx.notes.filter((n) => frames.some((f) => f.sym?.sym.module && n.includes(`module ${f.sym.sym.module} `))));
+  return { task, frames, stopped, start, notes };
+}
+
+/**
+ * The functions a CPU stops in when the kernel itself takes the dump (kexec on panic,
+ * kernel/kexec_core.c and arch/x86/kernel/{crash,reboot}.c): the crashing CPU goes from
+ * __crash_kexec into machine_kexec, which jumps to the capture kernel through relocate_kernel and
+ * never returns; every other CPU is stopped by an NMI and halts for good in crash_nmi_callback.
+ */
+const KDUMP_STOP_FUNCTIONS = new Set(['machine_kexec', 'crash_nmi_callback']);
+
+function sameRegs(a: Regs, b: Regs): boolean {
+  return PT_REGS.every((k) => a[k] === b[k]);
+}
+
+/**
+ * A kdump's CPU, unwound from where it stopped. In a dump written by the kernel itself (kexec -p
+ * and a capture kernel), crash_save_cpu stores in each CPU's NT_PRSTATUS the registers of the
+ * context the crash interrupted: the oops's pt_regs on the crashing CPU, the NMI's pt_regs on the
+ * others. The CPU then went on (oops_end, crash_kexec, machine_kexec; or exc_nmi, crash_nmi_callback)
+ * and those frames are still on its stacks, below the exception frame. crash shows them; so do we,
+ * when the dump proves them:
+ * 1. a return address into a stop function (KDUMP_STOP_FUNCTIONS) lies on one of that CPU's
+ *    stacks (the task's stack, the CPU's IRQ and exception stacks), and
+ * 2. the ORC walk from it reaches an exception frame (a pt_regs on the stack, ORC REGS /
+ *    REGS_PARTIAL) whose registers equal the PRSTATUS registers, every one of them: PRSTATUS is a
+ *    copy of that pt_regs, and the walk goes on through it into the interrupted code.
+ * QEMU's dump-guest-memory stores the CPU's live registers, which no pt_regs on the stack holds, so
+ * such dumps start at PRSTATUS as before. A candidate that fails 2 is reported in `notes` and the
+ * walk starts at PRSTATUS; so are stack pages the search could not read.
+ */
+function kdumpWalk(prog: Program, task: TaskInfo, cpu: number, regs0: Regs, stacks: StackRange[], maxFrames: number, notes: string[]): { frames: Frame[]; stopped?: string } | null {
+  const mine = stacks.filter((s) => s.name === 'process stack' || s.cpu === cpu);
+  const unreadable: bigint[] = [];
+  const failed: string[] = [];
+  for (const s of mine) {
+    for (let page = s.start & ~0xfffn; page < s.end; page += 0x1000n) {
+      const from = page < s.start ? s.start : page;
+      const to = page + 0x1000n > s.end ? s.end : page + 0x1000n;
+      const b = prog.mem.tryRead(from, Number(to - from));
+      if (!b) {
+        unreadable.push(from);
+        continue;
+      }
+      for (let o = 0; o + 8 <= b.length; o += 8) {
+        const w = u64(b, o);
+        if (w < 0xffff800000000000n) continue;
+        const hit = symbolize(prog, w, true);
+        if (!hit || !KDUMP_STOP_FUNCTIONS.has(hit.sym.name) || hit.sym.module || !isKernelText(prog, w)) continue;
+        const slot = from + BigInt(o);
+        const first: Frame = { level: 0, pc: w, sp: slot + 8n, slot, stack: s.name, sym: hit };
+        const frames: Frame[] = [first];
+        const st: State = { ip: w, sp: slot + 8n, bp: 0n, regs: null, fullRegs: false, prevRegs: null, signal: false, stack: s };
+        const stopped = walkFrom(prog, stacks, st, frames, maxFrames);
+        const at = frames.findIndex((f, i) => i > 0 && f.regs && !f.user && sameRegs(f.regs, regs0));
+        if (at > 0) return { frames, stopped };
+        failed.push(`${hit.sym.name}+0x${hit.offset.toString(16)} at 0x${slot.toString(16)}${stopped ? ` (${stopped})` : ''}`);
+      }
+    }
+  }
+  const note = (m: string) => {
+    notes.push(m);
+    noteProblem(`unwind.kdump:${m}`, m);
+  };
+  for (const f of failed) note(`kdump: the return address ${f} does not unwind to the CPU ${cpu} PRSTATUS registers; the walk starts at PRSTATUS`);
+  // the task's own stack should be whole in any dump; the CPU's other stacks matter once a
+  // candidate failed (some exception stacks are never mapped, e.g. #VC without SEV)
+  const own = unreadable.filter((a) => stackOf(mine, a)?.name === 'process stack');
+  const missing = failed.length ? unreadable : own;
+  if (missing.length) note(`kdump: stack pages of CPU ${cpu} not in the dump, not searched for where it stopped: ${missing.map((a) => '0x' + a.toString(16)).join(', ')}`);
+  return null;
+}
+
+/** How far above a callee's sp callerByCall looks for its caller's return address. */
+const CALLER_SEARCH_BYTES = 4096n;
+
+/**
+ * The caller of the function at `ip` when ORC cannot say where its frame ends: the nearest stack
+ * word above `sp` (on the same stack) that is a kernel text address right after a direct call
+ * (e8 rel32) whose target is the start of the function containing `ip`. Indirect calls cannot be
+ * checked, so a function only reached through one is not matched (the walk stops).
+ */
+function callerByCall(prog: Program, stacks: StackRange[], ip: bigint, sp: bigint): { ip: bigint; slot: bigint; stack: StackRange } | null {
+  const fn = prog.symbols.lookup(ip);
+  if (!fn) return null;
+  const target = fn.sym.address;
+  const stack = stackOf(stacks, sp);
+  if (!stack) return null;
+  const from = (sp + 7n) & ~7n;
+  const to = from + CALLER_SEARCH_BYTES < stack.end ? from + CALLER_SEARCH_BYTES : stack.end;
+  for (let a = from; a + 8n <= to; a += 8n) {
+    const w = prog.mem.tryRead(a, 8);
+    if (!w) return null;
+    const ra = u64(w, 0);
+    if (ra < 0xffff800000000000n || !isKernelText(prog, ra)) continue;
+    const c = prog.mem.tryRead(ra - 5n, 5);
+    if (!c || c[0] !== 0xe8) continue;
+    if (BigInt.asUintN(64, ra + BigInt(i32(c, 1))) === target) return { ip: ra, slot: a, stack };
+  }
+  return null;
+}
+
+/**
+ * Follow ORC from a state, appending frames; returns why the walk ended early (undefined when it
+ * reached the end of the stack or a user-mode entry frame).
+ */
+function walkFrom(prog: Program, stacks: StackRange[], st: State, frames: Frame[], maxFrames: number): string | undefined {
+  const sym = (pc: bigint) => symbolize(prog, pc, false);
+  const retSym = (pc: bigint) => symbolize(prog, pc, true);
   const spIndirectNew = releaseAtLeast(prog, 5, 12);
   const derefStack = (addr: bigint, len = 8): bigint => {
     const s = stackOf(stacks, addr, len);
@@ -298,7 +443,6 @@ export function unwindTask(prog: Program, task: TaskInfo, opts: { fromThreadSp?:
   };
   const seen = new Set<string>();
   let stopped: string | undefined;
-  let level = 0;
 
   while (true) {
     if (frames.length >= maxFrames) {
@@ -323,7 +467,21 @@ export function unwindTask(prog: Program, task: TaskInfo, opts: { fromThreadSp?:
       } else {
         orc = hit.entry;
         if (orc.type === 'end') break;
-        if (orc.type === 'undefined') throw new Stop(`no unwind information for ${describe(prog, st.ip)} (ORC entry UNDEFINED)`);
+        if (orc.type === 'undefined') {
+          // no ORC for this code (objtool skipped it, e.g. STACK_FRAME_NON_STANDARD(__crash_kexec)):
+          // the caller is the nearest return address above whose call instruction calls this function
+          const c = callerByCall(prog, stacks, st.signal ? st.ip : st.ip - 1n, st.sp);
+          if (!c) throw new Stop(`no unwind information for ${describe(prog, st.ip)} (ORC entry UNDEFINED) and no call to it on the stack above`);
+          const frame: Frame = { level: 0, pc: c.ip, sp: c.slot + 8n, slot: c.slot, stack: c.stack.name, sym: retSym(c.ip), byCall: true };
+          st.ip = c.ip;
+          st.sp = c.slot + 8n;
+          st.regs = null;
+          st.prevRegs = null;
+          st.signal = false;
+          st.stack = c.stack;
+          frames.push(frame);
+          continue;
+        }
         if (orc.type === 'unknown') throw new Stop(`unknown ORC entry type at ${describe(prog, st.ip)}`);
       }
       const signal = orc.signal;
@@ -428,7 +586,9 @@ export function unwindTask(prog: Program, task: TaskInfo, opts: { fromThreadSp?:
         throw new Stop(`stack going in the wrong direction at ${describe(prog, frame.pc)}`);
       }
       st.stack = newStack ?? st.stack;
-      frame.stack = frame.user ? 'user' : (newStack?.name ?? 'unknown');
+      // an exception frame is where its pt_regs are (an NMI's are on the NMI stack)
+      const at = frame.regsAddress !== undefined && !frame.user ? stackOf(stacks, frame.regsAddress) : null;
+      frame.stack = frame.user ? 'user' : (at?.name ?? newStack?.name ?? 'unknown');
       if (!frame.user && frame.pc !== 0n && !isKernelText(prog, frame.pc)) {
         frames.push(frame);
         throw new Stop(`0x${frame.pc.toString(16)} is not kernel text`);
@@ -447,14 +607,7 @@ export function unwindTask(prog: Program, task: TaskInfo, opts: { fromThreadSp?:
       throw e;
     }
   }
-  // crash's numbering: exception frames (regs from the stack) keep the number of the frame before
-  for (const f of frames) {
-    if (f.regs && !f.prstatus && f !== frames[0]) f.level = level - 1;
-    else f.level = level++;
-  }
-  const idx = orcIndex(prog);
-  notes.push(...idx.notes.filter((n) => frames.some((f) => f.sym?.sym.module && n.includes(`module ${f.sym.sym.module} `))));
-  return { task, frames, stopped, start, notes };
+  return stopped;
 }
 
 /**

@@ -8,6 +8,7 @@ import { runCommand } from './registry';
 import { taskList, panicTask } from '../analysis/tasks';
 import { unwindTask, isKernelText } from '../analysis/unwind';
 import type { PhysicalDump } from '../format/types';
+import { MemoryError } from '../errors';
 
 function open(name: string) {
   const d = sharedDump(name)!;
@@ -186,6 +187,68 @@ describe('bt on the shared dumps', () => {
       expect(bt.frames.some((f: any) => f.symbol === 'asm_exc_page_fault')).toBe(true);
       expect(ms).toBeLessThan(5000);
     }
+  }, 60_000);
+});
+
+// A kernel-written kdump: bt starts where each CPU stopped only when the dump proves it (the
+// frame-by-frame comparison with crash is in other-boots.test.ts).
+const kd = sharedDump('6.1-kdump-kexec-skb-uaf');
+describe.skipIf(!kd)(`6.1-kdump-kexec-skb-uaf: where the walk starts${kd ? '' : ` (${SKIP_REASON})`}`, () => {
+  it('starts at machine_kexec only while the pt_regs on the stack equal PRSTATUS; otherwise at PRSTATUS, saying why', () => {
+    const base = open('6.1-kdump-kexec-skb-uaf').prog;
+    const t = panicTask(base)!;
+    const u = unwindTask(base, t);
+    expect(u.start).toBe('kdump');
+    expect(u.frames[0].sym?.sym.name).toBe('machine_kexec');
+    // __crash_kexec has no ORC (STACK_FRAME_NON_STANDARD): its caller comes from the call to it
+    expect(u.frames.find((f) => f.sym?.sym.name === 'crash_kexec')?.byCall).toBe(true);
+    const exc = u.frames.find((f) => f.regs && !f.user)!;
+    const prs = base.phys.prstatus[t.cpu];
+    expect(exc.regs!.ip).toBe(prs.regs.rip);
+    // one register of that pt_regs changed: it is no longer the registers PRSTATUS saved
+    const at = exc.regsAddress!;
+    const pageVa = at & ~0xfffn;
+    const pa = Number(base.arch.vtop(pageVa));
+    const page = base.phys.readPhys(pa, 4096).slice();
+    const dv = new DataView(page.buffer);
+    const o = Number(at - pageVa) + base.offsetof('pt_regs', 'r15');
+    dv.setBigUint64(o, dv.getBigUint64(o, true) ^ 1n, true);
+    const prog = new Program(base.src, overlay(base.phys, pa, page), SYMBOL_LOADERS);
+    const task = taskList(prog).find((x) => x.task === t.task)!;
+    const v = unwindTask(prog, task);
+    expect(v.start).toBe('prstatus');
+    expect(v.frames[0].pc).toBe(prs.regs.rip);
+    const r = runCommand({ prog }, `bt --json ${task.pid}`);
+    const why = /^kdump: the return address machine_kexec\+0x[0-9a-f]+ at 0x[0-9a-f]+ does not unwind to the CPU 0 PRSTATUS registers; the walk starts at PRSTATUS$/;
+    expect(r.problems?.some((p) => why.test(p)), String(r.problems)).toBe(true);
+    expect(runCommand({ prog }, `bt ${task.pid}`).text).toMatch(/ #0 \[ffffc900003d3d28\] skb_release_data at /);
+  }, 60_000);
+
+  it('a stack page of the crashing task missing from the dump is said, and the walk starts at PRSTATUS', () => {
+    const base = open('6.1-kdump-kexec-skb-uaf').prog;
+    const t = panicTask(base)!;
+    const first = unwindTask(base, t).frames[0];
+    const pageVa = first.slot & ~0xfffn;
+    const pa = Number(base.arch.vtop(pageVa));
+    const phys = new Proxy(base.phys, {
+      get(target, prop) {
+        if (prop === 'readPhys') {
+          return (p: number, len: number) => {
+            if (p < pa + 4096 && p + len > pa) throw new MemoryError('not-in-dump', BigInt(pa), 'physical');
+            return target.readPhys(p, len);
+          };
+        }
+        if (prop === 'hasPage') return (p: number) => (p >= pa && p < pa + 4096 ? false : target.hasPage(p));
+        const v = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const prog = new Program(base.src, phys, SYMBOL_LOADERS);
+    const task = taskList(prog).find((x) => x.task === t.task)!;
+    const r = runCommand({ prog }, `bt --json ${task.pid}`);
+    const bt = (r.json as any)[0] ?? (r.json as any).result[0];
+    expect(bt.start).toBe('prstatus');
+    expect(r.problems?.some((p) => p.includes(`not in the dump, not searched for where it stopped: 0x${pageVa.toString(16)}`)), String(r.problems)).toBe(true);
   }, 60_000);
 });
 

@@ -82,16 +82,28 @@ interface Shown {
   level: number;
 }
 
-/** Decide how each frame is shown and number them as crash does. */
-function layout(u: Unwind, isPanic: boolean): Shown[] {
+/**
+ * Decide how each frame is shown and number them as crash does. An exception frame whose pt_regs
+ * are on an exception stack (NMI, #DB, #MC, #DF: the CPU switched stacks to take it) is followed,
+ * as in crash, by the interrupted function as a frame of its own at the interrupted RSP, after
+ * the "--- <NMI exception stack> ---" marker.
+ */
+function layout(u: Unwind, isPanic: boolean, stackName: (a: bigint) => string | null = () => null): Shown[] {
   const out: Shown[] = [];
   let n = 0;
   u.frames.forEach((f, i) => {
     if (i === 0 && f.prstatus && f.user) out.push({ frame: f, block: 'user', level: 0 });
     else if (i === 0 && f.prstatus && !isPanic) out.push({ frame: f, block: 'prstatus', level: 0 });
     else if (i > 0 && f.regs && f.user) out.push({ frame: f, block: 'user', level: Math.max(0, n - 1) });
-    else if (i > 0 && f.regs) out.push({ frame: f, block: 'exception', level: Math.max(0, n - 1) });
-    else out.push({ frame: f, block: null, level: n++ });
+    else if (i > 0 && f.regs) {
+      out.push({ frame: f, block: 'exception', level: Math.max(0, n - 1) });
+      const at = f.regsAddress !== undefined ? stackName(f.regsAddress) : null;
+      const to = stackName(f.sp);
+      if (at && to && at !== to && / exception stack$/.test(at)) {
+        const { regs: _r, regsAddress: _a, ...rest } = f;
+        out.push({ frame: { ...rest, slot: f.sp, stack: to, interrupted: true }, block: null, level: n++ });
+      }
+    } else out.push({ frame: f, block: null, level: n++ });
   });
   return out;
 }
@@ -181,7 +193,7 @@ function localsJson(scopes: ScopeVariables[] | null) {
  * looked up at pc - 1 (the call), as gdb and drgn do.
  */
 function frameSource(prog: Program, f: Frame): SourceFrame[] | null {
-  return sourceAt(prog, f.pc, !(f.regs || f.prstatus));
+  return sourceAt(prog, f.pc, !(f.regs || f.prstatus || f.interrupted));
 }
 
 /** bt -l lines under a frame: its inlined calls (innermost first), then its own source line. */
@@ -210,13 +222,13 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
     }
     return { text: lines.join('\n') + '\n', json: { ...btJson(t, u, layout(u, isPanic)), text_addresses: stackTextAddresses(prog, t, start).map((a) => ({ sp: '0x' + a.slot.toString(16), pc: '0x' + a.pc.toString(16), symbol: a.sym?.sym.name ?? null, offset: a.sym?.offset ?? null, module: a.sym?.sym.module ?? null })) } };
   }
-  const shown = layout(u, isPanic);
+  const stacks = taskStacks(prog, t);
+  const stackName = (a: bigint) => stacks.find((s) => a >= s.start && a < s.end)?.name ?? null;
+  const shown = layout(u, isPanic, stackName);
   const dwarf = programDwarf(prog) !== null;
   const sources = new Map<Frame, SourceFrame[] | null>();
   if (dwarf) for (const s of shown) if (s.block !== 'user') sources.set(s.frame, frameSource(prog, s.frame));
   const locals = dwarf && opts.locals ? walkLocals(prog, u) : new Map<Frame, ScopeVariables[] | null>();
-  const stacks = taskStacks(prog, t);
-  const stackName = (a: bigint) => stacks.find((s) => a >= s.start && a < s.end)?.name ?? null;
   let prevStack: string | null = null;
   shown.forEach((s, i) => {
     const f = s.frame;
@@ -264,6 +276,10 @@ export interface BtFrameJson {
   user?: boolean;
   prstatus?: boolean;
   unreliable?: boolean;
+  /** the callee had no ORC: this caller was found as the nearest direct call of it on the stack */
+  by_call?: boolean;
+  /** the interrupted function of an exception frame on an exception stack, shown again as a frame (crash's layout) */
+  interrupted?: boolean;
   stopped?: string;
   /** with a vmlinux's DWARF: the frame's source line and the calls inlined at its pc (innermost first) */
   source?: { file: string | null; line: number; function: string | null } | null;
@@ -280,6 +296,7 @@ export interface BtTaskJson {
   cpu: number;
   frames: BtFrameJson[];
   stopped: string | null;
+  /** how the walk started: prstatus, thread.sp, user, or kdump (from the frame the CPU stopped in, unwind.ts kdumpWalk) */
   start: string;
   text_addresses?: { sp: string; pc: string; symbol: string | null; offset: number | null; module: string | null }[];
 }
@@ -300,6 +317,8 @@ function btJson(t: TaskInfo, u: Unwind, shown: Shown[], sources?: Map<Frame, Sou
     if (s.block === 'user') o.user = true;
     if (s.block === 'prstatus' || f.prstatus) o.prstatus = true;
     if (f.fp) o.unreliable = true;
+    if (f.byCall) o.by_call = true;
+    if (f.interrupted) o.interrupted = true;
     const src = sources?.get(f);
     if (src) {
       // from the vmlinux's DWARF: the frame's source line and the calls inlined at its pc
