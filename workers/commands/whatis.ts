@@ -14,7 +14,7 @@
  */
 import { variableDeclaration } from './print';
 import { memberInLayout } from '../analysis/overlay';
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import { MemoryError, expectedError } from '../errors';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import {
@@ -144,22 +144,19 @@ const CACHE_TYPES: Record<string, string> = {
 /** The struct type of a cache's objects, when the dump vouches for it; null otherwise. */
 export function cacheObjectType(prog: Program, c: SlabCache): number | null {
   if (/^(kmalloc|dma-kmalloc|kmalloc-cg|kmalloc-rcl|size-)/.test(c.name)) return null;
-  const key = 'whatis.ctype.' + c.address.toString(16);
-  if (prog.cache.has(key)) return prog.cache.get(key) as number | null;
-  let id: number | null = null;
-  const hint = CACHE_TYPES[c.name];
-  const tryType = (name: string, lower: number) => {
-    if (!name) return null;
-    const t = prog.btf.findType(name, 'struct');
-    if (t === null) return null;
-    const sz = prog.btf.sizeof(t);
-    return sz > 0 && sz <= c.objectSize && sz >= lower ? t : null;
-  };
-  if (hint !== undefined) id = tryType(hint, 1);
-  // a cache named after a struct (with a size close to it)
-  else id = tryType(c.name, Math.ceil(c.objectSize / 2));
-  prog.cache.set(key, id);
-  return id;
+  return prog.memo(cacheKey<number | null>('whatis.ctype.' + c.address.toString(16)), () => {
+    const tryType = (name: string, lower: number) => {
+      if (!name) return null;
+      const t = prog.btf.findType(name, 'struct');
+      if (t === null) return null;
+      const sz = prog.btf.sizeof(t);
+      return sz > 0 && sz <= c.objectSize && sz >= lower ? t : null;
+    };
+    const hint = CACHE_TYPES[c.name];
+    if (hint !== undefined) return tryType(hint, 1);
+    // a cache named after a struct (with a size close to it)
+    return tryType(c.name, Math.ceil(c.objectSize / 2));
+  });
 }
 
 function overlayType(ctx: CommandContext, addrs: bigint[]): string | null {
