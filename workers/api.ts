@@ -337,12 +337,8 @@ export class EngineApi {
    * only; see vite.config.ts). The caller passes an absolute URL.
    */
   openUrl(url: string, onProgress?: (p: OpenProgress) => void): OpenResult {
-    let abs: URL;
-    try {
-      abs = new URL(url, self.location.href);
-    } catch {
-      return { ok: false, error: `${url}: not a URL` };
-    }
+    if (!URL.canParse(url, self.location.href)) return { ok: false, error: `${url}: not a URL` };
+    const abs = new URL(url, self.location.href);
     if (abs.origin !== self.location.origin) {
       return {
         ok: false,

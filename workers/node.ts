@@ -60,11 +60,13 @@ function reusedInflate(): Inflate | null {
     try {
       inflate(bad, 4096);
     } catch {
-      threw = true;
+      threw = true; // the self-test wants a throw; what it is does not matter (any throw: not this handle)
     }
     if (!threw || !ok(inflate(z, 4096))) return null;
     return inflate;
   } catch {
+    // a probe of node's internal zlib binding: any throw (a TypeError when the binding changed
+    // shape) means it cannot be used, and zlib.inflateSync serves instead
     return null;
   }
 }
@@ -102,7 +104,8 @@ function wasmZstd(): ((src: Uint8Array, outLen: number) => Uint8Array) | null {
           try {
             if (need > 0) m.grow(need);
             return 1;
-          } catch {
+          } catch (e) {
+            if (!(e instanceof RangeError)) throw e; // Memory.grow's refusal: the heap cannot grow
             return 0;
           }
         },
@@ -157,11 +160,13 @@ function wasmZstd(): ((src: Uint8Array, outLen: number) => Uint8Array) | null {
       const r = inflate(bad, 4096);
       threw = !ok(r); // a corrupt frame that decodes must at least not pass as the page
     } catch {
-      threw = true;
+      threw = true; // the self-test wants a throw; what it is does not matter (any throw: not this build)
     }
     if (!threw || !ok(inflate(frame, 4096))) return null;
     return inflate;
   } catch {
+    // a probe of a wasm build's minified exports: any throw (a TypeError when a name moved) means
+    // it cannot be used, and fzstd serves instead
     return null;
   }
 }

@@ -1,6 +1,6 @@
 import { DumpError, MemoryError } from '../errors';
 import { noteProblem } from '../problems';
-import { u16, u32, u64n } from '../bytes';
+import { u16, u32, u64n, ValueTooLarge } from '../bytes';
 import type { ByteSource } from '../source/bytesource';
 import { parseNotes, parsePrStatus, vmcoreinfoFromNotes } from './notes';
 import type { DumpHeaderInfo, ElfNote, PhysicalDump, PhysRange, PrStatus } from './types';
@@ -82,7 +82,8 @@ export class ElfDump implements PhysicalDump {
     let phoff: number;
     try {
       phoff = u64n(eh, 32);
-    } catch {
+    } catch (e) {
+      if (!(e instanceof ValueTooLarge)) throw e;
       throw new DumpError(`${src.name}: ELF header: program header offset is out of range`);
     }
     const phentsize = u16(eh, 54);
@@ -92,7 +93,8 @@ export class ElfDump implements PhysicalDump {
       let shoff: number;
       try {
         shoff = u64n(eh, 40);
-      } catch {
+      } catch (e) {
+        if (!(e instanceof ValueTooLarge)) throw e;
         throw new DumpError(`${src.name}: ELF header: section header offset is out of range`);
       }
       const sh0 = shoff + 64 <= src.size ? src.read(shoff, 64) : new Uint8Array(0);
@@ -129,7 +131,8 @@ export class ElfDump implements PhysicalDump {
         paddr = u64n(ph, o + 24);
         filesz = u64n(ph, o + 32);
         memsz = u64n(ph, o + 40);
-      } catch {
+      } catch (e) {
+        if (!(e instanceof ValueTooLarge)) throw e;
         if (++badFields <= 8) this.warnings.push(`program header ${i}: a field is out of range; ignored`);
         continue;
       }

@@ -9,7 +9,7 @@
  * What it answers: source lines of an address (line tables), the chain of inlined calls at an
  * address (addr2line -i semantics), and the scopes/variables there (see locals.ts).
  */
-import { DumpError } from '../../errors';
+import { DumpError, expectedError } from '../../errors';
 import { LruCache } from '../../source/lru';
 import type { ElfImage, Section } from '../elfimage';
 import { Cursor, floorIndex, strAt } from './cursor';
@@ -550,7 +550,8 @@ export class Dwarf {
     try {
       const u = this.unitAt(off);
       return u.ranges(0);
-    } catch {
+    } catch (e) {
+      expectedError(e); // a malformed unit has no ranges
       return [];
     }
   }
