@@ -218,24 +218,6 @@ function findVmap(prog: Program, addr: bigint): VmapInfo | null {
 
 // ---------------------------------------------------------------------------- tasks
 
-// ---------------------------------------------------------------------------- per-CPU
-
-function percpuOf(prog: Program, addr: bigint): { cpu: number; symbol: string | null } | null {
-  const s = prog.symbolAddress('__per_cpu_start');
-  const e = prog.symbolAddress('__per_cpu_end');
-  if (s === undefined || e === undefined) return null;
-  const offs = prog.perCpuOffsets();
-  for (let cpu = 0; cpu < offs.length; cpu++) {
-    const base = BigInt.asUintN(64, s + offs[cpu]);
-    if (addr >= base && addr < base + (e - s)) {
-      const off = addr - offs[cpu];
-      const sym = symbolName(prog, BigInt.asUintN(64, off));
-      return { cpu, symbol: sym ? sym.text : null };
-    }
-  }
-  return null;
-}
-
 // ---------------------------------------------------------------------------- classification
 
 export function trackJson(prog: Program, t: TrackInfo): TrackJson {
@@ -400,11 +382,12 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
     if (r.page?.buddy) r.state = 'free';
     return out;
   }
-  const pc = percpuOf(prog, addr);
-  if (pc) {
+  const area = prog.perCpuAreaOf(addr);
+  if (area) {
+    const symbol = symbolName(prog, area.percpu)?.text ?? null;
     r.kind = 'percpu';
-    r.percpu = pc;
-    if (pc.symbol) r.symbol = pc.symbol;
+    r.percpu = { cpu: area.cpu, symbol };
+    if (symbol) r.symbol = symbol;
   } else r.kind = 'page';
   const t = stackOwner(prog, addr);
   if (t) {

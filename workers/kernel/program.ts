@@ -524,6 +524,23 @@ export class Program {
     if (off === undefined) throw new DumpError(`no per-cpu offset for cpu ${cpu}`);
     return BigInt.asUintN(64, base + off);
   }
+
+  /**
+   * The inverse of perCpu: the CPU whose per-CPU area ([__per_cpu_start, __per_cpu_end) moved by
+   * its offset) holds `addr`, and the per-CPU address there (a per-CPU symbol's address plus the
+   * offset into it); null outside every CPU's area.
+   */
+  perCpuAreaOf(addr: bigint): { cpu: number; percpu: bigint } | null {
+    const s = this.symbolAddress('__per_cpu_start');
+    const e = this.symbolAddress('__per_cpu_end');
+    if (s === undefined || e === undefined) return null;
+    const offs = this.perCpuOffsets();
+    for (let cpu = 0; cpu < offs.length; cpu++) {
+      const base = BigInt.asUintN(64, s + offs[cpu]);
+      if (addr >= base && addr < base + (e - s)) return { cpu, percpu: BigInt.asUintN(64, addr - offs[cpu]) };
+    }
+    return null;
+  }
 }
 
 /**
