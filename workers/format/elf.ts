@@ -4,6 +4,7 @@ import { u16, u32, u64n, ValueTooLarge } from '../bytes';
 import type { ByteSource } from '../source/bytesource';
 import { parseNotes, parsePrStatus, vmcoreinfoFromNotes } from './notes';
 import type { DumpHeaderInfo, ElfNote, PhysicalDump, PhysRange, PrStatus } from './types';
+import { containing, floorIndex } from '../sorted';
 
 const PT_LOAD = 1;
 const PT_NOTE = 4;
@@ -25,26 +26,15 @@ interface Segment {
 
 /** Whether [a, b) overlaps a range of the sorted, disjoint list (binary search). */
 function overlapsAny(list: Array<[number, number]>, a: number, b: number): boolean {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid][1] <= a) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < list.length && list[lo][0] < b;
+  // the first range ending after a (the ends ascend too: the ranges are disjoint)
+  const i = floorIndex(list.length, (k) => list[k][1], a) + 1;
+  return i < list.length && list[i][0] < b;
 }
 
 /** Insert [a, b) (known not to overlap) keeping the list sorted. */
 function insertRange(list: Array<[number, number]>, a: number, b: number): void {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid][0] < a) lo = mid + 1;
-    else hi = mid;
-  }
-  list.splice(lo, 0, [a, b]);
+  // after the last range starting at or before a (none starts at a: they do not overlap)
+  list.splice(floorIndex(list.length, (k) => list[k][0], a) + 1, 0, [a, b]);
 }
 
 export function isElf(head: Uint8Array): boolean {
@@ -256,16 +246,8 @@ export class ElfDump implements PhysicalDump {
   }
 
   private find(paddr: number): Segment | null {
-    let lo = 0;
-    let hi = this.segs.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const s = this.segs[mid];
-      if (paddr < s.paddr) hi = mid - 1;
-      else if (paddr >= s.paddr + s.memsz) lo = mid + 1;
-      else return s;
-    }
-    return null;
+    // the segments are sorted and disjoint (merged in the constructor)
+    return containing(this.segs, (s) => s.paddr, (s) => s.paddr + s.memsz, paddr);
   }
 
   hasPage(paddr: number): boolean {

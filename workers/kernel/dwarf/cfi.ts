@@ -4,7 +4,8 @@
  * frames and their stack pointers; this adds the registers ORC does not track, so that the
  * variables of a caller frame living in rbx, rbp or r12-r15 can be read.
  */
-import { Cursor, floorIndex } from './cursor';
+import { Cursor } from './cursor';
+import { floorIndex } from '../../sorted';
 
 export interface CfiRow {
   /** register -> offset from the CFA where the caller's value is saved */

@@ -139,18 +139,3 @@ export function strAt(b: Uint8Array, off: number): string {
   while (e < b.length && b[e] !== 0) e++;
   return latin1(b, off, e);
 }
-
-/** The last index i of an ascending array with key(i) <= x, or -1 (the DWARF tables' lookups). */
-export function floorIndex<T extends number | bigint>(n: number, key: (i: number) => T, x: T): number {
-  let lo = 0;
-  let hi = n - 1;
-  let ans = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (key(mid) <= x) {
-      ans = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return ans;
-}

@@ -12,7 +12,8 @@
 import { DumpError, expectedError } from '../../errors';
 import { LruCache } from '../../source/lru';
 import type { ElfImage, Section } from '../elfimage';
-import { Cursor, floorIndex, strAt } from './cursor';
+import { Cursor, strAt } from './cursor';
+import { floorIndex } from '../../sorted';
 import { AT, FORM, TAG } from './consts';
 import { LineTable, parseLineTable } from './line';
 

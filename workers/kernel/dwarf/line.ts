@@ -4,7 +4,8 @@
  * a sequence, the last row at the greatest address <= pc, unless that row ends the sequence.
  */
 import { DumpError } from '../../errors';
-import { Cursor, floorIndex } from './cursor';
+import { Cursor } from './cursor';
+import { floorIndex } from '../../sorted';
 import { FORM } from './consts';
 
 /** What the line-table reader needs of the unit it belongs to (dwarf.ts's Unit has it). */
@@ -71,16 +72,7 @@ export class LineTable {
     let best: GdbEntry | null = null;
     let bestFile = '';
     for (const [file, t] of this.gdb) {
-      let lo = 0;
-      let hi = t.length - 1;
-      let ans = -1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        if (t[mid].pc <= pc) {
-          ans = mid;
-          lo = mid + 1;
-        } else hi = mid - 1;
-      }
+      const ans = floorIndex(t.length, (i) => t[i].pc, pc);
       if (ans < 0) continue;
       let prev = t[ans];
       if (prev.line === 0) continue; // this file's run ended here: another file has the line
