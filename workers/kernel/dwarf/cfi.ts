@@ -37,12 +37,8 @@ export class DebugFrame {
     const pending: Array<{ cieOff: number; start: bigint; len: bigint; insns: Uint8Array }> = [];
     while (c.pos + 4 <= c.end) {
       const at = c.pos;
-      let len = c.u32();
-      let off64 = false;
-      if (len === 0xffffffff) {
-        len = c.u64n();
-        off64 = true;
-      }
+      const { len, offSize } = c.initialLength();
+      const off64 = offSize === 8;
       if (len === 0) continue;
       const bodyStart = c.pos;
       const next = bodyStart + len;
