@@ -8,16 +8,8 @@ import { taskVmas } from '../analysis/mm';
 import { taskRssPages, taskVmPages } from '../analysis/tasks';
 import { btHeader, perTaskResult, tasksOrContext } from './bt';
 import { registerCommand } from './registry';
+import { center } from './columns';
 
-function center(s: string, w: number): string {
-  const l = Math.max(0, Math.floor((w - s.length) / 2));
-  return (' '.repeat(l) + s).padEnd(w);
-}
-/** crash's mkstring(CENTER) without LJUST: centred, padded both sides */
-function centerOnly(s: string, w: number): string {
-  const l = Math.max(0, Math.floor((w - s.length) / 2));
-  return ' '.repeat(l) + s + ' '.repeat(Math.max(0, w - s.length - l));
-}
 const hex = (v: bigint) => '0x' + v.toString(16);
 
 registerCommand({
@@ -29,7 +21,7 @@ registerCommand({
     const task = tasksOrContext(prog, args.slice(0, 1))[0];
     const { mounts, problems } = mountList(prog, task.task);
     const devlen = 'DEVNAME'.length + 2;
-    const lines = [`${centerOnly('MOUNT', 16)} ${centerOnly('SUPERBLK', 16)} ${'TYPE'.padEnd(6)} ${'DEVNAME'.padEnd(devlen)} DIRNAME`];
+    const lines = [`${center('MOUNT', 16)} ${center('SUPERBLK', 16)} ${'TYPE'.padEnd(6)} ${'DEVNAME'.padEnd(devlen)} DIRNAME`];
     for (const m of mounts) {
       let b = `${m.type.padEnd(6)} ${m.devname.padEnd(devlen)} `;
       while (b.length > 17 && b[b.length - 2] === ' ') b = b.slice(0, -1);
@@ -78,7 +70,7 @@ registerCommand({
     const task = tasksOrContext(prog, args.slice(0, 1))[0];
     const { devices, problems } = netDevices(prog, task.task);
     const lines = [`${center('NET_DEVICE', 16)}  NAME       IP ADDRESS(ES)`];
-    for (const d of devices) lines.push(`${centerOnly(d.address.toString(16), 16)}  ${d.name.padEnd(10)} ${[...d.ipv4, ...d.ipv6].join(', ')}`);
+    for (const d of devices) lines.push(`${center(d.address.toString(16), 16)}  ${d.name.padEnd(10)} ${[...d.ipv4, ...d.ipv6].join(', ')}`);
     for (const p of problems) lines.push(`net: ${p}`);
     return { text: lines.join('\n') + '\n', json: { devices: devices.map((d) => ({ net_device: hex(d.address), name: d.name, ipv4: d.ipv4, ipv6: d.ipv6 })), problems } };
   },
