@@ -3,7 +3,7 @@
  * commands that build them): one table from command to shape, instead of a cast and a local copy
  * of the type in every panel.
  */
-import type { BtTaskJson, KmemCacheJson, KmemSRow, OopsJson, PsRow, RunResult, SysJson } from './engine';
+import type { BtTaskJson, DisJson, EvalJson, KmemCacheJson, KmemSRow, ListJson, OopsJson, PsRow, RunResult, SlabcheckJson, SysJson } from './engine';
 
 export interface CommandJson {
   bt: BtTaskJson[];
@@ -12,6 +12,10 @@ export interface CommandJson {
   ps: PsRow[];
   'kmem -s': KmemSRow[];
   'kmem -S': KmemCacheJson;
+  dis: DisJson;
+  eval: EvalJson;
+  list: ListJson;
+  slabcheck: SlabcheckJson;
 }
 
 /** The JSON of a successful result of command `cmd` (undefined when it failed or has none). */

@@ -25,6 +25,7 @@ import { classifyPointer, slabSpanAt, type PointerKind } from './analysis/pointe
 import { listModules, moduleBtf } from './kernel/modules';
 import { openDebugInput } from './kernel/debuginfo';
 import { kernelAddressLayout, rangeOf, type AddressLayout } from './analysis/layout';
+import type { WhatisResult } from './commands/whatis';
 
 export type { Unavailable } from './kernel/program';
 // JSON shapes of commands the UI reads (type-only: nothing of the engine is bundled into the UI)
@@ -33,6 +34,11 @@ export type { BtTaskJson, BtFrameJson } from './commands/bt';
 export type { SysJson } from './commands/sys';
 export type { OopsJson, OopsReportJson } from './commands/oops';
 export type { KmemSRow, KmemCacheJson, SlabJson } from './commands/kmem';
+export type { DisJson, DisInsnJson } from './commands/dis';
+export type { EvalJson } from './commands/expr';
+export type { ListJson } from './commands/list';
+export type { SlabcheckJson, SlabFinding } from './commands/slabcheck';
+export type { WhatisResult as WhatisJson } from './commands/whatis';
 export type { FlatMember } from './kernel/btf';
 export type { AddressLayout, AddressRange } from './analysis/layout';
 
@@ -146,7 +152,7 @@ export interface Resolved {
   symbol?: string;
   module?: string;
   /** `whatis <addr> --json` when that command exists and succeeded */
-  whatis?: unknown;
+  whatis?: WhatisResult;
   /** whether one byte at the address can be read */
   readable?: boolean;
   error?: string;
@@ -545,7 +551,8 @@ export class EngineApi {
       }
       out.readable = s.prog.mem.readable(addr);
       const w = runCommandSafe({ prog: s.prog, overlays: s.overlays }, `whatis ${out.address} --json`);
-      if (w.ok && w.result.json !== undefined) out.whatis = w.result.json;
+      // the registry's results are untyped; whatis's JSON is its WhatisResult (commands/whatis.ts)
+      if (w.ok && w.result.json !== undefined) out.whatis = w.result.json as WhatisResult;
       return out;
     } catch (e) {
       return { ...out, error: oneLine(e) };
