@@ -69,24 +69,20 @@ export class ElfDump implements PhysicalDump {
     const machine = u16(eh, 18);
     if (type !== 4) throw new DumpError(`${src.name}: ELF type ${type} is not a core file (ET_CORE)`);
     if (machine !== 62) throw new DumpError(`${src.name}: ELF machine ${machine} is not x86_64 (62)`);
-    let phoff: number;
-    try {
-      phoff = u64n(eh, 32);
-    } catch (e) {
-      if (!(e instanceof ValueTooLarge)) throw e;
-      throw new DumpError(`${src.name}: ELF header: program header offset is out of range`);
-    }
+    const headerOffset = (at: number, what: string): number => {
+      try {
+        return u64n(eh, at);
+      } catch (e) {
+        if (!(e instanceof ValueTooLarge)) throw e;
+        throw new DumpError(`${src.name}: ELF header: ${what} offset is out of range`);
+      }
+    };
+    const phoff = headerOffset(32, 'program header');
     const phentsize = u16(eh, 54);
     let phnum = u16(eh, 56);
     if (phnum === PN_XNUM) {
       // The real count is in sh_info of section header 0.
-      let shoff: number;
-      try {
-        shoff = u64n(eh, 40);
-      } catch (e) {
-        if (!(e instanceof ValueTooLarge)) throw e;
-        throw new DumpError(`${src.name}: ELF header: section header offset is out of range`);
-      }
+      const shoff = headerOffset(40, 'section header');
       const sh0 = shoff + 64 <= src.size ? src.read(shoff, 64) : new Uint8Array(0);
       if (sh0.length < 64) throw new DumpError(`${src.name}: ELF section header 0 is past the end of the file`);
       phnum = u32(sh0, 44);
