@@ -39,6 +39,10 @@ export type { EvalJson } from './commands/expr';
 export type { ListJson } from './commands/list';
 export type { SlabcheckJson, SlabFinding } from './commands/slabcheck';
 export type { WhatisResult as WhatisJson } from './commands/whatis';
+export type { StacksJson, StackTaskJson, StackFrameJson, HungJson, HungTaskJson } from './commands/stacks';
+export type { OverlayJson } from './commands/overlay';
+export type { StructLayoutJson } from './commands/struct';
+export type { LogRecordJson } from './commands/log';
 export type { FlatMember } from './kernel/btf';
 export type { AddressLayout, AddressRange } from './analysis/layout';
 

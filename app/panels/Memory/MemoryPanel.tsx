@@ -10,7 +10,7 @@
  */
 import { Fragment, useCallback, useEffect, useRef, useState, type JSX } from 'react';
 import { useApp, type Tab } from '../../store';
-import { listTypes, readMemory, resolve, setOverlay, type Resolved, type TypeName, type WhatisJson } from '../../engine';
+import { listTypes, readMemory, resolve, setOverlay, type Resolved, type TypeName, type WhatisJson, type OverlayJson } from '../../engine';
 import { resultJson } from '../../results';
 import { LinkedText } from '../common';
 import { HexView, type HexHandle } from './HexView';
@@ -853,12 +853,7 @@ function ListActions({
   );
 }
 
-interface Candidate {
-  name: string;
-  score: number;
-  parts: { type: string; source: string; offset: number; size: number; unknown?: boolean }[];
-  evidence: { offset: number; member: string; kind: string; weight: number; text: string }[];
-}
+type Candidate = OverlayJson['candidates'][number];
 
 /** "Which types fit?": the engine's `overlay <object>` ranking, each usable as the overlay. */
 function FitCard({ tab, base, w, off }: { tab: Tab; base: bigint; w: WhatisJson | null; off: number | null }) {
@@ -872,7 +867,7 @@ function FitCard({ tab, base, w, off }: { tab: Tab; base: bigint; w: WhatisJson 
     const line = `overlay 0x${hex(obj, 1)} --json`;
     setSt({ line });
     void runCommand(tab.session, line).then((r) => {
-      const j = r.json as { candidates?: Candidate[]; size?: number; cache?: string } | undefined;
+      const j = resultJson(r, 'overlay');
       setSt({ line, cands: j?.candidates, size: j?.size, cache: j?.cache, error: r.ok ? undefined : r.error });
     });
   };
