@@ -20,7 +20,7 @@ import { evalAddress } from './commands/expr';
 import { DumpError, MemoryError, errorMessage, expectedError } from './errors';
 import { BlobSource } from './source/blob';
 import { HttpRangeSource } from './source/http';
-import type { ByteSource, ReadStats } from './source/bytesource';
+import { WrappedSource, type ByteSource } from './source/bytesource';
 import { classifyPointer, slabSpanAt, type PointerKind } from './analysis/pointers';
 import { listModules, moduleBtf } from './kernel/modules';
 import { openDebugInput } from './kernel/debuginfo';
@@ -238,23 +238,13 @@ interface Session {
 }
 
 /** Counts what the engine fetches while opening, for the progress bar. */
-class CountingSource implements ByteSource {
+class CountingSource extends WrappedSource {
   private last = 0;
   constructor(
-    private inner: ByteSource,
+    inner: ByteSource,
     private report?: (bytesRead: number) => void,
-  ) {}
-  get name(): string {
-    return this.inner.name;
-  }
-  get size(): number {
-    return this.inner.size;
-  }
-  get stats(): ReadStats {
-    return this.inner.stats;
-  }
-  get preferredBlockSize(): number | undefined {
-    return this.inner.preferredBlockSize;
+  ) {
+    super(inner);
   }
   read(offset: number, length: number): Uint8Array {
     const r = this.inner.read(offset, length);
