@@ -3,7 +3,10 @@
  * commands that build them): one table from command to shape, instead of a cast and a local copy
  * of the type in every panel.
  */
-import type { BtTaskJson, KmemCacheJson, KmemSRow, OopsJson, PsRow, RunResult, SysJson } from './engine';
+import type {
+  BtTaskJson, DisJson, EvalJson, HungJson, KmemCacheJson, KmemSRow, ListJson, OopsJson, OverlayJson, PsRow, RunResult, SlabcheckJson, StacksJson,
+  StructLayoutJson, SysJson, LogRecordJson,
+} from './engine';
 
 export interface CommandJson {
   bt: BtTaskJson[];
@@ -12,6 +15,16 @@ export interface CommandJson {
   ps: PsRow[];
   'kmem -s': KmemSRow[];
   'kmem -S': KmemCacheJson;
+  dis: DisJson;
+  eval: EvalJson;
+  list: ListJson;
+  slabcheck: SlabcheckJson;
+  log: LogRecordJson[];
+  stacks: StacksJson;
+  hung: HungJson;
+  overlay: OverlayJson;
+  /** `struct <type> -o` without an address: the layout */
+  'struct -o': StructLayoutJson;
 }
 
 /** The JSON of a successful result of command `cmd` (undefined when it failed or has none). */

@@ -20,11 +20,12 @@ import { evalAddress } from './commands/expr';
 import { DumpError, MemoryError, errorMessage, expectedError } from './errors';
 import { BlobSource } from './source/blob';
 import { HttpRangeSource } from './source/http';
-import type { ByteSource, ReadStats } from './source/bytesource';
+import { WrappedSource, type ByteSource } from './source/bytesource';
 import { classifyPointer, slabSpanAt, type PointerKind } from './analysis/pointers';
 import { listModules, moduleBtf } from './kernel/modules';
 import { openDebugInput } from './kernel/debuginfo';
 import { kernelAddressLayout, rangeOf, type AddressLayout } from './analysis/layout';
+import type { WhatisResult } from './commands/whatis';
 
 export type { Unavailable } from './kernel/program';
 // JSON shapes of commands the UI reads (type-only: nothing of the engine is bundled into the UI)
@@ -33,6 +34,15 @@ export type { BtTaskJson, BtFrameJson } from './commands/bt';
 export type { SysJson } from './commands/sys';
 export type { OopsJson, OopsReportJson } from './commands/oops';
 export type { KmemSRow, KmemCacheJson, SlabJson } from './commands/kmem';
+export type { DisJson, DisInsnJson } from './commands/dis';
+export type { EvalJson } from './commands/expr';
+export type { ListJson } from './commands/list';
+export type { SlabcheckJson, SlabFinding } from './commands/slabcheck';
+export type { WhatisResult as WhatisJson } from './commands/whatis';
+export type { StacksJson, StackTaskJson, StackFrameJson, HungJson, HungTaskJson } from './commands/stacks';
+export type { OverlayJson } from './commands/overlay';
+export type { StructLayoutJson } from './commands/struct';
+export type { LogRecordJson } from './commands/log';
 export type { FlatMember } from './kernel/btf';
 export type { AddressLayout, AddressRange } from './analysis/layout';
 
@@ -146,7 +156,7 @@ export interface Resolved {
   symbol?: string;
   module?: string;
   /** `whatis <addr> --json` when that command exists and succeeded */
-  whatis?: unknown;
+  whatis?: WhatisResult;
   /** whether one byte at the address can be read */
   readable?: boolean;
   error?: string;
@@ -228,23 +238,13 @@ interface Session {
 }
 
 /** Counts what the engine fetches while opening, for the progress bar. */
-class CountingSource implements ByteSource {
+class CountingSource extends WrappedSource {
   private last = 0;
   constructor(
-    private inner: ByteSource,
+    inner: ByteSource,
     private report?: (bytesRead: number) => void,
-  ) {}
-  get name(): string {
-    return this.inner.name;
-  }
-  get size(): number {
-    return this.inner.size;
-  }
-  get stats(): ReadStats {
-    return this.inner.stats;
-  }
-  get preferredBlockSize(): number | undefined {
-    return this.inner.preferredBlockSize;
+  ) {
+    super(inner);
   }
   read(offset: number, length: number): Uint8Array {
     const r = this.inner.read(offset, length);
@@ -337,12 +337,8 @@ export class EngineApi {
    * only; see vite.config.ts). The caller passes an absolute URL.
    */
   openUrl(url: string, onProgress?: (p: OpenProgress) => void): OpenResult {
-    let abs: URL;
-    try {
-      abs = new URL(url, self.location.href);
-    } catch {
-      return { ok: false, error: `${url}: not a URL` };
-    }
+    if (!URL.canParse(url, self.location.href)) return { ok: false, error: `${url}: not a URL` };
+    const abs = new URL(url, self.location.href);
     if (abs.origin !== self.location.origin) {
       return {
         ok: false,
@@ -549,7 +545,8 @@ export class EngineApi {
       }
       out.readable = s.prog.mem.readable(addr);
       const w = runCommandSafe({ prog: s.prog, overlays: s.overlays }, `whatis ${out.address} --json`);
-      if (w.ok && w.result.json !== undefined) out.whatis = w.result.json;
+      // the registry's results are untyped; whatis's JSON is its WhatisResult (commands/whatis.ts)
+      if (w.ok && w.result.json !== undefined) out.whatis = w.result.json as WhatisResult;
       return out;
     } catch (e) {
       return { ...out, error: oneLine(e) };

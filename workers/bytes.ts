@@ -21,9 +21,17 @@ export function i64(b: Uint8Array, o: number): bigint {
   return BigInt.asIntN(64, u64(b, o));
 }
 /** u64 as a number; throws if it does not fit in 53 bits (file offsets, sizes). */
+/** u64n's refusal of a value that a JS number cannot hold exactly (input, not a bug). */
+export class ValueTooLarge extends RangeError {
+  constructor(o: number) {
+    super(`64-bit value too large at offset ${o}`);
+    this.name = 'ValueTooLarge';
+  }
+}
+
 export function u64n(b: Uint8Array, o: number): number {
   const hi = u32(b, o + 4);
-  if (hi >= 0x200000) throw new RangeError(`64-bit value too large at offset ${o}`);
+  if (hi >= 0x200000) throw new ValueTooLarge(o);
   return hi * 0x100000000 + u32(b, o);
 }
 export function cstr(b: Uint8Array, o = 0, max = b.length - o): string {

@@ -12,7 +12,7 @@ import { ROOT } from './testing/dumps';
 /** Layer of a project file (relative path), higher = closer to the user; null = not layered. */
 export function layerOf(rel: string): number | null {
   const rules: [RegExp, number][] = [
-    [/^workers\/(bytes|errors|problems)\.ts$/, 0],
+    [/^workers\/(bytes|errors|problems|sorted)\.ts$/, 0],
     [/^workers\/source\//, 1],
     [/^workers\/format\//, 2],
     [/^workers\/arch\//, 3],

@@ -91,6 +91,19 @@ export function initDisassembler(): Promise<void> {
   return loading;
 }
 
+/**
+ * capstone's decode of `data`: [] when capstone refuses it (it throws "Failed to disassemble"
+ * when not even the first instruction decodes); any other throw is a bug and propagates.
+ */
+function csDisasm(data: Uint8Array, options: { address: bigint; count: number }): CsInsn[] {
+  try {
+    return cs!.disasm(data, options);
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith('Failed to disassemble')) return [];
+    throw e;
+  }
+}
+
 export function disassemblerReady(): boolean {
   return cs !== null;
 }
@@ -123,15 +136,10 @@ export function disassemble(bytes: Uint8Array, address: bigint, opts: DisasmOpti
       off += special.size;
       continue;
     }
-    let raw: CsInsn[] = [];
-    try {
-      raw = cs.disasm(bytes.subarray(off, end), {
-        address: (address + BigInt(off)) & MASK64,
-        count: Math.min(max - out.length, 4096),
-      });
-    } catch {
-      raw = []; // capstone throws when not even the first instruction decodes
-    }
+    const raw = csDisasm(bytes.subarray(off, end), {
+      address: (address + BigInt(off)) & MASK64,
+      count: Math.min(max - out.length, 4096),
+    });
     let o = off;
     let stopped = false;
     for (const r of raw) {
@@ -180,12 +188,8 @@ function undecodable(bytes: Uint8Array, o: number, address: bigint, depth: numbe
   const name = (x & 0xf0) === 0x40 ? rexName(x) : PREFIX_NAME[x];
   if (name && depth < 14 && o + 1 < bytes.length) {
     let inner: Insn | null = null;
-    try {
-      const r = cs!.disasm(bytes.subarray(o + 1, Math.min(bytes.length, o + 16)), { address: (address + BigInt(o + 1)) & MASK64, count: 1 });
-      if (r.length) inner = normalize(r[0].mnemonic, r[0].opStr, bytes.subarray(o + 1, o + 1 + r[0].size), (address + BigInt(o + 1)) & MASK64);
-    } catch {
-      inner = null;
-    }
+    const r = csDisasm(bytes.subarray(o + 1, Math.min(bytes.length, o + 16)), { address: (address + BigInt(o + 1)) & MASK64, count: 1 });
+    if (r.length) inner = normalize(r[0].mnemonic, r[0].opStr, bytes.subarray(o + 1, o + 1 + r[0].size), (address + BigInt(o + 1)) & MASK64);
     if (!inner) inner = undecodable(bytes, o + 1, address, depth + 1);
     return {
       ...inner,
@@ -198,18 +202,14 @@ function undecodable(bytes: Uint8Array, o: number, address: bigint, depth: numbe
   }
   if (x === 0x63 && o + 1 < bytes.length) {
     // movsxd without REX.W (capstone rejects it): decode as movslq, then narrow the destination
-    try {
-      const tmp = new Uint8Array(Math.min(16, bytes.length - o + 1));
-      tmp[0] = 0x48;
-      tmp.set(bytes.subarray(o, o + tmp.length - 1), 1);
-      const r = cs!.disasm(tmp, { address: 0, count: 1 });
-      if (r.length && r[0].mnemonic === 'movslq') {
-        const i = normalize(r[0].mnemonic, r[0].opStr, tmp.subarray(0, r[0].size), (address + BigInt(o)) & MASK64);
-        const ops = i.operands.replace(/%r([a-z]{2})$/, '%e$1').replace(/%(r[0-9]+)$/, '%$1d');
-        return { ...i, size: r[0].size - 1, bytes: bytes.subarray(o, o + r[0].size - 1), mnemonic: 'movsxd', operands: ops };
-      }
-    } catch {
-      /* fall through */
+    const tmp = new Uint8Array(Math.min(16, bytes.length - o + 1));
+    tmp[0] = 0x48;
+    tmp.set(bytes.subarray(o, o + tmp.length - 1), 1);
+    const r = csDisasm(tmp, { address: 0n, count: 1 });
+    if (r.length && r[0].mnemonic === 'movslq') {
+      const i = normalize(r[0].mnemonic, r[0].opStr, tmp.subarray(0, r[0].size), (address + BigInt(o)) & MASK64);
+      const ops = i.operands.replace(/%r([a-z]{2})$/, '%e$1').replace(/%(r[0-9]+)$/, '%$1d');
+      return { ...i, size: r[0].size - 1, bytes: bytes.subarray(o, o + r[0].size - 1), mnemonic: 'movsxd', operands: ops };
     }
   }
   return makeBad(bytes.subarray(o, o + 1), address + BigInt(o), '(bad)');

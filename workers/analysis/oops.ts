@@ -429,13 +429,9 @@ function newReport(h: Headline, no: number): OopsReport {
   return r;
 }
 
-/** Parse every report in `text`. Never throws; an empty list when nothing is recognised. */
+/** Parse every report in `text`; an empty list when nothing is recognised (a throw is a bug). */
 export function parseOops(text: string): OopsReport[] {
-  try {
-    return parseAll(text);
-  } catch {
-    return [];
-  }
+  return parseAll(text);
 }
 
 /** parseOops with a verdict for the `oops` command. */

@@ -25,6 +25,7 @@ import { MemoryError, DumpError } from '../errors';
 import { u16, u32 } from '../bytes';
 import { cacheKey, type Program } from '../kernel/program';
 import { listModules } from '../kernel/modules';
+import { floorIndex } from '../sorted';
 
 const ORC_INDEX_KEY = cacheKey<OrcIndex>('orc.index');
 
@@ -132,15 +133,7 @@ export class OrcTable {
 
   /** Index of the rightmost entry with ip <= addr, or -1 (unwind_orc.c __orc_find). */
   find(addr: bigint, lo = 0, hi = this.count - 1): number {
-    let found = -1;
-    while (lo <= hi) {
-      const mid = lo + ((hi - lo) >> 1);
-      if (this.ip(mid) <= addr) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
+    return floorIndex(hi + 1, (i) => this.ip(i), addr, lo);
   }
 }
 

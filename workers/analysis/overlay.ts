@@ -222,9 +222,10 @@ function readObject(prog: Program, address: bigint, size: number): Uint8Array {
 
 /** Every struct type of the kernel's BTF and of the loaded modules' BTF (deduplicated by name). */
 function allStructTypes(prog: Program, modules: boolean): TypeRef[] {
-  const key = `overlay.types.${modules}`;
-  const cached = prog.cache.get(key) as TypeRef[] | undefined;
-  if (cached) return cached;
+  return prog.memo(cacheKey<TypeRef[]>(`overlay.types.${modules}`), () => collectStructTypes(prog, modules));
+}
+
+function collectStructTypes(prog: Program, modules: boolean): TypeRef[] {
   const out: TypeRef[] = [];
   const seen = new Set<string>();
   const add = (btf: Btf, source: string, local: boolean) => {
@@ -244,7 +245,6 @@ function allStructTypes(prog: Program, modules: boolean): TypeRef[] {
       if (b) add(b, m.name, true);
     }
   }
-  prog.cache.set(key, out);
   return out;
 }
 

@@ -4,6 +4,7 @@ import { SHARED_DUMP_NAMES, sharedDump, SKIP_REASON, crashSlubFailed } from '../
 import {
   listCaches, cacheUsage, findCache, cacheSlabs, slabObjectInfo, freelistMode, decodeFreePointer, swab64,
   readTracks, headFromCompoundWord, type SlabCache, type SlabObjects,
+  SLAB_FPMODE_SAMPLES_KEY,
 } from './slab';
 
 /** drgn's kmem-S-drgn.json letters: A allocated, F free (slab freelist), C cpu-free (CPU freelist or sheaf), B free in a node barn's sheaf. */
@@ -49,7 +50,7 @@ describe('SLUB analysis equals crash and drgn on every shared dump', () => {
       const prog = openDumpFile(d!.file);
       // the mode is decided from the data; these kernels swab (CONFIG_SLAB_FREELIST_HARDENED, 5.7+)
       expect(freelistMode(prog)).toBe('hardened-swab');
-      expect(prog.cache.get('slab.fpmode.samples')).toBeGreaterThanOrEqual(8); // decided from real freelists
+      expect(prog.recall(SLAB_FPMODE_SAMPLES_KEY)).toBeGreaterThanOrEqual(8); // decided from real freelists
       // kmem -s: every cache, every number
       const { caches, problems } = listCaches(prog);
       expect(problems).toEqual([]);

@@ -44,6 +44,8 @@ import { walkList, listProblem, describeStop, type ListProblem, type ListWalk } 
 const SLAB_LAYOUT_KEY = cacheKey<SlabLayout>('slab.layout');
 const SLAB_CACHES_KEY = cacheKey<CacheListResult>('slab.caches');
 const SLAB_FPMODE_KEY = cacheKey<FreelistMode>('slab.fpmode');
+/** how many real freelists decided the freelist-pointer mode (0: nothing to decide from) */
+export const SLAB_FPMODE_SAMPLES_KEY = cacheKey<number>('slab.fpmode.samples');
 const SLAB_USAGE_KEY = cacheKey<Map<bigint, CacheUsage>>('slab.usage');
 const SLAB_LOOKUP_KEY = cacheKey<Map<string, SlabObjects>>('slab.lookup');
 
@@ -314,18 +316,13 @@ const LEGACY_FLAGS: Record<SlabFlagName, bigint> = {
 
 /** The value of a slab flag on this kernel: from enum _slab_flag_bits when the BTF has it. */
 export function slabFlag(prog: Program, name: SlabFlagName): bigint {
-  const key = 'slab.flag.' + name;
-  const c = prog.cache.get(key) as bigint | undefined;
-  if (c !== undefined) return c;
-  let v: bigint;
-  const bitName = name.startsWith('__') ? '_SLAB_' + name.slice(2) : '_' + name;
-  const e = prog.btf.enumerator(bitName);
-  if (prog.btf.enumerator('_SLAB_RED_ZONE')) {
+  return prog.memo(cacheKey<bigint>('slab.flag.' + name), () => {
+    const bitName = name.startsWith('__') ? '_SLAB_' + name.slice(2) : '_' + name;
+    const e = prog.btf.enumerator(bitName);
     // 6.8+: every flag is a bit of enum _slab_flag_bits; a flag absent from the enum is not configured
-    v = e ? 1n << e.value : 0n;
-  } else v = LEGACY_FLAGS[name];
-  prog.cache.set(key, v);
-  return v;
+    if (prog.btf.enumerator('_SLAB_RED_ZONE')) return e ? 1n << e.value : 0n;
+    return LEGACY_FLAGS[name];
+  });
 }
 
 export function flagNames(prog: Program, flags: bigint): string[] {
@@ -639,7 +636,7 @@ export function freelistMode(prog: Program): FreelistMode {
   for (const m of modes) if (score[m] > score[best]) best = m;
   prog.remember(SLAB_FPMODE_KEY, best);
   // how many real freelists decided it (0: nothing to decide from, the default stands)
-  prog.cache.set('slab.fpmode.samples', samples);
+  prog.remember(SLAB_FPMODE_SAMPLES_KEY, samples);
   return best;
 }
 
@@ -741,15 +738,13 @@ export interface CpuSlab {
 
 /** Every possible CPU's kmem_cache_cpu for a cache (online or not: crash counts them all). */
 export function cpuSlabs(prog: Program, c: SlabCache): CpuSlab[] {
-  const key = 'slab.cpu.' + c.address.toString(16);
-  const cached = prog.cache.get(key) as CpuSlab[] | undefined;
-  if (cached) return cached;
+  return prog.memo(cacheKey<CpuSlab[]>('slab.cpu.' + c.address.toString(16)), () => readCpuSlabs(prog, c));
+}
+
+function readCpuSlabs(prog: Program, c: SlabCache): CpuSlab[] {
   const L = slabLayout(prog);
   const out: CpuSlab[] = [];
-  if (!L.kcc || !c.cpuSlab) {
-    prog.cache.set(key, out);
-    return out;
-  }
+  if (!L.kcc || !c.cpuSlab) return out;
   const offs = prog.perCpuOffsets();
   for (let cpu = 0; cpu < offs.length; cpu++) {
     const kcc = BigInt.asUintN(64, c.cpuSlab + offs[cpu]);
@@ -796,7 +791,6 @@ export function cpuSlabs(prog: Program, c: SlabCache): CpuSlab[] {
       if (stop) cs.problems.push(stop);
     }
   }
-  prog.cache.set(key, out);
   return out;
 }
 
@@ -848,34 +842,41 @@ export function barnObjects(prog: Program, c: SlabCache): bigint[] {
   return nodeBarns(prog, c).flatMap((b) => b.objects);
 }
 
+export interface NodeBarn {
+  node: number;
+  barn: bigint;
+  objects: bigint[];
+  problem?: string;
+}
+
 /**
  * Each node's barn (struct node_barn: kmem_cache_node.barn, or kmem_cache.per_node[].barn on
  * 6.19+) and the objects in its full sheaves. Bounded like every list walk.
  */
-export function nodeBarns(prog: Program, c: SlabCache): Array<{ node: number; barn: bigint; objects: bigint[]; problem?: string }> {
+export function nodeBarns(prog: Program, c: SlabCache): NodeBarn[] {
   const L = slabLayout(prog);
-  const out: Array<{ node: number; barn: bigint; objects: bigint[]; problem?: string }> = [];
-  if (!L.barn || !L.sheaves || L.sheaves.barnList === undefined) return out;
-  const key = 'slab.barns.' + c.address.toString(16);
-  const cached = prog.cache.get(key) as typeof out | undefined;
-  if (cached) return cached;
-  for (let i = 0; i < c.nodes.length; i++) {
-    let barn = c.barns?.[i] ?? 0n;
-    if (!c.barns) {
-      const n = c.nodes[i];
-      if (!n || L.kcn.barn === undefined) continue;
-      const b = prog.mem.tryRead(n + BigInt(L.kcn.barn), 8);
-      if (!b) continue;
-      barn = u64(b, 0);
+  const barnFull = L.barn?.full;
+  const barnList = L.sheaves?.barnList;
+  if (barnFull === undefined || barnList === undefined) return [];
+  return prog.memo(cacheKey<NodeBarn[]>('slab.barns.' + c.address.toString(16)), () => {
+    const out: NodeBarn[] = [];
+    for (let i = 0; i < c.nodes.length; i++) {
+      let barn = c.barns?.[i] ?? 0n;
+      if (!c.barns) {
+        const n = c.nodes[i];
+        if (!n || L.kcn.barn === undefined) continue;
+        const b = prog.mem.tryRead(n + BigInt(L.kcn.barn), 8);
+        if (!b) continue;
+        barn = u64(b, 0);
+      }
+      if (!barn) continue;
+      const r = walkListHead(prog, barn + BigInt(barnFull), barnList, 100_000);
+      const objects: bigint[] = [];
+      for (const sheaf of r.entries) objects.push(...readSheaf(prog, sheaf));
+      out.push({ node: i, barn, objects, ...(r.problem ? { problem: `node ${i} barn: ${r.problem.message}` } : {}) });
     }
-    if (!barn) continue;
-    const r = walkListHead(prog, barn + BigInt(L.barn.full), L.sheaves.barnList, 100_000);
-    const objects: bigint[] = [];
-    for (const sheaf of r.entries) objects.push(...readSheaf(prog, sheaf));
-    out.push({ node: i, barn, objects, ...(r.problem ? { problem: `node ${i} barn: ${r.problem.message}` } : {}) });
-  }
-  prog.cache.set(key, out);
-  return out;
+    return out;
+  });
 }
 
 // ------------------------------------------------------------------------------------ per node

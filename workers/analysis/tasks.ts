@@ -467,7 +467,10 @@ export function panicCpu(prog: Program): number | null {
  * panic/die/oops_end; null when there is no sign of a panic.
  */
 export function panicTask(prog: Program): TaskInfo | null {
-  if (prog.cache.has(TASKS_PANIC_KEY.name)) return prog.recall(TASKS_PANIC_KEY) ?? null;
+  return prog.memo(TASKS_PANIC_KEY, () => findPanicTask(prog));
+}
+
+function findPanicTask(prog: Program): TaskInfo | null {
   let out: TaskInfo | null = null;
   const cpu = panicCpu(prog);
   const list = taskList(prog);
@@ -493,7 +496,6 @@ export function panicTask(prog: Program): TaskInfo | null {
       if (out) break;
     }
   }
-  prog.remember(TASKS_PANIC_KEY, out);
   return out;
 }
 

@@ -16,11 +16,19 @@
  * next symbol is dropped (it cannot fit). With no call evidence, the width of the loads names a
  * base type of that size (weaker). Every candidate carries its evidence, as `overlay` does.
  */
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import type { Btf } from '../kernel/btf';
 import { disassemble, disassemblerReady, type Insn } from './disasm';
 import { DumpError, MemoryError, expectedError } from '../errors';
 import { btfVariables } from '../kernel/variables';
+
+interface KernelText {
+  start: bigint;
+  bytes: Uint8Array;
+}
+
+const TEXT_KEY = cacheKey<KernelText | null>('vartype.text');
+const TYPED_POINTERS_KEY = cacheKey<Map<bigint, { target: number; where: string }>>('vartype.typedPointers');
 
 export interface TypeEvidence {
   /** where: function+offset of the referencing instruction */
@@ -86,10 +94,12 @@ function operands(s: string): string[] {
 }
 
 /** The kernel's text, read once per dump (bounded: 64 MiB). */
-function kernelText(prog: Program): { start: bigint; bytes: Uint8Array } | null {
-  const cached = prog.cache.get('vartype.text') as { start: bigint; bytes: Uint8Array } | null | undefined;
-  if (cached !== undefined) return cached;
-  let res: { start: bigint; bytes: Uint8Array } | null = null;
+function kernelText(prog: Program): KernelText | null {
+  return prog.memo(TEXT_KEY, () => readKernelText(prog));
+}
+
+function readKernelText(prog: Program): KernelText | null {
+  let res: KernelText | null = null;
   const start = prog.symbolAddress('_stext') ?? prog.symbolAddress('_text');
   const end = prog.symbolAddress('_etext');
   if (start !== undefined && end !== undefined && end > start && end - start < 64n << 20n) {
@@ -102,7 +112,6 @@ function kernelText(prog: Program): { start: bigint; bytes: Uint8Array } | null 
     }
     res = { start, bytes };
   }
-  prog.cache.set('vartype.text', res);
   return res;
 }
 
@@ -200,10 +209,9 @@ function pointerSlots(btf: Btf, id: number, cache: Map<number, PtrSlot[]>): PtrS
  * Built once per dump; bounded.
  */
 function typedPointers(prog: Program): Map<bigint, { target: number; where: string }> {
-  const cached = prog.cache.get('vartype.typedPointers') as Map<bigint, { target: number; where: string }> | undefined;
+  const cached = prog.recall(TYPED_POINTERS_KEY);
   if (cached) return cached;
-  const out = new Map<bigint, { target: number; where: string }>();
-  prog.cache.set('vartype.typedPointers', out);
+  const out = prog.remember(TYPED_POINTERS_KEY, new Map());
   const btf = prog.btf;
   const slotsCache = new Map<number, PtrSlot[]>();
   const ncpu = prog.perCpuOffsets().length;
@@ -403,8 +411,9 @@ export function inferVariableType(prog: Program, name: string, opts: { maxRefs?:
 
 /** The best inferred type of a global, cached per dump; null when the code says nothing. */
 export function inferredVariableType(prog: Program, name: string): { type: number; inferred: InferredType } | null {
-  const key = `vartype.${name}`;
-  if (prog.cache.has(key)) return prog.cache.get(key) as { type: number; inferred: InferredType } | null;
+  const key = cacheKey<{ type: number; inferred: InferredType } | null>(`vartype.${name}`);
+  const cached = prog.recall(key);
+  if (cached !== undefined) return cached;
   let r: { type: number; inferred: InferredType } | null = null;
   try {
     const inf = inferVariableType(prog, name);
@@ -412,6 +421,6 @@ export function inferredVariableType(prog: Program, name: string): { type: numbe
   } catch (e) {
     if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
   }
-  if (disassemblerReady()) prog.cache.set(key, r);
+  if (disassemblerReady()) prog.remember(key, r);
   return r;
 }

@@ -6,6 +6,7 @@
 import { cacheKey, type Program } from '../kernel/program';
 import { DumpError, MemoryError } from '../errors';
 import { rbWalk } from './rbtree';
+import { containing } from '../sorted';
 
 const VMALLOC_ALL_KEY = cacheKey<VmapArea[]>('vmalloc.all');
 
@@ -72,16 +73,7 @@ export function findVmapArea(prog: Program, addr: bigint): VmapArea | null {
     }
     prog.remember(VMALLOC_ALL_KEY, areas);
   }
-  let lo = 0;
-  let hi = areas.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const a = areas[mid];
-    if (addr < a.start) hi = mid - 1;
-    else if (addr >= a.end) lo = mid + 1;
-    else return a;
-  }
-  return null;
+  return containing(areas, (a) => a.start, (a) => a.end, addr);
 }
 
 /** The area's vm_struct caller (who vmalloc'ed it), or null. */

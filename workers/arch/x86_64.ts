@@ -1,4 +1,4 @@
-import { DumpError, MemoryError } from '../errors';
+import { DumpError, MemoryError, expectedError } from '../errors';
 import { u64 } from '../bytes';
 import type { PhysicalDump } from '../format/types';
 import { LruCache } from '../source/lru';
@@ -182,7 +182,8 @@ export function probePagingDepth(
       if (want === null) return false;
       try {
         return walkTables(va, pgd, l5, smeMask, (a) => u64(phys.readPhys(a, 8), 0)).phys === want;
-      } catch {
+      } catch (e) {
+        expectedError(e);
         return false;
       }
     });

@@ -345,6 +345,23 @@ function btJson(t: TaskInfo, u: Unwind, shown: Shown[], sources?: Map<Frame, Sou
   return { task: '0x' + t.task.toString(16), pid: t.pid, comm: t.comm, cpu: t.cpu, frames, stopped: u.stopped ?? null, start: u.start };
 }
 
+/**
+ * The tasks a per-task command's arguments name (pids, task addresses, comms), or the current
+ * context (the panic task, as crash starts) when there are none. `cmd` prefixes the error.
+ */
+export function tasksOrContext(prog: Program, specs: readonly string[], cmd = ''): TaskInfo[] {
+  if (specs.length) return specs.flatMap((a) => resolveTasks(prog, a));
+  const t = panicTask(prog);
+  if (!t) throw new CommandError(`${cmd ? `${cmd}: ` : ''}no current task (no panic task in this dump): give a pid`);
+  return [t];
+}
+
+/** A per-task command's result: each task's text block (blank line between, as crash) and JSON entry. */
+export function perTaskResult(tasks: readonly TaskInfo[], each: (t: TaskInfo) => { text: string; json: unknown }): { text: string; json: unknown[] } {
+  const out = tasks.map(each);
+  return { text: out.map((o) => o.text).join('\n'), json: out.map((o) => o.json) };
+}
+
 /** Resolve "120" (pid) or "ffff888006210000" / "0x..." (task address) to tasks. */
 export function resolveTasks(prog: Program, spec: string): TaskInfo[] {
   const list = taskList(prog);

@@ -90,6 +90,32 @@ export function parseTarget(prog: Program, s: string): { address: bigint; symbol
   throw new CommandError(`dis: invalid address: ${s}`);
 }
 
+/** One instruction of `dis --json`. */
+export interface DisInsnJson {
+  address: string;
+  symbol: string | null;
+  offset: number | null;
+  module: string | null;
+  /** the instruction's bytes, two hex digits each, space-separated */
+  bytes: string;
+  mnemonic: string;
+  operands: string;
+  text: string;
+  /** a branch or RIP-relative target */
+  target?: string;
+  /** dis -l: the source line (null: none for this address) */
+  source?: { file: string; line: number } | null;
+}
+
+/** `dis --json` */
+export interface DisJson {
+  address: string;
+  count: number;
+  /** the faulting instruction marked in the listing, if any */
+  faulting: string | null;
+  instructions: DisInsnJson[];
+}
+
 registerCommand({
   name: 'dis',
   summary: 'disassemble kernel or module text (AT&T syntax, as crash prints it)',
@@ -149,9 +175,7 @@ registerCommand({
         lines.push(t);
       });
     } else lines.push(...text);
-    return {
-      text: lines.join('\n') + '\n',
-      json: {
+    const json: DisJson = {
         address: '0x' + address.toString(16),
         count: insns.length,
         faulting: faulting !== undefined ? '0x' + faulting.toString(16) : null,
@@ -170,7 +194,7 @@ registerCommand({
             source: withLines ? (src[k] ?? null) : undefined,
           };
         }),
-      },
     };
+    return { text: lines.join('\n') + '\n', json };
   },
 });

@@ -225,6 +225,13 @@ export function formatBits(v: bigint): string {
   return out + line + '\n';
 }
 
+/** `eval --json`: the value as hex, unsigned and signed decimal (strings: 64-bit exact). */
+export interface EvalJson {
+  value: string;
+  decimal: string;
+  signed: string;
+}
+
 registerCommand({
   name: 'eval',
   summary: 'evaluate an expression: hexadecimal, decimal, octal and binary',
@@ -243,7 +250,7 @@ registerCommand({
     const signed = BigInt.asIntN(64, v);
     return {
       text: formatEval(v) + (bits ? formatBits(v) : ''),
-      json: { value: '0x' + v.toString(16), decimal: v.toString(), signed: signed.toString() },
+      json: { value: '0x' + v.toString(16), decimal: v.toString(), signed: signed.toString() } satisfies EvalJson,
     };
   },
 });

@@ -5,26 +5,12 @@
 import { mountList, taskFiles } from '../analysis/fs';
 import { netDevices } from '../analysis/net';
 import { taskVmas } from '../analysis/mm';
-import { panicTask, taskRssPages, taskVmPages, type TaskInfo } from '../analysis/tasks';
-import { btHeader, resolveTasks } from './bt';
-import { CommandError, registerCommand } from './registry';
+import { taskRssPages, taskVmPages } from '../analysis/tasks';
+import { btHeader, perTaskResult, tasksOrContext } from './bt';
+import { registerCommand } from './registry';
+import { center } from './columns';
 
-function center(s: string, w: number): string {
-  const l = Math.max(0, Math.floor((w - s.length) / 2));
-  return (' '.repeat(l) + s).padEnd(w);
-}
-/** crash's mkstring(CENTER) without LJUST: centred, padded both sides */
-function centerOnly(s: string, w: number): string {
-  const l = Math.max(0, Math.floor((w - s.length) / 2));
-  return ' '.repeat(l) + s + ' '.repeat(Math.max(0, w - s.length - l));
-}
 const hex = (v: bigint) => '0x' + v.toString(16);
-
-function contextTask(prog: Parameters<typeof panicTask>[0]): TaskInfo {
-  const t = panicTask(prog);
-  if (!t) throw new CommandError('no current task (no panic task in this dump): give a pid');
-  return t;
-}
 
 registerCommand({
   name: 'mount',
@@ -32,10 +18,10 @@ registerCommand({
   usage: 'mount [pid|task]',
   run(args, ctx) {
     const prog = ctx.prog;
-    const task = args[0] ? resolveTasks(prog, args[0])[0] : contextTask(prog);
+    const task = tasksOrContext(prog, args.slice(0, 1))[0];
     const { mounts, problems } = mountList(prog, task.task);
     const devlen = 'DEVNAME'.length + 2;
-    const lines = [`${centerOnly('MOUNT', 16)} ${centerOnly('SUPERBLK', 16)} ${'TYPE'.padEnd(6)} ${'DEVNAME'.padEnd(devlen)} DIRNAME`];
+    const lines = [`${center('MOUNT', 16)} ${center('SUPERBLK', 16)} ${'TYPE'.padEnd(6)} ${'DEVNAME'.padEnd(devlen)} DIRNAME`];
     for (const m of mounts) {
       let b = `${m.type.padEnd(6)} ${m.devname.padEnd(devlen)} `;
       while (b.length > 17 && b[b.length - 2] === ' ') b = b.slice(0, -1);
@@ -55,10 +41,7 @@ registerCommand({
   usage: 'files [pid|task]',
   run(args, ctx) {
     const prog = ctx.prog;
-    const tasks = args.length ? args.flatMap((a) => resolveTasks(prog, a)) : [contextTask(prog)];
-    const out: string[] = [];
-    const json: unknown[] = [];
-    for (const t of tasks) {
+    return perTaskResult(tasksOrContext(prog, args), (t) => {
       const f = taskFiles(prog, t.task);
       const lines = [btHeader(t)];
       if (f.root !== null || f.cwd !== null) lines.push(`ROOT: ${f.root ?? ''}    CWD: ${f.cwd ?? ''}`);
@@ -70,10 +53,11 @@ registerCommand({
         }
       }
       for (const p of f.problems) lines.push(`files: ${p}`);
-      out.push(lines.join('\n') + '\n');
-      json.push({ pid: t.pid, task: hex(t.task), root: f.root, cwd: f.cwd, files: f.files.map((x) => ({ fd: x.fd, file: hex(x.file), dentry: hex(x.dentry), inode: hex(x.inode), type: x.type, path: x.path })), problems: f.problems });
-    }
-    return { text: out.join('\n'), json };
+      return {
+        text: lines.join('\n') + '\n',
+        json: { pid: t.pid, task: hex(t.task), root: f.root, cwd: f.cwd, files: f.files.map((x) => ({ fd: x.fd, file: hex(x.file), dentry: hex(x.dentry), inode: hex(x.inode), type: x.type, path: x.path })), problems: f.problems },
+      };
+    });
   },
 });
 
@@ -83,10 +67,10 @@ registerCommand({
   usage: 'net [pid|task]',
   run(args, ctx) {
     const prog = ctx.prog;
-    const task = args[0] ? resolveTasks(prog, args[0])[0] : contextTask(prog);
+    const task = tasksOrContext(prog, args.slice(0, 1))[0];
     const { devices, problems } = netDevices(prog, task.task);
     const lines = [`${center('NET_DEVICE', 16)}  NAME       IP ADDRESS(ES)`];
-    for (const d of devices) lines.push(`${centerOnly(d.address.toString(16), 16)}  ${d.name.padEnd(10)} ${[...d.ipv4, ...d.ipv6].join(', ')}`);
+    for (const d of devices) lines.push(`${center(d.address.toString(16), 16)}  ${d.name.padEnd(10)} ${[...d.ipv4, ...d.ipv6].join(', ')}`);
     for (const p of problems) lines.push(`net: ${p}`);
     return { text: lines.join('\n') + '\n', json: { devices: devices.map((d) => ({ net_device: hex(d.address), name: d.name, ipv4: d.ipv4, ipv6: d.ipv6 })), problems } };
   },
@@ -98,17 +82,12 @@ registerCommand({
   usage: 'vm [pid|task]',
   run(args, ctx) {
     const prog = ctx.prog;
-    const tasks = args.length ? args.flatMap((a) => resolveTasks(prog, a)) : [contextTask(prog)];
-    const out: string[] = [];
-    const json: unknown[] = [];
-    for (const t of tasks) {
+    return perTaskResult(tasksOrContext(prog, args), (t) => {
       const lines = [btHeader(t)];
       if (!t.mm) {
         lines.push(`       MM               PGD          RSS    TOTAL_VM`);
         lines.push(`       0                0          0k      0k     `);
-        out.push(lines.join('\n') + '\n');
-        json.push({ pid: t.pid, task: hex(t.task), mm: null, vmas: [] });
-        continue;
+        return { text: lines.join('\n') + '\n', json: { pid: t.pid, task: hex(t.task), mm: null, vmas: [] } };
       }
       const pgd = prog.obj('struct mm_struct', t.mm).member('pgd').ptr();
       const rss = taskRssPages(prog, t) * 4;
@@ -119,9 +98,10 @@ registerCommand({
       lines.push('      VMA           START       END     FLAGS FILE');
       for (const v of vmas) lines.push(`${center(v.vma.toString(16), 16)} ${v.start.toString(16).padStart(10)} ${v.end.toString(16).padStart(10)} ${v.flags.toString(16).padStart(6)} ${v.file}`);
       for (const p of problems) lines.push(`vm: ${p}`);
-      out.push(lines.join('\n') + '\n');
-      json.push({ pid: t.pid, task: hex(t.task), mm: hex(t.mm), pgd: hex(pgd), rss_kb: rss, total_vm_kb: total, vmas: vmas.map((v) => ({ vma: hex(v.vma), start: hex(v.start), end: hex(v.end), flags: hex(v.flags), file: v.file })), problems });
-    }
-    return { text: out.join('\n'), json };
+      return {
+        text: lines.join('\n') + '\n',
+        json: { pid: t.pid, task: hex(t.task), mm: hex(t.mm), pgd: hex(pgd), rss_kb: rss, total_vm_kb: total, vmas: vmas.map((v) => ({ vma: hex(v.vma), start: hex(v.start), end: hex(v.end), flags: hex(v.flags), file: v.file })), problems },
+      };
+    });
   },
 });

@@ -1,11 +1,7 @@
 /** `irq [-u]`: every interrupt's descriptor and actions, crash's layout (kernel.c irq_desc_format_v2). */
 import { irqList } from '../analysis/irq';
 import { parseFlags, registerCommand } from './registry';
-
-function centerBoth(s: string, w: number): string {
-  const l = Math.max(0, Math.floor((w - s.length) / 2));
-  return ' '.repeat(l) + s + ' '.repeat(Math.max(0, w - s.length - l));
-}
+import { center } from './columns';
 
 registerCommand({
   name: 'irq',
@@ -14,13 +10,13 @@ registerCommand({
   run(args, ctx) {
     const { flags } = parseFlags(args, { bool: ['-u'] });
     const { irqs, problems } = irqList(ctx.prog);
-    const lines = [` IRQ  ${centerBoth('IRQ_DESC/_DATA', 16)}  ${centerBoth('IRQACTION', 16)}  NAME`];
+    const lines = [` IRQ  ${center('IRQ_DESC/_DATA', 16)}  ${center('IRQACTION', 16)}  NAME`];
     const shown = flags.has('-u') ? irqs.filter((q) => q.actions.length) : irqs;
     for (const q of shown) {
       const n = String(q.irq);
       const left = Math.ceil(Math.max(0, 4 - n.length) / 2); // crash's mkstring(4, CENTER|RJUST)
-      let l = `${(' '.repeat(left) + n).padEnd(4)}  ${q.desc ? q.desc.toString(16).padStart(16, '0') : centerBoth('(unused)', 16)}  `;
-      if (!q.actions.length) l += `${centerBoth('(unused)', 16)}  `;
+      let l = `${(' '.repeat(left) + n).padEnd(4)}  ${q.desc ? q.desc.toString(16).padStart(16, '0') : center('(unused)', 16)}  `;
+      if (!q.actions.length) l += `${center('(unused)', 16)}  `;
       q.actions.forEach((a, i) => {
         if (i) l += '\n' + ' '.repeat(24);
         l += `${a.action.toString(16).padStart(16, '0')}  "${a.name}"`;

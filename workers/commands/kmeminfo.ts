@@ -2,11 +2,7 @@
 import { vmapAreas } from '../analysis/vmalloc';
 import { memInfo } from '../analysis/meminfo';
 import type { CommandContext, CommandResult } from './registry';
-
-function center(s: string, w: number): string {
-  const l = Math.max(0, Math.floor((w - s.length) / 2));
-  return (' '.repeat(l) + s).padEnd(w);
-}
+import { center } from './columns';
 
 export function kmemV(ctx: CommandContext): CommandResult {
   const { areas, problems } = vmapAreas(ctx.prog);

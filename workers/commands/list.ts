@@ -14,6 +14,13 @@ import { runCommand } from './registry';
  * - -H: start is a list_head anchor (LIST_HEAD), not an entry; embedded entries as with -h.
  * Printed addresses are the entries (containing objects). Bounded and cycle-checked.
  */
+/** `list --json`: the entries (hex), how the walk stopped (kernel/list.ts's stop, addresses as hex) and why, when it was not the end. */
+export interface ListJson {
+  entries: string[];
+  stop: { kind: string; [detail: string]: string | number };
+  message: string | null;
+}
+
 registerCommand({
   name: 'list',
   summary: 'walk a linked list (bounded, cycle-checked)',
@@ -55,9 +62,9 @@ registerCommand({
       text: lines.join('\n') + '\n',
       json: {
         entries: walk.entries.map((e) => '0x' + e.toString(16)),
-        stop: { ...walk.stop, ...Object.fromEntries(Object.entries(walk.stop).filter(([, v]) => typeof v === 'bigint').map(([k, v]) => [k, '0x' + (v as bigint).toString(16)])) },
+        stop: { kind: walk.stop.kind, ...Object.fromEntries(Object.entries(walk.stop).filter(([k]) => k !== 'kind').map(([k, v]) => [k, typeof v === 'bigint' ? '0x' + v.toString(16) : v])) },
         message: why,
-      },
+      } satisfies ListJson,
     };
   },
 });

@@ -16,6 +16,22 @@ import { DumpError, MemoryError } from '../errors';
 import { readPrintk, formatLog, callerString, type LogFormat } from '../analysis/printk';
 import { systemInfo, kernelSymbols } from './sys';
 
+/** One record of `log --json` (printk's struct printk_info + text). */
+export interface LogRecordJson {
+  seq: number;
+  ts_nsec: number;
+  /** syslog level 0..7; null when the record has none */
+  level: number | null;
+  facility: number | null;
+  caller: string | null;
+  text: string;
+  subsystem?: string;
+  device?: string;
+  flags?: number;
+  /** why the record is damaged or partial */
+  problem?: string;
+}
+
 registerCommand({
   name: 'log',
   aliases: ['dmesg'],
@@ -54,7 +70,7 @@ registerCommand({
     let text = formatLog(log, f);
     if (notes.length) text = notes.join('\n') + '\n' + text;
     const json = log.records.map((r) => {
-      const o: Record<string, unknown> = {
+      const o: LogRecordJson = {
         seq: r.seq,
         ts_nsec: Number(r.tsNsec),
         level: r.level < 0 ? null : r.level,

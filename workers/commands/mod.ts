@@ -4,12 +4,8 @@
  */
 import { moduleRows } from '../analysis/module';
 import { CommandError, parseFlags, registerCommand } from './registry';
+import { center } from './columns';
 
-/** crash's mkstring(CENTER|LJUST): (width - len) / 2 spaces before. */
-function center(s: string, w: number): string {
-  const l = Math.max(0, Math.floor((w - s.length) / 2));
-  return (' '.repeat(l) + s).padEnd(w);
-}
 const hex = (v: bigint) => '0x' + v.toString(16);
 
 registerCommand({

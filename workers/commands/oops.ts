@@ -2,7 +2,7 @@ import { registerCommand, parseFlags, type CommandContext } from './registry';
 import { parseOopsResult, type OopsReport, type Location } from '../analysis/oops';
 import { readPrintk } from '../analysis/printk';
 import type { Program } from '../kernel/program';
-import { MemoryError } from '../errors';
+import { MemoryError, expectedError } from '../errors';
 
 /**
  * `oops [text]`: the structure of a pasted oops / panic / BUG / KASAN / slub_debug report:
@@ -82,7 +82,8 @@ function checkAgainstDump(ctx: CommandContext, rep: OopsReport): string[] {
   let base: bigint | undefined;
   try {
     base = rip.module ? (prog.symbols.address(`${rip.module}:${rip.symbol}`) ?? prog.symbols.address(rip.symbol)) : prog.symbols.address(rip.symbol);
-  } catch {
+  } catch (e) {
+    expectedError(e); // no symbol table in this dump
     base = undefined;
   }
   if (base === undefined) {

@@ -1,6 +1,6 @@
 import { registerCommand, parseFlags, CommandError } from './registry';
 import { evalAddress } from './expr';
-import { rankOverlays, formatOverlays, sizeClassWindow, readableOrMissing, type PointerInfo } from '../analysis/overlay';
+import { rankOverlays, formatOverlays, sizeClassWindow, readableOrMissing, type PointerInfo, type OverlayCandidate } from '../analysis/overlay';
 import type { Program } from '../kernel/program';
 import { slabObjectInfo } from '../analysis/slab';
 import { cacheObjectType } from './whatis';
@@ -30,6 +30,15 @@ export function classifyPointer(prog: Program, v: bigint): PointerInfo | null {
   const hit = prog.symbols.lookup(v);
   if (hit) return { what: `${hit.sym.name}+0x${hit.offset.toString(16)}`, symbol: hit.offset === 0 ? hit.sym.name.replace(/\.\d+$/, '') : undefined };
   return readableOrMissing(prog, v);
+}
+
+/** `overlay --json`: the object ranked against and the candidate layouts, best first. */
+export interface OverlayJson {
+  address: string;
+  size: number;
+  /** the slab cache of the object, when the address is in one */
+  cache?: string;
+  candidates: Array<Pick<OverlayCandidate, 'name' | 'score' | 'parts' | 'evidence'>>;
 }
 
 registerCommand({
@@ -83,7 +92,7 @@ registerCommand({
           parts: c.parts,
           evidence: c.evidence,
         })),
-      },
+      } satisfies OverlayJson,
     };
   },
 });

@@ -188,7 +188,8 @@ export function applyFilter(r: CommandResult, words: string[]): CommandResult {
     let re: RegExp;
     try {
       re = new RegExp(pats.map((p) => (word ? `\\b(?:${p})\\b` : `(?:${p})`)).join('|'), icase ? 'i' : '');
-    } catch {
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw e;
       filterError(`grep: invalid pattern: ${pats.join(' ')}`);
     }
     const keep = (s: string) => re.test(s) !== invert;

@@ -3,7 +3,11 @@
  * per finding, errors first; JSON: {findings: [{severity, check, cache, slab, object?, address,
  * message, view: {panel: 'mem', address, type?}}], scanned, truncated, cancelled}.
  */
-import { slabCheck } from '../analysis/slabcheck';
+import { slabCheck, type SlabCheckResult } from '../analysis/slabcheck';
+
+/** `slabcheck --json`: the scan's result as analysis/slabcheck.ts returns it (no bigint in it). */
+export type SlabcheckJson = SlabCheckResult;
+export type { Finding as SlabFinding } from '../analysis/slabcheck';
 import { findCache } from '../analysis/slab';
 import { CommandError, registerCommand, checkCancel, type CommandContext, type CommandResult } from './registry';
 
@@ -26,6 +30,7 @@ registerCommand({
       `slabcheck: ${r.findings.length} finding(s) in ${r.scanned.caches} cache(s), ${r.scanned.slabs} slabs, ${r.scanned.objects} objects` +
         (r.truncated ? ' (truncated)' : ''),
     );
-    return { text: lines.join('\n') + '\n', json: r };
+    const json: SlabcheckJson = r;
+    return { text: lines.join('\n') + '\n', json };
   },
 });

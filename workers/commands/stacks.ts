@@ -9,9 +9,61 @@ import { formatSpan } from '../analysis/sched';
 import { CommandError, checkCancel, parseFlags, registerCommand } from './registry';
 import type { Program } from '../kernel/program';
 
+/** A frame of `stacks`/`hung --json`. */
+export interface StackFrameJson {
+  symbol: string | null;
+  offset: number;
+  module: string | null;
+  pc: string;
+}
+
+/** A task of a `stacks --json` group. */
+export interface StackTaskJson {
+  pid: number;
+  task: string;
+  comm: string;
+  state: string;
+  cpu: number;
+}
+
+/** `stacks --json`: the groups of identical stacks, most common first. */
+export interface StacksJson {
+  groups: Array<{ count: number; states: Record<string, number>; tasks: StackTaskJson[]; frames: StackFrameJson[]; stopped: string | null }>;
+  problems: string[];
+}
+
+/** A task of `hung --json` with its stack and the locks it waits on. */
+export interface HungTaskJson {
+  pid: number;
+  task: string;
+  comm: string;
+  cpu: number;
+  since_ns: string;
+  frames: StackFrameJson[];
+  waits: Array<{
+    in: string;
+    lock: string;
+    /** the lock's symbol when it is a global variable ("lab_mutex [hung_locks]") */
+    symbol: string | null;
+    type: string;
+    owner: { pid: number; task: string; comm: string; state: string } | null;
+    /** the owner field as stored: task pointer | flag bits */
+    owner_raw: string;
+    waiters: Array<{ pid: number; task: string; comm: string }> | null;
+    how: string;
+  }>;
+}
+
+/** `hung --json` */
+export interface HungJson {
+  seconds: number;
+  tasks: HungTaskJson[];
+  problems: string[];
+}
+
 const hex = (v: bigint) => '0x' + v.toString(16);
 const frameText = (f: StackFrameKey) => (f.symbol ? `${f.symbol}+${f.offset}${f.module ? ` [${f.module}]` : ''}` : f.pc.toString(16));
-const frameJson = (f: StackFrameKey) => ({ symbol: f.symbol, offset: f.offset, module: f.module, pc: hex(f.pc) });
+const frameJson = (f: StackFrameKey): StackFrameJson => ({ symbol: f.symbol, offset: f.offset, module: f.module, pc: hex(f.pc) });
 /** A lock that is a global variable, by its symbol ("lab_mutex [hung_locks]"); null otherwise. */
 function lockName(prog: Program, addr: bigint): string | null {
   const h = prog.symbols.lookup(addr);
@@ -55,7 +107,7 @@ registerCommand({
           stopped: g.stopped ?? null,
         })),
         problems,
-      },
+      } satisfies StacksJson,
     };
   },
 });
@@ -102,7 +154,7 @@ registerCommand({
           })),
         })),
         problems,
-      },
+      } satisfies HungJson,
     };
   },
 });

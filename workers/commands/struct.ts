@@ -18,7 +18,7 @@
  * only a module defines is found too.
  */
 import type { Program } from '../kernel/program';
-import type { Btf, BtfType, BtfInt } from '../kernel/btf';
+import type { Btf, BtfType, BtfInt, FlatMember } from '../kernel/btf';
 import { formatStructLayout } from '../kernel/btf-format';
 import { listModules, moduleBtf } from '../kernel/modules';
 import { START_KERNEL_MAP } from '../arch/x86_64';
@@ -409,7 +409,8 @@ function runStruct(kind: 'struct' | 'union' | undefined, args: string[], ctx: Co
   if (!addrText) {
     const text = definitionText(btf, id, offsets, hex, members);
     const flat = btf.flatten(id);
-    return { text, json: { name: flat.name, kind: flat.kind, size: flat.size, members: flat.members, ...(found.from !== 'vmlinux' ? { module: found.from } : {}) } };
+    const json: StructLayoutJson = { name: flat.name, kind: flat.kind, size: flat.size, members: flat.members, ...(found.from !== 'vmlinux' ? { module: found.from } : {}) };
+    return { text, json };
   }
   const addr = evalAddress(prog, addrText);
   if (count < 1 || count > 100000) throw new CommandError(`${cmd}: invalid count: ${count}`);
@@ -515,6 +516,16 @@ export function jsonValueOf(btf: Btf, id: number, buf: Uint8Array, bit0: number,
     return null;
   };
   return conv(id, bit0, bitSize0, 0);
+}
+
+/** `struct <type> [-o] --json` without an address: the type's layout, every member flattened. */
+export interface StructLayoutJson {
+  name: string;
+  kind: 'struct' | 'union';
+  size: number;
+  members: FlatMember[];
+  /** the module whose BTF has the type (absent: vmlinux) */
+  module?: string;
 }
 
 registerCommand({

@@ -14,7 +14,7 @@
  */
 import { demangleKernelSymbol } from '../kernel/rust-demangle';
 import { lineAt, crashLine } from '../kernel/dwarf/index';
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import type { Sym, SymHit } from '../kernel/symbols';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import { DumpError, MemoryError, expectedError } from '../errors';
@@ -22,6 +22,10 @@ import { listModules } from '../kernel/modules';
 import { ensureExportSymbols } from '../kernel/exports';
 import { CommandError, registerCommand, checkCancel, type CommandResult } from './registry';
 import { evalAddress, symbolValue, symbolsMissingWhy } from './expr';
+
+const MODULE_ST_INFO_KEY = cacheKey<Map<string, number>>('sym.module-st-info');
+const PERCPU_LINKAGE_KEY = cacheKey<Map<string, number>>('sym.percpu-linkage');
+const CLONES_KEY = cacheKey<{ n: number; m: Map<string, Sym[]> }>('sym.clones');
 
 
 const hex16 = (v: bigint) => v.toString(16).padStart(16, '0');
@@ -47,11 +51,9 @@ export function crashSymType(s: Sym, prog?: Program): string {
 
 /** st_info of every module symbol, keyed "module|address|name" (from mod->kallsyms->symtab). */
 function moduleStInfo(prog: Program): Map<string, number> {
-  const key = 'sym.module-st-info';
-  const cached = prog.cache.get(key) as Map<string, number> | undefined;
+  const cached = prog.recall(MODULE_ST_INFO_KEY);
   if (cached) return cached;
-  const out = new Map<string, number>();
-  prog.cache.set(key, out);
+  const out = prog.remember(MODULE_ST_INFO_KEY, new Map());
   try {
     const mk = prog.findType('struct mod_kallsyms');
     if (mk === null) return out;
@@ -84,11 +86,9 @@ function moduleStInfo(prog: Program): Map<string, number> {
 
 /** BTF linkage (0 static, 1 global) of a per-cpu variable, from the .data..percpu DATASEC. */
 function percpuLinkage(prog: Program, name: string): number | undefined {
-  const key = 'sym.percpu-linkage';
-  let m = prog.cache.get(key) as Map<string, number> | undefined;
+  let m = prog.recall(PERCPU_LINKAGE_KEY);
   if (!m) {
-    m = new Map();
-    prog.cache.set(key, m);
+    m = prog.remember(PERCPU_LINKAGE_KEY, new Map());
     try {
       const btf = prog.btf;
       const ds = btf.findType('.data..percpu', 'datasec');
@@ -120,9 +120,8 @@ export function crashSymName(name: string): string {
 
 /** Symbols whose names carry a clone suffix, by their stripped name (built once per dump). */
 function cloneIndex(prog: Program): Map<string, Sym[]> {
-  const key = 'sym.clones';
   const all = prog.symbols.all();
-  const c = prog.cache.get(key) as { n: number; m: Map<string, Sym[]> } | undefined;
+  const c = prog.recall(CLONES_KEY);
   if (c && c.n === all.length) return c.m;
   const m = new Map<string, Sym[]>();
   for (const x of all) {
@@ -133,7 +132,7 @@ function cloneIndex(prog: Program): Map<string, Sym[]> {
     if (l) l.push(x);
     else m.set(k, [x]);
   }
-  prog.cache.set(key, { n: all.length, m });
+  prog.remember(CLONES_KEY, { n: all.length, m });
   return m;
 }
 

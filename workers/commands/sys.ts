@@ -225,8 +225,12 @@ function missingPieces(prog: Program): Array<{ what: string; why: string; remedy
   return prog.unavailable.filter((u) => u.what === 'kernel symbols' || u.what === 'kernel types (BTF)');
 }
 
+/** The per-CPU offsets of `cpus` CPUs, from Program.perCpuOffsets; what is missing is said. */
 function perCpuOffsets(prog: Program, cpus: number): bigint[] {
-  return readLongs(prog, sym(prog, '__per_cpu_offset'), cpus);
+  const offs = prog.perCpuOffsets();
+  if (offs.length >= cpus) return offs;
+  sym(prog, '__per_cpu_offset'); // throws why the table is unknown
+  throw new DumpError(`__per_cpu_offset: ${offs.length} offsets for ${cpus} CPUs`);
 }
 
 function nrCpuIds(prog: Program): number {

@@ -2,11 +2,7 @@
 import { crashBaseCount, jiffies, timerBase } from '../analysis/timer';
 import { symbolAt } from './sym';
 import { checkCancel, registerCommand } from './registry';
-
-function center(s: string, w: number): string {
-  const l = Math.max(0, Math.floor((w - s.length) / 2));
-  return (' '.repeat(l) + s).padEnd(w);
-}
+import { center } from './columns';
 
 registerCommand({
   name: 'timer',

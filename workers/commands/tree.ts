@@ -10,6 +10,7 @@ import { xaEntries } from '../analysis/xarray';
 import { CommandError, parseFlags, registerCommand } from './registry';
 import { evalAddress, parseNumber } from './expr';
 import { CExpr } from './cexpr';
+import { expectedError } from '../errors';
 
 registerCommand({
   name: 'tree',
@@ -24,7 +25,8 @@ registerCommand({
     let root: bigint;
     try {
       root = evalAddress(prog, text);
-    } catch {
+    } catch (e) {
+      if (!(e instanceof CommandError)) expectedError(e);
       // a typed expression: &init_pid_ns.idr.idr_rt
       const ce = new CExpr(prog);
       const v = ce.evaluate(text);

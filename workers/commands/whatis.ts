@@ -14,7 +14,7 @@
  */
 import { variableDeclaration } from './print';
 import { memberInLayout } from '../analysis/overlay';
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import { MemoryError, expectedError } from '../errors';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import {
@@ -144,22 +144,19 @@ const CACHE_TYPES: Record<string, string> = {
 /** The struct type of a cache's objects, when the dump vouches for it; null otherwise. */
 export function cacheObjectType(prog: Program, c: SlabCache): number | null {
   if (/^(kmalloc|dma-kmalloc|kmalloc-cg|kmalloc-rcl|size-)/.test(c.name)) return null;
-  const key = 'whatis.ctype.' + c.address.toString(16);
-  if (prog.cache.has(key)) return prog.cache.get(key) as number | null;
-  let id: number | null = null;
-  const hint = CACHE_TYPES[c.name];
-  const tryType = (name: string, lower: number) => {
-    if (!name) return null;
-    const t = prog.btf.findType(name, 'struct');
-    if (t === null) return null;
-    const sz = prog.btf.sizeof(t);
-    return sz > 0 && sz <= c.objectSize && sz >= lower ? t : null;
-  };
-  if (hint !== undefined) id = tryType(hint, 1);
-  // a cache named after a struct (with a size close to it)
-  else id = tryType(c.name, Math.ceil(c.objectSize / 2));
-  prog.cache.set(key, id);
-  return id;
+  return prog.memo(cacheKey<number | null>('whatis.ctype.' + c.address.toString(16)), () => {
+    const tryType = (name: string, lower: number) => {
+      if (!name) return null;
+      const t = prog.btf.findType(name, 'struct');
+      if (t === null) return null;
+      const sz = prog.btf.sizeof(t);
+      return sz > 0 && sz <= c.objectSize && sz >= lower ? t : null;
+    };
+    const hint = CACHE_TYPES[c.name];
+    if (hint !== undefined) return tryType(hint, 1);
+    // a cache named after a struct (with a size close to it)
+    return tryType(c.name, Math.ceil(c.objectSize / 2));
+  });
 }
 
 function overlayType(ctx: CommandContext, addrs: bigint[]): string | null {
@@ -220,24 +217,6 @@ function findVmap(prog: Program, addr: bigint): VmapInfo | null {
 }
 
 // ---------------------------------------------------------------------------- tasks
-
-// ---------------------------------------------------------------------------- per-CPU
-
-function percpuOf(prog: Program, addr: bigint): { cpu: number; symbol: string | null } | null {
-  const s = prog.symbolAddress('__per_cpu_start');
-  const e = prog.symbolAddress('__per_cpu_end');
-  if (s === undefined || e === undefined) return null;
-  const offs = prog.perCpuOffsets();
-  for (let cpu = 0; cpu < offs.length; cpu++) {
-    const base = BigInt.asUintN(64, s + offs[cpu]);
-    if (addr >= base && addr < base + (e - s)) {
-      const off = addr - offs[cpu];
-      const sym = symbolName(prog, BigInt.asUintN(64, off));
-      return { cpu, symbol: sym ? sym.text : null };
-    }
-  }
-  return null;
-}
 
 // ---------------------------------------------------------------------------- classification
 
@@ -403,11 +382,12 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
     if (r.page?.buddy) r.state = 'free';
     return out;
   }
-  const pc = percpuOf(prog, addr);
-  if (pc) {
+  const area = prog.perCpuAreaOf(addr);
+  if (area) {
+    const symbol = symbolName(prog, area.percpu)?.text ?? null;
     r.kind = 'percpu';
-    r.percpu = pc;
-    if (pc.symbol) r.symbol = pc.symbol;
+    r.percpu = { cpu: area.cpu, symbol };
+    if (symbol) r.symbol = symbol;
   } else r.kind = 'page';
   const t = stackOwner(prog, addr);
   if (t) {

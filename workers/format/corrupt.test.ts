@@ -3,6 +3,7 @@
  * on a real dump (damage applied through PatchedSource, no copy of the file): a detectable damage
  * never gives a silent wrong answer, no hang, bounded memory, one-line messages.
  */
+import { BTF_HOW_KEY } from '../kernel/program';
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -121,7 +122,7 @@ describe.skipIf(!kd)('JSON carries the same problems as the text', () => {
     // types do not depend on the symbols: without __start_BTF/__stop_BTF the BTF section is
     // found in the read-only data, and where it is not, the error names the symbols, not the config
     const st = runCommandSafe({ prog }, 'struct task_struct');
-    if (st.ok) expect(prog.cache.get('btf.how')).not.toBe('__start_BTF..__stop_BTF');
+    if (st.ok) expect(prog.recall(BTF_HOW_KEY)).not.toBe('__start_BTF..__stop_BTF');
     else {
       expect(st.error).not.toContain('CONFIG_DEBUG_INFO_BTF');
       expect(st.error).toContain('kernel symbols are unavailable');

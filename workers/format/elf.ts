@@ -1,9 +1,10 @@
 import { DumpError, MemoryError } from '../errors';
 import { noteProblem } from '../problems';
-import { u16, u32, u64n } from '../bytes';
+import { u16, u32, u64n, ValueTooLarge } from '../bytes';
 import type { ByteSource } from '../source/bytesource';
 import { parseNotes, parsePrStatus, vmcoreinfoFromNotes } from './notes';
 import type { DumpHeaderInfo, ElfNote, PhysicalDump, PhysRange, PrStatus } from './types';
+import { containing, floorIndex } from '../sorted';
 
 const PT_LOAD = 1;
 const PT_NOTE = 4;
@@ -25,26 +26,15 @@ interface Segment {
 
 /** Whether [a, b) overlaps a range of the sorted, disjoint list (binary search). */
 function overlapsAny(list: Array<[number, number]>, a: number, b: number): boolean {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid][1] <= a) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < list.length && list[lo][0] < b;
+  // the first range ending after a (the ends ascend too: the ranges are disjoint)
+  const i = floorIndex(list.length, (k) => list[k][1], a) + 1;
+  return i < list.length && list[i][0] < b;
 }
 
 /** Insert [a, b) (known not to overlap) keeping the list sorted. */
 function insertRange(list: Array<[number, number]>, a: number, b: number): void {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid][0] < a) lo = mid + 1;
-    else hi = mid;
-  }
-  list.splice(lo, 0, [a, b]);
+  // after the last range starting at or before a (none starts at a: they do not overlap)
+  list.splice(floorIndex(list.length, (k) => list[k][0], a) + 1, 0, [a, b]);
 }
 
 export function isElf(head: Uint8Array): boolean {
@@ -79,22 +69,20 @@ export class ElfDump implements PhysicalDump {
     const machine = u16(eh, 18);
     if (type !== 4) throw new DumpError(`${src.name}: ELF type ${type} is not a core file (ET_CORE)`);
     if (machine !== 62) throw new DumpError(`${src.name}: ELF machine ${machine} is not x86_64 (62)`);
-    let phoff: number;
-    try {
-      phoff = u64n(eh, 32);
-    } catch {
-      throw new DumpError(`${src.name}: ELF header: program header offset is out of range`);
-    }
+    const headerOffset = (at: number, what: string): number => {
+      try {
+        return u64n(eh, at);
+      } catch (e) {
+        if (!(e instanceof ValueTooLarge)) throw e;
+        throw new DumpError(`${src.name}: ELF header: ${what} offset is out of range`);
+      }
+    };
+    const phoff = headerOffset(32, 'program header');
     const phentsize = u16(eh, 54);
     let phnum = u16(eh, 56);
     if (phnum === PN_XNUM) {
       // The real count is in sh_info of section header 0.
-      let shoff: number;
-      try {
-        shoff = u64n(eh, 40);
-      } catch {
-        throw new DumpError(`${src.name}: ELF header: section header offset is out of range`);
-      }
+      const shoff = headerOffset(40, 'section header');
       const sh0 = shoff + 64 <= src.size ? src.read(shoff, 64) : new Uint8Array(0);
       if (sh0.length < 64) throw new DumpError(`${src.name}: ELF section header 0 is past the end of the file`);
       phnum = u32(sh0, 44);
@@ -129,7 +117,8 @@ export class ElfDump implements PhysicalDump {
         paddr = u64n(ph, o + 24);
         filesz = u64n(ph, o + 32);
         memsz = u64n(ph, o + 40);
-      } catch {
+      } catch (e) {
+        if (!(e instanceof ValueTooLarge)) throw e;
         if (++badFields <= 8) this.warnings.push(`program header ${i}: a field is out of range; ignored`);
         continue;
       }
@@ -253,16 +242,8 @@ export class ElfDump implements PhysicalDump {
   }
 
   private find(paddr: number): Segment | null {
-    let lo = 0;
-    let hi = this.segs.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const s = this.segs[mid];
-      if (paddr < s.paddr) hi = mid - 1;
-      else if (paddr >= s.paddr + s.memsz) lo = mid + 1;
-      else return s;
-    }
-    return null;
+    // the segments are sorted and disjoint (merged in the constructor)
+    return containing(this.segs, (s) => s.paddr, (s) => s.paddr + s.memsz, paddr);
   }
 
   hasPage(paddr: number): boolean {

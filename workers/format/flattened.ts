@@ -21,6 +21,7 @@
  */
 import { DumpError } from '../errors';
 import type { ByteSource, ReadStats } from '../source/bytesource';
+import { floorIndex } from '../sorted';
 
 export const MAKEDUMPFILE_SIGNATURE = 'makedumpfile';
 export const MAX_SIZE_MDF_HEADER = 4096;
@@ -91,17 +92,7 @@ export class FlattenedSource implements ByteSource {
 
   /** Index of the last segment starting at or before `offset`, or -1. */
   private find(offset: number): number {
-    let lo = 0;
-    let hi = this.segStart.length - 1;
-    let ans = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.segStart[mid] <= offset) {
-        ans = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return ans;
+    return floorIndex(this.segStart.length, (i) => this.segStart[i], offset);
   }
 
   read(offset: number, length: number): Uint8Array {

@@ -18,7 +18,7 @@
  * cache, and decompressed pages are kept in an LRU with a byte budget.
  */
 import { cstr, i32, i64, u32, u64 } from '../bytes';
-import { DumpError, MemoryError, type MemoryErrorKind } from '../errors';
+import { DumpError, MemoryError, expectedError, type MemoryErrorKind } from '../errors';
 import { noteProblem } from '../problems';
 import type { ByteSource } from '../source/bytesource';
 import { CachedSource } from '../source/cached';
@@ -540,7 +540,8 @@ export class KdumpDump implements PhysicalDump {
     let n: number;
     try {
       n = this.dumpedPages();
-    } catch {
+    } catch (e) {
+      expectedError(e); // the bitmap cannot be read: the size is unknown
       return null;
     }
     const tableEnd = this.layout.descOffset + n * PAGE_DESC_SIZE;

@@ -1,3 +1,4 @@
+import { BTF_HOW_KEY } from './program';
 import { describe, it, expect } from 'vitest';
 import { NodeFileSource } from '../source/node';
 import { openProgram, Program, SYMBOL_LOADERS } from '../engine';
@@ -23,7 +24,7 @@ describe.each([['5.10-sysrq-lzo'], ['6.1-skb-uaf-0x106'], ['6.12-skb-uaf-kaslr']
     // a Program without symbols falls back to it, and says so
     const bare = new NoSymbols(prog.src, prog.phys, SYMBOL_LOADERS);
     expect(bare.btf.count).toBe(prog.btf.count);
-    expect(bare.cache.get('btf.how')).toMatch(/found by scanning the read-only data/);
+    expect(bare.recall(BTF_HOW_KEY)).toMatch(/found by scanning the read-only data/);
     expect(bare.sizeof('struct task_struct')).toBe(prog.sizeof('struct task_struct'));
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { DumpError } from '../errors';
+import { DumpError, expectedError } from '../errors';
 import { u32 } from '../bytes';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import type { KernelMemory } from './memory';
@@ -58,7 +58,8 @@ function check(mem: KernelMemory, at: bigint): BtfLocation | null {
   let h;
   try {
     h = parseBtfHeader(hb);
-  } catch {
+  } catch (e) {
+    expectedError(e); // not a BTF header here
     return null;
   }
   if (h.typeLen === 0 || h.strLen === 0 || h.strOff !== h.typeLen) return null;

@@ -459,6 +459,19 @@ export class Btf {
 
   // ---------------------------------------------------------------- lookup by name
 
+  /** nameHash of the string at offset `no`, hashed where it lies in this BTF's own strings (no string made). */
+  private strNameHash(no: number): number {
+    const strs = this.strings;
+    if (no < this.strStart) return nameHash(this.str(no));
+    let h = 0;
+    for (let c = no - this.strStart; c < strs.length; c++) {
+      const ch = strs.charCodeAt(c);
+      if (ch === 0) break;
+      h = (Math.imul(h, 0x01000193) + ch) | 0;
+    }
+    return h;
+  }
+
   /**
    * Hash every named type's name where it lies in the string section (no string per type: a
    * kernel's BTF has 100k+ records, most of them functions) into an open-addressing table; a
@@ -469,7 +482,6 @@ export class Btf {
     const n = this.recOff.length;
     const ids = new Int32Array(n);
     const hashes = new Int32Array(n);
-    const strs = this.strings;
     let m = 0;
     for (let i = 0; i < n; i++) {
       const k = this.recKind[i];
@@ -477,15 +489,7 @@ export class Btf {
         k === K_FUNC_PROTO || k === K_TYPE_TAG || k === K_DECL_TAG) continue;
       const no = u32(d, this.recOff[i]);
       if (no === 0) continue;
-      let h = 0;
-      if (no < this.strStart) h = nameHash(this.str(no));
-      else {
-        for (let c = no - this.strStart; c < strs.length; c++) {
-          const ch = strs.charCodeAt(c);
-          if (ch === 0) break;
-          h = (Math.imul(h, 0x01000193) + ch) | 0;
-        }
-      }
+      const h = this.strNameHash(no);
       ids[m] = this.startId + i;
       hashes[m] = h;
       m++;
@@ -593,7 +597,6 @@ export class Btf {
     const ids: number[] = [];
     const at: number[] = [];
     const hashes: number[] = [];
-    const strs = this.strings;
     for (let i = 0; i < this.recOff.length; i++) {
       const k = this.recKind[i];
       if (k !== K_ENUM && k !== K_ENUM64) continue;
@@ -602,15 +605,7 @@ export class Btf {
       const stride = k === K_ENUM ? 8 : 12;
       for (let v = 0; v < vlen; v++) {
         const no = u32(d, off + 12 + v * stride);
-        let h = 0;
-        if (no < this.strStart) h = nameHash(this.str(no));
-        else {
-          for (let c = no - this.strStart; c < strs.length; c++) {
-            const ch = strs.charCodeAt(c);
-            if (ch === 0) break;
-            h = (Math.imul(h, 0x01000193) + ch) | 0;
-          }
-        }
+        const h = this.strNameHash(no);
         ids.push(this.startId + i);
         at.push(v);
         hashes.push(h);

@@ -1,4 +1,6 @@
-import type { Program } from './program';
+import { cacheKey, type Program } from './program';
+
+const EXPORTS_LOADED_KEY = cacheKey<true>('sym.exports');
 import type { SymbolTable } from './symbols';
 import { DumpError, MemoryError, expectedError } from '../errors';
 
@@ -61,8 +63,8 @@ function addExportSymbols(prog: Program, t: SymbolTable): void {
 
 /** The export-table symbols, added once per program (Program loads them with the symbol table). */
 export function loadExportSymbols(prog: Program, t: SymbolTable): void {
-  if (prog.cache.has('sym.exports')) return;
-  prog.cache.set('sym.exports', true);
+  if (prog.recall(EXPORTS_LOADED_KEY)) return;
+  prog.remember(EXPORTS_LOADED_KEY, true);
   try {
     addExportSymbols(prog, t);
   } catch (e) {

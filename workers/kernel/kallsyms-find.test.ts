@@ -1,3 +1,4 @@
+import { BTF_HOW_KEY, KALLSYMS_HOW_KEY } from './program';
 import { describe, it, expect } from 'vitest';
 import { NodeFileSource } from '../source/node';
 import { openProgram, Program, SYMBOL_LOADERS } from '../engine';
@@ -26,7 +27,7 @@ describe('kallsyms found in memory without VMCOREINFO entries (5.10-sysrq-lzo)',
       ok++;
     }
     expect(ok).toBeGreaterThan(40);
-    expect(prog.cache.get('kallsyms.how')).toBe(loc.how);
+    expect(prog.recall(KALLSYMS_HOW_KEY)).toBe(loc.how);
   });
 });
 
@@ -80,7 +81,7 @@ describe('when the kallsyms tables cannot be found (token table wiped)', () => {
     expect(text).toMatch(/^ {2}\(kernel symbols unavailable: VMCOREINFO has no kallsyms entries \(kernels before 6\.0 do not export them\) and no kallsyms tables were found in the kernel's read-only data/m);
     expect(text).not.toMatch(/CONFIG_DEBUG_INFO_BTF/);
     expect(text).toContain('RELEASE: 5.10.0-46-amd64'); // init_uts_ns (VMCOREINFO) + BTF found by scanning
-    expect(prog.cache.get('btf.how')).toMatch(/found by scanning/);
+    expect(prog.recall(BTF_HOW_KEY)).toMatch(/found by scanning/);
     expect((sys.ok ? (sys.result.json as any).missing : []).map((m: any) => m.what)).toEqual(['kernel symbols']);
     // what needs no kallsyms keeps working
     const log = runCommandSafe({ prog }, 'log');

@@ -49,6 +49,12 @@ export function cacheKey<T>(name: string): CacheKey<T> {
 }
 
 const PERCPU_OFFSETS_KEY = cacheKey<bigint[]>('percpu.offsets');
+/** how the kallsyms addresses are encoded (set when the symbol table was built) */
+export const KALLSYMS_ENCODING_KEY = cacheKey<KallsymsRaw['encoding']>('kallsyms.encoding');
+/** how the kallsyms tables were found */
+export const KALLSYMS_HOW_KEY = cacheKey<string>('kallsyms.how');
+/** how the kernel's BTF was found */
+export const BTF_HOW_KEY = cacheKey<string>('btf.how');
 
 /**
  * One opened dump: physical memory, translation, VMCOREINFO, symbols and (lazily) types.
@@ -243,8 +249,8 @@ export class Program {
     try {
       if (this.hide.kallsyms) throw new DumpError('kallsyms in memory hidden (test option)');
       this._kallsyms = readKallsyms(this.mem, this.info);
-      this.cache.set('kallsyms.encoding', this._kallsyms.encoding);
-      this.cache.set('kallsyms.how', this._kallsyms.how);
+      this.remember(KALLSYMS_ENCODING_KEY, this._kallsyms.encoding);
+      this.remember(KALLSYMS_HOW_KEY, this._kallsyms.how);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._kallsyms = null;
@@ -268,7 +274,7 @@ export class Program {
     if (index) {
       try {
         addrs = index.addresses();
-        this.cache.set('kallsyms.encoding', index.encoding);
+        this.remember(KALLSYMS_ENCODING_KEY, index.encoding);
       } catch (e) {
         if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       }
@@ -326,7 +332,7 @@ export class Program {
           const loc = findBtfInMemory(this.mem, this.info);
           start = loc.start;
           len = loc.len;
-          this.cache.set('btf.how', loc.how);
+          this.remember(BTF_HOW_KEY, loc.how);
         } catch (e) {
           if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
           throw new DumpError(
@@ -335,7 +341,7 @@ export class Program {
               : `the kernel has no __start_BTF/__stop_BTF symbols and ${e.message} (built without CONFIG_DEBUG_INFO_BTF?)`,
           );
         }
-      } else this.cache.set('btf.how', '__start_BTF..__stop_BTF');
+      } else this.remember(BTF_HOW_KEY, '__start_BTF..__stop_BTF');
       if (len < 24 || len > 256 << 20) throw new DumpError(`BTF section is ${len} bytes`);
       this._btf = parseBtf(this.mem.read(start, len));
       return this._btf;
@@ -473,7 +479,7 @@ export class Program {
     if (this._nameIndex !== undefined) return this._nameIndex;
     try {
       this._nameIndex = new KallsymsNameIndex(this.mem, this.info);
-      this.cache.set('kallsyms.how', this._nameIndex.how);
+      this.remember(KALLSYMS_HOW_KEY, this._nameIndex.how);
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       this._nameIndex = null; // the full table reports why
@@ -517,6 +523,23 @@ export class Program {
     const off = this.perCpuOffsets()[cpu];
     if (off === undefined) throw new DumpError(`no per-cpu offset for cpu ${cpu}`);
     return BigInt.asUintN(64, base + off);
+  }
+
+  /**
+   * The inverse of perCpu: the CPU whose per-CPU area ([__per_cpu_start, __per_cpu_end) moved by
+   * its offset) holds `addr`, and the per-CPU address there (a per-CPU symbol's address plus the
+   * offset into it); null outside every CPU's area.
+   */
+  perCpuAreaOf(addr: bigint): { cpu: number; percpu: bigint } | null {
+    const s = this.symbolAddress('__per_cpu_start');
+    const e = this.symbolAddress('__per_cpu_end');
+    if (s === undefined || e === undefined) return null;
+    const offs = this.perCpuOffsets();
+    for (let cpu = 0; cpu < offs.length; cpu++) {
+      const base = BigInt.asUintN(64, s + offs[cpu]);
+      if (addr >= base && addr < base + (e - s)) return { cpu, percpu: BigInt.asUintN(64, addr - offs[cpu]) };
+    }
+    return null;
   }
 }
 

@@ -3,6 +3,8 @@
  * symbol tables (modules.ts). Lookups by address return the nearest symbol at or below the
  * address, bounded by the region (kernel image or module) that holds it.
  */
+import { floorIndex } from '../sorted';
+
 export interface Sym {
   name: string;
   address: bigint;
@@ -130,17 +132,7 @@ export class SymbolTable {
 
   /** Position in address order of the last kernel entry with address <= addr, or -1. */
   private kfloor(addr: bigint): number {
-    let lo = 0;
-    let hi = this.kaddrs.length - 1;
-    let ans = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.kaddr(mid) <= addr) {
-        ans = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return ans;
+    return floorIndex(this.kaddrs.length, (i) => this.kaddr(i), addr);
   }
 
   /** The greatest symbol address <= addr in either tier, or undefined. */
@@ -222,17 +214,7 @@ export class SymbolTable {
   /** Index of the last symbol with address <= addr, or -1. */
   private floor(addr: bigint): number {
     this.sort();
-    let lo = 0;
-    let hi = this.sorted.length - 1;
-    let ans = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.sorted[mid].address <= addr) {
-        ans = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return ans;
+    return floorIndex(this.sorted.length, (i) => this.sorted[i].address, addr);
   }
 
   /** All symbols exactly at addr, in table order. */

@@ -21,6 +21,24 @@ export interface ByteSource {
   readonly preferredBlockSize?: number;
 }
 
+/** A source over another (a cache, a counter): name, size, stats and block size are the inner source's. */
+export abstract class WrappedSource implements ByteSource {
+  constructor(protected readonly inner: ByteSource) {}
+  get name(): string {
+    return this.inner.name;
+  }
+  get size(): number {
+    return this.inner.size;
+  }
+  get stats(): ReadStats {
+    return this.inner.stats;
+  }
+  get preferredBlockSize(): number | undefined {
+    return this.inner.preferredBlockSize;
+  }
+  abstract read(offset: number, length: number): Uint8Array;
+}
+
 export interface ReadStats {
   bytesRead: number;
   reads: number;

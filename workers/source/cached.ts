@@ -1,29 +1,21 @@
-import type { ByteSource, ReadStats } from './bytesource';
+import { WrappedSource, type ByteSource } from './bytesource';
 import { LruCache } from './lru';
 
 /**
  * Wraps a ByteSource with an LRU cache of fixed-size blocks. Small dependent reads (headers,
  * page descriptors, page tables) hit the cache; the budget bounds memory whatever the dump size.
  */
-export class CachedSource implements ByteSource {
+export class CachedSource extends WrappedSource {
   private cache: LruCache<number, Uint8Array>;
   constructor(
-    private inner: ByteSource,
+    inner: ByteSource,
     readonly blockSize = 64 * 1024,
     budgetBytes = 64 * 1024 * 1024,
   ) {
+    super(inner);
     this.cache = new LruCache(budgetBytes, (b) => b.byteLength);
   }
-  get name(): string {
-    return this.inner.name;
-  }
-  get size(): number {
-    return this.inner.size;
-  }
-  get stats(): ReadStats {
-    return this.inner.stats;
-  }
-  get preferredBlockSize(): number {
+  override get preferredBlockSize(): number {
     return this.blockSize;
   }
   get cacheStats() {

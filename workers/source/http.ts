@@ -35,7 +35,9 @@ export class HttpRangeSource implements ByteSource {
     xhr.setRequestHeader('Range', `bytes=${offset}-${last}`);
     try {
       xhr.send();
-    } catch {
+    } catch (e) {
+      // a synchronous XHR reports a network or CORS failure as a DOMException (NetworkError)
+      if (!(e instanceof DOMException)) throw e;
       throw new DumpError(`${this.url}: request failed (network error or CORS refused)`);
     }
     return xhr;

@@ -26,7 +26,9 @@ export function systemMapOf(vmlinux: string): string | null {
   if (!existsSync(out)) {
     try {
       execFileSync('sh', ['-c', `nm -n "$1" > "$2.tmp" && mv "$2.tmp" "$2"`, 'sh', vmlinux, out]);
-    } catch {
+    } catch (e) {
+      // nm missing (ENOENT) or failing (a status): no System.map; anything else is a bug
+      if (!(e instanceof Error && ('status' in e || 'code' in e))) throw e;
       return null;
     }
   }

@@ -247,14 +247,6 @@ function FrameRows({ fr, on, onPick, openMem }: { fr: Frame; on: boolean; onPick
   );
 }
 
-interface Insn {
-  address: string;
-  symbol?: string;
-  offset?: number;
-  text: string;
-  target?: string;
-}
-
 function Disassembly({ tab, frame }: { tab: Tab; frame: Frame }) {
   if (frame.user || !frame.pc) {
     return (
@@ -281,7 +273,7 @@ function KernelDisassembly({ tab, frame, pc: pcText }: { tab: Tab; frame: Frame;
       </div>
       <CommandGate tab={tab} state={st} what={`Disassembly of ${frame.symbol ?? frame.pc}`}>
         {(r) => {
-          const j = r.json as { instructions?: Insn[] } | undefined;
+          const j = resultJson(r, 'dis');
           if (!j?.instructions) return <TextOutput text={r.text} />;
           const pc = BigInt(pcText);
           return (

@@ -8,6 +8,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useApp, type Tab } from '../../store';
 import { CommandGate, LinkedText, useCommand, useElementHeight } from '../common';
 import { buildLogRows, findMatches, matchRanges, type LogRow } from './model';
+import { resultJson } from '../../results';
 import { isShortcut } from '../../keys';
 
 const ROW_H = 18;
@@ -18,7 +19,7 @@ export function LogPanel({ tab }: { tab: Tab }) {
   return (
     <div className="panel log">
       <CommandGate tab={tab} state={log} what="Kernel log (log)">
-        {(r) => <LogView tab={tab} rows={buildLogRows(r.text, r.json)} />}
+        {(r) => <LogView tab={tab} rows={buildLogRows(r.text, resultJson(r, 'log'))} />}
       </CommandGate>
     </div>
   );

@@ -2,6 +2,7 @@
  * The log panel's data: rows from `log --json` (text as crash prints it, levels from the JSON
  * records when it has them). Pure functions, unit-tested beside.
  */
+import type { LogRecordJson } from '../../engine';
 
 export interface LogRow {
   text: string;
@@ -11,44 +12,10 @@ export interface LogRow {
   hot?: boolean;
 }
 
-const LEVEL_NAMES: Record<string, number> = {
-  emerg: 0, alert: 1, crit: 2, err: 3, error: 3, warn: 4, warning: 4, notice: 5, info: 6, debug: 7,
-};
-
 const HOT_RE = /Kernel panic|BUG:|Oops|general protection fault|Call Trace:|RIP: |unable to handle|WARNING:|Poison overwritten|kernel BUG at|Fatal exception|---\[ end/;
 
-interface Rec {
-  text: string;
-  level?: number;
-}
-
-function toLevel(v: unknown): number | undefined {
-  if (typeof v === 'number' && v >= 0 && v <= 7) return v;
-  if (typeof v === 'string') {
-    if (/^\d$/.test(v)) return Number(v);
-    return LEVEL_NAMES[v.toLowerCase().replace(/^kern_/, '')];
-  }
-  return undefined;
-}
-
-function records(json: unknown): Rec[] {
-  let arr: unknown = json;
-  if (json && typeof json === 'object' && !Array.isArray(json)) {
-    const o = json as Record<string, unknown>;
-    arr = o.records ?? o.lines ?? o.log ?? o.entries;
-  }
-  if (!Array.isArray(arr)) return [];
-  const out: Rec[] = [];
-  for (const r of arr) {
-    if (typeof r === 'string') out.push({ text: r });
-    else if (r && typeof r === 'object') {
-      const o = r as Record<string, unknown>;
-      const text = o.text ?? o.message ?? o.msg ?? o.line ?? '';
-      out.push({ text: String(text), level: toLevel(o.level ?? o.loglevel ?? o.lvl ?? o.severity) });
-    }
-  }
-  return out;
-}
+/** What the rows need of a `log --json` record (the engine's LogRecordJson). */
+type Rec = Pick<LogRecordJson, 'text' | 'level'>;
 
 /** "[    3.717028] text" -> "text" */
 function body(line: string): string {
@@ -60,14 +27,13 @@ function body(line: string): string {
  * Rows from the command's text (authoritative: crash's layout), levels matched from the JSON
  * records in order. Without text, rows come from the records themselves.
  */
-export function buildLogRows(text: string, json: unknown): LogRow[] {
-  const recs = records(json);
+export function buildLogRows(text: string, recs: readonly Rec[] = []): LogRow[] {
   let lines = text ? text.replace(/\n$/, '').split('\n') : [];
   if (lines.length === 0 && recs.length) lines = recs.flatMap((r) => r.text.replace(/\n$/, '').split('\n'));
   const rows: LogRow[] = lines.map((t) => ({ text: t, hot: HOT_RE.test(t) || undefined }));
-  if (recs.some((r) => r.level !== undefined)) {
+  if (recs.some((r) => r.level !== null)) {
     if (recs.length === rows.length) {
-      recs.forEach((r, i) => (rows[i].level = r.level));
+      recs.forEach((r, i) => (rows[i].level = r.level ?? undefined));
     } else {
       // walk both in order: a record starts at the next row whose body starts with its first line
       let li = 0;
@@ -77,7 +43,7 @@ export function buildLogRows(text: string, json: unknown): LogRow[] {
         for (let j = li; j < Math.min(rows.length, li + 64); j++) {
           const b = body(rows[j].text).trimEnd();
           if (b === first || b.startsWith(first) || first.startsWith(b)) {
-            rows[j].level = r.level;
+            rows[j].level = r.level ?? undefined;
             li = j + 1;
             break;
           }

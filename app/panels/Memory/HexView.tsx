@@ -348,7 +348,7 @@ export function HexView(props: HexProps) {
 }
 
 function HoverCard({ hover, res }: { hover: Hover; res: Resolved | null }) {
-  const w = res?.whatis as Record<string, unknown> | undefined;
+  const w = res?.whatis;
   const left = Math.min(hover.x + 14, window.innerWidth - 460);
   const top = hover.y + 18 + 160 > window.innerHeight ? hover.y - 150 : hover.y + 18;
   return (

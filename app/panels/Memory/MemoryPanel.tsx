@@ -10,7 +10,8 @@
  */
 import { Fragment, useCallback, useEffect, useRef, useState, type JSX } from 'react';
 import { useApp, type Tab } from '../../store';
-import { listTypes, readMemory, resolve, setOverlay, type Resolved, type TypeName } from '../../engine';
+import { listTypes, readMemory, resolve, setOverlay, type Resolved, type TypeName, type WhatisJson, type OverlayJson } from '../../engine';
+import { resultJson } from '../../results';
 import { LinkedText } from '../common';
 import { HexView, type HexHandle } from './HexView';
 import {
@@ -30,27 +31,12 @@ import { isKernelPointer } from '../../pointers';
 
 type Group = 1 | 2 | 4 | 8;
 
-interface WhatisJson {
-  address?: string;
-  kind?: string;
-  cache?: string;
-  object?: string;
-  offset?: number;
-  state?: string;
-  member_path?: string;
-  type?: string;
-  symbol?: string;
-  slab?: string;
-  region?: string;
-  [k: string]: unknown;
-}
-
 /** What the arg names: resolve (address, symbol+off), else `eval` (expressions). */
 async function locate(session: string, arg: string): Promise<Resolved> {
   const r = await resolve(session, arg);
   if (r.address || !/[+\-*/()<>&|^~ ]|^\d+$/.test(arg)) return r;
   const e = await cachedRun(session, `eval ${arg} --json`);
-  const v = e.ok ? (e.json as { value?: string } | undefined)?.value : undefined;
+  const v = resultJson(e, 'eval')?.value;
   if (!v) return { input: arg, error: e.error ?? r.error ?? `${arg}: cannot evaluate` };
   const r2 = await resolve(session, v);
   return { ...r2, input: arg };
@@ -90,7 +76,7 @@ export function MemoryPanel({ tab }: { tab: Tab }) {
   }, [tab.session, arg]);
 
   const base = res?.address ? BigInt(res.address) : null;
-  const w = (res?.whatis ?? null) as WhatisJson | null;
+  const w = res?.whatis ?? null;
   const objStart = w?.kind === 'slab' && w.object ? BigInt(w.object) : null;
   const typeStart = base !== null ? BigInt.asUintN(64, base + BigInt(at)) : null;
   const objSize = useObjectSize(tab, w);
@@ -105,7 +91,7 @@ export function MemoryPanel({ tab }: { tab: Tab }) {
       if (type && typeStart !== null) await setOverlay(tab.session, '0x' + hex(typeStart, 1), type);
       if (base !== null && off !== null) {
         const r = await resolve(tab.session, '0x' + hex(BigInt.asUintN(64, base + BigInt(off)), 1));
-        if (live) setOffWhatis((r.whatis ?? null) as WhatisJson | null);
+        if (live) setOffWhatis(r.whatis ?? null);
       }
     })();
     return () => {
@@ -354,8 +340,7 @@ function useObjectSize(tab: Tab, w: WhatisJson | null): number | null {
     if (!cache) return;
     let live = true;
     void cachedRun(tab.session, 'kmem -s --json').then((r) => {
-      if (!live || !r.ok || !Array.isArray(r.json)) return;
-      const row = (r.json as { name: string; objsize: number }[]).find((c) => c.name === cache);
+      const row = live ? resultJson(r, 'kmem -s')?.find((c) => c.name === cache) : undefined;
       if (row) setN(row.objsize);
     });
     return () => {
@@ -406,14 +391,9 @@ function WhatisView({ w, onOpen }: { w: WhatisJson; onOpen: (a: bigint, t?: stri
   if (w.type) rows.push(['type', `${w.type}${w.type_source ? ` (${String(w.type_source)})` : ''}`]);
   if (w.member_path) rows.push(['member', w.member_path]);
   if (w.symbol) rows.push(['symbol', w.symbol]);
-  for (const k of ['task', 'stack', 'vmalloc', 'note', 'problems'] as const) {
-    const v = w[k];
-    if (v === undefined) continue;
-    if (k === 'task' && v && typeof v === 'object') {
-      const t = v as { task?: string; pid?: number; comm?: string; cpu?: number };
-      rows.push([k, `PID ${t.pid ?? '?'} ${t.comm ?? ''} ${t.task ?? ''}${t.cpu !== undefined ? ` CPU ${t.cpu}` : ''}`]);
-    } else rows.push([k, typeof v === 'string' ? v : Array.isArray(v) ? v.join('; ') : JSON.stringify(v)]);
-  }
+  if (w.task) rows.push(['task', `PID ${w.task.pid} ${w.task.comm} ${w.task.task} CPU ${w.task.cpu}`]);
+  if (w.note !== undefined) rows.push(['note', w.note]);
+  if (w.problems !== undefined) rows.push(['problems', w.problems.join('; ')]);
   return (
     <dl className="kv whatis" data-testid="whatis">
       {rows.map(([k, v]) => (
@@ -646,8 +626,8 @@ function StructCard({
     const line = `list -h -o ${m.part}.${shortPath(m.path)} -c 200 0x${hex(structAddr, 1)} --json`;
     setWalk({ title: line, type: m.part });
     const r = await cachedRun(tab.session, line);
-    const j = r.json as { entries?: string[]; message?: string } | undefined;
-    setWalk({ title: line, type: m.part, entries: j?.entries, error: r.ok ? j?.message : r.error });
+    const j = resultJson(r, 'list');
+    setWalk({ title: line, type: m.part, entries: j?.entries, error: r.ok ? (j?.message ?? undefined) : r.error });
   };
 
   const rows: JSX.Element[] = [];
@@ -873,12 +853,7 @@ function ListActions({
   );
 }
 
-interface Candidate {
-  name: string;
-  score: number;
-  parts: { type: string; source: string; offset: number; size: number; unknown?: boolean }[];
-  evidence: { offset: number; member: string; kind: string; weight: number; text: string }[];
-}
+type Candidate = OverlayJson['candidates'][number];
 
 /** "Which types fit?": the engine's `overlay <object>` ranking, each usable as the overlay. */
 function FitCard({ tab, base, w, off }: { tab: Tab; base: bigint; w: WhatisJson | null; off: number | null }) {
@@ -892,7 +867,7 @@ function FitCard({ tab, base, w, off }: { tab: Tab; base: bigint; w: WhatisJson 
     const line = `overlay 0x${hex(obj, 1)} --json`;
     setSt({ line });
     void runCommand(tab.session, line).then((r) => {
-      const j = r.json as { candidates?: Candidate[]; size?: number; cache?: string } | undefined;
+      const j = resultJson(r, 'overlay');
       setSt({ line, cands: j?.candidates, size: j?.size, cache: j?.cache, error: r.ok ? undefined : r.error });
     });
   };

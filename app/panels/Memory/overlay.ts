@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'react';
 import type { RunResult } from '../../engine';
 import { useApp } from '../../store';
+import { resultJson } from '../../results';
 import {
   bareType,
   compositeNames,
@@ -27,7 +28,7 @@ export async function structLayout(session: string, type: string): Promise<Struc
   const kind = /^union\s/.test(type.trim()) ? 'union' : 'struct';
   const r = await cachedRun(session, `${kind} ${name} -o --json`);
   if (!r.ok) return { error: r.error ?? 'failed' };
-  const j = r.json as StructLayout | undefined;
+  const j = resultJson(r, 'struct -o');
   if (!j || !Array.isArray(j.members)) return { error: `${kind} ${name}: no layout` };
   return j;
 }

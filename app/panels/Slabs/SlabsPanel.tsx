@@ -15,7 +15,7 @@ import { scaleLinear } from 'd3-scale';
 import { useApp, type Tab } from '../../store';
 import { resolve } from '../../engine';
 import { CommandGate, TextOutput, formatBytes, useCommand } from '../common';
-import { cacheBytes, cellSize, corruptObjects, slabRows, type CacheRow, type Finding, type KmemSJson, type ObjState, type SlabRow } from './model';
+import { cacheBytes, cellSize, corruptObjects, slabRows, type CacheRow, type KmemSJson, type ObjState, type SlabRow } from './model';
 import { resultJson } from '../../results';
 
 export function SlabsPanel({ tab }: { tab: Tab }) {
@@ -301,7 +301,7 @@ function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
   const st = useCommand(tab, `kmem -S --full ${cache} --json`);
   const check = useCommand(tab, `slabcheck ${cache} --json`);
   const findings = useMemo(
-    () => (check?.result?.ok ? ((check.result.json as { findings?: Finding[] } | undefined)?.findings ?? []) : []),
+    () => resultJson(check?.result, 'slabcheck')?.findings ?? [],
     [check?.result],
   );
   const [opening, setOpening] = useState<string | null>(null);
@@ -312,7 +312,7 @@ function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
       setOpening(addr);
       setParams({ obj: addr.replace(/^0x/, '') });
       const r = await resolve(tab.session, addr);
-      const w = r.whatis as { type?: string; object?: string } | undefined;
+      const w = r.whatis;
       const params: Record<string, string> = {};
       if (w?.type) params.type = w.type.replace(/^struct /, '');
       setOpening(null);
@@ -504,7 +504,7 @@ function Findings({ tab, line }: { tab: Tab; line: string }) {
       </h3>
       <CommandGate tab={tab} state={st} what={line.replace(/ --json$/, '')}>
         {(r) => {
-          const j = r.json as { findings?: Finding[]; scanned?: { caches: number; slabs: number; objects: number }; truncated?: boolean } | undefined;
+          const j = resultJson(r, 'slabcheck');
           const fs = j?.findings ?? [];
           return (
             <>
@@ -525,9 +525,8 @@ function Findings({ tab, line }: { tab: Tab; line: string }) {
                           href="#"
                           onClick={(e) => {
                             e.preventDefault();
-                            const v = f.view!;
-                            if (v.panel === 'slabs' && v.cache) navigate({ panel: 'slabs', arg: v.cache, params: {} });
-                            else navigate({ panel: 'mem', arg: v.address!, params: v.type ? { type: v.type } : {} });
+                            const v = f.view;
+                            navigate({ panel: 'mem', arg: v.address, params: v.type ? { type: v.type } : {} });
                           }}
                         >
                           {f.message}

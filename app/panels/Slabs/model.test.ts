@@ -15,7 +15,7 @@ describe('slab map model', () => {
       nodes: [{ node: 0, kmem_cache_node: '0xe', nr_slabs: 1, nr_partial: 0, partial: [], full: null }],
       untracked: [slab('0xb', '0x2000', 'pagewalk', [obj('0x2000'), obj('0x2008')])],
     };
-    const rows = slabRows(j, corruptObjects([{ severity: 'error', check: 'ring', object: '0x2008', message: 'x' }]));
+    const rows = slabRows(j, corruptObjects([{ object: '0x2008' }]));
     expect(rows.map((r) => r.section)).toEqual(['cpu 0', 'full']);
     expect(rows[1].objects.map((o) => o.state)).toEqual(['allocated', 'corrupt']);
     expect(rows[0].objects[1].state).toBe('cpu-free');

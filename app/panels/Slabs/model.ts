@@ -3,7 +3,7 @@
  * `kmem -S --full <cache> --json`, corrupt objects from `slabcheck` findings. Pure, unit-tested.
  */
 
-import type { KmemCacheJson, KmemSRow, SlabJson } from '../../engine';
+import type { KmemCacheJson, KmemSRow, SlabFinding, SlabJson } from '../../engine';
 
 /** A row of `kmem -s --json` (the engine's type); ssize is bytes per slab. Tests may omit `cache`. */
 export type CacheRow = Omit<KmemSRow, 'cache'> & { cache?: string };
@@ -28,16 +28,8 @@ export interface SlabRow {
 /** `kmem -S <cache> --json`: the engine's type (workers/commands/kmem.ts). */
 export type KmemSJson = KmemCacheJson;
 
-export interface Finding {
-  severity: string;
-  check: string;
-  cache?: string;
-  slab?: string;
-  object?: string;
-  address?: string;
-  message: string;
-  view?: { panel: string; address?: string; type?: string; cache?: string };
-}
+/** A slabcheck finding (the engine's type, workers/analysis/slabcheck.ts). */
+export type Finding = SlabFinding;
 
 /** Every slab of a cache in a stable order: CPU slabs, CPU partial, node partial, full. */
 export function slabRows(j: KmemSJson, corrupt: Set<string> = new Set()): SlabRow[] {
@@ -68,7 +60,7 @@ export function slabRows(j: KmemSJson, corrupt: Set<string> = new Set()): SlabRo
 }
 
 /** Objects named by findings (the object, else the address), for the 'corrupt' colour. */
-export function corruptObjects(findings: Finding[]): Set<string> {
+export function corruptObjects(findings: readonly { object?: string; address?: string }[]): Set<string> {
   const s = new Set<string>();
   for (const f of findings) {
     if (f.object) s.add(f.object);

@@ -9,47 +9,13 @@
 import { useMemo } from 'react';
 import { useApp, type Tab } from '../../store';
 import { CommandGate, useCommand } from '../common';
+import { resultJson } from '../../results';
+import type { HungTaskJson, StackFrameJson, StacksJson, StackTaskJson } from '../../engine';
 
-interface GFrame {
-  symbol: string | null;
-  offset: number;
-  module: string | null;
-  pc: string;
-}
-interface GTask {
-  pid: number;
-  task: string;
-  comm: string;
-  state: string;
-  cpu: number;
-}
-interface Group {
-  count: number;
-  states: Record<string, number>;
-  tasks: GTask[];
-  frames: GFrame[];
-  stopped: string | null;
-}
-interface Hung {
-  pid: number;
-  task: string;
-  comm: string;
-  cpu: number;
-  since_ns: string;
-  frames: GFrame[];
-  waits: Array<{
-    in: string;
-    lock: string;
-    /** the lock's symbol when it is a global variable ("lab_mutex [hung_locks]") */
-    symbol: string | null;
-    type: string;
-    owner: { pid: number; task: string; comm: string; state: string } | null;
-    /** the owner field as stored: task pointer | flag bits */
-    owner_raw: string;
-    waiters: Array<{ pid: number; task: string; comm: string }> | null;
-    how: string;
-  }>;
-}
+type GFrame = StackFrameJson;
+type GTask = StackTaskJson;
+type Group = StacksJson['groups'][number];
+type Hung = HungTaskJson;
 
 const frameText = (f: GFrame) => (f.symbol ? `${f.symbol}+${f.offset}${f.module ? ` [${f.module}]` : ''}` : f.pc);
 
@@ -96,11 +62,11 @@ export function TasksPanel({ tab }: { tab: Tab }) {
       <div className="scroll">
         {hungView ? (
           <CommandGate tab={tab} state={hung} what="Tasks in D state (hung -t 0)">
-            {(r) => <HungList rows={((r.json as { tasks?: Hung[] })?.tasks ?? [])} openBt={openBt} />}
+            {(r) => <HungList rows={resultJson(r, 'hung')?.tasks ?? []} openBt={openBt} />}
           </CommandGate>
         ) : (
           <CommandGate tab={tab} state={st} what="Every task's stack, grouped (stacks)">
-            {(r) => <Groups groups={((r.json as { groups?: Group[] })?.groups ?? [])} q={q} state={state} openBt={openBt} />}
+            {(r) => <Groups groups={resultJson(r, 'stacks')?.groups ?? []} q={q} state={state} openBt={openBt} />}
           </CommandGate>
         )}
       </div>

@@ -4,7 +4,8 @@
  * frames and their stack pointers; this adds the registers ORC does not track, so that the
  * variables of a caller frame living in rbx, rbp or r12-r15 can be read.
  */
-import { Cursor, floorIndex } from './cursor';
+import { Cursor } from './cursor';
+import { floorIndex } from '../../sorted';
 
 export interface CfiRow {
   /** register -> offset from the CFA where the caller's value is saved */
@@ -36,12 +37,8 @@ export class DebugFrame {
     const pending: Array<{ cieOff: number; start: bigint; len: bigint; insns: Uint8Array }> = [];
     while (c.pos + 4 <= c.end) {
       const at = c.pos;
-      let len = c.u32();
-      let off64 = false;
-      if (len === 0xffffffff) {
-        len = c.u64n();
-        off64 = true;
-      }
+      const { len, offSize } = c.initialLength();
+      const off64 = offSize === 8;
       if (len === 0) continue;
       const bodyStart = c.pos;
       const next = bodyStart + len;

@@ -46,6 +46,12 @@ export class Cursor {
     const hi = this.u32();
     return (BigInt(hi) << 32n) | BigInt(lo);
   }
+  /** A DWARF initial length: the unit's length and its offset size (4, or 8 after the 0xffffffff escape of the 64-bit format). */
+  initialLength(): { len: number; offSize: 4 | 8 } {
+    const len = this.u32();
+    return len === 0xffffffff ? { len: this.u64n(), offSize: 8 } : { len, offSize: 4 };
+  }
+
   /** a u64 that must fit a number (section offsets, lengths) */
   u64n(): number {
     const lo = this.u32();
@@ -140,17 +146,12 @@ export function strAt(b: Uint8Array, off: number): string {
   return latin1(b, off, e);
 }
 
-/** The last index i of an ascending array with key(i) <= x, or -1 (the DWARF tables' lookups). */
-export function floorIndex<T extends number | bigint>(n: number, key: (i: number) => T, x: T): number {
-  let lo = 0;
-  let hi = n - 1;
-  let ans = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (key(mid) <= x) {
-      ans = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return ans;
-}
+/** One attribute value as the DWARF reader's readForm returns it. */
+export type AttrValue =
+  | { k: 'u'; v: number } // constants, offsets, flags, indexes
+  | { k: 's'; v: bigint } // sdata, data8, implicit_const (signed-capable)
+  | { k: 'a'; v: bigint } // address
+  | { k: 'str'; v: string }
+  | { k: 'b'; v: Uint8Array; expr: boolean } // block or exprloc
+  | { k: 'ref'; v: number } // absolute .debug_info offset
+  | { k: 'sec'; v: number; form: number }; // sec_offset, loclistx, rnglistx

@@ -9,22 +9,16 @@
  * What it answers: source lines of an address (line tables), the chain of inlined calls at an
  * address (addr2line -i semantics), and the scopes/variables there (see locals.ts).
  */
-import { DumpError } from '../../errors';
+import { DumpError, expectedError } from '../../errors';
 import { LruCache } from '../../source/lru';
 import type { ElfImage, Section } from '../elfimage';
-import { Cursor, floorIndex, strAt } from './cursor';
+import { Cursor, strAt, type AttrValue } from './cursor';
+import { floorIndex } from '../../sorted';
 import { AT, FORM, TAG } from './consts';
 import { LineTable, parseLineTable } from './line';
 
 /** One attribute's value: numbers, bigints (addresses, data8), strings, blocks, references. */
-export type AttrValue =
-  | { k: 'u'; v: number } // constants, offsets, flags, indexes
-  | { k: 's'; v: bigint } // sdata, data8, implicit_const (signed-capable)
-  | { k: 'a'; v: bigint } // address
-  | { k: 'str'; v: string }
-  | { k: 'b'; v: Uint8Array; expr: boolean } // block or exprloc
-  | { k: 'ref'; v: number } // absolute .debug_info offset
-  | { k: 'sec'; v: number; form: number }; // sec_offset, loclistx, rnglistx
+export type { AttrValue } from './cursor';
 
 interface AttrSpec {
   at: number;
@@ -245,12 +239,7 @@ export class Dwarf {
     if (cached) return cached;
     const head = this.slice('.debug_info', off, 24);
     const hc = new Cursor(head);
-    let len = hc.u32();
-    let offSize = 4;
-    if (len === 0xffffffff) {
-      len = hc.u64n();
-      offSize = 8;
-    }
+    const { len, offSize } = hc.initialLength();
     const total = hc.pos + len;
     if (len > 512 << 20) throw new DumpError(`DWARF: unit at 0x${off.toString(16)} is ${len} bytes`);
     const buf = this.slice('.debug_info', off, total);
@@ -509,12 +498,7 @@ export class Dwarf {
       const c = new Cursor(ar);
       while (c.pos + 4 <= c.end) {
         const start = c.pos;
-        let len = c.u32();
-        let offSize = 4;
-        if (len === 0xffffffff) {
-          len = c.u64n();
-          offSize = 8;
-        }
+        const { len, offSize } = c.initialLength();
         const next = c.pos + len;
         c.u16(); // version
         const unit = c.offset(offSize);
@@ -550,7 +534,8 @@ export class Dwarf {
     try {
       const u = this.unitAt(off);
       return u.ranges(0);
-    } catch {
+    } catch (e) {
+      expectedError(e); // a malformed unit has no ranges
       return [];
     }
   }
@@ -563,8 +548,7 @@ export class Dwarf {
     let off = 0;
     while (off + 11 <= size && out.length < 1 << 20) {
       const h = new Cursor(this.slice('.debug_info', off, 12));
-      let len = h.u32();
-      if (len === 0xffffffff) len = h.u64n();
+      const { len } = h.initialLength();
       out.push(off);
       off += h.pos + len;
     }

@@ -12,6 +12,7 @@ import { variablesAt, type ScopeVariables } from './locals';
 import { DebugFrame } from './cfi';
 
 const DWARF_KEY = cacheKey<Dwarf | null>('dwarf');
+const CFI_KEY = cacheKey<DebugFrame | null>('dwarf.cfi');
 
 export { Dwarf } from './dwarf';
 export type { SourceFrame } from './inline';
@@ -21,16 +22,12 @@ const KERNEL_MAP = 0xffffffff80000000n;
 
 /** The DWARF of the Program's vmlinux, or null when no vmlinux with DWARF was given. */
 export function programDwarf(prog: Program): Dwarf | null {
-  if (prog.cache.has(DWARF_KEY.name)) return prog.recall(DWARF_KEY) ?? null;
-  let d: Dwarf | null = null;
-  for (const input of prog.debug) {
-    if (input instanceof Vmlinux && Dwarf.has(input.elf)) {
-      d = new Dwarf(input.elf);
-      break;
+  return prog.memo(DWARF_KEY, () => {
+    for (const input of prog.debug) {
+      if (input instanceof Vmlinux && Dwarf.has(input.elf)) return new Dwarf(input.elf);
     }
-  }
-  prog.remember(DWARF_KEY, d);
-  return d;
+    return null;
+  });
 }
 
 /** A run-time kernel address as the vmlinux links it. */
@@ -115,19 +112,16 @@ export function localsAt(
 
 /** The vmlinux's .debug_frame CFI (null without one), parsed once. */
 export function programCfi(prog: Program): DebugFrame | null {
-  if (prog.cache.has('dwarf.cfi')) return prog.cache.get('dwarf.cfi') as DebugFrame | null;
-  const d = programDwarf(prog);
-  let cfi: DebugFrame | null = null;
-  const data = d?.section('.debug_frame');
-  if (data) {
+  return prog.memo(CFI_KEY, () => {
+    const data = programDwarf(prog)?.section('.debug_frame');
+    if (!data) return null;
     try {
-      cfi = new DebugFrame(data);
+      return new DebugFrame(data);
     } catch (e) {
       if (!(e instanceof DumpError)) throw e;
+      return null;
     }
-  }
-  prog.cache.set('dwarf.cfi', cfi);
-  return cfi;
+  });
 }
 
 const CALLEE_SAVED = [3, 6, 12, 13, 14, 15]; // rbx rbp r12 r13 r14 r15

@@ -4,7 +4,8 @@
  * a sequence, the last row at the greatest address <= pc, unless that row ends the sequence.
  */
 import { DumpError } from '../../errors';
-import { Cursor, floorIndex } from './cursor';
+import { Cursor, type AttrValue } from './cursor';
+import { floorIndex } from '../../sorted';
 import { FORM } from './consts';
 
 /** What the line-table reader needs of the unit it belongs to (dwarf.ts's Unit has it). */
@@ -19,6 +20,8 @@ export interface LineDwarf<U extends LineUnit = LineUnit> {
   str(off: number): string;
   lineStr(off: number): string;
   skipForm(c: Cursor, form: number, u: U): void;
+  /** one attribute value of the unit (dwarf.ts's readForm: the one form reader) */
+  readForm(c: Cursor, form: number, u: U): AttrValue | null;
 }
 
 export interface LineRow {
@@ -71,16 +74,7 @@ export class LineTable {
     let best: GdbEntry | null = null;
     let bestFile = '';
     for (const [file, t] of this.gdb) {
-      let lo = 0;
-      let hi = t.length - 1;
-      let ans = -1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        if (t[mid].pc <= pc) {
-          ans = mid;
-          lo = mid + 1;
-        } else hi = mid - 1;
-      }
+      const ans = floorIndex(t.length, (i) => t[i].pc, pc);
       if (ans < 0) continue;
       let prev = t[ans];
       if (prev.line === 0) continue; // this file's run ended here: another file has the line
@@ -154,22 +148,16 @@ function readEntryFormats(c: Cursor): Array<[number, number]> {
   return out;
 }
 
+/**
+ * A directory or file entry's field (DWARF 5): a string or a number, null for other values (an
+ * MD5, a block). The string offsets are of the line table's own offset size; every other form
+ * is read by the DWARF reader's readForm.
+ */
 function readEntryValue<U extends LineUnit>(d: LineDwarf<U>, u: U, c: Cursor, form: number, offSize: number): string | number | null {
-  switch (form) {
-    case FORM.string: return c.cstr();
-    case FORM.line_strp: return d.lineStr(c.offset(offSize));
-    case FORM.strp: return d.str(c.offset(offSize));
-    case FORM.udata: return c.uleb();
-    case FORM.data1: return c.u8();
-    case FORM.data2: return c.u16();
-    case FORM.data4: return c.u32();
-    case FORM.data8: c.skip(8); return null;
-    case FORM.data16: c.skip(16); return null;
-    case FORM.block: c.skip(c.uleb()); return null;
-    default:
-      d.skipForm(c, form, u);
-      return null;
-  }
+  if (form === FORM.line_strp) return d.lineStr(c.offset(offSize));
+  if (form === FORM.strp) return d.str(c.offset(offSize));
+  const v = d.readForm(c, form, u);
+  return v?.k === 'str' || v?.k === 'u' ? v.v : null;
 }
 
 export interface RawRows {
@@ -265,12 +253,7 @@ function buildGdbTables(t: LineTable): GdbTables {
 export function parseLineTable<U extends LineUnit>(d: LineDwarf<U>, u: U, off: number): LineTable {
   const head = d.slice('.debug_line', off, 12);
   const hc = new Cursor(head);
-  let len = hc.u32();
-  let offSize = 4;
-  if (len === 0xffffffff) {
-    len = hc.u64n();
-    offSize = 8;
-  }
+  const { len, offSize } = hc.initialLength();
   const buf = d.slice('.debug_line', off, hc.pos + len);
   const c = new Cursor(buf, hc.pos);
   const version = c.u16();
