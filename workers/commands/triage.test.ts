@@ -6,6 +6,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { openProgram } from '../engine';
 import { NodeFileSource } from '../source/node';
@@ -19,7 +20,7 @@ const ORACLES = join(dirname(fileURLToPath(import.meta.url)), 'oracles');
 const oracleFile = (dump: string, cmd: string) => join(ORACLES, dump, cmd.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_|_$/g, '') + '.txt');
 
 /** commands whose text must equal crash's, line for line */
-const EXACT = ['ps -S', 'ps -m', 'mod', 'mod -t', 'sys -t', 'p runqueues', 'struct rq.nr_running runqueues:a', 'timer', 'runq', 'kmem -v', 'mount', 'files 1', 'net', 'kmem -i', 'vm 1', 'irq', 'log -T', 'task 1', 'task -R comm,pid,prio 1', 'ps -t 1', 'ps -t 120', 'ps -l'];
+const EXACT = ['ps -S', 'ps -m', 'mod', 'mod -t', 'sys -t', 'p runqueues', 'struct rq.nr_running runqueues:a', 'timer', 'runq', 'kmem -v', 'mount', 'files 1', 'net', 'kmem -i', 'vm 1', 'irq', 'log -T', 'task 1', 'task -R comm,pid,prio 1', 'ps -t 1', 'ps -t 120', 'ps -l', 'kmem -z', 'kmem -V', 'kmem -f', 'ps -a', 'ps -a 1', 'log -a', 'dev -d', 'dev'];
 /** p: crash's first line, the value history number aside (we add the inference evidence below it) */
 const PRINT = ['p jiffies', 'p -x jiffies', 'p init_task.comm'];
 
@@ -59,6 +60,16 @@ for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble'
         expect(got.replace(/\$\d+/, '$N')).toBe(want.replace(/\$\d+/, '$N'));
       }, 120_000);
     }
+    // kmem -p: every struct page of every present section (131072 lines): crash's first and last
+    // 400 lines, its line count and the sha256 of its whole output
+    it.skipIf(!existsSync(oracleFile(name, 'kmem -p | sha256sum')))('kmem -p (head, tail, line count, sha256 of the whole text)', () => {
+      const got = runCommand({ prog: P() }, 'kmem -p').text;
+      const lines = got.split('\n').slice(0, -1);
+      expect(lines.slice(0, 400).join('\n')).toBe(readFileSync(oracleFile(name, 'kmem -p | head -400'), 'utf8').trimEnd());
+      expect(lines.slice(-400).join('\n')).toBe(readFileSync(oracleFile(name, 'kmem -p | tail -400'), 'utf8').trimEnd());
+      expect(String(lines.length)).toBe(readFileSync(oracleFile(name, 'kmem -p | wc -l'), 'utf8').trim());
+      expect(createHash('sha256').update(got).digest('hex') + '  -').toBe(readFileSync(oracleFile(name, 'kmem -p | sha256sum'), 'utf8').trim());
+    }, 300_000);
     // per-dump commands (tree roots whose addresses differ per dump): oracles/commands-<dump>.txt
     const extra = join(ORACLES, `commands-${name}.txt`);
     for (const cmd of existsSync(extra) ? readFileSync(extra, 'utf8').split('\n').filter(Boolean) : []) {
