@@ -30,7 +30,7 @@ beforeAll(async () => {
   await initDisassembler();
 });
 
-for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble', '7.2-sysrq-kaslr']) {
+for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble', '6.1-sysrq-kaslr', '7.2-sysrq-kaslr']) {
   const d = sharedDump(name);
   const have = existsSync(join(ORACLES, name));
   let prog: Program | null = null;
