@@ -8,6 +8,7 @@ import { listZones, vmCounters } from '../analysis/vmstat';
 import { zoneFreeLists } from '../analysis/page_alloc';
 import { presentSections, sectionLayout, forEachPage, flagNames, pagePfn, type MemMapPage } from '../analysis/sparse';
 import { physToPage } from '../analysis/slab';
+import { pageFlagsLayout, decodePageFlags, type PageFlagsLayout } from '../analysis/page';
 import { pgdats } from '../analysis/meminfo';
 import { evalAddress } from './expr';
 import { checkCancel, type CommandContext, type CommandResult } from './registry';
@@ -154,8 +155,22 @@ function pageLine(prog: CommandContext['prog'], p: MemMapPage): string {
   return `${hx(p.page).padEnd(16)} ${hx(p.phys).padStart(8)} ${hx(p.mapping).padStart(16)} ${hx(p.index).padStart(8)} ${String(p.count).padStart(2)} ${flags}`;
 }
 
-function pageJson(prog: CommandContext['prog'], p: MemMapPage) {
+/** The page->flags layout, checked against the first page of every populated zone. */
+function flagsLayout(prog: CommandContext['prog']): PageFlagsLayout | null {
+  const check: Array<{ flags: bigint; zone: number; node: number }> = [];
+  for (const z of listZones(prog).zones) {
+    if (!z.spanned) continue;
+    forEachPage(prog, z.startPfn, z.startPfn + 1, (p) => {
+      if (!p.unreadable && !p.unmapped) check.push({ flags: p.flags, zone: z.index, node: z.node });
+    });
+  }
+  return pageFlagsLayout(prog, check);
+}
+
+function pageJson(prog: CommandContext['prog'], p: MemMapPage, L: PageFlagsLayout | null) {
+  const where = L ? decodePageFlags(L, p.flags) : null;
   return {
+    ...(where ? { zone: where.zone, ...(where.node !== null ? { node: where.node } : {}), ...(where.section !== null ? { section: where.section } : {}) } : {}),
     page: '0x' + hx(p.page),
     physical: '0x' + hx(p.phys),
     mapping: '0x' + hx(p.mapping),
@@ -192,10 +207,12 @@ export function kmemP(ctx: CommandContext, addr?: string, wantJson = false): Com
     });
     const p = got as MemMapPage | null;
     if (!p) return { text: '', json: { pages: [], problems }, problems };
-    return { text: `${KMEM_P_HEADER}\n${pageLine(prog, p)}\n`, json: { pages: [pageJson(prog, p)], problems } };
+    const L = flagsLayout(prog);
+    return { text: `${KMEM_P_HEADER}\n${pageLine(prog, p)}\n`, json: { flags_layout: L, pages: [pageJson(prog, p, L)], problems } };
   }
   const lines = [KMEM_P_HEADER];
   const json: ReturnType<typeof pageJson>[] = [];
+  const L = wantJson ? flagsLayout(prog) : null;
   let unreadable = 0;
   const sections = presentSections(prog, problems);
   sections.forEach((nr, i) => {
@@ -204,11 +221,11 @@ export function kmemP(ctx: CommandContext, addr?: string, wantJson = false): Com
     forEachPage(prog, nr * S.pagesPerSection, (nr + 1) * S.pagesPerSection, (p) => {
       if (p.unreadable || p.unmapped) unreadable++;
       lines.push(pageLine(prog, p));
-      if (wantJson) json.push(pageJson(prog, p));
+      if (wantJson) json.push(pageJson(prog, p, L));
     });
   });
   ctx.progress?.(sections.length, sections.length, 'kmem -p');
   if (unreadable) problems.push(`${unreadable} struct pages are not in the dump (shown as zeros, as crash does)`);
   for (const p of problems) lines.push(`kmem: ${p}`);
-  return { text: lines.join('\n') + '\n', json: { sections: sections.length, pages: json, problems }, problems: problems.map((p) => `kmem: ${p}`) };
+  return { text: lines.join('\n') + '\n', json: { sections: sections.length, flags_layout: L, pages: json, problems }, problems: problems.map((p) => `kmem: ${p}`) };
 }

@@ -78,6 +78,22 @@ for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble'
       expect(String(lines.length)).toBe(readFileSync(oracleFile(name, 'kmem -p | wc -l'), 'utf8').trim());
       expect(createHash('sha256').update(got).digest('hex') + '  -').toBe(readFileSync(oracleFile(name, 'kmem -p | sha256sum'), 'utf8').trim());
     }, 300_000);
+    // kmem -p --json: zone and node decoded from page->flags (layout from __MAX_NR_ZONES,
+    // LENGTH(node_data), __NR_PAGEFLAGS) agree with the zone whose span holds the pfn
+    it.skipIf(!existsSync(oracleFile(name, 'kmem -z')))('kmem -p --json: zone/node from page->flags = the zone spanning the pfn', () => {
+      const zones = (runCommand({ prog: P() }, 'kmem -z --json').json as any).zones.filter((z: any) => z.spanned);
+      expect(zones.length).toBeGreaterThan(1);
+      for (const z of zones) {
+        for (const pfn of [z.start_pfn, z.start_pfn + Math.floor(z.spanned / 2), z.start_pfn + z.spanned - 1]) {
+          const vm = (runCommand({ prog: P() }, 'kmem -f --json').json as any).zones.find((x: any) => x.zone === z.zone).mem_map;
+          const page = '0x' + (BigInt(vm) + BigInt((pfn - z.start_pfn) * P().sizeof('struct page'))).toString(16);
+          const j = runCommand({ prog: P() }, `kmem -p ${page} --json`).json as any;
+          expect(j.flags_layout, 'layout').not.toBeNull();
+          expect(j.pages[0].physical).toBe('0x' + (pfn * 4096).toString(16));
+          expect([j.pages[0].zone, j.pages[0].node], `pfn ${pfn}`).toEqual([z.zone, z.node]);
+        }
+      }
+    }, 120_000);
     // per-dump commands (tree roots whose addresses differ per dump): oracles/commands-<dump>.txt
     const extra = join(ORACLES, `commands-${name}.txt`);
     for (const cmd of existsSync(extra) ? readFileSync(extra, 'utf8').split('\n').filter(Boolean) : []) {
