@@ -29,6 +29,7 @@ export interface SectionLayout {
 export function sectionLayout(prog: Program): SectionLayout {
   const info = prog.info;
   const bits = Number(info.number('SECTION_SIZE_BITS') ?? 0n);
+  // before VMCOREINFO exported it: x86-64's MAX_PHYSMEM_BITS (arch/x86/include/asm/sparsemem.h)
   const phys = Number(info.number('MAX_PHYSMEM_BITS') ?? BigInt(prog.arch.l5 ? 52 : 46));
   if (!bits) throw new DumpError('VMCOREINFO has no SECTION_SIZE_BITS: not a SPARSEMEM kernel, or no VMCOREINFO');
   const sizeofSection = info.size('mem_section') ?? prog.sizeof('struct mem_section');
