@@ -14,7 +14,7 @@ DUMPS=${DUMPS:-$(cd "$HERE/../../../../shared/dumps" && pwd)}
 CACHE=/tmp/vmcore-workbench-cache
 MNT=$ROOT/mnt/triage-oracle
 mkdir -p "$MNT"
-LIST=${*:-6.1-skb-uaf-0x106 6.12-skb-uaf-kaslr 6.1-bh-scribble 7.2-sysrq-kaslr}
+LIST=${*:-6.1-skb-uaf-0x106 6.12-skb-uaf-kaslr 6.1-bh-scribble 6.1-sysrq-kaslr 7.2-sysrq-kaslr}
 for name in $LIST; do
   dir=$DUMPS/$name
   dump=$(ls "$dir"/vmcore.* | head -1)
