@@ -162,11 +162,12 @@ function cstrings(b: Uint8Array): string[] {
  * no user stack; user pages left out of the dump (makedumpfile -d 8/31) cannot be read, and
  * crash's message names the first user address that failed.
  */
-function psArgs(prog: Program, tasks: TaskInfo[]) {
+function psArgs(prog: Program, tasks: TaskInfo[], ctx: Parameters<typeof checkCancel>[0]) {
   let text = '';
   const rows: PsArgsRow[] = [];
   const problems: string[] = [];
   for (const t of tasks) {
+    checkCancel(ctx);
     text += btHeader(t) + '\n';
     const row: PsArgsRow = { pid: t.pid, task: '0x' + t.task.toString(16), comm: t.comm, args: null, env: null };
     rows.push(row);
@@ -266,7 +267,7 @@ registerCommand({
       let sel = tasks;
       if (rest.length) sel = rest.flatMap((a) => tasks.filter((t) => String(t.pid) === a || t.task.toString(16) === a.replace(/^0x/, '') || t.comm === a));
       if (rest.length && !sel.length) throw new CommandError(`ps: invalid task or pid value: ${rest[0]}`);
-      return psArgs(prog, sel);
+      return psArgs(prog, sel, ctx);
     }
     if (flags.has('-t')) {
       let sel = tasks;
