@@ -39,7 +39,7 @@ export function vmStat(prog: Program, item: string): number | null {
 }
 
 /** Every pglist_data: node_data[] (NUMA) or contig_page_data. */
-function nodes(prog: Program): bigint[] {
+export function pgdats(prog: Program): bigint[] {
   const nd = prog.symbolAddress('node_data');
   if (nd !== undefined) {
     const next = prog.symbols.nextAddress(nd);
@@ -67,7 +67,7 @@ export function freePages(prog: Program): number {
   const zsize = BigInt(prog.sizeof(zoneT));
   const vmOff = BigInt(prog.offsetof(zoneT, 'vm_stat'));
   let sum = 0;
-  for (const n of nodes(prog)) {
+  for (const n of pgdats(prog)) {
     const zones = prog.obj(pgT, n).member('node_zones');
     const nz = Math.floor(zones.size / Number(zsize));
     for (let i = 0; i < nz; i++) sum += Number(BigInt.asIntN(64, prog.mem.u64(zones.address + zsize * BigInt(i) + vmOff + nrFree.value * 8n)));

@@ -4,7 +4,7 @@
  * (vm_next) before, as crash's `vm` lists them.
  */
 import type { Program } from '../kernel/program';
-import { MemoryError } from '../errors';
+import { DumpError, MemoryError } from '../errors';
 import { mapleEntries } from './maple';
 import { dPath } from './fs';
 
@@ -59,4 +59,41 @@ export function taskVmas(prog: Program, mm: bigint, limit = 1_000_000): { vmas: 
   }
   vmas.sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0));
   return { vmas, problems };
+}
+
+/** A read of user memory that stopped: the user address it could not read, and why. */
+export interface UserReadFailure {
+  at: bigint;
+  reason: string;
+}
+
+/**
+ * Read `len` bytes of a process's user memory at `va` through its own page tables (mm->pgd),
+ * a page at a time, as crash's uvtop + readmem do. makedumpfile -d 8 (and 31) leaves user pages
+ * out of the dump: the read then fails at the first missing page, with the reason.
+ */
+export function readUser(prog: Program, mm: bigint, va: bigint, len: number): { bytes: Uint8Array } | { failed: UserReadFailure } {
+  let pgdPhys: number;
+  try {
+    pgdPhys = prog.arch.vtop(prog.obj('struct mm_struct', mm).member('pgd').ptr());
+  } catch (e) {
+    if (!(e instanceof MemoryError) && !(e instanceof DumpError)) throw e;
+    return { failed: { at: va, reason: `mm ${mm.toString(16)}: page table unreadable: ${(e as Error).message}` } };
+  }
+  const page = BigInt(prog.info.pageSize);
+  const out = new Uint8Array(len);
+  let done = 0;
+  while (done < len) {
+    const a = va + BigInt(done);
+    const cnt = Math.min(len - done, Number(page - (a % page)));
+    try {
+      const tr = prog.arch.walk(a, pgdPhys);
+      out.set(prog.phys.readPhys(tr.phys, cnt), done);
+    } catch (e) {
+      if (!(e instanceof MemoryError)) throw e;
+      return { failed: { at: a, reason: e.message } };
+    }
+    done += cnt;
+  }
+  return { bytes: out };
 }

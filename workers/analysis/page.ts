@@ -129,3 +129,54 @@ export function pageInfo(prog: Program, phys: number): PageInfo | null {
 }
 
 
+
+/** Where page->flags keeps the section, node and zone numbers (include/linux/page-flags-layout.h). */
+export interface PageFlagsLayout {
+  sectionShift: number;
+  sectionBits: number;
+  nodeShift: number;
+  nodeBits: number;
+  zoneShift: number;
+  zoneBits: number;
+}
+
+const orderBase2 = (n: number) => (n <= 1 ? 0 : Math.ceil(Math.log2(n)));
+
+/**
+ * The page->flags layout, from the kernel's own numbers: ZONES_WIDTH from BTF's __MAX_NR_ZONES,
+ * NODES_SHIFT from VMCOREINFO's LENGTH(node_data) (MAX_NUMNODES), SECTIONS_WIDTH from
+ * MAX_PHYSMEM_BITS - SECTION_SIZE_BITS when the section is kept in the flags (SPARSEMEM without
+ * VMEMMAP), __NR_PAGEFLAGS for the room left; the fields stack down from bit 63 as
+ * page-flags-layout.h places them. Of the candidate layouts (section in the flags or not), the one
+ * whose zone field agrees with every populated zone's first page (`check(pfn) -> zone index`)
+ * wins; null when none does (then nothing is decoded).
+ */
+export function pageFlagsLayout(prog: Program, check: Array<{ flags: bigint; zone: number; node: number }>): PageFlagsLayout | null {
+  const maxZones = prog.btf.enumerator('__MAX_NR_ZONES');
+  const nrFlags = prog.btf.enumerator('__NR_PAGEFLAGS');
+  if (!maxZones || !nrFlags) return null;
+  const zoneBits = orderBase2(Number(maxZones.value));
+  const numNodes = prog.info.length('node_data') ?? 1;
+  const nodesShift = orderBase2(numNodes);
+  const secBits = Number(prog.info.number('MAX_PHYSMEM_BITS') ?? 0n) - Number(prog.info.number('SECTION_SIZE_BITS') ?? 0n);
+  const room = 64 - Number(nrFlags.value);
+  for (const withSection of [false, true]) {
+    const sectionBits = withSection ? Math.max(0, secBits) : 0;
+    const nodeBits = sectionBits + zoneBits + nodesShift <= room ? nodesShift : 0;
+    const L: PageFlagsLayout = {
+      sectionShift: 64 - sectionBits,
+      sectionBits,
+      nodeShift: 64 - sectionBits - nodeBits,
+      nodeBits,
+      zoneShift: 64 - sectionBits - nodeBits - zoneBits,
+      zoneBits,
+    };
+    if (check.length && check.every((c) => decodePageFlags(L, c.flags).zone === c.zone && (!nodeBits || decodePageFlags(L, c.flags).node === c.node))) return L;
+  }
+  return null;
+}
+
+export function decodePageFlags(L: PageFlagsLayout, flags: bigint): { zone: number; node: number | null; section: number | null } {
+  const field = (shift: number, bits: number) => (bits ? Number((flags >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n)) : null);
+  return { zone: field(L.zoneShift, L.zoneBits) ?? 0, node: field(L.nodeShift, L.nodeBits), section: field(L.sectionShift, L.sectionBits) };
+}

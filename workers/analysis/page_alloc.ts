@@ -5,6 +5,7 @@
 import { MemoryError, expectedError } from '../errors';
 import { u32, u64 } from '../bytes';
 import type { Program } from '../kernel/program';
+import { walkList, describeStop } from '../kernel/list';
 import { slabLayout, physToPage } from './slab';
 import { pageFlagNames } from './page';
 
@@ -118,3 +119,56 @@ export function describePage(prog: Program, pa: number): PageDesc | null {
   return d;
 }
 
+
+// ------------------------------------------------------------------------ a zone's free lists
+
+export interface FreeList {
+  order: number;
+  migratetype: number;
+  /** the list_head free_area[order].free_list[migratetype] */
+  list: bigint;
+  /** blocks of 2^order pages on it (walked; bounded and cycle-checked) */
+  blocks: number;
+  /** why the walk stopped early, if it did */
+  problem?: string;
+}
+
+/**
+ * Every free list of a zone (zone->free_area[order].free_list[migratetype]), walked through the
+ * struct pages' lru (buddy_list) links as crash's kmem -f does. Each walk is bounded by the
+ * blocks of that order the zone's span can hold; a list longer than free_area[order].nr_free
+ * is reported.
+ */
+export function zoneFreeLists(prog: Program, freeArea: bigint, spannedPages: number): { lists: FreeList[]; problems: string[] } {
+  const problems: string[] = [];
+  const faT = prog.type('struct free_area');
+  const faSize = prog.sizeof(faT);
+  const listOff = prog.offsetof(faT, 'free_list');
+  const nrFreeOff = prog.offsetof(faT, 'nr_free');
+  const nLists = Math.floor(prog.btf.sizeof(prog.obj(faT, freeArea).member('free_list').type) / 16);
+  // free_area[] length: NR_PAGE_ORDERS (6.8+) / MAX_ORDER(+1): the array's size in struct zone
+  const zoneT = prog.type('struct zone');
+  const faArr = prog.btf.sizeof(prog.obj(zoneT, 0n).member('free_area').type);
+  const orders = Math.floor(faArr / faSize);
+  const lruOff = prog.offsetof('struct page', 'lru');
+  const lists: FreeList[] = [];
+  for (let order = 0; order < orders; order++) {
+    const fa = freeArea + BigInt(order * faSize);
+    let nrFree = 0;
+    try {
+      nrFree = Number(prog.mem.u64(fa + BigInt(nrFreeOff)));
+    } catch (e) {
+      expectedError(e);
+      problems.push(`free_area[${order}] at ${fa.toString(16)} unreadable`);
+    }
+    for (let mt = 0; mt < nLists; mt++) {
+      const head = fa + BigInt(listOff + mt * 16);
+      const w = walkList(prog, head, { nextOffset: lruOff, headIsAnchor: true, limit: Math.max(1, Math.ceil(spannedPages / (1 << order))) });
+      const stop = describeStop(w, `free_area[${order}].free_list[${mt}]`);
+      lists.push({ order, migratetype: mt, list: head, blocks: w.entries.length, ...(stop ? { problem: stop } : {}) });
+    }
+    const blocks = lists.filter((l) => l.order === order).reduce((a, l) => a + l.blocks, 0);
+    if (blocks > nrFree) problems.push(`free_area[${order}] at ${fa.toString(16)}: ${blocks} blocks on its lists, nr_free says ${nrFree}`);
+  }
+  return { lists, problems };
+}

@@ -27,3 +27,4 @@ import './irq';
 import './task';
 import './dis';
 import './oops';
+import './dev';

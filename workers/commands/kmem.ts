@@ -25,6 +25,7 @@ import { evalAddress } from './expr';
 import { PAGE_HEADER } from './vtop';
 import { taskList, taskStateBits, panicTask, type TaskInfo, type TaskStateBits } from '../analysis/tasks';
 import { kmemV, kmemI } from './kmeminfo';
+import { kmemZ, kmemBigV, kmemF, kmemP } from './kmemzone';
 import { CommandError, registerCommand, parseFlags, checkCancel, type CommandContext, type CommandResult } from './registry';
 import { expectedError } from '../errors';
 
@@ -376,10 +377,14 @@ function ordinal(n: number): string {
 
 registerCommand({
   name: 'kmem',
-  summary: 'slab caches (-s), a cache\'s slabs and objects (-S), or what an address is (crash\'s kmem)',
-  usage: 'kmem -s [cache] | kmem -S <cache> [--full] | kmem -v | kmem -i | kmem <address>',
+  summary: 'slab caches (-s), a cache\'s slabs and objects (-S), memory usage (-i), vmalloc (-v), zones (-z), VM counters (-V), free lists (-f), page structs (-p), or what an address is (crash\'s kmem)',
+  usage: 'kmem -s [cache] | kmem -S <cache> [--full] | kmem -v | kmem -i | kmem -z | kmem -V | kmem -f | kmem -p [address] | kmem <address>',
   run(args: string[], ctx: CommandContext): CommandResult {
-    const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: ['-s', '-S', '--full', '-v', '-i'] });
+    const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: ['-s', '-S', '--full', '-v', '-i', '-z', '-V', '-f', '-p'] });
+    if (flags.has('-z')) return kmemZ(ctx);
+    if (flags.has('-V')) return kmemBigV(ctx);
+    if (flags.has('-f')) return kmemF(ctx);
+    if (flags.has('-p')) return kmemP(ctx, rest[0], args.includes('--json'));
     if (flags.has('-v')) return kmemV(ctx);
     if (flags.has('-i')) return kmemI(ctx);
     if (flags.has('-s')) return kmemS(ctx, rest[0]);

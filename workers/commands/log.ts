@@ -7,11 +7,13 @@
  *   log -T     [Sat Nov 21 21:53:46 UTC 2026] text  (boot time + timestamp, crash's -T)
  *   log -c     [    3.717028] [     T1] text  (caller: task id or C<cpu>)
  *   log -d     SUBSYSTEM= and DEVICE= lines of dev_printk records
+ *   log -a     the audit records still queued in the kernel (not read by auditd), "type=N text"
  *
  * JSON: [{seq, ts_nsec, level, facility, caller, text, subsystem?, device?}], ts_nsec a number
  * (exact below 2^53 ns, 104 days of uptime; beyond that, within a microsecond).
  */
-import { registerCommand, parseFlags, type CommandContext } from './registry';
+import { registerCommand, parseFlags, CommandError, type CommandContext } from './registry';
+import { auditBacklog } from '../analysis/audit';
 import { DumpError, MemoryError } from '../errors';
 import { readPrintk, formatLog, callerString, type LogFormat } from '../analysis/printk';
 import { systemInfo, kernelSymbols } from './sys';
@@ -35,11 +37,23 @@ export interface LogRecordJson {
 registerCommand({
   name: 'log',
   aliases: ['dmesg'],
-  summary: 'the kernel log (printk ring buffer), as crash prints it',
-  usage: 'log [-t] [-T] [-m] [-c] [-d] [--json]',
+  summary: 'the kernel log (printk ring buffer), as crash prints it; -a the audit records still queued in the kernel',
+  usage: 'log [-t] [-T] [-m] [-c] [-d] [-a] [--json]',
   run(args: string[], ctx: CommandContext) {
-    const { flags } = parseFlags(args, { bool: ['-t', '-T', '-m', '-c', '-d', '--json'] });
+    const { flags } = parseFlags(args, { bool: ['-t', '-T', '-m', '-c', '-d', '-a', '--json'] });
     const prog = ctx.prog;
+    if (flags.has('-a')) {
+      const a = auditBacklog(prog);
+      if (!a.supported) throw new CommandError('log: -a option not supported or applicable on this architecture or kernel');
+      const lines = a.records.map((r) => `type=${r.type} ${r.text}`);
+      if (!a.records.length) lines.push('log: kernel audit log is empty');
+      for (const p of a.problems) lines.push(`log: ${p}`);
+      return {
+        text: lines.join('\n') + '\n',
+        json: { records: a.records.map((r) => ({ queue: r.queue, skb: '0x' + r.skb.toString(16), type: r.type, text: r.text })), problems: a.problems },
+        problems: a.problems.map((p) => `log: ${p}`),
+      };
+    }
     const log = readPrintk(prog);
     const f: LogFormat = {
       noTimestamps: flags.has('-t'),

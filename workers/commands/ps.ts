@@ -23,6 +23,8 @@ import type { Program } from '../kernel/program';
 import { stateCounts, lastArrival, latestRqClock, rqClock, formatSpan } from '../analysis/sched';
 import { systemInfo } from './sys';
 import { btHeader } from './bt';
+import { readUser } from '../analysis/mm';
+import { expectedError } from '../errors';
 
 export interface PsRow {
   pid: number;
@@ -128,12 +130,127 @@ function psLastRun(prog: Program, tasks: TaskInfo[], raw = false) {
   return { text: text + '\n', json: rows.map(({ t, last, now }) => ({ pid: t.pid, task: '0x' + t.task.toString(16), cpu: t.cpu, state: t.state, comm: t.comm, last_arrival: last.toString(), since_ns: (now - last).toString() })) };
 }
 
+/** One task of `ps -a --json`: its argv and environment strings, or why they cannot be read. */
+export interface PsArgsRow {
+  pid: number;
+  task: string;
+  comm: string;
+  /** null for a kernel thread (no mm: "no user stack") or when unreadable */
+  args: string[] | null;
+  env: string[] | null;
+  problem?: string;
+}
+
+const MAX_ARGS_BYTES = 8 << 20;
+
+function cstrings(b: Uint8Array): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const c of b) {
+    if (c === 0) {
+      if (cur) out.push(cur);
+      cur = '';
+    } else cur += String.fromCharCode(c);
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+/**
+ * crash's ps -a: each task's command line (mm->arg_start..arg_end) and environment
+ * (env_start..env_end) read from its user stack through its page tables. Kernel threads have
+ * no user stack; user pages left out of the dump (makedumpfile -d 8/31) cannot be read, and
+ * crash's message names the first user address that failed.
+ */
+function psArgs(prog: Program, tasks: TaskInfo[], ctx: Parameters<typeof checkCancel>[0]) {
+  let text = '';
+  const rows: PsArgsRow[] = [];
+  const problems: string[] = [];
+  for (const t of tasks) {
+    checkCancel(ctx);
+    text += btHeader(t) + '\n';
+    const row: PsArgsRow = { pid: t.pid, task: '0x' + t.task.toString(16), comm: t.comm, args: null, env: null };
+    rows.push(row);
+    if (!t.mm) {
+      text += 'ps: no user stack\n\n';
+      row.problem = 'no user stack';
+      continue;
+    }
+    const fail = (msg: string) => {
+      text += `ps: ${msg}\n\n`;
+      row.problem = msg;
+      problems.push(`ps: ${msg}`);
+    };
+    let range: { as: bigint; ae: bigint; es: bigint; ee: bigint };
+    try {
+      const mm = prog.obj('struct mm_struct', t.mm);
+      range = { as: mm.member('arg_start').value(), ae: mm.member('arg_end').value(), es: mm.member('env_start').value(), ee: mm.member('env_end').value() };
+    } catch (e) {
+      expectedError(e);
+      fail(`mm_struct ${t.mm.toString(16)} unreadable: ${(e as Error).message}`);
+      continue;
+    }
+    const read = (start: bigint, end: bigint): Uint8Array | null => {
+      if (end < start || end - start > BigInt(MAX_ARGS_BYTES)) {
+        fail(`invalid user stack range: ${start.toString(16)}-${end.toString(16)}`);
+        return null;
+      }
+      const r = readUser(prog, t.mm!, start, Number(end - start));
+      if ('failed' in r) {
+        // crash's words; why it failed (not in the dump, not mapped) goes to the JSON
+        // (the problem is crash's line itself, so the text carries it once)
+        const line = `ps: cannot access user stack address: ${r.failed.at.toString(16)}`;
+        text += `${line}\n\n`;
+        row.problem = `cannot access user stack address: ${r.failed.at.toString(16)} (${r.failed.reason})`;
+        if (!problems.includes(line)) problems.push(line);
+        return null;
+      }
+      return r.bytes;
+    };
+    const a = read(range.as, range.ae);
+    if (!a) continue;
+    // crash's loops: a blank after each string of the arguments; each environment string on its own line
+    let s = 'ARG: ';
+    let c = 0;
+    for (const ch of a) {
+      if (ch === 0) {
+        if (c) s += ' ';
+        c = 0;
+      } else {
+        s += String.fromCharCode(ch);
+        c++;
+      }
+    }
+    row.args = cstrings(a);
+    text += s;
+    const e = read(range.es, range.ee);
+    if (!e) continue;
+    s = '\nENV: ';
+    c = 0;
+    let d = 0;
+    e.forEach((ch, i) => {
+      if (ch === 0) {
+        if (c) s += '\n';
+        c = 0;
+      } else {
+        s += (!c && i !== 0 ? '     ' : '') + String.fromCharCode(ch);
+        c++;
+        d++;
+      }
+    });
+    s += '\n' + (d ? '' : '\n');
+    row.env = cstrings(e);
+    text += s;
+  }
+  return { text, json: rows, problems };
+}
+
 registerCommand({
   name: 'ps',
-  summary: 'task list: pid, ppid, cpu, task address, state, memory, command (crash layout)',
-  usage: 'ps [-k|-u] [-p] [-S] [-m] [-l] [-t] [pid|task ...] [--json]',
+  summary: 'task list: pid, ppid, cpu, task address, state, memory, command (crash layout); -S states, -m/-l last run, -t times, -a arguments and environment',
+  usage: 'ps [-k|-u] [-p] [-S] [-m] [-l] [-t] [-a] [pid|task ...] [--json]',
   run(args, ctx) {
-    const { flags, rest } = parseFlags(args, { bool: ['--json', '-k', '-u', '-p', '-S', '-m', '-l', '-t'] });
+    const { flags, rest } = parseFlags(args, { bool: ['--json', '-k', '-u', '-p', '-S', '-m', '-l', '-t', '-a'] });
     const prog = ctx.prog;
     let tasks = taskList(prog);
     checkCancel(ctx);
@@ -145,6 +262,12 @@ registerCommand({
       let sel = tasks;
       if (rest.length) sel = rest.flatMap((a) => tasks.filter((t) => String(t.pid) === a || t.task.toString(16) === a.replace(/^0x/, '')));
       return psLastRun(prog, sel, flags.has('-l'));
+    }
+    if (flags.has('-a')) {
+      let sel = tasks;
+      if (rest.length) sel = rest.flatMap((a) => tasks.filter((t) => String(t.pid) === a || t.task.toString(16) === a.replace(/^0x/, '') || t.comm === a));
+      if (rest.length && !sel.length) throw new CommandError(`ps: invalid task or pid value: ${rest[0]}`);
+      return psArgs(prog, sel, ctx);
     }
     if (flags.has('-t')) {
       let sel = tasks;

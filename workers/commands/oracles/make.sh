@@ -3,7 +3,7 @@
 # on the shared dumps, the way ../shared/dumps/*/oracle was made: crash 9.0.2 from a Debian sid
 # chroot (crash 9.0.2+~16.3-1), the matching Debian -dbg vmlinux, batch mode
 # `crash -s VMLINUX DUMP < cmds` with `set scroll off`, no module objects loaded, each command
-# preceded by an `echo @@@ORACLE <cmd>` marker; the output is split into <dump>/<name>.txt.
+# preceded by an `echo @@@ORACLE <cmd>` marker ('|' written %PIPE%: crash pipes echo too); the output is split into <dump>/<name>.txt.
 # Usage (as root): workers/commands/oracles/make.sh [dump-name ...]
 # Needs: /work/chroots/sid (crash installed), /work/dbg/<release>/usr/lib/debug/boot/vmlinux-<release>,
 #        ../shared/dumps, xz-decompressed ELF dumps in /tmp/vmcore-workbench-cache.
@@ -14,7 +14,7 @@ DUMPS=${DUMPS:-$(cd "$HERE/../../../../shared/dumps" && pwd)}
 CACHE=/tmp/vmcore-workbench-cache
 MNT=$ROOT/mnt/triage-oracle
 mkdir -p "$MNT"
-LIST=${*:-6.1-skb-uaf-0x106 6.12-skb-uaf-kaslr 6.1-bh-scribble 7.2-sysrq-kaslr}
+LIST=${*:-6.1-skb-uaf-0x106 6.12-skb-uaf-kaslr 6.1-bh-scribble 6.1-sysrq-kaslr 7.2-sysrq-kaslr}
 for name in $LIST; do
   dir=$DUMPS/$name
   dump=$(ls "$dir"/vmcore.* | head -1)
@@ -34,7 +34,8 @@ for name in $LIST; do
   echo "set scroll off" >> "$cmds"
   while IFS= read -r c; do
     [ -n "$c" ] || continue
-    printf 'echo @@@ORACLE %s\n%s\n' "$c" "$c" >> "$cmds"
+    # crash would pipe the marker echo too: the marker spells '|' as %PIPE%
+    printf 'echo @@@ORACLE %s\n%s\n' "$(printf '%s' "$c" | sed 's/|/%PIPE%/g')" "$c" >> "$cmds"
   done <<CMDS
 $(cat "$HERE/commands.txt"; [ -f "$HERE/commands-$name.txt" ] && cat "$HERE/commands-$name.txt")
 CMDS
@@ -48,7 +49,7 @@ import sys, re, os
 text = open(sys.argv[1], errors='replace').read()
 parts = re.split(r'^@@@ORACLE (.*)$', text, flags=re.M)
 for i in range(1, len(parts) - 1, 2):
-    cmd = parts[i].strip()
+    cmd = parts[i].strip().replace('%PIPE%', '|')
     if cmd == 'end':
         continue
     body = parts[i + 1].lstrip('\n')
