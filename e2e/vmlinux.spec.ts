@@ -4,7 +4,7 @@
  * build is refused with a one-line reason. Needs Debian's -dbg vmlinux of the sample's kernel
  * (scripts/fetch-dbg.sh 6.1.0-56-amd64); skips without it.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -58,4 +58,41 @@ test('a System.map dropped into an open tab is added; a vmlinux of another build
   await page.getByTestId('file-input').setInputFiles([OTHER, VMLINUX]);
   await expect(page.getByTestId('error')).toContainText(`vmlinux-${REL} does not match the dump: build id`);
   await expect(page.getByRole('tab', { name: /vmcore\.kdump-zstd/ })).toHaveCount(0);
+});
+
+test('the panic frame\'s parameters and locals equal drgn\'s; a struct pointer expands and opens typed in the hex view', async ({ page }) => {
+  // drgn 0.3.0's stack_trace()[i].locals() on this dump (the bt --locals test's oracle)
+  const drgn = JSON.parse(readFileSync(join(ROOT, 'workers/kernel/dwarf/testdata/drgn-0.0.22-locals-6.1-skb-uaf-0x106.json'), 'utf8')) as Array<{
+    pc: string;
+    name: string;
+    locals: Record<string, string>;
+  }>;
+  await page.goto('/');
+  await page.getByTestId('file-input').setInputFiles([DUMP, VMLINUX]);
+  await expect(page.getByTestId('panic')).toBeVisible();
+  await page.getByRole('navigation', { name: 'panels' }).getByText('Backtrace').click();
+  // the exception frame is chosen first: skb_release_data at the faulting RIP
+  const vars = page.getByTestId('frame-vars');
+  await expect(vars).toContainText('Variables of skb_release_data');
+  const rows = vars.getByTestId('frame-var');
+  await expect(rows.first()).toBeVisible();
+  const pc = await page.locator('table.frames tr.frame.on:not(.inlined) td').nth(2).innerText();
+  const want = drgn.filter((f) => f.pc === pc.trim());
+  expect(want.map((f) => f.name)).toEqual(['kfree_skb_list_reason', 'kfree_skb_list', 'skb_release_data']);
+  await expect(vars.getByTestId('var-scope')).toHaveText(['kfree_skb_list_reason (inlined)', 'kfree_skb_list (inlined)', 'skb_release_data']);
+  const shown: string[] = [];
+  for (const r of await rows.all()) shown.push(`${await r.getAttribute('data-fn')}.${await r.getAttribute('data-name')} = ${(await r.getByTestId('var-value').innerText()).trim()}`);
+  const expected = want.flatMap((f) => Object.entries(f.locals).map(([k, v]) => `${f.name}.${k} = ${v === '<absent>' ? 'optimized out' : v}`));
+  expect(shown).toEqual(expected);
+  await page.screenshot({ path: 'test-results/frame-vars-panic.png' });
+  // skb (struct sk_buff *) expands as the typed object, and opens in the hex view with the overlay
+  const skbRow = vars.locator('tr[data-fn="skb_release_data"][data-name="skb"]');
+  await skbRow.getByRole('button').click();
+  await expect(vars.getByTestId('typed-object')).toContainText('struct sk_buff {');
+  await page.screenshot({ path: 'test-results/frame-vars-expanded.png' });
+  await skbRow.getByRole('link', { name: '0xffff888005041e00' }).click();
+  await expect(page).toHaveURL(/\/mem\/0xffff888005041e00\?type=sk_buff/);
+  await expect(page.getByText('laying the type over')).toHaveCount(0);
+  await expect(page.getByText('resolving 0xffff888005041e00')).toHaveCount(0);
+  await page.screenshot({ path: 'test-results/frame-vars-to-hex.png' });
 });

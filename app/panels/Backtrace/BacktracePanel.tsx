@@ -2,13 +2,15 @@
  * Backtraces: the task list (`ps --json`, the tasks on CPUs first, the panic task selected) and
  * the chosen task's frames (`bt <pid> --json`) as a table; an exception frame shows its registers
  * (kernel addresses open the hex view). A frame opens its disassembly (`dis <symbol>`, the frame's
- * pc marked) below the table.
+ * pc marked) below the table. With a vmlinux's DWARF, the chosen frame's parameters and locals
+ * (`bt <pid> --locals --json`) come first: values, pointers as links to the hex view (typed when
+ * they point at a struct), "optimized out" plainly, struct values expandable (`struct T <addr>`).
  *
  * URL: `#/<fp>/bt[/<pid|task>]?frame=<index>`; `#/<fp>/bt/all` is `bt -a` as crash prints it.
  */
 import type { BtFrameJson, BtTaskJson, PsRow } from '../../engine';
 import { resultJson } from '../../results';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState, type JSX } from 'react';
 import { useApp, type Tab } from '../../store';
 import { CommandGate, LinkedText, TextOutput, useCommand } from '../common';
 import { isPointerText } from '../../pointers';
@@ -141,6 +143,8 @@ function TaskTrace({ tab, which }: { tab: Tab; which: string }) {
         const firstKernel = t.frames.findIndex((f) => !f.user && f.pc && f.symbol);
         const sel = frameSel ?? (exc >= 0 ? exc : firstKernel >= 0 ? firstKernel : t.frames.length ? 0 : null);
         const f = sel !== null ? t.frames[sel] : undefined;
+        // a vmlinux with DWARF is open: bt gave every kernel frame its source (and inlined calls)
+        const hasDwarf = t.frames.some((x) => x.inlined !== undefined);
         return (
           <div className="trace">
             <div className="trace-h">
@@ -176,6 +180,7 @@ function TaskTrace({ tab, which }: { tab: Tab; which: string }) {
               </table>
               {r.text.includes('unwind stopped') && <div className="warn small">{r.text.split('\n').find((l) => l.includes('unwind stopped'))}</div>}
             </div>
+            {f && sel !== null && hasDwarf && !f.user && f.pc && <FrameVariables tab={tab} which={which} index={sel} frame={f} />}
             {f && <Disassembly tab={tab} frame={f} />}
           </div>
         );
@@ -306,6 +311,161 @@ function KernelDisassembly({ tab, frame, pc: pcText }: { tab: Tab; frame: Frame;
             </pre>
           );
         }}
+      </CommandGate>
+    </div>
+  );
+}
+
+interface FrameVar {
+  name: string;
+  kind: 'parameter' | 'variable';
+  type: string;
+  size: number;
+  value?: string;
+  address?: string;
+  register?: string;
+  unavailable?: string;
+}
+interface FrameScope {
+  function: string | null;
+  inlined: boolean;
+  variables: FrameVar[];
+}
+
+/** "struct sk_buff" of "struct sk_buff *" (one level of pointer to a struct/union), else null */
+function pointee(type: string): string | null {
+  const m = /^(?:const\s+|volatile\s+)*((?:struct|union)\s+[A-Za-z_]\w*)\s*(?:const\s*)?\*$/.exec(type.trim());
+  return m ? m[1] : null;
+}
+function isComposite(type: string): boolean {
+  return /^(?:const\s+|volatile\s+)*(?:struct|union)\s+[A-Za-z_]\w*$/.test(type.trim());
+}
+/** the mem view's type param: "sk_buff" for a struct, "union X" kept */
+function overlayType(t: string): string {
+  return t.replace(/^(?:const\s+|volatile\s+)*/, '').replace(/^struct\s+/, '');
+}
+
+/**
+ * Parameters and locals of the chosen frame, innermost inlined call first (as `bt --locals`).
+ * `index` is the frame's place in `bt --json`, which `bt --locals --json` lists the same way.
+ */
+function FrameVariables({ tab, which, index, frame }: { tab: Tab; which: string; index: number; frame: Frame }) {
+  const st = useCommand(tab, `bt ${which} --locals --json`);
+  return (
+    <div className="vars card" data-testid="frame-vars">
+      <div className="vars-h">
+        Variables of <b>{frame.symbol ?? frame.pc}</b> <span className="dim">(DWARF locations, registers recovered by the unwinder)</span>
+      </div>
+      <CommandGate tab={tab} state={st} what={`Variables of ${frame.symbol ?? frame.pc} (bt --locals)`}>
+        {(r) => {
+          const t: BtTask | undefined = resultJson(r, 'bt')?.[0];
+          const fr = t?.frames[index];
+          if (!fr || fr.pc !== frame.pc) return <div className="dim">This frame is not in bt --locals (the task's stack changed?).</div>;
+          const scopes = (fr.locals ?? null) as FrameScope[] | null;
+          if (!scopes) return <div className="dim">No DWARF covers {frame.pc}: no variables.</div>;
+          if (!scopes.some((s) => s.variables.length)) return <div className="dim">No parameters or locals at this pc.</div>;
+          return (
+            <table className="grid varlist">
+              <tbody>
+                {scopes.filter((s) => s.variables.length).map((s, k) => (
+                  <ScopeRows key={k} tab={tab} scope={s} />
+                ))}
+              </tbody>
+            </table>
+          );
+        }}
+      </CommandGate>
+    </div>
+  );
+}
+
+function ScopeRows({ tab, scope }: { tab: Tab; scope: FrameScope }) {
+  return (
+    <>
+      <tr className="scope-h" data-testid="var-scope">
+        <td colSpan={4}>
+          <b>{scope.function ?? '??'}</b>
+          {scope.inlined && <span className="dim"> (inlined)</span>}
+        </td>
+      </tr>
+      {scope.variables.map((v, i) => (
+        <VarRow key={i} tab={tab} v={v} fn={scope.function ?? '??'} />
+      ))}
+    </>
+  );
+}
+
+function VarRow({ tab, v, fn }: { tab: Tab; v: FrameVar; fn: string }) {
+  const navigate = useApp((s) => s.navigate);
+  const layout = useApp((s) => activeTab(s)?.layout);
+  const [open, setOpen] = useState(false);
+  const target = pointee(v.type);
+  // what can be expanded as a typed object: a struct pointer's target, a struct in memory
+  const object =
+    target && v.value && isPointerText(v.value, layout)
+      ? { type: target, address: v.value }
+      : isComposite(v.type) && v.address
+        ? { type: v.type.replace(/^(?:const\s+|volatile\s+)*/, ''), address: v.address }
+        : null;
+  const mem = (a: string, type?: string) => navigate({ panel: 'mem', arg: a, params: type ? { type: overlayType(type) } : {} });
+  let value: JSX.Element;
+  if (v.unavailable) value = <span className="unavail">{v.unavailable}</span>;
+  else if (v.value !== undefined)
+    value = isPointerText(v.value, layout) ? (
+      <a href="#" className="addr" onClick={(e) => { e.preventDefault(); mem(v.value!, target ?? undefined); }} title={`open ${v.value} in the hex view${target ? ` as ${target}` : ''}`}>
+        {v.value}
+      </a>
+    ) : (
+      <span className="val">{v.value}</span>
+    );
+  else if (v.address !== undefined)
+    value = (
+      <span>
+        <span className="dim">at </span>
+        <a href="#" className="addr" onClick={(e) => { e.preventDefault(); mem(v.address!, isComposite(v.type) ? v.type : undefined); }} title={`open ${v.address} in the hex view`}>
+          {v.address}
+        </a>
+      </span>
+    );
+  else value = <span className="dim">?</span>;
+  return (
+    <>
+      <tr className="var" data-testid="frame-var" data-fn={fn} data-name={v.name}>
+        <td className="dim kind">{v.kind === 'parameter' ? 'param' : 'local'}</td>
+        <td className="type">{v.type}</td>
+        <td className="name">
+          {object ? (
+            <button type="button" className="expand" aria-expanded={open} onClick={() => setOpen(!open)} title={`show ${object.type} at ${object.address}`}>
+              {open ? '▾' : '▸'}
+            </button>
+          ) : null}{' '}
+          {v.name}
+        </td>
+        <td className="value">
+          <span data-testid="var-value">{value}</span>
+          {v.register && !v.unavailable && <span className="dim"> ({v.register})</span>}
+        </td>
+      </tr>
+      {open && object && (
+        <tr className="var-object">
+          <td />
+          <td colSpan={3}>
+            <TypedObject tab={tab} type={object.type} address={object.address} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+/** A struct value as `struct T <addr>` prints it (addresses in it are links). */
+function TypedObject({ tab, type, address }: { tab: Tab; type: string; address: string }) {
+  const line = `${/^union\s/.test(type) ? 'union' : 'struct'} ${overlayType(type).replace(/^union\s+/, '')} ${address}`;
+  const st = useCommand(tab, line);
+  return (
+    <div className="typed-object" data-testid="typed-object">
+      <CommandGate tab={tab} state={st} what={line}>
+        {(r) => <TextOutput text={r.text} />}
       </CommandGate>
     </div>
   );
