@@ -212,16 +212,25 @@ export class Btf {
   /** the first id this BTF defines (1 for vmlinux BTF, base.count for split BTF) */
   readonly startId: number;
   /** ids are < count (count = number of ids including void, and of the base's types) */
-  readonly count: number;
+  get count(): number {
+    return this.startId + this.n;
+  }
   /** string offset of this BTF's first string (base's string length for split BTF) */
   readonly strStart: number;
 
-  private readonly data: Uint8Array;
-  private readonly strings: string;
+  protected data: Uint8Array;
+  protected strings: string;
   /** record offsets (into data) of local types, index = id - startId */
-  private readonly recOff: Uint32Array;
-  private readonly recKind: Uint8Array;
-  private readonly decoded: (BtfType | undefined)[];
+  protected recOff: Uint32Array;
+  protected recKind: Uint8Array;
+  protected decoded: (BtfType | undefined)[];
+  /** number of local types */
+  protected n: number;
+  /**
+   * Types made on demand (DwarfBtf): per local type, 0 = its record is complete, 1 = only its
+   * name, kind and size are (the rest is made by materialize()), 2 = not even its kind.
+   */
+  protected stub: Uint8Array | null = null;
   /** by-name index of the named types: their ids, name hashes, and an open-addressing table */
   private nameIndex: { ids: Int32Array; hashes: Int32Array; slots: Int32Array } | null = null;
   /** by-name index of every enumerator: its enum's id, its place in the enum, name hashes, table */
@@ -285,7 +294,7 @@ export class Btf {
     }
     this.recOff = recOff.subarray(0, n);
     this.recKind = recKind.subarray(0, n);
-    this.count = this.startId + n;
+    this.n = n;
     this.decoded = new Array(n);
   }
 
@@ -296,7 +305,12 @@ export class Btf {
 
   /** Number of types defined by this BTF alone (not counting the base). */
   get localCount(): number {
-    return this.recOff.length;
+    return this.n;
+  }
+
+  /** Complete local type i's record (types made on demand: see `stub`). */
+  protected materialize(i: number): void {
+    throw new DumpError(`BTF: type ${this.startId + i} is incomplete`);
   }
 
   /** The string at a BTF string offset ('' for 0). */
@@ -332,7 +346,8 @@ export class Btf {
       return this.base.kindNo(id);
     }
     const i = id - this.startId;
-    if (i >= this.recKind.length) throw new DumpError(`BTF: no type ${id}`);
+    if (i >= this.n) throw new DumpError(`BTF: no type ${id}`);
+    if (this.stub !== null && this.stub[i] === 2) this.materialize(i);
     return this.recKind[i];
   }
 
@@ -342,14 +357,16 @@ export class Btf {
     const o = this.owner(id);
     if (o !== this) return o.name(id);
     const i = id - this.startId;
-    if (i >= this.recOff.length) throw new DumpError(`BTF: no type ${id}`);
+    if (i >= this.n) throw new DumpError(`BTF: no type ${id}`);
     return this.str(u32(this.data, this.recOff[i]));
   }
 
   /** The raw size_or_type field of a record. */
   private sizeOrType(id: number): number {
     const o = this.owner(id);
-    return u32(o.data, o.recOff[id - o.startId] + 8);
+    const i = id - o.startId;
+    if (o.stub !== null && o.stub[i] !== 0) o.materialize(i);
+    return u32(o.data, o.recOff[i] + 8);
   }
 
   /** Decode one type (cached). */
@@ -358,7 +375,8 @@ export class Btf {
     const o = this.owner(id);
     if (o !== this) return o.type(id);
     const i = id - this.startId;
-    if (!(i >= 0 && i < this.recOff.length)) throw new DumpError(`BTF: no type ${id}`);
+    if (!(i >= 0 && i < this.n)) throw new DumpError(`BTF: no type ${id}`);
+    if (this.stub !== null && this.stub[i] !== 0) this.materialize(i);
     return (this.decoded[i] ??= this.decode(id, this.recOff[i]));
   }
 
@@ -479,7 +497,7 @@ export class Btf {
    */
   private buildNameIndex(): { ids: Int32Array; hashes: Int32Array; slots: Int32Array } {
     const d = this.data;
-    const n = this.recOff.length;
+    const n = this.n;
     const ids = new Int32Array(n);
     const hashes = new Int32Array(n);
     let m = 0;
@@ -553,7 +571,8 @@ export class Btf {
   /** Every struct and union with a name (complete definitions only). */
   *structs(): IterableIterator<StructInfo> {
     if (this.base) yield* this.base.structs();
-    for (let i = 0; i < this.recOff.length; i++) {
+    for (let i = 0; i < this.n; i++) {
+      if (this.stub !== null && this.stub[i] === 2) continue; // not known to be one
       const k = this.recKind[i];
       if (k !== K_STRUCT && k !== K_UNION) continue;
       const no = u32(this.data, this.recOff[i]);
@@ -597,7 +616,7 @@ export class Btf {
     const ids: number[] = [];
     const at: number[] = [];
     const hashes: number[] = [];
-    for (let i = 0; i < this.recOff.length; i++) {
+    for (let i = 0; i < this.n; i++) {
       const k = this.recKind[i];
       if (k !== K_ENUM && k !== K_ENUM64) continue;
       const off = this.recOff[i];

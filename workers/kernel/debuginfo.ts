@@ -13,7 +13,7 @@ import { CachedSource } from '../source/cached';
 import { ElfImage, SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, type ElfSymbol } from './elfimage';
 import { parseBtf, type Btf } from './btf';
 import { Dwarf } from './dwarf/dwarf';
-import { btfFromDwarf, type DwarfBtfStats } from './dwarf/tobtf';
+import { DwarfBtf, type DwarfBtfStats } from './dwarf/tobtf';
 import type { Sym } from './symbols';
 
 /** __START_KERNEL_map: kernel-image addresses are at or above it. */
@@ -182,21 +182,20 @@ export class Vmlinux implements DebugInput {
     return out;
   }
 
-  /** Kernel types: the .BTF section, else converted from DWARF (one pass over every unit). */
+  /** Kernel types: the .BTF section, else from DWARF, each type converted when first asked for. */
   btf(): Btf | null {
     if (this._btf !== undefined) return this._btf;
     const s = this.opts.withoutBtf ? undefined : this.elf.section('.BTF');
     if (s) this._btf = parseBtf(this.elf.data(s));
-    else if (Dwarf.has(this.elf)) {
-      const r = btfFromDwarf(new Dwarf(this.elf, { budgetBytes: 16 << 20 }));
-      this.btfFromDwarfStats = r.stats;
-      this._btf = r.btf;
-    } else this._btf = null;
+    else if (Dwarf.has(this.elf)) this._btf = new DwarfBtf(new Dwarf(this.elf, { budgetBytes: 16 << 20 }));
+    else this._btf = null;
     return this._btf;
   }
 
-  /** how the DWARF -> BTF conversion went (when types came from DWARF) */
-  btfFromDwarfStats?: DwarfBtfStats;
+  /** how far the DWARF -> BTF conversion went (when types come from DWARF) */
+  get btfFromDwarfStats(): DwarfBtfStats | undefined {
+    return this._btf instanceof DwarfBtf ? this._btf.stats : undefined;
+  }
 }
 
 /** A System.map (`nm -n vmlinux` format: "ffffffff81000000 T _text"). */

@@ -149,6 +149,8 @@ export class Unit {
 }
 
 const RANGE_END = 0;
+/** what scanTopLevel decodes: name, declaration, size, sibling, an enumerator's value */
+const SCAN_ATTRS = new Set<number>([AT.name, AT.declaration, AT.byte_size, AT.sibling, AT.const_value, AT.encoding]);
 
 export interface DwarfOptions {
   /** bytes of parsed units and line tables kept (default 96 MiB) */
@@ -167,7 +169,7 @@ export class Dwarf {
   private arUnit: Float64Array | null = null;
   /** unit header offsets in .debug_info order, as far as scanned */
   private unitOffsets: number[] | null = null;
-  readonly stats = { unitsParsed: 0, lineTablesParsed: 0, bytesParsed: 0 };
+  readonly stats = { unitsParsed: 0, lineTablesParsed: 0, bytesParsed: 0, bytesScanned: 0 };
 
   constructor(elf: ElfImage, opts: DwarfOptions = {}) {
     this.elf = elf;
@@ -237,6 +239,16 @@ export class Dwarf {
   unitAt(off: number, keep = true): Unit {
     const cached = this.units.get(off);
     if (cached) return cached;
+    const [u, c] = this.unitShell(off);
+    this.parseDies(u, c);
+    this.stats.unitsParsed++;
+    this.stats.bytesParsed += u.buf.length;
+    if (keep) this.units.set(off, u);
+    return u;
+  }
+
+  /** A unit's header and bytes, its DIEs not parsed yet; the cursor is at its first DIE. */
+  private unitShell(off: number): [Unit, Cursor] {
     const head = this.slice('.debug_info', off, 24);
     const hc = new Cursor(head);
     const { len, offSize } = hc.initialLength();
@@ -260,11 +272,105 @@ export class Dwarf {
       addrSize = c.u8();
     } else throw new DumpError(`DWARF: unit at 0x${off.toString(16)} has version ${version}`);
     const u = new Unit(this, off, buf, version, unitType, addrSize, offSize, this.abbrevTable(abbrevOff), c.pos);
-    this.parseDies(u, c);
-    this.stats.unitsParsed++;
-    this.stats.bytesParsed += buf.length;
-    if (keep) this.units.set(off, u);
-    return u;
+    return [u, c];
+  }
+
+  /**
+   * The top-level DIEs of a unit without building its DIE tree (the cheap pass of a name index):
+   * `visit(tag, offset, attrs)` is called for each child of the unit DIE whose tag `wanted` holds,
+   * with its attributes decoded; `children(parentOffset, tag, attrs)` for each child of those
+   * (one level), when given. Other DIEs are hopped over (DW_AT_sibling when there is one).
+   */
+  scanTopLevel(
+    off: number,
+    wanted: (tag: number) => boolean,
+    visit: (tag: number, dieOff: number, attrs: Map<number, AttrValue>) => boolean,
+    children?: (tag: number, attrs: Map<number, AttrValue>) => void,
+  ): void {
+    const [u, c] = this.unitShell(off);
+    this.stats.bytesScanned += u.buf.length;
+    // the unit DIE: bases for strx/addrx forms
+    const code0 = c.uleb();
+    const ab0 = u.abbrevs.get(code0);
+    if (!ab0) throw new DumpError(`DWARF: unit at 0x${off.toString(16)}: unknown abbrev ${code0}`);
+    for (const sp of ab0.specs) {
+      const v = this.readForm(c, sp.form, u, sp.implicit);
+      if (!v) continue;
+      const n = v.k === 'u' || v.k === 'sec' ? v.v : undefined;
+      if (sp.at === AT.str_offsets_base && n !== undefined) u.strOffsetsBase = n;
+      else if (sp.at === AT.addr_base && n !== undefined) u.addrBase = n;
+    }
+    if (!ab0.children) return;
+    let depth = 1; // inside the unit DIE
+    while (c.pos < c.end && depth > 0) {
+      const at = c.pos;
+      const code = c.uleb();
+      if (code === 0) {
+        depth--;
+        continue;
+      }
+      const ab = u.abbrevs.get(code);
+      if (!ab) throw new DumpError(`DWARF: unit at 0x${off.toString(16)}: unknown abbrev ${code} at +0x${at.toString(16)}`);
+      if (depth === 1 && wanted(ab.tag)) {
+        // only the attributes a name index needs are decoded
+        const attrs = new Map<number, AttrValue>();
+        for (const sp of ab.specs) {
+          if (!SCAN_ATTRS.has(sp.at)) {
+            this.skipForm(c, sp.form, u);
+            continue;
+          }
+          const v = this.readForm(c, sp.form, u, sp.implicit);
+          if (v && !attrs.has(sp.at)) attrs.set(sp.at, v);
+        }
+        const more = visit(ab.tag, off + at, attrs);
+        if (!ab.children) continue;
+        if (more && children) {
+          // one level of children decoded; deeper ones skipped
+          let d = 1;
+          while (c.pos < c.end && d > 0) {
+            const cc = c.uleb();
+            if (cc === 0) {
+              d--;
+              continue;
+            }
+            const cab = u.abbrevs.get(cc);
+            if (!cab) throw new DumpError(`DWARF: unit at 0x${off.toString(16)}: unknown abbrev ${cc}`);
+            if (d === 1) {
+              const ca = new Map<number, AttrValue>();
+              for (const sp of cab.specs) {
+                if (!SCAN_ATTRS.has(sp.at)) {
+                  this.skipForm(c, sp.form, u);
+                  continue;
+                }
+                const v = this.readForm(c, sp.form, u, sp.implicit);
+                if (v && !ca.has(sp.at)) ca.set(sp.at, v);
+              }
+              children(cab.tag, ca);
+            } else for (const sp of cab.specs) this.skipForm(c, sp.form, u);
+            if (cab.children) d++;
+          }
+          continue;
+        }
+        const sib = attrs.get(AT.sibling);
+        if (sib && sib.k === 'ref' && sib.v > off + at) {
+          c.pos = sib.v - off;
+          continue;
+        }
+        depth++;
+        continue;
+      }
+      // hop over: DW_AT_sibling when the DIE has one, else through its children
+      let sibling = -1;
+      for (const sp of ab.specs) {
+        if (sp.at === AT.sibling && ab.children) {
+          const v = this.readForm(c, sp.form, u, sp.implicit);
+          if (v && v.k === 'ref') sibling = v.v - off;
+        } else this.skipForm(c, sp.form, u);
+      }
+      if (!ab.children) continue;
+      if (sibling > c.pos) c.pos = sibling;
+      else depth++;
+    }
   }
 
   private parseDies(u: Unit, c: Cursor): void {
