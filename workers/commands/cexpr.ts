@@ -63,27 +63,10 @@ function tokenize(src: string): Tok[] {
 
 const BASE_WORDS = new Set(['unsigned', 'signed', 'long', 'short', 'int', 'char', 'const', 'volatile', 'void', '_Bool']);
 
-/** A pointer type to `target` in this BTF (pointer types are not named: found by scanning once). */
+/** A pointer type to `target` in this BTF (Btf.pointerTo), or a command error. */
 export function pointerTo(btf: Btf, target: number): number {
-  const key = '__ptrIndex';
-  let idx = (btf as unknown as Record<string, Map<number, number>>)[key];
-  if (!idx) {
-    idx = new Map();
-    for (let id = 1; btf.has(id); id++) {
-      if (btf.kind(id) !== 'ptr') continue;
-      const t = btf.type(id);
-      if (t.kind === 'ptr' && !idx.has(t.type)) idx.set(t.type, id);
-    }
-    (btf as unknown as Record<string, Map<number, number>>)[key] = idx;
-  }
-  let id = idx.get(target);
-  if (id === undefined) {
-    // through typedefs/qualifiers: a pointer to the resolved type
-    const r = btf.resolve(target);
-    id = idx.get(r);
-    if (id === undefined) for (const [t, p] of idx) if (btf.resolve(t) === r) return p;
-  }
-  if (id === undefined) throw new CommandError(`no pointer type to ${btf.typeName(target)} in the kernel's BTF`);
+  const id = btf.pointerTo(target);
+  if (id === null) throw new CommandError(`no pointer type to ${btf.typeName(target)} in the kernel's BTF`);
   return id;
 }
 

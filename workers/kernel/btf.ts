@@ -308,6 +308,53 @@ export class Btf {
     return this.n;
   }
 
+  /** A pointer type to `target` made now, where types are made on demand (null: this BTF is as read). */
+  protected makePointer(_target: number): number | null {
+    return null;
+  }
+
+  /**
+   * Ids of every type of a kind that is never named-on-demand (datasec, var, func, ptr...), without
+   * making the types of a BTF made on demand (their stubs are named structs, unions, enums, typedefs).
+   */
+  *idsOfKind(kind: BtfKind): IterableIterator<number> {
+    const want = BTF_KINDS.indexOf(kind);
+    for (let id = 1; id < this.count; id++) {
+      const o = this.owner(id);
+      const i = id - o.startId;
+      if (o.stub !== null && o.stub[i] !== 0) continue;
+      if (o.recKind[i] === want) yield id;
+    }
+  }
+
+  /** pointer types by target (pointers are not named: found by scanning; extended as types are made) */
+  private ptrIndex: { idx: Map<number, number>; upTo: number } | null = null;
+
+  /**
+   * A pointer type to `target` (through typedefs/qualifiers: a pointer to the resolved type when
+   * there is no pointer to target itself), or null when this BTF has none.
+   */
+  pointerTo(target: number): number | null {
+    const ent = (this.ptrIndex ??= { idx: new Map(), upTo: 1 });
+    const idx = ent.idx;
+    for (let id = ent.upTo; id < this.count; id++) {
+      ent.upTo = id + 1;
+      const o = this.owner(id);
+      const i = id - o.startId;
+      if (o.stub !== null && o.stub[i] !== 0) continue; // a named type made on demand: never a pointer
+      if (o.recKind[i] !== K_PTR) continue;
+      const t = this.sizeOrType(id);
+      if (!idx.has(t)) idx.set(t, id);
+    }
+    let id = idx.get(target);
+    if (id === undefined) {
+      const r = this.resolve(target);
+      id = idx.get(r);
+      if (id === undefined) for (const [t, p] of idx) if (this.resolve(t) === r) return p;
+    }
+    return id ?? this.makePointer(target);
+  }
+
   /** Complete local type i's record (types made on demand: see `stub`). */
   protected materialize(i: number): void {
     throw new DumpError(`BTF: type ${this.startId + i} is incomplete`);

@@ -35,8 +35,7 @@ function index(prog: Program): VarIndex {
   const btf = prog.btf;
   const byName = new Map<string, BtfVariable>();
   const byType = new Map<number, BtfVariable[]>();
-  for (let id = 1; btf.has(id); id++) {
-    if (btf.kind(id) !== 'datasec') continue;
+  for (const id of btf.idsOfKind('datasec')) {
     const ds = btf.type(id);
     if (ds.kind !== 'datasec') continue;
     const percpu = ds.name === '.data..percpu';

@@ -108,19 +108,10 @@ export class ScriptProgram {
     return id;
   }
 
-  private ptrIndex: Map<number, number> | null = null;
   private pointerTo(target: number): number {
     const btf = this.program.btf;
-    if (!this.ptrIndex) {
-      this.ptrIndex = new Map();
-      for (let id = 1; id < btf.count; id++) {
-        if (btf.kind(id) !== 'ptr') continue;
-        const t = btf.type(id);
-        if (t.kind === 'ptr' && !this.ptrIndex.has(t.type)) this.ptrIndex.set(t.type, id);
-      }
-    }
-    const p = this.ptrIndex.get(target);
-    if (p === undefined) throw new DumpError(`the kernel's BTF has no pointer to ${btf.typeName(target)}`);
+    const p = btf.pointerTo(target);
+    if (p === null) throw new DumpError(`the kernel's BTF has no pointer to ${btf.typeName(target)}`);
     return p;
   }
 

@@ -246,6 +246,15 @@ describe.skipIf(!vmlinux || !sharedDump('6.1-skb-uaf-0x106'))(`types from DWARF 
     const d = sharedDump('6.1-skb-uaf-0x106')!;
     const vm = new Vmlinux(new NodeFileSource(vmlinux!), { withoutBtf: true });
     const prog = openProgram(new NodeFileSource(d.file), { debug: [vm], hide: { btf: true } });
+    // lazy: the first struct is found by scanning units only until one defines it, and converting
+    // it makes one record (its named members' types are stubs until read)
+    const skb = runCommand({ prog }, 'struct -o sk_buff');
+    expect(skb.text).toContain('struct sk_buff {');
+    const st = vm.btfFromDwarfStats!;
+    expect(st.units).toBeGreaterThan(2000);
+    expect(st.unitsScanned).toBeLessThan(st.units / 10);
+    expect(st.unitsConverted).toBeLessThan(20);
+    expect(st.types + st.stubs).toBeLessThan(5000);
     let n = 0;
     for (const e of d.oracleJson<Array<{ type: string | null; size: number; members: Array<{ name: string; path: string; offset: number; type: string }> }>>('struct-offsets.json')) {
       if (!e.type) continue;
@@ -255,7 +264,6 @@ describe.skipIf(!vmlinux || !sharedDump('6.1-skb-uaf-0x106'))(`types from DWARF 
       n++;
     }
     expect(n).toBeGreaterThan(35);
-    expect(vm.btfFromDwarfStats?.units).toBeGreaterThan(2000);
     // the analyses run on the converted types: slab counts as crash counts them, the panic backtrace
     const kmem = runCommand({ prog }, 'kmem -s').json as Array<{ name: string; allocated: number; total: number }>;
     const want = d.oracleJson<Array<{ name: string; allocated: number; total: number }>>('kmem-s.json');
@@ -265,3 +273,46 @@ describe.skipIf(!vmlinux || !sharedDump('6.1-skb-uaf-0x106'))(`types from DWARF 
   }, 600_000);
 });
 
+
+describe.skipIf(!vmlinux)(`types made on demand from DWARF agree with the vmlinux's own .BTF (${vmlinux ? REL : DBG_SKIP(REL)})`, () => {
+  it('sizes and member layouts of every 25th struct, enumerator values, and the struct listing', () => {
+    const real = new Vmlinux(new NodeFileSource(vmlinux!)).btf()!;
+    const vm = new Vmlinux(new NodeFileSource(vmlinux!), { withoutBtf: true });
+    const lazy = vm.btf()!;
+    const names = real.structNames().filter((_, i) => i % 25 === 0);
+    expect(names.length).toBeGreaterThan(200);
+    const bad: string[] = [];
+    let twice = 0;
+    for (const n of names) {
+      const r = real.findType(`struct ${n}`) ?? real.findType(`union ${n}`)!;
+      // two layouts under one name (binfmt_elf.c and compat_binfmt_elf.c's elf_thread_core_info):
+      // BTF keeps both, the index the first in .debug_info order
+      if (real.findTypes(n).filter((id) => real.kind(id) === real.kind(r)).length > 1) {
+        twice++;
+        continue;
+      }
+      const l = lazy.findType(`${real.kind(r)} ${n}`);
+      if (l === null) {
+        bad.push(`${n}: not found`);
+        continue;
+      }
+      if (real.kind(r) !== lazy.kind(l)) bad.push(`${n}: ${lazy.kind(l)}, BTF ${real.kind(r)}`);
+      else if (real.sizeof(r) !== lazy.sizeof(l)) bad.push(`${n}: ${lazy.sizeof(l)} bytes, BTF ${real.sizeof(r)}`);
+      else {
+        const rm = real.members(r).map((m) => `${m.name}@${m.bitOffset}:${m.bitSize} ${real.typeName(m.type)}`);
+        const lm = lazy.members(l).map((m) => `${m.name}@${m.bitOffset}:${m.bitSize} ${lazy.typeName(m.type)}`);
+        if (rm.join('\n') !== lm.join('\n')) bad.push(`${n}: members ${lm.join(', ')}; BTF ${rm.join(', ')}`);
+      }
+    }
+    expect(bad.slice(0, 10)).toEqual([]);
+    expect(twice).toBeLessThan(names.length / 20);
+    for (const e of ['PG_slab', 'PG_head', 'TASK_RUNNING' /* a #define: absent in both */, 'NR_CPU_REGS', 'SLAB_NEVER_SKIP' /* absent */, 'CPUHP_ONLINE', 'MAX_NR_ZONES']) {
+      expect(lazy.enumerator(e)?.value, e).toBe(real.enumerator(e)?.value);
+    }
+    const rs = real.structNames();
+    const ls = lazy.structNames();
+    // BTF (pahole) keeps every distinct layout of a name; the index keeps one per name
+    expect(ls.length).toBeGreaterThan(rs.length * 0.95);
+    expect(rs.filter((n) => !ls.includes(n)).slice(0, 5)).toEqual([]);
+  }, 600_000);
+});

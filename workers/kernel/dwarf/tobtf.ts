@@ -342,6 +342,12 @@ export class DwarfBtf extends Btf {
 
   // ------------------------------------------------------------ lookups (the Btf interface)
 
+  protected override makePointer(target: number): number {
+    const s = this._shape(`p${target}`);
+    if (s.fresh) this.fill(s.id, [0, info(K.PTR), target]);
+    return s.id;
+  }
+
   override findTypes(name: string): number[] {
     const n = name.trim();
     const keys = KEY_KINDS.map((p) => p + n);
