@@ -19,7 +19,12 @@ const line = process.argv[4] ?? 'struct sk_buff -o';
 const t0 = performance.now();
 const vm = new Vmlinux(new NodeFileSource(vmlinux), { withoutBtf: true });
 const prog = openDumpFile(dump, { debug: [vm], hide: { btf: true } });
-const r = runCommand({ prog }, line);
+let text: string;
+try {
+  text = runCommand({ prog }, line).text;
+} catch (e) {
+  text = String(e); // a name no unit defines: the whole index was scanned to say so
+}
 const ms = Math.round(performance.now() - t0);
-process.stdout.write(r.text.split('\n').slice(0, 3).join('\n') + '\n');
+process.stdout.write(text.split('\n').slice(0, 3).join('\n') + '\n');
 console.log(JSON.stringify({ line, ms, rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), types: vm.btfFromDwarfStats }));

@@ -313,6 +313,11 @@ describe.skipIf(!vmlinux)(`types made on demand from DWARF agree with the vmlinu
     const ls = lazy.structNames();
     // BTF (pahole) keeps every distinct layout of a name; the index keeps one per name
     expect(ls.length).toBeGreaterThan(rs.length * 0.95);
-    expect(rs.filter((n) => !ls.includes(n)).slice(0, 5)).toEqual([]);
+    // not in the index: structs defined inside a function body (the index reads each unit's top
+    // level); they are made when a variable or type that uses them is read
+    const missing = rs.filter((n) => !ls.includes(n));
+    expect(missing.length, missing.join(' ')).toBeLessThan(rs.length / 200); // 18 of 7907 in 6.1: sun_disklabel, syscall_tp_t, perf_aux_event...
+    expect(missing).toContain('__arch_relative_insn'); // alternative.c: a struct declared in a function
+    expect(missing).not.toContain('fscrypt_info'); // first referenced where only declared, defined later
   }, 600_000);
 });

@@ -241,7 +241,13 @@ export class DwarfBtf extends Btf {
   /** The id of a named type (a stub until it is read). */
   private idFor(key: string, declTag: number): number {
     const have = this.ids.get(key);
-    if (have !== undefined) return have;
+    if (have !== undefined) {
+      // first referenced where it was only declared, found since: its kind and size are known now
+      const hi = have - this.startId;
+      const def = this.stub![hi] === 2 ? this.defs.get(key) : undefined;
+      if (def) this.stubRecord(hi, def);
+      return have;
+    }
     const i = this.grow();
     const id = this.startId + i;
     this.ids.set(key, id);
@@ -253,13 +259,18 @@ export class DwarfBtf extends Btf {
       this.write(i, [this.intern(name), info(K.FWD, 0, declTag === TAG.union_type), 0], 2);
       return id;
     }
+    this.stubRecord(i, def);
+    return id;
+  }
+
+  /** A named type's stub from its index entry: name, kind, size (a base type is complete from it). */
+  private stubRecord(i: number, def: Def): void {
     if (def.tag === TAG.base_type) {
       this.write(i, this.baseRecord(def), 0);
-      return id;
+      return;
     }
     const kind = def.tag === TAG.structure_type ? K.STRUCT : def.tag === TAG.union_type ? K.UNION : def.tag === TAG.enumeration_type ? K.ENUM : K.TYPEDEF;
     this.write(i, [this.intern(def.name), info(kind), def.tag === TAG.typedef ? 0 : def.size || (kind === K.ENUM ? 4 : 0)], 1);
-    return id;
   }
 
   private baseRecord(def: { name: string; size: number; enc: number }): number[] {
