@@ -247,6 +247,20 @@ export class Dwarf {
     return u;
   }
 
+  /** The SCAN_ATTRS of one DIE (the cursor after its abbrev code), the others skipped. */
+  private scanAttrs(c: Cursor, ab: Abbrev, u: Unit): Map<number, AttrValue> {
+    const attrs = new Map<number, AttrValue>();
+    for (const sp of ab.specs) {
+      if (!SCAN_ATTRS.has(sp.at)) {
+        this.skipForm(c, sp.form, u);
+        continue;
+      }
+      const v = this.readForm(c, sp.form, u, sp.implicit);
+      if (v && !attrs.has(sp.at)) attrs.set(sp.at, v);
+    }
+    return attrs;
+  }
+
   /** A unit's header and bytes, its DIEs not parsed yet; the cursor is at its first DIE. */
   private unitShell(off: number): [Unit, Cursor] {
     const head = this.slice('.debug_info', off, 24);
@@ -278,8 +292,9 @@ export class Dwarf {
   /**
    * The top-level DIEs of a unit without building its DIE tree (the cheap pass of a name index):
    * `visit(tag, offset, attrs)` is called for each child of the unit DIE whose tag `wanted` holds,
-   * with its attributes decoded; `children(parentOffset, tag, attrs)` for each child of those
-   * (one level), when given. Other DIEs are hopped over (DW_AT_sibling when there is one).
+   * with the attributes a name index needs decoded (SCAN_ATTRS); when it returns true and
+   * `children` is given, `children(tag, attrs)` for each of its children (one level). Other DIEs
+   * are hopped over (DW_AT_sibling when there is one).
    */
   scanTopLevel(
     off: number,
@@ -312,16 +327,7 @@ export class Dwarf {
       const ab = u.abbrevs.get(code);
       if (!ab) throw new DumpError(`DWARF: unit at 0x${off.toString(16)}: unknown abbrev ${code} at +0x${at.toString(16)}`);
       if (depth === 1 && wanted(ab.tag)) {
-        // only the attributes a name index needs are decoded
-        const attrs = new Map<number, AttrValue>();
-        for (const sp of ab.specs) {
-          if (!SCAN_ATTRS.has(sp.at)) {
-            this.skipForm(c, sp.form, u);
-            continue;
-          }
-          const v = this.readForm(c, sp.form, u, sp.implicit);
-          if (v && !attrs.has(sp.at)) attrs.set(sp.at, v);
-        }
+        const attrs = this.scanAttrs(c, ab, u);
         const more = visit(ab.tag, off + at, attrs);
         if (!ab.children) continue;
         if (more && children) {
@@ -335,18 +341,8 @@ export class Dwarf {
             }
             const cab = u.abbrevs.get(cc);
             if (!cab) throw new DumpError(`DWARF: unit at 0x${off.toString(16)}: unknown abbrev ${cc}`);
-            if (d === 1) {
-              const ca = new Map<number, AttrValue>();
-              for (const sp of cab.specs) {
-                if (!SCAN_ATTRS.has(sp.at)) {
-                  this.skipForm(c, sp.form, u);
-                  continue;
-                }
-                const v = this.readForm(c, sp.form, u, sp.implicit);
-                if (v && !ca.has(sp.at)) ca.set(sp.at, v);
-              }
-              children(cab.tag, ca);
-            } else for (const sp of cab.specs) this.skipForm(c, sp.form, u);
+            if (d === 1) children(cab.tag, this.scanAttrs(c, cab, u));
+            else for (const sp of cab.specs) this.skipForm(c, sp.form, u);
             if (cab.children) d++;
           }
           continue;
