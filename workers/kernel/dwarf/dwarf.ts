@@ -160,7 +160,8 @@ export interface DwarfOptions {
 export class Dwarf {
   readonly elf: ElfImage;
   private whole = new Map<string, Uint8Array | null>();
-  private abbrevTables = new Map<number, Map<number, Abbrev>>();
+  /** parsed abbreviation tables (one per unit in a kernel: 2000+), within a byte budget */
+  private abbrevTables: LruCache<number, Map<number, Abbrev>>;
   private units: LruCache<number, Unit>;
   private lineCache: LruCache<number, LineTable>;
   /** sorted address ranges -> unit offset */
@@ -176,6 +177,11 @@ export class Dwarf {
     const budget = opts.budgetBytes ?? 96 << 20;
     this.units = new LruCache(Math.floor(budget * 0.7), (u) => u.bytes);
     this.lineCache = new LruCache(Math.floor(budget * 0.3), (l) => l.bytes);
+    this.abbrevTables = new LruCache(Math.max(4 << 20, Math.floor(budget * 0.25)), (t) => {
+      let n = 0;
+      for (const a of t.values()) n += 64 + a.specs.length * 40;
+      return n;
+    });
     if (!elf.section('.debug_info')) throw new DumpError(`${elf.src.name}: no DWARF (.debug_info)`);
   }
 
