@@ -90,6 +90,18 @@ test('the panic frame\'s parameters and locals equal drgn\'s; a struct pointer e
   await skbRow.getByRole('button').click();
   await expect(vars.getByTestId('typed-object')).toContainText('struct sk_buff {');
   await page.screenshot({ path: 'test-results/frame-vars-expanded.png' });
+  // a caller frame: page_fault_oops's registers come from .debug_frame; its struct stack_info
+  // lives on the stack (a value at an address) and expands as the typed object
+  await page.locator('table.frames tr.frame', { hasText: 'page_fault_oops+' }).click();
+  await expect(vars).toContainText('Variables of page_fault_oops');
+  const pfo = drgn.find((f) => f.name === 'page_fault_oops')!;
+  await expect(vars.locator('tr[data-name="address"]').getByTestId('var-value')).toHaveText(pfo.locals.address);
+  await expect(vars.locator('tr[data-name="regs"]').getByTestId('var-value')).toHaveText(pfo.locals.regs);
+  const info = vars.locator('tr[data-fn="page_fault_oops"][data-name="info"]');
+  await info.getByRole('button').click();
+  await expect(vars.getByTestId('typed-object')).toContainText('struct stack_info {');
+  await page.screenshot({ path: 'test-results/frame-vars-caller.png' });
+  await page.locator('table.frames tr.frame.exc', { hasText: 'skb_release_data+' }).click();
   await skbRow.getByRole('link', { name: '0xffff888005041e00' }).click();
   await expect(page).toHaveURL(/\/mem\/0xffff888005041e00\?type=sk_buff/);
   await expect(page.getByText('laying the type over')).toHaveCount(0);
