@@ -341,8 +341,7 @@ export class DwarfBtf extends Btf {
   /** @internal */ _base(def: { name: string; size: number; enc: number }): number[] {
     return this.baseRecord(def);
   }
-  /** an unsigned int for array index types */
-  /** @internal */ _int(): number {
+  /** @internal an unsigned int for array index types */ _int(): number {
     if (this.intId) return this.intId;
     const known = this.locate('base unsigned int') ? this.idFor('base unsigned int', TAG.base_type) : 0;
     if (known) return (this.intId = known);
