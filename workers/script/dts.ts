@@ -6,7 +6,8 @@
  * API of workers/script/api.ts. A global declaration file: no import needed in a script.
  */
 import type { Btf, BtfComposite } from '../kernel/btf';
-import type { BtfVariable } from '../kernel/variables';
+import { btfVariables, type BtfVariable } from '../kernel/variables';
+import type { Program } from '../kernel/program';
 import { KOBJECT_API } from './api';
 
 /** TypeScript names a type alias cannot take, or that lib.d.ts already declares as types. */
@@ -269,4 +270,9 @@ export function generateDts(btf: Btf, variables: readonly BtfVariable[]): { text
   for (const [n, v] of constants) out.push(`  /** ${v} */ ${JSON.stringify(n)}: bigint;`);
   out.push('}');
   return { text: out.join('\n') + '\n', stats };
+}
+
+/** The kernel.d.ts text of an opened dump (its BTF and BTF variables): `--dts`, the Script panel. */
+export function programDts(program: Program): string {
+  return generateDts(program.btf, btfVariables(program)).text;
 }
