@@ -6,6 +6,13 @@
  * one definition only.
  */
 import type * as monaco from 'monaco-editor/editor';
+// The JS/TS language mode (loaded by Monaco on first use of 'javascript') brings every editor
+// contribution and the services they need; registered after the first editor exists, those
+// services are unknown to it ("depends on UNKNOWN service ICodeLensCache"). So they are loaded here,
+// before any editor of the app is created. treeViewsDndService: needed by drop-into-editor and
+// imported by nothing else.
+import 'monaco-editor/languages/features/typescript/tsMode';
+import 'monaco-editor/editor/common/services/treeViewsDndService';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import TsWorker from 'monaco-editor/languages/features/typescript/ts.worker?worker';
 

@@ -106,7 +106,9 @@ test('a typed script lists every task = crash ps; completion offers task_struct 
   // a syntax error too
   await typeScript(page, ['print(1);', 'const = 2;']);
   await run(page);
-  await expect(page.getByTestId('script-error')).toContainText(/SyntaxError|Unexpected/, { timeout: 60_000 });
+  await expect(page.getByTestId('script-error')).toContainText('SyntaxError', { timeout: 60_000 });
+  await expect(page.getByTestId('script-error')).toContainText('line 2');
+  await page.screenshot({ path: `${SHOTS}/script-syntax-error.png` });
 });
 
 test('Cancel stops for(;;){} within seconds and the panel stays usable; the budget stops one too', async ({ page }) => {

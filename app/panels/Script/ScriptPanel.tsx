@@ -33,7 +33,7 @@ export function ScriptPanel({ tab }: { tab: Tab }) {
     const ed = editor.current;
     if (!ed) return;
     ed.clearMarks();
-    startRun(tab.session, ed.getValue(), budgetRef.current);
+    startRun(tab.session, ed.getValue(), budgetRef.current, () => ed.syntaxError());
   };
   const goRef = useRef(go);
   goRef.current = go;

@@ -20,7 +20,11 @@ export function scriptModule(runtimeUrl: string, code: string): { text: string; 
   return { text: `${head.join('\n')}\n${body}\n});\n`, firstLine: head.length + 1 };
 }
 
-export type RunEvent = ScriptEvent | { type: 'stopped'; reason: 'cancelled' | 'budget'; ms: number };
+export type RunEvent =
+  | Exclude<ScriptEvent, { type: 'done' }>
+  /** loadFailed: the worker's module did not load (a syntax error: Chromium's error event says no more) */
+  | (Extract<ScriptEvent, { type: 'done' }> & { loadFailed?: boolean })
+  | { type: 'stopped'; reason: 'cancelled' | 'budget'; ms: number };
 
 export interface ScriptRun {
   cancel(): void;
@@ -81,6 +85,7 @@ export function runScript(session: string, code: string, budgetMs: number, onEve
           ...(line !== undefined && line >= 1 ? { line, column: ev.colno || undefined } : {}),
           problems: [],
           ms: 0,
+          loadFailed: true,
         });
       };
     },

@@ -94,7 +94,10 @@ export function useRun(session: string): RunState | undefined {
   );
 }
 
-export function startRun(session: string, code: string, budgetS: number): void {
+/** Where a script that did not load is wrong (the worker's load error has no details). */
+export type SyntaxCheck = () => Promise<{ line: number; column: number; message: string } | null>;
+
+export function startRun(session: string, code: string, budgetS: number, syntaxCheck?: SyntaxCheck): void {
   active.get(session)?.cancel();
   const id = nextId++;
   runs.set(session, { id, status: 'opening', startedAt: performance.now(), lines: [], dropped: 0, problems: [], budgetS });
@@ -113,6 +116,12 @@ export function startRun(session: string, code: string, budgetS: number): void {
         });
       case 'done':
         if (active.get(session) === run) active.delete(session);
+        if (!e.ok && e.loadFailed && syntaxCheck) {
+          void syntaxCheck().then(
+            (s) => s && mine((r) => ({ ...r, error: `SyntaxError: ${s.message}`, line: s.line, column: s.column })),
+            () => undefined,
+          );
+        }
         return mine((r) =>
           e.ok
             ? { ...r, status: 'done', ms: e.ms, result: e.result, hasResult: e.result !== undefined, problems: e.problems }

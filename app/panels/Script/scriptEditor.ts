@@ -15,7 +15,7 @@ import 'monaco-editor/features/comment/register';
 import 'monaco-editor/features/bracketMatching/register';
 import 'monaco-editor/features/wordHighlighter/register';
 import 'monaco-editor/languages/definitions/javascript/register';
-import { javascriptDefaults } from 'monaco-editor/languages/features/typescript/register';
+import { getJavaScriptWorker, javascriptDefaults } from 'monaco-editor/languages/features/typescript/register';
 import '../../monacoEnv';
 
 /** The kernel.d.ts now in the language service, by dump fingerprint (one dump's types at a time). */
@@ -69,6 +69,8 @@ export interface ScriptEditor {
   clearMarks(): void;
   /** the first syntax or type error the language service reports, if any */
   firstError(): { line: number; column: number; message: string } | null;
+  /** the first syntax error of the text now in the editor (TypeScript's parser, in its worker) */
+  syntaxError(): Promise<{ line: number; column: number; message: string } | null>;
   dispose(): void;
 }
 
@@ -128,6 +130,17 @@ export function createScriptEditor(
         .filter((x) => x.owner !== 'vmcore-run' && x.severity === monaco.MarkerSeverity.Error)
         .sort((a, b) => a.startLineNumber - b.startLineNumber || a.startColumn - b.startColumn)[0];
       return m ? { line: m.startLineNumber, column: m.startColumn, message: m.message } : null;
+    },
+    syntaxError: async () => {
+      const get = await getJavaScriptWorker();
+      const w = await get(uri);
+      const diags = (await w.getSyntacticDiagnostics(uri.toString())).filter((d) => d.code !== 1108 && d.start !== undefined);
+      diags.sort((a, b) => a.start! - b.start!);
+      const d = diags[0];
+      if (!d) return null;
+      const p = model.getPositionAt(d.start!);
+      const text = typeof d.messageText === 'string' ? d.messageText : d.messageText.messageText;
+      return { line: p.lineNumber, column: p.column, message: text };
     },
     dispose: () => {
       ed.dispose();
