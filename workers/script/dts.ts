@@ -88,6 +88,8 @@ interface KernelProgram {
   rbtreeInorderForEachEntry<K extends keyof KernelTypes>(root: KObject | bigint | number, type: K, member: string, opts?: { limit?: number }): KernelTypes[K][];
   xaForEach(xa: KObject | bigint | number, opts?: { limit?: number }): Array<{ index: bigint; entry: bigint }>;
   idrForEach(idr: KObject | bigint | number, opts?: { limit?: number }): Array<{ id: bigint; entry: bigint }>;
+  /** every entry of a maple tree with the index range it covers (a task's VMAs: prog.mtForEach(task.mm.mm_mt)) */
+  mtForEach(mt: KObject | bigint | number, opts?: { limit?: number }): Array<{ index: bigint; last: bigint; entry: bigint }>;
   tasks(): KernelTypes['struct task_struct'][];
   idleTasks(): KernelTypes['struct task_struct'][];
   task(spec: number | bigint): KernelTypes['struct task_struct'] | null;
