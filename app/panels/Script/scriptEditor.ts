@@ -60,6 +60,17 @@ export function setKernelTypes(fingerprint: string, dts: string): void {
   dtsFor = fingerprint;
 }
 
+/**
+ * Have the language service read the declarations now (parse and bind the few MB of kernel.d.ts
+ * in its worker) rather than at the first completion: resolves when it has checked the script.
+ */
+export async function warmTypes(): Promise<void> {
+  const uri = monaco.Uri.parse('file:///script.js');
+  const get = await getJavaScriptWorker();
+  const w = await get(uri);
+  await w.getSemanticDiagnostics(uri.toString());
+}
+
 export interface ScriptEditor {
   getValue(): string;
   setValue(v: string): void;
