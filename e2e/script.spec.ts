@@ -7,7 +7,7 @@
  * its type laid over; the script survives a reload. Screenshots: test-results/screenshots/script-*.
  */
 import type { Page } from '@playwright/test';
-import { expect, oracle, ROOT, SAMPLE, test } from './fixtures';
+import { expect, oracle, ROOT, SAMPLE, SAMPLE_URL, test } from './fixtures';
 import { join } from 'node:path';
 
 const SHOTS = 'test-results/screenshots';
@@ -90,7 +90,9 @@ test('a typed script lists every task = crash ps; completion offers task_struct 
   expect(addr).toBe(ps[0].task);
   await first.click();
   await expect(page).toHaveURL(new RegExp(`/mem/${addr}.*type=struct`));
-  await expect(page.locator('.panel.memory')).toBeVisible();
+  // the hex view with task_struct laid over the object: its members are named
+  await expect(page.locator('.panel.memory')).toContainText('comm', { timeout: 60_000 });
+  await expect(page.locator('.panel.memory')).toContainText('swapper/0');
   await page.screenshot({ path: `${SHOTS}/script-hex.png` });
   await page.goBack();
   await expect(page.getByTestId('script-panel')).toBeVisible();
@@ -162,4 +164,19 @@ test('the script survives a reload (localStorage); a script has no DOM and canno
   await expect(page.getByTestId('script-result')).toContainText('"answer": 42', { timeout: 60_000 });
   await expect(page.getByTestId('script-result')).toContainText('"dom": "undefined"');
   await expect(page.getByTestId('script-result')).toContainText('"eval": "EvalError"');
+});
+
+test('a dump opened by URL (?src=, HTTP Range): the script worker reads the same URL', async ({ page }) => {
+  test.setTimeout(180_000);
+  await page.goto(`/?src=${SAMPLE_URL}`);
+  await expect(page.getByTestId('headline')).toBeVisible({ timeout: 60_000 });
+  await page.getByRole('navigation', { name: 'panels' }).getByText('Script').click();
+  await expect(page.locator('[data-testid=script-editor] .monaco-editor')).toBeVisible({ timeout: 30_000 });
+  await typeScript(page, ['return prog.tasks().filter((t) => t.pid.value() > 0).map((t) => t.pid.value()).join(" ");']);
+  await run(page);
+  await expect(page.getByTestId('script-status')).toHaveText(/done/, { timeout: 60_000 });
+  const ps = JSON.parse(oracle('ps.json')) as { pid: number }[];
+  const want = ps.map((r) => r.pid).filter((p) => p > 0);
+  const got = ((await page.getByTestId('script-result').innerText()).match(/[\d ]{20,}/)?.[0] ?? '').trim().split(' ').map(Number);
+  expect(got.sort((a, b) => a - b)).toEqual(want.sort((a, b) => a - b));
 });

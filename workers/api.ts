@@ -347,7 +347,7 @@ export class EngineApi {
 
   /** A dropped or picked file (read with FileReaderSync: the file is never copied into memory). */
   openFile(file: File, onProgress?: (p: OpenProgress) => void, debugFiles: File[] = []): OpenResult {
-    return this.open(() => new BlobSource(file, file.name), { kind: 'file' }, onProgress, debugFiles, undefined, { kind: 'file', file, name: file.name });
+    return this.open(() => new BlobSource(file, file.name), { kind: 'file' }, { kind: 'file', file, name: file.name }, onProgress, debugFiles);
   }
 
   /**
@@ -360,7 +360,7 @@ export class EngineApi {
   addFiles(session: string, files: File[]): OpenResult {
     const s = this.sessions.get(session);
     if (!s?.reopen) return { ok: false, error: `no open dump ${session}` };
-    const r = this.open(s.reopen.make, s.reopen.source, undefined, [...s.reopen.debug, ...files], session, s.reopen.input);
+    const r = this.open(s.reopen.make, s.reopen.source, s.reopen.input, undefined, [...s.reopen.debug, ...files], session);
     return r;
   }
 
@@ -378,16 +378,17 @@ export class EngineApi {
       };
     }
     onProgress?.({ phase: 'connecting', bytesRead: 0, size: 0 });
-    return this.open(() => new HttpRangeSource(abs.href), { kind: 'url', url: abs.pathname + abs.search }, onProgress, [], undefined, { kind: 'url', url: abs.href });
+    return this.open(() => new HttpRangeSource(abs.href), { kind: 'url', url: abs.pathname + abs.search }, { kind: 'url', url: abs.href }, onProgress);
   }
 
   private open(
     make: () => ByteSource,
     source: DumpSummary['source'],
+    /** what a script worker opens (scriptInput) */
+    input: ScriptInput['dump'],
     onProgress?: (p: OpenProgress) => void,
     debugFiles: Blob[] = [],
     replace?: string,
-    input?: ScriptInput['dump'],
   ): OpenResult {
     const t0 = performance.now();
     let counting: CountingSource | undefined;
@@ -426,7 +427,7 @@ export class EngineApi {
         prog,
         summary,
         overlays: new Map(),
-        reopen: input ? { make, source, debug: debugFiles, input } : undefined,
+        reopen: { make, source, debug: debugFiles, input },
         texts: new Map(),
       });
       return { ok: true, summary };
