@@ -84,6 +84,8 @@ test('a typed script lists every task = crash ps; completion offers task_struct 
   // the returned tasks are a table whose addresses open in the hex view
   await expect(page.getByTestId('script-table').locator('tbody tr')).toHaveCount(3);
   await page.screenshot({ path: `${SHOTS}/script-ps.png` });
+  await page.getByTestId('script-table').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${SHOTS}/script-result-table.png` });
   const first = page.getByTestId('script-table').locator('a.addr').first();
   const addr = (await first.textContent())!.trim();
   // prog.tasks() starts at init_task (swapper/0), crash's first ps row

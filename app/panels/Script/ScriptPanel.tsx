@@ -256,15 +256,15 @@ function ResultView({ value }: { value: unknown }) {
 
 function Cell({ v, row, col }: { v: unknown; row: Record<string, unknown>; col: string }) {
   // a table of kernel objects: the address opens the object with its type laid over it
-  if (col === 'address' && typeof v === 'string' && typeof row.type === 'string') return <ObjectLink address={v} type={row.type} />;
+  if (col === 'address' && typeof v === 'string' && typeof row.type === 'string') return <ObjectLink address={v} type={row.type} bare />;
   if (isKObjectJson(v)) return <ObjectLink address={v.address} type={v.type} />;
   if (typeof v === 'string') return <LinkedText text={v} />;
   if (typeof v === 'number' || typeof v === 'boolean' || v === null) return <>{String(v)}</>;
   return <LinkedText text={JSON.stringify(v)} />;
 }
 
-/** A kernel object's address as a link into the hex view, with its struct/union type as the overlay. */
-function ObjectLink({ address, type }: { address: string; type: string }) {
+/** A kernel object's address as a link into the hex view, with its struct/union type as the overlay (`bare`: without the type beside it). */
+function ObjectLink({ address, type, bare }: { address: string; type: string; bare?: boolean }) {
   const navigate = useApp((s) => s.navigate);
   const fp = useApp((s) => activeTab(s)?.summary.fingerprint ?? '0');
   const composite = /^(struct|union) [\w$]+$/.test(type);
@@ -281,8 +281,8 @@ function ObjectLink({ address, type }: { address: string; type: string }) {
         }}
       >
         {address}
-      </a>{' '}
-      <span className="dim">{type}</span>
+      </a>
+      {!bare && <span className="dim"> {type}</span>}
     </span>
   );
 }
