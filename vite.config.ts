@@ -175,7 +175,7 @@ export default defineConfig(({ command }) => {
     // first loads Monaco) makes the dev server re-optimize and reload the page, and a dump opened
     // in that page is gone. The worker is an entry so the scan sees its imports.
     optimizeDeps: {
-      entries: ['index.html', 'workers/worker.ts', 'app/panels/Console/monacoInput.ts'],
+      entries: ['index.html', 'workers/worker.ts', 'workers/scriptworker.ts', 'app/panels/Console/monacoInput.ts', 'app/panels/Script/scriptEditor.ts'],
       include: [
         'react',
         'react-dom/client',

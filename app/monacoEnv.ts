@@ -2,8 +2,7 @@
  * Monaco's web workers, for every editor of the app (the console's command line, the Script
  * panel): the TypeScript/JavaScript language service runs in its own worker, everything else in
  * the editor worker. Both are bundled same-origin workers (worker-src 'self'; no CDN).
- * Imported by each Monaco module before it creates an editor; the last import wins, so there is
- * one definition only.
+ * Imported by each Monaco module before it creates an editor (a module: it runs once).
  */
 import type * as monaco from 'monaco-editor/editor';
 // The JS/TS language mode (loaded by Monaco on first use of 'javascript') brings every editor
