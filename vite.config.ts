@@ -22,7 +22,11 @@ import react from '@vitejs/plugin-react';
  *  - script-src 'self' 'wasm-unsafe-eval': capstone (disassembler) is WebAssembly; no eval.
  *    In dev only, plugin-react injects one inline preamble <script>; Vite stamps it with the
  *    nonce below (html.cspNonce) so the dev policy stays free of 'unsafe-inline' for scripts.
- *  - worker-src 'self' blob:: the engine worker and Monaco's editor worker.
+ *  - worker-src 'self' blob:: the engine worker, Monaco's editor and TypeScript workers, and the
+ *    Script panel's runs: each is a module worker from a blob: URL whose module imports the
+ *    bundled runtime (workers/scriptworker.ts) and holds the user's script as its code. That is
+ *    not eval: the worker inherits this policy (no eval/new Function in it either, imports from
+ *    'self' only, connect-src as below) and has no DOM; Cancel terminates it.
  *  - style-src 'self' 'unsafe-inline': Monaco and Vite's dev CSS injection set inline styles.
  *  - img-src/font-src 'self' data: blob:: Monaco's codicon font and canvas snapshots.
  *  - object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'.
@@ -171,7 +175,7 @@ export default defineConfig(({ command }) => {
     // first loads Monaco) makes the dev server re-optimize and reload the page, and a dump opened
     // in that page is gone. The worker is an entry so the scan sees its imports.
     optimizeDeps: {
-      entries: ['index.html', 'workers/worker.ts', 'app/panels/Console/monacoInput.ts'],
+      entries: ['index.html', 'workers/worker.ts', 'workers/scriptworker.ts', 'app/panels/Console/monacoInput.ts', 'app/panels/Script/scriptEditor.ts'],
       include: [
         'react',
         'react-dom/client',

@@ -16,8 +16,11 @@ import type {
   OpenResult,
   Resolved,
   RunResult,
+  ScriptInput,
   TypeName,
 } from '../workers/api';
+// the Script panel's worker runtime: bundled as a worker entry, imported by each run's blob: module
+import scriptRuntime from '../workers/scriptworker.ts?worker&url';
 
 export type {
   AddressLayout,
@@ -60,6 +63,9 @@ export type {
   OpenResult,
   Resolved,
   RunResult,
+  ScriptEvent,
+  ScriptInput,
+  ScriptStart,
   Unavailable,
 } from '../workers/api';
 
@@ -264,4 +270,19 @@ export async function textPage(session: string, key: string, from: number, count
   } catch (e) {
     return { error: oneLine(e) };
   }
+}
+
+/** What a script run opens: the session's own dump input (workers/api.ts scriptInput). */
+export async function scriptInput(session: string): Promise<ScriptInput> {
+  return api().scriptInput(session);
+}
+
+/** The dump's kernel.d.ts (generated from its BTF in the engine worker, once per dump). */
+export async function kernelDts(session: string): Promise<string> {
+  return api().dts(session);
+}
+
+/** Absolute URL of the script worker runtime (workers/scriptworker.ts), for a blob: module to import. */
+export function scriptRuntimeUrl(): string {
+  return new URL(scriptRuntime, self.location.href).href;
 }

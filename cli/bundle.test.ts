@@ -68,6 +68,17 @@ describe('the CLI bundle', () => {
     for (const f of all) expect(readFileSync(join(DIST, f), 'utf8'), f).not.toMatch(/from\s*["']capstone-wasm["']/);
   });
 
+  it.skipIf(!existsSync(SAMPLE))("`import { open } from 'vmcore-workbench'` runs the bundle (cli/dist/open.mjs), not tsx", () => {
+    const code = `import { open } from 'vmcore-workbench'; const p = await open(${JSON.stringify(SAMPLE)}); console.log(p.task(1).comm.string(), p.tasks().length > 10); p.close();`;
+    // a resolve hook that fails any import of tsx: the import must not need it
+    const hooks = `data:text/javascript,${encodeURIComponent("export async function resolve(s, c, next) { if (/^tsx(\\/|$)/.test(s)) throw new Error('tsx was loaded'); return next(s, c); }")}`;
+    const hook = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(hooks)});`)}`;
+    const r = spawnSync(process.execPath, ['--import', hook, '--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('init true');
+    for (const f of staticClosure('open.mjs')) expect(readFileSync(join(DIST, f), 'utf8'), f).not.toMatch(/["']tsx/);
+  });
+
   it.skipIf(!existsSync(SAMPLE))('prints what the sources print', () => {
     for (const cmd of ['sys', 'kmem -s', 'dis panic 4']) {
       const built = run([SAMPLE, cmd]);

@@ -5,8 +5,7 @@
 import { NodeFileSource } from '../workers/source/node';
 import { openProgram } from '../workers/node';
 import { scriptProgram, type ScriptProgram } from '../workers/script/api';
-import { generateDts } from '../workers/script/dts';
-import { btfVariables } from '../workers/kernel/variables';
+import { programDts } from '../workers/script/dts';
 import { initDisassembler } from '../workers/analysis/disasm';
 import { runCommand } from '../workers/commands/registry';
 
@@ -34,7 +33,7 @@ export async function open(path: string): Promise<OpenedDump> {
     const r = runCommand({ prog }, line);
     return { text: r.text, json: r.json };
   };
-  sp.dts = () => generateDts(prog.btf, btfVariables(prog)).text;
+  sp.dts = () => programDts(prog);
   sp.close = () => src.close();
   return sp;
 }

@@ -9,8 +9,10 @@ import { createContext, runInContext } from 'node:vm';
 import { readFileSync } from 'node:fs';
 import type { Program } from '../workers/kernel/program';
 import { scriptProgram } from '../workers/script/api';
-import { generateDts } from '../workers/script/dts';
-import { btfVariables } from '../workers/kernel/variables';
+import { programDts } from '../workers/script/dts';
+import { formatValue, jsonReplacer } from '../workers/script/format';
+
+export { formatValue, jsonReplacer };
 
 export const DEFAULT_SCRIPT_TIMEOUT_MS = 60_000;
 
@@ -26,21 +28,6 @@ export interface ScriptRun {
   /** problems the API's walks met */
   problems: string[];
   ms: number;
-}
-
-/** Text of a value for print(): bigints in hex, objects as JSON. */
-export function formatValue(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'bigint') return '0x' + v.toString(16);
-  if (typeof v === 'object' && v !== null) return JSON.stringify(v, jsonReplacer);
-  return String(v);
-}
-
-/** JSON of script values: bigints as "0x..." strings, byte arrays as arrays of numbers. */
-export function jsonReplacer(_k: string, v: unknown): unknown {
-  if (typeof v === 'bigint') return '0x' + v.toString(16);
-  if (v instanceof Uint8Array) return Array.from(v);
-  return v;
 }
 
 /**
@@ -93,7 +80,7 @@ function scriptLocation(e: unknown, filename: string): string | null {
 
 /** The kernel.d.ts text of a dump. */
 export function dumpDts(program: Program): string {
-  return generateDts(program.btf, btfVariables(program)).text;
+  return programDts(program);
 }
 
 /** The CLI's --script: exit code 0 when the script returned, 1 on an error, the time budget or an unreadable file (one line on stderr). */

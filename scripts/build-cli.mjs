@@ -6,6 +6,7 @@
  * bundle is never a stale copy of engine sources that other branches keep changing.
  *
  *   cli/dist/vmcore.mjs       the entry (main and argument parsing only)
+ *   cli/dist/open.mjs         `import { open } from 'vmcore-workbench'` (cli/open.ts, via cli/open.mjs)
  *   cli/dist/chunk-*.mjs      the engine, split at cli/main.ts's `await import('./engine')`
  *   cli/dist/inputs.json      {builtAt, inputs: [every file that went into the bundle]} for the freshness check
  *
@@ -27,7 +28,7 @@ export async function buildCli() {
   const builtAt = Date.now();
   const r = await esbuild.build({
     absWorkingDir: ROOT,
-    entryPoints: { vmcore: 'cli/main.ts' },
+    entryPoints: { vmcore: 'cli/main.ts', open: 'cli/open.ts' },
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -48,8 +49,8 @@ export async function buildCli() {
   mkdirSync(DIST, { recursive: true });
   // chunks first (content-hashed names), the entry last, each by rename: a CLI started meanwhile
   // sees either the old build or the new one, never half of one
-  const entry = join(DIST, 'vmcore.mjs');
-  const files = [...r.outputFiles].sort((a, b) => (a.path === entry ? 1 : 0) - (b.path === entry ? 1 : 0));
+  const entries = new Set([join(DIST, 'vmcore.mjs'), join(DIST, 'open.mjs')]);
+  const files = [...r.outputFiles].sort((a, b) => (entries.has(a.path) ? 1 : 0) - (entries.has(b.path) ? 1 : 0));
   const keep = new Set(files.map((f) => f.path));
   const inputs = [...Object.keys(r.metafile.inputs), 'package.json', 'scripts/build-cli.mjs'].map((p) =>
     relative(ROOT, resolve(ROOT, p)),

@@ -21,5 +21,7 @@ json="$(npx --no-install vmcore "$sample" 'kmem -s' --json)" || fail "kmem -s --
 echo "$json" | grep -q '"name": "kmalloc-1k"' || fail "kmem -s --json has no kmalloc-1k"
 dis="$(npx --no-install vmcore "$sample" 'dis panic 2')" || fail "dis failed (capstone-wasm missing at run time?)"
 echo "$dis" | grep -q '<panic>:' || fail "dis printed no instruction"
-echo "check-omit-dev: ok (npm ci --omit=dev, npx vmcore sys / kmem -s --json / dis on a fresh clone of $(git rev-parse --short HEAD))"
+imp="$(node --input-type=module -e "import { open } from 'vmcore-workbench'; const p = await open('$sample'); console.log(p.task(1).comm.string()); p.close();" 2>&1)" || { echo "$imp" >&2; fail "import { open } from 'vmcore-workbench' failed"; }
+[ "$imp" = init ] || { echo "$imp" >&2; fail "import { open } from 'vmcore-workbench': task 1 is not init"; }
+echo "check-omit-dev: ok (npm ci --omit=dev, npx vmcore sys / kmem -s --json / dis, import { open } on a fresh clone of $(git rev-parse --short HEAD))"
 [ -n "${1:-}" ] || rm -rf "$dir"

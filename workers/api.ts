@@ -26,6 +26,7 @@ import { listModules, moduleBtf } from './kernel/modules';
 import { openDebugInput } from './kernel/debuginfo';
 import { kernelAddressLayout, rangeOf, type AddressLayout } from './analysis/layout';
 import type { WhatisResult } from './commands/whatis';
+import { programDts } from './script/dts';
 
 export type { Unavailable } from './kernel/program';
 // JSON shapes of commands the UI reads (type-only: nothing of the engine is bundled into the UI)
@@ -221,6 +222,35 @@ export interface TypeName {
   source: string;
 }
 
+/**
+ * What the Script panel's worker (workers/scriptworker.ts) opens: the same input as the session
+ * (the dropped File itself, or the same-origin URL) with the session's vmlinux/System.map. Blobs
+ * are handles to local files (structured-cloned, never read here): nothing leaves the machine.
+ */
+export interface ScriptInput {
+  dump: { kind: 'file'; file: Blob; name: string } | { kind: 'url'; url: string };
+  debug: Blob[];
+}
+
+/** Page -> script worker: run the script (its first line is line `firstLine` of the worker's module). */
+export interface ScriptStart {
+  type: 'start';
+  input: ScriptInput;
+  args: string[];
+  firstLine: number;
+}
+
+/** Script worker -> page. */
+export type ScriptEvent =
+  | { type: 'ready' }
+  | { type: 'opened'; ms: number }
+  /** print()/console.log lines, in batches as they come */
+  | { type: 'print'; lines: string[] }
+  /** `result`: what the script returned, as JSON data (bigints as "0x..." strings; KObjects as {address, type}) */
+  | { type: 'done'; ok: true; result?: unknown; problems: string[]; ms: number }
+  /** `line`/`column`: where in the script (1-based), when the error's stack says */
+  | { type: 'done'; ok: false; error: string; line?: number; column?: number; problems: string[]; ms: number };
+
 const MAX_READ = 1 << 20;
 const MAX_TYPES = 400;
 
@@ -232,7 +262,9 @@ interface Session {
   /** type names for the picker and completion (vmlinux + module BTF), built once */
   types?: TypeName[];
   /** how to open the dump again (adding a vmlinux / System.map re-opens it with them) */
-  reopen?: { make: () => ByteSource; source: DumpSummary['source']; debug: Blob[] };
+  reopen?: { make: () => ByteSource; source: DumpSummary['source']; debug: Blob[]; input: ScriptInput['dump'] };
+  /** kernel.d.ts of the dump, made once when the Script panel asks */
+  dts?: string;
   /** long command texts kept for textPage(), by job id (the last few) */
   texts: Map<string, string[]>;
 }
@@ -315,7 +347,7 @@ export class EngineApi {
 
   /** A dropped or picked file (read with FileReaderSync: the file is never copied into memory). */
   openFile(file: File, onProgress?: (p: OpenProgress) => void, debugFiles: File[] = []): OpenResult {
-    return this.open(() => new BlobSource(file, file.name), { kind: 'file' }, onProgress, debugFiles);
+    return this.open(() => new BlobSource(file, file.name), { kind: 'file' }, { kind: 'file', file, name: file.name }, onProgress, debugFiles);
   }
 
   /**
@@ -328,7 +360,7 @@ export class EngineApi {
   addFiles(session: string, files: File[]): OpenResult {
     const s = this.sessions.get(session);
     if (!s?.reopen) return { ok: false, error: `no open dump ${session}` };
-    const r = this.open(s.reopen.make, s.reopen.source, undefined, [...s.reopen.debug, ...files], session);
+    const r = this.open(s.reopen.make, s.reopen.source, s.reopen.input, undefined, [...s.reopen.debug, ...files], session);
     return r;
   }
 
@@ -346,12 +378,14 @@ export class EngineApi {
       };
     }
     onProgress?.({ phase: 'connecting', bytesRead: 0, size: 0 });
-    return this.open(() => new HttpRangeSource(abs.href), { kind: 'url', url: abs.pathname + abs.search }, onProgress);
+    return this.open(() => new HttpRangeSource(abs.href), { kind: 'url', url: abs.pathname + abs.search }, { kind: 'url', url: abs.href }, onProgress);
   }
 
   private open(
     make: () => ByteSource,
     source: DumpSummary['source'],
+    /** what a script worker opens (scriptInput) */
+    input: ScriptInput['dump'],
     onProgress?: (p: OpenProgress) => void,
     debugFiles: Blob[] = [],
     replace?: string,
@@ -393,7 +427,7 @@ export class EngineApi {
         prog,
         summary,
         overlays: new Map(),
-        reopen: { make, source, debug: debugFiles },
+        reopen: { make, source, debug: debugFiles, input },
         texts: new Map(),
       });
       return { ok: true, summary };
@@ -407,6 +441,20 @@ export class EngineApi {
   summary(session: string): DumpSummary {
     const s = this.get(session);
     return { ...s.summary, unavailable: [...s.prog.unavailable], warnings: [...s.prog.phys.warnings] };
+  }
+
+  /** What the Script panel's worker opens to run a script on this dump (ScriptInput). */
+  scriptInput(session: string): ScriptInput {
+    const s = this.get(session);
+    if (!s.reopen) throw new DumpError(`dump ${session} cannot be opened again for a script`);
+    return { dump: s.reopen.input, debug: [...s.reopen.debug] };
+  }
+
+  /** The dump's kernel.d.ts (workers/script/dts.ts): TypeScript declarations of its BTF, for the Script editor. */
+  dts(session: string): string {
+    const s = this.get(session);
+    s.dts ??= programDts(s.prog);
+    return s.dts;
   }
 
   close(session: string): void {

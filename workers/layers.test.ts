@@ -22,7 +22,7 @@ export function layerOf(rel: string): number | null {
     [/^workers\/script\//, 7],
     [/^workers\/engine\.ts$/, 8],
     [/^workers\/(node|api)\.ts$/, 9],
-    [/^workers\/worker\.ts$/, 10],
+    [/^workers\/(worker|scriptworker)\.ts$/, 10],
     [/^(app|cli)\//, 11],
   ];
   for (const [re, n] of rules) if (re.test(rel)) return n;

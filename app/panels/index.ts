@@ -13,9 +13,10 @@ import { panel as slabs } from './Slabs';
 import { panel as console } from './Console';
 import { panel as tasks } from './Tasks';
 import { panel as system } from './System';
+import { panel as script } from './Script';
 
 export type { PanelDef } from './registry';
 
-export const PANEL_DEFS: PanelDef[] = [summary, log, mem, bt, slabs, console, tasks, system];
+export const PANEL_DEFS: PanelDef[] = [summary, log, mem, bt, slabs, console, tasks, system, script];
 
 registerPanelIds(PANEL_DEFS.map((d) => d.id));

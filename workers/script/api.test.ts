@@ -5,6 +5,7 @@
  * matches drgn's frames.
  */
 import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { sharedDump } from '../testing/dumps';
 import { openDumpFile } from '../node';
 import { scriptProgram, type ScriptProgram } from './api';
@@ -176,5 +177,34 @@ for (const name of NAMES) {
       // every allocated listed task_struct slot that is a task on the list is allocated
       for (const o of objs) if (tasks.has(o.address)) expect(o.state).toBe('allocated');
     });
+  });
+}
+
+// mt_for_each over pid 1's mm->mm_mt: its VMAs, with their ranges, = crash `vm 1`
+// (workers/commands/oracles/<dump>/vm_1.txt, made by oracles/make.sh)
+for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble']) {
+  const d = sharedDump(name);
+  const oracleFile = new URL(`../commands/oracles/${name}/vm_1.txt`, import.meta.url);
+  describe.skipIf(!d)(`maple tree walk on ${name}`, () => {
+    it("prog.mtForEach(task.mm.mm_mt): pid 1's VMAs and their ranges = crash vm 1", () => {
+      const want = readFileSync(oracleFile, 'utf8')
+        .split('\n')
+        .map((l) => /^([0-9a-f]{16})\s+([0-9a-f]+)\s+([0-9a-f]+)\s/.exec(l))
+        .filter((m) => m !== null)
+        .map((m) => `${m![1]} ${m![2]} ${m![3]}`);
+      expect(want.length).toBeGreaterThan(3);
+      const sp = scriptProgram(openDumpFile(d!.file));
+      const task = sp.task(1)!;
+      const got = sp.mtForEach(task.mm.mm_mt).map(({ index, last, entry }) => {
+        const vma = sp.object(entry, 'struct vm_area_struct');
+        // the tree keys each VMA by [vm_start, vm_end - 1]
+        expect(vma.vm_start.value()).toBe(index);
+        expect(vma.vm_end.value()).toBe(last + 1n);
+        return `${entry.toString(16)} ${index.toString(16)} ${(last + 1n).toString(16)}`;
+      });
+      expect(sp.problems).toEqual([]);
+      expect(got).toEqual(want);
+      expect(got.length).toBe(task.mm.map_count.value());
+    }, 120_000);
   });
 }

@@ -15,6 +15,7 @@ import { btfVariable, type BtfVariable } from '../kernel/variables';
 import { walkList, describeStop } from '../kernel/list';
 import { rbInorder } from '../kernel/rbtree';
 import { xaEntries } from '../kernel/xarray';
+import { mapleEntries } from '../analysis/maple';
 import { forEachTask, taskInfo, findTask, cpus, idleTask, type TaskInfo } from '../analysis/tasks';
 import { listCaches, cacheUsage, cacheSlabs, findCache, slabObjectInfo, type SlabCache, type SlabObjects } from '../analysis/slab';
 import { unwindTask } from '../analysis/unwind';
@@ -251,6 +252,17 @@ export class ScriptProgram {
     const o = typeof idr === 'object' ? idr.cast('struct idr') : this.object(idr, 'struct idr');
     const base = o.hasMember('idr_base') ? BigInt(o.idr_base.value()) : 0n;
     return this.xaForEach(o.idr_rt.address, opts).map((e) => ({ id: e.index + base, entry: e.entry }));
+  }
+
+  /**
+   * mt_for_each: every entry of a maple tree (struct maple_tree, object or address) with the
+   * index range it covers, in index order (analysis/maple.ts, the walker of `tree -t maple` and
+   * `vm`): a task's VMAs are `prog.mtForEach(task.mm.mm_mt)`, each entry a vm_area_struct.
+   */
+  mtForEach(mt: KObject | bigint | number, opts: ListOptions = {}): Array<{ index: bigint; last: bigint; entry: bigint }> {
+    const w = mapleEntries(this.program, typeof mt === 'object' ? mt.address : BigInt(mt), opts.limit);
+    this.problems.push(...w.problems);
+    return w.entries;
   }
 
   /** for_each_process_thread (analysis/tasks.ts forEachTask): every task on init_task's lists. */

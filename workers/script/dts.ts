@@ -6,7 +6,8 @@
  * API of workers/script/api.ts. A global declaration file: no import needed in a script.
  */
 import type { Btf, BtfComposite } from '../kernel/btf';
-import type { BtfVariable } from '../kernel/variables';
+import { btfVariables, type BtfVariable } from '../kernel/variables';
+import type { Program } from '../kernel/program';
 import { KOBJECT_API } from './api';
 
 /** TypeScript names a type alias cannot take, or that lib.d.ts already declares as types. */
@@ -87,6 +88,8 @@ interface KernelProgram {
   rbtreeInorderForEachEntry<K extends keyof KernelTypes>(root: KObject | bigint | number, type: K, member: string, opts?: { limit?: number }): KernelTypes[K][];
   xaForEach(xa: KObject | bigint | number, opts?: { limit?: number }): Array<{ index: bigint; entry: bigint }>;
   idrForEach(idr: KObject | bigint | number, opts?: { limit?: number }): Array<{ id: bigint; entry: bigint }>;
+  /** every entry of a maple tree with the index range it covers (a task's VMAs: prog.mtForEach(task.mm.mm_mt)) */
+  mtForEach(mt: KObject | bigint | number, opts?: { limit?: number }): Array<{ index: bigint; last: bigint; entry: bigint }>;
   tasks(): KernelTypes['struct task_struct'][];
   idleTasks(): KernelTypes['struct task_struct'][];
   task(spec: number | bigint): KernelTypes['struct task_struct'] | null;
@@ -269,4 +272,9 @@ export function generateDts(btf: Btf, variables: readonly BtfVariable[]): { text
   for (const [n, v] of constants) out.push(`  /** ${v} */ ${JSON.stringify(n)}: bigint;`);
   out.push('}');
   return { text: out.join('\n') + '\n', stats };
+}
+
+/** The kernel.d.ts text of an opened dump (its BTF and BTF variables): `--dts`, the Script panel. */
+export function programDts(program: Program): string {
+  return generateDts(program.btf, btfVariables(program)).text;
 }

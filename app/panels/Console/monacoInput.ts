@@ -8,18 +8,10 @@ import * as monaco from 'monaco-editor/editor';
 // the suggest widget itself (features/suggest only adds inline completions)
 import 'monaco-editor/editor/contrib/suggest/browser/suggestController';
 import 'monaco-editor/features/placeholderText/register';
-import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
+import '../../monacoEnv';
 import { completeSymbols, listCommands, listTypes, type CommandInfo } from '../../engine';
 import { useApp } from '../../store';
 import { resultJson } from '../../results';
-
-declare global {
-  interface Window {
-    MonacoEnvironment?: monaco.Environment;
-  }
-}
-
-self.MonacoEnvironment = { getWorker: () => new EditorWorker() };
 
 const LANG = 'crash';
 let registered = false;
