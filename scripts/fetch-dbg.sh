@@ -25,7 +25,21 @@ if [ -z "$deb" ]; then
   apt-get download "linux-image-$rel-dbg"
   deb=$(ls linux-image-"$rel"-dbg_*.deb | head -1)
 fi
-# only the vmlinux: the modules' debug files are not used
-dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dest" "./usr/lib/debug/boot/vmlinux-$rel"
+# only the vmlinux: the modules' debug files are not used. Newer packages (7.x) ship
+# usr/lib/debug/boot/vmlinux-<rel> as a symlink (-> ../lib/modules/<rel>/vmlinux; other packages
+# point into a .build-id/ path): extract the link's target too, else the link dangles.
+boot=./usr/lib/debug/boot/vmlinux-$rel
+want=$boot
+target=$(dpkg-deb -c "$deb" | awk -v p="$boot" '$6 == p && $7 == "->" {print $8; exit}')
+if [ -n "$target" ]; then
+  case $target in
+    /*) want="$want .$target" ;;
+    *) want="$want $(python3 -c 'import os,sys; print("./" + os.path.normpath(os.path.join(os.path.dirname(sys.argv[1]), sys.argv[2])))' "$boot" "$target")" ;;
+  esac
+fi
+# shellcheck disable=SC2086
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dest" $want
+# the vmlinux must be a readable file (not a dangling link) before the directory is marked ready
+[ -f "$dest/usr/lib/debug/boot/vmlinux-$rel" ] || { echo "$dest: vmlinux-$rel missing or a dangling link after unpacking" >&2; exit 1; }
 touch "$dest/.ready"
 echo "$dest: ready"
