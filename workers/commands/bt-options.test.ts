@@ -26,6 +26,8 @@ import { sharedDump, SKIP_REASON } from '../testing/dumps';
 import { runCommand } from './registry';
 import type { Program } from '../kernel/program';
 import { isKernelText } from '../analysis/unwind';
+import { debugVmlinux, DBG_SKIP } from '../testing/vmlinux';
+import { openDebugInput } from '../kernel/debuginfo';
 import './index';
 
 const ORACLES = join(dirname(fileURLToPath(import.meta.url)), 'oracles');
@@ -82,6 +84,7 @@ function normalise(prog: Program, text: string, keepPcs: Set<string> | null, lis
   let seenKept = false;
   let skipWords = false;
   let skipLines = 0;
+  let dropSource = false;
   const lines = text.trimEnd().split('\n');
   const text0 = prog.symbolAddress('_text')!;
   const end = prog.symbolAddress('_end')!;
@@ -94,6 +97,7 @@ function normalise(prog: Program, text: string, keepPcs: Set<string> | null, lis
     if (h) {
       pid = Number(h[1]);
       level = 0;
+      dropSource = false;
       seenKept = false;
       skipWords = false;
       out.push(line);
@@ -105,14 +109,18 @@ function normalise(prog: Program, text: string, keepPcs: Set<string> | null, lis
       skipLines = 7;
       continue;
     }
+    // bt -l: the source line of a dropped frame goes with it
+    if (dropSource && /^ {4}\S+: \d+$/.test(line) && !WORDS.test(line)) continue;
     let m = FRAME.exec(line);
     if (m) {
       const pc = BigInt('0x' + m[4]);
       if (listed.has(pid) && keepPcs && !keepPcs.has(`${pid}:${m[4]}`)) {
         // the stack words of frames below the first frame both show belong to no frame of the other side
         if (!seenKept) skipWords = true;
+        dropSource = true;
         continue;
       }
+      dropSource = false;
       seenKept = true;
       skipWords = false;
       const name = names(prog, m[3], pc) ? '<sym>' : m[3];
@@ -232,4 +240,22 @@ for (const name of ['6.1-skb-uaf-0x106', '6.1-bh-scribble', '6.12-skb-uaf-kaslr'
       }, 120_000);
     }
   });
+}
+
+// bt -l with the kernel's -dbg vmlinux (crash reads its DWARF line table): ours equals crash's
+for (const name of ['6.1-skb-uaf-0x106', '6.1-bh-scribble', '6.12-skb-uaf-kaslr', '7.2-sysrq-kaslr']) {
+  const d = sharedDump(name);
+  const rel = d ? /RELEASE: (\S+)/.exec(d.oracle('sys.txt'))?.[1] ?? '' : '';
+  const vmlinux = rel ? debugVmlinux(rel) : null;
+  const f = oracleFile(name, 'bt -l');
+  const why = !d ? SKIP_REASON : !vmlinux ? DBG_SKIP(rel) : !existsSync(f) ? 'no crash bt -l oracle' : '';
+  it.skipIf(!!why)(`bt -l on ${name} with its -dbg vmlinux = crash 9.0.2${why ? ` (${why})` : ''}`, () => {
+    const prog = openProgram(new NodeFileSource(d!.file), { debug: [openDebugInput(new NodeFileSource(vmlinux!))] });
+    const want = readFileSync(f, 'utf8');
+    const got = runCommand({ prog }, 'bt -l').text;
+    expect(got.split('\n').filter((l) => /^ {4}\S+: \d+$/.test(l)).length).toBeGreaterThan(5);
+    const listed = listedPids(d!.oracle('disagreements.txt'));
+    const keep = both(framePcs(got), framePcs(want));
+    expect(normalise(prog, got, keep, listed)).toEqual(normalise(prog, want, keep, listed));
+  }, 300_000);
 }

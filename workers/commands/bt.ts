@@ -28,7 +28,7 @@ import { slabObjectInfo } from '../analysis/slab';
 import { listModules } from '../kernel/modules';
 import type { Program } from '../kernel/program';
 import type { SymHit } from '../kernel/symbols';
-import { programDwarf, sourceAt, crashLine, localsAt, recoverRegisters, type SourceFrame, type ScopeVariables } from '../kernel/dwarf/index';
+import { programDwarf, sourceAt, crashLine, lineAt, localsAt, recoverRegisters, type SourceFrame, type ScopeVariables } from '../kernel/dwarf/index';
 
 const hex16 = (v: bigint) => v.toString(16).padStart(16, '0');
 
@@ -169,7 +169,10 @@ export interface BtOptions {
   /** -T: text symbols from the bottom of the stack instead of from the first frame (-t) */
   allText?: boolean;
   text?: boolean; // -t
-  lines?: boolean; // -l
+  /** -l: crash's source line of each frame's pc (gdb's line table at the exact address) */
+  lines?: boolean;
+  /** --inline: the calls inlined at each frame's pc and the call's own line (pc - 1 for a return address) */
+  inline?: boolean;
   locals?: boolean; // --locals
   symOffsets?: boolean; // -s
 }
@@ -228,7 +231,18 @@ function frameSource(prog: Program, f: Frame): SourceFrame[] | null {
   return sourceAt(prog, f.pc, !(f.regs || f.prstatus || f.interrupted));
 }
 
-/** bt -l lines under a frame: its inlined calls (innermost first), then its own source line. */
+/**
+ * bt -l as crash prints it: the line of the frame's exact pc from the line table (gdb's
+ * get_line_number: the innermost inlined line, no pc - 1 for return addresses); none for module
+ * text (no module debug info) or an address without a line.
+ */
+function crashSourceLine(prog: Program, f: Frame): string[] {
+  if (f.sym?.sym.module) return [];
+  const l = lineAt(prog, f.pc);
+  return l ? [`    ${crashLine(l)}`] : [];
+}
+
+/** bt --inline lines under a frame: its inlined calls (innermost first), then its own source line. */
 function sourceLines(src: SourceFrame[] | null): string[] {
   if (!src) return [];
   const out: string[] = [];
@@ -280,7 +294,8 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
       // the first frame back on the interrupted stack: crash brackets the stack pointer after the
       // return (the frame's CFA), not the return address's slot
       lines.push(frameLine(switched ? { ...s, frame: { ...f, slot: f.sp } } : s, opts.symOffsets, opts.hexOffsets));
-      if (opts.lines) lines.push(...sourceLines(sources.get(f) ?? null));
+      if (opts.lines && dwarf) lines.push(...crashSourceLine(prog, f));
+      if (opts.inline) lines.push(...sourceLines(sources.get(f) ?? null));
       if (opts.locals) lines.push(...localLines(locals.get(f) ?? null));
       // -f/-F: the words from above this frame's return address up to and including the next
       // frame's (an exception frame's pt_regs included), as crash shows them; none after the
@@ -292,9 +307,11 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
       }
     } else if (s.block === 'exception' || s.block === 'prstatus') {
       lines.push(`    [exception RIP: ${symDec(f.sym, f.pc)}]`);
-      if (opts.lines) lines.push(...sourceLines(sources.get(f) ?? null));
+      if (opts.inline) lines.push(...sourceLines(sources.get(f) ?? null));
       if (opts.locals) lines.push(...localLines(locals.get(f) ?? null));
       lines.push(...formatRegs(f.regs!, s.block === 'exception'));
+      // crash prints the exception RIP's line after the registers
+      if (opts.lines && dwarf) lines.push(...crashSourceLine(prog, f));
       const st = stackName(f.sp);
       if (s.block === 'prstatus' && st) prevStack = st;
       if (pendingWords && shown[i + 1]?.block === null) {
@@ -307,7 +324,7 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
   });
   if (u.stopped) lines.push(`    ${u.stopped}`);
   for (const n of u.notes) lines.push(`    (${n})`);
-  if ((opts.lines || opts.locals) && !dwarf) lines.push(`    (no ${opts.locals ? 'variables' : 'source lines'}: open a vmlinux with debug info for this kernel)`);
+  if ((opts.lines || opts.inline || opts.locals) && !dwarf) lines.push(`    (no ${opts.locals ? 'variables' : 'source lines'}: open a vmlinux with debug info for this kernel)`);
   return { text: lines.join('\n') + '\n', json: btJson(t, u, shown, sources, opts.locals ? locals : undefined) };
 }
 
@@ -536,11 +553,11 @@ export function resolveTasks(prog: Program, spec: string): TaskInfo[] {
 registerCommand({
   name: 'bt',
   summary: 'backtrace of the panic task, a task, or every CPU\'s active task (ORC from the dump)',
-  usage: 'bt [-a|-c cpus] [-f|-F|-FF] [-t|-T] [-e|-E|-r|-v] [-l] [-s [-x|-d]] [--locals] [pid|task ...] [--json]',
+  usage: 'bt [-a|-c cpus] [-f|-F|-FF] [-t|-T] [-e|-E|-r|-v] [-l] [--inline] [-s [-x|-d]] [--locals] [pid|task ...] [--json]',
   run(args, ctx) {
     // -FF: -F given twice (alone or in a combined flag such as -FF)
     const fCount = args.filter((a) => /^-[A-Za-z]+$/.test(a)).reduce((n, a) => n + (a.match(/F/g)?.length ?? 0), 0);
-    const { flags, values, rest } = parseFlags(args, { bool: ['--json', '-a', '-f', '-F', '-t', '-T', '-s', '-x', '-d', '-l', '-e', '-E', '-r', '-v', '--locals'], value: ['-c'] });
+    const { flags, values, rest } = parseFlags(args, { bool: ['--json', '-a', '-f', '-F', '-t', '-T', '-s', '-x', '-d', '-l', '--inline', '-e', '-E', '-r', '-v', '--locals'], value: ['-c'] });
     const prog = ctx.prog;
     const cpuList = values.has('-c') ? parseCpuList(values.get('-c')!) : null;
     if (flags.has('-v')) return btStackCheck(prog);
@@ -580,6 +597,7 @@ registerCommand({
               text: flags.has('-t'),
               allText: flags.has('-T'),
               lines: flags.has('-l'),
+              inline: flags.has('--inline'),
               locals: flags.has('--locals'),
               symOffsets: flags.has('-s'),
               hexOffsets: flags.has('-x') && !flags.has('-d'),
