@@ -22,7 +22,16 @@ trap 'rm -f "$dest/.downloading"' EXIT
 cd "$root"
 deb=$(ls linux-image-"$rel"-dbg_*.deb 2>/dev/null | head -1 || true)
 if [ -z "$deb" ]; then
-  apt-get download "linux-image-$rel-dbg"
+  # a release only Debian sid has (7.x) is not in a bookworm host's sources: then download it
+  # with the apt of the sid chroot ($CHROOT, the oracle chroot) and move the .deb here
+  if ! apt-get download "linux-image-$rel-dbg"; then
+    ch=${CHROOT:-/work/chroots/sid}
+    [ -d "$ch" ] || { echo "linux-image-$rel-dbg: not in apt's sources and no chroot $ch" >&2; exit 1; }
+    tmp=$(mktemp -d "$ch/tmp/fetch-dbg.XXXXXX")
+    chroot "$ch" sh -c "cd /tmp/$(basename "$tmp") && apt-get download linux-image-$rel-dbg"
+    mv "$tmp"/linux-image-"$rel"-dbg_*.deb .
+    rmdir "$tmp"
+  fi
   deb=$(ls linux-image-"$rel"-dbg_*.deb | head -1)
 fi
 # only the vmlinux: the modules' debug files are not used. Newer packages (7.x) ship
