@@ -27,15 +27,35 @@ trap 'rm -f "$dest/.downloading"' EXIT
 cd "$root"
 deb=$(ls linux-image-"$rel"-dbg_*.deb 2>/dev/null | head -1 || true)
 if [ -z "$deb" ]; then
-  apt-get download "linux-image-$rel-dbg"
+  # a release only Debian sid has (7.x) is not in a bookworm host's sources: then download it
+  # with the apt of the sid chroot ($CHROOT, the oracle chroot) and move the .deb here
+  if ! apt-get download "linux-image-$rel-dbg"; then
+    ch=${CHROOT:-/work/chroots/sid}
+    [ -d "$ch" ] || { echo "linux-image-$rel-dbg: not in apt's sources and no chroot $ch" >&2; exit 1; }
+    tmp=$(mktemp -d "$ch/tmp/fetch-dbg.XXXXXX")
+    chroot "$ch" sh -c "cd /tmp/$(basename "$tmp") && apt-get download linux-image-$rel-dbg"
+    mv "$tmp"/linux-image-"$rel"-dbg_*.deb .
+    rmdir "$tmp"
+  fi
   deb=$(ls linux-image-"$rel"-dbg_*.deb | head -1)
 fi
-# the vmlinux; the modules' debug files only when asked for (--modules)
-if [ -n "$modules" ]; then
-  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dest" "./usr/lib/debug/boot/vmlinux-$rel" "./usr/lib/debug/lib/modules/$rel"
-  touch "$dest/.modules-ready"
-else
-  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dest" "./usr/lib/debug/boot/vmlinux-$rel"
+# the vmlinux, and the modules' debug files only when asked for (--modules). Newer packages (7.x) ship
+# usr/lib/debug/boot/vmlinux-<rel> as a symlink (-> ../lib/modules/<rel>/vmlinux; other packages
+# point into a .build-id/ path): extract the link's target too, else the link dangles.
+boot=./usr/lib/debug/boot/vmlinux-$rel
+want=$boot
+target=$(dpkg-deb -c "$deb" | awk -v p="$boot" '$6 == p && $7 == "->" {print $8; exit}')
+if [ -n "$target" ]; then
+  case $target in
+    /*) want="$want .$target" ;;
+    *) want="$want $(python3 -c 'import os,sys; print("./" + os.path.normpath(os.path.join(os.path.dirname(sys.argv[1]), sys.argv[2])))' "$boot" "$target")" ;;
+  esac
 fi
+[ -z "$modules" ] || want="$want ./usr/lib/debug/lib/modules/$rel"
+# shellcheck disable=SC2086
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dest" $want
+# the vmlinux must be a readable file (not a dangling link) before the directory is marked ready
+[ -f "$dest/usr/lib/debug/boot/vmlinux-$rel" ] || { echo "$dest: vmlinux-$rel missing or a dangling link after unpacking" >&2; exit 1; }
+[ -z "$modules" ] || touch "$dest/.modules-ready"
 touch "$dest/.ready"
 echo "$dest: ready"

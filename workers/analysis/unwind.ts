@@ -651,3 +651,112 @@ export function stackTextAddresses(prog: Program, task: TaskInfo, from: bigint):
   }
   return out;
 }
+
+// ------------------------------------------------------------------------ stack scans (bt -e/-E/-T/-r/-v)
+
+/**
+ * x86_64 segment selectors of the Linux GDT (arch/x86/include/asm/segment.h: GDT_ENTRY_KERNEL_CS
+ * = 2, KERNEL_DS = 3, DEFAULT_USER_DS = 5, DEFAULT_USER_CS = 6; user selectors carry RPL 3). They
+ * are part of the x86_64 kernel ABI (every kernel 5.10-7.x), not a layout to detect.
+ */
+const KERNEL_CS = 0x10n;
+const KERNEL_SS = 0x18n;
+const USER_CS = 0x33n;
+const USER_SS = 0x2bn;
+/** EFLAGS bits that read as zero (reserved), and bit 1 that always reads as one (Intel SDM 3.4.3). */
+const EFLAGS_RESERVED = 0xffffffffffc08028n;
+const EFLAGS_FIXED1 = 0x2n;
+/** The canonical halves of the x86_64 address space. */
+const KERNEL_HALF = 0xffff800000000000n;
+const USER_END = 0x0000800000000000n;
+/** include/uapi/linux/magic.h: the word at the bottom of every task stack (end_of_stack()). */
+export const STACK_END_MAGIC = 0x57ac6e9dn;
+
+export interface FoundExceptionFrame {
+  /** where the struct pt_regs starts */
+  address: bigint;
+  regs: Regs;
+  user: boolean;
+}
+
+/**
+ * Words of the stack that read as a struct pt_regs of an exception or syscall entry (crash's
+ * bt -e / -E): a kernel frame has the kernel's CS/SS selectors, valid EFLAGS, an RIP in kernel or
+ * module text and a kernel RSP; a user frame the user selectors, valid EFLAGS and user RIP/RSP.
+ * Every 8-byte-aligned position of [from, end - sizeof(pt_regs)] is tried. Unreadable memory
+ * ends nothing: the range is read once and an unreadable range has no frames (`unreadable`).
+ */
+export function searchExceptionFrames(prog: Program, range: { start: bigint; end: bigint }, from?: bigint): { frames: FoundExceptionFrame[]; unreadable: boolean } {
+  const { offs, size } = ptRegsLayout(prog);
+  const start = (from ?? range.start) & ~7n;
+  if (range.end - start < BigInt(size)) return { frames: [], unreadable: false };
+  const b = prog.mem.tryRead(start, Number(range.end - start));
+  if (!b) return { frames: [], unreadable: true };
+  const frames: FoundExceptionFrame[] = [];
+  const last = b.length - size;
+  for (let o = 0; o <= last; o += 8) {
+    const cs = u64(b, o + offs.cs);
+    const ss = u64(b, o + offs.ss);
+    const user = cs === USER_CS && ss === USER_SS;
+    if (!user && !(cs === KERNEL_CS && ss === KERNEL_SS)) continue;
+    const flags = u64(b, o + offs.flags);
+    if (flags & EFLAGS_RESERVED || !(flags & EFLAGS_FIXED1)) continue;
+    const ip = u64(b, o + offs.ip);
+    const sp = u64(b, o + offs.sp);
+    if (user ? !(ip < USER_END && sp < USER_END) : !(sp >= KERNEL_HALF && isKernelText(prog, ip))) continue;
+    const regs = {} as Regs;
+    for (const k of PT_REGS) regs[k] = u64(b, o + offs[k]);
+    regs.cs &= 0xffffn;
+    regs.ss &= 0xffffn;
+    frames.push({ address: start + BigInt(o), regs, user });
+  }
+  return { frames, unreadable: false };
+}
+
+/** The task's own kernel stack (process stack), or null for a task without one. */
+export function processStack(prog: Program, task: TaskInfo): StackRange | null {
+  return task.stack ? { start: task.stack, end: task.stack + BigInt(threadSize(prog)), name: 'process stack' } : null;
+}
+
+/**
+ * Every stack word of a range with the text addresses found in it (bt -r: the raw stack; bt -T:
+ * the text symbols from the bottom of the stack). Bounded by the stack size; null when unreadable.
+ */
+export function stackWordsOf(prog: Program, range: { start: bigint; end: bigint }): bigint[] | null {
+  const n = Number((range.end - range.start) / 8n);
+  const b = prog.mem.tryRead(range.start, n * 8);
+  if (!b) return null;
+  const out: bigint[] = [];
+  for (let i = 0; i < n; i++) out.push(u64(b, i * 8));
+  return out;
+}
+
+export interface StackOverflowCheck {
+  task: TaskInfo;
+  /** the stack's lowest word (end_of_stack) and what it holds */
+  location: bigint;
+  value: bigint | null;
+}
+
+/**
+ * bt -v: every task whose stack-end word is not STACK_END_MAGIC (the stack overflowed into it, or
+ * it was scribbled over). With the thread_info inside task_struct (every kernel we read) that is
+ * the only evidence left on the stack; init_task's static stack is not checked (crash skips it
+ * too). `magicSeen` says whether any stack carried the magic at all (a kernel without it cannot be
+ * checked); unreadable stacks are listed with value null.
+ */
+export function checkStackEnds(prog: Program, tasks: TaskInfo[]): { bad: StackOverflowCheck[]; magicSeen: boolean; checked: number } {
+  const init = prog.symbolAddress('init_task');
+  const bad: StackOverflowCheck[] = [];
+  let magicSeen = false;
+  let checked = 0;
+  for (const t of tasks) {
+    if (!t.stack || (t.pid === 0 && t.task === init)) continue;
+    const b = prog.mem.tryRead(t.stack, 8);
+    checked++;
+    const v = b ? u64(b, 0) : null;
+    if (v === STACK_END_MAGIC) magicSeen = true;
+    else bad.push({ task: t, location: t.stack, value: v });
+  }
+  return { bad: magicSeen ? bad : [], magicSeen, checked };
+}

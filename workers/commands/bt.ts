@@ -23,10 +23,12 @@
  */
 import { registerCommand, parseFlags, checkCancel, CommandError } from './registry';
 import { taskList, panicTask, activeTasks, type TaskInfo } from '../analysis/tasks';
-import { unwindTask, stackTextAddresses, taskStacks, type Unwind, type Frame, type Regs } from '../analysis/unwind';
+import { unwindTask, stackTextAddresses, taskStacks, searchExceptionFrames, processStack, stackWordsOf, checkStackEnds, cpuStacks, type Unwind, type Frame, type Regs, type FoundExceptionFrame } from '../analysis/unwind';
+import { slabObjectInfo } from '../analysis/slab';
+import { listModules } from '../kernel/modules';
 import type { Program } from '../kernel/program';
 import type { SymHit } from '../kernel/symbols';
-import { programDwarf, sourceAt, crashLine, localsAt, recoverRegisters, type SourceFrame, type ScopeVariables } from '../kernel/dwarf/index';
+import { programDwarf, sourceAt, crashLine, lineAt, localsAt, recoverRegisters, type SourceFrame, type ScopeVariables } from '../kernel/dwarf/index';
 
 const hex16 = (v: bigint) => v.toString(16).padStart(16, '0');
 
@@ -108,15 +110,40 @@ function layout(u: Unwind, isPanic: boolean, stackName: (a: bigint) => string | 
   return out;
 }
 
-function frameLine(s: Shown, symOffsets = false): string {
+function frameLine(s: Shown, symOffsets = false, hexOffsets = false): string {
   const f = s.frame;
   const mod = f.sym?.sym.module ? ` [${f.sym.sym.module}]` : '';
-  // -s: symbol+decimal offset, as crash's bt -s
-  const name = f.sym ? (symOffsets && f.sym.offset ? `${f.sym.sym.name}+${f.sym.offset}` : f.sym.sym.name) : hex16(f.pc);
+  // -s: symbol+decimal offset, as crash's bt -s; -sx: hexadecimal (crash's bt -sx)
+  const off = f.sym?.offset ? (hexOffsets ? `+0x${f.sym.offset.toString(16)}` : `+${f.sym.offset}`) : '';
+  const name = f.sym ? (symOffsets ? `${f.sym.sym.name}${off}` : f.sym.sym.name) : hex16(f.pc);
   return `${('#' + s.level).padStart(3)} [${f.slot.toString(16)}] ${name} at ${f.pc.toString(16)}${mod}`;
 }
 
-function stackWords(prog: Program, from: bigint, to: bigint): string[] {
+/**
+ * How a stack word is shown by bt -F/-FF and bt -r (crash's layout: 16 columns, left-aligned):
+ * a readable address inside the kernel image or a module is "symbol+offset" (decimal); with
+ * `slab`, a readable address in a slab page is "[cache]" (-F) or "[address:cache]" (-FF), from
+ * the same slab lookup as kmem/whatis ADDR (slabObjectInfo); anything else is the hex word.
+ */
+export function symbolicWord(prog: Program, v: bigint, slab: 0 | 1 | 2): string {
+  const hex = hex16(v);
+  if (v < 0xffff800000000000n || !prog.mem.tryRead(v, 1)) return hex;
+  const text = prog.symbolAddress('_text');
+  const end = prog.symbolAddress('_end');
+  const hit = prog.symbols.lookup(v);
+  const inModule = (mod: string) => listModules(prog).some((m) => m.name === mod && m.regions.some((r) => v >= r.start && v < r.end));
+  if (hit && (hit.sym.module ? inModule(hit.sym.module) : text !== undefined && end !== undefined && v >= text && v <= end)) {
+    return (hit.offset ? `${hit.sym.name}+${hit.offset}` : hit.sym.name).padEnd(16);
+  }
+  if (slab) {
+    const so = slabObjectInfo(prog, v);
+    if (so) return (slab === 2 ? `[${v.toString(16)}:${so.cache.name}]` : `[${so.cache.name}]`).padEnd(16);
+  }
+  return hex;
+}
+
+/** Stack words [from, to), two a line as crash's bt -f (symbolic with -F: see symbolicWord). */
+function stackWords(prog: Program, from: bigint, to: bigint, slab: 0 | 1 | 2 = 0, symbolic = false): string[] {
   const out: string[] = [];
   if (to <= from) return out;
   const n = Math.min(Number((to - from) / 8n), 1024);
@@ -127,7 +154,7 @@ function stackWords(prog: Program, from: bigint, to: bigint): string[] {
     for (let j = i; j < Math.min(i + 2, n); j++) {
       let v = 0n;
       for (let k = 7; k >= 0; k--) v = (v << 8n) | BigInt(b[j * 8 + k]);
-      words.push(hex16(v));
+      words.push(symbolic ? symbolicWord(prog, v, slab) : hex16(v));
     }
     out.push(`    ${(from + BigInt(i * 8)).toString(16)}: ${words.join(' ')} `);
   }
@@ -136,8 +163,16 @@ function stackWords(prog: Program, from: bigint, to: bigint): string[] {
 
 export interface BtOptions {
   frames?: boolean; // -f
+  /** -F (1) / -FF (2): frame data symbolic, slab objects by cache name (-FF: with the address) */
+  symbolic?: 0 | 1 | 2;
+  hexOffsets?: boolean; // -x (with -s)
+  /** -T: text symbols from the bottom of the stack instead of from the first frame (-t) */
+  allText?: boolean;
   text?: boolean; // -t
-  lines?: boolean; // -l
+  /** -l: crash's source line of each frame's pc (gdb's line table at the exact address) */
+  lines?: boolean;
+  /** --inline: the calls inlined at each frame's pc and the call's own line (pc - 1 for a return address) */
+  inline?: boolean;
   locals?: boolean; // --locals
   symOffsets?: boolean; // -s
 }
@@ -196,7 +231,18 @@ function frameSource(prog: Program, f: Frame): SourceFrame[] | null {
   return sourceAt(prog, f.pc, !(f.regs || f.prstatus || f.interrupted));
 }
 
-/** bt -l lines under a frame: its inlined calls (innermost first), then its own source line. */
+/**
+ * bt -l as crash prints it: the line of the frame's exact pc from the line table (gdb's
+ * get_line_number: the innermost inlined line, no pc - 1 for return addresses); none for module
+ * text (no module debug info) or an address without a line.
+ */
+function crashSourceLine(prog: Program, f: Frame): string[] {
+  if (f.sym?.sym.module) return [];
+  const l = lineAt(prog, f.pc);
+  return l ? [`    ${crashLine(l)}`] : [];
+}
+
+/** bt --inline lines under a frame: its inlined calls (innermost first), then its own source line. */
 function sourceLines(src: SourceFrame[] | null): string[] {
   if (!src) return [];
   const out: string[] = [];
@@ -212,15 +258,21 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
   const isPanic = panic?.task === t.task;
   const u = unwindTask(prog, t);
   const lines = [btHeader(t)];
-  if (opts.text) {
+  if (opts.text || opts.allText) {
     const first = u.frames[0];
-    const start = first ? first.sp : 0n;
-    if (first) lines.push(`              START: ${first.sym ? first.sym.sym.name : hex16(first.pc)} at ${first.pc.toString(16)}`);
-    for (const a of stackTextAddresses(prog, t, start)) {
+    // -t: from the first frame up (crash's START line); -T: from the bottom of the task's stack
+    const own = processStack(prog, t);
+    const start = opts.allText ? (own?.start ?? 0n) : first ? (first.prstatus ? first.sp : first.slot) : 0n;
+    if (first && !opts.allText) lines.push(`              START: ${first.sym ? first.sym.sym.name : hex16(first.pc)} at ${first.pc.toString(16)}`);
+    const addrs = stackTextAddresses(prog, t, start);
+    for (const a of addrs) {
       const mod = a.sym?.sym.module ? ` [${a.sym.sym.module}]` : '';
       lines.push(`  [${a.slot.toString(16)}] ${a.sym ? a.sym.sym.name : '?'} at ${a.pc.toString(16)}${mod}`);
     }
-    return { text: lines.join('\n') + '\n', json: { ...btJson(t, u, layout(u, isPanic)), text_addresses: stackTextAddresses(prog, t, start).map((a) => ({ sp: '0x' + a.slot.toString(16), pc: '0x' + a.pc.toString(16), symbol: a.sym?.sym.name ?? null, offset: a.sym?.offset ?? null, module: a.sym?.sym.module ?? null })) } };
+    // -t/-T end with the user-mode registers of the syscall entry, as crash does
+    const userFrame = u.frames.find((f) => f.user && f.regs && !f.prstatus);
+    if (userFrame) lines.push(...formatRegs(userFrame.regs!, true));
+    return { text: lines.join('\n') + '\n', json: { ...btJson(t, u, layout(u, isPanic)), text_addresses: addrs.map((a) => ({ sp: '0x' + a.slot.toString(16), pc: '0x' + a.pc.toString(16), symbol: a.sym?.sym.name ?? null, offset: a.sym?.offset ?? null, module: a.sym?.sym.module ?? null })) } };
   }
   const stacks = taskStacks(prog, t);
   const stackName = (a: bigint) => stacks.find((s) => a >= s.start && a < s.end)?.name ?? null;
@@ -230,34 +282,49 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
   if (dwarf) for (const s of shown) if (s.block !== 'user') sources.set(s.frame, frameSource(prog, s.frame));
   const locals = dwarf && opts.locals ? walkLocals(prog, u) : new Map<Frame, ScopeVariables[] | null>();
   let prevStack: string | null = null;
+  // the words of a frame followed by an exception block are shown after that block
+  let pendingWords: { from: bigint; to: bigint } | null = null;
   shown.forEach((s, i) => {
     const f = s.frame;
     if (s.block === null) {
       const st = stackName(f.slot);
-      if (prevStack && st && st !== prevStack) lines.push(`--- <${prevStack}> ---`);
+      const switched = !!(prevStack && st && st !== prevStack);
+      if (switched) lines.push(`--- <${prevStack}> ---`);
       if (st) prevStack = st;
-      lines.push(frameLine(s, opts.symOffsets));
-      if (opts.lines) lines.push(...sourceLines(sources.get(f) ?? null));
+      // the first frame back on the interrupted stack: crash brackets the stack pointer after the
+      // return (the frame's CFA), not the return address's slot
+      lines.push(frameLine(switched ? { ...s, frame: { ...f, slot: f.sp } } : s, opts.symOffsets, opts.hexOffsets));
+      if (opts.lines && dwarf) lines.push(...crashSourceLine(prog, f));
+      if (opts.inline) lines.push(...sourceLines(sources.get(f) ?? null));
       if (opts.locals) lines.push(...localLines(locals.get(f) ?? null));
-      if (opts.frames) {
-        const next = shown.slice(i + 1).find((x) => x.block === null || x.block === 'exception' || x.block === 'user');
-        const end = next ? (next.block === null ? next.frame.slot : (next.frame.regsAddress ?? next.frame.slot)) : (stacks.find((x) => f.slot >= x.start && f.slot < x.end)?.end ?? f.slot);
-        if (!next || stackName(end - 8n) === st) lines.push(...stackWords(prog, f.slot + 8n, end));
+      // -f/-F: the words from above this frame's return address up to and including the next
+      // frame's (an exception frame's pt_regs included), as crash shows them; none after the
+      // last frame, none across a stack switch
+      const next = shown.slice(i + 1).find((x) => x.block === null);
+      if ((opts.frames || opts.symbolic) && !f.user && shown[i + 1]?.block !== 'user' && next && stackName(next.frame.slot) === st) {
+        if (!shown.slice(i + 1, shown.indexOf(next)).length) lines.push(...stackWords(prog, f.slot + 8n, next.frame.slot + 8n, opts.symbolic ?? 0, !!opts.symbolic));
+        else pendingWords = { from: f.slot + 8n, to: next.frame.slot + 8n };
       }
     } else if (s.block === 'exception' || s.block === 'prstatus') {
       lines.push(`    [exception RIP: ${symDec(f.sym, f.pc)}]`);
-      if (opts.lines) lines.push(...sourceLines(sources.get(f) ?? null));
+      if (opts.inline) lines.push(...sourceLines(sources.get(f) ?? null));
       if (opts.locals) lines.push(...localLines(locals.get(f) ?? null));
       lines.push(...formatRegs(f.regs!, s.block === 'exception'));
+      // crash prints the exception RIP's line after the registers
+      if (opts.lines && dwarf) lines.push(...crashSourceLine(prog, f));
       const st = stackName(f.sp);
       if (s.block === 'prstatus' && st) prevStack = st;
+      if (pendingWords && shown[i + 1]?.block === null) {
+        lines.push(...stackWords(prog, pendingWords.from, pendingWords.to, opts.symbolic ?? 0, !!opts.symbolic));
+        pendingWords = null;
+      }
     } else {
       lines.push(...formatRegs(f.regs!, true));
     }
   });
   if (u.stopped) lines.push(`    ${u.stopped}`);
   for (const n of u.notes) lines.push(`    (${n})`);
-  if ((opts.lines || opts.locals) && !dwarf) lines.push(`    (no ${opts.locals ? 'variables' : 'source lines'}: open a vmlinux with debug info for this kernel)`);
+  if ((opts.lines || opts.inline || opts.locals) && !dwarf) lines.push(`    (no ${opts.locals ? 'variables' : 'source lines'}: open a vmlinux with debug info for this kernel)`);
   return { text: lines.join('\n') + '\n', json: btJson(t, u, shown, sources, opts.locals ? locals : undefined) };
 }
 
@@ -362,6 +429,105 @@ export function perTaskResult(tasks: readonly TaskInfo[], each: (t: TaskInfo) =>
   return { text: out.map((o) => o.text).join('\n'), json: out.map((o) => o.json) };
 }
 
+/** One found exception frame as crash's bt -e prints it (blank line, location, registers). */
+function eframeLines(prog: Program, e: FoundExceptionFrame): string[] {
+  const out = ['', `  ${e.user ? 'USER' : 'KERNEL'}-MODE EXCEPTION FRAME AT: ${e.address.toString(16)}`];
+  if (!e.user) out.push(`    [exception RIP: ${symDec(prog.symbols.lookup(e.regs.ip), e.regs.ip)}]`);
+  out.push(...formatRegs(e.regs, true));
+  return out;
+}
+
+function eframeJson(e: FoundExceptionFrame) {
+  return { address: '0x' + e.address.toString(16), mode: e.user ? 'user' : 'kernel', registers: regsJson(e.regs) };
+}
+
+/** bt -e: the task's stack searched for exception frames, bottom to top. */
+export function btExceptionSearch(prog: Program, t: TaskInfo): { text: string; json: unknown } {
+  const lines = [btHeader(t)];
+  const st = processStack(prog, t);
+  const r = st ? searchExceptionFrames(prog, st) : { frames: [], unreadable: true };
+  for (const e of r.frames) lines.push(...eframeLines(prog, e));
+  const problems: string[] = [];
+  if (r.unreadable) {
+    problems.push(st ? `stack ${st.start.toString(16)}-${st.end.toString(16)} is not in the dump` : 'task has no kernel stack');
+    lines.push(`    (${problems[0]})`);
+  }
+  return { text: lines.join('\n') + '\n', json: { task: '0x' + t.task.toString(16), pid: t.pid, comm: t.comm, cpu: t.cpu, exception_frames: r.frames.map(eframeJson), problems } };
+}
+
+/**
+ * bt -E: every CPU's IRQ stack, then each CPU's exception stacks, searched for exception frames
+ * (crash's order and headers). Exception stacks that are not mapped in the dump (the VC stacks
+ * of a guest without SEV-ES) are not listed, as crash lists only the available ones.
+ */
+export function btCpuStackSearch(prog: Program, cpus: number[] | null): { text: string; json: unknown } {
+  const lines: string[] = [];
+  const json: unknown[] = [];
+  const all = cpuStacks(prog).filter((s) => cpus === null || cpus.includes(s.cpu ?? -1));
+  const ordered = [...all.filter((s) => s.name === 'IRQ stack'), ...all.filter((s) => s.name !== 'IRQ stack').sort((a, b) => (a.cpu ?? 0) - (b.cpu ?? 0))];
+  for (const s of ordered) {
+    const r = searchExceptionFrames(prog, s);
+    if (r.unreadable && s.name !== 'IRQ stack') continue;
+    lines.push(`CPU ${s.cpu} ${s.name.toUpperCase()}:`);
+    if (r.unreadable) lines.push('(not in the dump)', '');
+    else if (!r.frames.length) lines.push('(none found)', '');
+    else {
+      for (const e of r.frames) lines.push(...eframeLines(prog, e));
+      lines.push('');
+    }
+    json.push({ cpu: s.cpu, stack: s.name, start: '0x' + s.start.toString(16), end: '0x' + s.end.toString(16), readable: !r.unreadable, exception_frames: r.frames.map(eframeJson) });
+  }
+  return { text: lines.join('\n') + '\n', json };
+}
+
+/** bt -r: the task's whole kernel stack, two words a line, text and data symbols by name. */
+export function btRawStack(prog: Program, t: TaskInfo): { text: string; json: unknown } {
+  const lines = [btHeader(t)];
+  const st = processStack(prog, t);
+  const words = st ? stackWordsOf(prog, st) : null;
+  if (!st || !words) {
+    lines.push(`    (${st ? `stack ${st.start.toString(16)}-${st.end.toString(16)} is not in the dump` : 'task has no kernel stack'})`);
+    return { text: lines.join('\n') + '\n', json: { task: '0x' + t.task.toString(16), pid: t.pid, start: null, words: null } };
+  }
+  for (let i = 0; i < words.length; i += 2) {
+    const w = words.slice(i, i + 2).map((v) => symbolicWord(prog, v, 0));
+    lines.push(`${(st.start + BigInt(i * 8)).toString(16)}:  ${w.join(' ')} `);
+  }
+  return { text: lines.join('\n') + '\n', json: { task: '0x' + t.task.toString(16), pid: t.pid, comm: t.comm, start: '0x' + st.start.toString(16), words: words.map((v) => '0x' + v.toString(16)) } };
+}
+
+/** bt -v: tasks whose stack-end magic is gone (crash's messages). */
+export function btStackCheck(prog: Program): { text: string; json: unknown } {
+  const r = checkStackEnds(prog, taskList(prog));
+  const lines: string[] = [];
+  if (!r.magicSeen) {
+    lines.push(`bt: no task stack carries STACK_END_MAGIC (${r.checked} checked): the stack ends cannot be checked on this dump`);
+  } else if (!r.bad.length) lines.push('No stack overflows detected');
+  for (const b of r.bad) {
+    lines.push(btHeader(b.task));
+    lines.push(b.value === null ? `  stack end ${b.location.toString(16)} is not in the dump` : `  possible stack overflow: ${b.location.toString(16)}: ${b.value.toString(16)} != STACK_END_MAGIC`);
+    lines.push('');
+  }
+  return {
+    text: lines.join('\n') + '\n',
+    json: { checked: r.checked, magic_seen: r.magicSeen, overflows: r.bad.map((b) => ({ task: '0x' + b.task.task.toString(16), pid: b.task.pid, comm: b.task.comm, location: '0x' + b.location.toString(16), value: b.value === null ? null : '0x' + b.value.toString(16) })) },
+  };
+}
+
+/** crash's CPU list syntax: "3", "1,8,9", "1-23", "1,8,9-14". */
+export function parseCpuList(spec: string): number[] {
+  const out = new Set<number>();
+  for (const part of spec.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) throw new CommandError(`bt: invalid cpu specification: ${spec}`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a || b - a > 65536) throw new CommandError(`bt: invalid cpu specification: ${spec}`);
+    for (let c = a; c <= b; c++) out.add(c);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
 /** Resolve "120" (pid) or "ffff888006210000" / "0x..." (task address) to tasks. */
 export function resolveTasks(prog: Program, spec: string): TaskInfo[] {
   const list = taskList(prog);
@@ -387,14 +553,26 @@ export function resolveTasks(prog: Program, spec: string): TaskInfo[] {
 registerCommand({
   name: 'bt',
   summary: 'backtrace of the panic task, a task, or every CPU\'s active task (ORC from the dump)',
-  usage: 'bt [-a] [-f] [-t] [-l] [--locals] [pid|task ...] [--json]',
+  usage: 'bt [-a|-c cpus] [-f|-F|-FF] [-t|-T] [-e|-E|-r|-v] [-l] [--inline] [-s [-x|-d]] [--locals] [pid|task ...] [--json]',
   run(args, ctx) {
-    const { flags, rest } = parseFlags(args, { bool: ['--json', '-a', '-f', '-t', '-s', '-l', '--locals'] });
+    // -FF: -F given twice (alone or in a combined flag such as -FF)
+    const fCount = args.filter((a) => /^-[A-Za-z]+$/.test(a)).reduce((n, a) => n + (a.match(/F/g)?.length ?? 0), 0);
+    const { flags, values, rest } = parseFlags(args, { bool: ['--json', '-a', '-f', '-F', '-t', '-T', '-s', '-x', '-d', '-l', '--inline', '-e', '-E', '-r', '-v', '--locals'], value: ['-c'] });
     const prog = ctx.prog;
+    const cpuList = values.has('-c') ? parseCpuList(values.get('-c')!) : null;
+    if (flags.has('-v')) return btStackCheck(prog);
+    // -E is not about one task: all other arguments but -c are ignored, as in crash
+    if (flags.has('-E')) return btCpuStackSearch(prog, cpuList);
     let tasks: TaskInfo[] = [];
-    if (flags.has('-a')) {
+    if (flags.has('-a') || cpuList) {
       const list = taskList(prog);
-      for (const [, addr] of [...activeTasks(prog)].sort((a, b) => a[0] - b[0])) {
+      const active = [...activeTasks(prog)].sort((a, b) => a[0] - b[0]);
+      if (cpuList) {
+        const bad = cpuList.filter((c) => !active.some(([cpu]) => cpu === c));
+        if (bad.length) throw new CommandError(`bt: invalid cpu number: ${bad[0]}`);
+      }
+      for (const [cpu, addr] of active) {
+        if (cpuList && !cpuList.includes(cpu)) continue;
         const t = list.find((x) => x.task === addr);
         if (t) tasks.push(t);
       }
@@ -409,7 +587,21 @@ registerCommand({
     const json: unknown[] = [];
     for (const t of tasks) {
       checkCancel(ctx);
-      const r = btTask(prog, t, { frames: flags.has('-f'), text: flags.has('-t'), lines: flags.has('-l'), locals: flags.has('--locals'), symOffsets: flags.has('-s') });
+      const r = flags.has('-e')
+        ? btExceptionSearch(prog, t)
+        : flags.has('-r')
+          ? btRawStack(prog, t)
+          : btTask(prog, t, {
+              frames: flags.has('-f'),
+              symbolic: fCount >= 2 ? 2 : fCount === 1 ? 1 : 0,
+              text: flags.has('-t'),
+              allText: flags.has('-T'),
+              lines: flags.has('-l'),
+              inline: flags.has('--inline'),
+              locals: flags.has('--locals'),
+              symOffsets: flags.has('-s'),
+              hexOffsets: flags.has('-x') && !flags.has('-d'),
+            });
       texts.push(r.text);
       json.push(r.json);
     }

@@ -4,6 +4,7 @@
 # chroot (crash 9.0.2+~16.3-1), the matching Debian -dbg vmlinux, batch mode
 # `crash -s VMLINUX DUMP < cmds` with `set scroll off`, no module objects loaded, each command
 # preceded by an `echo @@@ORACLE <cmd>` marker ('|' written %PIPE%: crash pipes echo too); the output is split into <dump>/<name>.txt.
+# bt-<dump>.txt: the bt option commands (bt -e/-E/-F/-FF/-T/-r/-c/-v, panic task and sleeping tasks).
 # Usage (as root): workers/commands/oracles/make.sh [dump-name ...]
 # Needs: /work/chroots/sid (crash installed), /work/dbg/<release>/usr/lib/debug/boot/vmlinux-<release>,
 #        ../shared/dumps, xz-decompressed ELF dumps in /tmp/vmcore-workbench-cache.
@@ -12,7 +13,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=${CHROOT:-/work/chroots/sid}
 DUMPS=${DUMPS:-$(cd "$HERE/../../../../shared/dumps" && pwd)}
 CACHE=/tmp/vmcore-workbench-cache
-MNT=$ROOT/mnt/triage-oracle
+MNT=$ROOT/mnt/triage-oracle-$$
+MNTIN=/mnt/triage-oracle-$$
+trap 'rm -rf "$MNT"' EXIT
 mkdir -p "$MNT"
 LIST=${*:-6.1-skb-uaf-0x106 6.12-skb-uaf-kaslr 6.1-bh-scribble 6.1-sysrq-kaslr 7.2-sysrq-kaslr}
 for name in $LIST; do
@@ -37,13 +40,13 @@ for name in $LIST; do
     # crash would pipe the marker echo too: the marker spells '|' as %PIPE%
     printf 'echo @@@ORACLE %s\n%s\n' "$(printf '%s' "$c" | sed 's/|/%PIPE%/g')" "$c" >> "$cmds"
   done <<CMDS
-$(cat "$HERE/commands.txt"; [ -f "$HERE/commands-$name.txt" ] && cat "$HERE/commands-$name.txt")
+$(cat "$HERE/commands.txt"; [ -f "$HERE/commands-$name.txt" ] && cat "$HERE/commands-$name.txt"; [ -f "$HERE/bt-$name.txt" ] && cat "$HERE/bt-$name.txt")
 CMDS
   echo "echo @@@ORACLE end" >> "$cmds"
   echo quit >> "$cmds"
   out=$HERE/$name
   mkdir -p "$out"
-  chroot "$ROOT" sh -c "crash -s $extra /mnt/triage-oracle/vmlinux /mnt/triage-oracle/dump < /mnt/triage-oracle/cmds" > "$MNT/out.txt" 2>&1 || true
+  chroot "$ROOT" sh -c "crash -s $extra $MNTIN/vmlinux $MNTIN/dump < $MNTIN/cmds" > "$MNT/out.txt" 2>&1 || true
   python3 - "$MNT/out.txt" "$out" <<'PY'
 import sys, re, os
 text = open(sys.argv[1], errors='replace').read()

@@ -99,8 +99,8 @@ describe.skipIf(!vmlinux || !hasAddr2line || dumps.length === 0)(
           expect(bad.slice(0, 10)).toEqual([]);
           expect(inlined).toBeGreaterThan(10);
         });
-        it('bt -l prints the inlined calls and the source line of each frame; bt --json carries them', () => {
-          const text = runCommand({ prog }, 'bt -l').text;
+        it('bt --inline prints the inlined calls and the source line of each frame; bt --json carries them', () => {
+          const text = runCommand({ prog }, 'bt --inline').text;
           expect(text).toMatch(/^ {4}debian\/build\/build_amd64_none_amd64\/kernel\/panic\.c: \d+$/m);
           const j = runCommand({ prog }, 'bt').json as Array<{ frames: Array<{ symbol: string; source?: { file: string; line: number }; inlined?: unknown[] }> }>;
           const panic = j[0].frames.find((f) => f.symbol === 'panic')!;
@@ -224,7 +224,7 @@ describe.skipIf(!vmlinux || !hasAddr2line || dumps.length === 0)(
     const skb = dumps.find((d) => d.name === '6.1-skb-uaf-0x106');
     it.skipIf(!skb)('the skb incident: the faulting RIP is kfree_skb_list_reason inlined into skb_release_data (crash dis -l agrees on the line)', () => {
       const prog = openProgram(new NodeFileSource(skb!.file), { debug: [openDebugInput(new NodeFileSource(vmlinux!))] });
-      const text = runCommand({ prog }, 'bt -l').text;
+      const text = runCommand({ prog }, 'bt --inline').text;
       expect(text).toContain(
         [
           '    [exception RIP: skb_release_data+285]',
