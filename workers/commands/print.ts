@@ -20,6 +20,7 @@ import { CExpr, PerCpuNeeded, parseCpuSpec, type CValue, type TypedValue } from 
 import { valueText, jsonValueOf, type PrintCtx } from './struct';
 import { inferVariableType, type InferredType } from '../analysis/vartype';
 import { btfVariable } from '../kernel/variables';
+import { isKernelText } from '../analysis/unwind';
 
 const PRINT_COUNTER_KEY = cacheKey<number>('print.counter');
 
@@ -200,7 +201,10 @@ export function variableDeclaration(prog: Program, name: string): CommandResult 
   const a = prog.symbolAddress(name);
   if (a === undefined) return null;
   const hit = prog.symbols.lookup(a);
-  if (hit && /^[tTwW]$/.test(hit.sym.type)) return null; // a function: the address path describes it
+  // a function: the address path describes it. By address (below _etext or in init text), not by the
+  // kallsyms letter alone: Linux 7.2's kallsyms (and nm of its vmlinux) type .data symbols such as
+  // jiffies, init_mm and init_task 'T'
+  if (hit && isKernelText(prog, a)) return null;
   const inf = inferVariableType(prog, name);
   const c = inf.candidates[0];
   if (!c) return null;
