@@ -162,7 +162,25 @@ function symSuffix(p: PrintCtx, v: bigint, text: boolean): string {
   if (!text && (v < START_KERNEL_MAP || !p.prog.arch.isKernelText(v))) return '';
   const hit = symbolAt(p.prog, v);
   if (!hit || hit.sym.module) return '';
+  // gdb names a data address only by the object that holds it: a zero-sized symbol that is not text
+  // (a linker-script section bound such as __smp_locks .. __smp_locks_end) names nothing. kallsyms
+  // has no sizes, so a bound is known by its partner: NAME with NAME_end, __start_X with __stop_X,
+  // X_start with X_end/X_stop, and the other way round (7.2's rq.scx.local_dsq.pcpu points into
+  // .smp_locks: crash prints no symbol, drgn finds only zero-sized symbols there)
+  if (!text && isSectionBound(p.prog, hit.sym.name)) return '';
   return ` <${hit.sym.name}${hit.offset ? '+' + hit.offset : ''}>`;
+}
+
+/** Is `name` one end of a linker-script section's pair of bounds (a symbol of size zero)? */
+function isSectionBound(prog: Program, name: string): boolean {
+  const partners: string[] = [name + '_end'];
+  let m: RegExpExecArray | null;
+  if ((m = /^(.*)_end$/.exec(name))) partners.push(m[1], m[1] + '_start', m[1] + '_begin');
+  if ((m = /^(.*)_(?:start|begin)$/.exec(name))) partners.push(m[1] + '_end', m[1] + '_stop');
+  if ((m = /^(.*)_stop$/.exec(name))) partners.push(m[1] + '_start');
+  if ((m = /^__start_(.+)$/.exec(name))) partners.push('__stop_' + m[1]);
+  if ((m = /^__stop_(.+)$/.exec(name))) partners.push('__start_' + m[1]);
+  return partners.some((n) => n !== name && prog.symbolAddress(n) !== undefined);
 }
 
 /** The scalar (int, char, bool, enum, pointer) at bit offset `bit` of buf, as gdb prints it. */
