@@ -24,39 +24,61 @@ const EXACT = ['ps -S', 'ps -m', 'mod', 'mod -t', 'sys -t', 'p runqueues', 'stru
 /** commands whose whole answer on these dumps is crash's one-line message (not a crash failure) */
 const MESSAGE = ['log -a'];
 /**
- * Where crash 9.0.2 is wrong on a kernel (the dump READMEs' known tool failures), what is still
- * compared: 7.2 — crash's swap_info reader fails (an empty swap section), its boot time is 1970
- * ("crash sys prints DATE 1970 on Linux 7.2", so log -T's dates are too), and it does not know
- * total_nr_irqs (nr_irqs before 6.13), listing only its default 224 IRQs.
+ * Proven crash 9.0.2 errors, one per dump and command (oracles/README.md, "crash errors on 7.2"):
+ * each takes the engine's text and the facts drgn 0.3.0 read from the same dump
+ * (oracles/<dump>/drgn-crash-errors.txt, made by oracles/drgn-crash-errors.py), checks with expect
+ * that the part crash got wrong is what drgn says, and returns the engine's text as crash 9.0.2
+ * would print it with its error; the rest must still equal crash line for line.
  */
-const CRASH_WRONG: Record<string, Record<string, { why: string; check: (prog: Program, got: string, want: string) => void }>> = {
+type CrashError = (got: string, drgn: Map<string, string>, want: string) => string;
+const CRASH_ERRORS: Partial<Record<string, Partial<Record<string, CrashError>>>> = {
   '7.2-sysrq-kaslr': {
-    'kmem -i': {
-      why: 'crash reads no swap on 7.2: swap lines left out',
-      check: (_p, got, want) => {
-        const noSwap = (t: string) => t.trimEnd().split('\n').filter((l) => !/SWAP/.test(l)).join('\n').replace(/\n{2,}/g, '\n\n');
-        expect(noSwap(got)).toBe(noSwap(want));
-      },
+    // crash sizes the IRQ table from the symbol nr_irqs and falls back to 224 without it; Linux 7.2
+    // names it total_nr_irqs (440 here) and has no irq_desc at or above 224 (drgn: sparse_irqs), so
+    // the engine's rows 224..total_nr_irqs-1 are all "(unused)" and crash stops at 223
+    irq: (got, drgn) => {
+      expect(drgn.get('symbol nr_irqs')).toBe('absent');
+      expect(drgn.get('irqs >= 224 with an irq_desc')).toBe('0');
+      const rows = got.trimEnd().split('\n');
+      const extra = rows.filter((l) => /^\s*(\d+)\s/.test(l) && Number(/\d+/.exec(l)![0]) >= 224);
+      expect(extra.length).toBe(Number(drgn.get('total_nr_irqs')) - 224);
+      for (const l of extra) expect(l).toMatch(/^\s*\d+\s+\(unused\)\s+\(unused\)\s*$/);
+      return rows.filter((l) => !extra.includes(l)).join('\n');
     },
-    'log -T': {
-      why: "crash's 7.2 boot time is 1970: messages compared, dates checked to be later",
-      check: (_p, got, want) => {
-        const msg = (t: string) => t.trimEnd().split('\n').map((l) => l.replace(/^\[[^\]]*\] /, ''));
-        expect(msg(got)).toEqual(msg(want));
-        expect(want).toMatch(/^\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d UTC 1969\]/);
-        expect(got).not.toMatch(/ (1969|1970)\]/);
-      },
+    // crash prints no swap lines: the kernel has no swapper_space(s) any more; drgn: no swap file
+    // (nr_swapfiles 0, total_swap_pages 0), so the engine's three SWAP lines must say 0
+    'kmem -i': (got, drgn) => {
+      expect(drgn.get('symbol swapper_spaces')).toBe('absent');
+      const swap = got.split('\n').filter((l) => /SWAP/.test(l));
+      expect(swap.map((l) => l.trim().split(/\s{2,}/).slice(0, 3))).toEqual([
+        ['TOTAL SWAP', drgn.get('total_swap_pages'), '0'],
+        ['SWAP USED', '0', '0'],
+        ['SWAP FREE', drgn.get('total_swap_pages'), '0'],
+      ]);
+      return got.replace(/^ {3}TOTAL SWAP.*\n.*SWAP USED.*\n.*SWAP FREE.*\n/m, '');
     },
-    irq: {
-      why: "crash lists its default 224 IRQs (no total_nr_irqs): crash's lines are our first lines",
-      check: (prog, got, want) => {
-        const g = got.trimEnd().split('\n').map((l) => l.trimEnd());
-        const w = want.trimEnd().split('\n').map((l) => l.trimEnd());
-        expect(g.slice(0, w.length)).toEqual(w);
-        expect(g.length - 1).toBe(prog.mem.u32(prog.symbolAddress('total_nr_irqs')!));
-      },
+    // crash reads the wall clock from tk_core, which Linux 7.2 no longer has (timekeeper_data[]):
+    // its xtime is 0, so every date is the engine's minus timekeeper_data[0].timekeeper.xtime_sec
+    'log -T': (got, drgn) => {
+      const xtime = Number(drgn.get('timekeeper_data[0].timekeeper.xtime_sec'));
+      expect(drgn.get('symbol tk_core')).toBe('absent');
+      expect(xtime).toBeGreaterThan(0);
+      return got.replace(/^\[(\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d UTC \d+)\]/gm, (_m, d: string) => `[${crashDate(Date.parse(d) / 1000 - xtime)}]`);
     },
   },
+};
+/** crash's date format, as `date` prints it in UTC: "Wed Dec 31 23:59:53 UTC 1969" */
+function crashDate(sec: number): string {
+  const t = new Date(sec * 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  const [wd, mo] = [t.toUTCString().slice(0, 3), t.toUTCString().slice(8, 11)];
+  return `${wd} ${mo} ${String(t.getUTCDate()).padStart(2)} ${p(t.getUTCHours())}:${p(t.getUTCMinutes())}:${p(t.getUTCSeconds())} UTC ${t.getUTCFullYear()}`;
+}
+const drgnFacts = (dump: string): Map<string, string> => {
+  const f = join(ORACLES, dump, 'drgn-crash-errors.txt');
+  const m = new Map<string, string>();
+  if (existsSync(f)) for (const l of readFileSync(f, 'utf8').split('\n')) { const i = l.indexOf(' = '); if (i > 0) m.set(l.slice(0, i), l.slice(i + 3)); }
+  return m;
 };
 
 /** p: crash's first line, the value history number aside (we add the inference evidence below it) */
@@ -77,11 +99,10 @@ for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble'
       const want = existsSync(f) ? readFileSync(f, 'utf8') : '';
       // crash failed on this kernel (7.2: "invalid ..."): drgn-side checks cover it elsewhere
       const crashFailed = !want.trim() || /^(crash|[a-z]+): /m.test(want.split('\n')[0]);
-      const known = CRASH_WRONG[name]?.[cmd];
-      it.skipIf(crashFailed)(`${cmd}${known ? ` (${known.why})` : ''}`, () => {
+      const crashError = CRASH_ERRORS[name]?.[cmd];
+      it.skipIf(crashFailed)(`${cmd}${crashError ? ' (with crash\'s proven error on this kernel: CRASH_ERRORS)' : ''}`, () => {
         const got = runCommand({ prog: P() }, cmd).text;
-        if (known) return known.check(P(), got, want);
-        expect(got.trimEnd()).toBe(want.trimEnd());
+        expect((crashError ? crashError(got, drgnFacts(name), want) : got).trimEnd()).toBe(want.trimEnd());
       }, 120_000);
     }
     for (const cmd of MESSAGE) {
@@ -146,10 +167,7 @@ for (const name of ['6.1-skb-uaf-0x106', '6.12-skb-uaf-kaslr', '6.1-bh-scribble'
         expect(runCommand({ prog: P() }, cmd).text.trimEnd()).toBe(want.trimEnd());
       }, 120_000);
     }
-    // 7.2: our kallsyms reader gives every symbol type "T" there (`sym jiffies`: "(T) jiffies"), so
-    // whatis takes the globals for functions: a known bug of the symbol reader, skipped until fixed
-    const symTypes = !name.startsWith('7.');
-    it.skipIf(!existsSync(oracleFile(name, 'whatis jiffies')) || !symTypes)(`whatis of globals (crash, from DWARF) = our inferred type${symTypes ? '' : ' (skipped: 7.2 symbol types all read as T)'}`, () => {
+    it.skipIf(!existsSync(oracleFile(name, 'whatis jiffies')))('whatis of globals (crash, from DWARF) = our inferred type', () => {
       for (const sym of ['jiffies', 'init_task', 'init_mm', 'init_net', 'slab_mutex', 'rtnl_mutex', 'modules']) {
         const f = oracleFile(name, `whatis ${sym}`);
         if (!existsSync(f)) continue;
@@ -187,10 +205,10 @@ describe('kmem -v and kmem -i equal crash (../shared/dumps/<dump>/oracle/kmem-v.
         return;
       }
       expect(runCommand({ prog }, 'kmem -v').text.trimEnd()).toBe(d!.oracle('kmem-v.txt').trimEnd());
-      // 7.2: crash's swap_info reader fails (its kmem-i.txt has an empty swap section); compare the rest
-      const noSwap = (t: string) => t.trimEnd().split('\n').filter((l) => !/SWAP/.test(l)).join('\n').replace(/\n{2,}/g, '\n\n');
-      expect(noSwap(runCommand({ prog }, 'kmem -i').text)).toBe(noSwap(d!.oracle('kmem-i.txt')));
-      if (!name.startsWith('7.')) expect(runCommand({ prog }, 'kmem -i').text.trimEnd()).toBe(d!.oracle('kmem-i.txt').trimEnd());
+      // 7.2: crash prints no swap lines (the proven crash error CRASH_ERRORS['7.2-sysrq-kaslr']['kmem -i'])
+      const got = runCommand({ prog }, 'kmem -i').text;
+      const crashError = CRASH_ERRORS[name]?.['kmem -i'];
+      expect((crashError ? crashError(got, drgnFacts(name), '') : got).trimEnd()).toBe(d!.oracle('kmem-i.txt').trimEnd());
     }, 120_000);
   }
 });
