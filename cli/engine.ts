@@ -7,13 +7,11 @@
 export { NodeFileSource } from '../workers/source/node';
 export { openProgram } from '../workers/node';
 export { runCommand, runCommandSafe } from '../workers/commands/registry';
+import { lineDisassembles } from '../workers/commands/registry';
 export { initDisassembler } from '../workers/analysis/disasm';
 export { openDebugInput } from '../workers/kernel/debuginfo';
 
-/** Commands that disassemble (capstone's wasm must be loaded before they run; it is not for others). */
-const DISASSEMBLING = new Set(['dis', 'oops']);
-
-/** Whether any of these command lines disassembles. */
+/** Whether any of these command lines runs the disassembler (capstone's wasm is loaded only then). */
 export function needsDisassembler(lines: string[]): boolean {
-  return lines.some((l) => DISASSEMBLING.has(l.trim().split(/\s+/)[0]));
+  return lines.some(lineDisassembles);
 }

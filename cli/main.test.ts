@@ -72,6 +72,12 @@ describe.skipIf(!hasSample)('vmcore CLI on the sample dump', () => {
     const s = vmcore([SAMPLE, 'skb_shared_info.frag_list ffff888005ec9ac0']);
     expect(s.stdout).toBe('  frag_list = 0x106,\n');
   });
+  it('whatis of a global is typed by inference, which disassembles: the CLI loads capstone for it', () => {
+    // crash: "struct mm_struct init_mm;"; without the disassembler the CLI printed only the symbol line
+    const r = vmcore([SAMPLE, 'whatis init_mm']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('struct mm_struct init_mm;');
+  });
   it('rd -64 --json words', () => {
     const r = vmcore([SAMPLE, 'rd -64 ffff888005ec9ac0 2', '--json']);
     expect(r.code, r.stderr).toBe(0);

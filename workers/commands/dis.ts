@@ -118,6 +118,7 @@ export interface DisJson {
 
 registerCommand({
   name: 'dis',
+  disassembles: true,
   summary: 'disassemble kernel or module text (AT&T syntax, as crash prints it)',
   usage: 'dis [-l] [-r] <addr|sym[+off]> [count] [--json]',
   run(args, ctx) {

@@ -13,6 +13,7 @@ import { MemoryError, expectedError } from '../errors';
  */
 registerCommand({
   name: 'oops',
+  disassembles: true,
   summary: "parse a pasted oops/panic/KASAN/slub_debug report (default: the dump's own log)",
   usage: 'oops [-n] ["<pasted report text>"]   (-n: do not check against the dump)',
   run(args, ctx) {

@@ -140,6 +140,7 @@ function printOne(prog: Program, text: string, hex: boolean, dec: boolean): Comm
 for (const name of ['p', 'print']) {
   registerCommand({
     name,
+    disassembles: true,
     summary: 'print a C expression: variables (typed by BTF or inferred), per-CPU var:cpu, members, casts, pointers',
     usage: `${name}[/x|/d] [-x|-d] [-c cpus] <expression>   e.g. p jiffies, p runqueues:1, p init_task.comm, p ((struct sk_buff *)ADDR)->head`,
     run: (args, ctx) => runPrint(args, ctx, undefined),
@@ -153,6 +154,7 @@ registerFallback((name, args, ctx) => {
 
 registerCommand({
   name: 'vartype',
+  disassembles: true,
   summary: "the type of a global variable: BTF's VAR entry, else the types the kernel's code uses it as, ranked with the evidence",
   usage: 'vartype [-v] <symbol>',
   run(args, ctx): CommandResult {

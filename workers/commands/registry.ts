@@ -25,6 +25,9 @@ export interface Command {
   aliases?: string[];
   summary: string;
   usage: string;
+  /** it runs the disassembler (itself, or through the type inference of globals in analysis/vartype.ts):
+   *  capstone's wasm loads asynchronously, so a caller that loads it lazily (the CLI) loads it first */
+  disassembles?: boolean;
   run(args: string[], ctx: CommandContext): CommandResult;
 }
 
@@ -66,6 +69,12 @@ export function listCommands(): Command[] {
 
 export function getCommand(name: string): Command | undefined {
   return commands.get(name);
+}
+
+/** Whether a command line runs the disassembler (see Command.disassembles); `p/x` is print's fallback. */
+export function lineDisassembles(line: string): boolean {
+  const word = line.trim().split(/\s+/)[0] ?? '';
+  return getCommand(word)?.disassembles === true || /^p(rint)?\/[xd]$/.test(word);
 }
 
 /** Split a command line into words; quotes group, a backslash escapes. */

@@ -14,6 +14,7 @@ import { expectedError } from '../errors';
 
 registerCommand({
   name: 'tree',
+  disassembles: true,
   summary: 'the entries of an rbtree, maple tree, xarray / radix tree / idr, in crash\'s order',
   usage: 'tree -t rbtree|maple|xarray|radix|idr [-o offset|struct.member] [-l] <root>',
   run(args, ctx) {

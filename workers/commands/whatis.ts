@@ -475,6 +475,7 @@ export function trackLines(t: TrackJson): string[] {
 
 registerCommand({
   name: 'whatis',
+  disassembles: true,
   summary: 'what an address is: slab object (cache, offset, state, member), symbol, stack, vmalloc, page',
   usage: 'whatis <address> | whatis <variable>',
   run(args: string[], ctx: CommandContext): CommandResult {
