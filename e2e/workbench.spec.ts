@@ -124,6 +124,9 @@ test('overlay sk_buff shows head and end; +0x2c8 at the head is skb_shared_info.
   await page.getByTestId('which-types').click();
   const cands = page.getByTestId('candidates');
   await expect(cands).toContainText('struct request + PDU');
+  // who points at the object: the skb (crash's R13) through sk_buff.head, and its shared info is left out
+  await expect(page.getByTestId('referrers')).toContainText(`sk_buff.head of ${SKB.replace(/^0x/, '')}`);
+  await expect(page.getByTestId('referrers')).toContainText('not scored: +0x2c0');
   await page.screenshot({ path: `${SHOTS}/15-which-types-fit.png` });
   await cands.locator('li').filter({ hasText: 'struct request + PDU' }).first().getByRole('button', { name: 'use' }).click();
   await expect(page.getByTestId('offset-member')).toContainText('PDU');

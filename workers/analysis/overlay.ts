@@ -4,6 +4,7 @@ import type { Btf, BtfComposite } from '../kernel/btf';
 import { cacheKey, type Program } from '../kernel/program';
 import { listModules, moduleBtf } from '../kernel/modules';
 import { findCache, cacheSlabs, type SlabObjects } from './slab';
+import type { Referrer } from './referrers';
 
 const OVERLAY_TAGSETS_KEY = cacheKey<TagSetScan>('overlay.tagsets');
 
@@ -17,7 +18,7 @@ const OVERLAY_TAGSETS_KEY = cacheKey<TagSetScan>('overlay.tagsets');
  * blk-mq PDU at rq + sizeof(struct request), sized by the tag set's cmd_size).
  */
 
-export type EvidenceKind = 'size' | 'fnptr' | 'ptr' | 'typed-ptr' | 'list' | 'enum' | 'bool' | 'string' | 'bad';
+export type EvidenceKind = 'size' | 'fnptr' | 'ptr' | 'typed-ptr' | 'list' | 'enum' | 'bool' | 'string' | 'referrer' | 'bad';
 
 export interface Evidence {
   /** byte offset in the object */
@@ -76,7 +77,23 @@ export interface OverlayOptions {
   modules?: boolean;
   /** try composite layouts (request + PDU) — for generic (kmalloc) objects; default true */
   composites?: boolean;
+  /**
+   * Who points into the object (findReferrers): a referrer whose member is a pointer to a struct
+   * is evidence for (or against) the layout at the offset it points to.
+   */
+  referrers?: Referrer[];
+  /**
+   * Byte ranges that say nothing about the object's type and are left out of the scoring: words
+   * still holding the free poison, another owner's part (an skb's shared info at head + end).
+   */
+  neutral?: NeutralRange[];
   cancel?: { cancelled: boolean };
+}
+
+export interface NeutralRange {
+  offset: number;
+  size: number;
+  why: string;
 }
 
 interface TypeRef {
@@ -88,7 +105,7 @@ interface TypeRef {
 }
 
 /** Evidence of layout (pointers and links that check out), as opposed to plausible scalars. */
-const STRUCTURAL = new Set<EvidenceKind>(['fnptr', 'ptr', 'typed-ptr', 'list', 'string']);
+const STRUCTURAL = new Set<EvidenceKind>(['fnptr', 'ptr', 'typed-ptr', 'list', 'string', 'referrer']);
 
 const LIST_POISON1 = 0xdead000000000100n;
 const LIST_POISON2 = 0xdead000000000122n;
@@ -107,8 +124,12 @@ export function rankOverlays(prog: Program, address: bigint, opts: OverlayOption
   const size = opts.size;
   const window = opts.window ?? [Math.max(1, Math.floor(size / 2) + 1), size];
   const bytes = readObject(prog, address, size);
+  // neutral bytes read as zero: no member is judged on them (NULL, 0 and empty say nothing)
+  for (const r of opts.neutral ?? []) bytes.fill(0, Math.max(0, r.offset), Math.min(size, r.offset + r.size));
   const types = allStructTypes(prog, opts.modules !== false);
   const scorer = new Scorer(prog, address, bytes, opts.classify ?? defaultClassify(prog));
+  const typed = (opts.referrers ?? []).filter((r) => r.pointee && r.delta >= 0 && r.delta < size);
+  const refEv = (parts: OverlayPart[]) => referrerEvidence(prog, parts, typed);
   const out: OverlayCandidate[] = [];
   const excluded = (t: TypeRef) => opts.exclude?.has(t.name) ?? false;
 
@@ -117,7 +138,7 @@ export function rankOverlays(prog: Program, address: bigint, opts: OverlayOption
     if (t.size < window[0] || excluded(t)) continue;
     if (t.size > window[1] && !(opts.composites === false && variableTailFits(t, size))) continue;
     if ((++n & 255) === 0 && opts.cancel?.cancelled) break;
-    const ev = scorer.evaluate(t, 0);
+    const ev = [...scorer.evaluate(t, 0), ...refEv([part(t, 0)])];
     ev.push(sizeEvidence(t.size, size, window));
     out.push(candidate([part(t, 0)], ev));
   }
@@ -137,14 +158,16 @@ export function rankOverlays(prog: Program, address: bigint, opts: OverlayOption
       // a linked list): scalar coverage alone would let any type of the right size in
       if (!tailEv.some((e) => e.weight >= 2 && e.member !== '')) continue;
       anyTail = true;
-      const ev = [...headEv, ...tailEv, sizeEvidence(head.size + t.size, size, window, `${head.name} + ${t.name}`)];
-      out.push(candidate([part(head, 0), part(t, tailOff)], ev));
+      const parts = [part(head, 0), part(t, tailOff)];
+      const ev = [...headEv, ...tailEv, ...refEv(parts), sizeEvidence(head.size + t.size, size, window, `${head.name} + ${t.name}`)];
+      out.push(candidate(parts, ev));
     }
     // the driver's command type may be in no BTF the dump has (a module without BTF, or not
     // loaded): keep the head with an unknown PDU filling the rest of the object
     const pduSizes = tagSetCmdSizes(prog);
     const pdu = pduSizes.find((s) => head.size + s >= window[0] && head.size + s <= window[1]) ?? size - tailOff;
-    const ev = [...headEv];
+    const pduPart: OverlayPart = { type: 'PDU (driver command)', source: 'unknown', offset: tailOff, size: pdu, unknown: true };
+    const ev = [...headEv, ...refEv([part(head, 0), pduPart])];
     ev.push({
       offset: tailOff,
       member: '',
@@ -154,11 +177,88 @@ export function rankOverlays(prog: Program, address: bigint, opts: OverlayOption
         ? `a blk-mq tag set in this dump has cmd_size ${pdu}: ${head.name} (${head.size}) + PDU (${pdu}) = ${head.size + pdu} fits`
         : `${head.name} (${head.size} bytes) + the driver's PDU (blk_mq_rq_to_pdu: rq + 1) would fill this ${size}-byte object; the PDU's type is in no BTF of this dump`,
     });
-    out.push(candidate([part(head, 0), { type: 'PDU (driver command)', source: 'unknown', offset: tailOff, size: pdu, unknown: true }], ev));
+    out.push(candidate([part(head, 0), pduPart], ev));
   }
 
   out.sort((a, b) => b.score - a.score || a.parts.length - b.parts.length || a.name.localeCompare(b.name));
   return out.slice(0, opts.limit ?? 20);
+}
+
+/**
+ * Evidence from typed referrers: a member declared `struct T *` that points at +d of the object says
+ * a T starts there. A layout with T (or a member of type T) at +d gains; one with something else
+ * there loses; a driver PDU of unknown type starting at +d can be a T (weak support).
+ */
+function referrerEvidence(prog: Program, parts: OverlayPart[], refs: Referrer[]): Evidence[] {
+  const out: Evidence[] = [];
+  const seen = new Set<string>();
+  for (const r of refs) {
+    const key = `${r.type}.${r.member}@${r.delta}`;
+    if (seen.has(key)) continue; // many objects of one type pointing the same way count once
+    seen.add(key);
+    const n = refs.filter((x) => `${x.type}.${x.member}@${x.delta}` === key).length;
+    const who = `pointed to by ${r.text.split(' (')[0]}${n > 1 ? ` and ${n - 1} more` : ''} (a ${r.memberType})`;
+    const p = parts.find((x) => r.delta >= x.offset && r.delta < x.offset + x.size);
+    const at = `+0x${r.delta.toString(16)}`;
+    if (!p) {
+      out.push({ offset: r.delta, member: '', kind: 'bad', weight: -1, text: `${who}: ${at} is past this layout` });
+      continue;
+    }
+    const rel = r.delta - p.offset;
+    if (p.unknown) {
+      if (rel === 0) out.push({ offset: r.delta, member: p.type, kind: 'referrer', weight: 1.5, text: `${who}: the ${p.type} starts at ${at}, so it can be a ${r.pointee}` });
+      continue;
+    }
+    if (rel === 0 && p.type === r.pointee) {
+      out.push({ offset: r.delta, member: p.type.replace(/^(struct|union) /, ''), kind: 'referrer', weight: 4, text: `${who}: a ${r.pointee} starts at ${at}` });
+      continue;
+    }
+    const inner = structMemberAt(prog, p, rel);
+    if (inner && inner.type === r.pointee) {
+      out.push({ offset: r.delta, member: inner.path, kind: 'referrer', weight: 3, text: `${who}: ${inner.path} at ${at} is a ${r.pointee}` });
+    } else {
+      out.push({ offset: r.delta, member: '', kind: 'bad', weight: -2, text: `${who}: but ${at} is ${inner ? `${inner.path} (${inner.type})` : `inside ${p.type}, not the start of a ${r.pointee}`}` });
+    }
+  }
+  return out;
+}
+
+/** The outermost struct/union member of a layout part starting exactly at `rel`, if any. */
+function structMemberAt(prog: Program, p: OverlayPart, rel: number): { path: string; type: string } | null {
+  const btf = p.source === 'vmlinux' ? prog.btf : (moduleBtf(prog, p.source) ?? prog.btf);
+  const id = btf.findType(p.type);
+  if (id === null) return null;
+  const m = btf.memberAt(id, rel);
+  if (!m || m.delta !== 0 || m.padding) return null;
+  const parts = m.path.split('.');
+  for (let k = 1; k <= parts.length; k++) {
+    const sub = parts.slice(0, k).join('.');
+    const loc = btf.memberPath(id, sub);
+    if (!loc || loc.offset !== rel) continue;
+    const rt = btf.type(btf.resolve(loc.type));
+    if ((rt.kind === 'struct' || rt.kind === 'union') && rt.name) return { path: `${p.type.replace(/^(struct|union) /, '')}.${sub}`, type: `${rt.kind} ${rt.name}` };
+  }
+  return null;
+}
+
+/** SLUB's free poison (mm/slub.c POISON_FREE 0x6b, the object's last byte POISON_END 0xa5). */
+const POISON_WORD = 0x6b6b6b6b6b6b6b6bn;
+
+/**
+ * The 8-byte words of an allocated object of a poisoning cache (slub_debug P) that still hold the
+ * free poison: not written since the object was allocated, so no evidence about its type.
+ */
+export function poisonRanges(bytes: Uint8Array): NeutralRange[] {
+  const out: NeutralRange[] = [];
+  for (let o = 0; o + 8 <= bytes.length; o += 8) {
+    let v = u64(bytes, o);
+    if (o + 8 === bytes.length && bytes[o + 7] === 0xa5) v = (v & 0x00ffffffffffffffn) | 0x6b00000000000000n;
+    if (v !== POISON_WORD) continue;
+    const last = out[out.length - 1];
+    if (last && last.offset + last.size === o) last.size += 8;
+    else out.push({ offset: o, size: 8, why: 'the free poison 0x6b (not written since allocation)' });
+  }
+  return out;
 }
 
 /**
@@ -209,7 +309,7 @@ function sizeEvidence(typeSize: number, objSize: number, window: [number, number
   };
 }
 
-function readObject(prog: Program, address: bigint, size: number): Uint8Array {
+export function readObject(prog: Program, address: bigint, size: number): Uint8Array {
   const out = new Uint8Array(size);
   for (let off = 0; off < size; ) {
     const n = Math.min(size - off, 4096 - Number((address + BigInt(off)) & 0xfffn));

@@ -16,6 +16,11 @@ export interface SearchOptions {
   startPhys?: number;
   endPhys?: number;
   limit?: number;
+  /**
+   * 8-byte words only: match every value in [from, to) instead of `value`/`mask` (pointers into an
+   * object). The range must not cross a 4 GiB boundary (both ends share the high 32 bits).
+   */
+  range?: [bigint, bigint];
   cancel?: { cancelled: boolean };
   progress?: (done: number, total: number, what: string) => void;
 }
@@ -50,6 +55,13 @@ export function searchMemory(prog: Program, value: bigint, opts: SearchOptions =
   const hi = Number((want >> 32n) & 0xffffffffn);
   const mlo = Number(mask & 0xffffffffn);
   const mhi = Number((mask >> 32n) & 0xffffffffn);
+  const range = opts.range;
+  if (range && (width !== 8 || range[1] <= range[0] || range[0] >> 32n !== (range[1] - 1n) >> 32n)) {
+    throw new RangeError('searchMemory: a range is searched in 8-byte words, within one 4 GiB block');
+  }
+  const rHi = range ? Number(range[0] >> 32n) : 0;
+  const rLo = range ? Number(range[0] & 0xffffffffn) : 0;
+  const rEnd = range ? rLo + Number(range[1] - range[0]) : 0;
   let done = 0;
   for (const r of ranges) {
     const s0 = Math.max(r.start, opts.startPhys ?? 0);
@@ -74,11 +86,19 @@ export function searchMemory(prog: Program, value: bigint, opts: SearchOptions =
         throw e;
       }
       out.pagesSearched++;
-      const hitAt = (off: number) => {
-        out.hits.push({ address: base === null ? BigInt(pa + off) : base + BigInt(pa + off), phys: pa + off, value: want });
+      const hitAt = (off: number, value = want) => {
+        out.hits.push({ address: base === null ? BigInt(pa + off) : base + BigInt(pa + off), phys: pa + off, value });
         if (out.hits.length >= limit) out.truncated = true;
       };
-      if (width === 8) {
+      if (range) {
+        const w = new Uint32Array(page.buffer.slice(page.byteOffset, page.byteOffset + 4096));
+        for (let i = 0; i < 1024; i += 2) {
+          if (w[i + 1] === rHi && w[i] >= rLo && w[i] < rEnd) {
+            hitAt(i * 4, (BigInt(rHi) << 32n) | BigInt(w[i]));
+            if (out.truncated) return out;
+          }
+        }
+      } else if (width === 8) {
         const w = new Uint32Array(page.buffer.slice(page.byteOffset, page.byteOffset + 4096));
         for (let i = 0; i < 1024; i += 2) {
           if (((w[i] & mlo) >>> 0) === lo && ((w[i + 1] & mhi) >>> 0) === hi) {

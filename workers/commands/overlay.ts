@@ -1,30 +1,54 @@
 import { registerCommand, parseFlags, CommandError } from './registry';
 import { evalAddress } from './expr';
-import { rankOverlays, formatOverlays, sizeClassWindow, readableOrMissing, type PointerInfo, type OverlayCandidate } from '../analysis/overlay';
+import { rankOverlays, formatOverlays, sizeClassWindow, readableOrMissing, poisonRanges, readObject, type PointerInfo, type NeutralRange, type OverlayCandidate } from '../analysis/overlay';
 import type { Program } from '../kernel/program';
-import { slabObjectInfo } from '../analysis/slab';
+import { slabObjectInfo, slabFlag, type SlabCache } from '../analysis/slab';
+import { findReferrers, skbShinfo, type Referrer, type ReferrerScan } from '../analysis/referrers';
 import { cacheObjectType } from './whatis';
 
 /** The slab object holding an address: start, size, cache and the cache's own type if dedicated. */
-function locate(prog: Program, addr: bigint): { start: bigint; size: number; cache: string; type?: string } | null {
+function locate(prog: Program, addr: bigint): { start: bigint; size: number; cache: string; type?: string; poison: boolean; state: string } | null {
   const so = slabObjectInfo(prog, addr);
   if (!so) return null;
   const tid = cacheObjectType(prog, so.cache);
-  return { start: so.object, size: so.cache.objectSize, cache: so.cache.name, type: tid === null ? undefined : prog.btf.typeName(tid) };
+  const poison = (so.cache.flags & slabFlag(prog, 'SLAB_POISON')) !== 0n;
+  return { start: so.object, size: so.cache.objectSize, cache: so.cache.name, type: tid === null ? undefined : prog.btf.typeName(tid), poison, state: so.state };
+}
+
+/** The struct type a slab cache holds (dedicated caches, and caches named after a struct). */
+export function cacheStructType(prog: Program, c: SlabCache): string | undefined {
+  let tid = cacheObjectType(prog, c);
+  if (tid === null && !/^(dma-)?kmalloc/.test(c.name)) {
+    // a cache named after its struct whose size exceeds the object by a variable tail
+    // (task_struct: the FPU state is sized at boot)
+    const t = prog.btf.findType(c.name, 'struct');
+    if (t !== null && prog.btf.sizeof(t) <= c.objectSize * 1.25) tid = t;
+  }
+  return tid === null ? undefined : prog.btf.typeName(tid);
+}
+
+/**
+ * What the referrers say about the object's bytes: an skb whose head is this object owns
+ * skb_shared_info at head + end (that part is the skb's, not the other owner's).
+ */
+function ownedByReferrers(prog: Program, start: bigint, size: number, refs: Referrer[]): NeutralRange[] {
+  const out: NeutralRange[] = [];
+  for (const r of refs) {
+    if (r.type !== 'struct sk_buff' || r.member !== 'head' || r.delta !== 0 || r.object === undefined) continue;
+    const si = skbShinfo(prog, r.object);
+    if (!si || si.head !== start || si.address < start || si.address >= start + BigInt(size)) continue;
+    const off = Number(si.address - start);
+    if (out.some((x) => x.offset === off)) continue;
+    out.push({ offset: off, size: Math.min(si.size, size - off), why: `skb_shared_info of the skb ${r.object.toString(16)} (skb_shinfo = head + end): the skb's part, not evidence about another owner` });
+  }
+  return out;
 }
 
 /** What a pointer points at: a slab object (with its cache's type when dedicated) or a symbol. */
 export function classifyPointer(prog: Program, v: bigint): PointerInfo | null {
   const so = slabObjectInfo(prog, v);
   if (so) {
-    let tid = cacheObjectType(prog, so.cache);
-    if (tid === null && !/^(dma-)?kmalloc/.test(so.cache.name)) {
-      // a cache named after its struct whose size exceeds the object by a variable tail
-      // (task_struct: the FPU state is sized at boot)
-      const t = prog.btf.findType(so.cache.name, 'struct');
-      if (t !== null && prog.btf.sizeof(t) <= so.cache.objectSize * 1.25) tid = t;
-    }
-    const type = tid === null ? undefined : prog.btf.typeName(tid);
+    const type = cacheStructType(prog, so.cache);
     return { type, offset: so.offset, what: `${so.cache.name} object ${so.object.toString(16)}${so.offset ? `+0x${so.offset.toString(16)}` : ''} (${so.state})` };
   }
   const hit = prog.symbols.lookup(v);
@@ -39,15 +63,44 @@ export interface OverlayJson {
   /** the slab cache of the object, when the address is in one */
   cache?: string;
   candidates: Array<Pick<OverlayCandidate, 'name' | 'score' | 'parts' | 'evidence'>>;
+  /** who points into the object (absent with -R) */
+  referrers?: OverlayReferrerJson[];
+  referrers_truncated?: boolean;
+  /** byte ranges left out of the scoring, and why */
+  not_scored?: NeutralRange[];
+  /** no candidate has evidence beyond its size */
+  undecided?: boolean;
+  /** slub_debug alloc/free tracks of the object, in words */
+  tracks?: string[];
+}
+
+/** One word of the dump that points into the object, and what holds it. */
+export interface OverlayReferrerJson {
+  address: string;
+  value: string;
+  offset: number;
+  kind: 'slab' | 'stack' | 'global' | 'memory';
+  object?: string;
+  cache?: string;
+  state?: string;
+  type?: string;
+  member?: string;
+  member_type?: string;
+  pointee?: string;
+  pid?: number;
+  comm?: string;
+  task?: string;
+  symbol?: string;
+  text: string;
 }
 
 registerCommand({
   name: 'overlay',
   summary: 'rank the struct types that fit an untyped object, with the evidence for each',
-  usage: 'overlay [-n count] [-x type[,type]] [-v] <addr> [size]',
+  usage: 'overlay [-n count] [-x type[,type]] [-v] [-R] <addr> [size]   (-R: do not search for referrers)',
   run(args, ctx) {
     const { prog } = ctx;
-    const { flags, values, rest } = parseFlags(args, { bool: ['-v'], value: ['-n', '-x'] });
+    const { flags, values, rest } = parseFlags(args, { bool: ['-v', '-R'], value: ['-n', '-x'] });
     if (rest.length < 1 || rest.length > 2) throw new CommandError('overlay: an address (and optionally a size) is needed');
     const addr = evalAddress(prog, rest[0]);
     let start = addr;
@@ -70,6 +123,15 @@ registerCommand({
     // variable-size tail (task_struct's FPU state, kmem_cache's per-node array)
     const window: [number, number] = generic ? sizeClassWindow(kmallocSize(cache!) ?? size) : [Math.ceil(size / 2), size + Math.max(64, Math.floor(size / 4))];
     const limit = Number(values.get('-n') ?? 10);
+    // who points into the object (all RAM in the dump, bounded, cancellable, with progress)
+    let scan: ReferrerScan | null = null;
+    if (!flags.has('-R')) {
+      ctx.progress?.(0, 1, 'searching for pointers into the object');
+      scan = findReferrers(prog, start, size, { cancel: ctx.cancel, progress: ctx.progress, cacheType: (c) => cacheStructType(prog, c) });
+    }
+    const neutral: NeutralRange[] = [];
+    if (loc?.poison && loc.state === 'allocated' && start === loc.start) neutral.push(...poisonRanges(readObject(prog, start, size)));
+    if (scan) neutral.push(...ownedByReferrers(prog, start, size, scan.referrers));
     const cands = rankOverlays(prog, start, {
       size,
       window: rest[1] ? undefined : window,
@@ -78,14 +140,40 @@ registerCommand({
       limit,
       cancel: ctx.cancel,
       classify: (v) => classifyPointer(prog, v),
+      referrers: scan?.referrers,
+      neutral,
     });
-    const head = cache ? `${cache} object ${start.toString(16)} (${size} bytes)${start !== addr ? `, +0x${(addr - start).toString(16)} asked` : ''}\n` : '';
+    let head = cache ? `${cache} object ${start.toString(16)} (${size} bytes)${start !== addr ? `, +0x${(addr - start).toString(16)} asked` : ''}\n` : '';
+    if (scan) {
+      head += scan.referrers.length ? `pointed to by ${scan.referrers.length}${scan.truncated ? '+' : ''}:\n` : 'no pointers into the object found in the dump\n';
+      for (const r of scan.referrers.slice(0, flags.has('-v') ? 64 : 8)) head += `  ${r.address.toString(16)}: ${r.text}\n`;
+      if (scan.referrers.length > 8 && !flags.has('-v')) head += `  ... ${scan.referrers.length - 8} more (-v)\n`;
+    }
+    // when no candidate has evidence beyond its size, the order among them means nothing: say so
+    const undecided = cands.length > 0 && !cands[0].evidence.some((e) => e.weight > 0 && e.kind !== 'size' && e.member !== '');
+    if (undecided) head += 'undecided: no layout has member or referrer evidence; the ranking below is by size alone\n';
+    for (const n of mergeNeutral(neutral)) head += `not scored: +0x${n.offset.toString(16)}..+0x${(n.offset + n.size).toString(16)} ${n.why}\n`;
     return {
       text: head + formatOverlays(start, size, cands, flags.has('-v') ? 100 : 6),
+      problems: scan?.problems,
       json: {
         address: '0x' + start.toString(16),
         size,
         cache,
+        referrers: scan?.referrers.map((r) => ({
+          address: '0x' + r.address.toString(16),
+          value: '0x' + r.value.toString(16),
+          offset: r.delta,
+          kind: r.kind,
+          ...(r.object !== undefined ? { object: '0x' + r.object.toString(16), cache: r.cache, state: r.state } : {}),
+          ...(r.type ? { type: r.type, member: r.member, member_type: r.memberType, pointee: r.pointee } : {}),
+          ...(r.task ? { pid: r.task.pid, comm: r.task.comm, task: '0x' + r.task.task.toString(16) } : {}),
+          ...(r.symbol ? { symbol: r.symbol } : {}),
+          text: r.text,
+        })),
+        referrers_truncated: scan?.truncated,
+        not_scored: mergeNeutral(neutral),
+        undecided,
         candidates: cands.map((c) => ({
           name: c.name,
           score: c.score,
@@ -96,6 +184,17 @@ registerCommand({
     };
   },
 });
+
+/** Poison runs summarized as one line each kind (their word count), others as they are. */
+function mergeNeutral(n: NeutralRange[]): NeutralRange[] {
+  const poison = n.filter((x) => x.why.startsWith('the free poison'));
+  const rest = n.filter((x) => !x.why.startsWith('the free poison'));
+  if (!poison.length) return rest;
+  const words = poison.reduce((s, x) => s + x.size / 8, 0);
+  const first = poison[0].offset;
+  const last = poison[poison.length - 1];
+  return [{ offset: first, size: last.offset + last.size - first, why: `${words} word(s) in this span hold the free poison 0x6b (not written since allocation)` }, ...rest];
+}
 
 function kmallocSize(cache: string): number | null {
   const m = /(\d+)(k?)$/.exec(cache);

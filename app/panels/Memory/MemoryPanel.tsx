@@ -855,12 +855,14 @@ function ListActions({
 
 type Candidate = OverlayJson['candidates'][number];
 
+type FitJson = OverlayJson;
+
 /** "Which types fit?": the engine's `overlay <object>` ranking, each usable as the overlay. */
 function FitCard({ tab, base, w, off }: { tab: Tab; base: bigint; w: WhatisJson | null; off: number | null }) {
   const navigate = useApp((s) => s.navigate);
   const runCommand = useApp((s) => s.runCommand);
   const jobs = useApp((s) => s.jobs);
-  const [st, setSt] = useState<{ line: string; jobId?: string; cands?: Candidate[]; error?: string; size?: number; cache?: string } | null>(null);
+  const [st, setSt] = useState<{ line: string; jobId?: string; cands?: Candidate[]; error?: string; json?: FitJson } | null>(null);
   const obj = w?.kind === 'slab' && w.object ? BigInt(w.object) : base;
   useEffect(() => setSt(null), [base]);
   const run = () => {
@@ -868,7 +870,7 @@ function FitCard({ tab, base, w, off }: { tab: Tab; base: bigint; w: WhatisJson 
     setSt({ line });
     void runCommand(tab.session, line).then((r) => {
       const j = resultJson(r, 'overlay');
-      setSt({ line, cands: j?.candidates, size: j?.size, cache: j?.cache, error: r.ok ? undefined : r.error });
+      setSt({ line, cands: j?.candidates, json: j, error: r.ok ? undefined : r.error });
     });
   };
   const running = st && !st.cands && !st.error;
@@ -888,7 +890,7 @@ function FitCard({ tab, base, w, off }: { tab: Tab; base: bigint; w: WhatisJson 
       </h3>
       {running && (
         <div className="dim">
-          <span className="spinner" /> overlay: scoring types…{' '}
+          <span className="spinner" /> overlay: {job?.progress ? `${job.progress.what} ${Math.round((100 * job.progress.done) / Math.max(1, job.progress.total))}%` : 'scoring types…'}{' '}
           {job && (
             <button type="button" className="link" onClick={job.cancel}>
               cancel
@@ -897,6 +899,29 @@ function FitCard({ tab, base, w, off }: { tab: Tab; base: bigint; w: WhatisJson 
         </div>
       )}
       {st?.error && <div className="err">{st.error}</div>}
+      {st?.json?.referrers && (
+        <div className="referrers small" data-testid="referrers">
+          <b>Pointed to by</b>{' '}
+          {st.json.referrers.length === 0 && <span className="dim">nothing found in the dump's memory</span>}
+          <ul>
+            {st.json.referrers.slice(0, 12).map((r) => (
+              <li key={r.address} className={r.pointee ? 'typed' : ''}>
+                <button type="button" className="link mono" onClick={() => navigate({ panel: 'mem', arg: r.object ?? r.address, params: r.type ? { type: r.type.replace(/^struct /, '') } : {} })}>
+                  {r.address.replace(/^0x/, '')}
+                </button>{' '}
+                {r.text}
+              </li>
+            ))}
+            {st.json.referrers.length > 12 && <li className="dim">… {st.json.referrers.length - 12} more (console: overlay -v)</li>}
+          </ul>
+          {st.json.not_scored?.map((n, i) => (
+            <div key={i} className="dim">
+              not scored: +0x{n.offset.toString(16)}..+0x{(n.offset + n.size).toString(16)} {n.why}
+            </div>
+          ))}
+          {st.json.undecided && <div className="warn" data-testid="undecided">No layout has member or referrer evidence: the ranking below is by size alone.</div>}
+        </div>
+      )}
       {st?.cands && st.cands.length === 0 && <div className="dim">no type fits</div>}
       {st?.cands && (
         <ol className="cands" data-testid="candidates">
