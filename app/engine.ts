@@ -10,6 +10,7 @@ import type {
   FileCheck,
   EngineApi,
   JobProgress,
+  OutputChunk,
   MemoryBytes,
   MemoryChunk,
   OpenProgress,
@@ -57,6 +58,7 @@ export type {
   CommandInfo,
   DumpSummary,
   JobProgress,
+  OutputChunk,
   MemoryBytes,
   MissingRange,
   OpenProgress,
@@ -164,12 +166,23 @@ let jobCounter = 1;
 /** Shared flags need cross-origin isolation (COOP/COEP headers, see vite.config.ts). */
 export const canCancelRunning = typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated === true;
 
-export function runJob(session: string, line: string, onProgress?: (p: JobProgress) => void, opts: { json?: boolean; textLines?: number } = {}): Job {
+export function runJob(
+  session: string,
+  line: string,
+  onProgress?: (p: JobProgress) => void,
+  opts: { json?: boolean; textLines?: number; onOutput?: (c: OutputChunk) => void } = {},
+): Job {
   const jobId = `ui${jobCounter++}`;
   const flag = canCancelRunning ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
   const result = (async (): Promise<RunResult> => {
     try {
-      return await api().run(session, line, { jobId, cancelFlag: flag, json: opts.json, textLines: opts.textLines }, onProgress ? proxy(onProgress) : undefined);
+      return await api().run(
+        session,
+        line,
+        { jobId, cancelFlag: flag, json: opts.json, textLines: opts.textLines },
+        onProgress ? proxy(onProgress) : undefined,
+        opts.onOutput ? proxy(opts.onOutput) : undefined,
+      );
     } catch (e) {
       return { jobId, ok: false, text: '', error: oneLine(e), ms: 0 };
     }

@@ -140,7 +140,10 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
   if (needsDisassembler([line])) await initDisassembler().catch(() => undefined);
   try {
-    const r = runCommand(ctx, line);
+    // long commands stream their text to stdout while they run (not with --json: the JSON is whole);
+    // a reader that stops early (| head) ends us quietly
+    if (out === process.stdout) process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? process.exit(0) : undefined));
+    const r = runCommand(json ? ctx : { ...ctx, emit: (chunk) => out.write(chunk) }, line);
     if (json || r.asJson) out.write(jsonText(r));
     else out.write(ensureNl(r.text));
     return 0;

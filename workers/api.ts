@@ -129,6 +129,17 @@ export interface RunResult {
   /** when the text was cut to RunOptions.textLines: its whole line count, and the key for textPage() */
   totalLines?: number;
   textKey?: string;
+  /**
+   * lines already sent through run()'s onOutput while the command ran (they are not in `text`,
+   * which holds what follows them); textPage() lines are counted from the start of the output
+   */
+  streamed?: number;
+}
+
+/** Lines of a running command's text (run()'s onOutput), in order. */
+export interface OutputChunk {
+  jobId: string;
+  lines: string[];
 }
 
 /** A span of the requested range whose bytes could not be read, and why. */
@@ -266,7 +277,7 @@ interface Session {
   /** kernel.d.ts of the dump, made once when the Script panel asks */
   dts?: string;
   /** long command texts kept for textPage(), by job id (the last few) */
-  texts: Map<string, string[]>;
+  texts: Map<string, { from: number; lines: string[] }>;
 }
 
 /** Counts what the engine fetches while opening, for the progress bar. */
@@ -465,7 +476,7 @@ export class EngineApi {
    * Run one console command line (crash language). Never throws. `onProgress` is a separate
    * argument because comlink proxies only top-level arguments.
    */
-  run(session: string, line: string, opts: RunOptions = {}, onProgress?: (p: JobProgress) => void): RunResult {
+  run(session: string, line: string, opts: RunOptions = {}, onProgress?: (p: JobProgress) => void, onOutput?: (c: OutputChunk) => void): RunResult {
     const jobId = opts.jobId ?? `j${this.nextJob++}`;
     const t0 = performance.now();
     const s = this.sessions.get(session);
@@ -495,13 +506,56 @@ export class EngineApi {
           }
         : undefined,
     };
+    // streaming (the console): lines go out while the command runs, the first `textLines` of
+    // them; the rest stays here for textPage (each line is kept once, on one side)
+    const cap = opts.textLines ?? Number.MAX_SAFE_INTEGER;
+    let sent = 0;
+    let kept: string[] = [];
+    let pending: string[] = [];
+    let lastSend = 0;
+    const send = (force: boolean) => {
+      if (!onOutput || !pending.length) return;
+      const t = performance.now();
+      if (!force && t - lastSend < 50 && pending.length < 2000) return;
+      lastSend = t;
+      void onOutput({ jobId, lines: pending });
+      pending = [];
+    };
+    const take = (chunk: string) => {
+      const lines = chunk.replace(/\n$/, '').split('\n');
+      for (const l of lines) {
+        if (sent < cap) {
+          pending.push(l);
+          sent++;
+        } else kept.push(l);
+      }
+      send(false);
+    };
+    if (onOutput) ctx.emit = take;
     // every command's JSON comes back anyway; `--json` on the line (handled by the registry)
     // also asks for the JSON as the text to show: jsonText
     const r = runCommandSafe(ctx, line);
     this.cancelled.delete(jobId);
     const ms = Math.round(performance.now() - t0);
+    if (r.ok && onOutput && (sent > 0 || kept.length > 0)) {
+      // a streamed command: its remaining text (and WARNING lines) follow the streamed lines
+      if (r.result.text) take(r.result.text);
+      send(true);
+      const out: RunResult = { jobId, ok: true, text: '', ms, streamed: sent };
+      if (kept.length) {
+        out.totalLines = sent + kept.length;
+        out.textKey = jobId;
+        s.texts.set(jobId, { from: sent, lines: kept });
+        while (s.texts.size > 8) s.texts.delete(s.texts.keys().next().value as string);
+        kept = [];
+      }
+      if (r.result.json !== undefined && opts.json !== false) out.json = r.result.json;
+      if (r.result.problems?.length) out.problems = r.result.problems;
+      return out;
+    }
+    send(true);
     if (r.ok) {
-      const out: RunResult = { jobId, ok: true, text: r.result.text, ms };
+      const out: RunResult = { jobId, ok: true, text: r.result.text, ms, ...(sent ? { streamed: sent } : {}) };
       if (opts.textLines !== undefined) this.cutText(s, out, opts.textLines);
       if (r.result.json !== undefined && opts.json !== false) out.json = r.result.json;
       if (r.result.problems?.length) out.problems = r.result.problems;
@@ -522,15 +576,16 @@ export class EngineApi {
     out.totalLines = lines.length;
     out.textKey = out.jobId;
     out.text = t.slice(0, pos + 1);
-    s.texts.set(out.jobId, lines);
+    s.texts.set(out.jobId, { from: 0, lines });
     while (s.texts.size > 8) s.texts.delete(s.texts.keys().next().value as string);
   }
 
   /** Lines [from, from + count) of a text kept by a run with textLines (the console's "show more"). */
   textPage(session: string, key: string, from: number, count: number): string[] {
-    const lines = this.get(session).texts.get(key);
-    if (!lines) throw new Error('that output is no longer kept: run the command again');
-    return lines.slice(Math.max(0, from), Math.max(0, from) + Math.max(0, Math.min(count, 200_000)));
+    const kept = this.get(session).texts.get(key);
+    if (!kept) throw new Error('that output is no longer kept: run the command again');
+    const i = Math.max(0, from - kept.from);
+    return kept.lines.slice(i, i + Math.max(0, Math.min(count, 200_000)));
   }
 
   /** Ask a job to stop (seen by the job only if it has not started yet or between commands). */

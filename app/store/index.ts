@@ -5,7 +5,7 @@
  */
 import { create } from 'zustand';
 import * as engine from '../engine';
-import type { AddressLayout, DumpSummary, JobProgress, OpenProgress, OpenResult, RunResult } from '../engine';
+import type { AddressLayout, DumpSummary, JobProgress, OutputChunk, OpenProgress, OpenResult, RunResult } from '../engine';
 import { DEFAULT_VIEW, type Permalink, type View } from '../permalink';
 
 export interface CmdState {
@@ -41,6 +41,8 @@ export interface ConsoleEntry {
   id: number;
   line: string;
   result?: RunResult;
+  /** lines the command streamed while it ran (result.streamed of them), in arrival order */
+  stream?: string[][];
   /** further pages of a long output (result.totalLines), fetched by "show more" */
   more?: string[][];
   moreError?: string;
@@ -174,7 +176,7 @@ export const useApp = create<AppState>()((set, get) => {
     }, 50);
   }
 
-  function startCommand(session: string, line: string, opts: { json?: boolean; textLines?: number } = {}): engine.Job {
+  function startCommand(session: string, line: string, opts: { json?: boolean; textLines?: number; onOutput?: (c: OutputChunk) => void } = {}): engine.Job {
     const job = engine.runJob(session, line, (p) => {
       updateTab(session, (t) => {
         const c = t.commands[line];
@@ -308,7 +310,10 @@ export const useApp = create<AppState>()((set, get) => {
       const id = nextId++;
       updateTab(session, (t) => ({ ...t, console: [...t.console.slice(-199), { id, line }] }));
       // the transcript shows text; the JSON crosses over only when the line asks for it
-      const result = await startCommand(session, line, { json: /(^|\s)--json(\s|$)/.test(line), textLines: CONSOLE_FIRST_LINES }).result;
+      // long commands stream their lines into the entry while they run (the transcript shows them)
+      const onOutput = (c: OutputChunk) =>
+        updateTab(session, (t) => ({ ...t, console: t.console.map((e) => (e.id === id ? { ...e, stream: [...(e.stream ?? []), c.lines] } : e)) }));
+      const result = await startCommand(session, line, { json: /(^|\s)--json(\s|$)/.test(line), textLines: CONSOLE_FIRST_LINES, onOutput }).result;
       updateTab(session, (t) => ({ ...t, console: t.console.map((e) => (e.id === id ? { ...e, result } : e)) }));
     },
 
@@ -316,7 +321,7 @@ export const useApp = create<AppState>()((set, get) => {
       const t = get().tabs.find((x) => x.session === session);
       const e = t?.console.find((x) => x.id === id);
       if (!e?.result?.textKey) return;
-      const have = e.result.text.split('\n').length - 1 + (e.more ?? []).reduce((n, c) => n + c.length, 0);
+      const have = (e.result.streamed ?? 0) + e.result.text.split('\n').length - 1 + (e.more ?? []).reduce((n, c) => n + c.length, 0);
       const page = await engine.textPage(session, e.result.textKey, have, count);
       updateTab(session, (x) => ({
         ...x,

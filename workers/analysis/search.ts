@@ -22,6 +22,8 @@ export interface SearchOptions {
    */
   range?: [bigint, bigint];
   cancel?: { cancelled: boolean };
+  /** called for each hit as it is found (streaming output) */
+  onHit?: (h: SearchHit) => void;
   progress?: (done: number, total: number, what: string) => void;
 }
 
@@ -87,7 +89,9 @@ export function searchMemory(prog: Program, value: bigint, opts: SearchOptions =
       }
       out.pagesSearched++;
       const hitAt = (off: number, value = want) => {
-        out.hits.push({ address: base === null ? BigInt(pa + off) : base + BigInt(pa + off), phys: pa + off, value });
+        const h = { address: base === null ? BigInt(pa + off) : base + BigInt(pa + off), phys: pa + off, value };
+        out.hits.push(h);
+        opts.onHit?.(h);
         if (out.hits.length >= limit) out.truncated = true;
       };
       if (range) {

@@ -11,6 +11,7 @@
  * The command gets the task's address as its last argument (one task each time), so any command
  * that takes a task works: bt, task, files, vm, ps, ...
  */
+import { TextOut } from './result';
 import { taskList, type TaskInfo } from '../analysis/tasks';
 import { CommandError, checkCancel, getCommand, registerCommand, runBare, type CommandResult } from './registry';
 
@@ -53,24 +54,30 @@ registerCommand({
     const [cmd, ...cargs] = args.slice(i);
     if (cmd === 'foreach') throw new CommandError('foreach: cannot nest foreach');
     const tasks = selectTasks(taskList(ctx.prog), selectors);
-    const texts: string[] = [];
+    // each task's answer streams out as soon as it is made (console, CLI); a blank line between
+    const out = new TextOut(ctx.emit, 64);
+    const inner = { ...ctx, emit: undefined };
     const json: unknown[] = [];
     const problems: string[] = [];
+    let i0 = 0;
     for (const t of tasks) {
       checkCancel(ctx);
+      ctx.progress?.(i0, tasks.length, 'tasks');
+      if (i0++) out.line('');
       const line = [cmd, ...cargs, '0x' + t.task.toString(16)].join(' ');
       try {
-        const r = runBare(ctx, line);
-        texts.push(r.text.endsWith('\n') ? r.text : r.text + '\n');
+        const r = runBare(inner, line);
+        out.text(r.text.endsWith('\n') ? r.text : r.text + '\n');
+        out.flush();
         const j = r.json;
         json.push(Array.isArray(j) && j.length === 1 ? j[0] : j ?? r.text);
       } catch (e) {
         if (!(e instanceof CommandError)) throw e;
         const msg = `PID: ${t.pid}  TASK: ${t.task.toString(16)}: ${e.message}`;
-        texts.push(msg + '\n');
+        out.line(msg);
         problems.push(msg);
       }
     }
-    return { text: texts.join('\n'), json: problems.length ? { results: json, problems } : json };
+    return { text: out.done(), json: problems.length ? { results: json, problems } : json };
   },
 });

@@ -16,6 +16,12 @@ export interface CommandContext {
   progress?: (done: number, total: number, what: string) => void;
   /** the type overlays the user chose for addresses (whatis names members through them) */
   overlays?: Map<string, string>;
+  /**
+   * Where long commands stream their text while they run (console, CLI stdout): lines given
+   * here are not in the result's text (TextOut). Only passed for a bare command: a line with
+   * pipe filters or --json gets its text whole.
+   */
+  emit?: (chunk: string) => void;
 }
 
 export type { CommandResult };
@@ -40,7 +46,7 @@ export class CommandError extends Error {
 }
 
 export { Cancelled };
-export { jsonText } from './result';
+export { jsonText, TextOut } from './result';
 
 const commands = new Map<string, Command>();
 
@@ -230,7 +236,8 @@ export function applyFilter(r: CommandResult, words: string[]): CommandResult {
 export function runCommand(ctx: CommandContext, line: string): CommandResult {
   if (!line.includes('|') && !line.includes('--json')) return runBare(ctx, line);
   const p = parseLine(line);
-  let r = runBare(ctx, p.command);
+  // filters and --json need the whole text: no streaming
+  let r = runBare(p.filters.length || p.json ? { ...ctx, emit: undefined } : ctx, p.command);
   const problems = r.problems;
   for (const f of p.filters) {
     if (!f.length) throw new CommandError('empty filter after "|"');

@@ -20,6 +20,48 @@ export interface CommandResult {
   asJson?: boolean;
 }
 
+/**
+ * A command's text, line by line. With a stream sink (CommandContext.emit: the console and the
+ * CLI) lines leave in batches while the command runs (every `batch` lines or 50 ms) and are not
+ * kept; done() returns what was not sent yet, which becomes the result's text. Without a sink it
+ * keeps every line and done() returns the whole text, as before. The JSON is built whole either way.
+ */
+export class TextOut {
+  private buf: string[] = [];
+  private last = 0;
+  sent = 0;
+  constructor(
+    private emit?: (chunk: string) => void,
+    private batch = 256,
+  ) {
+    this.last = now();
+  }
+  line(s: string): void {
+    this.buf.push(s);
+    if (this.emit && (this.buf.length >= this.batch || ((this.buf.length & 15) === 0 && now() - this.last > 50))) this.flush();
+  }
+  /** several lines at once ("a\nb\n") */
+  text(s: string): void {
+    if (s === '') return;
+    for (const l of s.replace(/\n$/, '').split('\n')) this.line(l);
+  }
+  flush(): void {
+    if (!this.emit || this.buf.length === 0) return;
+    this.emit(this.buf.join('\n') + '\n');
+    this.sent += this.buf.length;
+    this.buf = [];
+    this.last = now();
+  }
+  /** the text not sent yet (all of it without a sink) */
+  done(): string {
+    const t = this.buf.length ? this.buf.join('\n') + '\n' : '';
+    this.buf = [];
+    return t;
+  }
+}
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
 /** The parts of a CommandResult this file needs. */
 type ResultLike = Pick<CommandResult, 'text' | 'json' | 'problems'>;
 

@@ -1,6 +1,7 @@
 import { registerCommand, parseFlags, CommandError, checkCancel } from './registry';
 import { evalExpr } from './expr';
 import { searchMemory } from '../analysis/search';
+import { TextOut } from './result';
 
 /** Most hits one search keeps (each costs a few hundred bytes of text and JSON). */
 export const MAX_SEARCH_HITS = 250_000;
@@ -31,22 +32,26 @@ registerCommand({
     const mask = values.has('-m') ? evalExpr(prog, values.get('-m')!, { hexBias: true }) : undefined;
     const limit = values.has('-l') ? searchLimit(values.get('-l')!) : 10_000;
     checkCancel(ctx);
+    const digits = width * 2;
+    const phys = flags.has('-p');
+    const fmt = (h: { phys: number; address: bigint; value: bigint }) => `${phys ? h.phys.toString(16) : h.address.toString(16)}: ${h.value.toString(16).padStart(digits, '0')}`;
+    // hits stream out as they are found (console, CLI); the JSON lists them all at the end
+    const live = new TextOut(ctx.emit, 64);
     const r = searchMemory(prog, value, {
       width: width as 8 | 4 | 2 | 1,
       mask,
       limit,
+      onHit: ctx.emit ? (h) => live.line(fmt(h)) : undefined,
       cancel: ctx.cancel,
       progress: ctx.progress,
     });
-    const digits = width * 2;
-    const phys = flags.has('-p');
-    const lines = r.hits.map(
-      (h) => `${phys ? h.phys.toString(16) : h.address.toString(16)}: ${h.value.toString(16).padStart(digits, '0')}`,
-    );
-    if (r.truncated) lines.push(`search: stopped after ${limit} hits (-l to raise)`);
-    if (r.pagesMissing) lines.push(`(${r.pagesMissing} pages not in the dump were not searched)`);
+    // streamed: the hits went out live; else every hit is in the text
+    const out = ctx.emit ? live : new TextOut();
+    if (!ctx.emit) for (const h of r.hits) out.line(fmt(h));
+    if (r.truncated) out.line(`search: stopped after ${limit} hits (-l to raise)`);
+    if (r.pagesMissing) out.line(`(${r.pagesMissing} pages not in the dump were not searched)`);
     return {
-      text: lines.join('\n') + (lines.length ? '\n' : ''),
+      text: out.done(),
       json: {
         hits: r.hits.map((h) => ({ address: '0x' + h.address.toString(16), phys: '0x' + h.phys.toString(16), value: '0x' + h.value.toString(16) })),
         pages_searched: r.pagesSearched,

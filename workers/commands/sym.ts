@@ -12,6 +12,7 @@
  * symbols read from kallsyms); we do the same. `sym -l` lists every symbol (kernel, then each
  * module after a "MODULE START" line), `sym -q <string>` every symbol whose name contains string.
  */
+import { TextOut } from './result';
 import { demangleKernelSymbol } from '../kernel/rust-demangle';
 import { lineAt, crashLine } from '../kernel/dwarf/index';
 import { cacheKey, type Program } from '../kernel/program';
@@ -214,7 +215,7 @@ registerCommand({
     if (args[0] === '-l' || args[0] === '-q') {
       const q = args[0] === '-q' ? args[1] : undefined;
       if (args[0] === '-q' && !q) throw new CommandError('sym: -q needs a string');
-      const lines: string[] = [];
+      const lines = new TextOut(ctx.emit);
       const json: unknown[] = [];
       let lastMod: string | undefined;
       const all = prog.symbols.all();
@@ -223,16 +224,19 @@ registerCommand({
       const mods = all.filter((s) => s.module);
       let n = 0;
       for (const s of [...kernel, ...mods]) {
-        if (++n % 4096 === 0) checkCancel(ctx);
+        if (++n % 4096 === 0) {
+          checkCancel(ctx);
+          ctx.progress?.(n, all.length, 'symbols');
+        }
         if (q !== undefined && !s.name.includes(q)) continue;
         if (q === undefined && s.module && s.module !== lastMod) {
-          lines.push(`${hex16(s.address)} MODULE START: ${s.module}`);
+          lines.line(`${hex16(s.address)} MODULE START: ${s.module}`);
           lastMod = s.module;
         }
-        lines.push(`${hex16(s.address)} (${crashSymType(s, prog)}) ${crashSymName(s.name)}${q !== undefined && s.module ? ` [${s.module}]` : ''}`);
+        lines.line(`${hex16(s.address)} (${crashSymType(s, prog)}) ${crashSymName(s.name)}${q !== undefined && s.module ? ` [${s.module}]` : ''}`);
         json.push({ address: '0x' + s.address.toString(16), symbol: crashSymName(s.name), type: crashSymType(s, prog), ...(s.module ? { module: s.module } : {}) });
       }
-      return { text: lines.join('\n') + (lines.length ? '\n' : ''), json };
+      return { text: lines.done(), json };
     }
     if (args.length === 0) throw new CommandError('usage: sym <address|symbol> ...');
     // crash takes several arguments; an expression with spaces is one argument when quoted

@@ -204,8 +204,9 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
         )}
         {running.map((j) => (
           <span key={j.jobId} className="dim">
-            {j.line} · <Elapsed since={j.startedAt} />{' '}
-            <button type="button" className="link" onClick={j.cancel}>
+            {j.line} · <Elapsed since={j.startedAt} />
+            {j.progress && j.progress.total > 0 ? ` · ${j.progress.what} ${Math.min(100, Math.round((100 * j.progress.done) / j.progress.total))}%` : ''}{' '}
+            <button type="button" className="link" onClick={j.cancel} data-testid="console-cancel">
               cancel
             </button>
           </span>
@@ -285,8 +286,8 @@ function TranscriptRow({
       );
     case 'running':
       return (
-        <div className="trow dim" style={style} data-entry={e.id}>
-          running…
+        <div className="trow dim" style={style} data-entry={e.id} data-testid="console-running">
+          running…{e.stream?.length ? ` (${e.stream.reduce((n, c) => n + c.length, 0).toLocaleString('en-US')} lines so far)` : ''}
         </div>
       );
     default:

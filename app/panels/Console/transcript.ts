@@ -52,12 +52,19 @@ export function transcriptRows(entries: ConsoleEntry[], shown: Record<number, nu
     rows.push({ kind: 'prompt', entry });
     width = Math.max(width, entry.line.length + 8);
     const r = entry.result;
+    // lines streamed while the command ran come first (they are not in the result's text)
+    const streamed = entry.stream?.length ? ([] as string[]).concat(...entry.stream) : [];
+    for (const l of streamed) if (l.length > width) width = l.length;
+    if (!r || !r.ok) {
+      const cap = Math.min(streamed.length, shown[entry.id] ?? streamed.length);
+      for (let i = 0; i < cap; i++) rows.push({ kind: 'line', entry, text: streamed[i], n: i });
+    }
     if (!r) rows.push({ kind: 'running', entry });
     else if (!r.ok) rows.push({ kind: 'error', entry, text: r.error ?? 'failed' });
     else {
       const first = resultLines(r, entry.line);
       width = Math.max(width, first.width);
-      const lines = entry.more?.length ? first.lines.concat(...entry.more) : first.lines;
+      const lines = streamed.length || entry.more?.length ? streamed.concat(first.lines, ...(entry.more ?? [])) : first.lines;
       for (const c of entry.more ?? []) for (const l of c) if (l.length > width) width = l.length;
       const total = Math.max(r.totalLines ?? lines.length, lines.length);
       const cap = Math.min(lines.length, shown[entry.id] ?? lines.length);
