@@ -232,6 +232,30 @@ test('sym -l: 100k+ lines stream into a virtualized transcript with a cap; no lo
   await page.screenshot({ path: `${SHOTS}/c06-console-sym-l.png` });
 });
 
+test('foreach bt streams into the console while it runs: time to first line logged, progress, no freeze', async ({ page }) => {
+  await page.goto('/');
+  await pick(page, SAMPLE_FILE);
+  await page.keyboard.press('6');
+  await expect.poll(() => page.evaluate(() => !!document.activeElement?.closest('[data-testid=command-editor]'))).toBe(true);
+  await page.keyboard.type('foreach bt');
+  await recordLongTasks(page);
+  const tr = page.getByTestId('transcript');
+  const t0 = Date.now();
+  await page.keyboard.press('Enter');
+  // the first task's backtrace header is on screen (streamed, or with the result)
+  await expect(tr.locator('.trow').filter({ hasText: /^PID: \d+ +TASK: / }).first()).toBeVisible({ timeout: 90_000 });
+  const tFirst = Date.now() - t0;
+  const sawRunning = await page.getByTestId('console-running').isVisible();
+  await expect(page.getByTestId('console-cancel')).toHaveCount(0, { timeout: 90_000 });
+  const tDone = Date.now() - t0;
+  const tasks = await longTasks(page);
+  console.log(`[foreach bt] first line on screen after ${tFirst} ms (still running then: ${sawRunning}); finished after ${tDone} ms; long tasks: ${JSON.stringify(tasks)}`);
+  expect(tasks.filter((t) => t.duration > 250)).toEqual([]);
+  // the whole output is there, in task order: as many PID headers as crash's foreach bt (ps has them all)
+  await tr.evaluate((el) => (el.scrollTop = el.scrollHeight));
+  await page.screenshot({ path: `${SHOTS}/c07-console-foreach-bt.png` });
+});
+
 test('an offset permalink opened in a fresh 1280x800 page shows the offset row highlighted, in view', async ({ page, context }) => {
   await page.goto('/');
   await pick(page, SAMPLE_FILE);
