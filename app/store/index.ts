@@ -124,6 +124,10 @@ export interface AppState {
 }
 
 let nextId = 1;
+
+/** Lines console commands streamed so far, by console entry id, while they run (ConsolePanel reads them on useLiveTick). */
+export const liveLines = new Map<number, string[][]>();
+export const useLiveTick = create<{ tick: number }>()(() => ({ tick: 0 }));
 /** lines of a console output sent at once; the rest comes with "show more" (engine textPage) */
 export const CONSOLE_FIRST_LINES = 2000;
 /** results of commands still running, by session + line (so callers of cached() share one run) */
@@ -132,7 +136,17 @@ const inflight = new Map<string, Promise<RunResult>>();
 export const useApp = create<AppState>()((set, get) => {
   /** Change one tab; `extra` goes into the same update (the URL sync sees both at once). */
   function updateTab(session: string, f: (t: Tab) => Tab, extra: Partial<AppState> = {}): void {
-    set((s) => ({ ...extra, tabs: s.tabs.map((t) => (t.session === session ? f(t) : t)) }));
+    set((s) => {
+      let changed = false;
+      const tabs = s.tabs.map((t) => {
+        if (t.session !== session) return t;
+        const n = f(t);
+        if (n !== t) changed = true;
+        return n;
+      });
+      // an update that changes no tab leaves `tabs` as it was (no panel re-renders for nothing)
+      return changed ? { ...extra, tabs } : extra;
+    });
   }
 
   async function doOpen(label: string, run: (p: (p: OpenProgress) => void) => Promise<OpenResult>): Promise<void> {
@@ -310,11 +324,18 @@ export const useApp = create<AppState>()((set, get) => {
       const id = nextId++;
       updateTab(session, (t) => ({ ...t, console: [...t.console.slice(-199), { id, line }] }));
       // the transcript shows text; the JSON crosses over only when the line asks for it
-      // long commands stream their lines into the entry while they run (the transcript shows them)
-      const onOutput = (c: OutputChunk) =>
-        updateTab(session, (t) => ({ ...t, console: t.console.map((e) => (e.id === id ? { ...e, stream: [...(e.stream ?? []), c.lines] } : e)) }));
+      // long commands stream their lines while they run: kept beside the store (liveLines) so a
+      // chunk re-renders the transcript only, not every panel; they join the entry with the result
+      const onOutput = (c: OutputChunk) => {
+        const l = liveLines.get(id) ?? [];
+        l.push(c.lines);
+        liveLines.set(id, l);
+        useLiveTick.setState((s) => ({ tick: s.tick + 1 }));
+      };
       const result = await startCommand(session, line, { json: /(^|\s)--json(\s|$)/.test(line), textLines: CONSOLE_FIRST_LINES, onOutput }).result;
-      updateTab(session, (t) => ({ ...t, console: t.console.map((e) => (e.id === id ? { ...e, result } : e)) }));
+      const stream = liveLines.get(id);
+      liveLines.delete(id);
+      updateTab(session, (t) => ({ ...t, console: t.console.map((e) => (e.id === id ? { ...e, result, ...(stream ? { stream } : {}) } : e)) }));
     },
 
     async consoleMore(session, id, count) {

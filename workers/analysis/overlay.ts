@@ -197,7 +197,7 @@ function referrerEvidence(prog: Program, parts: OverlayPart[], refs: Referrer[])
     if (seen.has(key)) continue; // many objects of one type pointing the same way count once
     seen.add(key);
     const n = refs.filter((x) => `${x.type}.${x.member}@${x.delta}` === key).length;
-    const who = `pointed to by ${r.text.split(' (')[0]}${n > 1 ? ` and ${n - 1} more` : ''} (a ${r.memberType})`;
+    const who = `pointed to by ${r.text.split(' (')[0]}${n > 1 ? ` and ${n - 1} more` : ''} (${r.memberType})`;
     const p = parts.find((x) => r.delta >= x.offset && r.delta < x.offset + x.size);
     const at = `+0x${r.delta.toString(16)}`;
     if (!p) {

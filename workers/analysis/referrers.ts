@@ -107,7 +107,7 @@ function describe(prog: Program, address: bigint, phys: number, value: bigint, s
       if (m) Object.assign(r, m);
     }
     const owner = r.member ? `${type!.replace(/^(struct|union) /, '')}.${r.member}` : `+0x${so.offset.toString(16)}`;
-    r.text = `${owner} of ${so.object.toString(16)} (${so.cache.name}, ${so.state})${r.memberType ? `, a ${r.memberType}` : ''}${at ? `, pointing at ${at}` : ''}`;
+    r.text = `${owner} of ${so.object.toString(16)} (${so.cache.name}, ${so.state})${r.memberType ? `, ${r.memberType}` : ''}${at ? `, pointing at ${at}` : ''}`;
     return r;
   }
   const t = stackOf(prog, phys);

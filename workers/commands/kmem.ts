@@ -15,6 +15,7 @@
  * kmem -S: {info, cpus, nodes, untracked}; kmem <addr>: whatis's shape.
  */
 import type { Program } from '../kernel/program';
+import { TextOut } from './result';
 import {
   listCaches, cacheUsage, findCache, cacheSlabs,
   type CacheUsage, type SlabObjects, type SlabCache,
@@ -147,7 +148,9 @@ function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResu
     cancelled: () => !!ctx.cancel?.cancelled,
   });
   checkCancel(ctx);
-  const L: string[] = [KMEM_S_HEADER, kmemSLine(u)];
+  // the text streams out as it is made (console, CLI); the JSON below is whole
+  const L = new TextOut(ctx.emit);
+  L.push(KMEM_S_HEADER, kmemSLine(u));
   const cpuSlabCount = new Map<number, number>();
   for (const cp of list.cpus) {
     L.push(`CPU ${cp.cpu} KMEM_CACHE_CPU:`, `  ${hx(cp.kcc)}`, `CPU ${cp.cpu} SLAB:`);
@@ -214,7 +217,7 @@ function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResu
         }
       : {}),
   };
-  return { text: L.join('\n') + '\n', json };
+  return { text: L.done(), json };
 }
 
 

@@ -2,17 +2,25 @@ import { registerCommand, parseFlags, CommandError } from './registry';
 import { evalAddress } from './expr';
 import { rankOverlays, formatOverlays, sizeClassWindow, readableOrMissing, poisonRanges, readObject, type PointerInfo, type NeutralRange, type OverlayCandidate } from '../analysis/overlay';
 import type { Program } from '../kernel/program';
-import { slabObjectInfo, slabFlag, type SlabCache } from '../analysis/slab';
+import { slabObjectInfo, slabFlag, readTracks, type SlabCache } from '../analysis/slab';
 import { findReferrers, skbShinfo, type Referrer, type ReferrerScan } from '../analysis/referrers';
 import { cacheObjectType } from './whatis';
 
 /** The slab object holding an address: start, size, cache and the cache's own type if dedicated. */
-function locate(prog: Program, addr: bigint): { start: bigint; size: number; cache: string; type?: string; poison: boolean; state: string } | null {
+function locate(prog: Program, addr: bigint): { start: bigint; size: number; cache: string; type?: string; poison: boolean; state: string; tracks: string[] } | null {
   const so = slabObjectInfo(prog, addr);
   if (!so) return null;
   const tid = cacheObjectType(prog, so.cache);
   const poison = (so.cache.flags & slabFlag(prog, 'SLAB_POISON')) !== 0n;
-  return { start: so.object, size: so.cache.objectSize, cache: so.cache.name, type: tid === null ? undefined : prog.btf.typeName(tid), poison, state: so.state };
+  // slub_debug U: where this lifetime began and where the previous one ended (its owner's code)
+  const tracks: string[] = [];
+  for (const t of readTracks(prog, so.cache, so.object) ?? []) {
+    if (!t.addr) continue;
+    const hit = prog.symbols.lookup(t.addr);
+    const where = hit ? `${hit.sym.name}+0x${hit.offset.toString(16)}${hit.sym.module ? ` [${hit.sym.module}]` : ''}` : `0x${t.addr.toString(16)}`;
+    tracks.push(t.kind === 'alloc' ? `allocated (this lifetime) in ${where}, pid ${t.pid}` : `freed last (the previous owner) in ${where}, pid ${t.pid}`);
+  }
+  return { start: so.object, size: so.cache.objectSize, cache: so.cache.name, type: tid === null ? undefined : prog.btf.typeName(tid), poison, state: so.state, tracks };
 }
 
 /** The struct type a slab cache holds (dedicated caches, and caches named after a struct). */
@@ -144,6 +152,7 @@ registerCommand({
       neutral,
     });
     let head = cache ? `${cache} object ${start.toString(16)} (${size} bytes)${start !== addr ? `, +0x${(addr - start).toString(16)} asked` : ''}\n` : '';
+    if (loc && start === loc.start) for (const t of loc.tracks) head += `slub_debug track: ${t}\n`;
     if (scan) {
       head += scan.referrers.length ? `pointed to by ${scan.referrers.length}${scan.truncated ? '+' : ''}:\n` : 'no pointers into the object found in the dump\n';
       for (const r of scan.referrers.slice(0, flags.has('-v') ? 64 : 8)) head += `  ${r.address.toString(16)}: ${r.text}\n`;
@@ -174,6 +183,7 @@ registerCommand({
         referrers_truncated: scan?.truncated,
         not_scored: mergeNeutral(neutral),
         undecided,
+        tracks: loc && start === loc.start ? loc.tracks : undefined,
         candidates: cands.map((c) => ({
           name: c.name,
           score: c.score,

@@ -38,7 +38,11 @@ export class TextOut {
   }
   line(s: string): void {
     this.buf.push(s);
-    if (this.emit && (this.buf.length >= this.batch || ((this.buf.length & 15) === 0 && now() - this.last > 50))) this.flush();
+    if (this.emit && (this.buf.length >= this.batch || now() - this.last > 50)) this.flush();
+  }
+  /** lines, as Array.push */
+  push(...lines: string[]): void {
+    for (const l of lines) this.line(l);
   }
   /** several lines at once ("a\nb\n") */
   text(s: string): void {

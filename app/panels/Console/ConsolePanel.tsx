@@ -8,7 +8,7 @@
  * Monaco loads (or if it cannot).
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { useApp, type Tab } from '../../store';
+import { liveLines, useApp, useLiveTick, type Tab } from '../../store';
 import { listCommands, type CommandInfo } from '../../engine';
 import { Elapsed, LinkedText, useElementHeight } from '../common';
 import type { CommandLine } from './monacoInput';
@@ -103,7 +103,8 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
   }, [monacoState]);
 
   const more = useApp((s) => s.consoleMore);
-  const { rows, width } = useMemo(() => transcriptRows(tab.console), [tab.console]);
+  const liveTick = useLiveTick((s) => s.tick);
+  const { rows, width } = useMemo(() => transcriptRows(tab.console, {}, liveLines), [tab.console, liveTick]);
   const scroller = useRef<HTMLDivElement>(null);
   const height = useElementHeight(scroller);
   const [scrollTop, setScrollTop] = useState(0);
@@ -287,7 +288,7 @@ function TranscriptRow({
     case 'running':
       return (
         <div className="trow dim" style={style} data-entry={e.id} data-testid="console-running">
-          running…{e.stream?.length ? ` (${e.stream.reduce((n, c) => n + c.length, 0).toLocaleString('en-US')} lines so far)` : ''}
+          running…{liveLines.get(e.id)?.length ? ` (${liveLines.get(e.id)!.reduce((n, c) => n + c.length, 0).toLocaleString('en-US')} lines so far)` : ''}
         </div>
       );
     default:

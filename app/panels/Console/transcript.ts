@@ -45,7 +45,7 @@ export function resultLines(r: RunResult, line: string): { lines: string[]; widt
  * the pages fetched by "show more" (entry.more), then a "more" row while lines remain. `shown`
  * can cap an entry further (lines already here).
  */
-export function transcriptRows(entries: ConsoleEntry[], shown: Record<number, number> = {}): { rows: Row[]; width: number } {
+export function transcriptRows(entries: ConsoleEntry[], shown: Record<number, number> = {}, live?: Map<number, string[][]>): { rows: Row[]; width: number } {
   const rows: Row[] = [];
   let width = 0;
   for (const entry of entries) {
@@ -53,7 +53,8 @@ export function transcriptRows(entries: ConsoleEntry[], shown: Record<number, nu
     width = Math.max(width, entry.line.length + 8);
     const r = entry.result;
     // lines streamed while the command ran come first (they are not in the result's text)
-    const streamed = entry.stream?.length ? ([] as string[]).concat(...entry.stream) : [];
+    const chunks = entry.stream ?? (entry.result ? undefined : live?.get(entry.id));
+    const streamed = chunks?.length ? ([] as string[]).concat(...chunks) : [];
     for (const l of streamed) if (l.length > width) width = l.length;
     if (!r || !r.ok) {
       const cap = Math.min(streamed.length, shown[entry.id] ?? streamed.length);

@@ -1,0 +1,54 @@
+import { describe, it, expect } from 'vitest';
+import { EngineApi, type OutputChunk, type OpenResult } from './api';
+import { NodeFileSource } from './source/node';
+import { openDumpFile } from './node';
+import './commands/index';
+import { runCommand } from './commands/registry';
+import { sharedDump, SKIP_REASON } from './testing/dumps';
+
+/**
+ * Streaming output (the console's path): a long command's lines leave the worker while it runs
+ * (onOutput), the first `textLines` of them; the rest stay in the worker for textPage, counted
+ * from the start of the output. What arrives, in order, is exactly the text the command gives
+ * unstreamed (the CLI's and tests' path), and the worker keeps each line once.
+ */
+const d = sharedDump('6.1-skb-uaf-0x106');
+describe.skipIf(!d)(`streaming console output on 6.1-skb-uaf-0x106 ${d ? '' : SKIP_REASON}`, () => {
+  const api = new EngineApi();
+  const opened = (api as unknown as { open(make: () => NodeFileSource, source: { kind: 'file' }): OpenResult }).open(() => new NodeFileSource(d!.file), { kind: 'file' });
+  const session = opened.ok ? opened.summary.session : '';
+  const prog = openDumpFile(d!.file);
+  const whole = (line: string) => runCommand({ prog }, line).text.replace(/\n$/, '').split('\n');
+
+  it.each(['sym -l', 'foreach bt', 'kmem -S kmalloc-1k', 'search -m 0xfffffffffffffc00 ' + (d ? d.oracleJson('incident.json').skb.head : '0')])('%s: streamed lines + kept pages = the unstreamed text', (line) => {
+    expect(opened.ok).toBe(true);
+    const chunks: OutputChunk[] = [];
+    const cap = 300;
+    const r = api.run(session, line, { jobId: `t-${line}`, textLines: cap, json: false }, undefined, (c) => chunks.push(c));
+    expect(r.ok, r.error).toBe(true);
+    const want = whole(line);
+    const got = chunks.flatMap((c) => c.lines);
+    // a short, quick output may come whole with the result (nothing was due to stream yet)
+    expect(r.streamed ?? 0).toBe(got.length);
+    if (got.length) expect(r.text).toBe('');
+    const shown = got.length ? got : r.text.replace(/\n$/, '').split('\n');
+    expect(shown).toEqual(want.slice(0, cap));
+    if (want.length > cap) {
+      expect(chunks.length).toBeGreaterThan(0);
+      expect(got.length).toBe(cap);
+      expect(r.totalLines).toBe(want.length);
+      const rest = api.textPage(session, r.textKey!, cap, want.length);
+      expect(rest).toEqual(want.slice(cap));
+    } else expect(r.totalLines).toBeUndefined();
+  }, 120_000);
+
+  it('a line with a filter or --json is not streamed (it needs the whole text)', () => {
+    const chunks: OutputChunk[] = [];
+    const r = api.run(session, 'sym -l | head -3', { textLines: 300 }, undefined, (c) => chunks.push(c));
+    expect(chunks).toEqual([]);
+    expect(r.text.split('\n').length).toBe(4);
+    const j = api.run(session, 'foreach bt --json', { textLines: 300 }, undefined, (c) => chunks.push(c));
+    expect(chunks).toEqual([]);
+    expect(j.jsonText).toMatch(/^\[/);
+  }, 120_000);
+});
