@@ -254,3 +254,22 @@ test('console: kmem -s prints rows, completion, history, pin beside the panels; 
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('shortcuts')).toHaveCount(0);
 });
+
+test('which types fit on the slub_debug dump: who points at the object, the poison and the skb part not scored, undecided said', async ({ page }) => {
+  const name = '6.1-skb-uaf-0x106-slubdebug';
+  const inc = JSON.parse(oracle('incident.json', name)) as { skb: { skb: string; head: string; end: number } };
+  await page.goto('/');
+  await dropFile(page, `/samples/${name}/vmcore.kdump-zlib`, 'vmcore.kdump-zlib');
+  await expect(page.getByTestId('panic')).toBeVisible();
+  const f = ((await page.getByTestId('status-fingerprint').textContent()) ?? '').trim();
+  await gotoView(page, f, `mem/${inc.skb.head}`);
+  await expect(page.getByTestId('whatis')).toContainText('kmalloc-1k');
+  await page.getByTestId('which-types').click();
+  const refs = page.getByTestId('referrers');
+  await expect(refs).toContainText(`sk_buff.head of ${inc.skb.skb.replace(/^0x/, '')}`, { timeout: 60_000 });
+  await expect(refs).toContainText(`not scored: +0x${inc.skb.end.toString(16)}`);
+  await expect(refs).toContainText('free poison 0x6b');
+  await expect(page.getByTestId('undecided')).toBeVisible();
+  await page.getByTestId('referrers').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${SHOTS}/17-which-types-fit-slubdebug.png` });
+});

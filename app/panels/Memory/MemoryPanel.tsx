@@ -857,6 +857,46 @@ type Candidate = OverlayJson['candidates'][number];
 
 type FitJson = OverlayJson;
 
+/**
+ * Who points into the object (the overlay's referrer scan): members of typed slab objects first
+ * (they are evidence: sk_buff.head, a struct request * ...), then stacks, variables and other
+ * memory folded; the parts left out of the scoring; "undecided" when only sizes ranked.
+ */
+function FitReferrers({ json, onOpen }: { json: FitJson; onOpen(r: FitReferrer): void }) {
+  const refs = json.referrers ?? [];
+  const typed = refs.filter((r) => r.member);
+  const other = refs.filter((r) => !r.member);
+  const item = (r: FitReferrer) => (
+    <li key={r.address} className={r.pointee ? 'typed' : ''}>
+      <button type="button" className="link mono" onClick={() => onOpen(r)}>
+        {r.address.replace(/^0x/, '')}
+      </button>{' '}
+      {r.text}
+    </li>
+  );
+  return (
+    <div className="referrers small" data-testid="referrers">
+      {json.undecided && <div className="warn" data-testid="undecided">No layout has member or referrer evidence: the ranking below is by size alone.</div>}
+      <b>Pointed to by</b> {refs.length === 0 && <span className="dim">nothing found in the dump's memory</span>}
+      <ul>{typed.map(item)}</ul>
+      {other.length > 0 && (
+        <details>
+          <summary className="dim">
+            {other.length}
+            {json.referrers_truncated ? '+' : ''} more: stacks, variables, other memory
+          </summary>
+          <ul>{other.map(item)}</ul>
+        </details>
+      )}
+      {json.not_scored?.map((n, i) => (
+        <div key={i} className="dim">
+          not scored: +0x{n.offset.toString(16)}..+0x{(n.offset + n.size).toString(16)} {n.why}
+        </div>
+      ))}
+    </div>
+  );
+}
+
 /** "Which types fit?": the engine's `overlay <object>` ranking, each usable as the overlay. */
 function FitCard({ tab, base, w, off }: { tab: Tab; base: bigint; w: WhatisJson | null; off: number | null }) {
   const navigate = useApp((s) => s.navigate);
@@ -899,29 +939,7 @@ function FitCard({ tab, base, w, off }: { tab: Tab; base: bigint; w: WhatisJson 
         </div>
       )}
       {st?.error && <div className="err">{st.error}</div>}
-      {st?.json?.referrers && (
-        <div className="referrers small" data-testid="referrers">
-          <b>Pointed to by</b>{' '}
-          {st.json.referrers.length === 0 && <span className="dim">nothing found in the dump's memory</span>}
-          <ul>
-            {st.json.referrers.slice(0, 12).map((r) => (
-              <li key={r.address} className={r.pointee ? 'typed' : ''}>
-                <button type="button" className="link mono" onClick={() => navigate({ panel: 'mem', arg: r.object ?? r.address, params: r.type ? { type: r.type.replace(/^struct /, '') } : {} })}>
-                  {r.address.replace(/^0x/, '')}
-                </button>{' '}
-                {r.text}
-              </li>
-            ))}
-            {st.json.referrers.length > 12 && <li className="dim">… {st.json.referrers.length - 12} more (console: overlay -v)</li>}
-          </ul>
-          {st.json.not_scored?.map((n, i) => (
-            <div key={i} className="dim">
-              not scored: +0x{n.offset.toString(16)}..+0x{(n.offset + n.size).toString(16)} {n.why}
-            </div>
-          ))}
-          {st.json.undecided && <div className="warn" data-testid="undecided">No layout has member or referrer evidence: the ranking below is by size alone.</div>}
-        </div>
-      )}
+      {st?.json?.referrers && <FitReferrers json={st.json} onOpen={(r) => navigate({ panel: 'mem', arg: r.object ?? r.address, params: r.type ? { type: r.type.replace(/^struct /, '') } : {} })} />}
       {st?.cands && st.cands.length === 0 && <div className="dim">no type fits</div>}
       {st?.cands && (
         <ol className="cands" data-testid="candidates">
