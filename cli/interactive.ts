@@ -156,9 +156,9 @@ function print(out: NodeJS.WritableStream, s: string): void {
   out.write(s === '' || s.endsWith('\n') ? s : s + '\n');
 }
 
-/** Run one line and print its result (or error) the way the prompt does. */
+/** Run one line and print its result (or error) the way the prompt does; long commands stream as they run. */
 function runAndPrint(ctx: CommandContext, line: string, out: NodeJS.WritableStream, err: NodeJS.WritableStream): boolean {
-  const r = runCommandSafe(ctx, line);
+  const r = runCommandSafe({ ...ctx, emit: (chunk) => out.write(chunk) }, line);
   if (r.ok) print(out, r.result.asJson ? jsonText(r.result) : r.result.text);
   else err.write(`${r.error}\n`);
   return r.ok;

@@ -1,0 +1,64 @@
+import { describe, it, expect } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { spawn } from 'node:child_process';
+import { main } from './main';
+import { openDumpFile } from '../workers/node';
+import '../workers/commands/index';
+import { runCommand } from '../workers/commands/registry';
+
+/**
+ * `vmcore DUMP 'foreach bt'` streams: the text reaches stdout in several writes while the command
+ * runs (the first long before the last), and what arrives is exactly the unstreamed text; with
+ * --json the JSON is written once, whole. A reader that stops early (| head -1) ends the CLI
+ * quietly (exit 0, no EPIPE trace).
+ */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SAMPLE = join(ROOT, 'public/samples/6.1-skb-uaf-0x106/vmcore.kdump-zlib');
+
+class Recorder extends Writable {
+  writes: { at: number; text: string }[] = [];
+  _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.writes.push({ at: performance.now(), text: chunk.toString() });
+    cb();
+  }
+}
+
+describe.skipIf(!existsSync(SAMPLE))('CLI streaming output on the sample dump', () => {
+  it.each(['foreach bt', 'sym -l'])('%s: several writes while it runs, together the unstreamed text', async (line) => {
+    const out = new Recorder();
+    const err = new Recorder();
+    const code = await main([SAMPLE, line], out as unknown as NodeJS.WriteStream, err as unknown as NodeJS.WriteStream);
+    expect(code).toBe(0);
+    expect(out.writes.length).toBeGreaterThan(1);
+    const want = runCommand({ prog: openDumpFile(SAMPLE) }, line).text;
+    expect(out.writes.map((w) => w.text).join('')).toBe(want.endsWith('\n') ? want : want + '\n');
+  }, 120_000);
+
+  it('--json is written whole, once', async () => {
+    const out = new Recorder();
+    const code = await main([SAMPLE, 'foreach bt', '--json'], out as unknown as NodeJS.WriteStream, new Recorder() as unknown as NodeJS.WriteStream);
+    expect(code).toBe(0);
+    expect(out.writes.length).toBe(1);
+    expect(JSON.parse(out.writes[0].text)).toBeInstanceOf(Array);
+  }, 120_000);
+
+  it('| head -1: the CLI ends quietly once its reader is gone', async () => {
+    const r = await new Promise<{ code: number | null; stderr: string; first: string }>((done) => {
+      const p = spawn(process.execPath, [join(ROOT, 'cli/vmcore.mjs'), SAMPLE, 'sym -l'], { cwd: ROOT });
+      let first = '';
+      let stderr = '';
+      p.stderr.on('data', (d) => (stderr += d));
+      p.stdout.once('data', (d) => {
+        first = String(d).split('\n')[0];
+        p.stdout.destroy(); // the reader goes away, as head does
+      });
+      p.on('close', (code) => done({ code, stderr, first }));
+    });
+    expect(r.first).toMatch(/^ffffffff[0-9a-f]{8} \([A-Za-z]\) \S+/);
+    expect(r.stderr).not.toMatch(/EPIPE|\n\s+at /);
+    expect(r.code).toBe(0);
+  }, 120_000);
+});
