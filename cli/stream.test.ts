@@ -30,7 +30,7 @@ describe.skipIf(!existsSync(SAMPLE))('CLI streaming output on the sample dump', 
   it.each(['foreach bt', 'sym -l'])('%s: several writes while it runs, together the unstreamed text', async (line) => {
     const out = new Recorder();
     const err = new Recorder();
-    const code = await main([SAMPLE, line], out as unknown as NodeJS.WriteStream, err as unknown as NodeJS.WriteStream);
+    const code = await main([SAMPLE, line], out as unknown as typeof process.stdout, err as unknown as typeof process.stderr);
     expect(code).toBe(0);
     expect(out.writes.length).toBeGreaterThan(1);
     const want = runCommand({ prog: openDumpFile(SAMPLE) }, line).text;
@@ -39,7 +39,7 @@ describe.skipIf(!existsSync(SAMPLE))('CLI streaming output on the sample dump', 
 
   it('--json is written whole, once', async () => {
     const out = new Recorder();
-    const code = await main([SAMPLE, 'foreach bt', '--json'], out as unknown as NodeJS.WriteStream, new Recorder() as unknown as NodeJS.WriteStream);
+    const code = await main([SAMPLE, 'foreach bt', '--json'], out as unknown as typeof process.stdout, new Recorder() as unknown as typeof process.stderr);
     expect(code).toBe(0);
     expect(out.writes.length).toBe(1);
     expect(JSON.parse(out.writes[0].text)).toBeInstanceOf(Array);

@@ -1,7 +1,7 @@
 import { DumpError, MemoryError } from '../errors';
 import { u64 } from '../bytes';
 import { START_KERNEL_MAP } from '../arch/x86_64';
-import type { Program } from '../kernel/program';
+import { cacheKey, type Program } from '../kernel/program';
 import { searchMemory } from './search';
 import { slabObjectInfo, type SlabCache } from './slab';
 import { taskList, threadSize } from './tasks';
@@ -57,10 +57,24 @@ export interface ReferrerOptions {
   progress?: (done: number, total: number, what: string) => void;
 }
 
+const REFERRERS_KEY = cacheKey<Map<string, ReferrerScan>>('referrers.scans');
+
 const expected = (e: unknown) => e instanceof MemoryError || e instanceof DumpError;
 
 export function findReferrers(prog: Program, start: bigint, size: number, opts: ReferrerOptions = {}): ReferrerScan {
   const limit = opts.limit ?? 64;
+  // a dump does not change: the same object's scan is remembered (a few, bounded)
+  const memo = prog.memo(REFERRERS_KEY, () => new Map<string, ReferrerScan>());
+  const key = `${start}:${size}:${limit}:${opts.cacheType ? "typed" : "untyped"}`;
+  const hit = memo.get(key);
+  if (hit) return hit;
+  const out = scan(prog, start, size, limit, opts);
+  if (memo.size >= 16) memo.delete(memo.keys().next().value as string);
+  memo.set(key, out);
+  return out;
+}
+
+function scan(prog: Program, start: bigint, size: number, limit: number, opts: ReferrerOptions): ReferrerScan {
   const end = start + BigInt(size);
   const out: ReferrerScan = { referrers: [], pagesSearched: 0, pagesMissing: 0, truncated: false, problems: [] };
   // a range crossing a 4 GiB boundary is searched as two
