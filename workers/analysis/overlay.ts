@@ -4,7 +4,7 @@ import type { Btf, BtfComposite } from '../kernel/btf';
 import { cacheKey, type Program } from '../kernel/program';
 import { listModules, moduleBtf } from '../kernel/modules';
 import { findCache, cacheSlabs, type SlabObjects } from './slab';
-import type { Referrer } from './referrers';
+import type { Referrer, NeutralRange } from './referrers';
 
 const OVERLAY_TAGSETS_KEY = cacheKey<TagSetScan>('overlay.tagsets');
 
@@ -90,11 +90,7 @@ export interface OverlayOptions {
   cancel?: { cancelled: boolean };
 }
 
-export interface NeutralRange {
-  offset: number;
-  size: number;
-  why: string;
-}
+export type { NeutralRange };
 
 interface TypeRef {
   btf: Btf;
@@ -215,12 +211,39 @@ function referrerEvidence(prog: Program, parts: OverlayPart[], refs: Referrer[])
     }
     const inner = structMemberAt(prog, p, rel);
     if (inner && inner.type === r.pointee) {
-      out.push({ offset: r.delta, member: inner.path, kind: 'referrer', weight: 3, text: `${who}: ${inner.path} at ${at} is a ${r.pointee}` });
+      // a link type (list_head, hlist_node, rb_node) is embedded everywhere: a match says little,
+      // unless the referrer is the same member of the same type (siblings on one list)
+      const link = isLinkType(prog, r.pointee!);
+      // (the referrer's member is the link's own next/prev: its parent is the embedded link)
+      const same = link && r.type !== undefined && `${r.type.replace(/^(struct|union) /, '')}.${r.member}`.replace(/\.[^.]+$/, '') === inner.path;
+      const weight = !link ? 3 : same ? 3 : 0.5;
+      out.push({ offset: r.delta, member: inner.path, kind: 'referrer', weight, text: `${who}: ${inner.path} at ${at} is a ${r.pointee}${same ? ', the same member (one list)' : link ? ' (a link type: weak)' : ''}` });
     } else {
       out.push({ offset: r.delta, member: '', kind: 'bad', weight: -2, text: `${who}: but ${at} is ${inner ? `${inner.path} (${inner.type})` : `inside ${p.type}, not the start of a ${r.pointee}`}` });
     }
   }
   return out;
+}
+
+/** A struct made only of pointers to itself (list_head, hlist_node's next/pprev, llist_node): a link, not a type's identity. */
+function isLinkType(prog: Program, name: string): boolean {
+  const btf = prog.btf;
+  const id = btf.findType(name);
+  if (id === null) return false;
+  const t = btf.type(btf.resolve(id));
+  if (t.kind !== 'struct' || t.members.length === 0) return false;
+  const self = btf.resolve(id);
+  return t.members.every((m) => {
+    let x = btf.type(btf.resolve(m.type));
+    let hops = 0;
+    while (x.kind === 'ptr' && hops++ < 3) {
+      const to = btf.resolve(x.type);
+      if (to === self) return true;
+      x = btf.type(to);
+    }
+    // rb_node: __rb_parent_color is an unsigned long holding a pointer and a colour
+    return x.kind === 'int' && m.name.includes('parent');
+  });
 }
 
 /** The outermost struct/union member of a layout part starting exactly at `rel`, if any. */

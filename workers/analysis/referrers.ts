@@ -40,6 +40,13 @@ export interface Referrer {
   text: string;
 }
 
+/** Bytes of an object that say nothing about its type (left out of the overlay's scoring), and why. */
+export interface NeutralRange {
+  offset: number;
+  size: number;
+  why: string;
+}
+
 export interface ReferrerScan {
   referrers: Referrer[];
   pagesSearched: number;
@@ -184,6 +191,23 @@ function stackOf(prog: Program, phys: number): Referrer['task'] | null {
   }
   const p = pages.get(phys & ~0xfff);
   return p ? { pid: p.pid, comm: p.comm, task: p.task, address: p.va + BigInt(phys & 0xfff) } : null;
+}
+
+/**
+ * What the referrers say about the object's bytes: an skb whose head is this object owns
+ * skb_shared_info at head + end (that part is the skb's, not the other owner's).
+ */
+export function ownedByReferrers(prog: Program, start: bigint, size: number, refs: Referrer[]): NeutralRange[] {
+  const out: NeutralRange[] = [];
+  for (const r of refs) {
+    if (r.type !== 'struct sk_buff' || r.member !== 'head' || r.delta !== 0 || r.object === undefined) continue;
+    const si = skbShinfo(prog, r.object);
+    if (!si || si.head !== start || si.address < start || si.address >= start + BigInt(size)) continue;
+    const off = Number(si.address - start);
+    if (out.some((x) => x.offset === off)) continue;
+    out.push({ offset: off, size: Math.min(si.size, size - off), why: `skb_shared_info of the skb ${r.object.toString(16)} (skb_shinfo = head + end): the skb's part, not evidence about another owner` });
+  }
+  return out;
 }
 
 /**

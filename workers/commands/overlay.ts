@@ -3,7 +3,7 @@ import { evalAddress } from './expr';
 import { rankOverlays, formatOverlays, sizeClassWindow, readableOrMissing, poisonRanges, readObject, type PointerInfo, type NeutralRange, type OverlayCandidate } from '../analysis/overlay';
 import type { Program } from '../kernel/program';
 import { slabObjectInfo, slabFlag, readTracks, type SlabCache } from '../analysis/slab';
-import { findReferrers, skbShinfo, type Referrer, type ReferrerScan } from '../analysis/referrers';
+import { findReferrers, ownedByReferrers, type ReferrerScan } from '../analysis/referrers';
 import { cacheObjectType } from './whatis';
 
 /** The slab object holding an address: start, size, cache and the cache's own type if dedicated. */
@@ -33,23 +33,6 @@ export function cacheStructType(prog: Program, c: SlabCache): string | undefined
     if (t !== null && prog.btf.sizeof(t) <= c.objectSize * 1.25) tid = t;
   }
   return tid === null ? undefined : prog.btf.typeName(tid);
-}
-
-/**
- * What the referrers say about the object's bytes: an skb whose head is this object owns
- * skb_shared_info at head + end (that part is the skb's, not the other owner's).
- */
-function ownedByReferrers(prog: Program, start: bigint, size: number, refs: Referrer[]): NeutralRange[] {
-  const out: NeutralRange[] = [];
-  for (const r of refs) {
-    if (r.type !== 'struct sk_buff' || r.member !== 'head' || r.delta !== 0 || r.object === undefined) continue;
-    const si = skbShinfo(prog, r.object);
-    if (!si || si.head !== start || si.address < start || si.address >= start + BigInt(size)) continue;
-    const off = Number(si.address - start);
-    if (out.some((x) => x.offset === off)) continue;
-    out.push({ offset: off, size: Math.min(si.size, size - off), why: `skb_shared_info of the skb ${r.object.toString(16)} (skb_shinfo = head + end): the skb's part, not evidence about another owner` });
-  }
-  return out;
 }
 
 /** What a pointer points at: a slab object (with its cache's type when dedicated) or a symbol. */
