@@ -856,6 +856,7 @@ function ListActions({
 type Candidate = OverlayJson['candidates'][number];
 
 type FitJson = OverlayJson;
+type FitReferrer = NonNullable<OverlayJson['referrers']>[number];
 
 /**
  * Who points into the object (the overlay's referrer scan): members of typed slab objects first
