@@ -326,13 +326,26 @@ export const useApp = create<AppState>()((set, get) => {
       // the transcript shows text; the JSON crosses over only when the line asks for it
       // long commands stream their lines while they run: kept beside the store (liveLines) so a
       // chunk re-renders the transcript only, not every panel; they join the entry with the result
+      let got = 0;
+      let wake: (() => void) | null = null;
       const onOutput = (c: OutputChunk) => {
         const l = liveLines.get(id) ?? [];
         l.push(c.lines);
         liveLines.set(id, l);
+        got += c.lines.length;
         useLiveTick.setState((s) => ({ tick: s.tick + 1 }));
+        wake?.();
       };
       const result = await startCommand(session, line, { json: /(^|\s)--json(\s|$)/.test(line), textLines: CONSOLE_FIRST_LINES, onOutput }).result;
+      // the chunks come over their own message port: the result can overtake the last of them
+      const deadline = Date.now() + 5000;
+      while (got < (result.streamed ?? 0) && Date.now() < deadline) {
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 100);
+        });
+        wake = null;
+      }
       const stream = liveLines.get(id);
       liveLines.delete(id);
       updateTab(session, (t) => ({ ...t, console: t.console.map((e) => (e.id === id ? { ...e, result, ...(stream ? { stream } : {}) } : e)) }));
