@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { openDumpFile } from '../node';
 import { sharedDump, SKIP_REASON } from '../testing/dumps';
-import { runCommand } from '../commands/registry';
+import { runCommand, planSplit, runSplitPart, mergeSplit } from '../commands/registry';
 import { searchMemory } from './search';
 import { walkList } from '../kernel/list';
 
@@ -21,6 +21,37 @@ describe.skipIf(!skb)(`search on 6.1-skb-uaf-0x106 ${skb ? '' : SKIP_REASON}`, (
     // 32-bit search finds it too, and a mask
     const r32 = searchMemory(prog, 0x106n, { width: 4 });
     expect(r32.hits.map((h) => '0x' + h.address.toString(16))).toContain(inc.skb.frag_list_addr);
+  });
+
+  it('split into parts (the scan workers) and merged, gives the whole search: hits, counts, limit cut, filters', () => {
+    const prog = openDumpFile(skb!.file);
+    const other = openDumpFile(skb!.file); // the parts run in another engine, as in a scan worker
+    const whole = (line: string) => runCommand({ prog }, line);
+    const parted = (line: string, want: number) => {
+      const parts = planSplit({ prog }, line, want)!;
+      expect(parts.length).toBeGreaterThan(1);
+      // each part in its own engine, as the browser's scan workers do
+      const results = parts.map((p) => runSplitPart({ prog: other }, line, JSON.parse(JSON.stringify(p))));
+      return mergeSplit({ prog }, line, JSON.parse(JSON.stringify(results)));
+    };
+    for (const line of ['search -k 0x106', 'search -k 0x106 --json', 'search -w 0 -l 3000 --json', 'search -p -c 0x6b -l 777 | tail 3']) {
+      const w = whole(line);
+      const p = parted(line, 5);
+      expect(p.text).toBe(w.text);
+      expect(p.json).toEqual(w.json);
+    }
+    // the limit falls on the last hit but one, in a later part than the first: the pages counted
+    // stop at its hit, as one search does
+    const all = (whole('search -k 0x106 --json').json as { hits: { phys: string }[] }).hits;
+    expect(all.length).toBeGreaterThan(2);
+    const cut = `search -k 0x106 -l ${all.length - 1} --json`;
+    const parts = planSplit({ prog }, cut, 64) as { start: number }[];
+    const cutPhys = Number(all[all.length - 2].phys);
+    expect(parts.filter((p) => p.start <= cutPhys).length - 1).toBeGreaterThan(0);
+    const w = whole(cut);
+    expect((w.json as { truncated: boolean }).truncated).toBe(true);
+    expect(parted(cut, 64).json).toEqual(w.json);
+    expect(planSplit({ prog }, 'ps', 4)).toBeNull();
   });
 
   it('can be cancelled', () => {

@@ -32,6 +32,9 @@ export interface SearchHit {
   address: bigint;
   phys: number;
   value: bigint;
+  /** pages searched and pages missing before this hit's page (a search cut at a limit counts to here) */
+  searchedBefore: number;
+  missingBefore: number;
 }
 
 export interface SearchResult {
@@ -39,6 +42,22 @@ export interface SearchResult {
   pagesSearched: number;
   pagesMissing: number;
   truncated: boolean;
+}
+
+/** Pages read at once when all of them are in the dump (1 MiB). */
+const READ_PAGES = 256;
+
+/** `n` pages from `pa` in one read when the dump has every one of them whole; else null (page by page). */
+function readRun(prog: Program, pa: number, n: number): Uint8Array | null {
+  if (n < 2) return null;
+  for (let i = 0; i < n; i++) if (!prog.phys.hasPage(pa + i * 4096)) return null;
+  try {
+    const b = prog.phys.readPhys(pa, n * 4096);
+    return b.length === n * 4096 ? b : null;
+  } catch (e) {
+    if (e instanceof MemoryError) return null;
+    throw e;
+  }
 }
 
 export function searchMemory(prog: Program, value: bigint, opts: SearchOptions = {}): SearchResult {
@@ -50,7 +69,14 @@ export function searchMemory(prog: Program, value: bigint, opts: SearchOptions =
   const limit = opts.limit ?? 10_000;
   const base = prog.arch.pageOffset;
   const ranges = prog.phys.ranges();
-  const total = ranges.reduce((n, r) => n + Math.ceil((r.end - r.start) / 4096), 0);
+  const lo0 = opts.startPhys ?? 0;
+  const hi0 = opts.endPhys ?? Number.MAX_SAFE_INTEGER;
+  const pagesIn = (r: { start: number; end: number }) => {
+    const s = Math.max(r.start, lo0);
+    const e = Math.min(r.end, hi0);
+    return e > s ? Math.ceil((e - (s - (s % 4096))) / 4096) : 0;
+  };
+  const total = ranges.reduce((n, r) => n + pagesIn(r), 0);
   const out: SearchResult = { hits: [], pagesSearched: 0, pagesMissing: 0, truncated: false };
   // compare 32-bit halves with typed arrays: no bigint per word
   const lo = Number(want & 0xffffffffn);
@@ -66,57 +92,68 @@ export function searchMemory(prog: Program, value: bigint, opts: SearchOptions =
   const rEnd = range ? rLo + Number(range[1] - range[0]) : 0;
   let done = 0;
   for (const r of ranges) {
-    const s0 = Math.max(r.start, opts.startPhys ?? 0);
-    const e0 = Math.min(r.end, opts.endPhys ?? Number.MAX_SAFE_INTEGER);
-    for (let pa = s0 - (s0 % 4096); pa < e0; pa += 4096) {
-      if ((++done & 255) === 0) {
-        if (opts.cancel?.cancelled) throw new Cancelled();
-        opts.progress?.(done, total, 'pages');
-      }
-      if (!prog.phys.hasPage(pa)) {
-        out.pagesMissing++;
-        continue;
-      }
-      let page: Uint8Array;
-      try {
-        page = prog.phys.readPhys(pa, 4096);
-      } catch (e) {
-        if (e instanceof MemoryError) {
-          out.pagesMissing++;
-          continue;
+    const s0 = Math.max(r.start, lo0);
+    const e0 = Math.min(r.end, hi0);
+    for (let pa = s0 - (s0 % 4096); pa < e0; ) {
+      // a run of present pages is read at once (one read of the file instead of one per page:
+      // a browser's FileReaderSync read costs about a millisecond whatever its size)
+      const n = Math.min(READ_PAGES, Math.ceil((e0 - pa) / 4096));
+      const run = readRun(prog, pa, n);
+      for (let k = 0; k < n; k++, pa += 4096) {
+        if ((++done & 255) === 0) {
+          if (opts.cancel?.cancelled) throw new Cancelled();
+          opts.progress?.(done, total, 'pages');
         }
-        throw e;
-      }
-      out.pagesSearched++;
-      const hitAt = (off: number, value = want) => {
-        const h = { address: base === null ? BigInt(pa + off) : base + BigInt(pa + off), phys: pa + off, value };
-        out.hits.push(h);
-        opts.onHit?.(h);
-        if (out.hits.length >= limit) out.truncated = true;
-      };
-      if (range) {
-        const w = new Uint32Array(page.buffer.slice(page.byteOffset, page.byteOffset + 4096));
-        for (let i = 0; i < 1024; i += 2) {
-          if (w[i + 1] === rHi && w[i] >= rLo && w[i] < rEnd) {
-            hitAt(i * 4, (BigInt(rHi) << 32n) | BigInt(w[i]));
-            if (out.truncated) return out;
+        let page: Uint8Array;
+        if (run) page = run.subarray(k * 4096, (k + 1) * 4096);
+        else {
+          if (!prog.phys.hasPage(pa)) {
+            out.pagesMissing++;
+            continue;
+          }
+          try {
+            page = prog.phys.readPhys(pa, 4096);
+          } catch (e) {
+            if (e instanceof MemoryError) {
+              out.pagesMissing++;
+              continue;
+            }
+            throw e;
           }
         }
-      } else if (width === 8) {
-        const w = new Uint32Array(page.buffer.slice(page.byteOffset, page.byteOffset + 4096));
-        for (let i = 0; i < 1024; i += 2) {
-          if (((w[i] & mlo) >>> 0) === lo && ((w[i + 1] & mhi) >>> 0) === hi) {
-            hitAt(i * 4);
-            if (out.truncated) return out;
+        const searchedBefore = out.pagesSearched++;
+        const at = pa;
+        const hitAt = (off: number, value = want) => {
+          const h = { address: base === null ? BigInt(at + off) : base + BigInt(at + off), phys: at + off, value, searchedBefore, missingBefore: out.pagesMissing };
+          out.hits.push(h);
+          opts.onHit?.(h);
+          if (out.hits.length >= limit) out.truncated = true;
+        };
+        const words = () => (page.byteOffset % 4 === 0 ? new Uint32Array(page.buffer, page.byteOffset, 1024) : new Uint32Array(page.slice().buffer));
+        if (range) {
+          const w = words();
+          for (let i = 0; i < 1024; i += 2) {
+            if (w[i + 1] === rHi && w[i] >= rLo && w[i] < rEnd) {
+              hitAt(i * 4, (BigInt(rHi) << 32n) | BigInt(w[i]));
+              if (out.truncated) return out;
+            }
           }
-        }
-      } else {
-        const dv = new DataView(page.buffer, page.byteOffset, 4096);
-        for (let off = 0; off + width <= 4096; off += width) {
-          const v = width === 4 ? dv.getUint32(off, true) : width === 2 ? dv.getUint16(off, true) : dv.getUint8(off);
-          if ((v & mlo) >>> 0 === lo) {
-            hitAt(off);
-            if (out.truncated) return out;
+        } else if (width === 8) {
+          const w = words();
+          for (let i = 0; i < 1024; i += 2) {
+            if (((w[i] & mlo) >>> 0) === lo && ((w[i + 1] & mhi) >>> 0) === hi) {
+              hitAt(i * 4);
+              if (out.truncated) return out;
+            }
+          }
+        } else {
+          const dv = new DataView(page.buffer, page.byteOffset, 4096);
+          for (let off = 0; off + width <= 4096; off += width) {
+            const v = width === 4 ? dv.getUint32(off, true) : width === 2 ? dv.getUint16(off, true) : dv.getUint8(off);
+            if ((v & mlo) >>> 0 === lo) {
+              hitAt(off);
+              if (out.truncated) return out;
+            }
           }
         }
       }

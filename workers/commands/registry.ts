@@ -35,6 +35,32 @@ export interface Command {
    *  capstone's wasm loads asynchronously, so a caller that loads it lazily (the CLI) loads it first */
   disassembles?: boolean;
   run(args: string[], ctx: CommandContext): CommandResult;
+  /**
+   * A long scan that can run as independent parts (ranges of physical memory, groups of
+   * caches), each part in its own engine (the browser's scan workers, each with its own Program
+   * on the same file), the parts' results merged in order. `run` must give the same answer as
+   * `splitRun` with one engine (runSplit below does that for the CLI).
+   */
+  split?: CommandSplit;
+}
+
+/**
+ * How a command divides its work. Parts and partial results cross worker boundaries: they are
+ * plain JSON-like values (strings, numbers, arrays, objects; no bigint).
+ */
+export interface CommandSplit {
+  /** the parts of the work, in order, aiming at about `want` of them (null: not worth splitting) */
+  plan(args: string[], ctx: CommandContext, want: number): unknown[] | null;
+  /** one part's work */
+  part(args: string[], ctx: CommandContext, part: unknown): unknown;
+  /** the answer from every part's result, in plan order */
+  merge(args: string[], ctx: CommandContext, partials: unknown[]): CommandResult;
+}
+
+/** Run a split command in this engine, part after part (the CLI, and the pool's fallback). */
+export function runSplit(split: CommandSplit, args: string[], ctx: CommandContext): CommandResult {
+  const parts = split.plan(args, ctx, 1) ?? [];
+  return split.merge(args, ctx, parts.map((p) => split.part(args, ctx, p)));
 }
 
 /** A usage or argument error: shown as one line, CLI exit 1. */
@@ -237,7 +263,11 @@ export function runCommand(ctx: CommandContext, line: string): CommandResult {
   if (!line.includes('|') && !line.includes('--json')) return runBare(ctx, line);
   const p = parseLine(line);
   // filters and --json need the whole text: no streaming
-  let r = runBare(p.filters.length || p.json ? { ...ctx, emit: undefined } : ctx, p.command);
+  return applyLine(p, runBare(p.filters.length || p.json ? { ...ctx, emit: undefined } : ctx, p.command));
+}
+
+/** The filters and `--json` of a parsed line, applied to its command's result. */
+function applyLine(p: ParsedLine, r: CommandResult): CommandResult {
   const problems = r.problems;
   for (const f of p.filters) {
     if (!f.length) throw new CommandError('empty filter after "|"');
@@ -246,6 +276,70 @@ export function runCommand(ctx: CommandContext, line: string): CommandResult {
   // a filter keeps lines, never the problems: they stay with the answer (text and JSON)
   if (p.filters.length && problems?.length) r = finishResult({ ...r, problems }, []);
   return p.json ? { ...r, asJson: true } : r;
+}
+
+// ------------------------------------------------------------------ split commands (scan workers)
+
+/** A line whose command can run in parts: its command words, or null. */
+function splitOf(line: string): { p: ParsedLine; split: CommandSplit; args: string[] } | null {
+  const p = parseLine(line);
+  const [name, ...args] = tokenize(p.command.trim());
+  const split = name ? commands.get(name)?.split : undefined;
+  return split ? { p, split, args } : null;
+}
+
+/** Whether `line` runs a command that can be split into parts (no dump needed to tell). */
+export function isSplitLine(line: string): boolean {
+  return splitOf(line) !== null;
+}
+
+/** One part's result and the problems met while computing it. */
+export interface PartResult {
+  value: unknown;
+  problems: string[];
+}
+
+/**
+ * The parts of a split line's work (about `want`), or null when the line's command does not split
+ * or this invocation is not worth it (then run it whole). Argument errors throw as runCommand's do.
+ */
+export function planSplit(ctx: CommandContext, line: string, want: number): unknown[] | null {
+  const s = splitOf(line);
+  if (!s) return null;
+  return s.split.plan(s.args, ctx, Math.max(1, Math.floor(want)));
+}
+
+/** One part of a split line, with the problems it met (they join the merged answer). */
+export function runSplitPart(ctx: CommandContext, line: string, part: unknown): PartResult {
+  const s = splitOf(line);
+  if (!s) throw new CommandError(`${line}: not a command that runs in parts`);
+  const { value, problems } = collectProblems(() => s.split.part(s.args, ctx, part));
+  return { value, problems };
+}
+
+/**
+ * The answer of a split line from its parts' results (in plan order): the command's merge, every
+ * part's problems (counts of the same problem added up), then the line's filters and `--json`,
+ * exactly as runCommand would give for the whole line.
+ */
+export function mergeSplit(ctx: CommandContext, line: string, parts: PartResult[]): CommandResult {
+  const s = splitOf(line);
+  if (!s) throw new CommandError(`${line}: not a command that runs in parts`);
+  const { value, problems } = collectProblems(() => s.split.merge(s.args, ctx, parts.map((x) => x.value)));
+  const r = finishResult(value, [...(ctx.prog?.phys?.warnings ?? []), ...sumProblems(parts.flatMap((x) => x.problems)), ...problems]);
+  if (!line.includes('|') && !line.includes('--json')) return r;
+  return applyLine(s.p, r);
+}
+
+/** "X (3 times)" and "X (2 times)" from two parts are "X (5 times)". */
+function sumProblems(list: string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const p of list) {
+    const m = / \((\d+) times\)$/.exec(p);
+    const bare = m ? p.slice(0, m.index) : p;
+    counts.set(bare, (counts.get(bare) ?? 0) + (m ? Number(m[1]) : 1));
+  }
+  return [...counts].map(([b, n]) => (n > 1 ? `${b} (${n} times)` : b));
 }
 
 /** Run one command (no pipes). */
