@@ -15,6 +15,7 @@ import type {
   MemoryChunk,
   OpenProgress,
   OpenResult,
+  PartResult,
   Resolved,
   RunResult,
   ScriptInput,
@@ -96,7 +97,9 @@ function oneLine(e: unknown): string {
 
 export async function openFile(file: File, onProgress?: (p: OpenProgress) => void, debugFiles: File[] = []): Promise<OpenResult> {
   try {
-    return await api().openFile(file, onProgress ? proxy(onProgress) : undefined, debugFiles);
+    const r = await api().openFile(file, onProgress ? proxy(onProgress) : undefined, debugFiles);
+    if (r.ok) sources.set(r.summary.session, { kind: 'file', file, debug: debugFiles });
+    return r;
   } catch (e) {
     return { ok: false, error: oneLine(e) };
   }
@@ -105,7 +108,14 @@ export async function openFile(file: File, onProgress?: (p: OpenProgress) => voi
 /** Add a vmlinux / System.map to an open dump (matched to it; refused in one line otherwise). */
 export async function addFiles(session: string, files: File[]): Promise<OpenResult> {
   try {
-    return await api().addFiles(session, files);
+    const r = await api().addFiles(session, files);
+    const src = sources.get(session);
+    if (r.ok && src?.kind === 'file') {
+      // the scan workers open the dump again with the files, on their next scan
+      dropScanSessions(session);
+      sources.set(session, { ...src, debug: [...src.debug, ...files] });
+    }
+    return r;
   } catch (e) {
     return { ok: false, error: oneLine(e) };
   }
@@ -140,13 +150,17 @@ export async function openUrl(input: string, onProgress?: (p: OpenProgress) => v
   const c = checkDumpUrl(input);
   if (!c.ok) return c;
   try {
-    return await api().openUrl(c.url, onProgress ? proxy(onProgress) : undefined);
+    const r = await api().openUrl(c.url, onProgress ? proxy(onProgress) : undefined);
+    if (r.ok) sources.set(r.summary.session, { kind: 'url', url: c.url });
+    return r;
   } catch (e) {
     return { ok: false, error: oneLine(e) };
   }
 }
 
 export async function closeSession(session: string): Promise<void> {
+  dropScanSessions(session);
+  sources.delete(session);
   try {
     await api().close(session);
   } catch {
@@ -174,8 +188,14 @@ export function runJob(
 ): Job {
   const jobId = `ui${jobCounter++}`;
   const flag = canCancelRunning ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+  const scan: ScanState = { cancelled: false, running: [] };
   const result = (async (): Promise<RunResult> => {
     try {
+      // a split scan (search, slabcheck) runs on the scan workers: its answer comes whole, not streamed
+      if (sources.has(session) && (await isSplitLine(line))) {
+        const r = await runScan(session, line, jobId, flag, scan, onProgress, opts);
+        if (r) return r;
+      }
       return await api().run(
         session,
         line,
@@ -192,10 +212,191 @@ export function runJob(
     line,
     result,
     cancel() {
+      scan.cancelled = true;
       if (flag) Atomics.store(flag, 0, 1);
-      void api().cancel(session, jobId);
+      void api().cancel(session, jobId).catch(() => undefined);
+      for (const r of scan.running) void r.w.api.cancel(r.session, r.partId).catch(() => undefined);
     },
   };
+}
+
+// ------------------------------------------------------------------ scan workers
+
+/**
+ * Long scans (a search of all memory) do not run on the engine worker, which stays free for the
+ * panels, the console and the hex view: they run on scan workers, each with its own Session on
+ * the same File (a File is cloned to a worker, not copied; each reads it synchronously with
+ * FileReaderSync) or URL, opened on the first scan of a dump. The engine plans the parts (ranges
+ * of physical memory), the workers take them in turn, and one worker merges their results in
+ * plan order into the answer the engine worker would give. Cancel sets the job's shared flag,
+ * which every part polls.
+ */
+interface ScanWorker {
+  name: string;
+  api: Remote<EngineApi>;
+  /** dump session here -> that worker's session for the same dump */
+  sessions: Map<string, Promise<string>>;
+}
+
+interface ScanState {
+  cancelled: boolean;
+  running: { w: ScanWorker; session: string; partId: string }[];
+}
+
+type DumpSource = { kind: 'file'; file: File; debug: File[] } | { kind: 'url'; url: string };
+const sources = new Map<string, DumpSource>();
+let scanPool: ScanWorker[] | null = null;
+/** texts of merged scans kept on a scan worker, by textKey, for textPage() */
+const scanTexts = new Map<string, { w: ScanWorker; session: string }>();
+/** parts per scan worker: smaller parts balance uneven pages (holes, compressed pages) */
+const PARTS_PER_WORKER = 4;
+const MAX_SCAN_WORKERS = 4;
+
+/**
+ * How many scan workers: one per hardware thread but one (the engine worker keeps one), at
+ * least one, at most MAX_SCAN_WORKERS (each holds its own Program: tens of MiB). localStorage
+ * `vmcore.scanWorkers` overrides it (measurements of 1 against N).
+ */
+export function scanWorkerCount(): number {
+  let forced = NaN;
+  try {
+    forced = Number(globalThis.localStorage?.getItem('vmcore.scanWorkers') ?? NaN);
+  } catch {
+    /* no storage */
+  }
+  if (Number.isInteger(forced) && forced >= 1) return Math.min(forced, 16);
+  const hc = navigator.hardwareConcurrency || 2;
+  return Math.max(1, Math.min(MAX_SCAN_WORKERS, hc - 1));
+}
+
+function scanWorkers(): ScanWorker[] {
+  if (scanPool) return scanPool;
+  scanPool = [];
+  for (let i = 0; i < scanWorkerCount(); i++) {
+    const name = `vmcore-scan-${i + 1}`;
+    const w = new Worker(new URL('../workers/worker.ts', import.meta.url), { type: 'module', name });
+    scanPool.push({ name, api: wrap<EngineApi>(w), sessions: new Map() });
+  }
+  return scanPool;
+}
+
+function dropScanSessions(session: string): void {
+  for (const w of scanPool ?? []) {
+    const s = w.sessions.get(session);
+    if (!s) continue;
+    w.sessions.delete(session);
+    void s.then((id) => w.api.close(id)).catch(() => undefined);
+  }
+}
+
+/** The scan worker's session for a dump, opened there on first use. */
+function scanSession(w: ScanWorker, session: string): Promise<string> {
+  let p = w.sessions.get(session);
+  if (p) return p;
+  const src = sources.get(session);
+  if (!src) return Promise.reject(new Error(`no open dump ${session}`));
+  p = (async () => {
+    const r = src.kind === 'file' ? await w.api.openFile(src.file, undefined, src.debug) : await w.api.openUrl(src.url);
+    if (!r.ok) throw new Error(`${w.name} could not open the dump: ${r.error}`);
+    return r.summary.session;
+  })();
+  p.catch(() => w.sessions.delete(session));
+  w.sessions.set(session, p);
+  return p;
+}
+
+let splitNames: Promise<Set<string>> | null = null;
+/** Whether the line's command runs in parts (asked of the engine once: `CommandInfo.split`). */
+async function isSplitLine(line: string): Promise<boolean> {
+  splitNames ??= api()
+    .commands()
+    .then((cs) => new Set(cs.filter((c) => c.split).flatMap((c) => [c.name, ...c.aliases])));
+  const first = line.trim().split(/\s+/).find((w) => w !== '--json');
+  return !!first && (await splitNames).has(first);
+}
+
+/**
+ * Run a split line on the scan workers. null: it does not split here (no parts, or a scan worker
+ * could not open the dump): the caller runs it on the engine worker.
+ */
+async function runScan(
+  session: string,
+  line: string,
+  jobId: string,
+  flag: Int32Array | undefined,
+  state: ScanState,
+  onProgress: ((p: JobProgress) => void) | undefined,
+  opts: { json?: boolean; textLines?: number },
+): Promise<RunResult | null> {
+  const t0 = performance.now();
+  const workers = scanWorkers();
+  let ids: string[];
+  try {
+    ids = await Promise.all(workers.map((w) => scanSession(w, session)));
+  } catch (e) {
+    console.warn(`scan workers unavailable, running on the engine worker: ${oneLine(e)}`);
+    return null;
+  }
+  const failed = (error: string, cancelled = false): RunResult => ({ jobId, ok: false, text: '', error, cancelled, ms: Math.round(performance.now() - t0) });
+  if (state.cancelled) return failed('cancelled', true);
+  const plan = await workers[0].api.planScan(ids[0], line, workers.length * PARTS_PER_WORKER);
+  if (!plan.ok) return failed(plan.error);
+  if (!plan.parts) return null;
+  const parts = plan.parts;
+  const results: PartResult[] = new Array(parts.length);
+  const done = new Array<number>(parts.length).fill(0);
+  const totals = new Array<number>(parts.length).fill(0);
+  let what = 'parts';
+  let lastReport = 0;
+  const report = (force = false) => {
+    if (!onProgress) return;
+    const now = performance.now();
+    if (!force && now - lastReport < 100) return;
+    lastReport = now;
+    const known = totals.filter((t) => t > 0);
+    // parts not started yet count as the average of those that have
+    const total = known.length ? Math.round((known.reduce((a, b) => a + b, 0) / known.length) * parts.length) : parts.length;
+    const d = known.length ? done.reduce((a, b) => a + b, 0) : results.filter(Boolean).length;
+    onProgress({ jobId, done: Math.min(d, total), total, what });
+  };
+  let next = 0;
+  const failure: { v: { error: string; cancelled?: boolean } | null } = { v: null };
+  await Promise.all(
+    workers.map(async (w, wi) => {
+      while (!failure.v && !state.cancelled) {
+        const i = next++;
+        if (i >= parts.length) return;
+        const partId = `${jobId}.${i}`;
+        const running = { w, session: ids[wi], partId };
+        state.running.push(running);
+        const progress = onProgress
+          ? proxy((p: JobProgress) => {
+              done[i] = p.done;
+              totals[i] = p.total;
+              what = p.what;
+              report();
+            })
+          : undefined;
+        const out = await w.api.runPart(ids[wi], line, parts[i], { jobId: partId, cancelFlag: flag }, progress);
+        state.running.splice(state.running.indexOf(running), 1);
+        if (!out.ok) {
+          failure.v ??= out;
+          if (flag) Atomics.store(flag, 0, 1);
+          // the other parts stop too: the line has failed
+          for (const r of state.running) void r.w.api.cancel(r.session, r.partId).catch(() => undefined);
+          return;
+        }
+        results[i] = out.part;
+        done[i] = totals[i] || done[i];
+        report(true);
+      }
+    }),
+  );
+  if (state.cancelled) return failed('cancelled', true);
+  if (failure.v) return failed(failure.v.error, failure.v.cancelled);
+  const r = await workers[0].api.mergeScan(ids[0], line, results, { jobId, json: opts.json, textLines: opts.textLines });
+  if (r.textKey) scanTexts.set(r.textKey, { w: workers[0], session: ids[0] });
+  return { ...r, ms: Math.round(performance.now() - t0) };
 }
 
 export async function readMemory(session: string, address: string, length: number): Promise<MemoryBytes | { error: string }> {
@@ -279,6 +480,8 @@ export async function fileCheck(session: string): Promise<FileCheck | null> {
 /** More lines of a long console output kept by the engine (RunResult.textKey). */
 export async function textPage(session: string, key: string, from: number, count: number): Promise<string[] | { error: string }> {
   try {
+    const kept = scanTexts.get(key);
+    if (kept) return await kept.w.api.textPage(kept.session, key, from, count);
     return await api().textPage(session, key, from, count);
   } catch (e) {
     return { error: oneLine(e) };

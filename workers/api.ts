@@ -15,9 +15,9 @@
 import { transfer } from 'comlink';
 import { openProgram } from './engine';
 import type { Program, Unavailable } from './kernel/program';
-import { runCommandSafe, listCommands, jsonText, CommandError, type CommandContext } from './commands/registry';
+import { runCommandSafe, listCommands, jsonText, CommandError, planSplit, runSplitPart, mergeSplit, type CommandContext, type PartResult } from './commands/registry';
 import { evalAddress } from './commands/expr';
-import { DumpError, MemoryError, errorMessage, expectedError } from './errors';
+import { Cancelled, DumpError, MemoryError, errorMessage, expectedError } from './errors';
 import { BlobSource } from './source/blob';
 import { HttpRangeSource } from './source/http';
 import { WrappedSource, type ByteSource } from './source/bytesource';
@@ -179,7 +179,17 @@ export interface CommandInfo {
   aliases: string[];
   summary: string;
   usage: string;
+  /** the command runs in parts on the scan workers (search over all memory, slabcheck) */
+  split: boolean;
 }
+
+export type { PartResult };
+
+/** A split line's parts (scan workers run one each), or why it cannot run. */
+export type ScanPlan = { ok: true; parts: unknown[] | null } | { ok: false; error: string };
+
+/** One part's outcome on a scan worker. */
+export type PartOutcome = { ok: true; part: PartResult } | { ok: false; error: string; cancelled?: boolean };
 
 /** What a kernel-address-looking word in memory points to (the hex view's colours). */
 export interface PointerInfo {
@@ -482,30 +492,7 @@ export class EngineApi {
     const s = this.sessions.get(session);
     if (!s) return { jobId, ok: false, text: '', error: `no open dump ${session} (it was closed)`, ms: 0 };
     if (this.cancelled.delete(jobId)) return { jobId, ok: false, text: '', error: 'cancelled', cancelled: true, ms: 0 };
-    const flag = opts.cancelFlag;
-    const cancelledSet = this.cancelled;
-    const cancel = {
-      get cancelled(): boolean {
-        return (flag !== undefined && Atomics.load(flag, 0) !== 0) || cancelledSet.has(jobId);
-      },
-      set cancelled(v: boolean) {
-        if (v) cancelledSet.add(jobId);
-      },
-    };
-    let last = 0;
-    const ctx: CommandContext = {
-      prog: s.prog,
-      cancel,
-      overlays: s.overlays,
-      progress: onProgress
-        ? (done, total, what) => {
-            const now = performance.now();
-            if (now - last < 100 && done < total) return;
-            last = now;
-            void onProgress({ jobId, done, total, what });
-          }
-        : undefined,
-    };
+    const ctx = this.context(s, jobId, opts.cancelFlag, onProgress);
     // streaming (the console): lines go out while the command runs, the first `textLines` of
     // them; the rest stays here for textPage (each line is kept once, on one side)
     const cap = opts.textLines ?? Number.MAX_SAFE_INTEGER;
@@ -563,6 +550,86 @@ export class EngineApi {
       return out;
     }
     return { jobId, ok: false, text: '', error: r.error, cancelled: r.error === 'cancelled', ms };
+  }
+
+  /** What a command sees: the dump, the cancel flag (shared or by job id), throttled progress. */
+  private context(s: Session, jobId: string, flag: Int32Array | undefined, onProgress?: (p: JobProgress) => void): CommandContext {
+    const cancelledSet = this.cancelled;
+    const cancel = {
+      get cancelled(): boolean {
+        return (flag !== undefined && Atomics.load(flag, 0) !== 0) || cancelledSet.has(jobId);
+      },
+      set cancelled(v: boolean) {
+        if (v) cancelledSet.add(jobId);
+      },
+    };
+    let last = 0;
+    return {
+      prog: s.prog,
+      cancel,
+      overlays: s.overlays,
+      progress: onProgress
+        ? (done, total, what) => {
+            const now = performance.now();
+            if (now - last < 100 && done < total) return;
+            last = now;
+            void onProgress({ jobId, done, total, what });
+          }
+        : undefined,
+    };
+  }
+
+  /**
+   * The parts of a split command line (search over all memory, slabcheck), about `want` of them,
+   * for the scan workers; parts: null when the line does not split (run it with run()). Never throws.
+   */
+  planScan(session: string, line: string, want: number): ScanPlan {
+    const s = this.sessions.get(session);
+    if (!s) return { ok: false, error: `no open dump ${session} (it was closed)` };
+    return this.guard(() => ({ ok: true as const, parts: planSplit({ prog: s.prog, overlays: s.overlays }, line, want) }));
+  }
+
+  /** One part of a split line (on a scan worker: its own Program on the same file). Never throws. */
+  runPart(session: string, line: string, part: unknown, opts: RunOptions = {}, onProgress?: (p: JobProgress) => void): PartOutcome {
+    const s = this.sessions.get(session);
+    if (!s) return { ok: false, error: `no open dump ${session} (it was closed)` };
+    const jobId = opts.jobId ?? `j${this.nextJob++}`;
+    if (this.cancelled.delete(jobId)) return { ok: false, error: 'cancelled', cancelled: true };
+    const ctx = this.context(s, jobId, opts.cancelFlag, onProgress);
+    const r = this.guard(() => ({ ok: true as const, part: runSplitPart(ctx, line, part) }));
+    this.cancelled.delete(jobId);
+    return r;
+  }
+
+  /**
+   * The answer of a split line from its parts' results, in plan order, as run() gives it for the
+   * whole line without streaming (text kept for textPage() here when cut to textLines).
+   */
+  mergeScan(session: string, line: string, parts: PartResult[], opts: RunOptions = {}): RunResult {
+    const jobId = opts.jobId ?? `j${this.nextJob++}`;
+    const t0 = performance.now();
+    const s = this.sessions.get(session);
+    if (!s) return { jobId, ok: false, text: '', error: `no open dump ${session} (it was closed)`, ms: 0 };
+    const r = this.guard(() => ({ ok: true as const, result: mergeSplit({ prog: s.prog, overlays: s.overlays }, line, parts) }));
+    const ms = Math.round(performance.now() - t0);
+    if (!r.ok) return { jobId, ok: false, text: '', error: r.error, cancelled: r.cancelled, ms };
+    const out: RunResult = { jobId, ok: true, text: r.result.text, ms };
+    if (opts.textLines !== undefined) this.cutText(s, out, opts.textLines);
+    if (r.result.json !== undefined && opts.json !== false) out.json = r.result.json;
+    if (r.result.problems?.length) out.problems = r.result.problems;
+    if (r.result.asJson) out.jsonText = jsonText(r.result);
+    return out;
+  }
+
+  /** Errors of the engine as {ok: false, error} (command errors, damaged dumps, cancel). */
+  private guard<T extends { ok: true }>(fn: () => T): T | { ok: false; error: string; cancelled?: boolean } {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof Cancelled) return { ok: false, error: 'cancelled', cancelled: true };
+      if (e instanceof CommandError || e instanceof DumpError || e instanceof MemoryError) return { ok: false, error: e.message };
+      return { ok: false, error: `internal error: ${errorMessage(e)}` };
+    }
   }
 
   /** Keep a long text here and send its first `n` lines (the rest by textPage). */
@@ -658,7 +725,7 @@ export class EngineApi {
 
   /** The commands this engine build has (the console's help and completion). */
   commands(): CommandInfo[] {
-    return listCommands().map((c) => ({ name: c.name, aliases: c.aliases ?? [], summary: c.summary, usage: c.usage }));
+    return listCommands().map((c) => ({ name: c.name, aliases: c.aliases ?? [], summary: c.summary, usage: c.usage, split: !!c.split }));
   }
 
   /**

@@ -1181,18 +1181,29 @@ export function cacheSlabs(prog: Program, c: SlabCache, opts: { walkPages?: bool
 export function forEachSlabPage(
   prog: Program,
   visit: (slab: SlabInfo) => void,
-  opts: { onProgress?: (done: number, total: number) => void; cancelled?: () => boolean } = {},
+  opts: {
+    onProgress?: (done: number, total: number) => void;
+    cancelled?: () => boolean;
+    /** only page frames in [pfnStart, pfnEnd) (a part of a split scan) */
+    pfnStart?: number;
+    pfnEnd?: number;
+  } = {},
 ): void {
   const L = slabLayout(prog);
   const ps = prog.info.pageSize;
   const ranges = prog.phys.ranges();
+  const lo = opts.pfnStart ?? 0;
+  const hi = opts.pfnEnd ?? Number.MAX_SAFE_INTEGER;
+  const span = (r: { start: number; end: number }) => [Math.max(lo, Math.floor(r.start / ps)), Math.min(hi, Math.ceil(r.end / ps))];
   let totalPages = 0;
-  for (const r of ranges) totalPages += Math.ceil((r.end - r.start) / ps);
+  for (const r of ranges) {
+    const [a, b] = span(r);
+    if (b > a) totalPages += b - a;
+  }
   let done = 0;
   const perChunk = Math.max(1, Math.floor(4096 / L.pageSize));
   for (const r of ranges) {
-    const first = Math.floor(r.start / ps);
-    const last = Math.ceil(r.end / ps);
+    const [first, last] = span(r);
     for (let pfn = first; pfn < last; pfn += perChunk) {
       if (opts.cancelled?.()) return;
       const n = Math.min(perChunk, last - pfn);

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { openDumpFile } from '../node';
 import { sharedDump, SKIP_REASON } from '../testing/dumps';
 import { slabCheck } from './slabcheck';
-import { runCommand } from '../commands/registry';
+import { runCommand, planSplit, runSplitPart, mergeSplit } from '../commands/registry';
 
 describe('slabcheck on the incident dumps', () => {
   const sd = sharedDump('6.1-skb-uaf-0x106-slubdebug');
@@ -33,6 +33,25 @@ describe('slabcheck on the incident dumps', () => {
     // the other members of the broken ring are reported too, and nothing outside buffer_head
     expect(r.findings.every((f) => f.cache === 'buffer_head')).toBe(true);
   }, 120_000);
+
+  it.skipIf(!bh)('split into parts of page frames (the scan workers) and merged, gives the whole scan', () => {
+    const prog = openDumpFile(bh!.file);
+    const other = openDumpFile(bh!.file); // the parts run in another engine, as in a scan worker
+    for (const line of ['slabcheck --json', 'slabcheck buffer_head']) {
+      const whole = runCommand({ prog }, line);
+      const parts = planSplit({ prog }, line, 6)!;
+      expect(parts.length).toBeGreaterThan(3);
+      const results = parts.map((p) => runSplitPart({ prog: other }, line, JSON.parse(JSON.stringify(p))));
+      const merged = mergeSplit({ prog }, line, JSON.parse(JSON.stringify(results)));
+      expect(merged.text).toBe(whole.text);
+      expect(merged.json).toEqual(whole.json);
+      expect(whole.text).toMatch(/zeroed|b_this_page/);
+    }
+    // the zeroed head's slab lies in one part: the others find nothing of it
+    const line = 'slabcheck buffer_head';
+    const withIt = planSplit({ prog }, line, 6)!.map((p) => runSplitPart({ prog: other }, line, p)).filter((r) => JSON.stringify(r.value).includes('zeroed-head'));
+    expect(withIt.length).toBe(1);
+  }, 300_000);
 
   const clean = sharedDump('6.1-sysrq-kaslr');
   it.skipIf(!clean)('a clean dump has no findings; cancel stops the scan', () => {

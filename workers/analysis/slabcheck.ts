@@ -62,6 +62,29 @@ export interface SlabCheckOptions {
   maxFindings?: number;
 }
 
+/**
+ * A part of the scan (SlabCheckOptions plus what the part covers): the slab pages of page frames
+ * [pfnStart, pfnEnd); the list walk's findings (`lists`) and the kernel's reports (`reports`) by
+ * one part each. Every part walks the lists (which slab is on which list is needed to check its
+ * pages) but only the `lists` part keeps what the walk found.
+ */
+export interface SlabCheckPartOptions extends SlabCheckOptions {
+  pfnStart?: number;
+  pfnEnd?: number;
+  lists: boolean;
+  reports: boolean;
+}
+
+/** A part's findings by phase, in scan order (merged by mergeSlabCheck). */
+export interface SlabCheckPart {
+  lists: Finding[];
+  pages: Finding[];
+  reports: Finding[];
+  scanned: { caches: number; slabs: number; objects: number };
+  truncated: boolean;
+  cancelled: boolean;
+}
+
 const SLUB_RED_INACTIVE = 0xbb;
 const SLUB_RED_ACTIVE = 0xcc;
 const POISON_FREE = 0x6b;
@@ -81,15 +104,47 @@ const FILL_PATTERNS: Array<[number, string]> = [
 const hx = (v: bigint) => '0x' + v.toString(16);
 
 export function slabCheck(prog: Program, opts: SlabCheckOptions = {}): SlabCheckResult {
+  return mergeSlabCheck([slabCheckPart(prog, { ...opts, lists: true, reports: true })], opts.maxFindings);
+}
+
+/**
+ * The answer from the parts' results in scan order, as one scan gives it: list findings, then the
+ * pages' in page order, then the kernel's reports; capped at maxFindings; errors first.
+ */
+export function mergeSlabCheck(parts: SlabCheckPart[], maxFindings?: number): SlabCheckResult {
+  const max = maxFindings ?? 2000;
+  const all = [...parts.flatMap((p) => p.lists), ...parts.flatMap((p) => p.pages), ...parts.flatMap((p) => p.reports)];
+  const res: SlabCheckResult = {
+    findings: all.slice(0, max),
+    scanned: { caches: 0, slabs: 0, objects: 0 },
+    truncated: all.length > max || parts.some((p) => p.truncated),
+    cancelled: parts.some((p) => p.cancelled),
+  };
+  for (const p of parts) {
+    res.scanned.caches += p.scanned.caches;
+    res.scanned.slabs += p.scanned.slabs;
+    res.scanned.objects += p.scanned.objects;
+  }
+  const rank: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+  res.findings.sort((a, b) => rank[a.severity] - rank[b.severity]);
+  return res;
+}
+
+/** One part of the scan (see SlabCheckPartOptions); slabCheck is the one part covering all. */
+export function slabCheckPart(prog: Program, opts: SlabCheckPartOptions): SlabCheckPart {
   const max = opts.maxFindings ?? 2000;
-  const res: SlabCheckResult = { findings: [], scanned: { caches: 0, slabs: 0, objects: 0 }, truncated: false, cancelled: false };
+  const res: SlabCheckPart = { lists: [], pages: [], reports: [], scanned: { caches: 0, slabs: 0, objects: 0 }, truncated: false, cancelled: false };
+  let into: Finding[] | null = opts.lists ? res.lists : null;
+  let count = 0;
   const add = (f: Omit<Finding, 'view'> & { type?: string }) => {
-    if (res.findings.length >= max) {
+    if (!into) return; // another part keeps the list walk's findings
+    if (count >= max) {
       res.truncated = true;
       return;
     }
+    count++;
     const { type, ...rest } = f;
-    res.findings.push({ ...rest, view: { panel: 'mem', address: f.address, ...(type ? { type } : {}) } });
+    into.push({ ...rest, view: { panel: 'mem', address: f.address, ...(type ? { type } : {}) } });
   };
   const { caches, problems } = listCaches(prog);
   for (const p of problems) add({ severity: 'error', check: 'cache-list', cache: '', slab: null, address: hx(p.address), message: p.message, type: 'kmem_cache' });
@@ -105,7 +160,7 @@ export function slabCheck(prog: Program, opts: SlabCheckOptions = {}): SlabCheck
   sel.forEach((c, i) => {
     if (opts.cancelled?.()) return;
     opts.onProgress?.(i, sel.length, 'slab lists');
-    res.scanned.caches++;
+    if (opts.lists) res.scanned.caches++;
     for (const cs of cpuSlabs(prog, c)) {
       for (const p of cs.problems) add({ severity: 'error', check: 'slab-list', cache: c.name, slab: null, address: hx(cs.kcc), message: p, type: 'kmem_cache_cpu' });
       if (cs.slab) {
@@ -144,7 +199,8 @@ export function slabCheck(prog: Program, opts: SlabCheckOptions = {}): SlabCheck
     }
   });
 
-  // 2. every slab page: freelists, counts, debug bytes, patterns, typed checks
+  // 2. every slab page (of this part): freelists, counts, debug bytes, patterns, typed checks
+  into = res.pages;
   forEachSlabPage(
     prog,
     (slab) => {
@@ -159,14 +215,13 @@ export function slabCheck(prog: Program, opts: SlabCheckOptions = {}): SlabCheck
       res.scanned.objects += slab.objects;
       checkSlabObjects(prog, c, slab, onList.get(slab.address), cpuOf.get(slab.address)?.freelist ?? 0n, add);
     },
-    { onProgress: (d, t) => opts.onProgress?.(d, t, 'slab pages'), cancelled: opts.cancelled },
+    { onProgress: (d, t) => opts.onProgress?.(d, t, 'slab pages'), cancelled: opts.cancelled, pfnStart: opts.pfnStart, pfnEnd: opts.pfnEnd },
   );
   if (opts.cancelled?.()) res.cancelled = true;
 
   // 3. the kernel's own reports
+  into = opts.reports ? res.reports : null;
   checkKernelReports(prog, opts.cache, add);
-  const rank: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
-  res.findings.sort((a, b) => rank[a.severity] - rank[b.severity]);
   return res;
 }
 

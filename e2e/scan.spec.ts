@@ -1,0 +1,147 @@
+/**
+ * Long scans on the scan workers (app/engine.ts's pool) on a real 528 MiB ELF dump (6.1-sysrq-kaslr,
+ * QEMU dump-guest-memory, decompressed once by workers/testing/dumps.ts): a search of all memory
+ * runs on the scan workers while the console answers another command and the hex view scrolls
+ * (the engine worker stays free); its answer is the CLI's `search` for the same value, line for
+ * line; Cancel stops a search. Long tasks of the main thread (PerformanceObserver 'longtask') and
+ * the search's wall time with 1, 2 and 4 scan workers are logged, not asserted (the machine is
+ * shared).
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import type { Page } from '@playwright/test';
+import { expect, test, ROOT } from './fixtures';
+import { sharedDump, SKIP_REASON } from '../workers/testing/dumps';
+
+const dump = sharedDump('6.1-sysrq-kaslr');
+const SHOTS = 'test-results/scan';
+const VALUE = 'init_task';
+
+test.skip(!dump, `6.1-sysrq-kaslr ${SKIP_REASON}`);
+test.describe.configure({ mode: 'serial' });
+test.setTimeout(900_000);
+
+interface LongTask {
+  start: number;
+  duration: number;
+}
+
+async function open(page: Page, workers: number | null): Promise<string> {
+  await page.addInitScript((n) => {
+    if (n !== null) localStorage.setItem('vmcore.scanWorkers', String(n));
+    else localStorage.removeItem('vmcore.scanWorkers');
+    const w = window as unknown as { __long: LongTask[] };
+    w.__long = [];
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) w.__long.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  }, workers);
+  await page.goto('/');
+  await page.getByTestId('file-input').setInputFiles(dump!.file);
+  await expect(page.getByTestId('panic')).toBeVisible({ timeout: 120_000 });
+  return ((await page.getByTestId('status-fingerprint').textContent()) ?? '').trim();
+}
+
+/** Every output line of the transcript's entries (it is virtualized: scroll from the top). */
+async function transcriptLines(page: Page): Promise<string[]> {
+  const tr = page.getByTestId('transcript');
+  await tr.evaluate((el) => (el.scrollTop = 0));
+  const seen: string[] = [];
+  for (let y = 0; y < 400; y++) {
+    for (const t of await tr.locator('.trow.out').allTextContents()) if (!seen.includes(t)) seen.push(t);
+    const end = await tr.evaluate((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 2);
+    if (end) break;
+    await tr.evaluate((el) => (el.scrollTop += el.clientHeight));
+  }
+  return seen;
+}
+
+async function consoleType(page: Page, line: string): Promise<void> {
+  const ed = page.getByTestId('command-editor');
+  await ed.click();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
+}
+
+const searchJob = (page: Page) => page.locator('footer .job').filter({ hasText: `search ${VALUE}` });
+
+test('a search of all memory runs on the scan workers: the console and the hex view answer meanwhile; same answer as the CLI; cancel', async ({ page }) => {
+  const cli = execFileSync('node', [join(ROOT, 'cli/vmcore.mjs'), dump!.file, `search ${VALUE}`], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const want = cli.replace(/\n$/, '').split('\n');
+  expect(want.length).toBeGreaterThan(3);
+  const fp = await open(page, null);
+  await page.keyboard.press('6');
+  await expect(page.getByTestId('command-editor')).toBeVisible();
+  const longAt = () => page.evaluate(() => (window as unknown as { __long: LongTask[] }).__long.length);
+  const before = await longAt();
+  const t0 = Date.now();
+  await consoleType(page, `search ${VALUE}`);
+  await expect(searchJob(page)).toBeVisible();
+  // the engine worker is free: another command answers while the search runs
+  await consoleType(page, 'sym init_task');
+  const tr = page.getByTestId('transcript');
+  await expect(tr.locator('.trow.out').filter({ hasText: /\(D\) init_task/ }).first()).toBeVisible({ timeout: 20_000 });
+  await expect(searchJob(page), 'the search still runs when sym answered').toBeVisible();
+  await expect(searchJob(page)).toContainText(/\d+\/\d+ pages/);
+  await page.screenshot({ path: `${SHOTS}/1-console-during-search.png` });
+  // the hex view reads and scrolls meanwhile
+  await page.evaluate((h) => (window.location.hash = h), `#/${fp}/mem/init_task`);
+  const hex = page.getByTestId('hex');
+  await expect(hex.locator('.hr:not(.loading)').first()).toBeVisible({ timeout: 20_000 });
+  const firstRow = await hex.locator('.hr:not(.loading)').first().textContent();
+  await hex.hover();
+  for (let i = 0; i < 8; i++) await page.mouse.wheel(0, 600);
+  await expect(hex.locator('.hr:not(.loading)').first()).not.toHaveText(firstRow ?? '', { timeout: 20_000 });
+  await expect(hex.locator('.hr.loading')).toHaveCount(0, { timeout: 20_000 });
+  const scrolledWhileRunning = await searchJob(page).isVisible();
+  await page.screenshot({ path: `${SHOTS}/2-hex-during-search.png` });
+  // back to the console: the search's answer is the CLI's, line for line
+  await page.keyboard.press('6');
+  await expect(searchJob(page)).toHaveCount(0, { timeout: 600_000 });
+  const wall = Date.now() - t0;
+  const during = (await page.evaluate(() => (window as unknown as { __long: LongTask[] }).__long)).slice(before);
+  const lines = await transcriptLines(page);
+  const got = lines.filter((l) => /^[0-9a-f]+: [0-9a-f]+$|pages not in the dump|^search: /.test(l));
+  expect(got).toEqual(want);
+  await page.screenshot({ path: `${SHOTS}/3-search-done.png` });
+  const long = await page.evaluate(() => (window as unknown as { __long: LongTask[] }).__long);
+  console.log(
+    `[scan] default pool (${await page.evaluate(() => navigator.hardwareConcurrency)} hardware threads): search ${VALUE} ${want.length} lines, ` +
+      `${wall} ms from Enter to done; hex scrolled while it ran: ${scrolledWhileRunning}; main-thread long tasks while it ran ` +
+      `(typing, sym, hex view, scrolling): ${during.length}${during.length ? ` (${during.map((l) => Math.round(l.duration)).join(', ')} ms)` : ''}; over the session: ${long.length}` +
+      ` (longest ${Math.round(Math.max(0, ...long.map((l) => l.duration)))} ms); load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+  );
+
+  // cancel: a search (of a value found nowhere: all memory is read) stops and says so
+  await consoleType(page, 'search 0x1234567890abcdef');
+  const job = page.locator('footer .job').filter({ hasText: 'search 0x1234567890abcdef' });
+  await expect(job).toBeVisible();
+  await expect(job).toContainText(/\d+\/\d+ pages/, { timeout: 60_000 });
+  await job.getByRole('button', { name: 'cancel' }).click();
+  await expect(job).toHaveCount(0, { timeout: 30_000 });
+  await expect(tr.locator('.trow').filter({ hasText: 'cancelled' }).last()).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/4-cancelled.png` });
+});
+
+for (const n of [1, 2, 4]) {
+  test(`search wall time with ${n} scan worker(s) (logged, not asserted)`, async ({ page }) => {
+    await open(page, n);
+    await page.keyboard.press('6');
+    await expect(page.getByTestId('command-editor')).toBeVisible();
+    const before = await page.evaluate(() => (window as unknown as { __long: LongTask[] }).__long.length);
+    const load0 = loadavg()[0];
+    const t0 = Date.now();
+    await consoleType(page, `search ${VALUE}`);
+    await expect(searchJob(page)).toBeVisible();
+    await expect(searchJob(page)).toHaveCount(0, { timeout: 600_000 });
+    const wall = Date.now() - t0;
+    const prompt = await page.getByTestId('transcript').locator('.trow.prompt').filter({ hasText: `search ${VALUE}` }).last().textContent();
+    const long = (await page.evaluate(() => (window as unknown as { __long: LongTask[] }).__long)).slice(before);
+    console.log(
+      `[scan] ${n} scan worker(s): search ${VALUE} ${wall} ms from Enter to done (prompt: ${prompt?.trim()}); ` +
+        `long tasks during it: ${long.length}${long.length ? ` (${long.map((l) => Math.round(l.duration)).join(', ')} ms)` : ''}; ` +
+        `load ${load0.toFixed(1)} -> ${loadavg()[0].toFixed(1)}`,
+    );
+  });
+}
