@@ -351,7 +351,7 @@ async function runScan(
   const report = (force = false) => {
     if (!onProgress) return;
     const now = performance.now();
-    if (!force && now - lastReport < 100) return;
+    if (!force && now - lastReport < 250) return; // each report re-renders the status bar and the panel
     lastReport = now;
     const known = totals.filter((t) => t > 0);
     // parts not started yet count as the average of those that have

@@ -1,0 +1,97 @@
+/**
+ * Scale measurement (logged, not asserted: the machine is shared) on a large dump made with
+ * `fixtures/make-dump.sh scale-8g` (8 GiB guest, 3000 extra tasks, makedumpfile -d 31; too big
+ * for git: SCALE_DUMP=/path/to/vmcore.kdump-zlib). In Chromium: drop -> panic summary on screen,
+ * then console `ps`, `bt -a`, `kmem -s`, the slab map of the largest cache (Slabs panel: kmem -S
+ * --full and slabcheck of it), and a search of all memory; page + workers memory
+ * (performance.measureUserAgentSpecificMemory, sampled after each step) and main-thread long tasks.
+ */
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import type { Page } from '@playwright/test';
+import { expect, test, ROOT } from './fixtures';
+
+const DUMP = process.env.SCALE_DUMP ?? '/work/fixtures-out/scale-8g/vmcore.kdump-zlib';
+const SHOTS = 'test-results/scale';
+
+test.skip(!existsSync(DUMP), `${DUMP} absent (make it with fixtures/make-dump.sh scale-8g; SCALE_DUMP= names it)`);
+test.setTimeout(1_800_000);
+
+const load = () => loadavg()[0].toFixed(1);
+
+async function memory(page: Page): Promise<number | null> {
+  return page.evaluate(async () => {
+    const p = performance as unknown as { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number }> };
+    if (!p.measureUserAgentSpecificMemory || !crossOriginIsolated) return null;
+    return (await p.measureUserAgentSpecificMemory()).bytes;
+  });
+}
+
+async function consoleRun(page: Page, line: string): Promise<{ wall: number; prompt: string }> {
+  const tr = page.getByTestId('transcript');
+  const before = await tr.locator('.trow.prompt').count().catch(() => 0);
+  const ed = page.getByTestId('command-editor');
+  await ed.click();
+  const t0 = Date.now();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
+  await expect(page.locator('footer .job').filter({ hasText: line })).toHaveCount(0, { timeout: 900_000 });
+  const wall = Date.now() - t0;
+  await tr.evaluate((el) => (el.scrollTop = el.scrollHeight));
+  const prompt = (await tr.locator('.trow.prompt').filter({ hasText: line }).last().textContent()) ?? '';
+  void before;
+  return { wall, prompt: prompt.trim() };
+}
+
+test('scale: open, ps, bt -a, kmem -s, slab map of the largest cache, search (logged)', async ({ page }) => {
+  const kmem = JSON.parse(execFileSync('node', [join(ROOT, 'cli/vmcore.mjs'), DUMP, 'kmem -s --json'], { encoding: 'utf8', maxBuffer: 1 << 28 })) as Array<{
+    name: string; total: number; objsize: number; slabs: number; ssize: number;
+  }>;
+  const rows = Array.isArray(kmem) ? kmem : ((kmem as { result: typeof kmem }).result ?? []);
+  const largest = [...rows].sort((a, b) => b.slabs * b.ssize - a.slabs * a.ssize)[0]?.name;
+  const out: string[] = [];
+  const mem: number[] = [];
+  const note = async (what: string) => {
+    const m = await memory(page);
+    if (m !== null) mem.push(m);
+    out.push(`${what}; page+workers ${m === null ? '?' : (m / 2 ** 20).toFixed(0) + ' MiB'}; load ${load()}`);
+    console.log(`[scale] ${out[out.length - 1]}`);
+  };
+  await page.addInitScript(() => {
+    const w = window as unknown as { __long: { d: number }[] };
+    w.__long = [];
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) w.__long.push({ d: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  await page.goto('/');
+  const t0 = Date.now();
+  await page.getByTestId('file-input').setInputFiles(DUMP);
+  await expect(page.getByTestId('panic')).toBeVisible({ timeout: 300_000 });
+  await note(`drop -> panic summary on screen ${Date.now() - t0} ms`);
+  await page.screenshot({ path: `${SHOTS}/1-summary.png` });
+  await page.keyboard.press('6');
+  await expect(page.getByTestId('command-editor')).toBeVisible();
+  for (const line of ['ps', 'bt -a', 'kmem -s']) {
+    const r = await consoleRun(page, line);
+    await note(`${line}: ${r.wall} ms Enter -> done (prompt "${r.prompt}")`);
+  }
+  await page.screenshot({ path: `${SHOTS}/2-console.png` });
+  const fp = ((await page.getByTestId('status-fingerprint').textContent()) ?? '').trim();
+  const t1 = Date.now();
+  await page.evaluate((h) => (window.location.hash = h), `#/${fp}/slabs/${largest}`);
+  await expect(page.getByTestId('object-grid')).toBeVisible({ timeout: 900_000 });
+  const tGrid = Date.now() - t1;
+  await expect(page.getByTestId('findings')).toContainText(/no findings|scanned|finding/, { timeout: 900_000 });
+  await note(`slab map of ${largest}: object grid ${tGrid} ms, its slabcheck ${Date.now() - t1} ms`);
+  await page.screenshot({ path: `${SHOTS}/3-slab-map.png` });
+  await page.keyboard.press('6');
+  const r = await consoleRun(page, 'search init_task');
+  await note(`search init_task: ${r.wall} ms Enter -> done (prompt "${r.prompt}")`);
+  await page.screenshot({ path: `${SHOTS}/4-search.png` });
+  const long = await page.evaluate(() => (window as unknown as { __long: { d: number }[] }).__long.map((l) => Math.round(l.d)));
+  console.log(`[scale] peak sampled page+workers ${(Math.max(0, ...mem) / 2 ** 20).toFixed(0)} MiB; long tasks ${long.length} (${long.join(', ')} ms)`);
+  expect(out.length).toBe(7);
+});
