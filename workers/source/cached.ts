@@ -44,6 +44,7 @@ export class CachedSource extends WrappedSource {
     }
     // Large reads spanning many blocks bypass the cache for the middle part.
     if (last - first > 8) return this.inner.read(offset, end - offset);
+    this.fill(first, last);
     const out = new Uint8Array(end - offset);
     let pos = offset;
     for (let i = first; i <= last; i++) {
@@ -55,5 +56,30 @@ export class CachedSource extends WrappedSource {
       pos += n;
     }
     return pos === end ? out : out.subarray(0, pos - offset);
+  }
+
+  /**
+   * Fetch the blocks of [first, last] the cache lacks with one inner read per run of missing
+   * blocks, not one per block: a browser File costs a FileReaderSync call per read, a URL a
+   * Range request. Each block is its own copy, so evicting one frees its bytes.
+   */
+  private fill(first: number, last: number): void {
+    for (let i = first; i <= last; ) {
+      if (this.cache.has(i)) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < last && !this.cache.has(j + 1)) j++;
+      if (j > i) {
+        const buf = this.inner.read(i * this.blockSize, (j - i + 1) * this.blockSize);
+        for (let k = i; k <= j; k++) {
+          const s = (k - i) * this.blockSize;
+          if (s >= buf.length) break;
+          this.cache.set(k, buf.slice(s, Math.min(s + this.blockSize, buf.length)));
+        }
+      }
+      i = j + 1;
+    }
   }
 }

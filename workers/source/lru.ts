@@ -26,6 +26,11 @@ export class LruCache<K, V> {
     return e.value;
   }
 
+  /** Whether key is cached (neither counted as a hit or miss nor made recent). */
+  has(key: K): boolean {
+    return this.map.has(key);
+  }
+
   set(key: K, value: V): void {
     const old = this.map.get(key);
     if (old) {
