@@ -20,21 +20,12 @@ export interface DiskIo {
   write: number;
 }
 
-function has(prog: Program, type: string, member: string): boolean {
-  try {
-    prog.offsetof(type, member);
-    return true;
-  } catch (e) {
-    if (e instanceof DumpError) return false;
-    throw e;
-  }
-}
 
 /** block_class's subsys_private: class->p (up to 6.3), else the class_kset entry whose class is block_class. */
 function blockSubsys(prog: Program, problems: string[]): bigint | null {
   const bc = prog.symbolAddress('block_class');
   if (bc === undefined) return null;
-  if (has(prog, 'struct class', 'p')) return prog.obj('struct class', bc).member('p').ptr();
+  if (prog.hasMember('struct class', 'p')) return prog.obj('struct class', bc).member('p').ptr();
   const ks = prog.symbolAddress('class_kset');
   if (ks === undefined) return null;
   const kset = prog.mem.u64(ks);
@@ -71,7 +62,7 @@ export function listDisks(prog: Program, problems: string[]): bigint[] {
       if (prog.obj('struct device', dev).member('type').ptr() !== diskType) continue;
       // 5.11+: the device is part0's bd_device; before: gendisk.part0.__dev
       let disk: bigint;
-      if (has(prog, 'struct block_device', 'bd_device')) {
+      if (prog.hasMember('struct block_device', 'bd_device')) {
         const bdev = dev - BigInt(prog.offsetof('struct block_device', 'bd_device'));
         disk = prog.obj('struct block_device', bdev).member('bd_disk').ptr();
       } else disk = dev - BigInt(prog.offsetof('struct gendisk', 'part0') + prog.offsetof('struct hd_struct', '__dev'));
@@ -93,7 +84,7 @@ function sbitmapBits(prog: Program, sb: bigint): number[] {
   const map = s.member('map').ptr();
   const wordT = prog.type('struct sbitmap_word');
   const wsize = prog.sizeof(wordT);
-  const hasCleared = has(prog, 'struct sbitmap_word', 'cleared');
+  const hasCleared = prog.hasMember('struct sbitmap_word', 'cleared');
   const out: number[] = [];
   if (shift > 6 || mapNr > 1 << 16) throw new DumpError(`sbitmap ${sb.toString(16)}: implausible shift ${shift} / map_nr ${mapNr}`);
   for (let i = 0; i < mapNr; i++) {
@@ -114,7 +105,7 @@ export function queueInFlight(prog: Program, q: bigint, problems: string[]): { r
   const opMask = (1 << opBits) - 1;
   const rq = prog.obj('struct request_queue', q);
   let hctxs: bigint[];
-  if (has(prog, 'struct request_queue', 'hctx_table')) {
+  if (prog.hasMember('struct request_queue', 'hctx_table')) {
     const x = xaEntries(prog, rq.member('hctx_table').address, 4096);
     problems.push(...x.problems);
     hctxs = x.entries.map((e) => e.entry);
@@ -149,7 +140,7 @@ export function queueInFlight(prog: Program, q: bigint, problems: string[]): { r
   try {
     const set = rq.member('tag_set').ptr();
     const shared = Number(prog.btf.enumerator('BLK_MQ_F_TAG_HCTX_SHARED')?.value ?? 0n);
-    if (set && shared && has(prog, 'struct blk_mq_tag_set', 'shared_tags') && prog.obj('struct blk_mq_tag_set', set).member('flags').num() & shared) {
+    if (set && shared && prog.hasMember('struct blk_mq_tag_set', 'shared_tags') && prog.obj('struct blk_mq_tag_set', set).member('flags').num() & shared) {
       forTags(prog.obj('struct blk_mq_tag_set', set).member('shared_tags').ptr());
       return res;
     }

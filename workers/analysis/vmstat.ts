@@ -7,7 +7,7 @@
  * enumerators share a value the later one names it (as gdb's enum listing read by crash does).
  */
 import type { Program } from '../kernel/program';
-import { DumpError, MemoryError, expectedError } from '../errors';
+import { MemoryError, expectedError } from '../errors';
 import { pgdats } from './meminfo';
 
 /** Enumerator names of enum `name` indexed by value, below the count enumerator `end`. */
@@ -54,7 +54,7 @@ export function listZones(prog: Program): Zones {
   const items = enumNames(prog, 'zone_stat_item', 'NR_VM_ZONE_STAT_ITEMS') ?? [];
   const zoneT = prog.type('struct zone');
   const zsize = prog.sizeof(zoneT);
-  const wm = hasMember(prog, 'struct zone', '_watermark') ? '_watermark' : 'watermark';
+  const wm = prog.hasMember('struct zone', '_watermark') ? '_watermark' : 'watermark';
   const wmIdx = ['WMARK_MIN', 'WMARK_LOW', 'WMARK_HIGH'].map((n, i) => Number(prog.btf.enumerator(n)?.value ?? BigInt(i)));
   const zones: ZoneInfo[] = [];
   const nodes = pgdats(prog);
@@ -80,7 +80,7 @@ export function listZones(prog: Program): Zones {
         const spanned = z.member('spanned_pages').num();
         const present = z.member('present_pages').num();
         let watermarks: ZoneInfo['watermarks'] = null;
-        if (hasMember(prog, 'struct zone', wm)) {
+        if (prog.hasMember('struct zone', wm)) {
           const w = z.member(wm);
           watermarks = [w.index(wmIdx[0]).num(), w.index(wmIdx[1]).num(), w.index(wmIdx[2]).num()];
         }
@@ -96,15 +96,6 @@ export function listZones(prog: Program): Zones {
   return { zones, items, problems };
 }
 
-function hasMember(prog: Program, type: string, member: string): boolean {
-  try {
-    prog.offsetof(type, member);
-    return true;
-  } catch (e) {
-    if (e instanceof DumpError) return false;
-    throw e;
-  }
-}
 
 export interface VmCounters {
   zone: { name: string; value: number }[];

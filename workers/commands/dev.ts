@@ -11,16 +11,10 @@ import { charDevices, blockDevices } from '../analysis/char_dev';
 import { diskIo } from '../analysis/genhd';
 import { registerCommand, parseFlags, CommandError, type CommandContext, type CommandResult } from './registry';
 import type { Program } from '../kernel/program';
+import { center } from './columns';
 
 const hx = (v: bigint) => v.toString(16);
 
-function center(s: string, w: number, rjust = false): string {
-  if (s.length >= w) return s;
-  const extra = w - s.length;
-  const half = Math.floor(extra / 2);
-  const left = extra % 2 && rjust ? half + 1 : half;
-  return ' '.repeat(left) + s + ' '.repeat(extra - left);
-}
 
 /** crash's value_to_symstr: the symbol (+offset) of an address, or '' */
 function symstr(prog: Program, a: bigint): string {

@@ -13,17 +13,10 @@ import { pgdats } from '../analysis/meminfo';
 import { evalAddress } from './expr';
 import { checkCancel, type CommandContext, type CommandResult } from './registry';
 import { MemoryError } from '../errors';
+import { center } from './columns';
 
 const hx = (v: bigint | number) => v.toString(16);
 
-/** crash's mkstring CENTER (odd padding: one more on the right, or on the left with RJUST). */
-function center(s: string, w: number, rjust = false): string {
-  if (s.length >= w) return s;
-  const extra = w - s.length;
-  const half = Math.floor(extra / 2);
-  const left = extra % 2 && rjust ? half + 1 : half;
-  return ' '.repeat(left) + s + ' '.repeat(extra - left);
-}
 
 /** Counter lines right-aligned on the longest name ("%s%s: %ld" after space(maxlen - len)). */
 function counterLines(rows: { name: string; value: number | bigint }[], maxlen: number): string[] {
