@@ -157,8 +157,14 @@ export function cpuStacks(prog: Program): StackRange[] {
       if (hot !== undefined && hotT !== null && prog.btf.memberPath(hotT, 'hardirq_stack_ptr')) {
         top = prog.mem.u64(prog.perCpu(hot, cpu) + BigInt(prog.offsetof(hotT, 'hardirq_stack_ptr')));
       } else if (hsp !== undefined) top = prog.mem.u64(prog.perCpu(hsp, cpu));
-      // hardirq_stack_ptr points at the topmost word (irq_stack.h): the stack ends 8 above it
-      if (top) out.push({ start: top + 8n - size, end: top + 8n, name: 'IRQ stack', cpu });
+      // hardirq_stack_ptr points at the stack's end (va + IRQ_STACK_SIZE, as map_irq_stack() set
+      // it up to 5.7) or at its topmost word (end - 8, later kernels); the stack itself is page
+      // aligned, so its end is the pointer rounded up to a page either way
+      if (top) {
+        const page = BigInt(prog.info.pageSize);
+        const end = top % page === 0n ? top : top - (top % page) + page;
+        out.push({ start: end - size, end, name: 'IRQ stack', cpu });
+      }
     } catch (e) {
       if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
     }
