@@ -556,6 +556,16 @@ export function formatLog(log: PrintkLog, f: LogFormat = {}): string {
  * lines, where crash keeps the LAST matching line. The whole line is returned, as crash shows it.
  * Null when the log names no panic.
  */
+/**
+ * Whether the log says the crash was asked for with sysrq-c: the handler's own line, in any of the
+ * spellings kernels have printed ("SysRq : Trigger a crash", "sysrq: Trigger a crash" since 5.x,
+ * "SysRq : Crash" of old kernels). crash then calls the panic task's state TASK_RUNNING (SYSRQ).
+ */
+export function sysrqCrash(log: PrintkLog): boolean {
+  const needles = ['SysRq : Crash', 'SysRq : Trigger a crash', 'sysrq: Trigger a crash'];
+  return log.records.some((r) => needles.some((n) => r.text.includes(n)));
+}
+
 export function panicMessage(log: PrintkLog): string | null {
   const lines: string[] = [];
   for (const r of log.records) for (const l of formatRecord(r, { noTimestamps: true }).split('\n')) lines.push(l);

@@ -29,6 +29,7 @@ import { kmemV, kmemI } from './kmeminfo';
 import { kmemZ, kmemBigV, kmemF, kmemP } from './kmemzone';
 import { CommandError, registerCommand, parseFlags, checkCancel, type CommandContext, type CommandResult } from './registry';
 import { expectedError } from '../errors';
+import { readPrintk, sysrqCrash } from '../analysis/printk';
 
 const hx = (v: bigint | number) => v.toString(16);
 const padL = (s: string | number, n: number) => String(s).padStart(n);
@@ -283,7 +284,15 @@ function stateNames(prog: Program, t: TaskInfo): string {
       expectedError(e);
       /* unknown */
     }
-    return 'TASK_RUNNING' + (panic?.task === t.task ? ' (PANIC)' : t.active ? ' (ACTIVE)' : '');
+    let sysrq = false;
+    if (panic?.task === t.task) {
+      try {
+        sysrq = sysrqCrash(readPrintk(prog));
+      } catch (e) {
+        expectedError(e);
+      }
+    }
+    return 'TASK_RUNNING' + (panic?.task === t.task ? (sysrq ? ' (SYSRQ)' : ' (PANIC)') : t.active ? ' (ACTIVE)' : ' ');
   }
   const names = STATE_NAMES.filter(([k]) => bits[k] && (t.stateValue & (bits[k] as number)) !== 0)
     .sort((a, b) => (bits[a[0]] as number) - (bits[b[0]] as number))
