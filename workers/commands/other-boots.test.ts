@@ -132,6 +132,21 @@ for (const name of FIXTURE_DUMP_NAMES) {
       }
     });
 
+    // crash's text of each command of a pass file (@@@ORACLE CMD, then crash's output), ours equal
+    for (const [file, what] of [['struct-o.txt', 'struct -o of each type'], ['sym.txt', 'sym of each name and of an address inside it']] as const) {
+      it.skipIf(!has(file))(`${what} equals crash${has(file) ? '' : ` (no oracle/${file} for this dump)`}`, () => {
+        const blocks = d!.oracle(file).split(/^@@@ORACLE /m).slice(1);
+        expect(blocks.length).toBeGreaterThanOrEqual(3);
+        for (const b of blocks) {
+          const [cmd, ...rest] = b.split('\n');
+          // crash's sym adds the source line from vmlinux's DWARF ("panic /src/kernel/panic.c: 228"),
+          // which the dump alone does not hold
+          const want = rest.join('\n').trimEnd();
+          expect(runCommand({ prog: p() }, cmd).text.trimEnd(), cmd).toBe(file === 'sym.txt' ? want.replace(/ \/\S+: \d+$/gm, '') : want);
+        }
+      });
+    }
+
     it.skipIf(!has('rd.txt'))(`rd -64 ADDR 32 of the same addresses equals crash${has('rd.txt') ? '' : ' (no oracle/rd.txt for this dump)'}`, () => {
       const blocks = d!.oracle('rd.txt').split(/^@@@ORACLE /m).slice(1);
       const words = d!.oracleJson<{ address: string; words: string[] }[]>('rd.json');
