@@ -549,14 +549,6 @@ export function formatLog(log: PrintkLog, f: LogFormat = {}): string {
 }
 
 /**
- * The panic message as crash's `sys` finds it (task.c get_panicmsg): the log is printed without
- * timestamps and searched line by line, one pattern group at a time, in crash's order:
- * exception lines ("general protection fault: ", "double fault: ", ...), then a SysRq crash
- * trigger, then "Kernel panic", then "[Hardware Error]: ", "Bad mode in ", and last the Oops/BUG
- * lines, where crash keeps the LAST matching line. The whole line is returned, as crash shows it.
- * Null when the log names no panic.
- */
-/**
  * Whether the log says the crash was asked for with sysrq-c: the handler's own line, in any of the
  * spellings kernels have printed ("SysRq : Trigger a crash", "sysrq: Trigger a crash" since 5.x,
  * "SysRq : Crash" of old kernels). crash then calls the panic task's state TASK_RUNNING (SYSRQ).
@@ -566,6 +558,14 @@ export function sysrqCrash(log: PrintkLog): boolean {
   return log.records.some((r) => needles.some((n) => r.text.includes(n)));
 }
 
+/**
+ * The panic message as crash's `sys` finds it (task.c get_panicmsg): the log is printed without
+ * timestamps and searched line by line, one pattern group at a time, in crash's order:
+ * exception lines ("general protection fault: ", "double fault: ", ...), then a SysRq crash
+ * trigger, then "Kernel panic", then "[Hardware Error]: ", "Bad mode in ", and last the Oops/BUG
+ * lines, where crash keeps the LAST matching line. The whole line is returned, as crash shows it.
+ * Null when the log names no panic.
+ */
 export function panicMessage(log: PrintkLog): string | null {
   const lines: string[] = [];
   for (const r of log.records) for (const l of formatRecord(r, { noTimestamps: true }).split('\n')) lines.push(l);
