@@ -619,13 +619,15 @@ function walkFrom(prog: Program, stacks: StackRange[], st: State, frames: Frame[
 /**
  * The symbol of a pc as the kernel names it in an oops (%pB): a return address is looked up at
  * pc - 1 (a call to a noreturn function can be the last instruction of a function), and among
- * aliases at one address the first in the kernel's own table order (kallsyms; a module's
- * symtab, e.g. skb_uaf_init before init_module).
+ * aliases at one address the first in the kernel's own table order (kallsyms, which puts a
+ * function before a linker-script marker at its address: io_schedule_timeout, not
+ * __sched_text_start; a module's symtab, e.g. skb_uaf_init before init_module).
  */
 export function symbolize(prog: Program, pc: bigint, returnAddress: boolean): SymHit | null {
   const hit = prog.symbols.lookup(returnAddress ? pc - 1n : pc);
   if (!hit) return null;
-  const first = prog.symbols.at(hit.sym.address).find((s) => s.module === hit.sym.module) ?? hit.sym;
+  const table = hit.sym.module === undefined ? prog.symbols.kallsymsAt(hit.sym.address) : [];
+  const first = table[0] ?? prog.symbols.at(hit.sym.address).find((s) => s.module === hit.sym.module) ?? hit.sym;
   return { sym: first, offset: Number(pc - first.address) };
 }
 

@@ -2,7 +2,8 @@
  * Boots the engine was not built against (issue 9, "other boots, formats and kernels"): the dumps
  * of fixtures/dumps — an skb-uaf replay on Debian 11's 5.10 and on sid's 7.2, a real in-guest
  * kdump of 6.1 (crashkernel=, kexec -p, makedumpfile -c -d 31 in the capture kernel), and a 6.1
- * guest with 5-level paging (la57) whose tasks hang in D state on a mutex and an rwsem — checked
+ * guest with 5-level paging (la57) whose tasks hang in D state on a mutex and an rwsem, and a 6.1
+ * guest with a virtio-blk and a virtio-scsi disk with requests in flight (`dev -d`) — checked
  * against their oracle bundles (crash 9.0.2 and drgn 0.3.0 from a Debian sid chroot, made by
  * fixtures/lib/oracle.py). On 7.2 crash 9.0.2 has no SLUB support and lists tasks it cannot see
  * past (its README), so there drgn is the reference for tasks and slab caches.
@@ -112,6 +113,25 @@ for (const name of FIXTURE_DUMP_NAMES) {
 
     it.skipIf(!has('ps-m.txt'))(`ps -m (last-run times and states) equals crash${has('ps-m.txt') ? '' : ' (no oracle/ps-m.txt for this dump)'}`, () => {
       expect(lines(runCommand({ prog: p() }, 'ps -m').text)).toEqual(lines(d!.oracle('ps-m.txt')));
+    });
+
+    it.skipIf(!has('dev-d.txt'))(`dev -d and dev -D (disks, requests in flight) equal crash line for line${has('dev-d.txt') ? '' : ' (no oracle/dev-d.txt for this dump)'}`, () => {
+      for (const [cmd, file] of [['dev -d', 'dev-d.txt'], ['dev -D', 'dev-D.txt']]) {
+        const want = lines(d!.oracle(file));
+        // the oracle lists disks, and crash counted requests in flight on at least one of them:
+        // a header-only or all-zero dev -d cannot pass
+        const rows = want.slice(1).map((l) => l.trim().split(/\s+/));
+        expect(rows.length, `${file}: crash listed no disk`).toBeGreaterThan(0);
+        expect(rows.some((r) => Number(r[4]) > 0 && Number(r[5]) > 0 && Number(r[6]) > 0), `${file}: crash counted no reads and writes in flight`).toBe(true);
+        expect(lines(runCommand({ prog: p() }, cmd).text), cmd).toEqual(want);
+      }
+      const j = runCommand({ prog: p() }, 'dev -d --json').json as { disks: { name: string; total: number; read: number; write: number }[] };
+      const crashRows = lines(d!.oracle('dev-d.txt')).slice(1).map((l) => l.trim().split(/\s+/));
+      expect(j.disks.map((x) => [x.name, x.total, x.read, x.write])).toEqual(crashRows.map((r) => [r[2], Number(r[4]), Number(r[5]), Number(r[6])]));
+    });
+
+    it.skipIf(!has('dev.txt'))(`dev (character and block majors) equals crash line for line${has('dev.txt') ? '' : ' (no oracle/dev.txt for this dump)'}`, () => {
+      expect(lines(runCommand({ prog: p() }, 'dev').text)).toEqual(lines(d!.oracle('dev.txt')));
     });
 
     it.skipIf(!has('vtop.txt'))(`vtop of one address of each kind equals crash${has('vtop.txt') ? '' : ' (no oracle/vtop.txt for this dump)'}`, () => {

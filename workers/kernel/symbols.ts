@@ -234,6 +234,19 @@ export class SymbolTable {
   }
 
   /**
+   * The kernel's (kallsyms) symbols exactly at addr in the kernel's own table order: the order
+   * scripts/kallsyms sorted them in (at one address: strong before weak, linker-script section
+   * markers such as __sched_text_start last), the order the kernel's own lookup (%pB) takes its
+   * first alias from. Empty when the kernel's symbols did not come from kallsyms.
+   */
+  kallsymsAt(addr: bigint): Sym[] {
+    if (!this.kernel) return [];
+    const idx: number[] = [];
+    for (let p = this.kfloor(addr); p >= 0 && this.kaddr(p) === addr; p--) idx.push(this.korder ? this.korder[p] : p);
+    return idx.sort((a, b) => a - b).map((i) => this.ksymAt(i));
+  }
+
+  /**
    * The symbol covering addr: nearest at or below it within the same region. Among aliases at one
    * address it picks the one crash's value_search picks: on an exact hit the first in table
    * order, otherwise the last one at the nearest lower address (see sort()).

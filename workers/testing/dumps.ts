@@ -17,7 +17,14 @@ export const SAMPLES = join(ROOT, 'public/samples');
 export const FIXTURE_DUMPS = join(ROOT, 'fixtures/dumps');
 
 /** The dumps in fixtures/dumps (made by fixtures/make-dump.sh; oracle bundles from fixtures/lib/oracle.py). */
-export const FIXTURE_DUMP_NAMES = ['5.10-skb-uaf-kaslr', '7.2-skb-uaf-kaslr', '6.1-kdump-kexec-skb-uaf', '6.1-la57-hung-locks', '5.4-sysrq-kaslr'] as const;
+export const FIXTURE_DUMP_NAMES = [
+  '5.4-sysrq-kaslr',
+  '5.10-skb-uaf-kaslr',
+  '6.1-kdump-kexec-skb-uaf',
+  '6.1-la57-hung-locks',
+  '6.1-disk-io',
+  '7.2-skb-uaf-kaslr',
+] as const;
 
 export const SHARED_DUMP_NAMES = [
   '6.1-skb-uaf-0x106',
