@@ -170,6 +170,30 @@ describe('variables', () => {
     const g = await runCheck({ description: 'd', command: 'x', expect: { textMatches: 'frag_list = 0x0\\b' }, capture: { v: { text: '(0x\\d+)' } } }, {}, run);
     expect(g).toMatchObject({ status: 'fail', captured: {} });
   });
+  it('tryEach runs the check per value of a captured object and passes on the first that meets it', async () => {
+    const seen: string[] = [];
+    const objs: Record<string, unknown> = { '0xffff99f955231000': { cache: 'skbuff_head_cache', object: '0xffff99f955231000', offset: 0 } };
+    const run: RunFn = async (line) => {
+      seen.push(line);
+      const a = line.split(' ')[1];
+      return objs[a] ? { ok: true, text: '', json: objs[a] } : { ok: false, text: '', error: `whatis: ${a}: not a slab object` };
+    };
+    const check = {
+      description: 'a register holds the skb',
+      command: 'whatis ${reg}',
+      tryEach: { var: 'reg', in: '${regs}' },
+      expect: { json: [{ path: 'cache', equals: 'skbuff_head_cache' }, { path: 'offset', equals: 0 }] },
+      capture: { skb: { json: 'object' } },
+    };
+    const regs = JSON.stringify({ RBX: '0x106', RBP: '0xffff99f955231000', R13: '0x2c8' });
+    const r = await runCheck(check, { regs }, run);
+    expect(seen).toEqual(['whatis 0x106', 'whatis 0xffff99f955231000']);
+    expect(r).toMatchObject({ status: 'pass', command: 'whatis 0xffff99f955231000', captured: { skb: '0xffff99f955231000' } });
+    const none = await runCheck(check, { regs: JSON.stringify({ RBX: '0x106', R13: '0x2c8' }) }, run);
+    expect(none.status).toBe('fail');
+    expect(none.reason).toMatch(/none of the 2 value\(s\) of \$\{regs\}/);
+    expect((await runCheck(check, {}, run)).status).toBe('error');
+  });
   it('a regex with a variable matches the value literally', async () => {
     const run: RunFn = async () => ({ ok: true, text: 'object 0xffff888005ec9800 of kmalloc-1k' });
     const ok = await runCheck({ description: 'd', command: 'whatis', expect: { textMatches: 'object ${obj} of' } }, { obj: '0xffff888005ec9800' }, run);

@@ -314,8 +314,46 @@ export function captureValue(out: CommandOutcome, cap: Capture, fill: Fill): str
   return null;
 }
 
-/** Run one check: interpolate, run, evaluate, capture. Never throws. */
+/** The values a tryEach iterates: a captured JSON object's values or array's elements, in order. */
+export function tryEachValues(spec: { in: string }, vars: Record<string, string>): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(interpolate(spec.in, vars));
+  } catch (e) {
+    if (e instanceof MissingVariable) throw e;
+    return [];
+  }
+  const vals = Array.isArray(v) ? v : v && typeof v === 'object' ? Object.values(v) : [];
+  return vals.filter((x) => x !== null && x !== undefined && typeof x !== 'object').map(String);
+}
+
+/** Run one check: interpolate, run, evaluate, capture (once per value with tryEach). Never throws. */
 export async function runCheck(check: Check, vars: Record<string, string>, run: RunFn): Promise<CheckResult> {
+  if (!check.tryEach) return runCheckOnce(check, vars, run);
+  const spec = check.tryEach;
+  let values: string[];
+  try {
+    values = tryEachValues(spec, vars);
+  } catch (e) {
+    return { description: check.description, command: check.command, captured: {}, status: 'error', actual: '—', reason: e instanceof Error ? e.message : String(e) };
+  }
+  let last: CheckResult | null = null;
+  for (const v of values) {
+    const r = await runCheckOnce(check, { ...vars, [spec.var]: v }, run);
+    if (r.status === 'pass') return r;
+    last = r;
+  }
+  return {
+    description: check.description,
+    command: last?.command ?? check.command,
+    captured: {},
+    status: 'fail',
+    actual: last?.actual ?? '—',
+    reason: `none of the ${values.length} value(s) of ${spec.in} meets it${last?.reason ? ` (last: ${last.reason})` : ''}`,
+  };
+}
+
+async function runCheckOnce(check: Check, vars: Record<string, string>, run: RunFn): Promise<CheckResult> {
   const base = { description: check.description, captured: {} as Record<string, string> };
   let command = check.command;
   try {
@@ -466,10 +504,19 @@ export function validateWalkthrough(w: Walkthrough): string[] {
       const cat = `${at} check ${ci + 1}`;
       if (!c.description) errs.push(`${cat}: no description`);
       if (!c.command) errs.push(`${cat}: no command`);
+      // tryEach's variable exists inside this check only
+      const scoped = c.tryEach && !known.has(c.tryEach.var) ? c.tryEach.var : null;
+      if (c.tryEach) {
+        uses(c.tryEach.in, 'tryEach.in');
+        if (!/^[A-Za-z_]\w*$/.test(c.tryEach.var ?? '')) errs.push(`${cat}: bad tryEach variable "${c.tryEach.var}"`);
+        if (variablesIn(c.tryEach.in ?? '').length === 0) errs.push(`${cat}: tryEach.in names no captured variable`);
+        known.add(c.tryEach.var);
+      }
       uses(c.command, 'command');
       const e = c.expect;
       if (!e || typeof e !== 'object') {
         errs.push(`${cat}: no expect`);
+        if (scoped) known.delete(scoped);
         return;
       }
       for (const k of Object.keys(e)) if (!EXPECT_KEYS.has(k)) errs.push(`${cat}: unknown expectation "${k}"`);
@@ -507,6 +554,7 @@ export function validateWalkthrough(w: Walkthrough): string[] {
           }
         } else errs.push(`${cat}: capture ${name} needs json or text`);
       }
+      if (scoped) known.delete(scoped);
       for (const name of Object.keys(c.capture ?? {})) known.add(name);
     });
     // the view and the step's command are shown after its checks ran: they may use what they captured

@@ -122,6 +122,13 @@ export interface Check {
   expect: Expect;
   /** variables this check captures for later commands (${name}); only when it passes */
   capture?: Record<string, Capture>;
+  /**
+   * Run the check once per value of a captured JSON object or array (`in`, e.g. "${regs}" = the
+   * exception frame's registers), with the value in ${var}; it passes on the first value that
+   * meets `expect` (and captures from that run). Finds "the register that holds the skb" on any
+   * build instead of naming the sample's register.
+   */
+  tryEach?: { var: string; in: string };
 }
 
 export interface Step {
