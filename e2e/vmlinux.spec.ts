@@ -62,11 +62,9 @@ test('a System.map dropped into an open tab is added; a vmlinux of another build
 
 test('the panic frame\'s parameters and locals equal drgn\'s; a struct pointer expands and opens typed in the hex view', async ({ page }) => {
   // drgn 0.3.0's stack_trace()[i].locals() on this dump (the bt --locals test's oracle)
-  const drgn = JSON.parse(readFileSync(join(ROOT, 'workers/kernel/dwarf/testdata/drgn-0.0.22-locals-6.1-skb-uaf-0x106.json'), 'utf8')) as Array<{
-    pc: string;
-    name: string;
-    locals: Record<string, string>;
-  }>;
+  const { frames: drgn } = JSON.parse(readFileSync(join(ROOT, 'workers/kernel/dwarf/testdata/drgn-0.3.0-locals-6.1-skb-uaf-0x106.json'), 'utf8')) as {
+    frames: Array<{ pc: string; name: string; locals: Record<string, string> }>;
+  };
   await page.goto('/');
   await page.getByTestId('file-input').setInputFiles([DUMP, VMLINUX]);
   await expect(page.getByTestId('panic')).toBeVisible();
