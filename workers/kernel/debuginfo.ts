@@ -15,6 +15,7 @@ import { parseBtf, type Btf } from './btf';
 import { Dwarf } from './dwarf/dwarf';
 import { DwarfBtf, type DwarfBtfStats } from './dwarf/tobtf';
 import type { Sym } from './symbols';
+import type { Program } from './program';
 
 /** __START_KERNEL_map: kernel-image addresses are at or above it. */
 const KERNEL_MAP = 0xffffffff80000000n;
@@ -34,10 +35,15 @@ export interface DumpIdentity {
 }
 
 export interface DebugInput {
-  readonly kind: 'vmlinux' | 'system.map';
+  readonly kind: 'vmlinux' | 'system.map' | 'module';
   readonly name: string;
   /** Throws a DumpError with a one-line reason when the file is not of the dump's kernel. */
   match(dump: DumpIdentity): void;
+  /**
+   * Inputs that need the opened kernel to bind (a module's .ko: which loaded module, where its
+   * sections are): called after every input matched; throws a one-line DumpError on a mismatch.
+   */
+  attach?(prog: Program): void;
   /** Kernel symbols at link-time addresses (null: this input has none). */
   linkSymbols(): Sym[] | null;
   /** The kernel's types (null: this input has none). */
@@ -242,7 +248,7 @@ export class SystemMap implements DebugInput {
   }
 }
 
-/** A vmlinux or a System.map, told apart by the file's first bytes. */
+/** A vmlinux or a System.map, told apart by the file's first bytes (a module .ko: dwarf/module.ts openDebugFile). */
 export function openDebugInput(src: ByteSource): DebugInput {
   const head = src.read(0, 4);
   if (head.length === 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return new Vmlinux(src);

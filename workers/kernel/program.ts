@@ -116,7 +116,9 @@ export class Program {
     const phys = openPhysical(cached, opts.handlers ?? defaultHandlers);
     const prog = new Program(cached, phys, symbolLoaders);
     prog.hide = opts.hide ?? {};
-    for (const d of opts.debug ?? []) prog.attachDebug(d);
+    for (const d of opts.debug ?? []) if (!d.attach) prog.attachDebug(d);
+    // modules bind after the kernel's own inputs: they read the module list with its types
+    for (const d of opts.debug ?? []) if (d.attach) prog.attachDebug(d);
     return prog;
   }
 
@@ -140,6 +142,7 @@ export class Program {
         }
       }),
     );
+    d.attach?.(this);
     this.debug.push(d);
   }
 
