@@ -15,7 +15,6 @@ import { parseBtf, type Btf } from './btf';
 import { Dwarf } from './dwarf/dwarf';
 import { DwarfBtf, type DwarfBtfStats } from './dwarf/tobtf';
 import type { Sym } from './symbols';
-import type { Program } from './program';
 
 /** __START_KERNEL_map: kernel-image addresses are at or above it. */
 const KERNEL_MAP = 0xffffffff80000000n;
@@ -39,11 +38,7 @@ export interface DebugInput {
   readonly name: string;
   /** Throws a DumpError with a one-line reason when the file is not of the dump's kernel. */
   match(dump: DumpIdentity): void;
-  /**
-   * Inputs that need the opened kernel to bind (a module's .ko: which loaded module, where its
-   * sections are): called after every input matched; throws a one-line DumpError on a mismatch.
-   */
-  attach?(prog: Program): void;
+
   /** Kernel symbols at link-time addresses (null: this input has none). */
   linkSymbols(): Sym[] | null;
   /** The kernel's types (null: this input has none). */
