@@ -105,7 +105,7 @@ export async function openFile(file: File, onProgress?: (p: OpenProgress) => voi
   }
 }
 
-/** Add a vmlinux / System.map to an open dump (matched to it; refused in one line otherwise). */
+/** Add a vmlinux / System.map / module .ko to an open dump (matched to it; refused in one line otherwise). */
 export async function addFiles(session: string, files: File[]): Promise<OpenResult> {
   try {
     const r = await api().addFiles(session, files);
@@ -121,9 +121,9 @@ export async function addFiles(session: string, files: File[]): Promise<OpenResu
   }
 }
 
-/** A kernel's own file rather than a dump, told by its name: vmlinux*, System.map*, *.debug. */
+/** A kernel's own file rather than a dump, told by its name: vmlinux*, System.map*, *.debug, a module's *.ko. */
 export function isDebugFileName(name: string): boolean {
-  return /^vmlinux|^System\.map|\.debug$/i.test(name);
+  return /^vmlinux|^System\.map|\.debug$|\.ko$/i.test(name);
 }
 
 /**

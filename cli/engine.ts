@@ -10,6 +10,7 @@ export { runCommand, runCommandSafe } from '../workers/commands/registry';
 import { lineDisassembles } from '../workers/commands/registry';
 export { initDisassembler } from '../workers/analysis/disasm';
 export { openDebugInput } from '../workers/kernel/debuginfo';
+export { attachModuleDebug } from '../workers/kernel/dwarf/module';
 
 /** Whether any of these command lines runs the disassembler (capstone's wasm is loaded only then). */
 export function needsDisassembler(lines: string[]): boolean {

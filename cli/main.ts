@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CommandContext } from '../workers/commands/registry';
 import { errorMessage } from '../workers/errors';
 import { jsonText } from '../workers/commands/result';
 
-const USAGE = `usage: vmcore [--vmlinux FILE] [--system-map FILE] <dump> ['<command>'] [--json]
+const USAGE = `usage: vmcore [--vmlinux FILE] [--system-map FILE] [--module-debug KO|DIR] <dump> ['<command>'] [--json]
        vmcore [--vmlinux FILE] [--system-map FILE] <dump> -      (commands from standard input)
        vmcore [--vmlinux FILE] [--system-map FILE] <dump> --batch <file> [--json]
        vmcore --oops <file|-> [--json]      (parse a pasted oops report; no dump needed)
@@ -16,7 +17,29 @@ crash> prompt (history, Tab completion, Ctrl-C cancels a command), else prints "
 "vmcore <dump> -" reads commands from standard input, one per line.
 --vmlinux / --system-map add the kernel's own files (matched to the dump by build id or
 linux_banner; a file of another build is refused): symbols and types where the dump lacks them.
+--module-debug FILE.ko|DIR (repeatable) adds modules' DWARF (matched to the loaded module by build
+id or srcversion): source lines and locals of module frames in bt -l, dis -l, bt --locals.
 "vmcore <dump> help" lists the commands.`;
+
+/** --module-debug arguments: each a .ko, or a directory searched (recursively) for *.ko. */
+function moduleInputs(args: string[]): Array<{ path: string; fromDirectory: boolean }> {
+  const out: Array<{ path: string; fromDirectory: boolean }> = [];
+  for (const a of args) {
+    if (!statSync(a).isDirectory()) {
+      out.push({ path: a, fromDirectory: false });
+      continue;
+    }
+    const dirs = [a];
+    while (dirs.length && out.length < 100_000) {
+      const d = dirs.pop()!;
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) dirs.push(join(d, e.name));
+        else if (/\.ko(\.debug)?$/.test(e.name)) out.push({ path: join(d, e.name), fromDirectory: true });
+      }
+    }
+  }
+  return out;
+}
 
 /** Returns the exit code. Never prints a stack trace. */
 export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
@@ -24,6 +47,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   let batch: string | undefined;
   let oopsFile: string | undefined;
   const debugFiles: string[] = [];
+  const moduleFiles: string[] = [];
   let script: string | undefined;
   const scriptArgs: string[] = [];
   let timeoutMs: number | undefined;
@@ -70,6 +94,13 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return 1;
       }
       debugFiles.push(f);
+    } else if (a === '--module-debug') {
+      const f = argv[++i];
+      if (!f) {
+        err.write(`vmcore: ${a} needs a module .ko (or a directory of them)\n`);
+        return 1;
+      }
+      moduleFiles.push(f);
     } else if (a === '-h' || a === '--help') {
       out.write(USAGE + '\n');
       return 0;
@@ -82,11 +113,12 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
   const [dump, ...cmdWords] = pos;
   // the engine is loaded only now (--help and usage errors do without it)
-  const { NodeFileSource, openProgram, runCommand, runCommandSafe, initDisassembler, needsDisassembler, openDebugInput } = await import('./engine');
+  const { NodeFileSource, openProgram, runCommand, runCommandSafe, initDisassembler, needsDisassembler, openDebugInput, attachModuleDebug } = await import('./engine');
   let ctx: CommandContext;
   try {
     const debug = debugFiles.map((f) => openDebugInput(new NodeFileSource(f)));
     const prog = openProgram(new NodeFileSource(dump), { debug });
+    attachModuleDebug(prog, moduleInputs(moduleFiles).map((m) => ({ ...m, open: () => new NodeFileSource(m.path) })));
     ctx = { prog };
   } catch (e) {
     err.write(`vmcore: ${errorMessage(e)}\n`);

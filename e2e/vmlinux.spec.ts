@@ -62,11 +62,9 @@ test('a System.map dropped into an open tab is added; a vmlinux of another build
 
 test('the panic frame\'s parameters and locals equal drgn\'s; a struct pointer expands and opens typed in the hex view', async ({ page }) => {
   // drgn 0.3.0's stack_trace()[i].locals() on this dump (the bt --locals test's oracle)
-  const drgn = JSON.parse(readFileSync(join(ROOT, 'workers/kernel/dwarf/testdata/drgn-0.0.22-locals-6.1-skb-uaf-0x106.json'), 'utf8')) as Array<{
-    pc: string;
-    name: string;
-    locals: Record<string, string>;
-  }>;
+  const { frames: drgn } = JSON.parse(readFileSync(join(ROOT, 'workers/kernel/dwarf/testdata/drgn-0.3.0-locals-6.1-skb-uaf-0x106.json'), 'utf8')) as {
+    frames: Array<{ pc: string; name: string; locals: Record<string, string> }>;
+  };
   await page.goto('/');
   await page.getByTestId('file-input').setInputFiles([DUMP, VMLINUX]);
   await expect(page.getByTestId('panic')).toBeVisible();
@@ -107,4 +105,31 @@ test('the panic frame\'s parameters and locals equal drgn\'s; a struct pointer e
   await expect(page.getByText('laying the type over')).toHaveCount(0);
   await expect(page.getByText('resolving 0xffff888005041e00')).toHaveCount(0);
   await page.screenshot({ path: 'test-results/frame-vars-to-hex.png' });
+});
+
+test('a module .ko dropped with the dump and the vmlinux: module frames get source lines and variables', async ({ page }) => {
+  const dir = join(ROOT, 'fixtures/dumps/6.1-la57-hung-locks');
+  const dump = join(dir, 'vmcore.kdump-zlib');
+  const ko = join(dir, 'hung_locks.ko');
+  test.skip(!existsSync(dump), 'fixtures/dumps/6.1-la57-hung-locks absent');
+  // the line of waiter_fn's call (pid 118) as addr2line reads the .ko (the module test checks every frame)
+  const { frames: drgn } = JSON.parse(readFileSync(join(ROOT, 'workers/kernel/dwarf/testdata/drgn-0.3.0-locals-6.1-la57-hung-locks-118.json'), 'utf8')) as {
+    frames: Array<{ pc: string; name: string; locals: Record<string, string> }>;
+  };
+  const wf = drgn.find((f) => f.name === 'waiter_fn')!;
+  await page.goto('/');
+  await page.getByTestId('file-input').setInputFiles([dump, VMLINUX, ko]);
+  await expect(page.getByTestId('panic')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('debug-files')).toHaveText(`vmlinux-${REL} (vmlinux), hung_locks.ko (module)`);
+  const fp = ((await page.getByTestId('status-fingerprint').textContent()) ?? '').trim();
+  await page.evaluate((h) => (window.location.hash = h), `#/${fp}/bt/118`);
+  const row = page.locator('table.frames tr.frame', { hasText: 'waiter_fn+' });
+  await expect(row).toBeVisible({ timeout: 60_000 });
+  await expect(row.getByTestId('frame-source')).toContainText(/hung_locks\.c:\d+$/);
+  await row.click();
+  const vars = page.getByTestId('frame-vars');
+  await expect(vars).toContainText('Variables of waiter_fn');
+  await expect(vars.getByTestId('frame-var')).toHaveCount(Object.keys(wf.locals).length);
+  await expect(vars.locator('tr[data-fn="waiter_fn"][data-name="arg"]')).toBeVisible();
+  await page.screenshot({ path: 'test-results/module-debug-waiter-fn.png' });
 });

@@ -23,7 +23,7 @@ import { HttpRangeSource } from './source/http';
 import { WrappedSource, type ByteSource } from './source/bytesource';
 import { classifyPointer, slabSpanAt, type PointerKind } from './analysis/pointers';
 import { listModules, moduleBtf } from './kernel/modules';
-import { openDebugInput } from './kernel/debuginfo';
+import { openDebugFile } from './kernel/dwarf/module';
 import { kernelAddressLayout, rangeOf, type AddressLayout } from './analysis/layout';
 import type { WhatisResult } from './commands/whatis';
 import { programDts } from './script/dts';
@@ -74,7 +74,7 @@ export interface DumpSummary {
   openMs: number;
   bytesRead: number;
   /** the second inputs in use (a vmlinux, a System.map), each matched to the dump */
-  debugFiles?: Array<{ kind: 'vmlinux' | 'system.map'; name: string }>;
+  debugFiles?: Array<{ kind: 'vmlinux' | 'system.map' | 'module'; name: string }>;
 }
 
 export type OpenResult = { ok: true; summary: DumpSummary } | { ok: false; error: string };
@@ -420,7 +420,7 @@ export class EngineApi {
         onProgress?.({ phase: 'reading headers', bytesRead, size }),
       );
       onProgress?.({ phase: 'reading headers', bytesRead: 0, size });
-      const debug = debugFiles.map((f) => openDebugInput(new BlobSource(f, (f as File).name)));
+      const debug = debugFiles.map((f) => openDebugFile(new BlobSource(f, (f as File).name)));
       const prog = openProgram(counting, { debug });
       onProgress?.({ phase: 'identifying', bytesRead: raw.stats.bytesRead, size });
       const fingerprint = fingerprintOf(prog);

@@ -28,7 +28,7 @@ import { slabObjectInfo } from '../analysis/slab';
 import { listModules } from '../kernel/modules';
 import type { Program } from '../kernel/program';
 import type { SymHit } from '../kernel/symbols';
-import { programDwarf, sourceAt, crashLine, lineAt, localsAt, recoverRegisters, type SourceFrame, type ScopeVariables } from '../kernel/dwarf/index';
+import { hasDwarf, sourceAt, crashLine, lineAt, localsAt, recoverRegisters, type SourceFrame, type ScopeVariables } from '../kernel/dwarf/index';
 
 const hex16 = (v: bigint) => v.toString(16).padStart(16, '0');
 
@@ -277,7 +277,7 @@ export function btTask(prog: Program, t: TaskInfo, opts: BtOptions = {}): { text
   const stacks = taskStacks(prog, t);
   const stackName = (a: bigint) => stacks.find((s) => a >= s.start && a < s.end)?.name ?? null;
   const shown = layout(u, isPanic, stackName);
-  const dwarf = programDwarf(prog) !== null;
+  const dwarf = hasDwarf(prog);
   const sources = new Map<Frame, SourceFrame[] | null>();
   if (dwarf) for (const s of shown) if (s.block !== 'user') sources.set(s.frame, frameSource(prog, s.frame));
   const locals = dwarf && opts.locals ? walkLocals(prog, u) : new Map<Frame, ScopeVariables[] | null>();
@@ -348,7 +348,7 @@ export interface BtFrameJson {
   /** the interrupted function of an exception frame on an exception stack, shown again as a frame (crash's layout) */
   interrupted?: boolean;
   stopped?: string;
-  /** with a vmlinux's DWARF: the frame's source line and the calls inlined at its pc (innermost first) */
+  /** with a vmlinux's (or the module's, --module-debug) DWARF: the frame's source line and the calls inlined at its pc (innermost first) */
   source?: { file: string | null; line: number; function: string | null } | null;
   inlined?: Array<{ function: string | null; file: string | null; line: number }>;
   /** bt --locals: parameters and locals by scope */

@@ -19,7 +19,7 @@ import { unwindTask } from '../analysis/unwind';
 import { panicTask } from '../analysis/tasks';
 import { cacheKey, type Program } from '../kernel/program';
 import { MemoryError, DumpError } from '../errors';
-import { programDwarf, lineAt, crashLine } from '../kernel/dwarf/index';
+import { hasDwarf, lineAt, crashLine } from '../kernel/dwarf/index';
 
 const DIS_FAULTING_KEY = cacheKey<bigint[]>('dis.faulting');
 
@@ -162,7 +162,7 @@ registerCommand({
     else if (count === undefined) insns = trimPadding(insns.filter((i) => i.address < end));
     const faulting = faultingPcs(prog).find((pc) => insns.some((i) => i.address === pc));
     const lines: string[] = [];
-    const withLines = flags.has('-l') && programDwarf(prog) !== null;
+    const withLines = flags.has('-l') && hasDwarf(prog);
     const src = withLines ? insns.map((i) => lineAt(prog, i.address)) : [];
     if (flags.has('-l') && !withLines) lines.push('dis: -l: source lines need a vmlinux with DWARF debug info (none was given); showing instructions only');
     const text = formatDis(insns, { symbolize, markAddress: faulting }).split('\n');

@@ -155,7 +155,7 @@ export function symbolAt(prog: Program, addr: bigint): SymHit | null {
 
 function lineFor(prog: Program, addr: bigint, hit: SymHit): string {
   // with a vmlinux's DWARF, crash adds the source line of a code address
-  const src = hit.sym.module ? null : lineAt(prog, addr);
+  const src = lineAt(prog, addr);
   return `${hex16(addr)} (${crashSymType(hit.sym, prog)}) ${symOffsetText(hit)}${src ? ' ' + crashLine(src) : ''}`;
 }
 
@@ -167,7 +167,7 @@ function jsonFor(prog: Program, addr: bigint, hit: SymHit): Record<string, unkno
     type: crashSymType(hit.sym, prog),
   };
   if (hit.sym.module) j.module = hit.sym.module;
-  const src = hit.sym.module ? null : lineAt(prog, addr);
+  const src = lineAt(prog, addr);
   if (src) j.source = src;
   return j;
 }

@@ -34,10 +34,11 @@ export interface DumpIdentity {
 }
 
 export interface DebugInput {
-  readonly kind: 'vmlinux' | 'system.map';
+  readonly kind: 'vmlinux' | 'system.map' | 'module';
   readonly name: string;
   /** Throws a DumpError with a one-line reason when the file is not of the dump's kernel. */
   match(dump: DumpIdentity): void;
+
   /** Kernel symbols at link-time addresses (null: this input has none). */
   linkSymbols(): Sym[] | null;
   /** The kernel's types (null: this input has none). */
@@ -242,7 +243,7 @@ export class SystemMap implements DebugInput {
   }
 }
 
-/** A vmlinux or a System.map, told apart by the file's first bytes. */
+/** A vmlinux or a System.map, told apart by the file's first bytes (a module .ko: dwarf/module.ts openDebugFile). */
 export function openDebugInput(src: ByteSource): DebugInput {
   const head = src.read(0, 4);
   if (head.length === 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return new Vmlinux(src);

@@ -30,6 +30,8 @@ export interface Section {
   offset: number;
   size: number;
   link: number;
+  /** sh_info: for SHT_RELA, the section it relocates */
+  info: number;
   entsize: number;
 }
 
@@ -87,6 +89,7 @@ export class ElfImage {
         offset: u64n(sh, o + 24),
         size: u64n(sh, o + 32),
         link: u32(sh, o + 40),
+        info: u32(sh, o + 44),
         entsize: u64n(sh, o + 56),
       });
     }

@@ -116,7 +116,9 @@ export class Program {
     const phys = openPhysical(cached, opts.handlers ?? defaultHandlers);
     const prog = new Program(cached, phys, symbolLoaders);
     prog.hide = opts.hide ?? {};
-    for (const d of opts.debug ?? []) prog.attachDebug(d);
+    for (const d of opts.debug ?? []) if (!bindsToProgram(d)) prog.attachDebug(d);
+    // modules bind after the kernel's own inputs: they read the module list with its types
+    for (const d of opts.debug ?? []) if (bindsToProgram(d)) prog.attachDebug(d);
     return prog;
   }
 
@@ -140,6 +142,7 @@ export class Program {
         }
       }),
     );
+    if (bindsToProgram(d)) d.attach(this);
     this.debug.push(d);
   }
 
@@ -572,4 +575,17 @@ function addImageRegions(t: SymbolTable, addrs: ArrayLike<bigint>): void {
   t.addRegion(start, t.address('_end') ?? end + 1n);
   const pcpuEnd = t.address('__per_cpu_end');
   if (pcpuEnd !== undefined && pcpuEnd < START_KERNEL_MAP) t.addRegion(0n, pcpuEnd);
+}
+
+/**
+ * A second input that needs the opened kernel to bind (a module's .ko: which loaded module, where
+ * its sections are): attach() runs after the kernel's own inputs matched and throws a one-line
+ * DumpError on a mismatch.
+ */
+interface BindsToProgram {
+  attach(prog: Program): void;
+}
+
+function bindsToProgram(d: DebugInput): d is DebugInput & BindsToProgram {
+  return typeof (d as Partial<BindsToProgram>).attach === 'function';
 }

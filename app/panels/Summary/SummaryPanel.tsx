@@ -214,7 +214,7 @@ export function SummaryPanel({ tab }: { tab: Tab }) {
           {sum.debugFiles?.length ? (
             <span data-testid="debug-files">{sum.debugFiles.map((f) => `${f.name} (${f.kind})`).join(', ')}</span>
           ) : (
-            <span className="dim">none: drop a vmlinux or System.map of this build here for its symbols and types</span>
+            <span className="dim">none: drop a vmlinux or System.map of this build here for its symbols and types (and a module's .ko for its source lines and variables)</span>
           )}
         </Row>
         <Row k="opened in">

@@ -10,6 +10,7 @@ import { Dwarf } from './dwarf';
 import { sourceFrames, type SourceFrame } from './inline';
 import { variablesAt, type ScopeVariables } from './locals';
 import { DebugFrame } from './cfi';
+import { ModuleDebug } from './module';
 
 const DWARF_KEY = cacheKey<Dwarf | null>('dwarf');
 const CFI_KEY = cacheKey<DebugFrame | null>('dwarf.cfi');
@@ -30,6 +31,32 @@ export function programDwarf(prog: Program): Dwarf | null {
   });
 }
 
+/** Whether any DWARF was given: the vmlinux's or a module's (--module-debug). */
+export function hasDwarf(prog: Program): boolean {
+  return programDwarf(prog) !== null || prog.debug.some((d) => d instanceof ModuleDebug && d.dwarf !== null);
+}
+
+/** The module .ko bound to the module whose text holds a run-time address, or null. */
+function moduleDebugAt(prog: Program, addr: bigint): ModuleDebug | null {
+  for (const d of prog.debug) if (d instanceof ModuleDebug && d.containsText(addr)) return d;
+  return null;
+}
+
+/**
+ * The DWARF for a run-time address and how to move between the two address spaces: a module's
+ * relocated DWARF speaks run-time addresses; the vmlinux's is link-time (KASLR).
+ */
+function dwarfFor(prog: Program, addr: bigint): { d: Dwarf; link: (a: bigint) => bigint; run: (a: bigint) => bigint; module?: ModuleDebug } | null {
+  const m = moduleDebugAt(prog, addr);
+  if (m?.dwarf) return { d: m.dwarf, link: (a) => a, run: (a) => a, module: m };
+  const d = programDwarf(prog);
+  if (!d) return null;
+  // a module's address without that module's .ko: the vmlinux's DWARF does not cover it
+  if (prog.symbols.lookup(addr)?.sym.module) return null;
+  const off = prog.info.kernelOffset;
+  return { d, link: (a) => linkAddress(prog, a), run: (a) => (a >= KERNEL_MAP ? BigInt.asUintN(64, a + off) : a) };
+}
+
 /** A run-time kernel address as the vmlinux links it. */
 export function linkAddress(prog: Program, addr: bigint): bigint {
   return addr >= KERNEL_MAP ? BigInt.asUintN(64, addr - prog.info.kernelOffset) : addr;
@@ -41,9 +68,10 @@ export function linkAddress(prog: Program, addr: bigint): bigint {
  * instruction, as gdb and drgn do. Null when there is no DWARF for the address.
  */
 export function sourceAt(prog: Program, pc: bigint, returnAddress = false): SourceFrame[] | null {
-  const d = programDwarf(prog);
-  if (!d) return null;
-  const a = linkAddress(prog, pc) - (returnAddress ? 1n : 0n);
+  const w = dwarfFor(prog, pc);
+  if (!w) return null;
+  const d = w.d;
+  const a = w.link(pc) - (returnAddress ? 1n : 0n);
   try {
     const f = sourceFrames(d, a) ?? [{ function: null, file: null, line: 0, column: 0, inlined: false }];
     // asm without a DWARF function: the symbol table's name, as addr2line falls back to it
@@ -60,11 +88,11 @@ export function sourceAt(prog: Program, pc: bigint, returnAddress = false): Sour
 
 /** The source line of an exact run-time address by gdb's rules (no inlined chain): what crash's dis -l prints. */
 export function lineAt(prog: Program, pc: bigint): { file: string; line: number } | null {
-  const d = programDwarf(prog);
-  if (!d) return null;
+  const w = dwarfFor(prog, pc);
+  if (!w) return null;
   try {
-    const u = d.unitFor(linkAddress(prog, pc));
-    const l = u?.lines()?.gdbLookup(linkAddress(prog, pc));
+    const u = w.d.unitFor(w.link(pc));
+    const l = u?.lines()?.gdbLookup(w.link(pc));
     return l ? { file: l.file, line: l.line } : null;
   } catch (e) {
     if (!(e instanceof DumpError)) throw e;
@@ -93,16 +121,15 @@ export function localsAt(
   returnAddress: boolean,
   frame: { regs?: Record<string, bigint>; sp?: bigint; cfa?: bigint; dwarfRegs?: Map<number, bigint> },
 ): ScopeVariables[] | null {
-  const d = programDwarf(prog);
-  if (!d) return null;
+  const w = dwarfFor(prog, pc);
+  if (!w) return null;
   const regs = new Map<number, bigint>(frame.dwarfRegs ?? []);
   if (frame.regs) for (const [k, v] of Object.entries(frame.regs)) if (PT_TO_DWARF[k] !== undefined) regs.set(PT_TO_DWARF[k], v);
   if (!frame.regs && frame.sp !== undefined) regs.set(7, frame.sp);
-  const off = prog.info.kernelOffset;
   try {
-    return variablesAt(d, linkAddress(prog, pc) - (returnAddress ? 1n : 0n), { regs, cfa: frame.cfa }, {
+    return variablesAt(w.d, w.link(pc) - (returnAddress ? 1n : 0n), { regs, cfa: frame.cfa }, {
       read: (a, n) => prog.mem.tryRead(a, n),
-      relocate: (a) => (a >= KERNEL_MAP ? BigInt.asUintN(64, a + off) : a),
+      relocate: w.run,
     });
   } catch (e) {
     if (!(e instanceof DumpError)) throw e;
@@ -112,16 +139,25 @@ export function localsAt(
 
 /** The vmlinux's .debug_frame CFI (null without one), parsed once. */
 export function programCfi(prog: Program): DebugFrame | null {
-  return prog.memo(CFI_KEY, () => {
-    const data = programDwarf(prog)?.section('.debug_frame');
-    if (!data) return null;
-    try {
-      return new DebugFrame(data);
-    } catch (e) {
-      if (!(e instanceof DumpError)) throw e;
-      return null;
-    }
-  });
+  return prog.memo(CFI_KEY, () => parseCfi(programDwarf(prog)));
+}
+
+function parseCfi(d: Dwarf | null): DebugFrame | null {
+  const data = d?.section('.debug_frame');
+  if (!data) return null;
+  try {
+    return new DebugFrame(data);
+  } catch (e) {
+    if (!(e instanceof DumpError)) throw e;
+    return null;
+  }
+}
+
+/** CFI for a run-time pc and the address its rows are keyed by (a module's .debug_frame, relocated, or the vmlinux's). */
+function cfiFor(prog: Program, pc: bigint): { cfi: DebugFrame | null; at: bigint } {
+  const m = moduleDebugAt(prog, pc);
+  if (m?.dwarf) return { cfi: prog.memo(cacheKey<DebugFrame | null>(`dwarf.cfi.${m.module}`), () => parseCfi(m.dwarf)), at: pc };
+  return { cfi: programCfi(prog), at: linkAddress(prog, pc) };
 }
 
 const CALLEE_SAVED = [3, 6, 12, 13, 14, 15]; // rbx rbp r12 r13 r14 r15
@@ -136,7 +172,6 @@ export function recoverRegisters(
   prog: Program,
   frames: Array<{ pc: bigint; sp: bigint; regs?: Record<string, bigint>; returnAddress: boolean; cfa?: bigint }>,
 ): Array<Map<number, bigint>> {
-  const cfi = programCfi(prog);
   const out: Array<Map<number, bigint>> = [];
   let next = new Map<number, bigint>();
   for (const f of frames) {
@@ -150,7 +185,8 @@ export function recoverRegisters(
     }
     out.push(cur);
     next = new Map();
-    const row = cfi?.rowAt(linkAddress(prog, f.pc) - (f.returnAddress ? 1n : 0n));
+    const { cfi, at } = cfiFor(prog, f.pc);
+    const row = cfi?.rowAt(at - (f.returnAddress ? 1n : 0n));
     if (!row) continue;
     for (const r of CALLEE_SAVED) {
       if (row.undefinedRegs.has(r)) continue;
