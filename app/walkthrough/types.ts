@@ -124,6 +124,19 @@ export interface Check {
   capture?: Record<string, Capture>;
 }
 
+/**
+ * A script step (issue 14): JavaScript run on the step's dump in the Script panel's worker (the
+ * same sandbox: no DOM, no network, a time budget), its print() lines and returned value shown in
+ * the step. `expect` tests that output with the expectation language of checks (the text is the
+ * printed lines, then the returned value as JSON; `json` is the returned value).
+ */
+export interface ScriptStep {
+  source: string;
+  expect?: Expect;
+  /** time budget in seconds (default 30) */
+  budgetS?: number;
+}
+
 export interface Step {
   title: string;
   /** our own words; paragraphs as an array */
@@ -135,6 +148,9 @@ export interface Step {
   sample?: string;
   /** choose a struct overlay for an address before the checks run (whatis names members through it) */
   overlay?: { address: string; type: string };
+  /** a script to run on the step's dump (its output and check shown with the step) */
+  script?: ScriptStep;
+  /** console checks; a script step may have none */
   checks: Check[];
 }
 
