@@ -4,7 +4,10 @@
  * ps.json); completion after `task.` offers task_struct's members from the dump's BTF; an endless
  * loop is cancelled within seconds (its worker terminated) and the panel runs the next script; the
  * time budget stops one too; an error shows its line; a returned task opens in the hex view with
- * its type laid over; the script survives a reload. Screenshots: test-results/screenshots/script-*.
+ * its type laid over; the script survives a reload; "copy link" gives a permalink with the source
+ * that a fresh browser context opens (not run) and runs to the same output; "add to walkthrough"
+ * makes a script step that plays on the dump with its output checked (and fails when the expected
+ * output differs). Screenshots: test-results/screenshots/script-*.
  */
 import type { Page } from '@playwright/test';
 import { expect, oracle, ROOT, SAMPLE, SAMPLE_URL, test } from './fixtures';
@@ -245,6 +248,20 @@ test('copy link: a fresh page opened on the link has the source, not run; Run gi
   } finally {
     await ctx.close();
   }
+
+  // a script too long for a link: refused, and the panel says so (no link, no clipboard)
+  await page.evaluate(() => {
+    let t = '// incompressible\n';
+    for (let i = 0; i < 1500; i++) t += `print("${Math.random().toString(36).slice(2)}");\n`;
+    localStorage.setItem('vmcore.script.v1', t);
+  });
+  await page.reload();
+  await page.getByTestId('file-input').setInputFiles(FILE);
+  await expect(page.locator('[data-testid=script-editor] .monaco-editor')).toBeVisible({ timeout: 60_000 });
+  await expect.poll(() => editorText(page)).toContain('incompressible');
+  await page.getByTestId('script-copy-link').click();
+  await expect(page.getByTestId('script-note')).toContainText('too long for a link');
+  await expect(page.getByTestId('script-link')).toHaveCount(0);
 });
 
 test('add to walkthrough: the script becomes a step that runs on the dump and checks its output', async ({ page }) => {

@@ -176,12 +176,12 @@ function Intro({ w }: { w: Walkthrough }) {
   const c = w.credit;
   return (
     <div className="wt-intro" data-testid="wt-intro">
-      <div className="wt-credit" data-testid="wt-credit">
+      {w.id !== USER_WALKTHROUGH_ID && <div className="wt-credit" data-testid="wt-credit">
         After <i>{c.url ? <a href={c.url} target="_blank" rel="noreferrer noopener">{c.titleEnglish ?? c.title}</a> : (c.titleEnglish ?? c.title)}</i>
         {c.titleEnglish && <> ({c.title})</>}
         {c.author && <> by {c.author}</>}, {c.source}
         {c.date && <>, {c.date}</>}.{c.note && <span className="dim"> {c.note}</span>}
-      </div>
+      </div>}
       <p>{w.summary}</p>
       {w.differences && w.differences.length > 0 && (
         <details className="wt-diff">
@@ -244,7 +244,7 @@ function ScriptOut({ source, st }: { source: string; st: StepState }) {
   return (
     <div className="wt-script" data-testid="wt-script">
       <details>
-        <summary className="small">script ({source.split('\n').length} lines)</summary>
+        <summary className="small">script ({source.trimEnd().split('\n').length} lines)</summary>
         <pre className="wt-script-src">{source}</pre>
       </details>
       {!out && st.status === 'running' && <div className="dim small">running the script…</div>}

@@ -1,7 +1,7 @@
 /**
  * The shape of a walkthrough file (public/walkthroughs/<id>.json; the format and the expectation
- * language are documented in public/walkthroughs/README.md). Pure data: no code runs from a
- * walkthrough file, its checks are interpreted by checks.ts.
+ * language are documented in public/walkthroughs/README.md). Data: its checks are interpreted by
+ * checks.ts; the one exception is a step's `script`, run in the Script panel's sandboxed worker.
  */
 
 /** A bundled sample dump a walkthrough plays on. */
