@@ -4,7 +4,10 @@
  * ps.json); completion after `task.` offers task_struct's members from the dump's BTF; an endless
  * loop is cancelled within seconds (its worker terminated) and the panel runs the next script; the
  * time budget stops one too; an error shows its line; a returned task opens in the hex view with
- * its type laid over; the script survives a reload. Screenshots: test-results/screenshots/script-*.
+ * its type laid over; the script survives a reload; "copy link" gives a permalink with the source
+ * that a fresh browser context opens (not run) and runs to the same output; "add to walkthrough"
+ * makes a script step that plays on the dump with its output checked (and fails when the expected
+ * output differs). Screenshots: test-results/screenshots/script-*.
  */
 import type { Page } from '@playwright/test';
 import { expect, oracle, ROOT, SAMPLE, SAMPLE_URL, test } from './fixtures';
@@ -181,4 +184,123 @@ test('a dump opened by URL (?src=, HTTP Range): the script worker reads the same
   const want = ps.map((r) => r.pid).filter((p) => p > 0);
   const got = ((await page.getByTestId('script-result').innerText()).match(/[\d ]{20,}/)?.[0] ?? '').trim().split(' ').map(Number);
   expect(got.sort((a, b) => a - b)).toEqual(want.sort((a, b) => a - b));
+});
+
+/** The pid/comm lines crash's ps gives (oracle ps.json), as `pid comm` sorted. */
+function psLines(): string[] {
+  const ps = JSON.parse(oracle('ps.json')) as { pid: number; comm: string }[];
+  return ps.filter((r) => r.pid > 0).map((r) => `${r.pid} ${r.comm.replace(/^\[(.*)\]$/, '$1')}`).sort();
+}
+
+const LINK_SCRIPT = [
+  '// tasks by pid (issue 14 permalink)',
+  'const rows = prog.tasks().filter((t) => t.pid.value() > 0).map((t) => t.pid.value() + " " + t.comm.string()).sort();',
+  'for (const r of rows) print(r);',
+  'return rows.length;',
+];
+
+test('copy link: a fresh page opened on the link has the source, not run; Run gives the same output (= crash ps)', async ({ page, browser }) => {
+  test.setTimeout(240_000);
+  await openScript(page);
+  await typeScript(page, LINK_SCRIPT);
+  const source = await editorText(page);
+  await run(page);
+  await expect(page.getByTestId('script-status')).toHaveText(/done/, { timeout: 60_000 });
+  const out1 = (await page.getByTestId('script-lines').innerText()).trim().split('\n');
+  expect(out1).toEqual(psLines());
+
+  await page.getByTestId('script-copy-link').click();
+  await expect(page.getByTestId('script-note')).toContainText('link copied');
+  const link = await page.getByTestId('script-link').inputValue();
+  await page.screenshot({ path: `${SHOTS}/script-link-copied.png` });
+  // the link holds the dump's fingerprint and the compressed source, nothing read from the dump
+  const m = /#\/([0-9a-f]+)\/script\?code=([A-Za-z0-9_-]+)$/.exec(link);
+  expect(m, link).not.toBeNull();
+  const { inflateSync, strFromU8 } = await import('fflate');
+  const b64 = m![2].replace(/-/g, '+').replace(/_/g, '/');
+  const inLink = strFromU8(inflateSync(Buffer.from(b64, 'base64')));
+  expect(inLink.trim()).toBe(source.trim());
+  for (const l of out1.slice(0, 5)) expect(link).not.toContain(encodeURIComponent(l));
+
+  // a fresh browser context: no localStorage, so the source can only come from the link
+  const ctx = await browser.newContext();
+  try {
+    const p2 = await ctx.newPage();
+    await p2.goto(link);
+    await p2.getByTestId('file-input').setInputFiles(FILE);
+    await expect(p2.getByTestId('script-panel')).toBeVisible({ timeout: 60_000 });
+    await expect(p2.locator('[data-testid=script-editor] .monaco-editor')).toBeVisible({ timeout: 30_000 });
+    await expect.poll(() => editorText(p2)).toContain('tasks by pid (issue 14 permalink)');
+    expect((await editorText(p2)).trim()).toBe(source.trim());
+    // not run on open: the output area still invites a run, and says why
+    await expect(p2.getByTestId('script-note')).toContainText('a link never runs code');
+    await expect(p2.getByTestId('script-output')).toContainText('Run the script');
+    await expect(p2.getByTestId('script-lines')).toHaveCount(0);
+    // the address bar no longer carries the source (edits are not shadowed by the link)
+    await expect(p2).toHaveURL(/\/script$/);
+    await p2.screenshot({ path: `${SHOTS}/script-link-opened.png` });
+    await p2.getByTestId('script-run').click();
+    await expect(p2.getByTestId('script-status')).toHaveText(/done/, { timeout: 60_000 });
+    const out2 = (await p2.getByTestId('script-lines').innerText()).trim().split('\n');
+    expect(out2).toEqual(out1);
+    await expect(p2.getByTestId('script-result')).toContainText(String(out1.length));
+    await p2.screenshot({ path: `${SHOTS}/script-link-ran.png` });
+  } finally {
+    await ctx.close();
+  }
+
+  // a script too long for a link: refused, and the panel says so (no link, no clipboard)
+  await page.evaluate(() => {
+    let t = '// incompressible\n';
+    for (let i = 0; i < 1500; i++) t += `print("${Math.random().toString(36).slice(2)}");\n`;
+    localStorage.setItem('vmcore.script.v1', t);
+  });
+  await page.reload();
+  await page.getByTestId('file-input').setInputFiles(FILE);
+  await expect(page.locator('[data-testid=script-editor] .monaco-editor')).toBeVisible({ timeout: 60_000 });
+  await expect.poll(() => editorText(page)).toContain('incompressible');
+  await page.getByTestId('script-copy-link').click();
+  await expect(page.getByTestId('script-note')).toContainText('too long for a link');
+  await expect(page.getByTestId('script-link')).toHaveCount(0);
+});
+
+test('add to walkthrough: the script becomes a step that runs on the dump and checks its output', async ({ page }) => {
+  test.setTimeout(240_000);
+  await openScript(page);
+  await page.evaluate(() => localStorage.removeItem('vmcore.walkthrough.user.v1'));
+  await typeScript(page, LINK_SCRIPT);
+  await run(page);
+  await expect(page.getByTestId('script-status')).toHaveText(/done/, { timeout: 60_000 });
+  await page.getByTestId('script-add-step').click();
+  await expect(page.getByTestId('script-note')).toContainText('added as step 1 of My walkthrough, expecting the output of the last run');
+
+  // a second step, whose stored expectation we then make wrong: its check must fail
+  await typeScript(page, ['return prog.task(1).comm.string();']);
+  await run(page);
+  await expect(page.getByTestId('script-result')).toContainText('init', { timeout: 60_000 });
+  await page.getByTestId('script-add-step').click();
+  await expect(page.getByTestId('script-note')).toContainText('added as step 2');
+  const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('vmcore.walkthrough.user.v1')!));
+  expect(stored.steps).toHaveLength(2);
+  expect(stored.steps[1].script.expect).toEqual({ textIncludes: 'init' });
+  stored.steps[1].script.expect = { textIncludes: 'no-such-comm' };
+  await page.evaluate((w) => localStorage.setItem('vmcore.walkthrough.user.v1', JSON.stringify(w)), stored);
+
+  await page.getByTestId('script-open-walkthrough').click();
+  const step = page.getByTestId('wt-step');
+  await expect(step).toHaveAttribute('data-step', '1');
+  await expect(step).toHaveAttribute('data-status', 'passed', { timeout: 60_000 });
+  const out = (await page.getByTestId('wt-script-output').innerText()).trim().split('\n');
+  expect(out.slice(0, -1)).toEqual(psLines());
+  expect(out[out.length - 1]).toBe(String(psLines().length));
+  await expect(page.getByTestId('wt-check').first()).toHaveAttribute('data-status', 'pass');
+  await page.screenshot({ path: `${SHOTS}/script-walkthrough-step.png` });
+
+  await page.getByTestId('wt-next').click();
+  await expect(step).toHaveAttribute('data-step', '2');
+  await expect(step).toHaveAttribute('data-status', 'failed', { timeout: 60_000 });
+  await expect(page.getByTestId('wt-script-output')).toHaveText('init');
+  await expect(page.getByTestId('wt-check').first()).toHaveAttribute('data-status', 'fail');
+  await expect(page.getByTestId('wt-check').first()).toContainText('does not contain "no-such-comm"');
+  await page.screenshot({ path: `${SHOTS}/script-walkthrough-fail.png` });
 });

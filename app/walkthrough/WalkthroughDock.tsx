@@ -5,9 +5,10 @@
  * Each step moves the panels to its view; when a step's dump is not open it offers to open the
  * bundled sample.
  */
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { useApp } from '../store';
-import { sampleKeyOf, tabFor, usePlayer, type StepState } from './store';
+import { sampleKeyOf, scriptCheckDescription, tabFor, usePlayer, type StepState } from './store';
+import { clearUserWalkthrough, loadUserWalkthrough, USER_WALKTHROUGH_ID } from './user';
 import { interpolate } from './checks';
 import type { CheckResult, Walkthrough } from './types';
 import './walkthrough.css';
@@ -58,6 +59,7 @@ function List() {
   const index = usePlayer((s) => s.index);
   const err = usePlayer((s) => s.indexError ?? s.loadError);
   const choose = usePlayer((s) => s.choose);
+  const [mine, setMine] = useState(() => loadUserWalkthrough());
   return (
     <>
       <Header title="Walkthroughs" />
@@ -68,6 +70,27 @@ function List() {
         </p>
         {err && <div className="banner error">{err}</div>}
         {!index && !err && <div className="dim">loading…</div>}
+        {mine && (
+          <div className="wt-mine">
+            <button className="wt-item" data-testid="wt-item-user" onClick={() => void choose(USER_WALKTHROUGH_ID)}>
+              <span className="wt-item-title">
+                {mine.title} ({mine.steps.length} step{mine.steps.length === 1 ? '' : 's'})
+              </span>
+              <span className="wt-item-sum">{mine.summary}</span>
+            </button>
+            <button
+              className="link small"
+              data-testid="wt-user-clear"
+              onClick={() => {
+                if (!window.confirm('Remove every step of your walkthrough?')) return;
+                clearUserWalkthrough();
+                setMine(null);
+              }}
+            >
+              remove
+            </button>
+          </div>
+        )}
         {index?.map((e) => (
           <button key={e.id} className="wt-item" data-testid={`wt-item-${e.id}`} onClick={() => void choose(e.id)}>
             <span className="wt-item-title">{e.title}</span>
@@ -123,7 +146,8 @@ function Player({ w }: { w: Walkthrough }) {
             ))}
           </div>
           {s.command && st.status === 'done' && <Cmd line={fill(s.command, st.varsAfter)} />}
-          <Checks st={st} total={s.checks.length} descriptions={s.checks.map((c) => c.description)} />
+          {s.script && <ScriptOut source={s.script.source} st={st} />}
+          <Checks st={st} total={s.checks.length + (s.script ? 1 : 0)} descriptions={[...(s.script ? [scriptCheckDescription(s)] : []), ...s.checks.map((c) => c.description)]} />
           {st.status === 'done' && <Vars vars={st.varsAfter} />}
         </section>
       </div>
@@ -132,7 +156,7 @@ function Player({ w }: { w: Walkthrough }) {
           ‹ previous
         </button>
         <span className="dim small">
-          {countPassed(steps)} of {w.steps.reduce((n, x) => n + x.checks.length, 0)} checks passed
+          {countPassed(steps)} of {w.steps.reduce((n, x) => n + x.checks.length + (x.script ? 1 : 0), 0)} checks passed
         </span>
         {step < w.steps.length - 1 ? (
           <button className="primary" onClick={() => void go(step + 1)} disabled={busy} data-testid="wt-next">
@@ -152,12 +176,12 @@ function Intro({ w }: { w: Walkthrough }) {
   const c = w.credit;
   return (
     <div className="wt-intro" data-testid="wt-intro">
-      <div className="wt-credit" data-testid="wt-credit">
+      {w.id !== USER_WALKTHROUGH_ID && <div className="wt-credit" data-testid="wt-credit">
         After <i>{c.url ? <a href={c.url} target="_blank" rel="noreferrer noopener">{c.titleEnglish ?? c.title}</a> : (c.titleEnglish ?? c.title)}</i>
         {c.titleEnglish && <> ({c.title})</>}
         {c.author && <> by {c.author}</>}, {c.source}
         {c.date && <>, {c.date}</>}.{c.note && <span className="dim"> {c.note}</span>}
-      </div>
+      </div>}
       <p>{w.summary}</p>
       {w.differences && w.differences.length > 0 && (
         <details className="wt-diff">
@@ -196,12 +220,49 @@ function SampleLine({ w, sampleKey }: { w: Walkthrough; sampleKey: string }) {
       </div>
     ) : null;
   }
+  if (!sample.url) {
+    return (
+      <div className="wt-needs" data-testid="wt-needs-dump">
+        This step plays on the dump <b>{sample.about ?? sample.fingerprint}</b> ({sample.release}, fingerprint {sample.fingerprint}): open it to play
+        the step.
+      </div>
+    );
+  }
   return (
     <div className="wt-needs" data-testid="wt-needs-dump">
       This step plays on the sample dump <code>{sample.url.split('/')[2]}</code> ({sample.release}): {sample.about}.{' '}
       <button className="primary" disabled={opening} onClick={() => void openSample(sampleKey)} data-testid="wt-open-sample">
         {opening ? 'opening…' : 'open it'}
       </button>
+    </div>
+  );
+}
+
+/** A script step: its source (folded) and what its run printed and returned. */
+function ScriptOut({ source, st }: { source: string; st: StepState }) {
+  const out = st.status === 'running' || st.status === 'done' ? st.script : undefined;
+  return (
+    <div className="wt-script" data-testid="wt-script">
+      <details>
+        <summary className="small">script ({source.trimEnd().split('\n').length} lines)</summary>
+        <pre className="wt-script-src">{source}</pre>
+      </details>
+      {!out && st.status === 'running' && <div className="dim small">running the script…</div>}
+      {out && (
+        <>
+          <pre className="wt-script-out" data-testid="wt-script-output">
+            {out.text.split('\n').slice(0, 200).join('\n')}
+            {out.text.split('\n').length > 200 ? `\n… ${out.text.split('\n').length - 200} more lines` : ''}
+          </pre>
+          {out.error && <div className="err small">{out.error}</div>}
+          {out.problems.map((p, i) => (
+            <div key={i} className="warn small">
+              problem: {p}
+            </div>
+          ))}
+          <div className="dim small">ran in {out.ms} ms in the script worker</div>
+        </>
+      )}
     </div>
   );
 }

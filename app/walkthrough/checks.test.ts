@@ -264,4 +264,16 @@ describe('validation', () => {
     expect(errs.join('\n')).toMatch(/uses \$\{later\} before it is captured/);
     expect(errs.join('\n')).toMatch(/panel "nope"/);
   });
+  it('a script step needs source, may have no console checks, and its expectation is checked for typos', () => {
+    const w = structuredClone(base);
+    w.steps.push({ title: 'two', narration: 'n', script: { source: 'return 1;', expect: { textIncludes: '1' } }, checks: [] });
+    expect(validateWalkthrough(w)).toEqual([]);
+    w.steps.push({ title: 'three', narration: 'n', script: { source: ' ', expect: { textMatch: 'a' } as never }, checks: [] });
+    w.steps.push({ title: 'four', narration: 'n', checks: [] });
+    const errs = validateWalkthrough(w).join('\n');
+    expect(errs).toMatch(/step 3 \(three\): script without source/);
+    expect(errs).toMatch(/step 3 \(three\) script: unknown expectation "textMatch"/);
+    expect(errs).toMatch(/step 4 \(four\): no checks/);
+    expect(errs).not.toMatch(/step 2/);
+  });
 });

@@ -499,7 +499,15 @@ export function validateWalkthrough(w: Walkthrough): string[] {
       uses(s.overlay.address, 'overlay.address');
       uses(s.overlay.type, 'overlay.type');
     }
-    if (!Array.isArray(s.checks) || s.checks.length === 0) errs.push(`${at}: no checks`);
+    if (s.script !== undefined) {
+      if (typeof s.script.source !== 'string' || !s.script.source.trim()) errs.push(`${at}: script without source`);
+      const e = s.script.expect;
+      if (e) {
+        for (const k of Object.keys(e)) if (!EXPECT_KEYS.has(k)) errs.push(`${at} script: unknown expectation "${k}"`);
+        for (const re of [...list(e.textMatches), ...list(e.textNotMatches)]) tryRegex(re.replace(VAR, 'x'), `${at} script`, errs);
+      }
+    }
+    if (!Array.isArray(s.checks) || (s.checks.length === 0 && !s.script)) errs.push(`${at}: no checks`);
     (s.checks ?? []).forEach((c, ci) => {
       const cat = `${at} check ${ci + 1}`;
       if (!c.description) errs.push(`${cat}: no description`);

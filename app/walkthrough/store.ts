@@ -11,14 +11,30 @@
 import { create } from 'zustand';
 import { useApp, type Tab } from '../store';
 import { setOverlay } from '../engine';
-import { interpolate, resolveView, runStep } from './checks';
+import { evaluateExpect, interpolate, resolveView, runStep } from './checks';
+import { runScriptToEnd } from '../panels/Script/runner';
+import { loadUserWalkthrough, USER_WALKTHROUGH_ID } from './user';
 import type { CheckResult, CommandOutcome, SampleRef, Step, Walkthrough, WalkthroughIndexEntry } from './types';
+
+/** What a script step's run gave (shown in the step). */
+export interface ScriptStepOutput {
+  ok: boolean;
+  text: string;
+  error?: string;
+  problems: string[];
+  ms: number;
+}
+
+/** The description of a script step's check (the first of the step's results). */
+export function scriptCheckDescription(step: Step): string {
+  return step.script?.expect ? 'the script runs and its output is as expected' : 'the script runs without an error';
+}
 
 export type StepState =
   | { status: 'idle' }
   | { status: 'needs-dump'; sample: string }
-  | { status: 'running'; checks: CheckResult[] }
-  | { status: 'done'; checks: CheckResult[]; passed: boolean; varsAfter: Record<string, string> };
+  | { status: 'running'; checks: CheckResult[]; script?: ScriptStepOutput }
+  | { status: 'done'; checks: CheckResult[]; passed: boolean; varsAfter: Record<string, string>; script?: ScriptStepOutput };
 
 export interface PlayerState {
   open: boolean;
@@ -97,6 +113,24 @@ export const usePlayer = create<PlayerState>()((set, get) => {
       }
     }
     setStep(i, { status: 'running', checks: [] });
+    // a script step: its script runs first, in the Script panel's worker, on this step's dump
+    let script: ScriptStepOutput | undefined;
+    const pre: CheckResult[] = [];
+    if (step.script) {
+      const out = await runScriptToEnd(tab.session, step.script.source, (step.script.budgetS ?? 30) * 1000);
+      if (get().run !== run) return false;
+      script = { ok: out.ok, text: out.text, error: out.error, problems: out.problems, ms: out.ms };
+      const base = { description: scriptCheckDescription(step), command: 'script', captured: {} };
+      let r: CheckResult;
+      try {
+        const e = evaluateExpect(out, step.script.expect ?? { ok: true }, (x) => x); // literal: a script's output may hold "${"
+        r = { ...base, status: e.ok ? 'pass' : 'fail', actual: e.actual, reason: e.reason };
+      } catch (e) {
+        r = { ...base, status: 'error', actual: '—', reason: e instanceof Error ? e.message : String(e) };
+      }
+      pre.push(r);
+      setStep(i, { status: 'running', checks: [r], script });
+    }
     const app = useApp.getState();
     // checks of one step often test the same output twice (log, overlay, slabcheck): run each line once
     const memo = new Map<string, Promise<CommandOutcome>>();
@@ -114,11 +148,12 @@ export const usePlayer = create<PlayerState>()((set, get) => {
       (_k, _r) => {
         if (get().run !== run) return;
         const cur = get().steps[i];
-        if (cur.status === 'running') setStep(i, { status: 'running', checks: [...cur.checks, _r] });
+        if (cur.status === 'running') setStep(i, { status: 'running', checks: [...cur.checks, _r], script });
       },
     );
     if (get().run !== run) return false;
-    setStep(i, { status: 'done', checks: result.checks, passed: result.passed, varsAfter: result.vars });
+    const checks = [...pre, ...result.checks];
+    setStep(i, { status: 'done', checks, passed: checks.every((c) => c.status === 'pass'), varsAfter: result.vars, script });
     return true;
   }
 
@@ -194,7 +229,12 @@ export const usePlayer = create<PlayerState>()((set, get) => {
         return;
       }
       try {
-        const file = await fetchJson<Walkthrough>(`${BASE}${encodeURIComponent(id)}.json`);
+        let file: Walkthrough;
+        if (id === USER_WALKTHROUGH_ID) {
+          const u = loadUserWalkthrough();
+          if (!u) throw new Error('your walkthrough has no steps yet: add a script from the Script panel');
+          file = u;
+        } else file = await fetchJson<Walkthrough>(`${BASE}${encodeURIComponent(id)}.json`);
         const w = bind ? bind(file) : file;
         const boundTo = w !== file ? (boundName ?? null) : null;
         set((s) => ({ current: w, boundTo, step: 0, steps: w.steps.map(() => ({ status: 'idle' })), run: s.run + 1, loadError: null }));

@@ -1,7 +1,7 @@
 /**
  * The shape of a walkthrough file (public/walkthroughs/<id>.json; the format and the expectation
- * language are documented in public/walkthroughs/README.md). Pure data: no code runs from a
- * walkthrough file, its checks are interpreted by checks.ts.
+ * language are documented in public/walkthroughs/README.md). Data: its checks are interpreted by
+ * checks.ts; the one exception is a step's `script`, run in the Script panel's sandboxed worker.
  */
 
 /** A bundled sample dump a walkthrough plays on. */
@@ -131,6 +131,19 @@ export interface Check {
   tryEach?: { var: string; in: string };
 }
 
+/**
+ * A script step (issue 14): JavaScript run on the step's dump in the Script panel's worker (the
+ * same sandbox: no DOM, no network, a time budget), its print() lines and returned value shown in
+ * the step. `expect` tests that output with the expectation language of checks (the text is the
+ * printed lines, then the returned value as JSON; `json` is the returned value).
+ */
+export interface ScriptStep {
+  source: string;
+  expect?: Expect;
+  /** time budget in seconds (default 30) */
+  budgetS?: number;
+}
+
 export interface Step {
   title: string;
   /** our own words; paragraphs as an array */
@@ -142,6 +155,9 @@ export interface Step {
   sample?: string;
   /** choose a struct overlay for an address before the checks run (whatis names members through it) */
   overlay?: { address: string; type: string };
+  /** a script to run on the step's dump (its output and check shown with the step) */
+  script?: ScriptStep;
+  /** console checks; a script step may have none */
   checks: Check[];
 }
 

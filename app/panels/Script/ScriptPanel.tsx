@@ -4,12 +4,18 @@
  * Run starts the script in its own worker (runner.ts), Cancel and the time budget terminate that
  * worker. print() lines stream in as they come; the returned value is shown as a table (an array
  * of records) or JSON; addresses in both link into the hex view (a returned kernel object opens
- * there with its type laid over it). The script is kept in localStorage (runs.ts).
+ * there with its type laid over it). The script is kept in localStorage (runs.ts); "copy link"
+ * puts its source in a permalink (link.ts), which opens with that source in the editor, not run;
+ * "add to walkthrough" appends it as a script step of the user's walkthrough (walkthrough/user.ts).
  */
 import { useEffect, useRef, useState } from 'react';
 import { activeTab, useApp, type Tab } from '../../store';
 import { kernelDts } from '../../engine';
 import { formatHash, type View } from '../../permalink';
+import { usePlayer } from '../../walkthrough/store';
+import { addScriptStep, expectFromOutput, USER_WALKTHROUGH_ID } from '../../walkthrough/user';
+import { decodeScript, encodeScript, MAX_CODE_CHARS } from './link';
+import { outputText } from './runner';
 import { Elapsed, LinkedText } from '../common';
 import type { ScriptEditor } from './scriptEditor';
 import { cancelRun, isRunning, loadBudget, loadScript, saveBudget, saveScript, startRun, useRun, MAX_LINES, type RunState } from './runs';
@@ -29,6 +35,48 @@ export function ScriptPanel({ tab }: { tab: Tab }) {
   const running = isRunning(run);
   const budgetRef = useRef(budget);
   budgetRef.current = budget;
+  /** a message under the toolbar: the link copied, why there is none, the step added, a link's source loaded */
+  const [note, setNote] = useState<{ kind: 'ok' | 'warn' | 'err'; text: string; link?: string; walk?: boolean } | null>(null);
+  const navigate = useApp((s) => s.navigate);
+  // a permalink's script (`code` param): read once when the editor is made
+  const linkCode = useRef<string | undefined>(tab.view.panel === 'script' ? tab.view.params.code : undefined);
+  linkCode.current = tab.view.panel === 'script' ? tab.view.params.code : undefined;
+
+  const copyLink = async () => {
+    const ed = editor.current;
+    if (!ed) return;
+    const source = ed.getValue();
+    const code = encodeScript(source);
+    if (code.length > MAX_CODE_CHARS) {
+      setNote({
+        kind: 'warn',
+        text: `this script is too long for a link: ${code.length} characters compressed, links hold at most ${MAX_CODE_CHARS} (about 20 KB of source); share the file instead`,
+      });
+      return;
+    }
+    const link = window.location.origin + window.location.pathname + formatHash({ fingerprint: tab.summary.fingerprint, view: { panel: 'script', params: { code } } });
+    try {
+      await navigator.clipboard.writeText(link);
+    } catch {
+      /* clipboard refused: the link is shown to copy by hand */
+    }
+    setNote({ kind: 'ok', text: `link copied (${link.length} characters; the script’s source only, nothing from the dump):`, link });
+  };
+
+  const addToWalkthrough = () => {
+    const ed = editor.current;
+    if (!ed) return;
+    const source = ed.getValue();
+    // the last run of this same source, when it succeeded, gives the step its expected output
+    const r = run?.status === 'done' && run.code === source ? run : undefined;
+    const expect = r ? expectFromOutput(outputText(r.lines, r.result, !!r.hasResult)) : undefined;
+    const n = addScriptStep({ fingerprint: tab.summary.fingerprint, release: tab.summary.release ?? undefined, name: tab.summary.name }, source, expect, budgetRef.current);
+    setNote({
+      kind: 'ok',
+      walk: true,
+      text: `added as step ${n} of My walkthrough${expect ? ', expecting the output of the last run' : ' (no expected output: run it first to check its output)'}`,
+    });
+  };
 
   const go = () => {
     const ed = editor.current;
@@ -45,7 +93,20 @@ export function ScriptPanel({ tab }: { tab: Tab }) {
     void import('./scriptEditor')
       .then((m) => {
         if (!live || !host.current) return;
-        editor.current = m.createScriptEditor(host.current, { value: loadScript(), onChange: saveScript, onRun: () => goRef.current() });
+        // a link's script goes into the editor, not run: a link must not run code on open (the user reads it, then presses Run)
+        let value = loadScript();
+        const code = linkCode.current;
+        if (code) {
+          try {
+            value = decodeScript(code);
+            setNote({ kind: 'warn', text: 'this script came from a link: read it, then press Run (a link never runs code by itself)' });
+          } catch (e) {
+            setNote({ kind: 'err', text: `the link’s script could not be read (${e instanceof Error ? e.message : String(e)}): your own script is shown` });
+          }
+          // the source is in the editor now; the address bar drops it so that edits are not shadowed by a stale link
+          navigate({ panel: 'script', params: {} }, { replace: true });
+        }
+        editor.current = m.createScriptEditor(host.current, { value, onChange: saveScript, onRun: () => goRef.current() });
         setEditorState('ready');
         editor.current.focus();
         setTypes('loading');
@@ -101,6 +162,12 @@ export function ScriptPanel({ tab }: { tab: Tab }) {
           />{' '}
           s
         </label>
+        <button onClick={() => void copyLink()} disabled={editorState !== 'ready'} title="copy a link holding this script’s source (opens in the Script panel, not run)" data-testid="script-copy-link">
+          copy link
+        </button>
+        <button onClick={addToWalkthrough} disabled={editorState !== 'ready'} title="add this script as a step of your walkthrough (with the last run’s output as its check)" data-testid="script-add-step">
+          add to walkthrough
+        </button>
         <span className="dim small" data-testid="script-types">
           {types === 'loading' ? 'loading kernel types…' : types}
         </span>
@@ -108,6 +175,35 @@ export function ScriptPanel({ tab }: { tab: Tab }) {
           <RunStatus run={run} />
         </span>
       </div>
+      {note && (
+        <div className={`script-note small ${note.kind}`} role="status" data-testid="script-note">
+          {note.text}
+          {note.link && (
+            <>
+              {' '}
+              <input className="script-link" readOnly value={note.link} onFocus={(e) => e.target.select()} data-testid="script-link" />
+            </>
+          )}
+          {note.walk && (
+            <>
+              {' '}
+              <button
+                className="link"
+                data-testid="script-open-walkthrough"
+                onClick={() => {
+                  usePlayer.getState().setOpen(true);
+                  void usePlayer.getState().choose(USER_WALKTHROUGH_ID);
+                }}
+              >
+                open it
+              </button>
+            </>
+          )}{' '}
+          <button className="link" onClick={() => setNote(null)} aria-label="dismiss">
+            ×
+          </button>
+        </div>
+      )}
       <div className="script-split">
         <div className="script-editor" ref={host} data-testid="script-editor" style={{ display: editorState === 'ready' ? undefined : 'none' }} />
         {editorState === 'loading' && <div className="script-editor dim pad">loading the editor…</div>}

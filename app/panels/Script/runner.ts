@@ -97,3 +97,43 @@ export function runScript(session: string, code: string, budgetMs: number, onEve
   );
   return { cancel: () => stop('cancelled') };
 }
+
+/** A run's output as one text: the printed lines, then the returned value as JSON (what a walkthrough's script check tests). */
+export function outputText(lines: readonly string[], result: unknown, hasResult: boolean): string {
+  const parts = [...lines];
+  if (hasResult) parts.push(typeof result === 'string' ? result : JSON.stringify(result, null, 2));
+  return parts.join('\n');
+}
+
+export interface ScriptOutcome {
+  ok: boolean;
+  text: string;
+  json?: unknown;
+  error?: string;
+  problems: string[];
+  ms: number;
+}
+
+/** Run `code` to the end (or its budget) and collect what it printed and returned. */
+export function runScriptToEnd(session: string, code: string, budgetMs: number): Promise<ScriptOutcome> {
+  return new Promise((resolve) => {
+    const lines: string[] = [];
+    runScript(session, code, budgetMs, (e) => {
+      if (e.type === 'print') {
+        for (const l of e.lines) if (lines.length < 20_000) lines.push(l);
+      } else if (e.type === 'done') {
+        const has = e.ok && e.result !== undefined;
+        resolve({
+          ok: e.ok,
+          text: outputText(lines, e.ok ? e.result : undefined, has),
+          json: e.ok ? e.result : undefined,
+          error: e.ok ? undefined : `${e.error ?? 'error'}${e.line !== undefined ? ` (line ${e.line})` : ''}`,
+          problems: e.problems,
+          ms: e.ms,
+        });
+      } else if (e.type === 'stopped') {
+        resolve({ ok: false, text: lines.join('\n'), error: e.reason === 'budget' ? 'the time budget ran out' : 'cancelled', problems: [], ms: e.ms });
+      }
+    });
+  });
+}

@@ -67,6 +67,8 @@ export interface RunState {
   column?: number;
   problems: string[];
   budgetS: number;
+  /** the source that ran */
+  code: string;
 }
 
 const runs = new Map<string, RunState>();
@@ -100,7 +102,7 @@ export type SyntaxCheck = () => Promise<{ line: number; column: number; message:
 export function startRun(session: string, code: string, budgetS: number, syntaxCheck?: SyntaxCheck): void {
   active.get(session)?.cancel();
   const id = nextId++;
-  runs.set(session, { id, status: 'opening', startedAt: performance.now(), lines: [], dropped: 0, problems: [], budgetS });
+  runs.set(session, { id, status: 'opening', startedAt: performance.now(), lines: [], dropped: 0, problems: [], budgetS, code });
   emit();
   const mine = (f: (r: RunState) => RunState) => update(session, (r) => (r.id === id ? f(r) : r));
   const run = runScript(session, code, budgetS * 1000, (e: RunEvent) => {
