@@ -59,8 +59,8 @@ export function CommandGate({
   const rerun = useApp((s) => s.rerun);
   const jobs = useApp((s) => s.jobs);
   if (!state || state.status === 'running' || (!state.result?.ok && /still loading/i.test(state.result?.error ?? ''))) {
-    const p = state?.progress;
     const job = state ? jobs[state.jobId] : undefined;
+    const p = job?.progress;
     return (
       <div className="state loading" role="status">
         <span className="spinner" aria-hidden /> {what}: running <code>{state?.line}</code>

@@ -13,7 +13,6 @@ export interface CmdState {
   jobId: string;
   status: 'running' | 'done';
   result?: RunResult;
-  progress?: JobProgress;
   startedAt: number;
 }
 
@@ -191,13 +190,11 @@ export const useApp = create<AppState>()((set, get) => {
   }
 
   function startCommand(session: string, line: string, opts: { json?: boolean; textLines?: number; onOutput?: (c: OutputChunk) => void } = {}): engine.Job {
+    // progress lives on the running job only (read through `jobs` by the status bar, the console
+    // and CommandGate): putting it on the tab would give every panel a new `tab` per report and
+    // re-render the open panel (hex view, transcript) several times a second while a scan runs
     const job = engine.runJob(session, line, (p) => {
-      updateTab(session, (t) => {
-        const c = t.commands[line];
-        if (!c || c.jobId !== p.jobId) return t;
-        return { ...t, commands: { ...t.commands, [line]: { ...c, progress: p } } };
-      });
-      set((s) => (s.jobs[p.jobId] ? { jobs: { ...s.jobs, [p.jobId]: { ...s.jobs[p.jobId], progress: p } } } : {}));
+      set((s) => (s.jobs[p.jobId] ? { jobs: { ...s.jobs, [p.jobId]: { ...s.jobs[p.jobId], progress: p } } } : s));
     }, opts);
     set((s) => ({
       jobs: { ...s.jobs, [job.jobId]: { jobId: job.jobId, session, line, startedAt: Date.now(), cancel: job.cancel } },

@@ -21,7 +21,6 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
   const run = useApp((s) => s.consoleRun);
   const clear = useApp((s) => s.consoleClear);
   const pin = useApp((s) => s.pin);
-  const jobs = useApp((s) => s.jobs);
   const [cmds, setCmds] = useState<CommandInfo[] | null>(null);
   const [monacoState, setMonacoState] = useState<'loading' | 'ready' | 'failed'>('loading');
   const host = useRef<HTMLDivElement>(null);
@@ -117,7 +116,6 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
     }
   }, [rows.length, height]);
 
-  const running = Object.values(jobs).filter((j) => j.session === tab.session);
   const first = Math.max(0, Math.floor(scrollTop / ROW_H) - OVERSCAN);
   const last = Math.min(rows.length, Math.ceil((scrollTop + height) / ROW_H) + OVERSCAN);
   const visible = [];
@@ -203,17 +201,31 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
             />
           </form>
         )}
-        {running.map((j) => (
-          <span key={j.jobId} className="dim">
-            {j.line} · <Elapsed since={j.startedAt} />
-            {j.progress && j.progress.total > 0 ? ` · ${j.progress.what} ${Math.min(100, Math.round((100 * j.progress.done) / j.progress.total))}%` : ''}{' '}
-            <button type="button" className="link" onClick={j.cancel} data-testid="console-cancel">
-              cancel
-            </button>
-          </span>
-        ))}
+        <RunningJobs session={tab.session} />
       </div>
     </div>
+  );
+}
+
+/**
+ * The dump's running commands with their progress. Its own component: progress reports change
+ * `jobs` several times a second during a scan, and only this line must re-render, not the panel.
+ */
+function RunningJobs({ session }: { session: string }) {
+  const jobs = useApp((s) => s.jobs);
+  const running = Object.values(jobs).filter((j) => j.session === session);
+  return (
+    <>
+      {running.map((j) => (
+        <span key={j.jobId} className="dim">
+          {j.line} · <Elapsed since={j.startedAt} />
+          {j.progress && j.progress.total > 0 ? ` · ${j.progress.what} ${Math.min(100, Math.round((100 * j.progress.done) / j.progress.total))}%` : ''}{' '}
+          <button type="button" className="link" onClick={j.cancel} data-testid="console-cancel">
+            cancel
+          </button>
+        </span>
+      ))}
+    </>
   );
 }
 
