@@ -13,7 +13,7 @@
  *   npx tsx bench/hexview.ts [sample] [start-address]
  */
 import { chromium } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { ensurePreview } from './preview';
 import { readdirSync } from 'node:fs';
 
 const PORT = 5173;
@@ -23,24 +23,6 @@ const START = process.argv[3] ?? '0xffff888005000000';
 const STEPS = 10_000;
 const SPAN = 1 << 20;
 
-async function up(): Promise<boolean> {
-  try {
-    return (await fetch(BASE + '/')).ok;
-  } catch {
-    return false;
-  }
-}
-
-async function ensureServer(): Promise<ChildProcess | null> {
-  if (await up()) return null;
-  console.log('building and starting vite preview…');
-  const p = spawn('sh', ['-c', `npx vite build --logLevel warn && exec npx vite preview --port ${PORT} --strictPort`], { stdio: 'ignore', detached: true });
-  for (let i = 0; i < 240; i++) {
-    await new Promise((r) => setTimeout(r, 500));
-    if (await up()) return p;
-  }
-  throw new Error('vite preview did not start');
-}
 
 function pct(a: number[], p: number): number {
   const s = [...a].sort((x, y) => x - y);
@@ -48,7 +30,7 @@ function pct(a: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const server = await ensureServer();
+  const server = await ensurePreview(BASE, PORT);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--enable-precise-memory-info'],

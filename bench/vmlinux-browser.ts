@@ -11,7 +11,7 @@
  *   npx tsx bench/vmlinux-browser.ts [vmlinux]      (E2E_PORT / BENCH_PORT: the preview port)
  */
 import { chromium, type Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { ensurePreview } from './preview';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -21,24 +21,6 @@ const REL = '6.1.0-56-amd64';
 const VMLINUX = process.argv[2] ?? fileURLToPath(new URL(`../../dbg/${REL}/usr/lib/debug/boot/vmlinux-${REL}`, import.meta.url));
 const DUMP = fileURLToPath(new URL('../public/samples/6.1-skb-uaf-0x106/vmcore.kdump-zlib', import.meta.url));
 
-async function up(): Promise<boolean> {
-  try {
-    return (await fetch(BASE + '/')).ok;
-  } catch {
-    return false;
-  }
-}
-
-async function ensureServer(): Promise<ChildProcess | null> {
-  if (await up()) return null;
-  console.log('building and starting vite preview…');
-  const p = spawn('sh', ['-c', `npx vite build --logLevel warn && exec npx vite preview --port ${PORT} --strictPort`], { stdio: 'ignore', detached: true });
-  for (let i = 0; i < 240; i++) {
-    await new Promise((r) => setTimeout(r, 500));
-    if (await up()) return p;
-  }
-  throw new Error('vite preview did not start');
-}
 
 interface Mem {
   page: number;
@@ -104,7 +86,7 @@ async function run(page: Page, files: string[], label: string): Promise<Array<[s
 
 async function main(): Promise<void> {
   if (!existsSync(VMLINUX)) throw new Error(`${VMLINUX} absent (scripts/fetch-dbg.sh ${REL})`);
-  const server = await ensureServer();
+  const server = await ensurePreview(BASE, PORT);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--enable-blink-features=ForceEagerMeasureMemory'],
