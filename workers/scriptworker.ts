@@ -62,7 +62,10 @@ async function run(fn: ScriptFn): Promise<void> {
   const t0 = performance.now();
   let sp: ScriptProgram | null = null;
   let pending: string[] = [];
-  let last = performance.now();
+  // the first line goes out at once (opening the dump may take under FLUSH_MS, and a script that
+  // prints and then computes for long never returns to the event loop for the interval below);
+  // later lines batch for up to FLUSH_MS, flushed by the next print, the interval or the end
+  let last = -Infinity;
   const flush = () => {
     if (pending.length) post({ type: 'print', lines: pending });
     pending = [];
