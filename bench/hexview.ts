@@ -13,7 +13,7 @@
  *   npx tsx bench/hexview.ts [sample] [start-address]
  */
 import { chromium } from '@playwright/test';
-import { ensurePreview } from './preview';
+import { ensurePreview, stopPreview } from './preview';
 import { readdirSync } from 'node:fs';
 
 const PORT = 5173;
@@ -127,13 +127,7 @@ async function main(): Promise<void> {
     console.log(`  JS heap (used)        before ${mb(heap0.usedSize)} · after 10k steps ${mb(heap1.usedSize)} · after GC ${mb(heap2.usedSize)}`);
   } finally {
     await browser.close();
-    if (server?.pid) {
-      try {
-        process.kill(-server.pid);
-      } catch {
-        /* gone */
-      }
-    }
+    stopPreview(server);
   }
 }
 

@@ -23,3 +23,13 @@ export async function ensurePreview(base: string, port: number): Promise<ChildPr
   }
   throw new Error('vite preview did not start');
 }
+
+/** Stops what ensurePreview started (its whole process group: vite build's shell and the server). */
+export function stopPreview(server: ChildProcess | null): void {
+  if (!server?.pid) return;
+  try {
+    process.kill(-server.pid);
+  } catch {
+    /* already gone */
+  }
+}

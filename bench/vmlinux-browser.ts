@@ -11,7 +11,7 @@
  *   npx tsx bench/vmlinux-browser.ts [vmlinux]      (E2E_PORT / BENCH_PORT: the preview port)
  */
 import { chromium, type Page } from '@playwright/test';
-import { ensurePreview } from './preview';
+import { ensurePreview, stopPreview } from './preview';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -106,13 +106,7 @@ async function main(): Promise<void> {
     for (const [k, m] of rows) console.log(`${k.padEnd(48)} ${mib(m.page).padStart(10)} ${mib(m.worker).padStart(10)} ${mib(m.total).padStart(10)}`);
   } finally {
     await browser.close();
-    if (server?.pid) {
-      try {
-        process.kill(-server.pid);
-      } catch {
-        /* gone */
-      }
-    }
+    stopPreview(server);
   }
 }
 
