@@ -298,6 +298,7 @@ export function attachModuleDebug(
   prog: Program,
   files: Array<{ path: string; fromDirectory: boolean; open: () => ByteSource }>,
 ): ModuleDebug[] {
+  if (files.length === 0) return []; // no module list walk (it reads every module) when none was given
   const loaded = new Set(listModules(prog).map((m) => m.name));
   const out: ModuleDebug[] = [];
   for (const f of files) {
