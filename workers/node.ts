@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { openProgram, type Program } from './engine';
 import type { OpenOptions } from './kernel/program';
 
-type Inflate = (src: Uint8Array, outLen: number) => Uint8Array;
+import type { NativeInflate as Inflate } from './format/codecs/zlib';
 
 /**
  * A native codec's self-test: `good` decodes to `page`, a corrupted copy `bad` fails (throws, or
@@ -56,9 +56,13 @@ function reusedInflate(): Inflate | null {
       error = message;
     };
     handle.init(15, 6, 8, 0, state, () => undefined, undefined);
-    const inflate: Inflate = (src, outLen) => {
+    // one output buffer reused by calls whose caller copies the page out at once (scratch):
+    // a fresh 4 KiB buffer per page is a new allocation the process must fault in
+    let reused = Buffer.allocUnsafe(0);
+    const inflate: Inflate = (src, outLen, scratch) => {
       error = null;
-      const out = Buffer.allocUnsafe(outLen + 1);
+      if (scratch && reused.length < outLen + 1) reused = Buffer.allocUnsafe(outLen + 1);
+      const out = scratch ? reused : Buffer.allocUnsafe(outLen + 1);
       handle.writeSync(constants.Z_FINISH, src, 0, src.length, out, 0, outLen + 1);
       const n = outLen + 1 - state[0];
       handle.reset();

@@ -282,6 +282,14 @@ export class ElfDump implements PhysicalDump {
     return out;
   }
 
+  copyPhys(paddr: number, dest: Uint8Array): void {
+    const s = this.find(paddr);
+    const rel = s ? paddr - s.paddr : 0;
+    // inside one segment's file bytes, from a local file: straight into dest, past the block cache
+    if (s && this.src.readInto && rel + dest.length <= s.filesz && this.src.readInto(s.offset + rel, dest) === dest.length) return;
+    dest.set(this.readPhys(paddr, dest.length));
+  }
+
   private segmentRemain(paddr: number): number {
     const s = this.find(paddr);
     if (!s) throw new MemoryError('no-such-memory', BigInt(paddr), 'physical');

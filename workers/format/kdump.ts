@@ -634,9 +634,40 @@ export class KdumpDump implements PhysicalDump {
     return out;
   }
 
-  /** The decompressed contents of page `pfn` (shared with the cache: do not modify). */
-  private page(pfn: number, addr: number): Uint8Array {
-    const hit = this.pages.get(pfn);
+  copyPhys(paddr: number, dest: Uint8Array): void {
+    const len = dest.length;
+    if (len <= this.pageSize || !Number.isSafeInteger(paddr) || paddr < 0 || paddr + len > this.maxPhys) {
+      dest.set(this.readPhys(paddr, len)); // the checks and errors of readPhys
+      return;
+    }
+    const ps = this.pageSize;
+    void this.ranks;
+    if (this.untrustedFrom !== null && Math.floor((paddr + len - 1) / ps) >= this.untrustedFrom) noteProblem('kdump:untrusted', this.untrustedWhy);
+    let done = 0;
+    while (done < len) {
+      const a = paddr + done;
+      const p = Math.floor(a / ps);
+      const o = a - p * ps;
+      const n = Math.min(ps - o, len - done);
+      const cached = this.pages.get(p);
+      if (cached) dest.set(cached.subarray(o, o + n), done);
+      else if (o === 0 && n === ps) this.page(p, a, dest.subarray(done, done + ps));
+      else dest.set(this.page(p, a, (this.pageScratch ??= new Uint8Array(ps))).subarray(o, o + n), done);
+      done += n;
+    }
+  }
+
+  /** a page decoded for copyPhys (not cached) */
+  private pageScratch?: Uint8Array;
+  /** compressed page data read straight from a local file (ByteSource.readInto) */
+  private dataScratch?: Uint8Array;
+
+  /**
+   * The decompressed contents of page `pfn` (shared with the cache: do not modify); with
+   * `into`, decoded into it (pageSize bytes) and not cached.
+   */
+  private page(pfn: number, addr: number, into?: Uint8Array): Uint8Array {
+    const hit = into ? undefined : this.pages.get(pfn);
     if (hit) return hit;
     const fail = (kind: MemoryErrorKind, detail: string): never => {
       throw new MemoryError(kind, BigInt(addr), 'physical', detail);
@@ -672,20 +703,42 @@ export class KdumpDump implements PhysicalDump {
     if (dataAt + dataLen > size) {
       fail('truncated', `page data at file offset ${dataAt}+${dataLen} is past end of file (${size} bytes)`);
     }
-    const data = this.readFile(dataAt, dataLen, addr);
+    const data = this.pageData(dataAt, dataLen, addr);
     let page: Uint8Array;
     if (compressed) {
       try {
-        page = decompressPage(flags, data, blockSize);
+        page = decompressPage(flags, data, blockSize, into);
       } catch (e) {
         if (e instanceof CodecError) fail('corrupt', e.message);
         fail('corrupt', `decompression failed: ${(e as Error).message}`);
       }
+    } else if (into) {
+      into.set(data);
+      page = into;
     } else {
-      page = data.slice(); // copy: the file block cache owns `data`
+      page = data.slice(); // copy: `data` is the file block cache's or the scratch buffer
     }
-    this.pages.set(pfn, page!);
+    if (!into) this.pages.set(pfn, page!);
     return page!;
+  }
+
+  /**
+   * A page's stored bytes: from a local file into a reused buffer (they are decoded or copied
+   * at once, so no cache keeps a second copy of them), else through the file block cache.
+   */
+  private pageData(at: number, len: number, addr: number): Uint8Array {
+    const direct = this.raw.readInto;
+    if (!direct) return this.readFile(at, len, addr);
+    if (!this.dataScratch || this.dataScratch.length < len) this.dataScratch = new Uint8Array(Math.max(len, 2 * this.layout.blockSize));
+    const buf = this.dataScratch.subarray(0, len);
+    let n: number;
+    try {
+      n = direct.call(this.raw, at, buf);
+    } catch (e) {
+      throw new MemoryError('truncated', BigInt(addr), 'physical', (e as Error).message);
+    }
+    if (n < len) throw new MemoryError('truncated', BigInt(addr), 'physical', `file ends at ${this.file.size} bytes`);
+    return buf;
   }
 
   /** Read the struct page_desc of a dumped `pfn` (2nd bitmap bit set, inside the split range). */

@@ -71,6 +71,11 @@ export interface PhysicalDump {
    */
   readPhys(paddr: number, len: number): Uint8Array;
   /**
+   * Read dest.length bytes of physical memory into `dest` without keeping the pages in a cache
+   * (large one-off reads: BTF, kallsyms tables, scans), else as readPhys. Absent: use readPhys.
+   */
+  copyPhys?(paddr: number, dest: Uint8Array): void;
+  /**
    * The file size its own headers promise, to tell a truncated copy ("truncated at N of M
    * bytes"): `atLeast` when the file ends before the headers that would say the whole size.
    * Absent or null when the format cannot tell without reading it all.

@@ -219,7 +219,10 @@ export class Btf {
   readonly strStart: number;
 
   protected data: Uint8Array;
-  protected strings: string;
+  /** the string section, as bytes (a name becomes a string when asked for) */
+  protected strBytes: Uint8Array;
+  /** strings made so far, by offset into strBytes */
+  private strMade = new Map<number, string>();
   /** record offsets (into data) of local types, index = id - startId */
   protected recOff: Uint32Array;
   protected recKind: Uint8Array;
@@ -248,9 +251,8 @@ export class Btf {
     this.startId = base ? base.count : 1;
     this.strStart = base ? base.strEnd : 0;
     const strBase = h.hdrLen + h.strOff;
-    // latin1 keeps byte offsets equal to string indices (kernel names are ASCII)
-    this.strings = new TextDecoder('latin1').decode(data.subarray(strBase, strBase + h.strLen));
-    if (h.strLen > 0 && this.strings.charCodeAt(0) !== 0 && !base)
+    this.strBytes = data.subarray(strBase, strBase + h.strLen);
+    if (h.strLen > 0 && this.strBytes[0] !== 0 && !base)
       throw new DumpError('BTF: string section does not start with an empty string');
 
     let off = h.hdrLen + h.typeOff;
@@ -364,10 +366,17 @@ export class Btf {
   str(off: number): string {
     if (off < this.strStart) return this.base ? this.base.str(off) : '';
     const o = off - this.strStart;
-    const s = this.strings;
-    if (o >= s.length) throw new DumpError(`BTF: string offset ${off} out of range`);
-    const e = s.indexOf('\0', o);
-    return s.slice(o, e < 0 ? s.length : e);
+    const made = this.strMade.get(o);
+    if (made !== undefined) return made;
+    const b = this.strBytes;
+    if (o >= b.length) throw new DumpError(`BTF: string offset ${off} out of range`);
+    let e = b.indexOf(0, o);
+    if (e < 0) e = b.length;
+    // latin1, one char per byte (kernel names are ASCII), in slices that spread arguments safely
+    let s = '';
+    for (let i = o; i < e; i += 4096) s += String.fromCharCode.apply(null, b.subarray(i, Math.min(e, i + 4096)) as unknown as number[]);
+    this.strMade.set(o, s);
+    return s;
   }
 
   /** True when id names a type (0, void, included). */
@@ -526,11 +535,11 @@ export class Btf {
 
   /** nameHash of the string at offset `no`, hashed where it lies in this BTF's own strings (no string made). */
   private strNameHash(no: number): number {
-    const strs = this.strings;
+    const b = this.strBytes;
     if (no < this.strStart) return nameHash(this.str(no));
     let h = 0;
-    for (let c = no - this.strStart; c < strs.length; c++) {
-      const ch = strs.charCodeAt(c);
+    for (let c = no - this.strStart; c < b.length; c++) {
+      const ch = b[c];
       if (ch === 0) break;
       h = (Math.imul(h, 0x01000193) + ch) | 0;
     }

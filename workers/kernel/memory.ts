@@ -8,6 +8,9 @@ import type { X86_64 } from '../arch/x86_64';
  * dump. Reads crossing pages translate each page. Every failure is a MemoryError naming the
  * virtual address that failed.
  */
+/** reads of at least this many bytes go past the physical page cache (PhysicalDump.copyPhys) */
+const BULK_READ = 64 * 1024;
+
 export class KernelMemory {
   constructor(
     readonly phys: PhysicalDump,
@@ -19,11 +22,41 @@ export class KernelMemory {
     const off = Number(va & 0xfffn);
     if (off + len <= 4096) return this.readPage(va, len);
     const out = new Uint8Array(len);
+    // a large one-off read (BTF, kallsyms tables) goes by physically contiguous runs, past the page cache
+    const bulk = len >= BULK_READ && this.phys.copyPhys ? this.phys.copyPhys.bind(this.phys) : null;
     let pos = 0;
     while (pos < len) {
       const cur = va + BigInt(pos);
-      const n = Math.min(len - pos, 4096 - Number(cur & 0xfffn));
-      out.set(this.readPage(cur, n), pos);
+      let n = Math.min(len - pos, 4096 - Number(cur & 0xfffn));
+      if (!bulk) {
+        out.set(this.readPage(cur, n), pos);
+        pos += n;
+        continue;
+      }
+      const pa = this.arch.vtop(cur);
+      while (pos + n < len) {
+        // extend the run while the next page follows physically
+        const next = va + BigInt(pos + n);
+        let npa: number;
+        try {
+          npa = this.arch.vtop(next);
+        } catch (e) {
+          if (!(e instanceof MemoryError)) throw e;
+          break; // read up to here; the failing page throws on its own turn
+        }
+        if (npa !== pa + n) break;
+        n += Math.min(len - pos - n, 4096);
+      }
+      try {
+        this.phys.copyPhys!(pa, out.subarray(pos, pos + n));
+      } catch (e) {
+        if (e instanceof MemoryError && e.space === 'physical') {
+          // name the virtual address of the page that failed
+          const bad = BigInt(Number(e.address) - pa);
+          throw new MemoryError(e.kind, cur + (bad >= 0n && bad < BigInt(n) ? bad : 0n), 'virtual', `physical 0x${e.address.toString(16)}`);
+        }
+        throw e;
+      }
       pos += n;
     }
     return out;

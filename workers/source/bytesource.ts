@@ -19,6 +19,13 @@ export interface ByteSource {
    * read), large over HTTP where each request costs a round trip.
    */
   readonly preferredBlockSize?: number;
+  /**
+   * Copy the bytes at `offset` into `dest` (up to dest.length; fewer only at the end of the
+   * source) and return how many, caching nothing: only media whose reads are cheap (a local
+   * file) have it. Used for data read once (a compressed page about to be inflated), so a
+   * process does not keep a second copy of what it decodes.
+   */
+  readInto?(offset: number, dest: Uint8Array): number;
 }
 
 /** A source over another (a cache, a counter): name, size, stats and block size are the inner source's. */

@@ -14,7 +14,22 @@ export class CachedSource extends WrappedSource {
   ) {
     super(inner);
     this.cache = new LruCache(budgetBytes, (b) => b.byteLength);
+    if (inner.readInto) {
+      const direct = inner.readInto.bind(inner);
+      this.readInto = (offset, dest) => {
+        // from the cache when one block holds it all, else straight from the medium (uncached)
+        const i = Math.floor(offset / this.blockSize);
+        const s = offset - i * this.blockSize;
+        const b = s + dest.length <= this.blockSize ? this.cache.get(i) : undefined;
+        if (b === undefined) return direct(offset, dest);
+        const n = Math.max(0, Math.min(dest.length, b.length - s));
+        dest.set(b.subarray(s, s + n));
+        return n;
+      };
+    }
   }
+  /** present when the inner medium's reads are cheap (ByteSource.readInto) */
+  readonly readInto?: (offset: number, dest: Uint8Array) => number;
   override get preferredBlockSize(): number {
     return this.blockSize;
   }

@@ -49,17 +49,22 @@ export class NodeFileSource implements ByteSource {
   }
 
   read(offset: number, length: number): Uint8Array {
-    const n = Math.max(0, Math.min(length, this.size - offset));
-    const buf = new Uint8Array(n);
+    const buf = new Uint8Array(Math.max(0, Math.min(length, this.size - offset)));
+    const done = this.readInto(offset, buf);
+    return done === buf.length ? buf : buf.subarray(0, done);
+  }
+
+  readInto(offset: number, dest: Uint8Array): number {
+    const n = Math.max(0, Math.min(dest.length, this.size - offset));
     let done = 0;
     while (done < n) {
-      const r = readSync(this.fd, buf, done, n - done, offset + done);
+      const r = readSync(this.fd, dest, done, n - done, offset + done);
       if (r <= 0) break;
       done += r;
     }
     this.stats.bytesRead += done;
     this.stats.reads++;
-    return done === n ? buf : buf.subarray(0, done);
+    return done;
   }
 
   close(): void {

@@ -38,21 +38,29 @@ export function compressionOfFlags(flags: number): Compression {
   }
 }
 
-/** Decompress one page whose page_desc.flags hold exactly one compression bit. */
-export function decompressPage(flags: number, data: Uint8Array, pageSize: number): Uint8Array {
+/**
+ * Decompress one page whose page_desc.flags hold exactly one compression bit: into `dest` (of
+ * pageSize bytes, returned) when given, else into a new array.
+ */
+export function decompressPage(flags: number, data: Uint8Array, pageSize: number, dest?: Uint8Array): Uint8Array {
+  let out: Uint8Array;
   switch (flags & COMPRESSION_FLAGS) {
     case DUMP_DH_COMPRESSED_ZLIB:
-      return zlibDecompress(data, pageSize);
-    case DUMP_DH_COMPRESSED_LZO: {
-      const out = lzo1xDecompress(data, pageSize);
+      return zlibDecompress(data, pageSize, dest);
+    case DUMP_DH_COMPRESSED_LZO:
+      out = lzo1xDecompress(data, pageSize);
       if (out.length !== pageSize) throw new CodecError(`lzo: decompressed to ${out.length} bytes, expected ${pageSize}`);
-      return out;
-    }
+      break;
     case DUMP_DH_COMPRESSED_SNAPPY:
-      return snappyDecompress(data, pageSize);
+      out = snappyDecompress(data, pageSize);
+      break;
     case DUMP_DH_COMPRESSED_ZSTD:
-      return zstdDecompress(data, pageSize);
+      out = zstdDecompress(data, pageSize);
+      break;
     default:
       throw new CodecError(`page descriptor flags 0x${flags.toString(16)} name no single known codec`);
   }
+  if (!dest) return out;
+  dest.set(out);
+  return dest;
 }

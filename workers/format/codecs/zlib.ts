@@ -26,29 +26,38 @@ function adler32(b: Uint8Array): number {
  * A native inflater (Node's zlib.inflateSync, about ten times faster than fflate on 4 KiB pages);
  * the Node entry (workers/node.ts) installs it. The browser uses fflate.
  */
-let nativeInflate: ((src: Uint8Array, outLen: number) => Uint8Array) | null = null;
-export function setNativeZlib(f: ((src: Uint8Array, outLen: number) => Uint8Array) | null): void {
+/**
+ * (src, outLen, scratch): the decompressed bytes (outLen + 1 of them when the stream is longer);
+ * with `scratch` they may be a view of a buffer the next call reuses.
+ */
+export type NativeInflate = (src: Uint8Array, outLen: number, scratch?: boolean) => Uint8Array;
+let nativeInflate: NativeInflate | null = null;
+export function setNativeZlib(f: NativeInflate | null): NativeInflate | null {
+  const was = nativeInflate;
   nativeInflate = f;
+  return was;
 }
 
-/** Decompress a zlib stream expected to hold exactly `outLen` bytes. */
-export function zlibDecompress(src: Uint8Array, outLen: number): Uint8Array {
+/** Decompress a zlib stream expected to hold exactly `outLen` bytes (into `dest` when given). */
+export function zlibDecompress(src: Uint8Array, outLen: number, dest?: Uint8Array): Uint8Array {
   if (src.length < 6) throw new CodecError(`zlib: stream of ${src.length} bytes is too short`);
   if (nativeInflate) {
     let out: Uint8Array;
     try {
-      out = nativeInflate(src, outLen); // verifies the Adler-32 trailer itself
+      out = nativeInflate(src, outLen, dest !== undefined); // verifies the Adler-32 trailer itself
     } catch (e) {
       throw new CodecError(`zlib: ${(e as Error).message?.split('\n')[0] || 'invalid data'}`);
     }
     if (out.length !== outLen) throw new CodecError(`zlib: decompressed to ${out.length} bytes, expected ${outLen}`);
-    return out;
+    if (!dest) return out;
+    dest.set(out);
+    return dest;
   }
   let out: Uint8Array;
   try {
     // With a fixed output buffer fflate drops bytes past its end instead of failing; the length
     // and Adler-32 checks below catch such a stream.
-    out = unzlibSync(src, { out: new Uint8Array(outLen) });
+    out = unzlibSync(src, { out: dest ?? new Uint8Array(outLen) });
   } catch (e) {
     throw new CodecError(`zlib: ${(e as Error).message || 'invalid data'}`);
   }
