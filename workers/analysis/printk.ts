@@ -568,7 +568,11 @@ export function sysrqCrash(log: PrintkLog): boolean {
  */
 export function panicMessage(log: PrintkLog): string | null {
   const lines: string[] = [];
-  for (const r of log.records) for (const l of formatRecord(r, { noTimestamps: true }).split('\n')) lines.push(l);
+  // only records holding a needle are formatted (a needle is printable ASCII: formatting keeps it)
+  for (const r of log.records) {
+    if (!PANIC_NEEDLES.some((n) => r.text.includes(n))) continue;
+    for (const l of formatRecord(r, { noTimestamps: true }).split('\n')) lines.push(l);
+  }
   const first = (needles: string[]): string | null => {
     for (const l of lines) if (needles.some((n) => l.includes(n))) return l;
     return null;
@@ -578,20 +582,25 @@ export function panicMessage(log: PrintkLog): string | null {
     for (const l of lines) if (needles.some((n) => l.includes(n))) found = l;
     return found;
   };
-  return (
-    first(['general protection fault: ', 'double fault: ', 'divide error: ', 'stack segment: ']) ??
-    first(['SysRq : Netdump', 'SysRq : Crash', 'SysRq : Trigger a crash']) ??
-    first(['Kernel panic: ', 'Kernel panic - ']) ??
-    first(['[Hardware Error]: ']) ??
-    first(['Bad mode in ']) ??
-    last([
-      'Oops: ',
-      'Kernel BUG at',
-      'kernel BUG at',
-      'Unable to handle kernel paging request',
-      'Unable to handle kernel NULL pointer dereference',
-      'BUG: unable to handle kernel ',
-    ])
-  );
+  const [a, b, c, d, e, f] = PANIC_ORDER;
+  return first(a) ?? first(b) ?? first(c) ?? first(d) ?? first(e) ?? last(f);
 }
+
+/** crash's panic-message search: the first line with a needle of each group in turn (the last group: its last line) */
+const PANIC_ORDER = [
+  ['general protection fault: ', 'double fault: ', 'divide error: ', 'stack segment: '],
+  ['SysRq : Netdump', 'SysRq : Crash', 'SysRq : Trigger a crash'],
+  ['Kernel panic: ', 'Kernel panic - '],
+  ['[Hardware Error]: '],
+  ['Bad mode in '],
+  [
+    'Oops: ',
+    'Kernel BUG at',
+    'kernel BUG at',
+    'Unable to handle kernel paging request',
+    'Unable to handle kernel NULL pointer dereference',
+    'BUG: unable to handle kernel ',
+  ],
+];
+const PANIC_NEEDLES = PANIC_ORDER.flat();
 

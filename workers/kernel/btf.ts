@@ -202,6 +202,8 @@ export function btfTotalSize(h: BtfHeader): number {
  * Parse raw BTF. With `base`, `data` is split BTF (a module's): its ids continue after the base's
  * last id, and string offsets at or above the base's string length index the split's strings.
  */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 export function parseBtf(data: Uint8Array, base?: Btf): Btf {
   return new Btf(data, base);
 }
@@ -257,13 +259,16 @@ export class Btf {
 
     let off = h.hdrLen + h.typeOff;
     const end = off + h.typeLen;
-    let cap = Math.max(16, Math.ceil(h.typeLen / 16));
+    let cap = Math.max(16, Math.ceil(h.typeLen / 12));
+    if (cap > 1 << 16) cap = Math.ceil(h.typeLen / 24); // kernel BTF averages ~28 bytes a record
     let recOff = new Uint32Array(cap);
     let recKind = new Uint8Array(cap);
     let n = 0;
+    // aligned data (a whole read of memory is): info words through one 32-bit view
+    const words = LITTLE_ENDIAN && data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, (data.byteLength >>> 2)) : null;
     while (off < end) {
       if (off + 12 > end) throw new DumpError(`BTF: truncated type record at ${off}`);
-      const info = u32(data, off + 4);
+      const info = words !== null && (off & 3) === 0 ? words[(off >>> 2) + 1] : u32(data, off + 4);
       const kind = (info >>> 24) & 0x1f;
       const vlen = info & 0xffff;
       let len = 12;
