@@ -27,7 +27,7 @@ import { findVmapArea, vmCaller } from '../analysis/vmalloc';
 import { CommandError, registerCommand, type CommandContext, type CommandResult } from './registry';
 import { crashSymName } from './sym';
 import { evalAddress } from './expr';
-import { ensureExportSymbols } from '../kernel/exports';
+import { ensureExportSymbolsFor } from '../kernel/exports';
 
 export type WhatisKind = 'slab' | 'symbol' | 'module' | 'stack' | 'vmalloc' | 'percpu' | 'page' | 'struct-page' | 'unmapped' | 'unreadable' | 'user' | 'unknown';
 
@@ -177,9 +177,9 @@ function overlayType(ctx: CommandContext, addrs: bigint[]): string | null {
 export function symbolName(prog: Program, addr: bigint, decimal = false): { text: string; type: string; module?: string } | null {
   let hit;
   try {
-    // the export-table symbols (__kstrtab_*, loaded on demand) first, so the answer does not
-    // depend on whether `sym` ran before
-    ensureExportSymbols(prog);
+    // the export-table symbols (__kstrtab_*, loaded on demand) first when they could be the
+    // answer, so it does not depend on whether `sym` ran before
+    ensureExportSymbolsFor(prog, addr);
     hit = prog.symbols.lookup(addr);
   } catch (e) {
     expectedError(e);

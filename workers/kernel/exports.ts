@@ -1,6 +1,7 @@
 import { cacheKey, type Program } from './program';
 
 const EXPORTS_LOADED_KEY = cacheKey<true>('sym.exports');
+const EXPORT_BOUNDS_KEY = cacheKey<{ lo: bigint; hi: bigint } | null>('sym.exports.bounds');
 import type { SymbolTable } from './symbols';
 import { DumpError, MemoryError, expectedError } from '../errors';
 
@@ -12,8 +13,19 @@ import { DumpError, MemoryError, expectedError } from '../errors';
  * CONFIG_HAVE_ARCH_PREL32_RELOCATIONS), and __kcrctab/__kcrctab_gpl hold one s32 CRC per entry in
  * the same order. Added as local rodata ('r'), as vmlinux has them.
  */
-function addExportSymbols(prog: Program, t: SymbolTable): void {
+interface ExportTable {
+  /** address of entry 0 of __ksymtab / __ksymtab_gpl, and its entries (struct kernel_symbol, 12 bytes) */
+  start: bigint;
+  entries: DataView;
+  count: number;
+  /** __kcrctab / __kcrctab_gpl when it has one CRC per entry */
+  crcStart: bigint | null;
+}
+
+/** The export tables as the dump holds them (the entries read, no string yet). */
+function exportTables(prog: Program, t: SymbolTable): ExportTable[] {
   const get = (n: string) => t.lookupName(n).find((x) => !x.module)?.address;
+  const out: ExportTable[] = [];
   for (const [tab, crc] of [
     ['__ksymtab', '__kcrctab'],
     ['__ksymtab_gpl', '__kcrctab_gpl'],
@@ -33,7 +45,22 @@ function addExportSymbols(prog: Program, t: SymbolTable): void {
       if (e instanceof MemoryError) continue;
       throw e;
     }
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    out.push({ start, entries: new DataView(b.buffer, b.byteOffset, b.byteLength), count: n, crcStart: withCrc ? cstart! : null });
+  }
+  return out;
+}
+
+/** Entry i's name and namespace string addresses (place-relative offsets). */
+function entryStrings(x: ExportTable, i: number): [bigint, bigint] {
+  const e = x.start + BigInt(i * 12);
+  return [
+    BigInt.asUintN(64, e + 4n + BigInt(x.entries.getInt32(i * 12 + 4, true))),
+    BigInt.asUintN(64, e + 8n + BigInt(x.entries.getInt32(i * 12 + 8, true))),
+  ];
+}
+
+function addExportSymbols(prog: Program, t: SymbolTable): void {
+  for (const x of exportTables(prog, t)) {
     const strCache = new Map<bigint, string>();
     const str = (a: bigint) => {
       let v = strCache.get(a);
@@ -48,17 +75,40 @@ function addExportSymbols(prog: Program, t: SymbolTable): void {
       }
       return v;
     };
-    for (let i = 0; i < n; i++) {
-      const e = start + BigInt(i * 12);
-      const nameAt = BigInt.asUintN(64, e + 4n + BigInt(dv.getInt32(i * 12 + 4, true)));
-      const nsAt = BigInt.asUintN(64, e + 8n + BigInt(dv.getInt32(i * 12 + 8, true)));
+    for (let i = 0; i < x.count; i++) {
+      const [nameAt, nsAt] = entryStrings(x, i);
       const name = str(nameAt);
       if (!name || !/^[\w.$]+$/.test(name)) continue;
       t.add({ name: `__kstrtab_${name}`, address: nameAt, type: 'r' });
       t.add({ name: `__kstrtabns_${name}`, address: nsAt, type: 'r' });
-      if (withCrc) t.add({ name: `__crc_${name}`, address: cstart! + BigInt(i * 4), type: 'r' });
+      if (x.crcStart !== null) t.add({ name: `__crc_${name}`, address: x.crcStart + BigInt(i * 4), type: 'r' });
     }
   }
+}
+
+/** The lowest and highest address an export-table symbol can have (no string read), or null: none. */
+function exportBounds(prog: Program): { lo: bigint; hi: bigint } | null {
+  const known = prog.recall(EXPORT_BOUNDS_KEY);
+  if (known !== undefined) return known;
+  let b: { lo: bigint; hi: bigint } | null = null;
+  try {
+    for (const x of exportTables(prog, prog.symbols)) {
+      const widen = (a: bigint) => {
+        if (!b) b = { lo: a, hi: a };
+        else if (a < b.lo) b.lo = a;
+        else if (a > b.hi) b.hi = a;
+      };
+      for (let i = 0; i < x.count; i++) for (const a of entryStrings(x, i)) widen(a);
+      if (x.crcStart !== null && x.count) {
+        widen(x.crcStart);
+        widen(x.crcStart + BigInt((x.count - 1) * 4));
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+  }
+  prog.remember(EXPORT_BOUNDS_KEY, b);
+  return b;
 }
 
 /** The export-table symbols, added once per program (Program loads them with the symbol table). */
@@ -81,3 +131,26 @@ export function ensureExportSymbols(prog: Program): void {
   }
 }
 
+
+/**
+ * Load the export-table symbols only when they could name `addr`: when it lies among them, or
+ * past the last of them with no kernel symbol in between (the export symbols would then be its
+ * nearest below). A lookup elsewhere answers the same without them, and loading them reads
+ * every export's name string.
+ */
+export function ensureExportSymbolsFor(prog: Program, addr: bigint): void {
+  if (prog.recall(EXPORTS_LOADED_KEY)) return;
+  const b = exportBounds(prog);
+  if (!b || addr < b.lo) return;
+  if (addr > b.hi) {
+    let hit;
+    try {
+      hit = prog.symbols.lookup(addr);
+    } catch (e) {
+      if (!(e instanceof MemoryError || e instanceof DumpError)) throw e;
+      return;
+    }
+    if (hit && hit.sym.address > b.hi) return;
+  }
+  ensureExportSymbols(prog);
+}
