@@ -565,11 +565,30 @@ export interface SymbolLoader {
 function addImageRegions(t: SymbolTable, addrs: ArrayLike<bigint>): void {
   let start = -1n;
   let end = 0n;
-  for (let i = 0; i < addrs.length; i++) {
-    const a = addrs[i];
-    if (a >= START_KERNEL_MAP) {
-      if (start < 0n || a < start) start = a;
-      if (a > end) end = a;
+  if (addrs instanceof BigUint64Array && new Uint8Array(new Uint32Array([1]).buffer)[0] === 1) {
+    // by 32-bit halves: reading a BigUint64Array element makes a BigInt
+    const h = new Uint32Array(addrs.buffer, addrs.byteOffset, addrs.length * 2);
+    const kHi = Number(START_KERNEL_MAP >> 32n);
+    const kLo = Number(START_KERNEL_MAP & 0xffffffffn);
+    let lo = -1;
+    let hi = -1;
+    const below = (i: number, j: number) => h[2 * i + 1] < h[2 * j + 1] || (h[2 * i + 1] === h[2 * j + 1] && h[2 * i] < h[2 * j]);
+    for (let i = 0; i < addrs.length; i++) {
+      if (h[2 * i + 1] < kHi || (h[2 * i + 1] === kHi && h[2 * i] < kLo)) continue;
+      if (lo < 0 || below(i, lo)) lo = i;
+      if (hi < 0 || below(hi, i)) hi = i;
+    }
+    if (lo >= 0) {
+      start = addrs[lo];
+      end = addrs[hi];
+    }
+  } else {
+    for (let i = 0; i < addrs.length; i++) {
+      const a = addrs[i];
+      if (a >= START_KERNEL_MAP) {
+        if (start < 0n || a < start) start = a;
+        if (a > end) end = a;
+      }
     }
   }
   t.addRegion(start, t.address('_end') ?? end + 1n);

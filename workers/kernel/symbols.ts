@@ -37,6 +37,8 @@ export interface KernelSymbolSource {
   indexes(name: string): number[];
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 export class SymbolTable {
   /** the kernel tier (setKernel): kallsyms entries by index, and their order by address */
   private kernel: KernelSymbolSource | null = null;
@@ -100,7 +102,11 @@ export class SymbolTable {
     this.kcache.clear();
     this.allCache = null;
     let sorted = true;
-    for (let i = 1; i < addrs.length && sorted; i++) if (addrs[i] < addrs[i - 1]) sorted = false;
+    // compared as 32-bit halves (high, low): reading a BigUint64Array makes a BigInt per element
+    const h = LITTLE_ENDIAN ? new Uint32Array(addrs.buffer, addrs.byteOffset, addrs.length * 2) : null;
+    for (let i = 1; i < addrs.length && sorted; i++) {
+      if (h ? h[2 * i + 1] < h[2 * i - 1] || (h[2 * i + 1] === h[2 * i - 1] && h[2 * i] < h[2 * i - 2]) : addrs[i] < addrs[i - 1]) sorted = false;
+    }
     if (sorted) this.korder = null;
     else {
       const order = Array.from({ length: addrs.length }, (_, i) => i);
