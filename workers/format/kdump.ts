@@ -215,7 +215,10 @@ export class KdumpDump implements PhysicalDump {
       this.format = 'kdump-flat';
     }
     this.raw = logical;
-    this.file = new CachedSource(logical, Math.max(64 * 1024, logical.preferredBlockSize ?? 0), opts.fileCacheBytes ?? 16 * 1024 * 1024);
+    // blocks of a local file are small (random descriptor reads should not pull in 64 KiB each;
+    // page data is read past this cache, see pageData); a File or URL read costs a call each
+    const block = logical.readInto ? (logical.preferredBlockSize ?? 4096) : Math.max(64 * 1024, logical.preferredBlockSize ?? 0);
+    this.file = new CachedSource(logical, block, opts.fileCacheBytes ?? 16 * 1024 * 1024);
     this.pages = new LruCache(opts.pageCacheBytes ?? 32 * 1024 * 1024, (b) => b.byteLength);
     const size = this.file.size;
 

@@ -40,7 +40,12 @@ export class CachedSource extends WrappedSource {
   private block(index: number): Uint8Array {
     let b = this.cache.get(index);
     if (!b) {
-      b = this.inner.read(index * this.blockSize, this.blockSize);
+      if (this.inner.readInto) {
+        // a cache over a cache (the kdump reader's over the program's): one copy, in this one
+        const buf = new Uint8Array(Math.max(0, Math.min(this.blockSize, this.size - index * this.blockSize)));
+        const n = this.inner.readInto(index * this.blockSize, buf);
+        b = n === buf.length ? buf : buf.subarray(0, n);
+      } else b = this.inner.read(index * this.blockSize, this.blockSize);
       this.cache.set(index, b);
     }
     return b;

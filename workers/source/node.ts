@@ -6,6 +6,8 @@ import { newStats, type ByteSource } from './bytesource';
 /** A file on disk, read with fs.readSync (Node: CLI, tests, benchmarks). */
 export class NodeFileSource implements ByteSource {
   readonly stats = newStats();
+  /** a page: reads are cheap system calls, and random small reads (descriptors, page tables) should not pull in more */
+  readonly preferredBlockSize = 4096;
   readonly size: number;
   readonly name: string;
   private fd: number;
