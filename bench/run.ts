@@ -16,7 +16,7 @@
  * A tool that cannot do a piece of work (not installed, no vmlinux, cannot open the format, an
  * error in its output) is listed with the reason, never timed.
  *
- *   npx tsx bench/run.ts [--dumps a,b] [--work sys,ps] [--tools vmcore,drgn,crash] [--rounds 5]
+ *   npx tsx bench/run.ts [--dumps a,b] [--work sys,ps] [--tools vmcore,drgn,crash[,vmcore-ca]] [--rounds 5]
  *                        [--crash-rounds 2] [--sid /work/chroots/sid] [--dbg /work/dbg] [--out bench/out]
  *
  * drgn and crash run as `chroot SID drgn|crash ...`; the dump and the vmlinux are hard-linked (or
@@ -32,7 +32,8 @@ import { sharedDump, ROOT, SHARED_DUMP_NAMES, type SharedDump } from '../workers
 const ALL_DUMPS: readonly string[] = SHARED_DUMP_NAMES;
 const ALL_WORK = ['sys', 'kmem-s', 'bt-a', 'ps', 'kmem200', 'search'] as const;
 type Work = (typeof ALL_WORK)[number];
-const ALL_TOOLS = ['vmcore', 'drgn', 'crash'] as const;
+// vmcore-ca: vmcore with NODE_EXTRA_CA_CERTS as this machine sets it (see ENV below); not run unless named
+const ALL_TOOLS = ['vmcore', 'drgn', 'crash', 'vmcore-ca'] as const;
 type Tool = (typeof ALL_TOOLS)[number];
 
 function opt(name: string, def: string): string {
@@ -41,7 +42,14 @@ function opt(name: string, def: string): string {
 }
 const DUMPS = opt('dumps', ALL_DUMPS.join(',')).split(',');
 const WORK = opt('work', ALL_WORK.join(',')).split(',') as Work[];
-const TOOLS = opt('tools', ALL_TOOLS.join(',')).split(',') as Tool[];
+const TOOLS = opt('tools', 'vmcore,drgn,crash').split(',') as Tool[];
+/**
+ * The environment every tool runs in: this machine's, less NODE_EXTRA_CA_CERTS, which its npm
+ * proxy needs and a user's shell does not have: with it every Node process reads and parses the
+ * whole CA bundle before running a line (+50 ms here). Tool `vmcore-ca` keeps it, to show that.
+ */
+const CA_VAR = 'NODE_EXTRA_CA_CERTS';
+const ENV: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== CA_VAR));
 const ROUNDS = Number(opt('rounds', '5'));
 // crash takes 10-30 s a run; fewer rounds of it still alternate with the others
 const CRASH_ROUNDS = Number(opt('crash-rounds', String(ROUNDS)));
@@ -58,6 +66,8 @@ interface Cmd {
   ok: RegExp;
   /** the output shows it was not (an error the tool printed while exiting 0) */
   bad?: RegExp;
+  /** extra environment (on top of ENV) */
+  env?: NodeJS.ProcessEnv;
 }
 
 interface Sample {
@@ -75,7 +85,7 @@ function timed(c: Cmd): { s: Sample; status: number | null; out: string; err: st
       encoding: 'utf8',
       maxBuffer: 512 << 20,
       timeout: TIMEOUT_S * 1000,
-      env: { ...process.env, ERRF: join(OUT, 'last-stderr.txt') },
+      env: { ...ENV, ...c.env, ERRF: join(OUT, 'last-stderr.txt') },
     },
   );
   const out = r.stdout ?? '';
@@ -164,6 +174,12 @@ const CRASH_BAD = /^(kmem|bt|ps|sys|search): .*(invalid|cannot|not supported|una
 
 function command(p: Plan, tool: Tool, work: Work): Cmd | string {
   const file = p.dump.file;
+  if (tool === 'vmcore-ca') {
+    const c = command(p, 'vmcore', work);
+    if (typeof c === 'string') return c;
+    if (process.env[CA_VAR] === undefined) return `${CA_VAR} is not set on this machine`;
+    return { ...c, env: { [CA_VAR]: process.env[CA_VAR] } };
+  }
   if (tool === 'vmcore') {
     const base = [process.execPath, join(ROOT, 'cli/vmcore.mjs'), file];
     const ok = OK[work].vmcore;
@@ -328,12 +344,15 @@ function render(rows: Row[], notes: string[]): string {
     `Whole processes, ${ROUNDS} rounds (crash: ${Math.min(ROUNDS, CRASH_ROUNDS)}) after a warm-up, tools alternating (order rotating each round); medians in seconds, wall and CPU (user+sys).`,
   );
   out.push(`${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${machine()}`);
+  if (process.env[CA_VAR] !== undefined) out.push(`${CA_VAR} (set here for the npm proxy) is unset for every tool${TOOLS.includes('vmcore-ca') ? '; vmcore-ca is vmcore with it' : ''}.`);
   out.push('');
-  out.push('| dump | work | vmcore wall | drgn wall | crash wall | vmcore/drgn | vmcore/crash | vmcore cpu | drgn cpu | crash cpu | cpu vmcore/drgn |');
-  out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const ca = TOOLS.includes('vmcore-ca');
+  out.push(`| dump | work | vmcore wall | drgn wall | crash wall | vmcore/drgn | vmcore/crash | vmcore cpu | drgn cpu | crash cpu | cpu vmcore/drgn |${ca ? ' vmcore-ca wall | vmcore-ca cpu |' : ''}`);
+  out.push(`| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${ca ? ' ---: | ---: |' : ''}`);
   for (const r of rows) {
     out.push(
-      `| ${r.dump} | ${r.work} | ${fmt(r.med.vmcore, 'wall')} | ${fmt(r.med.drgn, 'wall')} | ${fmt(r.med.crash, 'wall')} | ${ratio(r.med.vmcore, r.med.drgn, 'wall')} | ${ratio(r.med.vmcore, r.med.crash, 'wall')} | ${fmt(r.med.vmcore, 'cpu')} | ${fmt(r.med.drgn, 'cpu')} | ${fmt(r.med.crash, 'cpu')} | ${ratio(r.med.vmcore, r.med.drgn, 'cpu')} |`,
+      `| ${r.dump} | ${r.work} | ${fmt(r.med.vmcore, 'wall')} | ${fmt(r.med.drgn, 'wall')} | ${fmt(r.med.crash, 'wall')} | ${ratio(r.med.vmcore, r.med.drgn, 'wall')} | ${ratio(r.med.vmcore, r.med.crash, 'wall')} | ${fmt(r.med.vmcore, 'cpu')} | ${fmt(r.med.drgn, 'cpu')} | ${fmt(r.med.crash, 'cpu')} | ${ratio(r.med.vmcore, r.med.drgn, 'cpu')} |` +
+        (ca ? ` ${fmt(r.med['vmcore-ca'], 'wall')} | ${fmt(r.med['vmcore-ca'], 'cpu')} |` : ''),
     );
   }
   const skipped = rows.flatMap((r) => Object.entries(r.skipped).map(([t, why]) => `- ${r.dump} ${r.work}: ${t} not run: ${why}`));

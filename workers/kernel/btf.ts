@@ -674,9 +674,15 @@ export class Btf {
   /** Hash every enumerator's name where it lies (enum and enum64 records are decoded only on a hit). */
   private buildEnumIndex(): { ids: Int32Array; at: Int32Array; hashes: Int32Array; slots: Int32Array } {
     const d = this.data;
-    const ids: number[] = [];
-    const at: number[] = [];
-    const hashes: number[] = [];
+    let total = 0;
+    for (let i = 0; i < this.n; i++) {
+      const k = this.recKind[i];
+      if (k === K_ENUM || k === K_ENUM64) total += u32(d, this.recOff[i] + 4) & 0xffff;
+    }
+    const ids = new Int32Array(total);
+    const at = new Int32Array(total);
+    const hashes = new Int32Array(total);
+    let m = 0;
     for (let i = 0; i < this.n; i++) {
       const k = this.recKind[i];
       if (k !== K_ENUM && k !== K_ENUM64) continue;
@@ -684,14 +690,13 @@ export class Btf {
       const vlen = u32(d, off + 4) & 0xffff;
       const stride = k === K_ENUM ? 8 : 12;
       for (let v = 0; v < vlen; v++) {
-        const no = u32(d, off + 12 + v * stride);
-        const h = this.strNameHash(no);
-        ids.push(this.startId + i);
-        at.push(v);
-        hashes.push(h);
+        ids[m] = this.startId + i;
+        at[m] = v;
+        hashes[m] = this.strNameHash(u32(d, off + 12 + v * stride));
+        m++;
       }
     }
-    return { ids: Int32Array.from(ids), at: Int32Array.from(at), hashes: Int32Array.from(hashes), slots: hashSlots(hashes, ids.length) };
+    return { ids, at, hashes, slots: hashSlots(hashes, m) };
   }
 
   /** The enumerator named for a value of an enum type (through typedefs), or null. */
