@@ -450,10 +450,20 @@ export function listCaches(prog: Program): CacheListResult {
 
 /** A cache by name or kmem_cache address. */
 export function findCache(prog: Program, spec: string | bigint): SlabCache | null {
-  const { caches } = listCaches(prog);
-  if (typeof spec === 'bigint') return caches.find((c) => c.address === spec) ?? null;
-  return caches.find((c) => c.name === spec) ?? null;
+  const list = listCaches(prog);
+  if (typeof spec === 'bigint') {
+    // by address for every slab an address lookup meets: one map per cache list
+    let byAddr = cachesByAddress.get(list);
+    if (!byAddr) {
+      byAddr = new Map();
+      for (const c of list.caches) if (!byAddr.has(c.address)) byAddr.set(c.address, c);
+      cachesByAddress.set(list, byAddr);
+    }
+    return byAddr.get(spec) ?? null;
+  }
+  return list.caches.find((c) => c.name === spec) ?? null;
 }
+const cachesByAddress = new WeakMap<CacheListResult, Map<bigint, SlabCache>>();
 
 /** PAGE_SIZE << order: the slab size crash prints as SSIZE. */
 export function slabBytes(prog: Program, c: SlabCache): number {
