@@ -22,9 +22,8 @@ interface ExportTable {
   crcStart: bigint | null;
 }
 
-/** The export tables as the dump holds them (the entries read, no string yet). */
-function exportTables(prog: Program, t: SymbolTable): ExportTable[] {
-  const get = (n: string) => t.lookupName(n).find((x) => !x.module)?.address;
+/** The export tables as the dump holds them (the entries read, no string yet); `get` a kernel symbol's address. */
+function exportTables(prog: Program, get: (name: string) => bigint | undefined): ExportTable[] {
   const out: ExportTable[] = [];
   for (const [tab, crc] of [
     ['__ksymtab', '__kcrctab'],
@@ -60,7 +59,7 @@ function entryStrings(x: ExportTable, i: number): [bigint, bigint] {
 }
 
 function addExportSymbols(prog: Program, t: SymbolTable): void {
-  for (const x of exportTables(prog, t)) {
+  for (const x of exportTables(prog, (n) => t.lookupName(n).find((x) => !x.module)?.address)) {
     const strCache = new Map<bigint, string>();
     const str = (a: bigint) => {
       let v = strCache.get(a);
@@ -92,14 +91,26 @@ function exportBounds(prog: Program): { lo: bigint; hi: bigint } | null {
   if (known !== undefined) return known;
   let b: { lo: bigint; hi: bigint } | null = null;
   try {
-    for (const x of exportTables(prog, prog.symbols)) {
-      const widen = (a: bigint) => {
-        if (!b) b = { lo: a, hi: a };
-        else if (a < b.lo) b.lo = a;
-        else if (a > b.hi) b.hi = a;
-      };
-      for (let i = 0; i < x.count; i++) for (const a of entryStrings(x, i)) widen(a);
-      if (x.crcStart !== null && x.count) {
+    const widen = (a: bigint) => {
+      if (!b) b = { lo: a, hi: a };
+      else if (a < b.lo) b.lo = a;
+      else if (a > b.hi) b.hi = a;
+    };
+    // kallsyms alone: a name missing from the table must not load the deferred symbols
+    for (const x of exportTables(prog, (n) => prog.kernelSymbolAddress(n))) {
+      if (!x.count) continue;
+      // as numbers relative to the table (a BigInt per entry made this cost more than the lookup it saves)
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let i = 0; i < x.count; i++) {
+        const name = i * 12 + 4 + x.entries.getInt32(i * 12 + 4, true);
+        const ns = i * 12 + 8 + x.entries.getInt32(i * 12 + 8, true);
+        lo = Math.min(lo, name, ns);
+        hi = Math.max(hi, name, ns);
+      }
+      widen(BigInt.asUintN(64, x.start + BigInt(lo)));
+      widen(BigInt.asUintN(64, x.start + BigInt(hi)));
+      if (x.crcStart !== null) {
         widen(x.crcStart);
         widen(x.crcStart + BigInt((x.count - 1) * 4));
       }
