@@ -3,14 +3,14 @@ import { u16, u32, u64, cstr } from '../bytes';
 import type { PhysicalDump } from '../format/types';
 import type { X86_64 } from '../arch/x86_64';
 
+/** reads of at least this many bytes go past the physical page cache (PhysicalDump.copyPhys) */
+const BULK_READ = 64 * 1024;
+
 /**
  * Kernel virtual memory: reads by virtual address through the arch translation and the physical
  * dump. Reads crossing pages translate each page. Every failure is a MemoryError naming the
  * virtual address that failed.
  */
-/** reads of at least this many bytes go past the physical page cache (PhysicalDump.copyPhys) */
-const BULK_READ = 64 * 1024;
-
 export class KernelMemory {
   constructor(
     readonly phys: PhysicalDump,
@@ -22,42 +22,44 @@ export class KernelMemory {
     const off = Number(va & 0xfffn);
     if (off + len <= 4096) return this.readPage(va, len);
     const out = new Uint8Array(len);
-    // a large one-off read (BTF, kallsyms tables) goes by physically contiguous runs, past the page cache
+    // a large one-off read (BTF, kallsyms tables, scans) goes past the physical page cache
     const bulk = len >= BULK_READ && this.phys.copyPhys ? this.phys.copyPhys.bind(this.phys) : null;
     let pos = 0;
     while (pos < len) {
+      // pages that follow each other in physical memory too (the direct map, vmemmap's and the
+      // kernel image's large pages) are one read of the dump: a browser File pays per read
       const cur = va + BigInt(pos);
-      let n = Math.min(len - pos, 4096 - Number(cur & 0xfffn));
-      if (!bulk) {
-        out.set(this.readPage(cur, n), pos);
-        pos += n;
-        continue;
-      }
+      const first = Math.min(len - pos, 4096 - Number(cur & 0xfffn));
       const pa = this.arch.vtop(cur);
+      let n = first;
       while (pos + n < len) {
-        // extend the run while the next page follows physically
-        const next = va + BigInt(pos + n);
         let npa: number;
         try {
-          npa = this.arch.vtop(next);
+          npa = this.arch.vtop(cur + BigInt(n));
         } catch (e) {
-          if (!(e instanceof MemoryError)) throw e;
-          break; // read up to here; the failing page throws on its own turn
+          if (e instanceof MemoryError) break; // read up to here; that page throws on its own turn
+          throw e;
         }
         if (npa !== pa + n) break;
         n += Math.min(len - pos - n, 4096);
       }
-      try {
-        this.phys.copyPhys!(pa, out.subarray(pos, pos + n));
-      } catch (e) {
-        if (e instanceof MemoryError && e.space === 'physical') {
-          // name the virtual address of the page that failed
-          const bad = BigInt(Number(e.address) - pa);
-          throw new MemoryError(e.kind, cur + (bad >= 0n && bad < BigInt(n) ? bad : 0n), 'virtual', `physical 0x${e.address.toString(16)}`);
+      if (n > first) {
+        try {
+          if (bulk) bulk(pa, out.subarray(pos, pos + n));
+          else out.set(this.phys.readPhys(pa, n), pos);
+          pos += n;
+          continue;
+        } catch (e) {
+          if (!(e instanceof MemoryError)) throw e;
+          // a page of the run is missing: page by page below, each failure named as before
         }
-        throw e;
       }
-      pos += n;
+      for (const end = pos + n; pos < end; ) {
+        const at = va + BigInt(pos);
+        const one = Math.min(end - pos, 4096 - Number(at & 0xfffn));
+        out.set(this.readPage(at, one), pos);
+        pos += one;
+      }
     }
     return out;
   }
