@@ -26,9 +26,15 @@ export interface ByteSource {
    * process does not keep a second copy of what it decodes.
    */
   readInto?(offset: number, dest: Uint8Array): number;
+  /**
+   * How far a cache over this medium may read ahead of a sequential run of misses, in bytes
+   * (a URL: every request pays a round trip, so a scan through the file should not pay one per
+   * block). Absent: no read-ahead (local files, where a FileReaderSync call is cheap).
+   */
+  readonly readAheadBytes?: number;
 }
 
-/** A source over another (a cache, a counter): name, size, stats and block size are the inner source's. */
+/** A source over another (a cache, a counter): name, size, stats, block size and read-ahead are the inner source's. */
 export abstract class WrappedSource implements ByteSource {
   constructor(protected readonly inner: ByteSource) {}
   get name(): string {
@@ -42,6 +48,9 @@ export abstract class WrappedSource implements ByteSource {
   }
   get preferredBlockSize(): number | undefined {
     return this.inner.preferredBlockSize;
+  }
+  get readAheadBytes(): number | undefined {
+    return this.inner.readAheadBytes;
   }
   abstract read(offset: number, length: number): Uint8Array;
 }

@@ -7,6 +7,17 @@ import { LruCache } from './lru';
  */
 export class CachedSource extends WrappedSource {
   private cache: LruCache<number, Uint8Array>;
+  /** most blocks one miss may fetch (1: no read-ahead) */
+  private readonly aheadMax: number;
+  /**
+   * Sequential streams of misses being followed (read-ahead): `next` is the block right after
+   * the stream's last fetched run, `window` how many blocks its next miss fetches. Several,
+   * because a scan interleaves streams (kdump: the descriptor table and the page data after it).
+   */
+  private streams: { next: number; window: number }[] = [];
+  private static readonly STREAMS = 4;
+  /** misses that started or continued a read-ahead stream / blocks fetched ahead of need */
+  private aheadStats = { runs: 0, blocksAhead: 0 };
   constructor(
     inner: ByteSource,
     readonly blockSize = 64 * 1024,
@@ -27,19 +38,27 @@ export class CachedSource extends WrappedSource {
         return n;
       };
     }
+    // never more than an eighth of the budget ahead: read-ahead must not flush the cache
+    const ahead = Math.min(inner.readAheadBytes ?? 0, budgetBytes / 8);
+    this.aheadMax = Math.max(1, Math.floor(ahead / blockSize));
   }
   /** present when the inner medium's reads are cheap (ByteSource.readInto) */
   readonly readInto?: (offset: number, dest: Uint8Array) => number;
   override get preferredBlockSize(): number {
     return this.blockSize;
   }
+  /** the cache reads ahead itself: a cache over this one reads memory, nothing to gain */
+  override get readAheadBytes(): undefined {
+    return undefined;
+  }
   get cacheStats() {
-    return { hits: this.cache.hits, misses: this.cache.misses, bytes: this.cache.bytesUsed };
+    return { hits: this.cache.hits, misses: this.cache.misses, bytes: this.cache.bytesUsed, ...this.aheadStats };
   }
 
   private block(index: number): Uint8Array {
     let b = this.cache.get(index);
     if (!b) {
+      if (this.aheadMax > 1) return this.missAhead(index);
       if (this.inner.readInto) {
         // a cache over a cache (the kdump reader's over the program's): one copy, in this one
         const buf = new Uint8Array(Math.max(0, Math.min(this.blockSize, this.size - index * this.blockSize)));
@@ -49,6 +68,41 @@ export class CachedSource extends WrappedSource {
       this.cache.set(index, b);
     }
     return b;
+  }
+
+  /**
+   * A miss on a medium that reads ahead: a miss at (or just past) the end of a stream of
+   * sequential misses doubles that stream's window (up to aheadMax blocks) and fetches the
+   * blocks from `index` on that the cache lacks in one read; any other miss fetches its block
+   * alone and starts a new stream (replacing the oldest). So random reads cost what they did,
+   * and a scan through the file makes log2(aheadMax) small requests, then one per window.
+   */
+  private missAhead(index: number): Uint8Array {
+    let s = this.streams.find((x) => index >= x.next && index < x.next + x.window);
+    if (s) {
+      s.window = Math.min(this.aheadMax, s.window * 2);
+      this.streams.splice(this.streams.indexOf(s), 1);
+    } else s = { next: 0, window: 1 };
+    this.streams.push(s);
+    if (this.streams.length > CachedSource.STREAMS) this.streams.shift();
+    const lastBlock = Math.max(0, Math.ceil(this.size / this.blockSize) - 1);
+    let j = index;
+    while (j - index + 1 < s.window && j < lastBlock && !this.cache.has(j + 1)) j++;
+    s.next = j + 1;
+    if (j > index) {
+      this.aheadStats.runs++;
+      this.aheadStats.blocksAhead += j - index;
+    }
+    const buf = this.inner.read(index * this.blockSize, (j - index + 1) * this.blockSize);
+    let first: Uint8Array | undefined;
+    for (let k = index; k <= j; k++) {
+      const at = (k - index) * this.blockSize;
+      if (at >= buf.length && k > index) break;
+      const b = j === index ? buf : buf.slice(at, Math.min(at + this.blockSize, buf.length));
+      this.cache.set(k, b);
+      first ??= b;
+    }
+    return first!;
   }
 
   read(offset: number, length: number): Uint8Array {

@@ -11,10 +11,17 @@ export class HttpRangeSource implements ByteSource {
   readonly name: string;
   /** a Range request costs a round trip: fetch 256 KiB at a time */
   readonly preferredBlockSize = 256 * 1024;
+  /** and scans through the file fetch up to 4 MiB a request (CachedSource's read-ahead) */
+  readonly readAheadBytes = 4 * 1024 * 1024;
+  /**
+   * The first block, fetched by the probe that learns the size (the header read comes next):
+   * kept until a read inside it, so opening costs no separate round trip for it.
+   */
+  private head: Uint8Array | null = null;
 
   constructor(readonly url: string) {
     this.name = decodeURIComponent(url.split('?')[0].split('/').pop() || url);
-    const probe = this.request(0, 0);
+    const probe = this.request(0, this.preferredBlockSize - 1);
     const cr = probe.getResponseHeader('Content-Range');
     if (probe.status !== 206 || !cr) {
       throw new DumpError(
@@ -26,6 +33,13 @@ export class HttpRangeSource implements ByteSource {
     const m = /\/(\d+)\s*$/.exec(cr);
     if (!m) throw new DumpError(`${url}: the server did not give the file size in Content-Range`);
     this.size = Number(m[1]);
+    const head = new Uint8Array(probe.response as ArrayBuffer);
+    // a server may answer 206 with fewer bytes than asked (the file is shorter): keep what came
+    if (head.byteLength > 0 && head.byteLength <= this.preferredBlockSize) {
+      this.head = head;
+      this.stats.bytesRead += head.byteLength;
+      this.stats.reads++;
+    }
   }
 
   private request(offset: number, last: number): XMLHttpRequest {
@@ -46,6 +60,11 @@ export class HttpRangeSource implements ByteSource {
   read(offset: number, length: number): Uint8Array {
     const end = Math.min(this.size, offset + length);
     if (end <= offset) return new Uint8Array(0);
+    if (this.head && end <= this.head.byteLength) {
+      const h = this.head;
+      this.head = null;
+      return h.subarray(offset, end);
+    }
     const xhr = this.request(offset, end - 1);
     if (xhr.status !== 206) throw new DumpError(`${this.url}: Range read failed with HTTP ${xhr.status}`);
     const buf = new Uint8Array(xhr.response as ArrayBuffer);
