@@ -186,6 +186,9 @@ interface Step {
   memMiB: number | null;
   load: number;
   note?: string;
+  /** the dump's requests and bytes after the step was done, before the next one started */
+  afterRequests: number;
+  afterBytes: number;
 }
 
 async function memory(page: Page): Promise<number | null> {
@@ -228,7 +231,11 @@ async function run(browser: Browser, base: string, proxy: ReturnType<typeof late
         await page.getByRole('textbox', { name: 'dump URL' }).waitFor({ timeout: 120_000 });
       });
     proxy.state.dumpPath = dump.url;
+    // requests made after a step was done (work it left running: the summary's other parts after
+    // the panic shows) until the next step starts are that step's `after` figures
+    let closeAfter: () => void = () => undefined;
     const step = async (name: string, f: () => Promise<string | void>) => {
+      closeAfter();
       if (STEPS_ONLY && !STEPS_ONLY.split(',').some((s) => name.startsWith(s)) && !name.startsWith('open')) return;
       proxy.state.trace.push(`# ${name}`);
       const r0 = proxy.dump.requests;
@@ -236,11 +243,19 @@ async function run(browser: Browser, base: string, proxy: ReturnType<typeof late
       const t0 = Date.now();
       const note = await f();
       const ms = Date.now() - t0;
-      const s: Step = { step: name, ms, requests: proxy.dump.requests - r0, bytes: proxy.dump.bytes - b0, memMiB: null, load: loadavg()[0] };
+      const s: Step = { step: name, ms, requests: proxy.dump.requests - r0, bytes: proxy.dump.bytes - b0, memMiB: null, load: loadavg()[0], afterRequests: 0, afterBytes: 0 };
       const m = await memory(page);
       s.memMiB = m === null ? null : m / 2 ** 20;
       if (note) s.note = note;
       steps.push(s);
+      const ra = proxy.dump.requests;
+      const ba = proxy.dump.bytes;
+      closeAfter = () => {
+        s.afterRequests = proxy.dump.requests - ra;
+        s.afterBytes = proxy.dump.bytes - ba;
+        if (s.afterRequests) console.log(`    after ${name}: +${s.afterRequests} req, +${(s.afterBytes / 2 ** 20).toFixed(1)} MiB`);
+        closeAfter = () => undefined;
+      };
       console.log(
         `  ${name}: ${ms} ms, ${s.requests} req, ${(s.bytes / 2 ** 20).toFixed(1)} MiB, mem ${s.memMiB?.toFixed(0) ?? '?'} MiB, load ${s.load.toFixed(1)}${note ? ` (${note})` : ''}`,
       );
@@ -267,6 +282,8 @@ async function run(browser: Browser, base: string, proxy: ReturnType<typeof late
     });
     await page.getByRole('navigation', { name: 'panels' }).getByText('Console').click();
     await step('search init_task', () => consoleRun(page, 'search init_task'));
+    await page.waitForTimeout(2000);
+    closeAfter();
   } catch (e) {
     // a failed step ends this run, not the bench: the steps so far are kept
     const shot = join(ROOT, `test-results/http-range-failed-${Date.now()}.png`);
@@ -348,7 +365,7 @@ async function main(): Promise<void> {
   const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
   lines.push(`HTTP Range, ${LATENCY} ms added per request, medians of ${RUNS} runs, ${when} UTC${LABEL ? ` — ${LABEL}` : ''}`);
   lines.push('');
-  lines.push('| mode | dump | step | wall (median, runs) | Range requests | MiB transferred | page+workers MiB | load avg |');
+  lines.push('| mode | dump | step | wall (median, runs) | Range requests (+ after the step) | MiB transferred (+ after) | page+workers MiB | load avg |');
   lines.push('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     const names = [...new Set(r.runs.flatMap((x) => x.map((s) => s.step)))];
@@ -357,12 +374,12 @@ async function main(): Promise<void> {
       const ms = ss.map((s) => s.ms);
       const mem = ss.map((s) => s.memMiB).filter((m): m is number => m !== null);
       lines.push(
-        `| ${r.mode} | ${r.dump} | ${n} | ${(median(ms) / 1000).toFixed(2)} s (${ms.map((m) => (m / 1000).toFixed(1)).join(', ')}) | ${median(ss.map((s) => s.requests))} | ${(median(ss.map((s) => s.bytes)) / 2 ** 20).toFixed(1)} | ${mem.length ? median(mem).toFixed(0) : '?'} | ${ss.map((s) => s.load.toFixed(1)).join(', ')} |`,
+        `| ${r.mode} | ${r.dump} | ${n} | ${(median(ms) / 1000).toFixed(2)} s (${ms.map((m) => (m / 1000).toFixed(1)).join(', ')}) | ${median(ss.map((s) => s.requests))} (+${median(ss.map((s) => s.afterRequests))}) | ${(median(ss.map((s) => s.bytes)) / 2 ** 20).toFixed(1)} (+${(median(ss.map((s) => s.afterBytes)) / 2 ** 20).toFixed(1)}) | ${mem.length ? median(mem).toFixed(0) : '?'} | ${ss.map((s) => s.load.toFixed(1)).join(', ')} |`,
       );
     }
     const peaks = r.runs.map((x) => Math.max(0, ...x.map((s) => s.memMiB ?? 0)));
-    const total = r.runs.map((x) => x.reduce((a, s) => a + s.requests, 0));
-    const bytes = r.runs.map((x) => x.reduce((a, s) => a + s.bytes, 0));
+    const total = r.runs.map((x) => x.reduce((a, s) => a + s.requests + s.afterRequests, 0));
+    const bytes = r.runs.map((x) => x.reduce((a, s) => a + s.bytes + s.afterBytes, 0));
     lines.push(
       `| ${r.mode} | ${r.dump} | all steps | | ${median(total)} | ${(median(bytes) / 2 ** 20).toFixed(1)} | peak ${median(peaks).toFixed(0)} | |`,
     );
