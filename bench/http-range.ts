@@ -244,12 +244,12 @@ async function run(browser: Browser, base: string, proxy: ReturnType<typeof late
       const note = await f();
       const ms = Date.now() - t0;
       const s: Step = { step: name, ms, requests: proxy.dump.requests - r0, bytes: proxy.dump.bytes - b0, memMiB: null, load: loadavg()[0], afterRequests: 0, afterBytes: 0 };
+      const ra = proxy.dump.requests;
+      const ba = proxy.dump.bytes;
       const m = await memory(page);
       s.memMiB = m === null ? null : m / 2 ** 20;
       if (note) s.note = note;
       steps.push(s);
-      const ra = proxy.dump.requests;
-      const ba = proxy.dump.bytes;
       closeAfter = () => {
         s.afterRequests = proxy.dump.requests - ra;
         s.afterBytes = proxy.dump.bytes - ba;
