@@ -16,7 +16,7 @@ export class CachedSource extends WrappedSource {
    */
   private streams: { next: number; window: number }[] = [];
   private static readonly STREAMS = 4;
-  /** misses that started or continued a read-ahead stream / blocks fetched ahead of need */
+  /** misses that fetched blocks ahead (runs) and how many blocks they fetched ahead of the one asked for */
   private aheadStats = { runs: 0, blocksAhead: 0 };
   constructor(
     inner: ByteSource,
