@@ -8,6 +8,12 @@ export class BlobSource implements ByteSource {
   readonly size: number;
   readonly name: string;
   private reader: { readAsArrayBuffer(b: Blob): ArrayBuffer };
+  /**
+   * Cache blocks of 64 KiB, not the 16 KiB default: each FileReaderSync call costs about a
+   * millisecond whatever its size (Chromium, more under load), so fewer, larger reads win. On the
+   * 8 GiB unfiltered ELF, `ps` makes 961 reads of 63 MB instead of 3014 of 49 MB.
+   */
+  readonly preferredBlockSize = 64 * 1024;
 
   constructor(private blob: Blob, name?: string) {
     if (typeof FileReaderSync === 'undefined') {
