@@ -45,13 +45,11 @@ export interface SearchResult {
 }
 
 /**
- * Most pages read at once (16 MiB): a run of pages the dump has is read in one call. Each read of
- * a browser File (FileReaderSync) costs milliseconds whatever its size, and its throughput grows
- * with the read's size (Chromium 156 on this machine, under load: 31 ms per MiB read 1 MiB at a
- * time, 10 ms per MiB read 64 MiB at once), so an unfiltered 8 GiB ELF is read in 512 calls, not
- * 8192.
+ * Pages read at once by default (1 MiB): a run of pages the dump has is read in one call, up to
+ * the source's `scanReadSize` when it says one (16 MiB for a browser File, whose every
+ * FileReaderSync call costs milliseconds, its throughput growing with the read's size).
  */
-const READ_PAGES = 4096;
+const READ_PAGES = 256;
 
 /** How many pages from `pa` (at most `max`) the dump has, one after the other. */
 function presentRun(prog: Program, pa: number, max: number): number {
@@ -103,6 +101,7 @@ export function searchMemory(prog: Program, value: bigint, opts: SearchOptions =
   const rLo = range ? Number(range[0] & 0xffffffffn) : 0;
   const rEnd = range ? rLo + Number(range[1] - range[0]) : 0;
   let done = 0;
+  const readPages = Math.max(READ_PAGES, Math.floor((prog.src.scanReadSize ?? 0) / 4096));
   for (const r of ranges) {
     const s0 = Math.max(r.start, lo0);
     const e0 = Math.min(r.end, hi0);
@@ -110,7 +109,7 @@ export function searchMemory(prog: Program, value: bigint, opts: SearchOptions =
       // a run of present pages is read at once (one read of the file instead of one per page:
       // a browser's FileReaderSync read costs milliseconds whatever its size); a page the dump
       // lacks is a run of its own, counted missing below
-      const max = Math.min(READ_PAGES, Math.ceil((e0 - pa) / 4096));
+      const max = Math.min(readPages, Math.ceil((e0 - pa) / 4096));
       const n = Math.max(1, presentRun(prog, pa, max));
       const run = readRun(prog, pa, n);
       for (let k = 0; k < n; k++, pa += 4096) {

@@ -14,6 +14,12 @@ export class BlobSource implements ByteSource {
    * 8 GiB unfiltered ELF, `ps` makes 961 reads of 63 MB instead of 3014 of 49 MB.
    */
   readonly preferredBlockSize = 64 * 1024;
+  /**
+   * Long scans read 16 MiB at once: Chromium's FileReaderSync throughput grows with the read's
+   * size (on this machine, under load: 31 ms per MiB read 1 MiB at a time, 10 ms per MiB read
+   * 64 MiB at once); a search of an unfiltered 8 GiB ELF took 358 s with 1 MiB reads, 72 s with these.
+   */
+  readonly scanReadSize = 16 << 20;
 
   constructor(private blob: Blob, name?: string) {
     if (typeof FileReaderSync === 'undefined') {

@@ -26,6 +26,12 @@ export interface ByteSource {
    * process does not keep a second copy of what it decodes.
    */
   readInto?(offset: number, dest: Uint8Array): number;
+  /**
+   * The read size for long sequential scans (a search of all memory): large for a browser File,
+   * whose FileReaderSync calls cost milliseconds each; absent: 1 MiB (Node, where a fresh 16 MiB
+   * buffer per read costs more than the calls it saves).
+   */
+  readonly scanReadSize?: number;
 }
 
 /** A source over another (a cache, a counter): name, size, stats and block size are the inner source's. */
@@ -42,6 +48,9 @@ export abstract class WrappedSource implements ByteSource {
   }
   get preferredBlockSize(): number | undefined {
     return this.inner.preferredBlockSize;
+  }
+  get scanReadSize(): number | undefined {
+    return this.inner.scanReadSize;
   }
   abstract read(offset: number, length: number): Uint8Array;
 }
