@@ -724,7 +724,6 @@ export class EngineApi {
     }
   }
 
-  /** The commands this engine build has (the console's help and completion). */
   /**
    * Resolves once this worker has loaded (its module parsed) and the disassembler's wasm is in:
    * the app asks at page load, so neither is paid after the user picks a dump (the first
@@ -739,6 +738,7 @@ export class EngineApi {
     }
   }
 
+  /** The commands this engine build has (the console's help and completion). */
   commands(): CommandInfo[] {
     return listCommands().map((c) => ({ name: c.name, aliases: c.aliases ?? [], summary: c.summary, usage: c.usage, split: !!c.split }));
   }
