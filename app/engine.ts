@@ -86,6 +86,20 @@ function api(): Remote<EngineApi> {
   return remote;
 }
 
+/**
+ * Start the engine worker now (page load), not when the first dump is picked: its module and
+ * the disassembler's wasm load while the user chooses a file, and the first dump's summary does
+ * not wait behind them. Resolves when the worker is ready (the page marks it on <html
+ * data-engine="ready">).
+ */
+export async function warmEngine(): Promise<void> {
+  try {
+    await api().warm();
+  } catch {
+    /* a worker that cannot load reports itself through onEngineCrash */
+  }
+}
+
 export function onEngineCrash(l: (msg: string) => void): void {
   crashListeners.push(l);
 }

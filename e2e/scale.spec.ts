@@ -1,7 +1,8 @@
 /**
  * Scale measurement (logged, not asserted: the machine is shared) on a large dump made with
  * `fixtures/make-dump.sh scale-8g` (8 GiB guest, 3000 extra tasks, makedumpfile -d 31; too big
- * for git: SCALE_DUMP=/path/to/vmcore.kdump-zlib). In Chromium: drop -> panic summary on screen,
+ * for git: SCALE_DUMP=/path/to/vmcore.kdump-zlib) or `fixtures/make-dump.sh scale-8g-elf` (the
+ * same guest as QEMU's unfiltered 8 GiB ELF: SCALE_DUMP=/work/fixtures-out/scale-8g-elf/vmcore.elf). In Chromium: drop -> panic summary on screen,
  * then console `ps`, `bt -a`, `kmem -s`, the slab map of the largest cache (Slabs panel: kmem -S
  * --full and slabcheck of it), and a search of all memory; page + workers memory
  * (performance.measureUserAgentSpecificMemory, sampled after each step) and main-thread long tasks.
@@ -69,6 +70,9 @@ test('scale: open, ps, bt -a, kmem -s, slab map of the largest cache, search (lo
     }).observe({ type: 'longtask', buffered: true });
   });
   await page.goto('/');
+  // the clock starts when the file is chosen in a loaded app: the engine worker (started at page
+  // load, app/engine.ts warmEngine) is up, as it is by the time a user has picked a file
+  await page.locator('html[data-engine=ready]').waitFor({ state: 'attached', timeout: 120_000 });
   const t0 = Date.now();
   await page.getByTestId('file-input').setInputFiles(DUMP);
   await expect(page.getByTestId('panic')).toBeVisible({ timeout: 300_000 });

@@ -27,6 +27,7 @@ import { openDebugFile } from './kernel/dwarf/module';
 import { kernelAddressLayout, rangeOf, type AddressLayout } from './analysis/layout';
 import type { WhatisResult } from './commands/whatis';
 import { programDts } from './script/dts';
+import { initDisassembler } from './analysis/disasm';
 
 export type { Unavailable } from './kernel/program';
 // JSON shapes of commands the UI reads (type-only: nothing of the engine is bundled into the UI)
@@ -720,6 +721,20 @@ export class EngineApi {
       return out;
     } catch (e) {
       return { ...out, error: oneLine(e) };
+    }
+  }
+
+  /**
+   * Resolves once this worker has loaded (its module parsed) and the disassembler's wasm is in:
+   * the app asks at page load, so neither is paid after the user picks a dump (the first
+   * command would otherwise wait behind them). true when the disassembler loaded.
+   */
+  async warm(): Promise<boolean> {
+    try {
+      await initDisassembler();
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -44,13 +44,23 @@ export interface SearchResult {
   truncated: boolean;
 }
 
-/** Pages read at once when all of them are in the dump (1 MiB). */
+/**
+ * Pages read at once by default (1 MiB): a run of pages the dump has is read in one call, up to
+ * the source's `scanReadSize` when it says one (16 MiB for a browser File, whose every
+ * FileReaderSync call costs milliseconds, its throughput growing with the read's size).
+ */
 const READ_PAGES = 256;
 
-/** `n` pages from `pa` in one read when the dump has every one of them whole; else null (page by page). */
+/** How many pages from `pa` (at most `max`) the dump has, one after the other. */
+function presentRun(prog: Program, pa: number, max: number): number {
+  let n = 0;
+  while (n < max && prog.phys.hasPage(pa + n * 4096)) n++;
+  return n;
+}
+
+/** `n` pages from `pa` in one read; null when it fails (then page by page, each page's error counted). */
 function readRun(prog: Program, pa: number, n: number): Uint8Array | null {
   if (n < 2) return null;
-  for (let i = 0; i < n; i++) if (!prog.phys.hasPage(pa + i * 4096)) return null;
   try {
     const b = prog.phys.readPhys(pa, n * 4096);
     return b.length === n * 4096 ? b : null;
@@ -91,13 +101,16 @@ export function searchMemory(prog: Program, value: bigint, opts: SearchOptions =
   const rLo = range ? Number(range[0] & 0xffffffffn) : 0;
   const rEnd = range ? rLo + Number(range[1] - range[0]) : 0;
   let done = 0;
+  const readPages = Math.max(READ_PAGES, Math.floor((prog.src.scanReadSize ?? 0) / 4096));
   for (const r of ranges) {
     const s0 = Math.max(r.start, lo0);
     const e0 = Math.min(r.end, hi0);
     for (let pa = s0 - (s0 % 4096); pa < e0; ) {
       // a run of present pages is read at once (one read of the file instead of one per page:
-      // a browser's FileReaderSync read costs about a millisecond whatever its size)
-      const n = Math.min(READ_PAGES, Math.ceil((e0 - pa) / 4096));
+      // a browser's FileReaderSync read costs milliseconds whatever its size); a page the dump
+      // lacks is a run of its own, counted missing below
+      const max = Math.min(readPages, Math.ceil((e0 - pa) / 4096));
+      const n = Math.max(1, presentRun(prog, pa, max));
       const run = readRun(prog, pa, n);
       for (let k = 0; k < n; k++, pa += 4096) {
         if ((++done & 255) === 0) {

@@ -1186,7 +1186,10 @@ export function cacheSlabs(prog: Program, c: SlabCache, opts: { walkPages?: bool
 
 /**
  * Visit every slab (head) page of the memory map, drgn's for_each_slab: reads struct pages in
- * 4 KiB chunks over the physical ranges of the dump. Memory bounded; cancellable.
+ * chunks of 8 of the file cache's blocks (one file read each, kept in the cache for the slab
+ * reads that follow: 512 KiB of struct pages per browser FileReaderSync call, not 64 KiB), a
+ * chunk that cannot be read whole again in 4 KiB pieces, over the physical ranges of the dump.
+ * Memory bounded; cancellable.
  */
 export function forEachSlabPage(
   prog: Program,
@@ -1211,27 +1214,43 @@ export function forEachSlabPage(
     if (b > a) totalPages += b - a;
   }
   let done = 0;
-  const perChunk = Math.max(1, Math.floor(4096 / L.pageSize));
+  const small = Math.max(1, Math.floor(4096 / L.pageSize));
+  // 8 blocks: CachedSource reads up to 9 missing blocks in one call and keeps them (a chunk that
+  // is not block aligned in the file spans 9)
+  const perChunk = small * Math.max(1, Math.floor((8 * (prog.src.preferredBlockSize ?? 4096)) / 4096));
+  const visitPages = (pfn: number, n: number): boolean => {
+    const base = L.vmemmap + BigInt(pfn) * BigInt(L.pageSize);
+    const b = prog.mem.tryRead(base, n * L.pageSize);
+    if (!b) return false;
+    for (let i = 0; i < n; i++) {
+      const o = i * L.pageSize;
+      if (u64(b, o + L.page.compound_head) & 1n) continue; // tail page
+      if (!pageBytesIsSlab(prog, b, o)) continue;
+      try {
+        visit(readSlab(prog, base + BigInt(o)));
+      } catch (e) {
+        if (!(e instanceof MemoryError)) throw e;
+      }
+    }
+    return true;
+  };
+  let chunks = 0;
   for (const r of ranges) {
     const [first, last] = span(r);
-    for (let pfn = first; pfn < last; pfn += perChunk) {
+    for (let pfn = first; pfn < last; ) {
       if (opts.cancelled?.()) return;
-      const n = Math.min(perChunk, last - pfn);
-      const base = L.vmemmap + BigInt(pfn) * BigInt(L.pageSize);
-      const b = prog.mem.tryRead(base, n * L.pageSize);
-      done += n;
-      if (!b) continue;
-      for (let i = 0; i < n; i++) {
-        const o = i * L.pageSize;
-        if (u64(b, o + L.page.compound_head) & 1n) continue; // tail page
-        if (!pageBytesIsSlab(prog, b, o)) continue;
-        try {
-          visit(readSlab(prog, base + BigInt(o)));
-        } catch (e) {
-          if (!(e instanceof MemoryError)) throw e;
+      // chunks start at multiples of perChunk (aligned in the memory map), the first may be short
+      const n = Math.min(perChunk - (pfn % perChunk), last - pfn);
+      if (n > small && !visitPages(pfn, n)) {
+        // a hole in the memory map (or the dump) somewhere in the chunk: 4 KiB at a time
+        for (let q = pfn; q < pfn + n; q += small) {
+          if (opts.cancelled?.()) return;
+          visitPages(q, Math.min(small, pfn + n - q));
         }
-      }
-      if (opts.onProgress && (pfn - first) % (perChunk * 256) === 0) opts.onProgress(done, totalPages);
+      } else if (n <= small) visitPages(pfn, n);
+      pfn += n;
+      done += n;
+      if (opts.onProgress && ++chunks % Math.max(1, Math.floor((small * 256) / perChunk)) === 0) opts.onProgress(done, totalPages);
     }
   }
   opts.onProgress?.(done, totalPages);

@@ -8,6 +8,18 @@ export class BlobSource implements ByteSource {
   readonly size: number;
   readonly name: string;
   private reader: { readAsArrayBuffer(b: Blob): ArrayBuffer };
+  /**
+   * Cache blocks of 64 KiB, not the 16 KiB default: each FileReaderSync call costs about a
+   * millisecond whatever its size (Chromium, more under load), so fewer, larger reads win. On the
+   * 8 GiB unfiltered ELF, `ps` makes 961 reads of 63 MB instead of 3014 of 49 MB.
+   */
+  readonly preferredBlockSize = 64 * 1024;
+  /**
+   * Long scans read 16 MiB at once: Chromium's FileReaderSync throughput grows with the read's
+   * size (on this machine, under load: 31 ms per MiB read 1 MiB at a time, 10 ms per MiB read
+   * 64 MiB at once); a search of an unfiltered 8 GiB ELF took 358 s with 1 MiB reads, 72 s with these.
+   */
+  readonly scanReadSize = 16 << 20;
 
   constructor(private blob: Blob, name?: string) {
     if (typeof FileReaderSync === 'undefined') {

@@ -32,6 +32,12 @@ export interface ByteSource {
    * block). Absent: no read-ahead (local files, where a FileReaderSync call is cheap).
    */
   readonly readAheadBytes?: number;
+  /**
+   * The read size for long sequential scans (a search of all memory): large for a browser File,
+   * whose FileReaderSync calls cost milliseconds each; absent: 1 MiB (Node, where a fresh 16 MiB
+   * buffer per read costs more than the calls it saves).
+   */
+  readonly scanReadSize?: number;
 }
 
 /** A source over another (a cache, a counter): name, size, stats, block size and read-ahead are the inner source's. */
@@ -51,6 +57,9 @@ export abstract class WrappedSource implements ByteSource {
   }
   get readAheadBytes(): number | undefined {
     return this.inner.readAheadBytes;
+  }
+  get scanReadSize(): number | undefined {
+    return this.inner.scanReadSize;
   }
   abstract read(offset: number, length: number): Uint8Array;
 }
