@@ -58,10 +58,19 @@ function presentRun(prog: Program, pa: number, max: number): number {
   return n;
 }
 
-/** `n` pages from `pa` in one read; null when it fails (then page by page, each page's error counted). */
-function readRun(prog: Program, pa: number, n: number): Uint8Array | null {
+/**
+ * `n` pages from `pa` in one read, into `scratch` (reused run after run: past the page cache, no
+ * fresh buffer per run) when the dump can; null when it fails (then page by page, each page's
+ * error counted).
+ */
+function readRun(prog: Program, pa: number, n: number, scratch: Uint8Array): Uint8Array | null {
   if (n < 2) return null;
   try {
+    if (prog.phys.copyPhys) {
+      const b = scratch.subarray(0, n * 4096);
+      prog.phys.copyPhys(pa, b);
+      return b;
+    }
     const b = prog.phys.readPhys(pa, n * 4096);
     return b.length === n * 4096 ? b : null;
   } catch (e) {
@@ -102,6 +111,7 @@ export function searchMemory(prog: Program, value: bigint, opts: SearchOptions =
   const rEnd = range ? rLo + Number(range[1] - range[0]) : 0;
   let done = 0;
   const readPages = Math.max(READ_PAGES, Math.floor((prog.src.scanReadSize ?? 0) / 4096));
+  let scratch: Uint8Array | undefined;
   for (const r of ranges) {
     const s0 = Math.max(r.start, lo0);
     const e0 = Math.min(r.end, hi0);
@@ -111,7 +121,7 @@ export function searchMemory(prog: Program, value: bigint, opts: SearchOptions =
       // lacks is a run of its own, counted missing below
       const max = Math.min(readPages, Math.ceil((e0 - pa) / 4096));
       const n = Math.max(1, presentRun(prog, pa, max));
-      const run = readRun(prog, pa, n);
+      const run = readRun(prog, pa, n, (scratch ??= new Uint8Array(readPages * 4096)));
       for (let k = 0; k < n; k++, pa += 4096) {
         if ((++done & 255) === 0) {
           if (opts.cancel?.cancelled) throw new Cancelled();
