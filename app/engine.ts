@@ -93,6 +93,8 @@ function api(): Remote<EngineApi> {
  * data-engine="ready">).
  */
 export async function warmEngine(): Promise<void> {
+  // the command list too: which lines run on the scan workers (runJob then routes without a turn)
+  void splitCommandNames();
   try {
     await api().warm();
   } catch {
@@ -320,13 +322,17 @@ function scanSession(w: ScanWorker, session: string): Promise<string> {
 }
 
 let splitNames: Promise<Set<string>> | null = null;
-/** Whether the line's command runs in parts (asked of the engine once: `CommandInfo.split`). */
-async function isSplitLine(line: string): Promise<boolean> {
+function splitCommandNames(): Promise<Set<string>> {
   splitNames ??= api()
     .commands()
     .then((cs) => new Set(cs.filter((c) => c.split).flatMap((c) => [c.name, ...c.aliases])));
+  return splitNames;
+}
+
+/** Whether the line's command runs in parts (asked of the engine once: `CommandInfo.split`). */
+async function isSplitLine(line: string): Promise<boolean> {
   const first = line.trim().split(/\s+/).find((w) => w !== '--json');
-  return !!first && (await splitNames).has(first);
+  return !!first && (await splitCommandNames()).has(first);
 }
 
 /**
