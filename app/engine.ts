@@ -208,7 +208,10 @@ export function runJob(
   const result = (async (): Promise<RunResult> => {
     try {
       // a split scan (search, slabcheck) runs on the scan workers: its answer comes whole, not streamed
-      if (sources.has(session) && (await isSplitLine(line))) {
+      // (no await when the split commands are known: the line goes to the engine in this turn,
+      // ahead of what the next render asks)
+      const first = commandWord(line);
+      if (sources.has(session) && (splitKnown ? !!first && splitKnown.has(first) : await isSplitLine(line))) {
         const r = await runScan(session, line, jobId, flag, scan, onProgress, opts);
         if (r) return r;
       }
@@ -322,16 +325,20 @@ function scanSession(w: ScanWorker, session: string): Promise<string> {
 }
 
 let splitNames: Promise<Set<string>> | null = null;
+/** the names once known: runJob then sends a line to the engine without waiting a turn */
+let splitKnown: Set<string> | null = null;
 function splitCommandNames(): Promise<Set<string>> {
   splitNames ??= api()
     .commands()
-    .then((cs) => new Set(cs.filter((c) => c.split).flatMap((c) => [c.name, ...c.aliases])));
+    .then((cs) => (splitKnown = new Set(cs.filter((c) => c.split).flatMap((c) => [c.name, ...c.aliases]))));
   return splitNames;
 }
 
+const commandWord = (line: string) => line.trim().split(/\s+/).find((w) => w !== '--json');
+
 /** Whether the line's command runs in parts (asked of the engine once: `CommandInfo.split`). */
 async function isSplitLine(line: string): Promise<boolean> {
-  const first = line.trim().split(/\s+/).find((w) => w !== '--json');
+  const first = commandWord(line);
   return !!first && (await splitCommandNames()).has(first);
 }
 

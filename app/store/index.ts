@@ -124,6 +124,9 @@ export interface AppState {
 
 let nextId = 1;
 
+/** The summary's first request (its headline: the oops as logged); the store sends it on open. */
+export const SUMMARY_HEADLINE = 'oops -n --json';
+
 /** Lines console commands streamed so far, by console entry id, while they run (ConsolePanel reads them on useLiveTick). */
 export const liveLines = new Map<number, string[][]>();
 export const useLiveTick = create<{ tick: number }>()(() => ({ tick: 0 }));
@@ -182,6 +185,9 @@ export const useApp = create<AppState>()((set, get) => {
       notice,
       replaceUrl: wanted !== null,
     }));
+    // the summary's headline is asked for now, before React renders the new tab: the engine
+    // answers it while the page paints (the panel's own request then finds it running)
+    if (view.panel === DEFAULT_VIEW.panel) get().ensureCommand(summary.session, SUMMARY_HEADLINE);
     // the address layout (which numbers are links) after the first view's commands: the engine
     // runs one request at a time, and the summary's headline must not wait behind it
     setTimeout(() => {

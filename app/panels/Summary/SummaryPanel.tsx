@@ -7,7 +7,7 @@
  */
 import { useEffect, useState, type ReactNode } from 'react';
 import type { Tab } from '../../store';
-import { useApp } from '../../store';
+import { useApp, SUMMARY_HEADLINE } from '../../store';
 import { fileCheck, type FileCheck, type OopsReportJson, type SysJson } from '../../engine';
 import { resultJson } from '../../results';
 import { formatHash } from '../../permalink';
@@ -70,7 +70,7 @@ const REG_ORDER = ['RIP', 'RSP', 'EFLAGS', 'RAX', 'RBX', 'RCX', 'RDX', 'RSI', 'R
 function Oops({ tab, sys }: { tab: Tab; sys: SysJson | undefined }) {
   // -n: the report as logged, without the checks against memory (those cost a symbol table; the
   // console's `oops` has them): the headline is the first thing the user waits for
-  const st = useCommand(tab, 'oops -n --json');
+  const st = useCommand(tab, SUMMARY_HEADLINE);
   const navigate = useApp((s) => s.navigate);
   const fp = tab.summary.fingerprint;
   if (!st || st.status === 'running') return <div className="dim">reading the oops from the log…</div>;
