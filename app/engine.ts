@@ -210,8 +210,7 @@ export function runJob(
       // a split scan (search, slabcheck) runs on the scan workers: its answer comes whole, not streamed
       // (no await when the split commands are known: the line goes to the engine in this turn,
       // ahead of what the next render asks)
-      const first = commandWord(line);
-      if (sources.has(session) && (splitKnown ? !!first && splitKnown.has(first) : await isSplitLine(line))) {
+      if (sources.has(session) && (splitKnown ? splitsBy(splitKnown, line) : await isSplitLine(line))) {
         const r = await runScan(session, line, jobId, flag, scan, onProgress, opts);
         if (r) return r;
       }
@@ -324,22 +323,29 @@ function scanSession(w: ScanWorker, session: string): Promise<string> {
   return p;
 }
 
-let splitNames: Promise<Set<string>> | null = null;
+/** split command name -> the words a line of it needs to run in parts ([]: none) */
+type SplitNames = Map<string, string[]>;
+let splitNames: Promise<SplitNames> | null = null;
 /** the names once known: runJob then sends a line to the engine without waiting a turn */
-let splitKnown: Set<string> | null = null;
-function splitCommandNames(): Promise<Set<string>> {
+let splitKnown: SplitNames | null = null;
+function splitCommandNames(): Promise<SplitNames> {
   splitNames ??= api()
     .commands()
-    .then((cs) => (splitKnown = new Set(cs.filter((c) => c.split).flatMap((c) => [c.name, ...c.aliases]))));
+    .then((cs) => (splitKnown = new Map(cs.filter((c) => c.split).flatMap((c) => [c.name, ...c.aliases].map((n) => [n, c.splitOnly ?? []])))));
   return splitNames;
 }
 
-const commandWord = (line: string) => line.trim().split(/\s+/).find((w) => w !== '--json');
+/** Whether the line runs in parts, by its words (the engine's CommandInfo.split and splitOnly). */
+function splitsBy(names: SplitNames, line: string): boolean {
+  const words = line.split('|')[0].trim().split(/\s+/);
+  const first = words.find((w) => w !== '--json');
+  const only = first !== undefined ? names.get(first) : undefined;
+  return only !== undefined && only.every((w) => words.includes(w));
+}
 
 /** Whether the line's command runs in parts (asked of the engine once: `CommandInfo.split`). */
 async function isSplitLine(line: string): Promise<boolean> {
-  const first = commandWord(line);
-  return !!first && (await splitCommandNames()).has(first);
+  return splitsBy(await splitCommandNames(), line);
 }
 
 /**

@@ -180,8 +180,10 @@ export interface CommandInfo {
   aliases: string[];
   summary: string;
   usage: string;
-  /** the command runs in parts on the scan workers (search over all memory, slabcheck) */
+  /** the command runs in parts on the scan workers (search over all memory, slabcheck, kmem -S --full) */
   split: boolean;
+  /** words a line of it must have to run in parts (kmem: -S and --full) */
+  splitOnly?: string[];
 }
 
 export type { PartResult };
@@ -740,7 +742,7 @@ export class EngineApi {
 
   /** The commands this engine build has (the console's help and completion). */
   commands(): CommandInfo[] {
-    return listCommands().map((c) => ({ name: c.name, aliases: c.aliases ?? [], summary: c.summary, usage: c.usage, split: !!c.split }));
+    return listCommands().map((c) => ({ name: c.name, aliases: c.aliases ?? [], summary: c.summary, usage: c.usage, split: !!c.split, ...(c.split?.only ? { splitOnly: c.split.only } : {}) }));
   }
 
   /**

@@ -1173,15 +1173,69 @@ export function cacheSlabs(prog: Program, c: SlabCache, opts: { walkPages?: bool
       });
     return { node: n, partial: rd(n.partial.entries, 'node-partial'), full: n.full ? rd(n.full.entries, 'node-full') : null };
   });
-  let untracked: SlabObjects[] | null = null;
-  if (opts.walkPages) {
-    untracked = [];
-    forEachSlabPage(prog, (slab) => {
-      if (slab.cache !== c.address || listed.has(slab.address)) return;
-      untracked!.push(slabObjects(prog, c, slab, 'pagewalk'));
-    }, opts);
-  }
+  const untracked = opts.walkPages ? untrackedSlabs(prog, c, opts, listed) : null;
   return { cache: c, cpus, nodes, untracked };
+}
+
+/** The slabs of a cache that its CPUs and nodes list (active, CPU partial, node partial and full lists). */
+export function listedSlabAddresses(prog: Program, c: SlabCache): Set<bigint> {
+  const listed = new Set<bigint>();
+  for (const cs of cpuSlabs(prog, c)) {
+    if (cs.slab) listed.add(cs.slab.address);
+    for (const p of cs.partial) listed.add(p.address);
+  }
+  for (const n of cacheNodes(prog, c)) {
+    for (const a of n.partial.entries) listed.add(a);
+    for (const a of n.full?.entries ?? []) listed.add(a);
+  }
+  return listed;
+}
+
+/**
+ * The slabs of a cache no list holds (SLUB tracks no full slabs without SLAB_STORE_USER), found by
+ * walking the struct pages of page frames [pfnStart, pfnEnd) (all of them by default; a part of
+ * a split scan otherwise), in page frame order. `listed`: the cache's listed slabs when known.
+ */
+export function untrackedSlabs(
+  prog: Program,
+  c: SlabCache,
+  opts: { onProgress?: (d: number, t: number) => void; cancelled?: () => boolean; pfnStart?: number; pfnEnd?: number } = {},
+  listed: Set<bigint> = listedSlabAddresses(prog, c),
+): SlabObjects[] {
+  const out: SlabObjects[] = [];
+  forEachSlabPage(prog, (slab) => {
+    if (slab.cache !== c.address || listed.has(slab.address)) return;
+    out.push(slabObjects(prog, c, slab, 'pagewalk'));
+  }, opts);
+  return out;
+}
+
+/**
+ * Page frame ranges [start, end) of about equal numbers of present pages over the dump's physical
+ * memory, in order, about `want` of them (the parts of a split scan of struct pages); the last
+ * runs to the end.
+ */
+export function pageFrameParts(prog: Program, want: number): Array<{ start: number; end: number }> {
+  const ps = prog.info.pageSize;
+  const spans = prog.phys.ranges().map((r) => [Math.floor(r.start / ps), Math.ceil(r.end / ps)]);
+  const pages = spans.reduce((n, [a, b]) => n + (b - a), 0);
+  const per = Math.max(1, Math.ceil(pages / Math.max(1, want)));
+  const cuts: number[] = [];
+  let count = 0;
+  for (const [a, b] of spans) {
+    for (let pfn = a; pfn < b; ) {
+      const take = Math.min(per - count, b - pfn);
+      pfn += take;
+      count += take;
+      if (count >= per) {
+        cuts.push(pfn);
+        count = 0;
+      }
+    }
+  }
+  if (cuts.length && count === 0) cuts.pop(); // the last part runs to the end
+  const bounds = [0, ...cuts, Number.MAX_SAFE_INTEGER];
+  return bounds.slice(0, -1).map((start, i) => ({ start, end: bounds[i + 1] }));
 }
 
 /**

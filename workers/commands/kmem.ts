@@ -17,7 +17,7 @@
 import type { Program } from '../kernel/program';
 import { TextOut } from './result';
 import {
-  listCaches, cacheUsage, findCache, cacheSlabs,
+  listCaches, cacheUsage, findCache, cacheSlabs, untrackedSlabs, pageFrameParts,
   type CacheUsage, type SlabObjects, type SlabCache,
   cpuSheaves, nodeBarns,
 } from '../analysis/slab';
@@ -27,7 +27,7 @@ import { PAGE_HEADER } from './vtop';
 import { taskList, taskStateBits, panicTask, type TaskInfo, type TaskStateBits } from '../analysis/tasks';
 import { kmemV, kmemI } from './kmeminfo';
 import { kmemZ, kmemBigV, kmemF, kmemP } from './kmemzone';
-import { CommandError, registerCommand, parseFlags, checkCancel, type CommandContext, type CommandResult } from './registry';
+import { CommandError, registerCommand, parseFlags, checkCancel, runSplit, type CommandContext, type CommandResult, type CommandSplit } from './registry';
 import { expectedError } from '../errors';
 import { readPrintk, sysrqCrash } from '../analysis/printk';
 
@@ -138,16 +138,28 @@ function soJson(c: SlabCache, s: SlabObjects): SlabJson {
   };
 }
 
-function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResult {
+function bigSCache(ctx: CommandContext, name: string): SlabCache {
   const prog = ctx.prog;
   const c = findCache(prog, name) ?? (/^(0x)?[0-9a-f]+$/i.test(name) ? findCache(prog, BigInt(name.startsWith('0x') ? name : '0x' + name)) : null);
   if (!c) throw new CommandError(`kmem: invalid slab cache: ${name}`);
+  return c;
+}
+
+/** A slab found by the page walk of `kmem -S --full`, as printed (text lines) and in the JSON. */
+interface UntrackedSlab {
+  lines: string[];
+  json: SlabJson;
+}
+
+/**
+ * `kmem -S <cache>`; with `untracked` (--full), the slabs found by walking every struct page, in
+ * page frame order (made by the parts of `kmemSplit`).
+ */
+function kmemBigS(ctx: CommandContext, name: string, untracked: UntrackedSlab[] | null): CommandResult {
+  const prog = ctx.prog;
+  const c = bigSCache(ctx, name);
   const u = cacheUsage(prog, c);
-  const list = cacheSlabs(prog, c, {
-    walkPages: full,
-    onProgress: (d, t) => ctx.progress?.(d, t, 'walking struct pages'),
-    cancelled: () => !!ctx.cancel?.cancelled,
-  });
+  const list = cacheSlabs(prog, c);
   checkCancel(ctx);
   // the text streams out as it is made (console, CLI); the JSON below is whole
   const L = new TextOut(ctx.emit);
@@ -194,9 +206,9 @@ function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResu
     else L.push(SLAB_HEADER, ...n.full.map((s) => slabLine(s, n.node.node)));
     if (n.node.full?.problem) L.push(`  kmem: full list: ${n.node.full.problem.message}`);
   }
-  if (list.untracked) {
-    L.push('', `FULL SLABS NOT TRACKED BY SLUB (found by walking every struct page): ${list.untracked.length}`);
-    for (const s of list.untracked) L.push(SLAB_HEADER, slabLine(s), '  FREE / [ALLOCATED]', ...objectLines(c, s));
+  if (untracked) {
+    L.push('', `FULL SLABS NOT TRACKED BY SLUB (found by walking every struct page): ${untracked.length}`);
+    for (const s of untracked) L.push(...s.lines);
   }
   L.push(''); // crash ends kmem -S with an empty line
   const json: KmemCacheJson = {
@@ -210,7 +222,7 @@ function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResu
       partial: n.partial.map((p) => soJson(c, p)),
       full: n.full ? n.full.map((p) => soJson(c, p)) : null,
     })),
-    untracked: list.untracked ? list.untracked.map((p) => soJson(c, p)) : null,
+    untracked: untracked ? untracked.map((s) => s.json) : null,
     ...(sheaves.length || barns.length
       ? {
           sheaves: sheaves.map((sh) => ({ cpu: sh.cpu, which: sh.which, sheaf: '0x' + hx(sh.sheaf), objects: sh.objects.map((o) => '0x' + hx(o)) })),
@@ -221,6 +233,53 @@ function kmemBigS(ctx: CommandContext, name: string, full: boolean): CommandResu
   return { text: L.done(), json };
 }
 
+
+/** A part of `kmem -S <cache> --full`'s page walk: the struct pages of page frames [start, end). */
+interface KmemFullPart {
+  start: number;
+  end: number;
+}
+
+/** The slabs of the cache a part's page walk found (those no list holds). */
+interface KmemFullPartial {
+  slabs: UntrackedSlab[];
+}
+
+/** `kmem -S <cache> --full` (the only kmem line that splits): the cache's name, else null. */
+function fullSlabsArgs(args: string[]): string | null {
+  const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: ['-s', '-S', '--full', '-v', '-i', '-z', '-V', '-f', '-p'] });
+  if (!flags.has('-S') || !flags.has('--full') || flags.size !== 2) return null;
+  if (!rest[0]) throw new CommandError('usage: kmem -S <cache> [--full]');
+  return rest[0];
+}
+
+/**
+ * `kmem -S <cache> --full` in parts: the walk of every struct page (the long part: all of the
+ * memory map) runs as page frame ranges on the scan workers; the merge walks the cache's lists
+ * and prints the page walk's slabs after them in page frame order, as the whole command does.
+ */
+const kmemSplit: CommandSplit = {
+  only: ['-S', '--full'],
+  plan: (args, ctx, want) => {
+    const name = fullSlabsArgs(args);
+    if (name === null) return null;
+    bigSCache(ctx, name); // a wrong name fails before any part runs
+    return pageFrameParts(ctx.prog, want);
+  },
+  part: (args, ctx, part): KmemFullPartial => {
+    const c = bigSCache(ctx, fullSlabsArgs(args)!);
+    const p = part as KmemFullPart;
+    const slabs = untrackedSlabs(ctx.prog, c, {
+      pfnStart: p.start,
+      pfnEnd: p.end,
+      onProgress: (d, t) => ctx.progress?.(d, t, 'walking struct pages'),
+      cancelled: () => !!ctx.cancel?.cancelled,
+    });
+    checkCancel(ctx);
+    return { slabs: slabs.map((s) => ({ lines: [SLAB_HEADER, slabLine(s), '  FREE / [ALLOCATED]', ...objectLines(c, s)], json: soJson(c, s) })) };
+  },
+  merge: (args, ctx, partials) => kmemBigS(ctx, fullSlabsArgs(args)!, (partials as KmemFullPartial[]).flatMap((p) => p.slabs)),
+};
 
 function pageLines(d: Described): string[] {
   const p = d.json.page;
@@ -391,6 +450,7 @@ registerCommand({
   name: 'kmem',
   summary: 'slab caches (-s), a cache\'s slabs and objects (-S), memory usage (-i), vmalloc (-v), zones (-z), VM counters (-V), free lists (-f), page structs (-p), or what an address is (crash\'s kmem)',
   usage: 'kmem -s [cache] | kmem -S <cache> [--full] | kmem -v | kmem -i | kmem -z | kmem -V | kmem -f | kmem -p [address] | kmem <address>',
+  split: kmemSplit,
   run(args: string[], ctx: CommandContext): CommandResult {
     const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: ['-s', '-S', '--full', '-v', '-i', '-z', '-V', '-f', '-p'] });
     if (flags.has('-z')) return kmemZ(ctx);
@@ -402,7 +462,8 @@ registerCommand({
     if (flags.has('-s')) return kmemS(ctx, rest[0]);
     if (flags.has('-S')) {
       if (!rest[0]) throw new CommandError('usage: kmem -S <cache> [--full]');
-      return kmemBigS(ctx, rest[0], flags.has('--full'));
+      // --full: the same parts the scan workers run, here one after the other
+      return flags.has('--full') ? runSplit(kmemSplit, args, ctx) : kmemBigS(ctx, rest[0], null);
     }
     if (rest.length !== 1) throw new CommandError('usage: kmem -s [cache] | kmem -S <cache> [--full] | kmem <address>');
     const addr = evalAddress(ctx.prog, rest[0]);

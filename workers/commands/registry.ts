@@ -49,6 +49,11 @@ export interface Command {
  * plain JSON-like values (strings, numbers, arrays, objects; no bigint).
  */
 export interface CommandSplit {
+  /**
+   * Words the line must have to run in parts (kmem: `-S` and `--full`); without them it runs
+   * whole, where it is (the UI tells a split line by its words before asking any worker).
+   */
+  only?: string[];
   /** the parts of the work, in order, aiming at about `want` of them (null: not worth splitting) */
   plan(args: string[], ctx: CommandContext, want: number): unknown[] | null;
   /** one part's work */
@@ -285,6 +290,7 @@ function splitOf(line: string): { p: ParsedLine; split: CommandSplit; args: stri
   const p = parseLine(line);
   const [name, ...args] = tokenize(p.command.trim());
   const split = name ? commands.get(name)?.split : undefined;
+  if (split?.only && !split.only.every((w) => args.includes(w))) return null;
   return split ? { p, split, args } : null;
 }
 

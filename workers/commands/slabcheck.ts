@@ -4,7 +4,7 @@
  * message, view: {panel: 'mem', address, type?}}], scanned, truncated, cancelled}.
  */
 import { slabCheckPart, mergeSlabCheck, type SlabCheckPart, type SlabCheckResult } from '../analysis/slabcheck';
-import { findCache } from '../analysis/slab';
+import { findCache, pageFrameParts } from '../analysis/slab';
 import { CommandError, registerCommand, checkCancel, runSplit, type CommandContext, type CommandResult, type CommandSplit } from './registry';
 
 /** `slabcheck --json`: the scan's result as analysis/slabcheck.ts returns it (no bigint in it). */
@@ -28,26 +28,8 @@ interface Part {
 
 /** Page frame ranges of about equal size over the dump's physical memory, in order. */
 function planPfns(ctx: CommandContext, want: number): Part[] {
-  const ps = ctx.prog.info.pageSize;
-  const spans = ctx.prog.phys.ranges().map((r) => [Math.floor(r.start / ps), Math.ceil(r.end / ps)]);
-  const pages = spans.reduce((n, [a, b]) => n + (b - a), 0);
-  const per = Math.max(1, Math.ceil(pages / want));
-  const cuts: number[] = [];
-  let count = 0;
-  for (const [a, b] of spans) {
-    for (let pfn = a; pfn < b; ) {
-      const take = Math.min(per - count, b - pfn);
-      pfn += take;
-      count += take;
-      if (count >= per) {
-        cuts.push(pfn);
-        count = 0;
-      }
-    }
-  }
-  if (cuts.length && count === 0) cuts.pop(); // the last part runs to the end
-  const bounds = [0, ...cuts, Number.MAX_SAFE_INTEGER];
-  return bounds.slice(0, -1).map((start, i) => ({ start, end: bounds[i + 1], lists: i === 0, reports: i === bounds.length - 2 }));
+  const parts = pageFrameParts(ctx.prog, want);
+  return parts.map((p, i) => ({ ...p, lists: i === 0, reports: i === parts.length - 1 }));
 }
 
 const split: CommandSplit = {
