@@ -3,7 +3,7 @@
  * "not in this engine build" states, and text in which kernel addresses and symbol+offset are
  * links to the Memory panel.
  */
-import { useEffect, useLayoutEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
+import { useEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
 import { activeTab, useApp, type CmdState, type Tab } from '../store';
 import { formatHash } from '../permalink';
 import { canCancelRunning, type AddressLayout, type RunResult } from '../engine';
@@ -207,15 +207,19 @@ export function TextOutput({ text }: { text: string }) {
   );
 }
 
-/** The client height of a scrolling element, kept current by a ResizeObserver (virtualized lists). */
+/**
+ * The client height of a scrolling element, kept current by a ResizeObserver (virtualized lists).
+ * Read only in the observer's callback, which runs after the frame's layout: reading it when the
+ * panel mounts (a layout effect) forced a layout of the whole new panel inside the task that
+ * rendered it (20-40 ms more in one main-thread task, measured in e2e/scan.spec.ts's trace).
+ */
 export function useElementHeight(ref: RefObject<HTMLElement | null>, initial = 600): number {
   const [height, setHeight] = useState(initial);
-  useLayoutEffect(() => {
+  useEffect(() => {
     const el = ref.current;
     if (!el) return;
     const ro = new ResizeObserver(() => setHeight(el.clientHeight));
     ro.observe(el);
-    setHeight(el.clientHeight);
     return () => ro.disconnect();
   }, [ref]);
   return height;
