@@ -254,6 +254,33 @@ interface ScanWorker {
   api: Remote<EngineApi>;
   /** dump session here -> that worker's session for the same dump */
   sessions: Map<string, Promise<string>>;
+  /** a part is running here; scans waiting for the worker, by start order */
+  busy: boolean;
+  waiting: { order: number; grant: () => void }[];
+}
+
+/**
+ * Scans share the workers part by part, the scan that started first before the others (the
+ * Slabs panel asks for its slab map and then its slabcheck: the map's parts go first instead of
+ * alternating with the slabcheck's, so the map does not wait for both on a one-worker pool).
+ */
+let scanOrder = 0;
+function takeWorker(w: ScanWorker, order: number): Promise<void> {
+  if (!w.busy) {
+    w.busy = true;
+    return Promise.resolve();
+  }
+  return new Promise((grant) => w.waiting.push({ order, grant }));
+}
+function freeWorker(w: ScanWorker): void {
+  // a turn later: the scan that just finished a part asks for its next one first, and the worker
+  // goes to whichever waiting scan started first
+  queueMicrotask(() => {
+    w.waiting.sort((a, b) => a.order - b.order);
+    const next = w.waiting.shift();
+    if (next) next.grant();
+    else w.busy = false;
+  });
 }
 
 interface ScanState {
@@ -293,7 +320,7 @@ function scanWorkers(): ScanWorker[] {
   for (let i = 0; i < scanWorkerCount(); i++) {
     const name = `vmcore-scan-${i + 1}`;
     const w = new Worker(new URL('../workers/worker.ts', import.meta.url), { type: 'module', name });
-    scanPool.push({ name, api: wrap<EngineApi>(w), sessions: new Map() });
+    scanPool.push({ name, api: wrap<EngineApi>(w), sessions: new Map(), busy: false, waiting: [] });
   }
   return scanPool;
 }
@@ -362,6 +389,7 @@ async function runScan(
   opts: { json?: boolean; textLines?: number },
 ): Promise<RunResult | null> {
   const t0 = performance.now();
+  const order = scanOrder++;
   const workers = scanWorkers();
   let ids: string[];
   try {
@@ -410,7 +438,13 @@ async function runScan(
               report();
             })
           : undefined;
-        const out = await w.api.runPart(ids[wi], line, parts[i], { jobId: partId, cancelFlag: flag }, progress);
+        await takeWorker(w, order);
+        let out: Awaited<ReturnType<typeof w.api.runPart>>;
+        try {
+          out = await w.api.runPart(ids[wi], line, parts[i], { jobId: partId, cancelFlag: flag }, progress);
+        } finally {
+          freeWorker(w);
+        }
         state.running.splice(state.running.indexOf(running), 1);
         if (!out.ok) {
           failure.v ??= out;

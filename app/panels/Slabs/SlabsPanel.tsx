@@ -298,7 +298,13 @@ const STATE_COLOR: Record<ObjState, string> = {
 function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
   const navigate = useApp((s) => s.navigate);
   const setParams = useApp((s) => s.setParams);
-  const st = useCommand(tab, `kmem -S --full ${cache} --json`);
+  const mapLine = `kmem -S --full ${cache} --json`;
+  // the slab map is asked for before its slabcheck: scans take the scan workers in the order they
+  // started, and the Findings pane below (a child: its effects run before these) asks for the
+  // slabcheck; a layout effect runs before every passive one
+  const ensure = useApp((s) => s.ensureCommand);
+  useLayoutEffect(() => ensure(tab.session, mapLine), [ensure, tab.session, mapLine]);
+  const st = useCommand(tab, mapLine);
   const check = useCommand(tab, `slabcheck ${cache} --json`);
   const findings = useMemo(
     () => resultJson(check?.result, 'slabcheck')?.findings ?? [],
