@@ -33,7 +33,8 @@ if work == "sys":
     try:
         tk = prog["tk_core"].timekeeper
     except (KeyError, LookupError):
-        tk = prog["tk_data"][0].timekeeper  # 7.x
+        # 6.17+: struct tk_data timekeeper_data[], the core one at TIMEKEEPER_CORE
+        tk = prog["timekeeper_data"][prog["TIMEKEEPER_CORE"].value_()].timekeeper
     out(f"        DATE: {tk.xtime_sec.value_()}\n")
     out(f"     JIFFIES: {prog['jiffies_64'].value_()}\n")
     out("LOAD AVERAGE: " + ", ".join(str(prog["avenrun"][i].value_()) for i in range(3)) + "\n")

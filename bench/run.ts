@@ -24,7 +24,7 @@
  * DBG/<release>/usr/lib/debug/boot/vmlinux-<release> (then /usr/lib/debug/boot/ in the chroot).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { sharedDump, ROOT, SHARED_DUMP_NAMES, type SharedDump } from '../workers/testing/dumps';
@@ -111,6 +111,7 @@ function firstLine(s: string): string {
 
 /** A file visible inside the chroot (hard link, else copy); returns its path there. */
 function stage(file: string, name: string): string {
+  file = realpathSync(file); // Debian's 7.x -dbg ships boot/vmlinux-REL as a symlink: link its target
   const dir = join(SID, STAGE);
   mkdirSync(dir, { recursive: true });
   const dst = join(dir, name);
@@ -203,7 +204,8 @@ function command(p: Plan, tool: Tool, work: Work): Cmd | string {
   const dumpIn = stage(file, `${p.dump.name}-${basename(file)}`);
   if (tool === 'crash') {
     if (!existsSync(join(SID, 'usr/bin/crash'))) return `crash is not installed in ${SID}`;
-    const argv = ['chroot', SID, 'crash', '-s', p.vmlinux, dumpIn];
+    // crash 9.0.2 stops at start-up on Linux 7.x unless told not to load modules (the dumps' READMEs)
+    const argv = ['chroot', SID, 'crash', '-s', ...(/^7\./.test(p.release) ? ['--no_modules'] : []), p.vmlinux, dumpIn];
     const lines: Record<Work, string> = {
       sys: 'sys',
       'kmem-s': 'kmem -s',
