@@ -13,6 +13,7 @@ import { openDumpFile, type Program } from '../node';
 import { FIXTURE_DUMP_NAMES, sharedDump, SKIP_REASON } from '../testing/dumps';
 import { runCommand } from './registry';
 import './index';
+import { crashFrames } from '../testing/crashbt';
 
 const lines = (s: string) => s.replace(/\s+$/, '').split('\n').map((l) => l.replace(/\s+$/, ''));
 
@@ -85,17 +86,11 @@ for (const name of FIXTURE_DUMP_NAMES) {
     it.skipIf(!crashSlub)(`bt: every sleeping task's frames (function and return address) equal crash's foreach bt -s${crashSlub ? '' : ' (crash 9.0.2 does not unwind this kernel reliably: no bt oracle)'}`, () => {
       const blocks = d!.oracle('bt-foreach-s.txt').trimEnd().split(/\n\n(?=PID:)/);
       const active = new Set(d!.oracleJson<{ task: string; active: boolean }[]>('ps.json').filter((t) => t.active).map((t) => t.task));
-      // "#3 [ffff...] __mutex_lock.constprop.0+925 at ffffffff89654d1d [mod]" -> "__mutex_lock.constprop.0 at ffffffff89654d1d"
-      const frames = (t: string) =>
-        t.split('\n').filter((l) => /^ *#\d+ /.test(l)).map((l) => {
-          const m = /^ *#\d+ \[[0-9a-f]+\] (\S+?)(?:\+\d+)? at ([0-9a-f]+)/.exec(l);
-          return m ? `${m[1]} at ${m[2]}` : l.trim();
-        });
       let compared = 0;
       for (const b of blocks) {
         const head = /^PID: (\d+)\s+TASK: ([0-9a-f]+)/.exec(b);
         if (!head || active.has('0x' + head[2]) || head[1] === '0') continue;
-        expect(frames(runCommand({ prog: p() }, `bt ${head[2]}`).text), `pid ${head[1]}`).toEqual(frames(b));
+        expect(crashFrames(runCommand({ prog: p() }, `bt ${head[2]}`).text), `pid ${head[1]}`).toEqual(crashFrames(b));
         compared++;
       }
       expect(compared).toBeGreaterThan(20);

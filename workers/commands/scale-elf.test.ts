@@ -14,6 +14,7 @@ import { openDumpFile, type Program } from '../node';
 import { ROOT } from '../testing/dumps';
 import { runCommand } from './registry';
 import './index';
+import { crashFrames } from '../testing/crashbt';
 
 const DUMP = process.env.SCALE_ELF_DUMP ?? '/work/fixtures-out/scale-8g-elf/vmcore.elf';
 const ORACLE = join(ROOT, 'fixtures/oracles/scale-8g-elf');
@@ -81,16 +82,11 @@ describe.skipIf(!!skip)(`scale-8g-elf: the unfiltered 8 GiB ELF against crash 9.
   it("bt of every sleeping task: function and return address of each frame equal crash's foreach bt -s", () => {
     const blocks = gunzipSync(readFileSync(join(ORACLE, 'bt-foreach-s.txt.gz'))).toString('utf8').trimEnd().split(/\n\n(?=PID:)/);
     const onCpu = new Set([...oracle('bt-a.txt').matchAll(/TASK: ([0-9a-f]+)/g)].map((m) => m[1]));
-    const frames = (t: string) =>
-      t.split('\n').filter((l) => /^ *#\d+ /.test(l)).map((l) => {
-        const m = /^ *#\d+ \[[0-9a-f]+\] (\S+?)(?:\+\d+)? at ([0-9a-f]+)/.exec(l);
-        return m ? `${m[1]} at ${m[2]}` : l.trim();
-      });
     let compared = 0;
     for (const b of blocks) {
       const head = /^PID: (\d+)\s+TASK: ([0-9a-f]+)/.exec(b);
       if (!head || onCpu.has(head[2]) || head[1] === '0') continue;
-      expect(frames(runCommand({ prog: p() }, `bt ${head[2]}`).text), `pid ${head[1]}`).toEqual(frames(b));
+      expect(crashFrames(runCommand({ prog: p() }, `bt ${head[2]}`).text), `pid ${head[1]}`).toEqual(crashFrames(b));
       compared++;
     }
     expect(compared).toBeGreaterThan(3000);

@@ -625,15 +625,7 @@ export class KdumpDump implements PhysicalDump {
     }
     if (inPage + len <= ps) return this.page(pfn, paddr).subarray(inPage, inPage + len);
     const out = new Uint8Array(len);
-    let done = 0;
-    while (done < len) {
-      const a = paddr + done;
-      const p = Math.floor(a / ps);
-      const o = a - p * ps;
-      const n = Math.min(ps - o, len - done);
-      out.set(this.page(p, a).subarray(o, o + n), done);
-      done += n;
-    }
+    this.fillPages(paddr, out, true);
     return out;
   }
 
@@ -643,16 +635,25 @@ export class KdumpDump implements PhysicalDump {
       dest.set(this.readPhys(paddr, len)); // the checks and errors of readPhys
       return;
     }
-    const ps = this.pageSize;
     void this.ranks;
-    if (this.untrustedFrom !== null && Math.floor((paddr + len - 1) / ps) >= this.untrustedFrom) noteProblem('kdump:untrusted', this.untrustedWhy);
+    if (this.untrustedFrom !== null && Math.floor((paddr + len - 1) / this.pageSize) >= this.untrustedFrom) noteProblem('kdump:untrusted', this.untrustedWhy);
+    this.fillPages(paddr, dest, false);
+  }
+
+  /**
+   * dest.length bytes from `paddr`, page by page: through the page cache (`keep`), or, for pages
+   * it lacks, decoded into dest itself (a whole page) or into one scratch page, and not kept.
+   */
+  private fillPages(paddr: number, dest: Uint8Array, keep: boolean): void {
+    const ps = this.pageSize;
+    const len = dest.length;
     let done = 0;
     while (done < len) {
       const a = paddr + done;
       const p = Math.floor(a / ps);
       const o = a - p * ps;
       const n = Math.min(ps - o, len - done);
-      const cached = this.pages.get(p);
+      const cached = keep ? this.page(p, a) : this.pages.get(p);
       if (cached) dest.set(cached.subarray(o, o + n), done);
       else if (o === 0 && n === ps) this.page(p, a, dest.subarray(done, done + ps));
       else dest.set(this.page(p, a, (this.pageScratch ??= new Uint8Array(ps))).subarray(o, o + n), done);
