@@ -197,6 +197,18 @@ test('sym -l: 100k+ lines stream into a virtualized transcript with a cap; no lo
   await expect.poll(() => page.evaluate(() => !!document.activeElement?.closest('[data-testid=command-editor]'))).toBe(true);
   await page.keyboard.type('sym -l');
   await recordLongTasks(page);
+  // in the page: was a line on screen while the command was still running? (seen at the DOM
+  // change itself, not by polling, which comes too late when the command is quick)
+  await page.evaluate(() => {
+    const w = window as unknown as { __streamSeen: boolean };
+    w.__streamSeen = false;
+    new MutationObserver((_, mo) => {
+      if (document.querySelector('[data-testid=transcript] .trow.out') && document.querySelector('[data-testid=console-running]')) {
+        w.__streamSeen = true;
+        mo.disconnect();
+      }
+    }).observe(document.body, { childList: true, subtree: true });
+  });
   const t0 = Date.now();
   await page.keyboard.press('Enter');
   // the first lines stream in while the command still runs (the engine sends them as it goes)
@@ -204,7 +216,7 @@ test('sym -l: 100k+ lines stream into a virtualized transcript with a cap; no lo
   await expect(tr0.locator('.trow.out').first()).toBeVisible({ timeout: 90_000 });
   const tFirstLine = Date.now() - t0;
   const runningRow = page.getByTestId('console-running');
-  const streamingSeen = await runningRow.isVisible();
+  const streamingSeen = (await runningRow.isVisible()) || (await page.evaluate(() => (window as unknown as { __streamSeen: boolean }).__streamSeen));
   if (streamingSeen) await page.screenshot({ path: `${SHOTS}/c05b-console-sym-l-streaming.png` });
   const more = page.getByTestId('show-more');
   await expect(more).toBeVisible({ timeout: 90_000 });
