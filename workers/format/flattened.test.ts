@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { BufferSource } from '../source/blob';
 import { NodeFileSource } from '../source/node';
+import { CachedSource } from '../source/cached';
 import { sharedDump } from '../testing/dumps';
 import { DumpError } from '../errors';
 import { isFlattened, openFlattened } from './flattened';
@@ -102,6 +103,32 @@ describe('flattened format (synthetic records)', () => {
     expect(() => openFlattened(new BufferSource(huge))).toThrow(DumpError);
   });
 
+  it('readInto (a local file) gives what read gives, holes as zeros', () => {
+    const bytes = flat([
+      [100, fill(50, 1)],
+      [0, fill(20, 2)],
+      [120, fill(10, 3)],
+      [300, fill(10, 6)],
+    ]);
+    const inner = new BufferSource(bytes);
+    const withInto = Object.assign(Object.create(inner) as BufferSource, {
+      readInto(offset: number, dest: Uint8Array) {
+        const got = inner.read(offset, dest.length);
+        dest.set(got);
+        return got.length;
+      },
+    });
+    const f = openFlattened(withInto);
+    expect(openFlattened(inner).readInto).toBeUndefined();
+    for (const [o, n] of [[0, 310], [15, 10], [125, 200], [305, 20], [310, 5], [0, 1]]) {
+      const buf = new Uint8Array(n).fill(0xee);
+      const got = f.readInto!(o, buf);
+      const want = f.read(o, n);
+      expect(got).toBe(want.length);
+      expect(Array.from(buf.subarray(0, got))).toEqual(Array.from(want));
+    }
+  });
+
   it('scans many small records in few reads (read-ahead window)', () => {
     const recs: [number, Uint8Array][] = [];
     for (let i = 0; i < 20000; i++) recs.push([i * 8, fill(8, i & 0xff)]);
@@ -151,6 +178,23 @@ describe.skipIf(!d)(`flattened format on the QEMU 7.2 dump${d ? '' : ' (skipped:
       expect(Buffer.compare(Buffer.from(got), Buffer.from(want)), `at ${o}+${n}`).toBe(0);
       o += n;
     }
+    // the same bytes through readInto (the uncached path kdump's page reads take), holes as zeros
+    expect(f.readInto).toBeDefined();
+    for (let o = 0, k = 0; o < logicalSize; k++) {
+      const n = 1 + ((k * 104729) % 300000);
+      const buf = new Uint8Array(n).fill(0xee);
+      const got = f.readInto!(o, buf);
+      expect(got).toBe(Math.min(n, logicalSize - o));
+      const want = logical.subarray(o, o + got);
+      expect(Buffer.compare(Buffer.from(buf.subarray(0, got)), Buffer.from(want)), `readInto at ${o}+${n}`).toBe(0);
+      o += n;
+    }
     src.close();
+    // through the CLI's block cache the scan still reads headers only (not a 64 KiB block per record)
+    const file = new NodeFileSource(d!.file);
+    const cached = new CachedSource(file, 64 * 1024, 16 << 20);
+    expect(openFlattened(cached).size).toBe(logicalSize);
+    expect(file.stats.bytesRead).toBeLessThan(1 << 20);
+    file.close();
   });
 });

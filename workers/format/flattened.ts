@@ -25,10 +25,10 @@ import { floorIndex } from '../sorted';
 
 export const MAKEDUMPFILE_SIGNATURE = 'makedumpfile';
 export const MAX_SIZE_MDF_HEADER = 4096;
-const TYPE_FLAT_HEADER = 1n;
-const VERSION_FLAT_HEADER = 1n;
+const TYPE_FLAT_HEADER = 1;
+const VERSION_FLAT_HEADER = 1;
 const DATA_HEADER_SIZE = 16;
-const END_FLAG_FLAT_HEADER = -1n;
+const END_FLAG_FLAT_HEADER = -1;
 
 /** Whether the first bytes of a file are a makedumpfile flattened header. */
 export function isFlattened(head: Uint8Array): boolean {
@@ -40,8 +40,14 @@ export function isFlattened(head: Uint8Array): boolean {
   return true;
 }
 
-function be64(b: Uint8Array, o: number): bigint {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigInt64(o, false);
+/**
+ * A big-endian int64 as a number: exact up to 2^53; beyond that (or negative) only its sign and
+ * magnitude matter to the checks that reject it. -1 (the end marker) is exactly -1.
+ */
+function be64(b: Uint8Array, o: number): number {
+  const hi = ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) | 0;
+  const lo = ((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0;
+  return hi * 4294967296 + lo;
 }
 
 /** One piece of the logical file: [start, start+length) is stored at file offset fileOffset. */
@@ -79,11 +85,52 @@ export class FlattenedSource implements ByteSource {
     this.segLength = Float64Array.from(segs, (s) => s.length);
     this.segFile = Float64Array.from(segs, (s) => s.fileOffset);
     this.size = segs.length ? segs[segs.length - 1].start + segs[segs.length - 1].length : 0;
+    if (inner.readInto) {
+      const direct = inner.readInto.bind(inner);
+      this.readInto = (offset, dest) => {
+        if (offset < 0) throw new RangeError(`bad read ${offset}+${dest.length}`);
+        const end = Math.min(offset + dest.length, this.size);
+        if (end <= offset) return 0;
+        let i = Math.max(0, this.find(offset));
+        let at = offset; // next logical byte to fill
+        for (; i < this.segStart.length && this.segStart[i] < end; i++) {
+          const s = Math.max(offset, this.segStart[i]);
+          const e = Math.min(end, this.segStart[i] + this.segLength[i]);
+          if (e <= s) continue;
+          if (s > at) dest.fill(0, at - offset, s - offset); // a hole: zeros, as in the replayed file
+          const want = e - s;
+          if (direct(this.segFile[i] + (s - this.segStart[i]), dest.subarray(s - offset, e - offset)) !== want) {
+            throw new DumpError(`flattened dump: record data at file offset ${this.segFile[i]} cut short (file truncated?)`);
+          }
+          at = e;
+        }
+        if (at < end) dest.fill(0, at - offset, end - offset);
+        return end - offset;
+      };
+    }
   }
 
   get stats(): ReadStats {
     return this.inner.stats;
   }
+
+  get preferredBlockSize(): number | undefined {
+    return this.inner.preferredBlockSize;
+  }
+
+  get readAheadBytes(): number | undefined {
+    return this.inner.readAheadBytes;
+  }
+
+  get scanReadSize(): number | undefined {
+    return this.inner.scanReadSize;
+  }
+
+  /**
+   * Present when the file's reads are cheap (ByteSource.readInto): the logical bytes at `offset`
+   * copied into `dest` piece by piece, holes as zeros, nothing cached here.
+   */
+  readonly readInto?: (offset: number, dest: Uint8Array) => number;
 
   /** Number of disjoint pieces the logical file maps to. */
   get segments(): number {
@@ -141,6 +188,11 @@ function scanRecords(src: ByteSource, warnings: string[]): RawRecord[] {
   const WINDOW = 64 * 1024;
   let win: Uint8Array = new Uint8Array(0);
   let winStart = 0;
+  // a local file: headers read straight into reused buffers, past any cache (a record's 16 bytes
+  // must not pull a whole cache block each, nor keep it)
+  const direct = src.readInto?.bind(src);
+  const winBuf = direct ? new Uint8Array(WINDOW) : undefined;
+  const hdrBuf = new Uint8Array(DATA_HEADER_SIZE);
   let pos = MAX_SIZE_MDF_HEADER;
   let lastSize = 0;
   for (;;) {
@@ -156,22 +208,25 @@ function scanRecords(src: ByteSource, warnings: string[]): RawRecord[] {
     if (pos >= winStart && pos + DATA_HEADER_SIZE <= winStart + win.length) {
       hdr = win.subarray(pos - winStart, pos - winStart + DATA_HEADER_SIZE);
     } else if (lastSize < 8192) {
-      win = src.read(pos, WINDOW);
+      win = winBuf ? winBuf.subarray(0, direct!(pos, winBuf)) : src.read(pos, WINDOW);
       winStart = pos;
       hdr = win.subarray(0, DATA_HEADER_SIZE);
+    } else if (direct) {
+      direct(pos, hdrBuf);
+      hdr = hdrBuf;
     } else {
       hdr = src.read(pos, DATA_HEADER_SIZE);
     }
     const off = be64(hdr, 0);
     const size = be64(hdr, 8);
     if (off === END_FLAG_FLAT_HEADER) break;
-    if (off < 0n || size < 0n || off > BigInt(Number.MAX_SAFE_INTEGER) || size > BigInt(src.size)) {
+    if (off < 0 || size < 0 || off > Number.MAX_SAFE_INTEGER || size > src.size) {
       throw new DumpError(
         `flattened dump: bad record header at file offset ${pos} (offset ${off}, size ${size})`,
       );
     }
-    const start = Number(off);
-    const n = Number(size);
+    const start = off;
+    const n = size;
     const dataAt = pos + DATA_HEADER_SIZE;
     if (dataAt + n > src.size) {
       warnings.push(
