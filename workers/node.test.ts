@@ -13,7 +13,7 @@ import { zlibDecompress } from './format/codecs/zlib';
 import { zstdDecompress } from './format/codecs/zstd';
 import { CodecError } from './format/codecs/errors';
 import { sharedDump } from './testing/dumps';
-import { nodeDecoders } from './node'; // installs the decoders
+import { nodeDecoders, codecTestPage, ZLIB_TEST_STREAM, ZSTD_TEST_FRAME } from './node'; // installs the decoders
 
 const DUMP_DH_COMPRESSED_ZLIB = 0x1;
 const DUMP_DH_COMPRESSED_ZSTD = 0x20;
@@ -40,6 +40,17 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 describe('Node page decoders', () => {
   it('the fast decoders are the ones in use', () => {
     expect(nodeDecoders()).toEqual({ zlib: 'reused-handle', zstd: 'wasm' });
+  });
+
+  it("the self-tests' zstd frame and zlib stream are real compressed forms of their page (fzstd, inflateSync agree)", () => {
+    const frame = Uint8Array.from(Buffer.from(ZSTD_TEST_FRAME, 'base64'));
+    const page = codecTestPage();
+    expect(frame.length).toBeLessThan(page.length / 2); // compressed blocks, not a raw copy
+    expect(same(fzstd(frame), page)).toBe(true);
+    expect(same(zstdDecompress(frame, 4096), page)).toBe(true);
+    const z = Uint8Array.from(Buffer.from(ZLIB_TEST_STREAM, 'base64'));
+    expect(z.length).toBeLessThan(page.length / 2);
+    expect(same(inflateSync(z), page)).toBe(true);
   });
 
   const zl = sharedDump('6.1-skb-uaf-0x106');
