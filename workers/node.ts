@@ -140,7 +140,7 @@ setNativeZlib(zlibHandle ?? inflateEach);
  * minified names of that exact version (its zstd.js maps them), so a self-test (compress a page
  * with it, decompress, compare; a corrupt frame must fail) decides; otherwise fzstd stays.
  */
-function wasmZstd(): ((src: Uint8Array, outLen: number) => Uint8Array) | null {
+function wasmZstd(): ((src: Uint8Array, outLen: number, dest?: Uint8Array) => Uint8Array) | null {
   try {
     const req = createRequire(import.meta.url);
     const main = req.resolve('@bokuweb/zstd-wasm'); // dist/common/index.node.js
@@ -192,13 +192,18 @@ function wasmZstd(): ((src: Uint8Array, outLen: number) => Uint8Array) | null {
       if (out) [dstPtr, dstCap] = [p, cap];
       else [srcPtr, srcCap] = [p, cap];
     };
-    const inflate = (src: Uint8Array, outLen: number): Uint8Array => {
+    const inflate = (src: Uint8Array, outLen: number, dest?: Uint8Array): Uint8Array => {
       room(src.length, false);
       room(outLen + 1, true);
       new Uint8Array(memory!.buffer, srcPtr, src.length).set(src);
       const n = decompress(dstPtr, outLen + 1, srcPtr, src.length);
       if (isError(n)) throw new Error('corrupt frame');
-      return new Uint8Array(memory!.buffer, dstPtr, n >>> 0).slice();
+      const out = new Uint8Array(memory!.buffer, dstPtr, n >>> 0);
+      if (dest && out.length === dest.length) {
+        dest.set(out); // straight into the caller's page: no copy of our own per page
+        return dest;
+      }
+      return out.slice();
     };
     // self-test on a frame libzstd made (level 3: Huffman literals and FSE sequences), not one
     // compressed here: a compression context and the compressor's first call cost tens of ms
@@ -207,7 +212,7 @@ function wasmZstd(): ((src: Uint8Array, outLen: number) => Uint8Array) | null {
     const bad = frame.slice();
     bad[bad.length >> 1] ^= 0xff;
     bad[(bad.length >> 1) + 1] ^= 0x55;
-    return passesSelfTest(inflate, page, frame, bad) ? inflate : null;
+    return passesSelfTest((src, n) => inflate(src, n), page, frame, bad) ? inflate : null;
   } catch {
     // a probe of a wasm build's minified exports: any throw (a TypeError when a name moved) means
     // it cannot be used, and fzstd serves instead

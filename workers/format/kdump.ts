@@ -168,6 +168,9 @@ export function openKdump(src: ByteSource, opts: KdumpOptions = {}): KdumpDump {
   }
 }
 
+/** most bytes of page data read ahead of a sequential run of page reads (ByteSource.readInto) */
+const DATA_AHEAD_MAX = 256 * 1024;
+
 export class KdumpDump implements PhysicalDump {
   readonly format: DumpFormatName;
   readonly compression: Compression;
@@ -733,17 +736,35 @@ export class KdumpDump implements PhysicalDump {
   private pageData(at: number, len: number, addr: number): Uint8Array {
     const direct = this.raw.readInto;
     if (!direct) return this.readFile(at, len, addr);
-    if (!this.dataScratch || this.dataScratch.length < len) this.dataScratch = new Uint8Array(Math.max(len, 2 * this.layout.blockSize));
-    const buf = this.dataScratch.subarray(0, len);
+    const w = this.dataWin;
+    if (this.dataScratch && at >= w.at && at + len <= w.at + w.len) {
+      w.lastEnd = at + len;
+      return this.dataScratch.subarray(at - w.at, at - w.at + len);
+    }
+    // pages read in file order (a run of memory: the BTF, a struct page array) read ahead, the
+    // window doubling up to DATA_AHEAD_MAX; a random page reads just its bytes
+    w.ahead = at === w.lastEnd ? Math.min(Math.max(2 * w.ahead, 16 * 1024), DATA_AHEAD_MAX) : 0;
+    const want = Math.max(len, Math.min(len + w.ahead, this.file.size - at));
+    if (!this.dataScratch || this.dataScratch.length < want) {
+      this.dataScratch = new Uint8Array(Math.max(want, 2 * this.layout.blockSize, w.ahead ? DATA_AHEAD_MAX + 2 * this.layout.blockSize : 0));
+    }
+    const buf = this.dataScratch.subarray(0, want);
     let n: number;
     try {
       n = direct.call(this.raw, at, buf);
     } catch (e) {
+      w.len = 0;
       throw new MemoryError('truncated', BigInt(addr), 'physical', (e as Error).message);
     }
+    w.at = at;
+    w.len = n;
+    w.lastEnd = at + len;
     if (n < len) throw new MemoryError('truncated', BigInt(addr), 'physical', `file ends at ${this.file.size} bytes`);
-    return buf;
+    return buf.subarray(0, len);
   }
+
+  /** the file bytes held in dataScratch (read ahead), and where the last page's data ended */
+  private dataWin = { at: 0, len: 0, lastEnd: -1, ahead: 0 };
 
   /** Read the struct page_desc of a dumped `pfn` (2nd bitmap bit set, inside the split range). */
   private descriptorAt(pfn: number, addr: number): PageDescriptor {

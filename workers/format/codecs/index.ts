@@ -55,8 +55,7 @@ export function decompressPage(flags: number, data: Uint8Array, pageSize: number
       out = snappyDecompress(data, pageSize);
       break;
     case DUMP_DH_COMPRESSED_ZSTD:
-      out = zstdDecompress(data, pageSize);
-      break;
+      return zstdDecompress(data, pageSize, dest);
     default:
       throw new CodecError(`page descriptor flags 0x${flags.toString(16)} name no single known codec`);
   }

@@ -37,7 +37,7 @@ function checkFrameHeader(src: Uint8Array, outLen: number): void {
  * A faster decoder than fzstd (the Node entry, workers/node.ts, installs libzstd compiled to
  * wasm); it must throw on a corrupt frame. The browser uses fzstd.
  */
-type Decoder = (src: Uint8Array, outLen: number) => Uint8Array;
+type Decoder = (src: Uint8Array, outLen: number, dest?: Uint8Array) => Uint8Array;
 let nativeZstd: Decoder | null | undefined = null;
 let makeNative: (() => Decoder | null) | null = null;
 /** `make` runs at the first zstd page (dumps of other formats never pay for it); null: fzstd. */
@@ -46,16 +46,23 @@ export function setNativeZstd(make: (() => Decoder | null) | null): void {
   nativeZstd = make ? undefined : null;
 }
 
-/** Decompress a zstd frame expected to hold exactly `outLen` bytes. */
-export function zstdDecompress(src: Uint8Array, outLen: number): Uint8Array {
+/**
+ * Decompress a zstd frame expected to hold exactly `outLen` bytes; with `dest` (outLen bytes),
+ * into it (its contents are undefined when this throws).
+ */
+export function zstdDecompress(src: Uint8Array, outLen: number, dest?: Uint8Array): Uint8Array {
   checkFrameHeader(src, outLen);
   if (nativeZstd === undefined) nativeZstd = makeNative?.() ?? null;
   let out: Uint8Array;
   try {
-    out = nativeZstd ? nativeZstd(src, outLen) : decompress(src);
+    out = nativeZstd ? nativeZstd(src, outLen, dest) : decompress(src);
   } catch (e) {
     throw new CodecError(`zstd: ${(e as Error).message || 'invalid data'}`);
   }
   if (out.length !== outLen) throw new CodecError(`zstd: decompressed to ${out.length} bytes, expected ${outLen}`);
+  if (dest && out !== dest) {
+    dest.set(out);
+    return dest;
+  }
   return out;
 }
