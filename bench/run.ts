@@ -36,6 +36,13 @@ type Work = (typeof ALL_WORK)[number];
 const ALL_TOOLS = ['vmcore', 'drgn', 'crash', 'vmcore-ca'] as const;
 type Tool = (typeof ALL_TOOLS)[number];
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  // the usage is this file's header comment
+  const src = readFileSync(new URL(import.meta.url), 'utf8');
+  process.stdout.write(src.slice(src.indexOf('/**') + 3, src.indexOf('*/')).replace(/^ \* ?/gm, '') + '\n');
+  process.exit(0);
+}
+
 function opt(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : def;
