@@ -48,8 +48,9 @@ export function decompressPage(flags: number, data: Uint8Array, pageSize: number
     case DUMP_DH_COMPRESSED_ZLIB:
       return zlibDecompress(data, pageSize, dest);
     case DUMP_DH_COMPRESSED_LZO:
-      out = lzo1xDecompress(data, pageSize);
+      out = lzo1xDecompress(data, pageSize, dest);
       if (out.length !== pageSize) throw new CodecError(`lzo: decompressed to ${out.length} bytes, expected ${pageSize}`);
+      if (dest && out.buffer === dest.buffer && out.byteOffset === dest.byteOffset) return dest;
       break;
     case DUMP_DH_COMPRESSED_SNAPPY:
       out = snappyDecompress(data, pageSize);

@@ -34,8 +34,9 @@ const enum State {
  * including output overrun, back-references before the start, missing end marker and
  * trailing input after the end marker.
  */
-export function lzo1xDecompress(src: Uint8Array, maxOut: number): Uint8Array {
-  const out = new Uint8Array(maxOut);
+export function lzo1xDecompress(src: Uint8Array, maxOut: number, dest?: Uint8Array): Uint8Array {
+  // into the caller's page when given (a fresh buffer per page is memory the process must fault in)
+  const out = dest && dest.length >= maxOut ? dest : new Uint8Array(maxOut);
   const inLen = src.length;
   let ip = 0;
   let op = 0;
@@ -60,6 +61,11 @@ export function lzo1xDecompress(src: Uint8Array, maxOut: number): Uint8Array {
   const copyLiterals = (n: number) => {
     needIn(n);
     if (maxOut - op < n) fail('output overrun');
+    if (n < 32) {
+      // most runs are 1-3 bytes: a loop costs less than a subarray and a set
+      for (let i = 0; i < n; i++) out[op++] = src[ip++];
+      return;
+    }
     out.set(src.subarray(ip, ip + n), op);
     ip += n;
     op += n;
@@ -68,11 +74,12 @@ export function lzo1xDecompress(src: Uint8Array, maxOut: number): Uint8Array {
     if (dist > op) fail(`back-reference ${dist} before start of output`);
     if (maxOut - op < len) fail('output overrun');
     let m = op - dist;
-    if (dist >= len) {
+    if (dist >= len && len >= 32) {
       out.copyWithin(op, m, m + len);
       op += len;
     } else {
-      // overlapping copy: byte by byte repeats the pattern, as the format intends
+      // short or overlapping: byte by byte (an overlapping copy repeats the pattern, as the
+      // format intends)
       for (let i = 0; i < len; i++) out[op++] = out[m++];
     }
   };
