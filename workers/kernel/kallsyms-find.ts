@@ -362,6 +362,14 @@ function addressCandidates(
 }
 
 const cache = new WeakMap<KernelMemory, KallsymsLocation | DumpError>();
+/** the kallsyms_names bytes the scan read and checked (every entry), for namesBytes to reuse */
+const scannedNames = new WeakMap<KernelMemory, { at: bigint; buf: Uint8Array }>();
+
+/** The kallsyms_names bytes the scan already read at `at` (all num entries), if it did. */
+export function namesFoundAt(mem: KernelMemory, at: bigint): Uint8Array | undefined {
+  const s = scannedNames.get(mem);
+  return s && s.at === at ? s.buf : undefined;
+}
 
 /** The kallsyms tables found in memory, or a DumpError saying what was tried. Memoized per dump. */
 export function findKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsLocation {
@@ -425,6 +433,7 @@ function scan(mem: KernelMemory, info: VmcoreInfo): KallsymsLocation {
         if (!b || new TextDecoder('latin1').decode(b) !== want) continue;
         checks.push('linux_banner');
       }
+      scannedNames.set(mem, { at: names.namesAddr, buf: names.names });
       return {
         namesAddr: names.namesAddr,
         num: names.num,

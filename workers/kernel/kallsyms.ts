@@ -2,7 +2,7 @@ import { DumpError } from '../errors';
 import { u16, u32, i32, u64 } from '../bytes';
 import type { KernelMemory } from './memory';
 import type { VmcoreInfo } from './vmcoreinfo';
-import { findKallsyms } from './kallsyms-find';
+import { findKallsyms, namesFoundAt } from './kallsyms-find';
 
 /**
  * kallsyms read from the dump's own memory (kernel/kallsyms.c, scripts/kallsyms.c), located by
@@ -89,9 +89,19 @@ function kallsymsTables(mem: KernelMemory, info: VmcoreInfo): KallsymsTables {
 /** kallsyms_names: one read up to the token table, which scripts/kallsyms.c emits after the
  * names and markers; chunked reads when it is not after them. */
 function namesBytes(mem: KernelMemory, t: KallsymsTables): Uint8Array {
-  const span = t.tokTable > t.namesAddr && t.tokTable - t.namesAddr < 64n << 20n ? Number(t.tokTable - t.namesAddr) : 0;
-  return span ? mem.read(t.namesAddr, span) : readNamesChunked(mem, t.namesAddr, t.num);
+  // read once per dump: the symbol table and the name index both decode it, and a scan for the
+  // tables (kernels before 6.0) has read it already
+  const m = namesRead.get(mem);
+  if (m && m.at === t.namesAddr) return m.buf;
+  let buf = namesFoundAt(mem, t.namesAddr);
+  if (!buf) {
+    const span = t.tokTable > t.namesAddr && t.tokTable - t.namesAddr < 64n << 20n ? Number(t.tokTable - t.namesAddr) : 0;
+    buf = span ? mem.read(t.namesAddr, span) : readNamesChunked(mem, t.namesAddr, t.num);
+  }
+  namesRead.set(mem, { at: t.namesAddr, buf });
+  return buf;
 }
+const namesRead = new WeakMap<KernelMemory, { at: bigint; buf: Uint8Array }>();
 
 /**
  * The address of symbol index i, in the encoding the data has, chosen so that _stext gets its
