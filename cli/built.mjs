@@ -3,7 +3,11 @@
 // sources of this checkout. Used by the `vmcore` bin (cli/vmcore.mjs) and by
 // `import { open } from 'vmcore-workbench'` (cli/open.mjs): neither needs tsx at run time.
 // VMCORE_FROM_SOURCE=1 runs the TypeScript sources through tsx instead (a dev dependency).
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 
 const root = new URL('../', import.meta.url);
 const dist = new URL('cli/dist/', root);
@@ -36,6 +40,95 @@ async function fromSource(source) {
 /** The module of `entry` ('vmcore.mjs', 'open.mjs') in cli/dist/, or of `source` (a .ts beside this file) from source. */
 export async function loadBuilt(entry, source) {
   if (process.env.VMCORE_FROM_SOURCE === '1') return fromSource(source);
+  return (await ensureBuilt(entry, source)) ?? import(new URL(entry, dist).href);
+}
+
+/**
+ * The CLI for the `vmcore` bin: `{ cli, saveCodeCache }`. It runs cli/dist/vmcore-HASH.cjs (the
+ * whole CLI as one CommonJS file, HASH of its content) through vm.Script with V8's code cache
+ * (vmcore-HASH.cjs.cache beside it), so a process neither parses nor compiles what an earlier run
+ * compiled; the ES module build when that file is missing. saveCodeCache() writes the cache after
+ * a run that opened a dump when there was none or V8 refused it (another Node); a directory it
+ * cannot write to (an installed package) just means no cache; it is written again after the
+ * first run of each command (vmcore-HASH.cjs.cache.json lists them), so it grows to cover the
+ * commands in use. VMCORE_CODE_CACHE_DIR puts it elsewhere; VMCORE_CODE_CACHE=0 turns it off;
+ * VMCORE_CODE_CACHE=report says on stderr whether V8 took it.
+ */
+export async function loadCli() {
+  const source = new URL('./main.ts', import.meta.url).href;
+  const none = () => undefined;
+  if (process.env.VMCORE_FROM_SOURCE === '1') return { cli: await fromSource(source), saveCodeCache: none };
+  const fallback = await ensureBuilt('vmcore.mjs', source);
+  if (fallback) return { cli: fallback, saveCodeCache: none };
+  let name;
+  try {
+    name = JSON.parse(readFileSync(new URL('inputs.json', dist), 'utf8')).cjs;
+  } catch {
+    // no build record: the module build below
+  }
+  let src;
+  const file = typeof name === 'string' && /^vmcore-[0-9a-f]+\.cjs$/.test(name) ? fileURLToPath(new URL(name, dist)) : null;
+  try {
+    if (file) src = readFileSync(file, 'utf8');
+  } catch {
+    // removed meanwhile: the module build
+  }
+  if (!file || src === undefined) return { cli: await import(new URL('vmcore.mjs', dist).href), saveCodeCache: none };
+  const mode = process.env.VMCORE_CODE_CACHE;
+  const useCache = mode !== '0';
+  const cacheDir = process.env.VMCORE_CODE_CACHE_DIR;
+  const cacheFile = cacheDir ? join(cacheDir, `${name}.cache`) : `${file}.cache`;
+  let cachedData;
+  if (useCache) {
+    try {
+      cachedData = readFileSync(cacheFile);
+    } catch {
+      // none yet
+    }
+  }
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${src}\n})`, { filename: file, cachedData });
+  if (mode === 'report') {
+    process.stderr.write(`vmcore: code cache ${cachedData ? (script.cachedDataRejected ? 'rejected' : 'used') : 'absent'}\n`);
+  }
+  const mod = { exports: {} };
+  script.runInThisContext().call(mod.exports, mod.exports, createRequire(file), mod, file, dirname(file));
+  const cli = mod.exports;
+  const saveCodeCache = () => {
+    if (!useCache || !cli.didOpenDump?.()) return;
+    // the cache a run writes holds what it compiled plus what it was given: written again once
+    // for each command not seen before, it grows to what the commands in use need
+    const seenFile = `${cacheFile}.json`;
+    const anew = !cachedData || script.cachedDataRejected;
+    let seen = [];
+    try {
+      if (!anew) seen = JSON.parse(readFileSync(seenFile, 'utf8')).verbs ?? [];
+    } catch {
+      // none: every command is new
+    }
+    const verbs = (cli.commandVerbs?.() ?? []).filter((v) => /^[a-z][\w-]{0,31}$/i.test(v));
+    const added = verbs.filter((v) => !seen.includes(v));
+    if (!anew && added.length === 0) return;
+    const write = (path, data) => {
+      const tmp = `${path}.${process.pid}.tmp`;
+      try {
+        writeFileSync(tmp, data);
+        renameSync(tmp, path); // readers see the whole file or the previous one
+      } catch {
+        try {
+          unlinkSync(tmp);
+        } catch {
+          // never written
+        }
+      }
+    };
+    write(cacheFile, script.createCachedData());
+    write(seenFile, JSON.stringify({ verbs: [...seen, ...added].slice(0, 200) }) + '\n');
+  };
+  return { cli, saveCodeCache };
+}
+
+/** Build cli/dist/ again when a source is newer; a module from source when it cannot and there is no build. */
+async function ensureBuilt(entry, source) {
   if (!fresh(entry)) {
     try {
       const { buildCli } = await import('../scripts/build-cli.mjs');
@@ -54,5 +147,5 @@ export async function loadBuilt(entry, source) {
       }
     }
   }
-  return import(new URL(entry, dist).href);
+  return null;
 }

@@ -8,7 +8,8 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -60,12 +61,62 @@ describe('the CLI bundle', () => {
   });
 
   it('loads the engine lazily and capstone only on demand', () => {
+    // the module build (`import { open }`): the entry's static imports are small
     const entry = staticClosure('vmcore.mjs');
     const bytes = (files: Iterable<string>) => [...files].reduce((n, f) => n + statSync(join(DIST, f)).size, 0);
     const all = readdirSync(DIST).filter((f) => f.endsWith('.mjs'));
     expect(bytes(all)).toBeGreaterThan(150_000); // the engine is in there
     expect(bytes(entry), `statically loaded by vmcore --help: ${[...entry].join(', ')}`).toBeLessThan(20_000);
     for (const f of all) expect(readFileSync(join(DIST, f), 'utf8'), f).not.toMatch(/from\s*["']capstone-wasm["']/);
+    // what the bin runs (the CommonJS build): --help initializes no engine module (none of them
+    // loads node:zlib), a command on a dump does; capstone is required only inside a promise
+    const probe = (args: string[]) => {
+      const code = `import { loadCli } from './cli/built.mjs'; import { Writable } from 'node:stream';
+        const sink = new Writable({ write(c, e, cb) { cb(); } });
+        const { cli } = await loadCli(); await cli.main(${JSON.stringify(args)}, sink, sink);
+        console.log(JSON.stringify({ zlib: process.moduleLoadList.some((m) => / zlib$/.test(m)) }));`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout.trim().split('\n').pop()!);
+    };
+    expect(probe(['--help']).zlib).toBe(false);
+    if (existsSync(SAMPLE)) expect(probe([SAMPLE, 'sys']).zlib).toBe(true);
+    const cjs: string = JSON.parse(readFileSync(join(DIST, 'inputs.json'), 'utf8')).cjs;
+    const text = readFileSync(join(DIST, cjs), 'utf8');
+    const at = [...text.matchAll(/require\("capstone-wasm"\)/g)].map((m) => m.index!);
+    expect(at.length).toBeGreaterThan(0);
+    for (const i of at) expect(text.slice(Math.max(0, i - 40), i)).toMatch(/Promise\.resolve\(\)\.then\(\(\)=>[\w$]*\($/);
+  });
+
+  it.skipIf(!existsSync(SAMPLE))("the bin keeps V8's code cache of its bundle; a refused cache is replaced; output never changes", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmcore-code-cache-'));
+    try {
+      const env = { VMCORE_CODE_CACHE: 'report', VMCORE_CODE_CACHE_DIR: dir };
+      const plain = run([SAMPLE, 'sys'], { VMCORE_CODE_CACHE: '0' });
+      expect(plain.status, plain.stderr).toBe(0);
+      const first = run([SAMPLE, 'sys'], env);
+      expect(first.stderr).toBe('vmcore: code cache absent\n');
+      const cache = readdirSync(dir).find((f) => f.endsWith('.cjs.cache'));
+      expect(cache, readdirSync(dir).join(', ')).toBeDefined();
+      const size1 = statSync(join(dir, cache!)).size;
+      const second = run([SAMPLE, 'sys'], env);
+      expect(second.stderr).toBe('vmcore: code cache used\n');
+      expect(statSync(join(dir, cache!)).size).toBe(size1); // a command seen before: not written again
+      // a command not seen before adds what it compiled
+      const bt = run([SAMPLE, 'bt'], env);
+      expect(bt.stderr).toBe('vmcore: code cache used\n');
+      expect(statSync(join(dir, cache!)).size).toBeGreaterThan(size1);
+      expect(JSON.parse(readFileSync(join(dir, `${cache}.json`), 'utf8')).verbs).toEqual(['sys', 'bt']);
+      // garbage in place of the cache: V8 refuses it, the run is right, the cache is made anew
+      writeFileSync(join(dir, cache!), Buffer.alloc(size1, 0x5a));
+      const bad = run([SAMPLE, 'sys'], env);
+      expect(bad.stderr).toBe('vmcore: code cache rejected\n');
+      expect(run([SAMPLE, 'sys'], env).stderr).toBe('vmcore: code cache used\n');
+      for (const r of [first, second, bad]) expect(r.stdout).toBe(plain.stdout);
+      expect(plain.stdout).toMatch(/RELEASE: 6\.1\./);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.skipIf(!existsSync(SAMPLE))("`import { open } from 'vmcore-workbench'` runs the bundle (cli/dist/open.mjs), not tsx", () => {

@@ -42,6 +42,18 @@ function moduleInputs(args: string[]): Array<{ path: string; fromDirectory: bool
 }
 
 /** Returns the exit code. Never prints a stack trace. */
+let openedDump = false;
+/** the first word of every command line run on a dump (which of them the code cache has seen) */
+const verbsRun = new Set<string>();
+/** The commands main() ran (their first words), for the bin's code cache (cli/built.mjs). */
+export function commandVerbs(): string[] {
+  return [...verbsRun];
+}
+/** Whether main() opened a dump (the bin keeps V8's code cache of such a run: cli/built.mjs). */
+export function didOpenDump(): boolean {
+  return openedDump;
+}
+
 export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
   let json = false;
   let batch: string | undefined;
@@ -120,6 +132,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     const prog = openProgram(new NodeFileSource(dump), { debug });
     attachModuleDebug(prog, moduleInputs(moduleFiles).map((m) => ({ ...m, open: () => new NodeFileSource(m.path) })));
     ctx = { prog };
+    openedDump = true;
   } catch (e) {
     err.write(`vmcore: ${errorMessage(e)}\n`);
     return 1;
@@ -141,6 +154,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     if (needsDisassembler(lines)) await initDisassembler().catch(() => undefined);
     let failed = false;
     for (const line of lines) {
+      verbsRun.add(line.trim().split(/\s+/)[0]);
       const r = runCommandSafe(ctx, line);
       if (json) {
         out.write(
@@ -175,6 +189,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     // long commands stream their text to stdout while they run (not with --json: the JSON is whole);
     // a reader that stops early (| head) ends us quietly
     if (out === process.stdout) process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? process.exit(0) : undefined));
+    verbsRun.add(line.trim().split(/\s+/)[0]);
     const r = runCommand(json ? ctx : { ...ctx, emit: (chunk) => out.write(chunk) }, line);
     if (json || r.asJson) out.write(jsonText(r));
     else out.write(ensureNl(r.text));

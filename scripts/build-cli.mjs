@@ -8,7 +8,12 @@
  *   cli/dist/vmcore.mjs       the entry (main and argument parsing only)
  *   cli/dist/open.mjs         `import { open } from 'vmcore-workbench'` (cli/open.ts, via cli/open.mjs)
  *   cli/dist/chunk-*.mjs      the engine, split at cli/main.ts's `await import('./engine')`
- *   cli/dist/inputs.json      {builtAt, inputs: [every file that went into the bundle]} for the freshness check
+ *   cli/dist/vmcore-HASH.cjs  the same CLI as one CommonJS file (HASH: of its content), which the `vmcore`
+ *                             bin runs through vm.Script with V8's code cache (cli/built.mjs): a
+ *                             process then neither parses nor compiles the functions an earlier
+ *                             run compiled. The engine's modules still initialize only when a
+ *                             command needs them (esbuild's lazy wrappers for import()).
+ *   cli/dist/inputs.json      {builtAt, cjs, inputs: [every file that went into the bundle]} for the freshness check
  *
  * esbuild is a runtime dependency (package.json "dependencies") so that `npm ci --omit=dev`
  * can build too. capstone-wasm stays external: it finds its .wasm file next to itself, and it is
@@ -18,6 +23,7 @@
 import { mkdirSync, writeFileSync, renameSync, readdirSync, unlinkSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createHash } from 'node:crypto';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = join(ROOT, 'cli/dist');
@@ -46,7 +52,30 @@ export async function buildCli() {
     write: false,
     logLevel: 'warning',
   });
+  // the CLI as one CommonJS file for vm.Script + code cache; import() of capstone-wasm becomes
+  // require() (its CommonJS build): a vm.Script cannot import() without an experimental flag
+  const cjsOut = await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: ['cli/main.ts'],
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    write: false,
+    outfile: join(DIST, 'vmcore.cjs'),
+    external: ['capstone-wasm'],
+    alias: { fflate: './cli/stubs/fflate.ts' },
+    supported: { 'dynamic-import': false },
+    define: { 'import.meta.url': '__vmcoreImportMetaUrl' },
+    banner: { js: "var __vmcoreImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  const cjsBytes = cjsOut.outputFiles[0].contents;
+  const cjs = `vmcore-${createHash('sha256').update(cjsBytes).digest('hex').slice(0, 16)}.cjs`;
   mkdirSync(DIST, { recursive: true });
+  writeAtomic(join(DIST, cjs), cjsBytes);
   // chunks first (content-hashed names), the entry last, each by rename: a CLI started meanwhile
   // sees either the old build or the new one, never half of one
   const entries = new Set([join(DIST, 'vmcore.mjs'), join(DIST, 'open.mjs')]);
@@ -55,13 +84,16 @@ export async function buildCli() {
   const inputs = [...Object.keys(r.metafile.inputs), 'package.json', 'scripts/build-cli.mjs'].map((p) =>
     relative(ROOT, resolve(ROOT, p)),
   );
-  writeAtomic(join(DIST, 'inputs.json'), JSON.stringify({ builtAt, esbuild: esbuild.version, inputs }, null, 1) + '\n');
+  writeAtomic(join(DIST, 'inputs.json'), JSON.stringify({ builtAt, esbuild: esbuild.version, cjs, inputs }, null, 1) + '\n');
   keep.add(join(DIST, 'inputs.json'));
+  keep.add(join(DIST, cjs));
+  keep.add(join(DIST, `${cjs}.cache`));
+  keep.add(join(DIST, `${cjs}.cache.json`));
   for (const f of files) writeAtomic(f.path, f.contents);
   // drop chunks of earlier builds
   for (const name of readdirSync(DIST)) {
     const p = join(DIST, name);
-    if (!keep.has(p) && /^chunk-.*\.mjs$/.test(name)) {
+    if (!keep.has(p) && /^(chunk-.*\.mjs|vmcore-.*\.cjs(\.cache(\.json)?)?)$/.test(name)) {
       try {
         unlinkSync(p);
       } catch {
