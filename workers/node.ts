@@ -117,7 +117,7 @@ function reusedInflate(): Inflate | null {
       return new Uint8Array(out.buffer, out.byteOffset, n);
     };
     // self-test: a page, a corrupt checksum, then a page again (a stored stream: deflating one
-    // here costs more than the whole test)
+    // here, ~3 ms, cost more than the rest of the test)
     const page = codecTestPage();
     const z = Uint8Array.from(Buffer.from(ZLIB_TEST_STREAM, 'base64'));
     const bad = Uint8Array.from(z);
@@ -137,8 +137,8 @@ setNativeZlib(zlibHandle ?? inflateEach);
  * libzstd as wasm (@bokuweb/zstd-wasm 0.0.27's zstd.wasm, instantiated synchronously here: the
  * engine's reads are synchronous) for kdump-zstd pages: several times faster than fzstd, which
  * decodes a page's Huffman and FSE tables in JavaScript. The wasm's exports are Emscripten's
- * minified names of that exact version (its zstd.js maps them), so a self-test (compress a page
- * with it, decompress, compare; a corrupt frame must fail) decides; otherwise fzstd stays.
+ * minified names of that exact version (its zstd.js maps them), so a self-test (decode a stored
+ * libzstd frame, compare; a corrupt frame must fail) decides; otherwise fzstd stays.
  */
 function wasmZstd(): ((src: Uint8Array, outLen: number, dest?: Uint8Array) => Uint8Array) | null {
   try {
@@ -206,7 +206,7 @@ function wasmZstd(): ((src: Uint8Array, outLen: number, dest?: Uint8Array) => Ui
       return out.slice();
     };
     // self-test on a frame libzstd made (level 3: Huffman literals and FSE sequences), not one
-    // compressed here: a compression context and the compressor's first call cost tens of ms
+    // compressed here (a compression context and the compressor's first call: ~10 ms alone)
     const page = codecTestPage();
     const frame = Uint8Array.from(Buffer.from(ZSTD_TEST_FRAME, 'base64'));
     const bad = frame.slice();
