@@ -20,7 +20,7 @@
  * they would in the sparse file `makedumpfile -R` produces.
  */
 import { DumpError } from '../errors';
-import type { ByteSource, ReadStats } from '../source/bytesource';
+import { WrappedSource, type ByteSource } from '../source/bytesource';
 import { floorIndex } from '../sorted';
 
 export const MAKEDUMPFILE_SIGNATURE = 'makedumpfile';
@@ -65,9 +65,9 @@ interface RawRecord {
 }
 
 /** The logical (replayed) file of a flattened dump. */
-export class FlattenedSource implements ByteSource {
-  readonly name: string;
-  readonly size: number;
+export class FlattenedSource extends WrappedSource {
+  /** the logical file's size (name, stats, block size and read-ahead are the file's) */
+  private readonly logicalSize: number;
   /** problems found while scanning (missing end marker...) */
   readonly warnings: string[] = [];
   /** number of data records in the stream */
@@ -76,15 +76,15 @@ export class FlattenedSource implements ByteSource {
   private segLength: Float64Array;
   private segFile: Float64Array;
 
-  constructor(private inner: ByteSource) {
-    this.name = inner.name;
+  constructor(inner: ByteSource) {
+    super(inner);
     const recs = scanRecords(inner, this.warnings);
     this.records = recs.length;
     const segs = resolve(recs);
     this.segStart = Float64Array.from(segs, (s) => s.start);
     this.segLength = Float64Array.from(segs, (s) => s.length);
     this.segFile = Float64Array.from(segs, (s) => s.fileOffset);
-    this.size = segs.length ? segs[segs.length - 1].start + segs[segs.length - 1].length : 0;
+    this.logicalSize = segs.length ? segs[segs.length - 1].start + segs[segs.length - 1].length : 0;
     if (inner.readInto) {
       const direct = inner.readInto.bind(inner);
       this.readInto = (offset, dest) => {
@@ -110,20 +110,8 @@ export class FlattenedSource implements ByteSource {
     }
   }
 
-  get stats(): ReadStats {
-    return this.inner.stats;
-  }
-
-  get preferredBlockSize(): number | undefined {
-    return this.inner.preferredBlockSize;
-  }
-
-  get readAheadBytes(): number | undefined {
-    return this.inner.readAheadBytes;
-  }
-
-  get scanReadSize(): number | undefined {
-    return this.inner.scanReadSize;
+  override get size(): number {
+    return this.logicalSize;
   }
 
   /**
