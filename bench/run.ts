@@ -16,7 +16,7 @@
  * A tool that cannot do a piece of work (not installed, no vmlinux, cannot open the format, an
  * error in its output) is listed with the reason, never timed.
  *
- *   npx tsx bench/run.ts [--dumps a,b] [--work sys,ps] [--tools vmcore,drgn,crash[,vmcore-ca]] [--rounds 5]
+ *   npx tsx bench/run.ts [--dumps a,b] [--work sys,ps] [--tools vmcore,drgn,crash[,vmcore-ca,vmcore-cold]] [--rounds 5]
  *                        [--crash-rounds 2] [--sid /work/chroots/sid] [--dbg /work/dbg] [--out bench/out]
  *
  * drgn and crash run as `chroot SID drgn|crash ...`; the dump and the vmlinux are hard-linked (or
@@ -32,8 +32,11 @@ import { sharedDump, ROOT, SHARED_DUMP_NAMES, type SharedDump } from '../workers
 const ALL_DUMPS: readonly string[] = SHARED_DUMP_NAMES;
 const ALL_WORK = ['sys', 'kmem-s', 'bt-a', 'ps', 'kmem200', 'search'] as const;
 type Work = (typeof ALL_WORK)[number];
-// vmcore-ca: vmcore with NODE_EXTRA_CA_CERTS as this machine sets it (see ENV below); not run unless named
-const ALL_TOOLS = ['vmcore', 'drgn', 'crash', 'vmcore-ca'] as const;
+// vmcore-ca: vmcore with NODE_EXTRA_CA_CERTS as this machine sets it (see ENV below); vmcore-cold:
+// vmcore without the CLI's code cache (VMCORE_CODE_CACHE=0), as the first run of a command is; not
+// run unless named
+const ALL_TOOLS = ['vmcore', 'drgn', 'crash', 'vmcore-ca', 'vmcore-cold'] as const;
+const EXTRA_TOOLS = ['vmcore-ca', 'vmcore-cold'] as const;
 type Tool = (typeof ALL_TOOLS)[number];
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -187,6 +190,10 @@ function command(p: Plan, tool: Tool, work: Work): Cmd | string {
     if (typeof c === 'string') return c;
     if (process.env[CA_VAR] === undefined) return `${CA_VAR} is not set on this machine`;
     return { ...c, env: { [CA_VAR]: process.env[CA_VAR] } };
+  }
+  if (tool === 'vmcore-cold') {
+    const c = command(p, 'vmcore', work);
+    return typeof c === 'string' ? c : { ...c, env: { VMCORE_CODE_CACHE: '0' } };
   }
   if (tool === 'vmcore') {
     const base = [process.execPath, join(ROOT, 'cli/vmcore.mjs'), file];
@@ -355,13 +362,16 @@ function render(rows: Row[], notes: string[]): string {
   out.push(`${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${machine()}`);
   if (process.env[CA_VAR] !== undefined) out.push(`${CA_VAR} (set here for the npm proxy) is unset for every tool${TOOLS.includes('vmcore-ca') ? '; vmcore-ca is vmcore with it' : ''}.`);
   out.push('');
-  const ca = TOOLS.includes('vmcore-ca');
-  out.push(`| dump | work | vmcore wall | drgn wall | crash wall | vmcore/drgn | vmcore/crash | vmcore cpu | drgn cpu | crash cpu | cpu vmcore/drgn |${ca ? ' vmcore-ca wall | vmcore-ca cpu |' : ''}`);
-  out.push(`| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${ca ? ' ---: | ---: |' : ''}`);
+  const extra = EXTRA_TOOLS.filter((t) => TOOLS.includes(t));
+  out.push(
+    `| dump | work | vmcore wall | drgn wall | crash wall | vmcore/drgn | vmcore/crash | vmcore cpu | drgn cpu | crash cpu | cpu vmcore/drgn |` +
+      extra.map((t) => ` ${t} wall | ${t} cpu | ${t}/drgn |`).join(''),
+  );
+  out.push(`| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${' ---: | ---: | ---: |'.repeat(extra.length)}`);
   for (const r of rows) {
     out.push(
       `| ${r.dump} | ${r.work} | ${fmt(r.med.vmcore, 'wall')} | ${fmt(r.med.drgn, 'wall')} | ${fmt(r.med.crash, 'wall')} | ${ratio(r.med.vmcore, r.med.drgn, 'wall')} | ${ratio(r.med.vmcore, r.med.crash, 'wall')} | ${fmt(r.med.vmcore, 'cpu')} | ${fmt(r.med.drgn, 'cpu')} | ${fmt(r.med.crash, 'cpu')} | ${ratio(r.med.vmcore, r.med.drgn, 'cpu')} |` +
-        (ca ? ` ${fmt(r.med['vmcore-ca'], 'wall')} | ${fmt(r.med['vmcore-ca'], 'cpu')} |` : ''),
+        extra.map((t) => ` ${fmt(r.med[t], 'wall')} | ${fmt(r.med[t], 'cpu')} | ${ratio(r.med[t], r.med.drgn, 'wall')} |`).join(''),
     );
   }
   const skipped = rows.flatMap((r) => Object.entries(r.skipped).map(([t, why]) => `- ${r.dump} ${r.work}: ${t} not run: ${why}`));
