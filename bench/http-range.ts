@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import net from 'node:net';
 import { ensurePreview, stopPreview } from './preview';
+import { pageMemory as memory } from '../e2e/page-memory';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -191,14 +192,6 @@ interface Step {
   afterBytes: number;
 }
 
-async function memory(page: Page): Promise<number | null> {
-  return page.evaluate(async () => {
-    const p = performance as unknown as { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number }> };
-    if (!p.measureUserAgentSpecificMemory || !crossOriginIsolated) return null;
-    const late = new Promise<null>((r) => setTimeout(() => r(null), 60_000));
-    return Promise.race([p.measureUserAgentSpecificMemory().then((m) => m.bytes), late]);
-  });
-}
 
 async function consoleRun(page: Page, line: string): Promise<string> {
   const ed = page.getByTestId('command-editor');

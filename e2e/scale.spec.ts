@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import type { Page } from '@playwright/test';
 import { expect, test, ROOT } from './fixtures';
+import { pageMemory as memory } from './page-memory';
 
 const DUMP = process.env.SCALE_DUMP ?? '/work/fixtures-out/scale-8g/vmcore.kdump-zlib';
 const SHOTS = 'test-results/scale';
@@ -22,14 +23,6 @@ test.setTimeout(1_800_000);
 
 const load = () => loadavg()[0].toFixed(1);
 
-async function memory(page: Page): Promise<number | null> {
-  return page.evaluate(async () => {
-    const p = performance as unknown as { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number }> };
-    if (!p.measureUserAgentSpecificMemory || !crossOriginIsolated) return null;
-    const late = new Promise<null>((r) => setTimeout(() => r(null), 60_000));
-    return Promise.race([p.measureUserAgentSpecificMemory().then((m) => m.bytes), late]);
-  });
-}
 
 async function consoleRun(page: Page, line: string): Promise<{ wall: number; prompt: string }> {
   const tr = page.getByTestId('transcript');
