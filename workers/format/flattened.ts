@@ -91,20 +91,7 @@ export class FlattenedSource extends WrappedSource {
         if (offset < 0) throw new RangeError(`bad read ${offset}+${dest.length}`);
         const end = Math.min(offset + dest.length, this.size);
         if (end <= offset) return 0;
-        let i = Math.max(0, this.find(offset));
-        let at = offset; // next logical byte to fill
-        for (; i < this.segStart.length && this.segStart[i] < end; i++) {
-          const s = Math.max(offset, this.segStart[i]);
-          const e = Math.min(end, this.segStart[i] + this.segLength[i]);
-          if (e <= s) continue;
-          if (s > at) dest.fill(0, at - offset, s - offset); // a hole: zeros, as in the replayed file
-          const want = e - s;
-          if (direct(this.segFile[i] + (s - this.segStart[i]), dest.subarray(s - offset, e - offset)) !== want) {
-            throw new DumpError(`flattened dump: record data at file offset ${this.segFile[i]} cut short (file truncated?)`);
-          }
-          at = e;
-        }
-        if (at < end) dest.fill(0, at - offset, end - offset);
+        this.fill(offset, dest.subarray(0, end - offset), direct);
         return end - offset;
       };
     }
@@ -134,26 +121,40 @@ export class FlattenedSource extends WrappedSource {
     if (offset < 0 || length < 0) throw new RangeError(`bad read ${offset}+${length}`);
     const end = Math.min(offset + length, this.size);
     if (end <= offset) return new Uint8Array(0);
-    let i = this.find(offset);
+    const i = this.find(offset);
     // fast path: the whole read lies in one segment
     if (i >= 0 && end <= this.segStart[i] + this.segLength[i]) {
       const got = this.inner.read(this.segFile[i] + (offset - this.segStart[i]), end - offset);
       if (got.length === end - offset) return got;
       throw new DumpError(`flattened dump: record data at file offset ${this.segFile[i]} cut short (file truncated?)`);
     }
-    const out = new Uint8Array(end - offset); // holes stay zero
-    if (i < 0) i = 0;
-    for (; i < this.segStart.length && this.segStart[i] < end; i++) {
+    const out = new Uint8Array(end - offset);
+    this.fill(offset, out, (at, piece) => {
+      const got = this.inner.read(at, piece.length);
+      piece.set(got.subarray(0, piece.length));
+      return got.length;
+    });
+    return out;
+  }
+
+  /**
+   * The logical bytes at `offset` into `dest` (inside the logical file): each piece a record
+   * wrote copied by `copy(fileOffset, piece)` (which returns how many bytes it got), holes as zeros.
+   */
+  private fill(offset: number, dest: Uint8Array, copy: (fileOffset: number, piece: Uint8Array) => number): void {
+    const end = offset + dest.length;
+    let at = offset; // next logical byte to fill
+    for (let i = Math.max(0, this.find(offset)); i < this.segStart.length && this.segStart[i] < end; i++) {
       const s = Math.max(offset, this.segStart[i]);
       const e = Math.min(end, this.segStart[i] + this.segLength[i]);
       if (e <= s) continue;
-      const got = this.inner.read(this.segFile[i] + (s - this.segStart[i]), e - s);
-      if (got.length !== e - s) {
+      if (s > at) dest.fill(0, at - offset, s - offset); // a hole: zeros, as in the replayed file
+      if (copy(this.segFile[i] + (s - this.segStart[i]), dest.subarray(s - offset, e - offset)) !== e - s) {
         throw new DumpError(`flattened dump: record data at file offset ${this.segFile[i]} cut short (file truncated?)`);
       }
-      out.set(got, s - offset);
+      at = e;
     }
-    return out;
+    if (at < end) dest.fill(0, at - offset, end - offset);
   }
 }
 
