@@ -93,7 +93,13 @@ export function zoneOf(prog: Program, pfn: number, order: number): PageDesc['zon
   return undefined;
 }
 
-export function describePage(prog: Program, pa: number): PageDesc | null {
+/**
+ * A page with its buddy block and zone when free. `inSlab`: the page was found to be a live
+ * slab's (slabObjectInfo checked its slab and cache), so it is in no free block: the search of
+ * up to 13 block heads (struct pages up to 4096 pfns away, each a page of the dump to read) is
+ * skipped.
+ */
+export function describePage(prog: Program, pa: number, opts: { inSlab?: boolean } = {}): PageDesc | null {
   const L = slabLayout(prog);
   const page = physToPage(prog, pa);
   const b = prog.mem.tryRead(page, L.pageSize);
@@ -111,7 +117,7 @@ export function describePage(prog: Program, pa: number): PageDesc | null {
     flags: '0x' + flags.toString(16),
     flag_names: names,
   };
-  const bb = buddyBlock(prog, pfn);
+  const bb = opts.inSlab ? null : buddyBlock(prog, pfn);
   if (bb) {
     d.buddy = { head: '0x' + bb.head.toString(16), order: bb.order, nth: bb.nth };
     d.zone = zoneOf(prog, pfn, bb.order);

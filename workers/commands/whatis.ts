@@ -346,7 +346,7 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
       const t = taskAt(prog, so.object);
       if (t) setTask(r, out, t);
     }
-    r.page = describePage(prog, pa) ?? undefined;
+    r.page = describePage(prog, pa, { inSlab: true }) ?? undefined;
     return out;
   }
   // module
