@@ -41,7 +41,14 @@ async function consoleRun(page: Page, line: string): Promise<{ wall: number; pro
   return { wall, prompt: prompt.trim() };
 }
 
-test('scale: open, ps, bt -a, kmem -s, slab map of the largest cache, search (logged)', async ({ page }) => {
+test('scale: open, ps, bt -a, kmem -s, slab map of the largest cache, search (logged)', async ({ page, browser }) => {
+  // SCALE_TRACE=1: a Chromium performance trace of the whole session (what the long tasks are)
+  if (process.env.SCALE_TRACE) {
+    await browser.startTracing(page, {
+      path: `${SHOTS}/trace.json`,
+      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'disabled-by-default-v8.cpu_profiler'],
+    });
+  }
   const kmem = JSON.parse(execFileSync('node', [join(ROOT, 'cli/vmcore.mjs'), DUMP, 'kmem -s --json'], { encoding: 'utf8', maxBuffer: 1 << 28 })) as Array<{
     name: string; total: number; objsize: number; slabs: number; ssize: number;
   }>;
@@ -49,17 +56,20 @@ test('scale: open, ps, bt -a, kmem -s, slab map of the largest cache, search (lo
   const largest = [...rows].sort((a, b) => b.slabs * b.ssize - a.slabs * a.ssize)[0]?.name;
   const out: string[] = [];
   const mem: number[] = [];
+  // each step's end by the page's clock, to tell which step a long task fell in
+  const marks: Array<{ what: string; at: number }> = [];
   const note = async (what: string) => {
+    marks.push({ what: what.replace(/:.*| ->.*/, ''), at: await page.evaluate(() => performance.now()) });
     const m = await memory(page);
     if (m !== null) mem.push(m);
     out.push(`${what}; page+workers ${m === null ? '?' : (m / 2 ** 20).toFixed(0) + ' MiB'}; load ${load()}`);
     console.log(`[scale] ${out[out.length - 1]}`);
   };
   await page.addInitScript(() => {
-    const w = window as unknown as { __long: { d: number }[] };
+    const w = window as unknown as { __long: { s: number; d: number }[] };
     w.__long = [];
     new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) w.__long.push({ d: e.duration });
+      for (const e of l.getEntries()) w.__long.push({ s: e.startTime, d: e.duration });
     }).observe({ type: 'longtask', buffered: true });
   });
   // when the file is chosen (the input's change event) and when the headline is in the page, by
@@ -102,11 +112,27 @@ test('scale: open, ps, bt -a, kmem -s, slab map of the largest cache, search (lo
   await expect(page.getByTestId('findings')).toContainText(/no findings|scanned|finding/, { timeout: 900_000 });
   await note(`slab map of ${largest}: object grid ${tGrid} ms, its slabcheck ${Date.now() - t1} ms`);
   await page.screenshot({ path: `${SHOTS}/3-slab-map.png` });
+  // the map's text as crash prints it: thousands of lines, drawn a window at a time
+  const t2 = Date.now();
+  await page.getByText('as crash prints it (kmem -S)').click();
+  const raw = page.locator('details.raw').getByTestId('big-text');
+  await expect(raw).toBeVisible();
+  const rawLines = Number(await raw.getAttribute('data-lines'));
+  const inDom = await raw.locator('.textrow').count();
+  expect(inDom).toBeLessThan(200);
+  expect(rawLines).toBeGreaterThan(inDom);
+  await note(`raw text of the map: ${rawLines} lines, ${inDom} in the DOM, shown ${Date.now() - t2} ms after the click`);
+  await raw.evaluate((el) => (el.scrollTop = el.scrollHeight / 2));
+  await expect(raw.locator('.textrow a.addr').first()).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/3b-slab-map-text.png` });
   await page.keyboard.press('6');
   const r = await consoleRun(page, 'search init_task');
   await note(`search init_task: ${r.wall} ms Enter -> done (prompt "${r.prompt}")`);
   await page.screenshot({ path: `${SHOTS}/4-search.png` });
-  const long = await page.evaluate(() => (window as unknown as { __long: { d: number }[] }).__long.map((l) => Math.round(l.d)));
-  console.log(`[scale] peak sampled page+workers ${(Math.max(0, ...mem) / 2 ** 20).toFixed(0)} MiB; long tasks ${long.length} (${long.join(', ')} ms)`);
-  expect(out.length).toBe(6);
+  const long = await page.evaluate(() => (window as unknown as { __long: { s: number; d: number }[] }).__long);
+  const during = (t: number) => marks.find((m) => t < m.at)?.what ?? 'after the last step';
+  const longText = long.map((l) => `${Math.round(l.d)} ms in ${during(l.s)}`).join(', ');
+  console.log(`[scale] peak sampled page+workers ${(Math.max(0, ...mem) / 2 ** 20).toFixed(0)} MiB; long tasks ${long.length} (${longText})`);
+  if (process.env.SCALE_TRACE) await browser.stopTracing();
+  expect(out.length).toBe(7);
 });

@@ -14,7 +14,7 @@ import { zoom, zoomIdentity, type ZoomTransform } from 'd3-zoom';
 import { scaleLinear } from 'd3-scale';
 import { useApp, type Tab } from '../../store';
 import { resolve } from '../../engine';
-import { CommandGate, TextOutput, formatBytes, useCommand } from '../common';
+import { CommandGate, LazyDetails, TextOutput, formatBytes, useCommand } from '../common';
 import { cacheBytes, cellSize, corruptObjects, slabRows, type CacheRow, type KmemSJson, type ObjState, type SlabRow } from './model';
 import { resultJson } from '../../results';
 
@@ -312,6 +312,11 @@ function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
   );
   const [opening, setOpening] = useState<string | null>(null);
   const sel = tab.view.params.obj;
+  // the rows change with the map and the findings only: a new array on every render (each
+  // progress tick of the slabcheck) redrew the whole grid while the scan ran
+  const mapJson = resultJson(st?.result, 'kmem -S');
+  const corrupt = useMemo(() => corruptObjects(findings), [findings]);
+  const rows = useMemo(() => (mapJson?.info ? slabRows(mapJson, corrupt) : null), [mapJson, corrupt]);
 
   const openObject = useCallback(
     async (addr: string) => {
@@ -345,9 +350,7 @@ function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
         <div className="slabmain">
           <CommandGate tab={tab} state={st} what={`Slabs of ${cache} (kmem -S --full)`}>
             {(r) => {
-              const j = resultJson(r, 'kmem -S');
-              if (!j?.info) return <TextOutput text={r.text} />;
-              const rows = slabRows(j, corruptObjects(findings));
+              if (!rows) return <TextOutput text={r.text} />;
               if (rows.length === 0) return <div className="state empty">{cache} has no slabs.</div>;
               return <ObjectGrid rows={rows} selected={sel ? '0x' + sel : null} onOpen={(a) => void openObject(a)} />;
             }}
@@ -361,10 +364,9 @@ function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
         <div className="cacheside">
           <Findings tab={tab} line={`slabcheck ${cache} --json`} />
           {st?.result?.ok && (
-            <details className="raw pad">
-              <summary>as crash prints it (kmem -S)</summary>
-              <TextOutput text={st.result.text} />
-            </details>
+            <LazyDetails className="raw pad" summary="as crash prints it (kmem -S)">
+              {() => <TextOutput text={st.result!.text} />}
+            </LazyDetails>
           )}
         </div>
       </div>
