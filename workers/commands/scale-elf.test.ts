@@ -4,11 +4,12 @@
  * git: SCALE_ELF_DUMP names it, default /work/fixtures-out/scale-8g-elf/vmcore.elf) against crash
  * 9.0.2's answers on that same file (fixtures/oracles/scale-8g-elf, made by its make.sh with the
  * 6.1.0-57 -dbg vmlinux). Each run of the recipe makes another dump (other addresses), so the test
- * skips with its reason when the file is absent or is not the one the oracle names (size).
+ * skips with its reason when the file is absent or is not the one the oracle names (sha256).
  */
 import { describe, it, expect } from 'vitest';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { openDumpFile, type Program } from '../node';
 import { ROOT } from '../testing/dumps';
@@ -20,11 +21,36 @@ const DUMP = process.env.SCALE_ELF_DUMP ?? '/work/fixtures-out/scale-8g-elf/vmco
 const ORACLE = join(ROOT, 'fixtures/oracles/scale-8g-elf');
 const oracle = (f: string) => readFileSync(join(ORACLE, f), 'utf8');
 /** "- dump file: vmcore.elf, 8606848339 bytes, sha256 `...`" in the oracle's README */
-const wantSize = Number(/dump file: \S+, (\d+) bytes/.exec(oracle('README.md'))?.[1]);
+const want = /dump file: \S+, (\d+) bytes, sha256 `([0-9a-f]{64})`/.exec(oracle('README.md'));
+const wantSize = Number(want?.[1]);
+const wantSha = want?.[2] ?? '';
+
+/**
+ * The dump's sha256: from the build-info.txt fixtures/make-dump.sh writes beside it ("result:
+ * vmcore.elf N bytes sha256 H"), else hashed here (8.6 GB: half a minute). Every run of the
+ * recipe makes a dump of the same size with other contents, so the size alone does not tell.
+ */
+function dumpSha(): string {
+  const info = join(dirname(DUMP), 'build-info.txt');
+  if (existsSync(info)) {
+    const m = new RegExp(`^result: ${basename(DUMP)} (\\d+) bytes sha256 ([0-9a-f]{64})`, 'm').exec(readFileSync(info, 'utf8'));
+    if (m && Number(m[1]) === statSync(DUMP).size) return m[2];
+  }
+  const h = createHash('sha256');
+  const fd = openSync(DUMP, 'r');
+  try {
+    const buf = Buffer.alloc(16 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
 const skip = !existsSync(DUMP)
   ? `${DUMP} absent (make it with fixtures/make-dump.sh scale-8g-elf; SCALE_ELF_DUMP= names it)`
-  : statSync(DUMP).size !== wantSize
-    ? `${DUMP} is ${statSync(DUMP).size} bytes, not the ${wantSize}-byte dump fixtures/oracles/scale-8g-elf was made from (another run of the recipe: remake the oracle with its make.sh)`
+  : statSync(DUMP).size !== wantSize || dumpSha() !== wantSha
+    ? `${DUMP} is not the dump fixtures/oracles/scale-8g-elf was made from (sha256 ${wantSha.slice(0, 12)}…: another run of the recipe; remake the oracle with its make.sh)`
     : '';
 
 const lines = (s: string) => s.replace(/\s+$/, '').split('\n').map((l) => l.replace(/\s+$/, ''));
