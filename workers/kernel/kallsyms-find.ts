@@ -62,16 +62,58 @@ export function rodataStart(mem: KernelMemory, stext: bigint): bigint {
   return stext;
 }
 
+const SCAN_CHUNK = 64 * 1024;
+/** whole chunks the scan keeps (the tables sit right before the token table it stops at) */
+const SCAN_KEEP = 96;
+
+/**
+ * The scan's whole chunks, the last SCAN_KEEP of them: kallsyms_names (1-2 MB) lies just before
+ * the token table the scan finds, so reading it for the check is served from here instead of
+ * decoding its pages a second time.
+ */
+class ScanChunks {
+  private chunks = new Map<bigint, Uint8Array>();
+  constructor(
+    private mem: KernelMemory,
+    private from: bigint,
+  ) {}
+
+  keep(va: bigint, b: Uint8Array): void {
+    this.chunks.set(va, b);
+    if (this.chunks.size > SCAN_KEEP) this.chunks.delete(this.chunks.keys().next().value!);
+  }
+
+  /** len bytes at va, from the chunks when they hold them all, else from memory; null unless whole */
+  tryRead(va: bigint, len: number): Uint8Array | null {
+    const ch = BigInt(SCAN_CHUNK);
+    if (va < this.from) return this.mem.tryRead(va, len);
+    const out = new Uint8Array(len);
+    for (let pos = 0; pos < len; ) {
+      const at = va + BigInt(pos);
+      const base = this.from + ((at - this.from) / ch) * ch;
+      const c = this.chunks.get(base);
+      if (!c) return this.mem.tryRead(va, len);
+      const o = Number(at - base);
+      const n = Math.min(len - pos, SCAN_CHUNK - o);
+      out.set(c.subarray(o, o + n), pos);
+      pos += n;
+    }
+    return out;
+  }
+}
+
 /** Find the token table: every place where "0\0" ... "9\0" occurs, scanning forward from `from`. */
-function* digitRuns(mem: KernelMemory, from: bigint, to: bigint): Generator<bigint> {
-  const CH = 64 * 1024;
+function* digitRuns(mem: KernelMemory, from: bigint, to: bigint, kept: ScanChunks): Generator<bigint> {
+  const CH = SCAN_CHUNK;
   let missing = 0;
   for (let va = from; va < to; va += BigInt(CH)) {
-    const b = readSome(mem, va, CH + DIGITS.length);
+    const whole = mem.tryRead(va, CH + DIGITS.length);
+    const b = whole ?? readSome(mem, va, CH + DIGITS.length);
     if (!b) {
       if (++missing > 64) return; // 4 MiB of nothing: out of the image
       continue;
     }
+    if (whole) kept.keep(va, whole.subarray(0, CH));
     missing = 0;
     const n = Math.min(b.length - DIGITS.length, CH);
     for (let i = b.indexOf(0x30); i >= 0 && i < n; i = b.indexOf(0x30, i + 1)) {
@@ -225,14 +267,17 @@ interface NamesFound {
 }
 
 /** kallsyms_num_syms and kallsyms_names before the markers, checked against every marker. */
-function namesBefore(mem: KernelMemory, markers: { at: bigint; m: number[] }): NamesFound | null {
+function namesBefore(mem: KernelMemory, markers: { at: bigint; m: number[] }, kept?: ScanChunks): NamesFound | null {
   const nm = markers.m.length;
   const last = markers.m[nm - 1];
   const lo = (nm - 1) * 256 + 1;
   const hi = nm * 256;
   const slack = 256 * 520 + 16; // the last block: 256 entries of at most 2 + 512 bytes, padding
   const winStart = (markers.at - BigInt(last + slack)) & ~7n;
-  const win = readSome(mem, winStart, Number(markers.at - winStart));
+  // a window read whole holds the table itself (no second read of its ~1-2 MB); one with holes
+  // (zeros) is only for finding the extent, then the table is read and must be whole
+  const whole = (kept ?? mem).tryRead(winStart, Number(markers.at - winStart));
+  const win = whole ?? readSome(mem, winStart, Number(markers.at - winStart));
   if (!win) return null;
   // num_syms (a .long) is 8-aligned and kallsyms_names starts at the next 8-byte boundary; newer
   // kernels emit the labels unaligned (names right after the 4-byte count)
@@ -247,7 +292,7 @@ function namesBefore(mem: KernelMemory, markers: { at: bigint; m: number[] }): N
     if (end < 0 || win.length - end >= 8) continue;
     const namesAddr = winStart + BigInt(names);
     // every marker: read the whole table now that its extent is known
-    const buf = mem.tryRead(namesAddr, end - names);
+    const buf = whole ? whole.subarray(names, end) : mem.tryRead(namesAddr, end - names);
     if (!buf) continue;
     let pos = 0;
     let ok = true;
@@ -398,13 +443,14 @@ function scan(mem: KernelMemory, info: VmcoreInfo): KallsymsLocation {
   const rejected: string[] = [];
   let runs = 0;
   const to = uts !== undefined && uts > from && uts - from < SCAN_LIMIT ? uts : from + SCAN_LIMIT;
-  for (const zero of digitRuns(mem, from, to)) {
+  const kept = new ScanChunks(mem, from);
+  for (const zero of digitRuns(mem, from, to, kept)) {
     if (++runs > 64) break;
     const tok = tokenTablesAt(mem, zero);
     if (!tok) continue;
     let names: NamesFound | null = null;
     for (const markers of markerCandidates(mem, tok.tokTable)) {
-      names = namesBefore(mem, markers);
+      names = namesBefore(mem, markers, kept);
       if (names) break;
     }
     if (!names) {
