@@ -14,7 +14,7 @@ import { zoom, zoomIdentity, type ZoomTransform } from 'd3-zoom';
 import { scaleLinear } from 'd3-scale';
 import { useApp, type Tab } from '../../store';
 import { resolve } from '../../engine';
-import { CommandGate, LazyDetails, TextOutput, formatBytes, useCommand } from '../common';
+import { CommandGate, LazyDetails, TextOutput, canvasContext, formatBytes, useCommand } from '../common';
 import { cacheBytes, cellSize, corruptObjects, slabRows, type CacheRow, type KmemSJson, type ObjState, type SlabRow } from './model';
 import { resultJson } from '../../results';
 
@@ -190,11 +190,7 @@ function Treemap({ rows, onOpen }: { rows: CacheRow[]; onOpen: (n: string) => vo
   useEffect(() => {
     const c = canvas.current;
     if (!c) return;
-    const dpr = window.devicePixelRatio || 1;
-    c.width = size.w * dpr;
-    c.height = size.h * dpr;
-    const g = c.getContext('2d')!;
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const g = canvasContext(c, size.w, size.h);
     g.fillStyle = '#0f1115';
     g.fillRect(0, 0, size.w, size.h);
     g.font = '11px ui-monospace, DejaVu Sans Mono, monospace';
@@ -419,11 +415,7 @@ function ObjectGrid({ rows, selected, onOpen }: { rows: SlabRow[]; selected: str
   useEffect(() => {
     const c = canvas.current;
     if (!c) return;
-    const dpr = window.devicePixelRatio || 1;
-    c.width = view.w * dpr;
-    c.height = view.h * dpr;
-    const g = c.getContext('2d')!;
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const g = canvasContext(c, view.w, view.h);
     g.clearRect(0, 0, view.w, view.h);
     g.font = '11px ui-monospace, DejaVu Sans Mono, monospace';
     g.textBaseline = 'middle';
