@@ -42,6 +42,36 @@ describe('kallsyms address encoding, checked against VMCOREINFO', () => {
   }
 });
 
+/**
+ * Name lookups: the kernel's own sorted index (kallsyms_seqs_of_names, 6.2, and backported) where it is,
+ * else the hash of every name; both give every entry of a name, in kallsyms order, and nothing for
+ * a name that is not there.
+ */
+describe('kallsyms name lookup: kallsyms_seqs_of_names against the hash of every name', () => {
+  for (const name of SHARED_DUMP_NAMES) {
+    const d = sharedDump(name);
+    it.skipIf(!d)(`${name}${d ? '' : ` (${SKIP_REASON})`}`, () => {
+      const prog = openDumpFile(d!.file);
+      const k = readKallsyms(prog.mem, prog.info);
+      const idx = new KallsymsNameIndex(prog.mem, prog.info);
+      const hashed = new KallsymsNameIndex(prog.mem, prog.info, { hashOnly: true });
+      // Debian's 6.1.y carries the table (backported from 6.2); these 5.10, 6.12 and 7.2 builds
+      // do not: their kallsyms_markers end where the token table starts
+      expect(idx.lookup).toBe(name.startsWith('6.1-') ? 'seqs_of_names' : 'hash');
+      expect(hashed.lookup).toBe('hash');
+      // every 97th name (duplicates such as __pfx_* and static names among them), names that are
+      // not there, and the ends of the sort order
+      const sample = k.names.filter((_, i) => i % 97 === 0);
+      sample.push('', 'no_such_symbol_at_all', '~~~', '\u0001', 'panic', '_stext', 'init_task', '__per_cpu_start');
+      for (const n of sample) {
+        const want = k.names.flatMap((x, i) => (x === n ? [i] : []));
+        expect(`${n}: ${idx.indexes(n).join(',')}`).toBe(`${n}: ${want.join(',')}`);
+        expect(hashed.indexes(n)).toEqual(want);
+      }
+    }, 120_000);
+  }
+});
+
 /** A tiny in-memory kernel: kallsyms tables at fixed addresses, offsets in the given encoding. */
 function fakeKernel(placeRelative: boolean) {
   const base = 0xffffffff81000000n;

@@ -289,11 +289,15 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 }
 
 /**
- * Name -> address for a few symbols without making a string per symbol: one pass hashes every
- * expanded name (a polynomial hash, composed token by token from per-token values) into an
- * open-addressing table of entry indexes; a lookup hashes the query, decodes the entries of its
- * chain to confirm, and decodes the address. Much cheaper than readKallsyms, for analyses that
- * need a few dozen symbols by name; entries decode one at a time (name(i), addressAt(i)).
+ * Name -> address for a few symbols without making a string per symbol. Some kernels keep their
+ * own index: kallsyms_seqs_of_names (6.2, and backported: Debian's 6.1.y has it, its 6.12 and 7.2
+ * builds do not), every entry's number sorted by name (3 bytes each, between kallsyms_markers and
+ * the token table); a lookup is a binary search over it, decoding ~18 names. Its place is checked by the layout (names, markers, then it, ending where the
+ * token table starts) and its order by a sample of neighbours; without it (older kernels, or a
+ * check that fails) one pass hashes every expanded name (a polynomial hash, composed token by
+ * token from per-token values) into an open-addressing table of entry indexes, and a lookup
+ * hashes the query and decodes the entries of its chain to confirm. Entries decode one at a time
+ * (name(i), addressAt(i)).
  */
 export class KallsymsNameIndex {
   private readonly t: KallsymsTables;
@@ -301,9 +305,11 @@ export class KallsymsNameIndex {
   /** start of each entry's token bytes in buf, and their count */
   private readonly at: Uint32Array;
   private readonly len: Uint16Array;
+  /** kallsyms_seqs_of_names (6.2+), checked; null: the hash table below is used */
+  private readonly seqs: Uint8Array | null = null;
   /** each entry's name hash, and an open-addressing table of entry index + 1 by hash */
-  private readonly hashes: Uint32Array;
-  private readonly slots: Int32Array;
+  private hashes: Uint32Array = new Uint32Array(0);
+  private slots: Int32Array = new Int32Array(0);
   private decoder: ((i: number) => bigint) | null = null;
   encoding: KallsymsRaw['encoding'] | null = null;
 
@@ -312,28 +318,22 @@ export class KallsymsNameIndex {
     return this.t.how;
   }
 
+  /** how names are looked up: the kernel's sorted index, or a hash of every name */
+  get lookup(): 'seqs_of_names' | 'hash' {
+    return this.seqs ? 'seqs_of_names' : 'hash';
+  }
+
+  /** `opts.hashOnly`: the hash table even where the kernel's sorted index is (tests compare them) */
   constructor(
     private mem: KernelMemory,
     private info: VmcoreInfo,
+    opts: { hashOnly?: boolean } = {},
   ) {
     const t = (this.t = kallsymsTables(mem, info));
     const buf = (this.buf = namesBytes(mem, t));
     const num = t.num;
     const at = (this.at = new Uint32Array(num));
     const lens = (this.len = new Uint16Array(num));
-    const hashes = (this.hashes = new Uint32Array(num));
-    // The hash is polynomial (h = h * P + c, mod 2^32), so a token's part composes in one step:
-    // h = h * P^len(token) + H(token). The first character of a name is its type letter and is
-    // not hashed: the first token of each entry uses its tail's values.
-    const pw = new Int32Array(256);
-    const hv = new Int32Array(256);
-    const pwTail = new Int32Array(256);
-    const hvTail = new Int32Array(256);
-    for (let k = 0; k < 256; k++) {
-      const tok = t.tokens[k] ?? '';
-      [pw[k], hv[k]] = polyHash(tok);
-      [pwTail[k], hvTail[k]] = polyHash(tok.slice(1));
-    }
     const n = buf.length;
     let pos = 0;
     for (let i = 0; i < num; i++) {
@@ -343,13 +343,66 @@ export class KallsymsNameIndex {
       if (len === 0 || len > 4096 || pos + len > n) throw new DumpError(`kallsyms_names entry ${i} has length ${len}: kallsyms memory looks corrupt`);
       at[i] = pos;
       lens[i] = len;
+      pos += len;
+    }
+    this.seqs = opts.hashOnly ? null : this.seqsOfNames(pos);
+    if (!this.seqs) this.hashNames();
+  }
+
+  /**
+   * kallsyms_seqs_of_names when the layout scripts/kallsyms.c writes (each table 8-aligned)
+   * puts it exactly before the token table: kallsyms_markers right after the names (its first
+   * entries the offsets of entries 0 and 256), then 3 bytes per entry, and the sorted order holds
+   * on a sample of neighbours. null otherwise.
+   */
+  private seqsOfNames(namesEnd: number): Uint8Array | null {
+    const { num, namesAddr, tokTable } = this.t;
+    const align8 = (a: bigint) => (a + 7n) & ~7n;
+    const markersAddr = align8(namesAddr + BigInt(namesEnd));
+    const nm = Math.ceil(num / 256);
+    const seqsAddr = align8(markersAddr + BigInt(4 * nm));
+    if (align8(seqsAddr + BigInt(3 * num)) !== tokTable) return null;
+    const markers = this.mem.tryRead(markersAddr, Math.min(nm, 2) * 4);
+    if (!markers || u32(markers, 0) !== 0) return null;
+    if (nm > 1 && u32(markers, 4) !== this.at[256] - (this.len[256] > 0x7f ? 2 : 1)) return null;
+    const seqs = this.mem.tryRead(seqsAddr, 3 * num);
+    if (!seqs) return null;
+    const seq = (k: number) => (seqs[3 * k] << 16) | (seqs[3 * k + 1] << 8) | seqs[3 * k + 2];
+    const step = Math.max(1, Math.floor(num / 64));
+    for (let k = 0; k + 1 < num; k += step) {
+      const x = seq(k);
+      const y = seq(k + 1);
+      if (x >= num || y >= num || this.name(x) > this.name(y)) return null;
+    }
+    return seqs;
+  }
+
+  /** The hash table of every name (kernels without kallsyms_seqs_of_names). */
+  private hashNames(): void {
+    const { num, tokens } = this.t;
+    const { buf, at, len: lens } = this;
+    const hashes = (this.hashes = new Uint32Array(num));
+    // The hash is polynomial (h = h * P + c, mod 2^32), so a token's part composes in one step:
+    // h = h * P^len(token) + H(token). The first character of a name is its type letter and is
+    // not hashed: the first token of each entry uses its tail's values.
+    const pw = new Int32Array(256);
+    const hv = new Int32Array(256);
+    const pwTail = new Int32Array(256);
+    const hvTail = new Int32Array(256);
+    for (let k = 0; k < 256; k++) {
+      const tok = tokens[k] ?? '';
+      [pw[k], hv[k]] = polyHash(tok);
+      [pwTail[k], hvTail[k]] = polyHash(tok.slice(1));
+    }
+    for (let i = 0; i < num; i++) {
+      const pos = at[i];
+      const len = lens[i];
       let h = hvTail[buf[pos]];
       for (let k = 1; k < len; k++) {
         const tok = buf[pos + k];
         h = (Math.imul(h, pw[tok]) + hv[tok]) | 0;
       }
       hashes[i] = h;
-      pos += len;
     }
     let size = 1024;
     while (size < num * 2) size <<= 1;
@@ -387,6 +440,22 @@ export class KallsymsNameIndex {
 
   /** Every entry with this name, in kallsyms order. */
   indexes(name: string): number[] {
+    const seqs = this.seqs;
+    if (seqs) {
+      const seq = (k: number) => (seqs[3 * k] << 16) | (seqs[3 * k + 1] << 8) | seqs[3 * k + 2];
+      // the first position whose name is not below `name` (names compare as strcmp: latin1
+      // strings compare by byte), then every equal one after it
+      let lo = 0;
+      let hi = this.t.num;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.name(seq(mid)) < name) lo = mid + 1;
+        else hi = mid;
+      }
+      const out: number[] = [];
+      for (let k = lo; k < this.t.num && this.name(seq(k)) === name; k++) out.push(seq(k));
+      return out.sort((x, y) => x - y);
+    }
     let h = 0;
     for (let c = 0; c < name.length; c++) h = (Math.imul(h, HASH_P) + name.charCodeAt(c)) | 0;
     const out: number[] = [];
