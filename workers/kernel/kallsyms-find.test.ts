@@ -2,11 +2,11 @@ import { BTF_HOW_KEY, KALLSYMS_HOW_KEY } from './program';
 import { describe, it, expect } from 'vitest';
 import { NodeFileSource } from '../source/node';
 import { openProgram, Program, SYMBOL_LOADERS } from '../engine';
-import type { PhysicalDump } from '../format/types';
 import { runCommandSafe } from '../commands/registry';
 import '../commands/index';
 import { findKallsyms } from './kallsyms-find';
 import { sharedDump, SKIP_REASON } from '../testing/dumps';
+import { zeroedPhys as zeroed } from '../testing/patched';
 
 const d510 = sharedDump('5.10-sysrq-lzo');
 
@@ -49,25 +49,6 @@ describe.each([['6.1-skb-uaf-0x106'], ['6.1-sysrq-kaslr'], ['6.12-skb-uaf-kaslr'
     expect(loc.num).toBe(prog.mem.u32(prog.info.symbol('kallsyms_num_syms')!));
   });
 });
-
-/** The dump with physical [pa, pa+len) read as zeros (an in-memory overlay over the real dump). */
-function zeroed(phys: PhysicalDump, pa: number, len: number): PhysicalDump {
-  return new Proxy(phys, {
-    get(target, prop) {
-      if (prop === 'readPhys') {
-        return (a: number, n: number) => {
-          const b = target.readPhys(a, n);
-          if (a + n <= pa || a >= pa + len) return b;
-          const out = b.slice();
-          for (let i = 0; i < n; i++) if (a + i >= pa && a + i < pa + len) out[i] = 0;
-          return out;
-        };
-      }
-      const v = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
 
 describe('when the kallsyms tables cannot be found (token table wiped)', () => {
   it.skipIf(!d510)(`sys says what is missing and why; BTF, log, rd, struct keep working${d510 ? '' : ` (${SKIP_REASON})`}`, () => {

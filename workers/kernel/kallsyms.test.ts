@@ -1,5 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { openDumpFile } from '../node';
+import { NodeFileSource } from '../source/node';
+import { openProgram, Program, SYMBOL_LOADERS } from '../engine';
+import { zeroedPhys } from '../testing/patched';
 import { SHARED_DUMP_NAMES, sharedDump, SKIP_REASON } from '../testing/dumps';
 import { readKallsyms, KallsymsNameIndex } from './kallsyms';
 import type { KernelMemory } from './memory';
@@ -70,6 +73,26 @@ describe('kallsyms name lookup: kallsyms_seqs_of_names against the hash of every
       }
     }, 120_000);
   }
+});
+
+describe('a damaged kallsyms_seqs_of_names is not searched', () => {
+  const d = sharedDump('6.1-sysrq-kaslr');
+  it.skipIf(!d)(`3 bytes zeroed in its middle: the names are hashed instead, every lookup still right${d ? '' : ` (${SKIP_REASON})`}`, () => {
+    const base = openProgram(new NodeFileSource(d!.file));
+    const good = new KallsymsNameIndex(base.mem, base.info);
+    expect(good.lookup).toBe('seqs_of_names');
+    const num = base.mem.u32(base.info.symbol('kallsyms_num_syms')!);
+    // the table ends where the token table starts (8-aligned): its middle entry
+    const seqsAt = (base.info.symbol('kallsyms_token_table')! - BigInt(3 * num)) & ~7n;
+    const mid = seqsAt + BigInt(3 * (num >> 1));
+    const pa = base.arch.vtop(mid);
+    const prog = new Program(base.src, zeroedPhys(base.phys, pa, 3), SYMBOL_LOADERS);
+    expect(prog.mem.read(mid, 3)).toEqual(new Uint8Array(3));
+    const idx = new KallsymsNameIndex(prog.mem, prog.info);
+    expect(idx.lookup).toBe('hash');
+    const k = readKallsyms(base.mem, base.info);
+    for (let i = 0; i < k.names.length; i += 211) expect(idx.indexes(k.names[i])[0], k.names[i]).toBe(k.names.indexOf(k.names[i]));
+  });
 });
 
 /** A tiny in-memory kernel: kallsyms tables at fixed addresses, offsets in the given encoding. */

@@ -352,8 +352,8 @@ export class KallsymsNameIndex {
   /**
    * kallsyms_seqs_of_names when the layout scripts/kallsyms.c writes (each table 8-aligned)
    * puts it exactly before the token table: kallsyms_markers right after the names (its first
-   * entries the offsets of entries 0 and 256), then 3 bytes per entry, and the sorted order holds
-   * on a sample of neighbours. null otherwise.
+   * entries the offsets of entries 0 and 256), then 3 bytes per entry naming every entry once,
+   * and the sorted order holds on a sample of neighbours. null otherwise.
    */
   private seqsOfNames(namesEnd: number): Uint8Array | null {
     const { num, namesAddr, tokTable } = this.t;
@@ -368,6 +368,14 @@ export class KallsymsNameIndex {
     const seqs = this.mem.tryRead(seqsAddr, 3 * num);
     if (!seqs) return null;
     const seq = (k: number) => (seqs[3 * k] << 16) | (seqs[3 * k + 1] << 8) | seqs[3 * k + 2];
+    // every entry exactly once (a scribbled entry repeats one or leaves the range): a damaged
+    // table is not searched, the names are hashed instead
+    const seen = new Uint8Array(num);
+    for (let k = 0; k < num; k++) {
+      const x = seq(k);
+      if (x >= num || seen[x]) return null;
+      seen[x] = 1;
+    }
     const step = Math.max(1, Math.floor(num / 64));
     for (let k = 0; k + 1 < num; k += step) {
       const x = seq(k);

@@ -4,6 +4,7 @@
  * real mutated files; regression tests use this to replay one recipe each.
  */
 import { newStats, type ByteSource, type ReadStats } from '../source/bytesource';
+import type { PhysicalDump } from '../format/types';
 
 export interface BytePatch {
   at: number;
@@ -53,3 +54,36 @@ export const le64 = (v: bigint): Uint8Array => {
   return b;
 };
 export const le16 = (v: number): Uint8Array => Uint8Array.of(v & 0xff, (v >> 8) & 0xff);
+
+/**
+ * The dump with physical [pa, pa+len) read as zeros, by every read path (readPhys, and copyPhys
+ * that large reads take past the page cache): an in-memory overlay over the real dump.
+ */
+export function zeroedPhys(phys: PhysicalDump, pa: number, len: number): PhysicalDump {
+  const zero = (a: number, b: Uint8Array): void => {
+    const s = Math.max(a, pa);
+    const e = Math.min(a + b.length, pa + len);
+    if (e > s) b.fill(0, s - a, e - a);
+  };
+  return new Proxy(phys, {
+    get(target, prop) {
+      if (prop === 'readPhys') {
+        return (a: number, n: number) => {
+          const b = target.readPhys(a, n);
+          if (a + n <= pa || a >= pa + len) return b;
+          const out = b.slice();
+          zero(a, out);
+          return out;
+        };
+      }
+      if (prop === 'copyPhys' && target.copyPhys) {
+        return (a: number, dest: Uint8Array) => {
+          target.copyPhys!(a, dest);
+          zero(a, dest);
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
