@@ -292,12 +292,13 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
  * Name -> address for a few symbols without making a string per symbol. Some kernels keep their
  * own index: kallsyms_seqs_of_names (6.2, and backported: Debian's 6.1.y has it, its 6.12 and 7.2
  * builds do not), every entry's number sorted by name (3 bytes each, between kallsyms_markers and
- * the token table); a lookup is a binary search over it, decoding ~18 names. Its place is checked by the layout (names, markers, then it, ending where the
- * token table starts) and its order by a sample of neighbours; without it (older kernels, or a
- * check that fails) one pass hashes every expanded name (a polynomial hash, composed token by
- * token from per-token values) into an open-addressing table of entry indexes, and a lookup
- * hashes the query and decodes the entries of its chain to confirm. Entries decode one at a time
- * (name(i), addressAt(i)).
+ * the token table); a lookup is a binary search over it, decoding ~18 names. Its place is checked
+ * by the layout (names, markers, then it, ending where the token table starts), its contents by
+ * every entry appearing once and its order by a sample of neighbours; without it (or when a check
+ * fails) one pass hashes every expanded name (a polynomial hash, composed token by token from
+ * per-token values) into an open-addressing table of entry indexes, and a lookup hashes the query
+ * and decodes the entries of its chain to confirm. Entries decode one at a time (name(i),
+ * addressAt(i)).
  */
 export class KallsymsNameIndex {
   private readonly t: KallsymsTables;
@@ -305,7 +306,7 @@ export class KallsymsNameIndex {
   /** start of each entry's token bytes in buf, and their count */
   private readonly at: Uint32Array;
   private readonly len: Uint16Array;
-  /** kallsyms_seqs_of_names (6.2+), checked; null: the hash table below is used */
+  /** kallsyms_seqs_of_names where the data has it, checked; null: the hash table below is used */
   private readonly seqs: Uint8Array | null = null;
   /** each entry's name hash, and an open-addressing table of entry index + 1 by hash */
   private hashes: Uint32Array = new Uint32Array(0);
