@@ -41,10 +41,10 @@ function moduleInputs(args: string[]): Array<{ path: string; fromDirectory: bool
   return out;
 }
 
-/** Returns the exit code. Never prints a stack trace. */
 let openedDump = false;
 /** the first word of every command line run on a dump (which of them the code cache has seen) */
 const verbsRun = new Set<string>();
+const noteVerb = (line: string): void => void verbsRun.add(line.trim().split(/\s+/)[0]);
 /** The commands main() ran (their first words), for the bin's code cache (cli/built.mjs). */
 export function commandVerbs(): string[] {
   return [...verbsRun];
@@ -54,6 +54,7 @@ export function didOpenDump(): boolean {
   return openedDump;
 }
 
+/** Returns the exit code. Never prints a stack trace. */
 export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
   let json = false;
   let batch: string | undefined;
@@ -154,7 +155,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     if (needsDisassembler(lines)) await initDisassembler().catch(() => undefined);
     let failed = false;
     for (const line of lines) {
-      verbsRun.add(line.trim().split(/\s+/)[0]);
+      noteVerb(line);
       const r = runCommandSafe(ctx, line);
       if (json) {
         out.write(
@@ -189,7 +190,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     // long commands stream their text to stdout while they run (not with --json: the JSON is whole);
     // a reader that stops early (| head) ends us quietly
     if (out === process.stdout) process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? process.exit(0) : undefined));
-    verbsRun.add(line.trim().split(/\s+/)[0]);
+    noteVerb(line);
     const r = runCommand(json ? ctx : { ...ctx, emit: (chunk) => out.write(chunk) }, line);
     if (json || r.asJson) out.write(jsonText(r));
     else out.write(ensureNl(r.text));
