@@ -181,7 +181,7 @@ function tokenTablesAt(mem: KernelMemory, zero: bigint): TokenTables | null {
 }
 
 /** kallsyms_markers ending at `end` (the token table, maybe with padding), as u32 or u64 entries. */
-function markersBefore(mem: KernelMemory, end: bigint, width: 4 | 8): { at: bigint; m: number[] } | null {
+function markersBefore(mem: Pick<KernelMemory, 'tryRead'>, end: bigint, width: 4 | 8): { at: bigint; m: number[] } | null {
   const WIN = 96 * 1024;
   const start = end - BigInt(WIN);
   const b = mem.tryRead(start, WIN);
@@ -239,10 +239,10 @@ function markersBeforeSeqs(mem: KernelMemory, tokTable: bigint): Array<{ at: big
 }
 
 /** Markers as u32 right before the token table (4.20 to 6.1), as u64 (before 4.20), then after kallsyms_seqs_of_names (6.2+). */
-function* markerCandidates(mem: KernelMemory, tokTable: bigint): Generator<{ at: bigint; m: number[] }> {
-  const m4 = markersBefore(mem, tokTable, 4);
+function* markerCandidates(mem: KernelMemory, tokTable: bigint, kept?: ScanChunks): Generator<{ at: bigint; m: number[] }> {
+  const m4 = markersBefore(kept ?? mem, tokTable, 4);
   if (m4) yield m4;
-  const m8 = markersBefore(mem, tokTable, 8);
+  const m8 = markersBefore(kept ?? mem, tokTable, 8);
   if (m8) yield m8;
   yield* markersBeforeSeqs(mem, tokTable);
 }
@@ -449,7 +449,7 @@ function scan(mem: KernelMemory, info: VmcoreInfo): KallsymsLocation {
     const tok = tokenTablesAt(mem, zero);
     if (!tok) continue;
     let names: NamesFound | null = null;
-    for (const markers of markerCandidates(mem, tok.tokTable)) {
+    for (const markers of markerCandidates(mem, tok.tokTable, kept)) {
       names = namesBefore(mem, markers, kept);
       if (names) break;
     }

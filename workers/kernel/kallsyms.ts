@@ -368,21 +368,16 @@ export class KallsymsNameIndex {
     if (nm > 1 && u32(markers, 4) !== this.at[256] - (this.len[256] > 0x7f ? 2 : 1)) return null;
     const seqs = this.mem.tryRead(seqsAddr, 3 * num);
     if (!seqs) return null;
-    const seq = (k: number) => (seqs[3 * k] << 16) | (seqs[3 * k + 1] << 8) | seqs[3 * k + 2];
     // every entry exactly once (a scribbled entry repeats one or leaves the range): a damaged
     // table is not searched, the names are hashed instead
     const seen = new Uint8Array(num);
     for (let k = 0; k < num; k++) {
-      const x = seq(k);
+      const x = seqAt(seqs, k);
       if (x >= num || seen[x]) return null;
       seen[x] = 1;
     }
     const step = Math.max(1, Math.floor(num / 64));
-    for (let k = 0; k + 1 < num; k += step) {
-      const x = seq(k);
-      const y = seq(k + 1);
-      if (x >= num || y >= num || this.name(x) > this.name(y)) return null;
-    }
+    for (let k = 0; k + 1 < num; k += step) if (this.name(seqAt(seqs, k)) > this.name(seqAt(seqs, k + 1))) return null;
     return seqs;
   }
 
@@ -451,7 +446,7 @@ export class KallsymsNameIndex {
   indexes(name: string): number[] {
     const seqs = this.seqs;
     if (seqs) {
-      const seq = (k: number) => (seqs[3 * k] << 16) | (seqs[3 * k + 1] << 8) | seqs[3 * k + 2];
+      const seq = (k: number) => seqAt(seqs, k);
       // the first position whose name is not below `name` (names compare as strcmp: latin1
       // strings compare by byte), then every equal one after it
       let lo = 0;
@@ -580,6 +575,11 @@ function polyHash(s: string): [number, number] {
     h = (Math.imul(h, HASH_P) + s.charCodeAt(c)) | 0;
   }
   return [p, h];
+}
+
+/** Entry k of kallsyms_seqs_of_names: 3 bytes, big-endian (scripts/kallsyms.c). */
+function seqAt(seqs: Uint8Array, k: number): number {
+  return (seqs[3 * k] << 16) | (seqs[3 * k + 1] << 8) | seqs[3 * k + 2];
 }
 
 /** Spread a polynomial hash's bits over the table index (its low bits alone are weak). */
