@@ -237,6 +237,7 @@ const BIG_OVERSCAN = 30;
  * thousands of slabs, `foreach bt`) is virtualized: only the rows in view are in the DOM.
  */
 export function TextOutput({ text }: { text: string }) {
+  // split only a text long enough to be worth it (a line of crash output is rarely under 8 characters)
   const lines = useMemo(() => (text.length > BIG_TEXT_LINES * 8 ? text.replace(/\n$/, '').split('\n') : null), [text]);
   if (!lines || lines.length <= BIG_TEXT_LINES) {
     return (

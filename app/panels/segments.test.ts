@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { segments, type Segment } from './common';
+import { LINK_RE, segments, type Segment } from './common';
 import { isPointerText } from '../pointers';
 
 /** The definition: each piece between cut points, in the link and the highlights that hold it. */
 function reference(text: string, highlight: [number, number][]): Segment[] {
   const links: [number, number][] = [];
-  const re = /\b0x[0-9a-f]{8,16}\b|\b[0-9a-f]{16}\b|\b[A-Za-z_][\w.]*\+0x[0-9a-f]+(?:\/0x[0-9a-f]+)?(?![\w])/gi;
+  const re = new RegExp(LINK_RE.source, LINK_RE.flags);
   for (let m = re.exec(text); m; m = re.exec(text)) if (m[0].includes('+') || isPointerText(m[0], null)) links.push([m.index, m.index + m[0].length]);
   const hls = highlight.filter(([x, y]) => x < y);
   if (links.length === 0 && hls.length === 0) return [{ text }];
