@@ -3,7 +3,7 @@
  * "not in this engine build" states, and text in which kernel addresses and symbol+offset are
  * links to the Memory panel.
  */
-import { useEffect, useMemo, useRef, useState, type ReactNode, type RefObject } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode, type RefObject, type UIEvent } from 'react';
 import { activeTab, useApp, type CmdState, type Tab } from '../store';
 import { formatHash } from '../permalink';
 import { canCancelRunning, type AddressLayout, type RunResult } from '../engine';
@@ -251,11 +251,8 @@ export function TextOutput({ text }: { text: string }) {
 
 function BigText({ lines }: { lines: string[] }) {
   const scroller = useRef<HTMLPreElement>(null);
-  const height = useElementHeight(scroller);
-  const [top, setTop] = useState(0);
+  const { first, last, onScroll } = useVirtualRows(scroller, lines.length, BIG_ROW_H, BIG_OVERSCAN);
   const width = useMemo(() => lines.reduce((m, l) => Math.max(m, l.length), 0), [lines]);
-  const first = Math.max(0, Math.floor(top / BIG_ROW_H) - BIG_OVERSCAN);
-  const last = Math.min(lines.length, Math.ceil((top + height) / BIG_ROW_H) + BIG_OVERSCAN);
   const rows: ReactNode[] = [];
   for (let i = first; i < last; i++) {
     rows.push(
@@ -265,7 +262,7 @@ function BigText({ lines }: { lines: string[] }) {
     );
   }
   return (
-    <pre className="output bigtext" ref={scroller} data-testid="big-text" data-lines={lines.length} onScroll={(e) => setTop((e.target as HTMLElement).scrollTop)}>
+    <pre className="output bigtext" ref={scroller} data-testid="big-text" data-lines={lines.length} onScroll={onScroll}>
       <div style={{ height: lines.length * BIG_ROW_H, minWidth: `${width}ch`, position: 'relative' }}>{rows}</div>
     </pre>
   );
@@ -298,4 +295,28 @@ export function useElementHeight(ref: RefObject<HTMLElement | null>, initial = 6
     return () => ro.disconnect();
   }, [ref]);
   return height;
+}
+
+/**
+ * The window of a virtualized list (the Log panel, the console's transcript, a long text): rows
+ * [first, last) of `count`, each `rowH` pixels tall, are the ones in view of `scroller` plus
+ * `overscan` on either side. Give `onScroll` to the scroller; `setScrollTop` after moving it
+ * from code; `height` is the scroller's client height.
+ */
+export function useVirtualRows(
+  scroller: RefObject<HTMLElement | null>,
+  count: number,
+  rowH: number,
+  overscan: number,
+): { first: number; last: number; height: number; setScrollTop: (top: number) => void; onScroll: (e: UIEvent<HTMLElement>) => void } {
+  const height = useElementHeight(scroller);
+  const [scrollTop, setScrollTop] = useState(0);
+  const onScroll = useCallback((e: UIEvent<HTMLElement>) => setScrollTop(e.currentTarget.scrollTop), []);
+  return {
+    first: Math.max(0, Math.floor(scrollTop / rowH) - overscan),
+    last: Math.min(count, Math.ceil((scrollTop + height) / rowH) + overscan),
+    height,
+    setScrollTop,
+    onScroll,
+  };
 }

@@ -10,7 +10,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { liveLines, useApp, useLiveTick, type Tab } from '../../store';
 import { listCommands, type CommandInfo } from '../../engine';
-import { Elapsed, LinkedText, useElementHeight } from '../common';
+import { Elapsed, LinkedText, useVirtualRows } from '../common';
 import type { CommandLine } from './monacoInput';
 import { MORE_STEP, outputText, transcriptRows, type Row } from './transcript';
 
@@ -105,8 +105,7 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
   const liveTick = useLiveTick((s) => s.tick);
   const { rows, width } = useMemo(() => transcriptRows(tab.console, {}, liveLines), [tab.console, liveTick]);
   const scroller = useRef<HTMLDivElement>(null);
-  const height = useElementHeight(scroller);
-  const [scrollTop, setScrollTop] = useState(0);
+  const { first, last, height, setScrollTop, onScroll } = useVirtualRows(scroller, rows.length, ROW_H, OVERSCAN);
   // follow the end while the user is at the end (new commands, results coming in)
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -116,8 +115,6 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
     }
   }, [rows.length, height]);
 
-  const first = Math.max(0, Math.floor(scrollTop / ROW_H) - OVERSCAN);
-  const last = Math.min(rows.length, Math.ceil((scrollTop + height) / ROW_H) + OVERSCAN);
   const visible = [];
   for (let i = first; i < last; i++) {
     visible.push(
@@ -142,8 +139,8 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
         ref={scroller}
         data-testid="transcript"
         onScroll={(e) => {
+          onScroll(e);
           const el = e.currentTarget;
-          setScrollTop(el.scrollTop);
           stick.current = el.scrollTop + el.clientHeight >= el.scrollHeight - ROW_H;
         }}
         onClick={(e) => {

@@ -6,7 +6,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useApp, type Tab } from '../../store';
-import { CommandGate, LinkedText, useCommand, useElementHeight } from '../common';
+import { CommandGate, LinkedText, useCommand, useVirtualRows } from '../common';
 import { buildLogRows, findMatches, matchRanges, type LogRow } from './model';
 import { resultJson } from '../../results';
 import { isShortcut } from '../../keys';
@@ -32,9 +32,8 @@ function LogView({ tab, rows }: { tab: Tab; rows: LogRow[] }) {
   const [query, setQuery] = useState(q);
   const [cur, setCur] = useState(0);
   const scroller = useRef<HTMLDivElement>(null);
-  const height = useElementHeight(scroller);
   const input = useRef<HTMLInputElement>(null);
-  const [scrollTop, setScrollTop] = useState(0);
+  const { first, last, onScroll } = useVirtualRows(scroller, rows.length, ROW_H, OVERSCAN);
 
   // the URL may change the query (back/forward)
   useEffect(() => {
@@ -98,8 +97,6 @@ function LogView({ tab, rows }: { tab: Tab; rows: LogRow[] }) {
     return () => window.removeEventListener('keydown', onKey);
   }, []);
 
-  const first = Math.max(0, Math.floor(scrollTop / ROW_H) - OVERSCAN);
-  const last = Math.min(rows.length, Math.ceil((scrollTop + height) / ROW_H) + OVERSCAN);
   const matchSet = useMemo(() => new Set(matches), [matches]);
   const curRow = matches.length ? matches[Math.min(cur, matches.length - 1)] : -1;
   const gutter = String(rows.length).length;
@@ -173,7 +170,7 @@ function LogView({ tab, rows }: { tab: Tab; rows: LogRow[] }) {
           data-autofocus
           aria-label="kernel log"
           data-testid="log-scroll"
-          onScroll={(e) => setScrollTop((e.target as HTMLDivElement).scrollTop)}
+          onScroll={onScroll}
         >
           <div className="log-inner" style={{ height: rows.length * ROW_H, minWidth: `calc(${maxLen + gutter + 3}ch)` }}>
             {visible}
