@@ -110,6 +110,27 @@ function problems(prog: Program): WalkProblem[] {
   return p;
 }
 
+/**
+ * f(i) for i from n - 1 down to 0, with the problems each call records kept in the order of i.
+ * A pass over every task right after one that read them in order: backwards, the first tasks it
+ * reads are the last ones read, still in the caches; in the same order, each task's pages would
+ * have been evicted by the time it came round again once the tasks outgrow the caches (`ps` of
+ * 3061 tasks in an 8 GiB ELF by URL, 96 MiB of blocks cached: 1185 Range requests in the walk's
+ * order, 456 with the thread lists read backwards).
+ */
+function backwards<T>(prog: Program, n: number, f: (i: number) => T): T[] {
+  const out = new Array<T>(n);
+  const p = problems(prog);
+  const noted: WalkProblem[][] = [];
+  for (let i = n - 1; i >= 0; i--) {
+    const before = p.length;
+    out[i] = f(i);
+    if (p.length > before) noted[i] = p.splice(before);
+  }
+  for (const x of noted) if (x) p.push(...x);
+  return out;
+}
+
 /** Problems recorded by the task walks so far. */
 export function taskWalkProblems(prog: Program): readonly WalkProblem[] {
   return problems(prog);
@@ -175,8 +196,10 @@ export function forEachTask(prog: Program): bigint[] {
   if (cached) return cached;
   const seen = new Set<bigint>();
   const out: bigint[] = [];
-  for (const p of forEachProcess(prog)) {
-    for (const t of forEachThread(prog, p)) {
+  const procs = forEachProcess(prog);
+  const threads = backwards(prog, procs.length, (i) => forEachThread(prog, procs[i]));
+  for (const ts of threads) {
+    for (const t of ts) {
       if (seen.has(t)) continue;
       seen.add(t);
       out.push(t);

@@ -112,7 +112,7 @@ export class Program {
 
   /** Open a dump; kernel/open.ts's openProgram passes the kernel's symbol loaders. */
   static open(src: ByteSource, opts: OpenOptions, symbolLoaders: readonly SymbolLoader[]): Program {
-    const cached = new CachedSource(src, src.preferredBlockSize ?? 16 * 1024, opts.cacheBytes ?? 64 * 1024 * 1024);
+    const cached = new CachedSource(src, src.preferredBlockSize ?? 16 * 1024, opts.cacheBytes ?? src.cacheBytes ?? 64 * 1024 * 1024);
     const phys = openPhysical(cached, opts.handlers ?? defaultHandlers);
     const prog = new Program(cached, phys, symbolLoaders);
     prog.hide = opts.hide ?? {};

@@ -33,6 +33,12 @@ export interface ByteSource {
    */
   readonly readAheadBytes?: number;
   /**
+   * How much the program's cache over this medium may hold, in bytes: more for a URL, where each
+   * miss is a round trip (the tasks' pages of an 8 GiB ELF outgrow 64 MiB of 256 KiB blocks, and
+   * every pass over them fetched them all again). Absent: 64 MiB.
+   */
+  readonly cacheBytes?: number;
+  /**
    * The read size for long sequential scans (a search of all memory): large for a browser File,
    * whose FileReaderSync calls cost milliseconds each; absent: 1 MiB (Node, where a fresh 16 MiB
    * buffer per read costs more than the calls it saves).
@@ -57,6 +63,9 @@ export abstract class WrappedSource implements ByteSource {
   }
   get readAheadBytes(): number | undefined {
     return this.inner.readAheadBytes;
+  }
+  get cacheBytes(): number | undefined {
+    return this.inner.cacheBytes;
   }
   get scanReadSize(): number | undefined {
     return this.inner.scanReadSize;

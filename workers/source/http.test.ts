@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { openSync, readSync, closeSync, statSync } from 'node:fs';
+import { openSync, readSync, closeSync, statSync, existsSync } from 'node:fs';
 import { HttpRangeSource } from './http';
 import { CachedSource } from './cached';
 import { NodeFileSource } from './node';
@@ -7,6 +7,8 @@ import type { ByteSource } from './bytesource';
 import { EngineApi, type OpenResult, type PartResult } from '../api';
 import '../commands/index';
 import { sharedDump, SKIP_REASON } from '../testing/dumps';
+import { openProgram } from '../kernel/open';
+import { runCommand } from '../commands/registry';
 
 /**
  * A dump read by URL (HttpRangeSource: synchronous XHR with Range, as in the engine's workers)
@@ -125,6 +127,22 @@ describe.skipIf(!d)(`HTTP Range source on 6.1-skb-uaf-0x106 ${d ? '' : SKIP_REAS
     for (let i = 1; i < sorted.length; i++) expect(sorted[i].offset).toBeGreaterThanOrEqual(sorted[i - 1].offset + sorted[i - 1].length);
   });
 
+  it('a miss more than two blocks past a run is a random read: one block, no window of read-ahead', () => {
+    const { cached, file } = open();
+    const bs = 256 * 1024;
+    const at = (b: number) => {
+      const before = requests.length;
+      expect(cached.read(b * bs + 8, 64)).toEqual(file.read(b * bs + 8, 64));
+      return requests.slice(before).map((q) => q.length / bs);
+    };
+    // a run: 10, then 11 (2 blocks), then 13 (4 blocks, 13-16): the stream's end is block 17
+    expect([at(10), at(11), at(13)]).toEqual([[1], [2], [4]]);
+    // 3 blocks on (a walk over objects spread through memory): its block alone
+    expect(at(20)).toEqual([1]);
+    // a block skipped (a scan that passes one by): the run goes on, with a doubled window
+    expect(at(22)).toEqual([2]);
+  });
+
   it('commands give the same output from the URL as from the file (ps, bt -a, kmem -s, kmem -S, search, the split search)', () => {
     served = d!.file;
     const api = new EngineApi();
@@ -158,5 +176,39 @@ describe.skipIf(!d)(`HTTP Range source on 6.1-skb-uaf-0x106 ${d ? '' : SKIP_REAS
       return r.part;
     });
     expect(api.mergeScan(u.summary.session, line, parts).text).toBe(api.run(f.summary.session, line).text);
+  }, 300_000);
+});
+
+/**
+ * The unfiltered 8 GiB ELF of fixtures/make-dump.sh scale-8g-elf (3061 tasks; not in git:
+ * SCALE_ELF_DUMP names it) by URL. Every page of it is in the file, so the tasks' pages are
+ * spread through 8 GiB, and each 256 KiB block a miss fetches holds few of them: `sys` counts
+ * the tasks, `ps` then reads them again. Before, with 64 MiB of blocks cached and misses near a
+ * run read ahead, `ps` after `sys` made 1022 requests for 639 MiB.
+ */
+const ELF = process.env.SCALE_ELF_DUMP ?? '/work/fixtures-out/scale-8g-elf/vmcore.elf';
+const noElf = existsSync(ELF) ? '' : `${ELF} absent (fixtures/make-dump.sh scale-8g-elf makes it; SCALE_ELF_DUMP= names it)`;
+
+describe.skipIf(!!noElf)(`HTTP Range source on the 8 GiB ELF${noElf ? ` (skipped: ${noElf})` : ''}`, () => {
+  it('ps after sys re-fetches little: the cache over a URL holds 128 MiB, and the same lines as from the file', () => {
+    served = ELF;
+    requests.length = 0;
+    const url = openProgram(new HttpRangeSource('http://127.0.0.1/elf'));
+    const local = openProgram(new NodeFileSource(ELF));
+    runCommand({ prog: url }, 'sys');
+    const before = requests.length;
+    const ps = runCommand({ prog: url }, 'ps').text;
+    expect(requests.length - before).toBeLessThan(150);
+    expect(ps).toBe(runCommand({ prog: local }, 'ps').text);
+    expect(ps.split('\n').length).toBeGreaterThan(3000);
+  }, 300_000);
+
+  it('with less cached than the tasks span, the thread lists are read backwards: ps makes half the requests of a walk in order', () => {
+    served = ELF;
+    requests.length = 0;
+    const url = openProgram(new HttpRangeSource('http://127.0.0.1/elf'), { cacheBytes: 96 << 20 });
+    runCommand({ prog: url }, 'ps');
+    // 456 backwards, 1185 when every pass went in the walk's order (measured 2026-12-05)
+    expect(requests.length).toBeLessThan(700);
   }, 300_000);
 });
