@@ -314,13 +314,19 @@ export function scanWorkerCount(): number {
   return Math.max(1, Math.min(MAX_SCAN_WORKERS, hc - 1));
 }
 
+const SCAN_CACHE_BYTES = 64 << 20;
+
 function scanWorkers(): ScanWorker[] {
   if (scanPool) return scanPool;
   scanPool = [];
   for (let i = 0; i < scanWorkerCount(); i++) {
     const name = `vmcore-scan-${i + 1}`;
     const w = new Worker(new URL('../workers/worker.ts', import.meta.url), { type: 'module', name });
-    scanPool.push({ name, api: wrap<EngineApi>(w), sessions: new Map(), busy: false, waiting: [] });
+    const api = wrap<EngineApi>(w);
+    // a scan reads what it scans once: 64 MiB of blocks per scan worker, whatever the medium asks
+    // for (a URL asks the engine worker for 128 MiB; one per hardware thread would multiply it)
+    void api.limitCache(SCAN_CACHE_BYTES);
+    scanPool.push({ name, api, sessions: new Map(), busy: false, waiting: [] });
   }
   return scanPool;
 }

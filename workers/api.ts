@@ -368,6 +368,17 @@ export class EngineApi {
   private nextSession = 1;
   private nextJob = 1;
   private cancelled = new Set<string>();
+  /** the most a dump's block cache may hold here (ByteSource.cacheBytes), when limited */
+  private maxCacheBytes?: number;
+
+  /**
+   * Limit the block cache of every dump opened here from now on to `bytes` (a scan worker: it
+   * reads what it scans once, and there are as many of them as hardware threads, so a URL's
+   * larger cache on each would multiply; the engine worker keeps what the medium asks for).
+   */
+  limitCache(bytes: number): void {
+    this.maxCacheBytes = bytes > 0 ? bytes : undefined;
+  }
 
   /** A dropped or picked file (read with FileReaderSync: the file is never copied into memory). */
   openFile(file: File, onProgress?: (p: OpenProgress) => void, debugFiles: File[] = []): OpenResult {
@@ -424,7 +435,7 @@ export class EngineApi {
       );
       onProgress?.({ phase: 'reading headers', bytesRead: 0, size });
       const debug = debugFiles.map((f) => openDebugFile(new BlobSource(f, (f as File).name)));
-      const prog = openProgram(counting, { debug });
+      const prog = openProgram(counting, { debug, maxCacheBytes: this.maxCacheBytes });
       onProgress?.({ phase: 'identifying', bytesRead: raw.stats.bytesRead, size });
       const fingerprint = fingerprintOf(prog);
       counting.stopReporting();

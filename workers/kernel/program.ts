@@ -16,8 +16,10 @@ import { dumpIdentity, relocate, type DebugInput } from './debuginfo';
 import { cstr } from '../bytes';
 
 export interface OpenOptions {
-  /** byte budget of the raw file block cache */
+  /** byte budget of the raw file block cache (default: what the source asks for, else 64 MiB) */
   cacheBytes?: number;
+  /** and the most it may be, whatever the source asks for */
+  maxCacheBytes?: number;
   handlers?: FormatHandlers;
   /** second inputs (a vmlinux, a System.map), matched to the dump before use; a mismatch throws */
   debug?: DebugInput[];
@@ -112,7 +114,8 @@ export class Program {
 
   /** Open a dump; kernel/open.ts's openProgram passes the kernel's symbol loaders. */
   static open(src: ByteSource, opts: OpenOptions, symbolLoaders: readonly SymbolLoader[]): Program {
-    const cached = new CachedSource(src, src.preferredBlockSize ?? 16 * 1024, opts.cacheBytes ?? src.cacheBytes ?? 64 * 1024 * 1024);
+    const budget = Math.min(opts.cacheBytes ?? src.cacheBytes ?? 64 * 1024 * 1024, opts.maxCacheBytes ?? Infinity);
+    const cached = new CachedSource(src, src.preferredBlockSize ?? 16 * 1024, budget);
     const phys = openPhysical(cached, opts.handlers ?? defaultHandlers);
     const prog = new Program(cached, phys, symbolLoaders);
     prog.hide = opts.hide ?? {};

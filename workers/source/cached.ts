@@ -60,7 +60,7 @@ export class CachedSource extends WrappedSource {
     return undefined;
   }
   get cacheStats() {
-    return { hits: this.cache.hits, misses: this.cache.misses, bytes: this.cache.bytesUsed, ...this.aheadStats };
+    return { hits: this.cache.hits, misses: this.cache.misses, bytes: this.cache.bytesUsed, budget: this.cache.budgetBytes, ...this.aheadStats };
   }
 
   private block(index: number): Uint8Array {

@@ -143,6 +143,23 @@ describe.skipIf(!d)(`HTTP Range source on 6.1-skb-uaf-0x106 ${d ? '' : SKIP_REAS
     expect(at(22)).toEqual([2]);
   });
 
+  it("the program's cache over a URL holds 128 MiB (a file's 64), and a scan worker's at most what limitCache says", () => {
+    served = d!.file;
+    const budget = (api: EngineApi, make: () => ByteSource) => {
+      const r = (api as unknown as { open(make: () => ByteSource, source: { kind: string; url?: string }): OpenResult }).open(make, { kind: 'url', url: '/dump' });
+      if (!r.ok) throw new Error(r.error);
+      const prog = (api as unknown as { sessions: Map<string, { prog: { src: CachedSource } }> }).sessions.get(r.summary.session)!.prog;
+      return prog.src.cacheStats.budget;
+    };
+    const engine = new EngineApi();
+    expect(budget(engine, () => new HttpRangeSource('http://127.0.0.1/dump'))).toBe(128 << 20);
+    expect(budget(engine, () => new NodeFileSource(d!.file))).toBe(64 << 20);
+    const scan = new EngineApi();
+    scan.limitCache(48 << 20);
+    expect(budget(scan, () => new HttpRangeSource('http://127.0.0.1/dump'))).toBe(48 << 20);
+    expect(budget(scan, () => new NodeFileSource(d!.file))).toBe(48 << 20);
+  });
+
   it('commands give the same output from the URL as from the file (ps, bt -a, kmem -s, kmem -S, search, the split search)', () => {
     served = d!.file;
     const api = new EngineApi();
