@@ -112,9 +112,9 @@ function problems(prog: Program): WalkProblem[] {
 
 /**
  * f(i) for i from n - 1 down to 0, with the problems each call records kept in the order of i.
- * A pass over every task right after one that read them in order: backwards, the first tasks it
- * reads are the last ones read, still in the caches; in the same order, each task's pages would
- * have been evicted by the time it came round again once the tasks outgrow the caches (`ps` of
+ * For a pass over every task right after one that read them in order: going backwards, it first
+ * reads the tasks read last, still in the caches; in the same order, each task's pages would have
+ * been evicted by the time it came round again once the tasks outgrow the caches (`ps` of
  * 3061 tasks in an 8 GiB ELF by URL, 96 MiB of blocks cached: 1185 Range requests in the walk's
  * order, 456 with the thread lists read backwards).
  */
