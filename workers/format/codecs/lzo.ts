@@ -28,11 +28,18 @@ const enum State {
   MatchNext,
 }
 
+function fail(what: string, ip: number, inLen: number, op: number): never {
+  throw new CodecError(`lzo: ${what} (input byte ${ip} of ${inLen}, output byte ${op})`);
+}
+
 /**
  * Decompress a raw LZO1X stream (no header) into at most `maxOut` bytes. Returns the output
  * (its length is what the stream produced). Throws CodecError on any malformed input,
  * including output overrun, back-references before the start, missing end marker and
  * trailing input after the end marker.
+ *
+ * One function with no closures over the positions: `ip` and `op` stay in registers (helpers
+ * that shared them kept them in a heap context, read and written on every byte: 2x slower).
  */
 export function lzo1xDecompress(src: Uint8Array, maxOut: number, dest?: Uint8Array): Uint8Array {
   // into the caller's page when given (a fresh buffer per page is memory the process must fault in)
@@ -42,37 +49,137 @@ export function lzo1xDecompress(src: Uint8Array, maxOut: number, dest?: Uint8Arr
   let op = 0;
   let t = 0;
 
-  const fail = (what: string): never => {
-    throw new CodecError(`lzo: ${what} (input byte ${ip} of ${inLen}, output byte ${op})`);
-  };
-  const needIn = (n: number) => {
-    if (inLen - ip < n) fail('input overrun');
-  };
-  /** The long form of a length: each 0 byte adds 255, the first non-zero byte ends it. */
-  const longLength = (): number => {
-    let n = 0;
-    for (;;) {
-      needIn(1);
-      const b = src[ip++];
-      if (b !== 0) return n + b;
-      n += 255;
+  if (inLen === 0) fail('empty input', ip, inLen, op);
+  let state: State = State.Loop;
+  if (src[0] > 17) {
+    t = src[ip++] - 17;
+    if (t < 4) {
+      state = State.MatchNext;
+    } else {
+      if (inLen - ip < t) fail('input overrun', ip, inLen, op);
+      if (maxOut - op < t) fail('output overrun', ip, inLen, op);
+      for (let i = 0; i < t; i++) out[op++] = src[ip++];
+      state = State.FirstLiteralRun;
     }
-  };
-  const copyLiterals = (n: number) => {
-    needIn(n);
-    if (maxOut - op < n) fail('output overrun');
-    if (n < 32) {
-      // most runs are 1-3 bytes: a loop costs less than a subarray and a set
-      for (let i = 0; i < n; i++) out[op++] = src[ip++];
-      return;
+  }
+
+  for (;;) {
+    if (state === State.Loop || state === State.FirstLiteralRun) {
+      if (ip >= inLen) fail('input overrun', ip, inLen, op);
+      t = src[ip++];
+      if (t < 16) {
+        if (state === State.Loop) {
+          // a literal run of t + 3 bytes (t = 0: the long form, each 0 byte adding 255)
+          if (t === 0) {
+            let n = 15;
+            for (;;) {
+              if (ip >= inLen) fail('input overrun', ip, inLen, op);
+              const b = src[ip++];
+              if (b !== 0) {
+                t = n + b;
+                break;
+              }
+              n += 255;
+            }
+          }
+          const n = t + 3;
+          if (inLen - ip < n) fail('input overrun', ip, inLen, op);
+          if (maxOut - op < n) fail('output overrun', ip, inLen, op);
+          if (n < 32) {
+            // most runs are short: a loop costs less than a subarray and a set
+            for (let i = 0; i < n; i++) out[op++] = src[ip++];
+          } else {
+            out.set(src.subarray(ip, ip + n), op);
+            ip += n;
+            op += n;
+          }
+          state = State.FirstLiteralRun;
+          continue;
+        }
+        // right after a literal run: a 3-byte match at distance 0x801 + (t >> 2) + (next << 2)
+        if (ip >= inLen) fail('input overrun', ip, inLen, op);
+        const dist = 1 + 0x0800 + (t >> 2) + (src[ip++] << 2);
+        if (dist > op) fail(`back-reference ${dist} before start of output`, ip, inLen, op);
+        if (maxOut - op < 3) fail('output overrun', ip, inLen, op);
+        const m = op - dist;
+        out[op] = out[m];
+        out[op + 1] = out[m + 1];
+        out[op + 2] = out[m + 2];
+        op += 3;
+        t = src[ip - 2] & 3;
+        state = t === 0 ? State.Loop : State.MatchNext;
+        continue;
+      }
+      state = State.Match;
     }
-    out.set(src.subarray(ip, ip + n), op);
-    ip += n;
-    op += n;
-  };
-  const copyMatch = (dist: number, len: number) => {
-    if (dist > op) fail(`back-reference ${dist} before start of output`);
-    if (maxOut - op < len) fail('output overrun');
+    if (state === State.MatchNext) {
+      // 1..3 literals after a match, then an instruction
+      if (inLen - ip < t) fail('input overrun', ip, inLen, op);
+      if (maxOut - op < t) fail('output overrun', ip, inLen, op);
+      for (let i = 0; i < t; i++) out[op++] = src[ip++];
+      if (ip >= inLen) fail('input overrun', ip, inLen, op);
+      t = src[ip++];
+    }
+    // State.Match: dispatch on t
+    let dist: number;
+    let len: number;
+    if (t >= 64) {
+      // M2
+      if (ip >= inLen) fail('input overrun', ip, inLen, op);
+      dist = 1 + ((t >> 2) & 7) + (src[ip++] << 3);
+      len = (t >> 5) + 1;
+    } else if (t >= 32) {
+      // M3
+      len = t & 31;
+      if (len === 0) {
+        let n = 31;
+        for (;;) {
+          if (ip >= inLen) fail('input overrun', ip, inLen, op);
+          const b = src[ip++];
+          if (b !== 0) {
+            len = n + b;
+            break;
+          }
+          n += 255;
+        }
+      }
+      if (inLen - ip < 2) fail('input overrun', ip, inLen, op);
+      dist = 1 + ((src[ip] | (src[ip + 1] << 8)) >> 2);
+      ip += 2;
+      len += 2;
+    } else if (t >= 16) {
+      // M4 (or end of stream)
+      dist = (t & 8) << 11;
+      len = t & 7;
+      if (len === 0) {
+        let n = 7;
+        for (;;) {
+          if (ip >= inLen) fail('input overrun', ip, inLen, op);
+          const b = src[ip++];
+          if (b !== 0) {
+            len = n + b;
+            break;
+          }
+          n += 255;
+        }
+      }
+      if (inLen - ip < 2) fail('input overrun', ip, inLen, op);
+      dist += (src[ip] | (src[ip + 1] << 8)) >> 2;
+      ip += 2;
+      if (dist === 0) {
+        if (ip !== inLen) fail('input not consumed after end marker', ip, inLen, op);
+        return out.subarray(0, op);
+      }
+      dist += 0x4000;
+      len += 2;
+    } else {
+      // M1 after a match's trailing literals: 2 bytes
+      if (ip >= inLen) fail('input overrun', ip, inLen, op);
+      dist = 1 + (t >> 2) + (src[ip++] << 2);
+      len = 2;
+    }
+    if (dist > op) fail(`back-reference ${dist} before start of output`, ip, inLen, op);
+    if (maxOut - op < len) fail('output overrun', ip, inLen, op);
     let m = op - dist;
     if (dist >= len && len >= 32) {
       out.copyWithin(op, m, m + len);
@@ -82,96 +189,7 @@ export function lzo1xDecompress(src: Uint8Array, maxOut: number, dest?: Uint8Arr
       // format intends)
       for (let i = 0; i < len; i++) out[op++] = out[m++];
     }
-  };
-
-  if (inLen === 0) fail('empty input');
-  let state: State = State.Loop;
-  if (src[0] > 17) {
-    t = src[ip++] - 17;
-    if (t < 4) {
-      state = State.MatchNext;
-    } else {
-      copyLiterals(t);
-      state = State.FirstLiteralRun;
-    }
-  }
-
-  for (;;) {
-    switch (state) {
-      case State.Loop: {
-        needIn(1);
-        t = src[ip++];
-        if (t >= 16) {
-          state = State.Match;
-          break;
-        }
-        if (t === 0) t = 15 + longLength();
-        copyLiterals(t + 3);
-        state = State.FirstLiteralRun;
-        break;
-      }
-      case State.FirstLiteralRun: {
-        needIn(1);
-        t = src[ip++];
-        if (t >= 16) {
-          state = State.Match;
-          break;
-        }
-        needIn(1);
-        const dist = 1 + 0x0800 + (t >> 2) + (src[ip++] << 2);
-        copyMatch(dist, 3);
-        t = src[ip - 2] & 3;
-        state = t === 0 ? State.Loop : State.MatchNext;
-        break;
-      }
-      case State.MatchNext: {
-        copyLiterals(t);
-        needIn(1);
-        t = src[ip++];
-        state = State.Match;
-        break;
-      }
-      case State.Match: {
-        let dist: number;
-        let len: number;
-        if (t >= 64) {
-          // M2
-          needIn(1);
-          dist = 1 + ((t >> 2) & 7) + (src[ip++] << 3);
-          len = (t >> 5) + 1;
-        } else if (t >= 32) {
-          // M3
-          len = t & 31;
-          if (len === 0) len = 31 + longLength();
-          needIn(2);
-          dist = 1 + ((src[ip] | (src[ip + 1] << 8)) >> 2);
-          ip += 2;
-          len += 2;
-        } else if (t >= 16) {
-          // M4 (or end of stream)
-          dist = (t & 8) << 11;
-          len = t & 7;
-          if (len === 0) len = 7 + longLength();
-          needIn(2);
-          dist += (src[ip] | (src[ip + 1] << 8)) >> 2;
-          ip += 2;
-          if (dist === 0) {
-            if (ip !== inLen) fail('input not consumed after end marker');
-            return out.subarray(0, op);
-          }
-          dist += 0x4000;
-          len += 2;
-        } else {
-          // M1 after a match's trailing literals: 2 bytes
-          needIn(1);
-          dist = 1 + (t >> 2) + (src[ip++] << 2);
-          len = 2;
-        }
-        copyMatch(dist, len);
-        t = src[ip - 2] & 3;
-        state = t === 0 ? State.Loop : State.MatchNext;
-        break;
-      }
-    }
+    t = src[ip - 2] & 3;
+    state = t === 0 ? State.Loop : State.MatchNext;
   }
 }
