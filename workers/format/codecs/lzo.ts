@@ -33,6 +33,16 @@ function fail(what: string, ip: number, inLen: number, op: number): never {
 }
 
 /**
+ * Where the long form of a length that starts at `ip` ends: its first non-zero byte (each 0 byte
+ * before it adds 255 to the length, the non-zero byte itself ends it).
+ */
+function longLengthEnd(src: Uint8Array, ip: number, op: number): number {
+  while (ip < src.length && src[ip] === 0) ip++;
+  if (ip >= src.length) fail('input overrun', ip, src.length, op);
+  return ip;
+}
+
+/**
  * Decompress a raw LZO1X stream (no header) into at most `maxOut` bytes. Returns the output
  * (its length is what the stream produced). Throws CodecError on any malformed input,
  * including output overrun, back-references before the start, missing end marker and
@@ -71,16 +81,9 @@ export function lzo1xDecompress(src: Uint8Array, maxOut: number, dest?: Uint8Arr
         if (state === State.Loop) {
           // a literal run of t + 3 bytes (t = 0: the long form, each 0 byte adding 255)
           if (t === 0) {
-            let n = 15;
-            for (;;) {
-              if (ip >= inLen) fail('input overrun', ip, inLen, op);
-              const b = src[ip++];
-              if (b !== 0) {
-                t = n + b;
-                break;
-              }
-              n += 255;
-            }
+            const e = longLengthEnd(src, ip, op);
+            t = 15 + 255 * (e - ip) + src[e];
+            ip = e + 1;
           }
           const n = t + 3;
           if (inLen - ip < n) fail('input overrun', ip, inLen, op);
@@ -132,16 +135,9 @@ export function lzo1xDecompress(src: Uint8Array, maxOut: number, dest?: Uint8Arr
       // M3
       len = t & 31;
       if (len === 0) {
-        let n = 31;
-        for (;;) {
-          if (ip >= inLen) fail('input overrun', ip, inLen, op);
-          const b = src[ip++];
-          if (b !== 0) {
-            len = n + b;
-            break;
-          }
-          n += 255;
-        }
+        const e = longLengthEnd(src, ip, op);
+        len = 31 + 255 * (e - ip) + src[e];
+        ip = e + 1;
       }
       if (inLen - ip < 2) fail('input overrun', ip, inLen, op);
       dist = 1 + ((src[ip] | (src[ip + 1] << 8)) >> 2);
@@ -152,16 +148,9 @@ export function lzo1xDecompress(src: Uint8Array, maxOut: number, dest?: Uint8Arr
       dist = (t & 8) << 11;
       len = t & 7;
       if (len === 0) {
-        let n = 7;
-        for (;;) {
-          if (ip >= inLen) fail('input overrun', ip, inLen, op);
-          const b = src[ip++];
-          if (b !== 0) {
-            len = n + b;
-            break;
-          }
-          n += 255;
-        }
+        const e = longLengthEnd(src, ip, op);
+        len = 7 + 255 * (e - ip) + src[e];
+        ip = e + 1;
       }
       if (inLen - ip < 2) fail('input overrun', ip, inLen, op);
       dist += (src[ip] | (src[ip + 1] << 8)) >> 2;
