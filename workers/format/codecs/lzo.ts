@@ -49,7 +49,7 @@ function longLengthEnd(src: Uint8Array, ip: number, op: number): number {
  * trailing input after the end marker.
  *
  * One function with no closures over the positions: `ip` and `op` stay in registers (helpers
- * that shared them kept them in a heap context, read and written on every byte: 2x slower).
+ * that shared them kept them in a heap context, read and written on every byte: 1.45x slower).
  */
 export function lzo1xDecompress(src: Uint8Array, maxOut: number, dest?: Uint8Array): Uint8Array {
   // into the caller's page when given (a fresh buffer per page is memory the process must fault in)
