@@ -47,7 +47,8 @@ export interface SearchResult {
 /**
  * Pages read at once by default (1 MiB): a run of pages the dump has is read in one call, up to
  * the source's `scanReadSize` when it says one (16 MiB for a browser File, whose every
- * FileReaderSync call costs milliseconds, its throughput growing with the read's size).
+ * FileReaderSync call costs milliseconds, its throughput growing with the read's size, and for
+ * a URL, a round trip per request).
  */
 const READ_PAGES = 256;
 

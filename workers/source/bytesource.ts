@@ -40,8 +40,9 @@ export interface ByteSource {
   readonly cacheBytes?: number;
   /**
    * The read size for long sequential scans (a search of all memory): large for a browser File,
-   * whose FileReaderSync calls cost milliseconds each; absent: 1 MiB (Node, where a fresh 16 MiB
-   * buffer per read costs more than the calls it saves).
+   * whose FileReaderSync calls cost milliseconds each, and for a URL, whose requests cost a round
+   * trip each; absent: 1 MiB (Node, where a fresh 16 MiB buffer per read costs more than the
+   * calls it saves).
    */
   readonly scanReadSize?: number;
 }
