@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lzo1xDecompress } from './lzo';
+import { lzo1xDecompress, lzo1xDecompressJs } from './lzo';
+import { lzoWasm } from './lzo-wasm';
 import { CodecError } from './errors';
 
 const PY = '/usr/bin/python3';
@@ -72,89 +73,99 @@ const loaded = loadFixtures();
 const fx = typeof loaded === 'string' ? null : loaded;
 const reason = typeof loaded === 'string' ? loaded : '';
 
-describe.skipIf(!fx)(`lzo1x vs liblzo2 fixtures${fx ? '' : ` (skipped: ${reason})`}`, () => {
-  it('decodes every lzo1x_1 and lzo1x_999 fixture exactly', () => {
-    expect(fx!.fixtures.length).toBe(20);
-    for (const f of fx!.fixtures) {
-      const out = lzo1xDecompress(f.compressed, f.input.length);
-      expect(out.length, `${f.name} level ${f.level}`).toBe(f.input.length);
-      expect(Buffer.compare(Buffer.from(out), Buffer.from(f.input)), `${f.name} level ${f.level}`).toBe(0);
-    }
-  });
+it('decodes with the WebAssembly decoder (lzo.wat) in this runtime', () => {
+  expect(lzoWasm()).not.toBeNull();
+});
 
-  it("python-lzo's default output has a 5-byte header (0xf0 + BE length) that is not part of the stream", () => {
-    const h = fx!.header;
-    expect(h[0]).toBe(0xf0);
-    expect((h[1] << 24) | (h[2] << 16) | (h[3] << 8) | h[4]).toBe(17);
-    expect(new TextDecoder().decode(lzo1xDecompress(h.subarray(5), 17))).toBe('hello hello hello');
-  });
-
-  it('throws CodecError for every truncation of a stream', () => {
-    for (const f of fx!.fixtures.filter((x) => ['page-like', 'text', 'random-4096', 'runs'].includes(x.name))) {
-      const c = f.compressed;
-      const cuts = new Set<number>([0, 1, 2, 3, c.length - 1, c.length - 2, c.length - 3]);
-      for (let i = 0; i < 64; i++) cuts.add(Math.floor((c.length * i) / 64));
-      for (const n of cuts) {
-        if (n < 0 || n >= c.length) continue;
-        expect(() => lzo1xDecompress(c.subarray(0, n), f.input.length), `${f.name}/${f.level} cut at ${n}`).toThrow(CodecError);
+// both decoders, the same expectations: lzo1xDecompress runs lzo.wat's WebAssembly, lzo1xDecompressJs the JavaScript
+for (const [impl, decode] of [
+  ['wasm', lzo1xDecompress],
+  ['js', lzo1xDecompressJs],
+] as const) {
+  describe.skipIf(!fx)(`lzo1x (${impl}) vs liblzo2 fixtures${fx ? '' : ` (skipped: ${reason})`}`, () => {
+    it('decodes every lzo1x_1 and lzo1x_999 fixture exactly', () => {
+      expect(fx!.fixtures.length).toBe(20);
+      for (const f of fx!.fixtures) {
+        const out = decode(f.compressed, f.input.length);
+        expect(out.length, `${f.name} level ${f.level}`).toBe(f.input.length);
+        expect(Buffer.compare(Buffer.from(out), Buffer.from(f.input)), `${f.name} level ${f.level}`).toBe(0);
       }
-    }
-  });
+    });
 
-  it('throws when the output would exceed the expected size', () => {
-    const f = fx!.fixtures.find((x) => x.name === 'page-like')!;
-    expect(() => lzo1xDecompress(f.compressed, f.input.length - 1)).toThrow(/output overrun/);
-    const z = fx!.fixtures.find((x) => x.name === 'zeros-4096')!;
-    expect(() => lzo1xDecompress(z.compressed, 100)).toThrow(CodecError);
-  });
+    it("python-lzo's default output has a 5-byte header (0xf0 + BE length) that is not part of the stream", () => {
+      const h = fx!.header;
+      expect(h[0]).toBe(0xf0);
+      expect((h[1] << 24) | (h[2] << 16) | (h[3] << 8) | h[4]).toBe(17);
+      expect(new TextDecoder().decode(decode(h.subarray(5), 17))).toBe('hello hello hello');
+    });
 
-  it('throws on trailing bytes after the end marker', () => {
-    const f = fx!.fixtures.find((x) => x.name === 'text')!;
-    const c = new Uint8Array([...f.compressed, 0]);
-    expect(() => lzo1xDecompress(c, f.input.length)).toThrow(/not consumed/);
-  });
-
-  it('never hangs or throws anything but CodecError on corrupted streams', () => {
-    let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-    const t0 = performance.now();
-    let thrown = 0;
-    for (const f of fx!.fixtures) {
-      for (let k = 0; k < 40; k++) {
-        const c = f.compressed.slice();
-        const flips = 1 + Math.floor(rand() * 4);
-        for (let j = 0; j < flips; j++) c[Math.floor(rand() * c.length)] ^= 1 + Math.floor(rand() * 255);
-        try {
-          const out = lzo1xDecompress(c, f.input.length);
-          expect(out.length).toBeLessThanOrEqual(f.input.length);
-        } catch (e) {
-          expect(e).toBeInstanceOf(CodecError);
-          thrown++;
+    it('throws CodecError for every truncation of a stream', () => {
+      for (const f of fx!.fixtures.filter((x) => ['page-like', 'text', 'random-4096', 'runs'].includes(x.name))) {
+        const c = f.compressed;
+        const cuts = new Set<number>([0, 1, 2, 3, c.length - 1, c.length - 2, c.length - 3]);
+        for (let i = 0; i < 64; i++) cuts.add(Math.floor((c.length * i) / 64));
+        for (const n of cuts) {
+          if (n < 0 || n >= c.length) continue;
+          expect(() => decode(c.subarray(0, n), f.input.length), `${f.name}/${f.level} cut at ${n}`).toThrow(CodecError);
         }
       }
-    }
-    expect(thrown).toBeGreaterThan(400); // most corruptions are detected
-    expect(performance.now() - t0).toBeLessThan(5000);
-  });
-});
+    });
 
-describe('lzo1x hand-made streams', () => {
-  it('decodes a literal-only stream and the end marker', () => {
-    // first byte 17+5: 5 literals, then M4 end marker 0x11 0x00 0x00
-    const s = new Uint8Array([22, 104, 101, 108, 108, 111, 0x11, 0, 0]);
-    expect(new TextDecoder().decode(lzo1xDecompress(s, 5))).toBe('hello');
+    it('throws when the output would exceed the expected size', () => {
+      const f = fx!.fixtures.find((x) => x.name === 'page-like')!;
+      expect(() => decode(f.compressed, f.input.length - 1)).toThrow(/output overrun/);
+      const z = fx!.fixtures.find((x) => x.name === 'zeros-4096')!;
+      expect(() => decode(z.compressed, 100)).toThrow(CodecError);
+    });
+
+    it('throws on trailing bytes after the end marker', () => {
+      const f = fx!.fixtures.find((x) => x.name === 'text')!;
+      const c = new Uint8Array([...f.compressed, 0]);
+      expect(() => decode(c, f.input.length)).toThrow(/not consumed/);
+    });
+
+    it('never hangs or throws anything but CodecError on corrupted streams', () => {
+      let seed = 12345;
+      const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+      const t0 = performance.now();
+      let thrown = 0;
+      for (const f of fx!.fixtures) {
+        for (let k = 0; k < 40; k++) {
+          const c = f.compressed.slice();
+          const flips = 1 + Math.floor(rand() * 4);
+          for (let j = 0; j < flips; j++) c[Math.floor(rand() * c.length)] ^= 1 + Math.floor(rand() * 255);
+          try {
+            const out = decode(c, f.input.length);
+            expect(out.length).toBeLessThanOrEqual(f.input.length);
+          } catch (e) {
+            expect(e).toBeInstanceOf(CodecError);
+            thrown++;
+          }
+        }
+      }
+      expect(thrown).toBeGreaterThan(400); // most corruptions are detected
+      expect(performance.now() - t0).toBeLessThan(5000);
+    });
   });
-  it('rejects a back-reference before the start of the output', () => {
-    // 4 literals, then M2 (t=0x40+...) with distance beyond 4
-    const s = new Uint8Array([21, 1, 2, 3, 4, 0x7c, 0xff, 0x11, 0, 0]);
-    expect(() => lzo1xDecompress(s, 100)).toThrow(/back-reference/);
+
+  describe(`lzo1x (${impl}) hand-made streams`, () => {
+    it('decodes a literal-only stream and the end marker', () => {
+      // first byte 17+5: 5 literals, then M4 end marker 0x11 0x00 0x00
+      const s = new Uint8Array([22, 104, 101, 108, 108, 111, 0x11, 0, 0]);
+      expect(new TextDecoder().decode(decode(s, 5))).toBe('hello');
+    });
+    it('rejects a back-reference before the start of the output', () => {
+      // 4 literals, then M2 (t=0x40+...) with distance beyond 4
+      const s = new Uint8Array([21, 1, 2, 3, 4, 0x7c, 0xff, 0x11, 0, 0]);
+      expect(() => decode(s, 100)).toThrow(/back-reference/);
+    });
+    it('rejects empty input and a missing end marker', () => {
+      expect(() => decode(new Uint8Array(0), 10)).toThrow(CodecError);
+      expect(() => decode(new Uint8Array([22, 104, 101, 108, 108, 111]), 10)).toThrow(/input overrun/);
+    });
+    it('terminates on a long run of zero length bytes', () => {
+      const s = new Uint8Array(1 << 20); // literal run with a long-form length that never ends
+      expect(() => decode(s, 4096)).toThrow(CodecError);
+    });
   });
-  it('rejects empty input and a missing end marker', () => {
-    expect(() => lzo1xDecompress(new Uint8Array(0), 10)).toThrow(CodecError);
-    expect(() => lzo1xDecompress(new Uint8Array([22, 104, 101, 108, 108, 111]), 10)).toThrow(/input overrun/);
-  });
-  it('terminates on a long run of zero length bytes', () => {
-    const s = new Uint8Array(1 << 20); // literal run with a long-form length that never ends
-    expect(() => lzo1xDecompress(s, 4096)).toThrow(CodecError);
-  });
-});
+}
