@@ -123,6 +123,9 @@ export type BtfType =
   | BtfVoid | BtfInt | BtfPtr | BtfArray | BtfComposite | BtfEnum | BtfFwd | BtfRef | BtfFunc
   | BtfFuncProto | BtfVar | BtfDatasec | BtfFloat | BtfDeclTag;
 
+/** memberPath answers kept (paths with array indexes are many: a bound, then start again) */
+const MAX_MEMO_PATHS = 8192;
+
 /** Where a member path (memberPath) or an offset (memberAt) lands. */
 export interface MemberLocation {
   /** C access path, anonymous struct/union levels dropped: "headers.pkt_type", "frags[2].bv_offset" */
@@ -891,6 +894,28 @@ export class Btf {
    * struct/union type, through anonymous members and arrays. null when a step does not exist.
    */
   memberPath(id: number, path: string): MemberLocation | null {
+    // memoized: Obj.member and offsetof ask the same few paths of the same types again and again
+    // (kmem on 200 addresses asked ~40k times); the answers are shared, callers never modify them
+    let byPath = this.paths.get(id);
+    if (!byPath) this.paths.set(id, (byPath = new Map()));
+    let loc = byPath.get(path);
+    if (loc === undefined) {
+      if (++this.pathCount > MAX_MEMO_PATHS) {
+        this.paths.clear();
+        this.pathCount = 1;
+        this.paths.set(id, byPath);
+        byPath.clear();
+      }
+      loc = this.resolvePath(id, path);
+      byPath.set(path, loc);
+    }
+    return loc;
+  }
+
+  private paths = new Map<number, Map<string, MemberLocation | null>>();
+  private pathCount = 0;
+
+  private resolvePath(id: number, path: string): MemberLocation | null {
     const toks = tokenizePath(path);
     if (!toks) return null;
     let cur = id;

@@ -37,6 +37,9 @@ export interface KernelSymbolSource {
   indexes(name: string): number[];
 }
 
+/** lookup answers kept */
+const MAX_HITS = 65536;
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 export class SymbolTable {
@@ -88,11 +91,13 @@ export class SymbolTable {
     if (l) l.push(sym);
     else this.byName.set(sym.name, [sym]);
     this.dirty = true;
+    this.hits.clear();
   }
 
   /** A region [start, end) in which addresses resolve to the symbols inside it. */
   addRegion(start: bigint, end: bigint, module?: string): void {
     this.regions.push({ start, end, module });
+    this.hits.clear();
   }
 
   /** Use kallsyms' tables in place as the kernel's symbols; addrs[i] is entry i's address. */
@@ -115,6 +120,7 @@ export class SymbolTable {
     }
     this.kmax = addrs.length ? this.kaddr(addrs.length - 1) : -1n;
     this.dirty = true;
+    this.hits.clear();
   }
 
   /** Address of the kernel entry at position p of address order. */
@@ -258,6 +264,20 @@ export class SymbolTable {
    * order, otherwise the last one at the nearest lower address (see sort()).
    */
   lookup(addr: bigint): SymHit | null {
+    // the same addresses come back (return addresses of every stack, the same callers in every
+    // slab object's alloc/free track): answers are kept until a symbol or region is added
+    let hit = this.hits.get(addr);
+    if (hit === undefined) {
+      hit = this.lookupNow(addr);
+      if (this.hits.size >= MAX_HITS) this.hits.clear();
+      this.hits.set(addr, hit);
+    }
+    return hit;
+  }
+
+  private hits = new Map<bigint, SymHit | null>();
+
+  private lookupNow(addr: bigint): SymHit | null {
     const region = this.regionOf(addr);
     if (!region) return null;
     if (this.kernel) {
