@@ -231,7 +231,8 @@ export class Btf {
   /** record offsets (into data) of local types, index = id - startId */
   protected recOff: Uint32Array;
   protected recKind: Uint8Array;
-  protected decoded: (BtfType | undefined)[];
+  /** types decoded so far, by index (a Map: a kernel's BTF has ~130k types, a command decodes a few hundred) */
+  protected decoded = new Map<number, BtfType>();
   /** number of local types */
   protected n: number;
   /**
@@ -305,7 +306,6 @@ export class Btf {
     this.recOff = recOff.subarray(0, n);
     this.recKind = recKind.subarray(0, n);
     this.n = n;
-    this.decoded = new Array(n);
   }
 
   /** One past the last string offset of this BTF (where a split BTF's strings start). */
@@ -441,7 +441,9 @@ export class Btf {
     const i = id - this.startId;
     if (!(i >= 0 && i < this.n)) throw new DumpError(`BTF: no type ${id}`);
     if (this.stub !== null && this.stub[i] !== 0) this.materialize(i);
-    return (this.decoded[i] ??= this.decode(id, this.recOff[i]));
+    let t = this.decoded.get(i);
+    if (t === undefined) this.decoded.set(i, (t = this.decode(id, this.recOff[i])));
+    return t;
   }
 
   private decode(id: number, off: number): BtfType {

@@ -308,9 +308,16 @@ export class KallsymsNameIndex {
   private readonly len: Uint16Array;
   /** kallsyms_seqs_of_names where the data has it, checked; null: the hash table below is used */
   private readonly seqs: Uint8Array | null = null;
-  /** each entry's name hash, and an open-addressing table of entry index + 1 by hash */
-  private hashes: Uint32Array = new Uint32Array(0);
-  private slots: Int32Array = new Int32Array(0);
+  /**
+   * The entries by name hash (kernels without kallsyms_seqs_of_names): bucket b (the mixed hash's
+   * top bits) holds order[start[b] .. start[b + 1]), in index order; ~4 entries a bucket, so a
+   * lookup decodes a few names and keeps no hash per entry (1.3 MB touched for 166k names where
+   * an open-addressing table of twice the entries and the hashes touched 2.7 MB, and faulting
+   * in fresh memory is a large part of a short command's time)
+   */
+  private start: Uint32Array = new Uint32Array(1);
+  private order: Uint32Array = new Uint32Array(0);
+  private shift = 32;
   private decoder: ((i: number) => bigint) | null = null;
   encoding: KallsymsRaw['encoding'] | null = null;
 
@@ -385,18 +392,17 @@ export class KallsymsNameIndex {
   private hashNames(): void {
     const { num, tokens } = this.t;
     const { buf, at, len: lens } = this;
-    const hashes = (this.hashes = new Uint32Array(num));
+    const hashes = new Uint32Array(num);
     // The hash is polynomial (h = h * P + c, mod 2^32), so a token's part composes in one step:
     // h = h * P^len(token) + H(token). The first character of a name is its type letter and is
     // not hashed: the first token of each entry uses its tail's values.
     const pw = new Int32Array(256);
     const hv = new Int32Array(256);
-    const pwTail = new Int32Array(256);
     const hvTail = new Int32Array(256);
     for (let k = 0; k < 256; k++) {
       const tok = tokens[k] ?? '';
       [pw[k], hv[k]] = polyHash(tok);
-      [pwTail[k], hvTail[k]] = polyHash(tok.slice(1));
+      hvTail[k] = polyHash(tok.slice(1))[1];
     }
     for (let i = 0; i < num; i++) {
       const pos = at[i];
@@ -406,18 +412,22 @@ export class KallsymsNameIndex {
         const tok = buf[pos + k];
         h = (Math.imul(h, pw[tok]) + hv[tok]) | 0;
       }
-      hashes[i] = h;
+      hashes[i] = mix(h);
     }
-    let size = 1024;
-    while (size < num * 2) size <<= 1;
-    const slots = (this.slots = new Int32Array(size));
-    const mask = size - 1;
-    // entries go in in index order, so along a probe chain equal names come lowest index first
-    for (let i = 0; i < num; i++) {
-      let j = mix(hashes[i]) & mask;
-      while (slots[j] !== 0) j = (j + 1) & mask;
-      slots[j] = i + 1;
-    }
+    // a counting sort of the entries by bucket; filled from the last entry down, so each bucket
+    // lists its entries in index order (equal names: lowest index first)
+    let bits = 1;
+    while (bits < 24 && 1 << (bits + 2) < num) bits++;
+    const shift = 32 - bits;
+    const nb = 1 << bits;
+    const start = new Uint32Array(nb + 1);
+    for (let i = 0; i < num; i++) start[hashes[i] >>> shift]++;
+    for (let b = 1; b <= nb; b++) start[b] += start[b - 1];
+    const order = new Uint32Array(num);
+    for (let i = num - 1; i >= 0; i--) order[--start[hashes[i] >>> shift]] = i;
+    this.start = start;
+    this.order = order;
+    this.shift = shift;
   }
 
   /** Number of entries (kallsyms_num_syms). */
@@ -463,10 +473,10 @@ export class KallsymsNameIndex {
     let h = 0;
     for (let c = 0; c < name.length; c++) h = (Math.imul(h, HASH_P) + name.charCodeAt(c)) | 0;
     const out: number[] = [];
-    const mask = this.slots.length - 1;
-    for (let j = mix(h) & mask; this.slots[j] !== 0; j = (j + 1) & mask) {
-      const i = this.slots[j] - 1;
-      if (this.hashes[i] === h >>> 0 && this.name(i) === name) out.push(i);
+    const b = this.shift < 32 ? mix(h) >>> this.shift : 0;
+    for (let k = this.start[b]; k < this.start[b + 1]; k++) {
+      const i = this.order[k];
+      if (this.name(i) === name) out.push(i);
     }
     return out;
   }

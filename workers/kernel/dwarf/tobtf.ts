@@ -100,7 +100,7 @@ export class DwarfBtf extends Btf {
     this.recOff = new Uint32Array(1024);
     this.recKind = new Uint8Array(1024);
     this.stub = new Uint8Array(1024);
-    this.decoded = [];
+    this.decoded = new Map();
     this.n = 0;
   }
 
@@ -223,7 +223,7 @@ export class DwarfBtf extends Btf {
     this.recOff[i] = this.dataLen;
     this.recKind[i] = (rec[1] >>> 24) & 0x1f;
     this.stub![i] = stub;
-    this.decoded[i] = undefined;
+    this.decoded.delete(i);
     this.dataLen += bytes;
   }
 
@@ -289,7 +289,7 @@ export class DwarfBtf extends Btf {
     const def = this.locate(key);
     if (!def) {
       this.stub![i] = 0; // the FWD record written when it was first referenced
-      this.decoded[i] = undefined;
+      this.decoded.delete(i);
       return;
     }
     const id = this.startId + i;
