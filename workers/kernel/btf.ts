@@ -123,6 +123,10 @@ export type BtfType =
   | BtfVoid | BtfInt | BtfPtr | BtfArray | BtfComposite | BtfEnum | BtfFwd | BtfRef | BtfFunc
   | BtfFuncProto | BtfVar | BtfDatasec | BtfFloat | BtfDeclTag;
 
+type NameIndex = { ids: Int32Array; hashes: Int32Array; slots: Int32Array };
+/** the kinds a bare name prefers to anything else, functions included (findType) */
+const STRUCTLIKE = new Set<BtfKind>(['struct', 'union', 'typedef']);
+
 /** memberPath answers kept (paths with array indexes are many: a bound, then start again) */
 const MAX_MEMO_PATHS = 8192;
 
@@ -240,8 +244,13 @@ export class Btf {
    * name, kind and size are (the rest is made by materialize()), 2 = not even its kind.
    */
   protected stub: Uint8Array | null = null;
-  /** by-name index of the named types: their ids, name hashes, and an open-addressing table */
-  private nameIndex: { ids: Int32Array; hashes: Int32Array; slots: Int32Array } | null = null;
+  /**
+   * by-name indexes of the named types: their ids, name hashes, and an open-addressing table; one
+   * of every kind but functions, and one of the functions (~80% of a kernel's named records, and
+   * rarely asked for: built on the first lookup that needs them)
+   */
+  private nameIndex: NameIndex | null = null;
+  private funcIndex: NameIndex | null = null;
   /** by-name index of every enumerator: its enum's id, its place in the enum, name hashes, table */
   private enumIndex: { ids: Int32Array; at: Int32Array; hashes: Int32Array; slots: Int32Array } | null = null;
   private readonly sizeCache = new Map<number, number>();
@@ -557,11 +566,12 @@ export class Btf {
   }
 
   /**
-   * Hash every named type's name where it lies in the string section (no string per type: a
-   * kernel's BTF has 100k+ records, most of them functions) into an open-addressing table; a
-   * lookup hashes the query and compares names along its chain only.
+   * Hash the names of the named types (functions only, or every kind but functions) where they lie
+   * in the string section (no string per type: a kernel's BTF has 100k+ records, most of them
+   * functions) into an open-addressing table; a lookup hashes the query and compares names along
+   * its chain only.
    */
-  private buildNameIndex(): { ids: Int32Array; hashes: Int32Array; slots: Int32Array } {
+  private buildNameIndex(funcs: boolean): NameIndex {
     const d = this.data;
     const n = this.n;
     const ids = new Int32Array(n);
@@ -569,6 +579,7 @@ export class Btf {
     let m = 0;
     for (let i = 0; i < n; i++) {
       const k = this.recKind[i];
+      if ((k === K_FUNC) !== funcs) continue;
       if (k === K_VOLATILE || k === K_CONST || k === K_RESTRICT || k === K_PTR || k === K_ARRAY ||
         k === K_FUNC_PROTO || k === K_TYPE_TAG || k === K_DECL_TAG) continue;
       const no = u32(d, this.recOff[i]);
@@ -582,18 +593,31 @@ export class Btf {
     return { ids: ids.subarray(0, m), hashes: hashes.subarray(0, m), slots: hashSlots(hashes, m) };
   }
 
-  /** Every named type (not ptr/array/qualifier) with this exact name, lowest id first. */
-  findTypes(name: string): number[] {
-    const idx = (this.nameIndex ??= this.buildNameIndex());
-    const h = nameHash(name);
-    const own: number[] = [];
+  private lookupIndex(idx: NameIndex, name: string, h: number, out: number[]): void {
     const mask = idx.slots.length - 1;
     for (let x = mixHash(h) & mask; idx.slots[x] !== 0; x = (x + 1) & mask) {
       const j = idx.slots[x] - 1;
-      if (idx.hashes[j] === h && this.name(idx.ids[j]) === name) own.push(idx.ids[j]);
+      if (idx.hashes[j] === h && this.name(idx.ids[j]) === name) out.push(idx.ids[j]);
+    }
+  }
+
+  /** Every named type (not ptr/array/qualifier) with this exact name, lowest id first. */
+  findTypes(name: string): number[] {
+    return this.typesNamed(name, true);
+  }
+
+  /** findTypes, without the functions unless `funcs` (their index is built on first need). */
+  protected typesNamed(name: string, funcs: boolean): number[] {
+    const h = nameHash(name);
+    const own: number[] = [];
+    this.lookupIndex((this.nameIndex ??= this.buildNameIndex(false)), name, h, own);
+    if (funcs) {
+      const n = own.length;
+      this.lookupIndex((this.funcIndex ??= this.buildNameIndex(true)), name, h, own);
+      if (own.length > n && n > 0) own.sort((a, b) => a - b);
     }
     if (!this.base) return own;
-    const inBase = this.base.findTypes(name);
+    const inBase = this.base.typesNamed(name, funcs);
     return inBase.length ? (own.length ? [...inBase, ...own] : inBase) : own;
   }
 
@@ -613,7 +637,11 @@ export class Btf {
       if (want && !want.includes(k) && !(k === 'enum' && want.includes('enum64'))) return null;
       want = k === 'enum' ? ['enum', 'enum64'] : [k];
     }
-    const all = this.findTypes(n);
+    // functions only when they could be the answer: asked for, or no struct, union or typedef
+    // has the name (a bare name prefers those)
+    let all = this.typesNamed(n, false);
+    const needFuncs = want ? want.includes('func') : !all.some((id) => STRUCTLIKE.has(this.kind(id)));
+    if (needFuncs) all = this.typesNamed(n, true);
     if (all.length === 0) {
       if (n === 'void' && (!want || want.includes('void'))) return 0;
       return null;

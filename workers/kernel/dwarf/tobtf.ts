@@ -358,6 +358,11 @@ export class DwarfBtf extends Btf {
     return s.id;
   }
 
+  /** (Btf.findType asks here: the types come from the DWARF index, functions or not) */
+  protected override typesNamed(name: string): number[] {
+    return this.findTypes(name);
+  }
+
   override findTypes(name: string): number[] {
     const n = name.trim();
     const keys = KEY_KINDS.map((p) => p + n);
