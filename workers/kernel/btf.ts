@@ -14,6 +14,7 @@
  */
 import { u16, u32, i32 } from '../bytes';
 import { DumpError } from '../errors';
+import { arenaOf } from './bulk';
 
 export type BtfKind =
   | 'void'
@@ -127,6 +128,31 @@ type NameIndex = { ids: Int32Array; hashes: Int32Array; slots: Int32Array };
 /** the kinds a bare name prefers to anything else, functions included (findType) */
 const STRUCTLIKE = new Set<BtfKind>(['struct', 'union', 'typedef']);
 
+/**
+ * A type record's length by kind: 12 + REC_FIXED[kind] + REC_PER_MEMBER[kind] * vlen (the kinds of
+ * linux/btf.h; -1: no such kind).
+ */
+const REC_FIXED = new Int8Array(32).fill(-1);
+const REC_PER_MEMBER = new Uint8Array(32);
+for (const [k, fixed, per] of [
+  [K_INT, 4, 0], [K_PTR, 0, 0], [K_ARRAY, 12, 0], [K_STRUCT, 0, 12], [K_UNION, 0, 12], [K_ENUM, 0, 8],
+  [K_FWD, 0, 0], [K_TYPEDEF, 0, 0], [K_VOLATILE, 0, 0], [K_CONST, 0, 0], [K_RESTRICT, 0, 0], [K_FUNC, 0, 0],
+  [K_FUNC_PROTO, 0, 8], [K_VAR, 4, 0], [K_DATASEC, 0, 12], [K_FLOAT, 0, 0], [K_DECL_TAG, 4, 0],
+  [K_TYPE_TAG, 0, 0], [K_ENUM64, 0, 12],
+]) {
+  REC_FIXED[k] = fixed;
+  REC_PER_MEMBER[k] = per;
+}
+
+/**
+ * Bytes of a WebAssembly arena (bulk.ts) for BTF data of `len` bytes: the data first, then room
+ * for the record tables (at most one record per 12 bytes) and both name indexes.
+ */
+export function btfArenaBytes(len: number): number {
+  const cap = Math.floor(len / 12) + 1;
+  return len + 5 * cap + 8 * cap + 4096;
+}
+
 /** memberPath answers kept (paths with array indexes are many: a bound, then start again) */
 const MAX_MEMO_PATHS = 8192;
 
@@ -233,12 +259,12 @@ export class Btf {
   /** strings made so far, by offset into strBytes */
   private strMade = new Map<number, string>();
   /** record offsets (into data) of local types, index = id - startId */
-  protected recOff: Uint32Array;
-  protected recKind: Uint8Array;
+  protected recOff: Uint32Array = new Uint32Array(0);
+  protected recKind: Uint8Array = new Uint8Array(0);
   /** types decoded so far, by index (a Map: a kernel's BTF has ~130k types, a command decodes a few hundred) */
   protected decoded = new Map<number, BtfType>();
   /** number of local types */
-  protected n: number;
+  protected n = 0;
   /**
    * Types made on demand (DwarfBtf): per local type, 0 = its record is complete, 1 = only its
    * name, kind and size are (the rest is made by materialize()), 2 = not even its kind.
@@ -272,6 +298,7 @@ export class Btf {
 
     let off = h.hdrLen + h.typeOff;
     const end = off + h.typeLen;
+    if (this.scanInArena(off, end)) return;
     let cap = Math.max(16, Math.ceil(h.typeLen / 12));
     if (cap > 1 << 16) cap = Math.ceil(h.typeLen / 24); // kernel BTF averages ~28 bytes a record
     let recOff = new Uint32Array(cap);
@@ -283,24 +310,10 @@ export class Btf {
       if (off + 12 > end) throw new DumpError(`BTF: truncated type record at ${off}`);
       const info = words !== null && (off & 3) === 0 ? words[(off >>> 2) + 1] : u32(data, off + 4);
       const kind = (info >>> 24) & 0x1f;
-      const vlen = info & 0xffff;
-      let len = 12;
-      switch (kind) {
-        case K_INT: len += 4; break;
-        case K_ARRAY: len += 12; break;
-        case K_STRUCT: case K_UNION: len += 12 * vlen; break;
-        case K_ENUM: len += 8 * vlen; break;
-        case K_ENUM64: len += 12 * vlen; break;
-        case K_FUNC_PROTO: len += 8 * vlen; break;
-        case K_VAR: len += 4; break;
-        case K_DATASEC: len += 12 * vlen; break;
-        case K_DECL_TAG: len += 4; break;
-        case K_PTR: case K_FWD: case K_TYPEDEF: case K_VOLATILE: case K_CONST: case K_RESTRICT:
-        case K_FUNC: case K_FLOAT: case K_TYPE_TAG:
-          break;
-        default:
-          throw new DumpError(`BTF: unknown kind ${kind} for type ${this.startId + n}`);
-      }
+      // a table, not a switch: this loop runs once per record (100k+) while the code is still cold
+      const fixed = REC_FIXED[kind];
+      if (fixed < 0) throw new DumpError(`BTF: unknown kind ${kind} for type ${this.startId + n}`);
+      const len = 12 + fixed + REC_PER_MEMBER[kind] * (info & 0xffff);
       if (off + len > end) throw new DumpError(`BTF: truncated type record for type ${this.startId + n}`);
       if (n === cap) {
         cap *= 2;
@@ -315,6 +328,30 @@ export class Btf {
     this.recOff = recOff.subarray(0, n);
     this.recKind = recKind.subarray(0, n);
     this.n = n;
+  }
+
+  /**
+   * The record scan as WebAssembly, when the data lies at the start of an arena (Program reads the
+   * kernel's BTF into one): false when it does not, or the scan found a problem (the JavaScript
+   * scan then runs and names it).
+   */
+  private scanInArena(off: number, end: number): boolean {
+    const ar = arenaOf(this.data);
+    if (!ar || this.data.byteOffset !== 0) return false;
+    const cap = Math.floor((end - off) / 12) + 1;
+    const ro = ar.alloc(4 * cap, 4);
+    const rk = ar.alloc(cap, 1);
+    const tf = ar.alloc(32, 1);
+    const tp = ar.alloc(32, 1);
+    if (ro === null || rk === null || tf === null || tp === null) return false;
+    ar.i8(tf, 32).set(REC_FIXED);
+    ar.u8(tp, 32).set(REC_PER_MEMBER);
+    const n = ar.fn.btf_scan(off, end, ro, rk, cap, tf, tp);
+    if (n < 0) return false;
+    this.recOff = ar.u32(ro, n);
+    this.recKind = ar.u8(rk, n);
+    this.n = n;
+    return true;
   }
 
   /** One past the last string offset of this BTF (where a split BTF's strings start). */
@@ -572,6 +609,8 @@ export class Btf {
    * its chain only.
    */
   private buildNameIndex(funcs: boolean): NameIndex {
+    const inArena = this.nameHashesInArena(funcs);
+    if (inArena) return { ...inArena, slots: hashSlots(inArena.hashes, inArena.hashes.length) };
     const d = this.data;
     const n = this.n;
     const ids = new Int32Array(n);
@@ -591,6 +630,22 @@ export class Btf {
     }
     // in id order, so along a chain equal names come lowest id first
     return { ids: ids.subarray(0, m), hashes: hashes.subarray(0, m), slots: hashSlots(hashes, m) };
+  }
+
+  /** buildNameIndex's ids and hashes from bulk.wat, where the records and strings lie in an arena. */
+  private nameHashesInArena(funcs: boolean): { ids: Int32Array; hashes: Int32Array } | null {
+    const ar = arenaOf(this.data);
+    if (!ar || this.base || this.stub !== null || this.strStart !== 0) return null;
+    if (this.recOff.buffer !== ar.buffer || this.recKind.buffer !== ar.buffer || this.strBytes.buffer !== ar.buffer) return null;
+    const ids = ar.alloc(4 * this.n, 4);
+    const hashes = ar.alloc(4 * this.n, 4);
+    const skip = ar.alloc(32, 1);
+    if (ids === null || hashes === null || skip === null) return null;
+    const sk = ar.u8(skip, 32);
+    for (const k of [K_VOLATILE, K_CONST, K_RESTRICT, K_PTR, K_ARRAY, K_FUNC_PROTO, K_TYPE_TAG, K_DECL_TAG]) sk[k] = 1;
+    const m = ar.fn.btf_names(this.recOff.byteOffset, this.recKind.byteOffset, this.n, funcs ? 1 : 0, skip,
+      this.strBytes.byteOffset, this.strBytes.length, ids, hashes, this.startId);
+    return { ids: ar.i32(ids, m), hashes: ar.i32(hashes, m) };
   }
 
   private lookupIndex(idx: NameIndex, name: string, h: number, out: number[]): void {

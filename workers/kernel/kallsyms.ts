@@ -3,6 +3,7 @@ import { u16, u32, i32, u64 } from '../bytes';
 import type { KernelMemory } from './memory';
 import type { VmcoreInfo } from './vmcoreinfo';
 import { findKallsyms, namesFoundAt } from './kallsyms-find';
+import { arenaOf, newArena, type Arena } from './bulk';
 
 /**
  * kallsyms read from the dump's own memory (kernel/kallsyms.c, scripts/kallsyms.c), located by
@@ -88,19 +89,40 @@ function kallsymsTables(mem: KernelMemory, info: VmcoreInfo): KallsymsTables {
 
 /** kallsyms_names: one read up to the token table, which scripts/kallsyms.c emits after the
  * names and markers; chunked reads when it is not after them. */
-function namesBytes(mem: KernelMemory, t: KallsymsTables): Uint8Array {
+function namesBytes(mem: KernelMemory, t: KallsymsTables, arena?: Arena | null): Uint8Array {
   // read once per dump: the symbol table and the name index both decode it, and a scan for the
   // tables (kernels before 6.0) has read it already
-  const m = namesRead.get(mem);
-  if (m && m.at === t.namesAddr) return m.buf;
-  let buf = namesFoundAt(mem, t.namesAddr);
+  let buf = namesKnown(mem, t);
+  if (buf && arena && arenaOf(buf) === null) {
+    // into the arena, for bulk.wat (the scan's copy is a view of one of its chunks)
+    const at = arena.alloc(buf.length);
+    if (at !== null) {
+      const copy = arena.u8(at, buf.length);
+      copy.set(buf);
+      buf = copy;
+    }
+  }
   if (!buf) {
-    const span = t.tokTable > t.namesAddr && t.tokTable - t.namesAddr < 64n << 20n ? Number(t.tokTable - t.namesAddr) : 0;
-    buf = span ? mem.read(t.namesAddr, span) : readNamesChunked(mem, t.namesAddr, t.num);
+    const span = namesSpan(t);
+    const at = span && arena ? arena.alloc(span) : null;
+    buf = span ? mem.read(t.namesAddr, span, arena && at !== null ? arena.u8(at, span) : undefined) : readNamesChunked(mem, t.namesAddr, t.num);
   }
   namesRead.set(mem, { at: t.namesAddr, buf });
   return buf;
 }
+
+/** kallsyms_names' bytes when this dump has read them already (or its scan for the tables has). */
+function namesKnown(mem: KernelMemory, t: KallsymsTables): Uint8Array | undefined {
+  const m = namesRead.get(mem);
+  if (m && m.at === t.namesAddr) return m.buf;
+  return namesFoundAt(mem, t.namesAddr);
+}
+
+/** kallsyms_names' length when the token table follows it (0: unknown, read entry by entry). */
+function namesSpan(t: KallsymsTables): number {
+  return t.tokTable > t.namesAddr && t.tokTable - t.namesAddr < 64n << 20n ? Number(t.tokTable - t.namesAddr) : 0;
+}
+
 const namesRead = new WeakMap<KernelMemory, { at: bigint; buf: Uint8Array }>();
 
 /**
@@ -304,8 +326,8 @@ export class KallsymsNameIndex {
   private readonly t: KallsymsTables;
   private readonly buf: Uint8Array;
   /** start of each entry's token bytes in buf, and their count */
-  private readonly at: Uint32Array;
-  private readonly len: Uint16Array;
+  private at: Uint32Array = new Uint32Array(0);
+  private len: Uint16Array = new Uint16Array(0);
   /** kallsyms_seqs_of_names where the data has it, checked; null: the hash table below is used */
   private readonly seqs: Uint8Array | null = null;
   /**
@@ -331,15 +353,28 @@ export class KallsymsNameIndex {
     return this.seqs ? 'seqs_of_names' : 'hash';
   }
 
-  /** `opts.hashOnly`: the hash table even where the kernel's sorted index is (tests compare them) */
+  /**
+   * `opts.hashOnly`: the hash table even where the kernel's sorted index is; `opts.js`: the
+   * JavaScript loops, not bulk.wat (tests compare them)
+   */
   constructor(
     private mem: KernelMemory,
     private info: VmcoreInfo,
-    opts: { hashOnly?: boolean } = {},
+    opts: { hashOnly?: boolean; js?: boolean } = {},
   ) {
     const t = (this.t = kallsymsTables(mem, info));
-    const buf = (this.buf = namesBytes(mem, t));
     const num = t.num;
+    // the names, the entry tables and the hash buckets in a WebAssembly arena (bulk.ts), where the
+    // loops over every entry run as bulk.wat
+    const namesLen = namesKnown(mem, t)?.length ?? namesSpan(t);
+    const arena = namesLen && !opts.js ? newArena(namesLen + 16 * num + 8192) : null;
+    const buf = (this.buf = namesBytes(mem, t, arena));
+    const end = this.parseInArena(arena, num);
+    if (end >= 0) {
+      this.seqs = opts.hashOnly ? null : this.seqsOfNames(end);
+      if (!this.seqs) this.hashNames(arena);
+      return;
+    }
     const at = (this.at = new Uint32Array(num));
     const lens = (this.len = new Uint16Array(num));
     const n = buf.length;
@@ -354,7 +389,23 @@ export class KallsymsNameIndex {
       pos += len;
     }
     this.seqs = opts.hashOnly ? null : this.seqsOfNames(pos);
-    if (!this.seqs) this.hashNames();
+    if (!this.seqs) this.hashNames(null);
+  }
+
+  /**
+   * The entries' starts and lengths by bulk.wat when the names lie in the arena: the end of the
+   * last entry, or -1 (no arena, or a bad entry: the JavaScript loop then says which).
+   */
+  private parseInArena(arena: Arena | null, num: number): number {
+    if (!arena || arenaOf(this.buf) !== arena) return -1;
+    const at = arena.alloc(4 * num, 4);
+    const lens = arena.alloc(2 * num, 2);
+    if (at === null || lens === null) return -1;
+    const end = arena.fn.ks_parse(this.buf.byteOffset, this.buf.length, num, at, lens);
+    if (end < 0) return -1;
+    this.at = arena.u32(at, num);
+    this.len = arena.u16(lens, num);
+    return end;
   }
 
   /**
@@ -389,20 +440,39 @@ export class KallsymsNameIndex {
   }
 
   /** The hash table of every name (kernels without kallsyms_seqs_of_names). */
-  private hashNames(): void {
+  private hashNames(arena: Arena | null): void {
     const { num, tokens } = this.t;
     const { buf, at, len: lens } = this;
-    const hashes = new Uint32Array(num);
+    const wasm = arena !== null && arenaOf(buf) === arena && arenaOf(at) === arena && arenaOf(lens) === arena;
+    const tables = wasm ? arena.alloc(3 * 1024, 4) : null;
+    const hashesAt = wasm ? arena.alloc(4 * num, 4) : null;
+    const hashes = hashesAt !== null ? arena!.u32(hashesAt, num) : new Uint32Array(num);
     // The hash is polynomial (h = h * P + c, mod 2^32), so a token's part composes in one step:
     // h = h * P^len(token) + H(token). The first character of a name is its type letter and is
     // not hashed: the first token of each entry uses its tail's values.
-    const pw = new Int32Array(256);
-    const hv = new Int32Array(256);
-    const hvTail = new Int32Array(256);
+    const pw = tables !== null ? arena!.i32(tables, 256) : new Int32Array(256);
+    const hv = tables !== null ? arena!.i32(tables + 1024, 256) : new Int32Array(256);
+    const hvTail = tables !== null ? arena!.i32(tables + 2048, 256) : new Int32Array(256);
     for (let k = 0; k < 256; k++) {
       const tok = tokens[k] ?? '';
       [pw[k], hv[k]] = polyHash(tok);
       hvTail[k] = polyHash(tok.slice(1))[1];
+    }
+    let bits = 1;
+    while (bits < 24 && 1 << (bits + 2) < num) bits++;
+    const shift = 32 - bits;
+    const nb = 1 << bits;
+    if (tables !== null && hashesAt !== null) {
+      const startAt = arena!.alloc(4 * (nb + 1), 4);
+      const orderAt = arena!.alloc(4 * num, 4);
+      if (startAt !== null && orderAt !== null) {
+        arena!.fn.ks_hash(buf.byteOffset, at.byteOffset, lens.byteOffset, num, tables, tables + 1024, tables + 2048, hashesAt);
+        arena!.fn.ks_buckets(hashesAt, num, shift, startAt, orderAt);
+        this.start = arena!.u32(startAt, nb + 1);
+        this.order = arena!.u32(orderAt, num);
+        this.shift = shift;
+        return;
+      }
     }
     for (let i = 0; i < num; i++) {
       const pos = at[i];
@@ -416,10 +486,6 @@ export class KallsymsNameIndex {
     }
     // a counting sort of the entries by bucket; filled from the last entry down, so each bucket
     // lists its entries in index order (equal names: lowest index first)
-    let bits = 1;
-    while (bits < 24 && 1 << (bits + 2) < num) bits++;
-    const shift = 32 - bits;
-    const nb = 1 << bits;
     const start = new Uint32Array(nb + 1);
     for (let i = 0; i < num; i++) start[hashes[i] >>> shift]++;
     for (let b = 1; b <= nb; b++) start[b] += start[b - 1];

@@ -17,11 +17,12 @@ export class KernelMemory {
     readonly arch: X86_64,
   ) {}
 
-  read(va: bigint, len: number): Uint8Array {
+  read(va: bigint, len: number, into?: Uint8Array): Uint8Array {
     va = BigInt.asUintN(64, va);
     const off = Number(va & 0xfffn);
-    if (off + len <= 4096) return this.readPage(va, len);
-    const out = new Uint8Array(len);
+    if (off + len <= 4096 && !into) return this.readPage(va, len);
+    // into: the caller's buffer of len bytes (a table that must lie in a WebAssembly memory)
+    const out = into ?? new Uint8Array(len);
     // a large one-off read (BTF, kallsyms tables, scans) goes past the physical page cache
     const bulk = len >= BULK_READ && this.phys.copyPhys ? this.phys.copyPhys.bind(this.phys) : null;
     let pos = 0;

@@ -9,8 +9,9 @@ import { VmcoreInfo, shownLine } from './vmcoreinfo';
 import { KernelMemory } from './memory';
 import { readKallsyms, KallsymsNameIndex, type KallsymsRaw } from './kallsyms';
 import { SymbolTable } from './symbols';
-import { Btf, parseBtf } from './btf';
+import { Btf, btfArenaBytes, parseBtf } from './btf';
 import { findBtfInMemory } from './btf-find';
+import { newArena } from './bulk';
 import { Obj } from './object';
 import { dumpIdentity, relocate, type DebugInput } from './debuginfo';
 import { cstr } from '../bytes';
@@ -349,7 +350,10 @@ export class Program {
         }
       } else this.remember(BTF_HOW_KEY, '__start_BTF..__stop_BTF');
       if (len < 24 || len > 256 << 20) throw new DumpError(`BTF section is ${len} bytes`);
-      this._btf = parseBtf(this.mem.read(start, len));
+      // into a WebAssembly memory with room for the record tables and name indexes (bulk.ts)
+      const arena = newArena(btfArenaBytes(len));
+      const at = arena?.alloc(len) ?? null;
+      this._btf = parseBtf(this.mem.read(start, len, arena && at !== null ? arena.u8(at, len) : undefined));
       return this._btf;
     } catch (e) {
       for (const d of this.debug) {

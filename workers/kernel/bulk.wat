@@ -1,0 +1,156 @@
+;; The loops a command runs once over a whole kernel table, as WebAssembly: V8 runs a loop that
+;; runs once in its interpreter and baseline tiers (a command's process is short), where this code
+;; is compiled before its first iteration. bulk.ts places the tables in the memory this module
+;; imports and calls these; on any problem they return -1 and the JavaScript that does the same
+;; (and says what is wrong) runs instead. bulk-wasm-bytes.ts holds the assembled bytes
+;; (scripts/build-wasm.mjs, checked by bulk.test.ts).
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; BTF type records from $off to $end: each record's offset (u32 at $recOff) and kind (u8 at
+  ;; $recKind), at most $cap of them. A record is 12 + fixed[kind] + per[kind] * vlen bytes
+  ;; (tables of 32: i8 fixed, -1 for no such kind; u8 per member). The count, or -1.
+  (func (export "btf_scan") (param $off i32) (param $end i32) (param $recOff i32) (param $recKind i32)
+    (param $cap i32) (param $fixed i32) (param $per i32) (result i32)
+    (local $n i32) (local $info i32) (local $kind i32) (local $f i32) (local $len i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $off) (local.get $end)))
+        (if (i32.gt_u (i32.add (local.get $off) (i32.const 12)) (local.get $end)) (then (return (i32.const -1))))
+        (local.set $info (i32.load offset=4 align=1 (local.get $off)))
+        (local.set $kind (i32.and (i32.shr_u (local.get $info) (i32.const 24)) (i32.const 0x1f)))
+        (local.set $f (i32.load8_s (i32.add (local.get $fixed) (local.get $kind))))
+        (if (i32.lt_s (local.get $f) (i32.const 0)) (then (return (i32.const -1))))
+        (local.set $len (i32.add (i32.add (i32.const 12) (local.get $f))
+          (i32.mul (i32.load8_u (i32.add (local.get $per) (local.get $kind))) (i32.and (local.get $info) (i32.const 0xffff)))))
+        (if (i32.gt_u (i32.add (local.get $off) (local.get $len)) (local.get $end)) (then (return (i32.const -1))))
+        (if (i32.ge_u (local.get $n) (local.get $cap)) (then (return (i32.const -1))))
+        (i32.store (i32.add (local.get $recOff) (i32.shl (local.get $n) (i32.const 2))) (local.get $off))
+        (i32.store8 (i32.add (local.get $recKind) (local.get $n)) (local.get $kind))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (local.set $off (i32.add (local.get $off) (local.get $len)))
+        (br $next)))
+    (local.get $n))
+
+  ;; The name hash (h = h * 0x01000193 + byte, mod 2^32) of every named record of $n whose kind
+  ;; is FUNC ($funcs 1) or is not (0), skipping the kinds $skip marks (a table of 32 u8): its id
+  ;; ($startId + index, i32 at $ids) and hash (i32 at $hashes), in index order. Names are offsets
+  ;; into the $strLen bytes of strings at $str; a record's name offset is its first word. The count.
+  (func (export "btf_names") (param $recOff i32) (param $recKind i32) (param $n i32) (param $funcs i32)
+    (param $skip i32) (param $str i32) (param $strLen i32) (param $ids i32) (param $hashes i32)
+    (param $startId i32) (result i32)
+    (local $i i32) (local $m i32) (local $k i32) (local $c i32) (local $h i32) (local $ch i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (block $skipIt
+          (local.set $k (i32.load8_u (i32.add (local.get $recKind) (local.get $i))))
+          (br_if $skipIt (i32.ne (i32.eq (local.get $k) (i32.const 12)) (local.get $funcs)))
+          (br_if $skipIt (i32.load8_u (i32.add (local.get $skip) (local.get $k))))
+          (local.set $c (i32.load (i32.load (i32.add (local.get $recOff) (i32.shl (local.get $i) (i32.const 2))))))
+          (br_if $skipIt (i32.eqz (local.get $c)))
+          (local.set $h (i32.const 0))
+          (block $end
+            (loop $char
+              (br_if $end (i32.ge_u (local.get $c) (local.get $strLen)))
+              (local.set $ch (i32.load8_u (i32.add (local.get $str) (local.get $c))))
+              (br_if $end (i32.eqz (local.get $ch)))
+              (local.set $h (i32.add (i32.mul (local.get $h) (i32.const 0x01000193)) (local.get $ch)))
+              (local.set $c (i32.add (local.get $c) (i32.const 1)))
+              (br $char)))
+          (i32.store (i32.add (local.get $ids) (i32.shl (local.get $m) (i32.const 2))) (i32.add (local.get $startId) (local.get $i)))
+          (i32.store (i32.add (local.get $hashes) (i32.shl (local.get $m) (i32.const 2))) (local.get $h))
+          (local.set $m (i32.add (local.get $m) (i32.const 1))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $m))
+
+  ;; kallsyms_names' $num entries in the $len bytes at $buf: each entry's start (u32 at $at) and
+  ;; token count (u16 at $lens); a count byte with 0x80 set takes 7 more bits from the next byte.
+  ;; The end of the last entry, or -1 (an entry of length 0 or over 4096, or past the end).
+  (func (export "ks_parse") (param $buf i32) (param $len i32) (param $num i32) (param $at i32) (param $lens i32) (result i32)
+    (local $i i32) (local $pos i32) (local $n i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $num)))
+        (if (i32.ge_u (local.get $pos) (local.get $len)) (then (return (i32.const -1))))
+        (local.set $n (i32.load8_u (i32.add (local.get $buf) (local.get $pos))))
+        (local.set $pos (i32.add (local.get $pos) (i32.const 1)))
+        (if (i32.and (local.get $n) (i32.const 0x80))
+          (then
+            (if (i32.ge_u (local.get $pos) (local.get $len)) (then (return (i32.const -1))))
+            (local.set $n (i32.or (i32.and (local.get $n) (i32.const 0x7f))
+              (i32.shl (i32.load8_u (i32.add (local.get $buf) (local.get $pos))) (i32.const 7))))
+            (local.set $pos (i32.add (local.get $pos) (i32.const 1)))))
+        (if (i32.or (i32.eqz (local.get $n)) (i32.gt_u (local.get $n) (i32.const 4096))) (then (return (i32.const -1))))
+        (if (i32.gt_u (i32.add (local.get $pos) (local.get $n)) (local.get $len)) (then (return (i32.const -1))))
+        (i32.store (i32.add (local.get $at) (i32.shl (local.get $i) (i32.const 2))) (local.get $pos))
+        (i32.store16 (i32.add (local.get $lens) (i32.shl (local.get $i) (i32.const 1))) (local.get $n))
+        (local.set $pos (i32.add (local.get $pos) (local.get $n)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $pos))
+
+  ;; Each entry's name hash, composed token by token (h = h * pw[token] + hv[token]; the first token
+  ;; without its type letter: hvTail), then mixed (h ^= h >>> 16; h *= 0x45d9f3b; h ^= h >>> 16):
+  ;; u32 at $out. pw, hv, hvTail: tables of 256 i32.
+  (func (export "ks_hash") (param $buf i32) (param $at i32) (param $lens i32) (param $num i32)
+    (param $pw i32) (param $hv i32) (param $hvTail i32) (param $out i32)
+    (local $i i32) (local $pos i32) (local $end i32) (local $h i32) (local $tok i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $num)))
+        (local.set $pos (i32.add (local.get $buf) (i32.load (i32.add (local.get $at) (i32.shl (local.get $i) (i32.const 2))))))
+        (local.set $end (i32.add (local.get $pos) (i32.load16_u (i32.add (local.get $lens) (i32.shl (local.get $i) (i32.const 1))))))
+        (local.set $h (i32.load (i32.add (local.get $hvTail) (i32.shl (i32.load8_u (local.get $pos)) (i32.const 2)))))
+        (local.set $pos (i32.add (local.get $pos) (i32.const 1)))
+        (block $last
+          (loop $token
+            (br_if $last (i32.ge_u (local.get $pos) (local.get $end)))
+            (local.set $tok (i32.shl (i32.load8_u (local.get $pos)) (i32.const 2)))
+            (local.set $h (i32.add (i32.mul (local.get $h) (i32.load (i32.add (local.get $pw) (local.get $tok))))
+              (i32.load (i32.add (local.get $hv) (local.get $tok)))))
+            (local.set $pos (i32.add (local.get $pos) (i32.const 1)))
+            (br $token)))
+        (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
+        (local.set $h (i32.mul (local.get $h) (i32.const 0x45d9f3b)))
+        (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
+        (i32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2))) (local.get $h))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))
+
+  ;; A counting sort of $num entries by bucket (hash >>> $shift; u32 hashes at $hashes): $start
+  ;; (u32, 2^(32 - shift) + 1 of them, zeroed) ends as each bucket's first place in $order (u32),
+  ;; which lists each bucket's entries in index order.
+  (func (export "ks_buckets") (param $hashes i32) (param $num i32) (param $shift i32) (param $start i32) (param $order i32)
+    (local $i i32) (local $b i32) (local $nb i32) (local $p i32)
+    (block $done
+      (loop $count
+        (br_if $done (i32.ge_u (local.get $i) (local.get $num)))
+        (local.set $p (i32.add (local.get $start) (i32.shl
+          (i32.shr_u (i32.load (i32.add (local.get $hashes) (i32.shl (local.get $i) (i32.const 2)))) (local.get $shift))
+          (i32.const 2))))
+        (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $count)))
+    (local.set $nb (i32.shl (i32.const 1) (i32.sub (i32.const 32) (local.get $shift))))
+    (local.set $b (i32.const 1))
+    (block $done
+      (loop $sum
+        (br_if $done (i32.gt_u (local.get $b) (local.get $nb)))
+        (local.set $p (i32.add (local.get $start) (i32.shl (local.get $b) (i32.const 2))))
+        (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.load (i32.sub (local.get $p) (i32.const 4)))))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $sum)))
+    (local.set $i (local.get $num))
+    (block $done
+      (loop $place
+        (br_if $done (i32.eqz (local.get $i)))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (local.set $p (i32.add (local.get $start) (i32.shl
+          (i32.shr_u (i32.load (i32.add (local.get $hashes) (i32.shl (local.get $i) (i32.const 2)))) (local.get $shift))
+          (i32.const 2))))
+        (local.set $b (i32.sub (i32.load (local.get $p)) (i32.const 1)))
+        (i32.store (local.get $p) (local.get $b))
+        (i32.store (i32.add (local.get $order) (i32.shl (local.get $b) (i32.const 2))) (local.get $i))
+        (br $place)))))
