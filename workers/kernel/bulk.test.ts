@@ -11,6 +11,8 @@ import { allSharedDumps, sharedDump } from '../testing/dumps';
 import { Btf, btfArenaBytes, type BtfKind } from './btf';
 import { arenaOf, bulkAvailable, newArena } from './bulk';
 import { KallsymsNameIndex } from './kallsyms';
+import { SymbolTable } from './symbols';
+import { addImageRegions } from './program';
 import { BULK_WASM_BASE64 } from './bulk-wasm-bytes';
 // @ts-expect-error: a plain .mjs script without type declarations
 import { assemble, MODULES } from '../../scripts/build-wasm.mjs';
@@ -94,6 +96,38 @@ describe('bulk.wat', () => {
       }
       expect(differ).toBe(0);
       expect(wasm.indexes('no_such_symbol_zz')).toEqual([]);
+
+      // addresses, their order and the kernel image's range: an address table made by bulk.wat
+      // in an arena against the JavaScript's
+      const a = wasm.addresses();
+      const b = js.addresses();
+      expect(arenaOf(a)).not.toBeNull();
+      expect(arenaOf(b)).toBeNull();
+      expect(Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength))).toBe(0);
+      const ta = new SymbolTable();
+      const tb = new SymbolTable();
+      ta.setKernel(wasm, a);
+      addImageRegions(ta, a);
+      tb.setKernel(js, b);
+      addImageRegions(tb, b);
+      const hit = (t: SymbolTable, x: bigint) => {
+        const h = t.lookup(x);
+        return h ? `${h.sym.name}+${h.offset}` : '-';
+      };
+      // the same order found (u64_sorted), and the same kernel image region (u64_range)
+      expect((ta as unknown as { korder: unknown }).korder === null).toBe((tb as unknown as { korder: unknown }).korder === null);
+      expect(JSON.stringify((ta as unknown as { regions: unknown }).regions, (_, v) => (typeof v === 'bigint' ? v.toString(16) : v))).toBe(
+        JSON.stringify((tb as unknown as { regions: unknown }).regions, (_, v) => (typeof v === 'bigint' ? v.toString(16) : v)),
+      );
+      let lookups = 0;
+      for (let i = 0; i < a.length; i += 7) {
+        for (const x of [a[i], a[i] + 1n, a[i] - 1n]) {
+          lookups++;
+          if (hit(ta, x) !== hit(tb, x)) differ++;
+        }
+      }
+      expect(differ).toBe(0);
+      expect(lookups).toBeGreaterThan(30000);
     });
   }
 

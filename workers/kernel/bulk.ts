@@ -13,6 +13,9 @@ export interface BulkFunctions {
   ks_parse(buf: number, len: number, num: number, at: number, lens: number): number;
   ks_hash(buf: number, at: number, lens: number, num: number, pw: number, hv: number, hvTail: number, out: number): void;
   ks_buckets(hashes: number, num: number, shift: number, start: number, order: number): void;
+  ks_addresses(raw: number, num: number, base: bigint, percpu: number, out: number): void;
+  u64_sorted(p: number, n: number): number;
+  u64_range(p: number, n: number, min: bigint, out: number): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;

@@ -153,4 +153,60 @@
         (local.set $b (i32.sub (i32.load (local.get $p)) (i32.const 1)))
         (i32.store (local.get $p) (local.get $b))
         (i32.store (i32.add (local.get $order) (i32.shl (local.get $b) (i32.const 2))) (local.get $i))
-        (br $place)))))
+        (br $place))))
+  ;; kallsyms' addresses from its 32-bit table at $raw: $base + offset (the relative encoding), or
+  ;; for the absolute-percpu one ($percpu 1) a non-negative entry itself and a negative entry o
+  ;; $base + (-1 - o); $num u64 at $out.
+  (func (export "ks_addresses") (param $raw i32) (param $num i32) (param $base i64) (param $percpu i32) (param $out i32)
+    (local $i i32) (local $o i32) (local $v i64)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $num)))
+        (local.set $o (i32.load (i32.add (local.get $raw) (i32.shl (local.get $i) (i32.const 2)))))
+        (if (local.get $percpu)
+          (then
+            (if (i32.ge_s (local.get $o) (i32.const 0))
+              (then (local.set $v (i64.extend_i32_u (local.get $o))))
+              (else (local.set $v (i64.add (local.get $base) (i64.extend_i32_u (i32.sub (i32.const -1) (local.get $o))))))))
+          (else (local.set $v (i64.add (local.get $base) (i64.extend_i32_u (local.get $o))))))
+        (i64.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 3))) (local.get $v))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))
+
+  ;; 1 when the $n u64 at $p are in ascending order, else 0.
+  (func (export "u64_sorted") (param $p i32) (param $n i32) (result i32)
+    (local $i i32) (local $prev i64) (local $v i64)
+    (if (i32.eqz (local.get $n)) (then (return (i32.const 1))))
+    (local.set $prev (i64.load (local.get $p)))
+    (local.set $i (i32.const 1))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $v (i64.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 3)))))
+        (if (i64.lt_u (local.get $v) (local.get $prev)) (then (return (i32.const 0))))
+        (local.set $prev (local.get $v))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (i32.const 1))
+
+  ;; Of the $n u64 at $p, the index of the first smallest and of the first largest at or above
+  ;; $min (i32 at $out and $out + 4; -1 when none is).
+  (func (export "u64_range") (param $p i32) (param $n i32) (param $min i64) (param $out i32)
+    (local $i i32) (local $lo i32) (local $hi i32) (local $v i64) (local $vlo i64) (local $vhi i64)
+    (local.set $lo (i32.const -1))
+    (local.set $hi (i32.const -1))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $v (i64.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 3)))))
+        (if (i64.ge_u (local.get $v) (local.get $min))
+          (then
+            (if (i32.or (i32.lt_s (local.get $lo) (i32.const 0)) (i64.lt_u (local.get $v) (local.get $vlo)))
+              (then (local.set $lo (local.get $i)) (local.set $vlo (local.get $v))))
+            (if (i32.or (i32.lt_s (local.get $hi) (i32.const 0)) (i64.gt_u (local.get $v) (local.get $vhi)))
+              (then (local.set $hi (local.get $i)) (local.set $vhi (local.get $v))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (i32.store (local.get $out) (local.get $lo))
+    (i32.store offset=4 (local.get $out) (local.get $hi)))
+)

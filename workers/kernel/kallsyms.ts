@@ -340,6 +340,8 @@ export class KallsymsNameIndex {
   private start: Uint32Array = new Uint32Array(1);
   private order: Uint32Array = new Uint32Array(0);
   private shift = 32;
+  /** the JavaScript loops only (tests) */
+  private js = false;
   private decoder: ((i: number) => bigint) | null = null;
   encoding: KallsymsRaw['encoding'] | null = null;
 
@@ -367,7 +369,8 @@ export class KallsymsNameIndex {
     // the names, the entry tables and the hash buckets in a WebAssembly arena (bulk.ts), where the
     // loops over every entry run as bulk.wat
     const namesLen = namesKnown(mem, t)?.length ?? namesSpan(t);
-    const arena = namesLen && !opts.js ? newArena(namesLen + 16 * num + 8192) : null;
+    this.js = opts.js === true;
+    const arena = namesLen && !this.js ? newArena(namesLen + 16 * num + 8192) : null;
     const buf = (this.buf = namesBytes(mem, t, arena));
     const end = this.parseInArena(arena, num);
     if (end >= 0) {
@@ -578,14 +581,20 @@ export class KallsymsNameIndex {
   addresses(): BigUint64Array {
     const t = this.t;
     const num = t.num;
-    const out = new BigUint64Array(num);
     if (t.addressesAddr && !t.offsetsAddr) {
+      const out = new BigUint64Array(num);
       const raw = this.mem.read(t.addressesAddr, num * 8);
       for (let i = 0; i < num; i++) out[i] = u64(raw, i * 8);
       this.encoding = 'absolute';
       return out;
     }
-    const raw = this.mem.read(t.offsetsAddr!, num * 4);
+    // the table and the addresses in an arena, where bulk.wat makes them (and the symbol table
+    // checks their order and range)
+    const arena = this.js ? null : newArena(num * 12 + 4096);
+    const rawAt = arena?.alloc(num * 4) ?? null;
+    const outAt = arena?.alloc(num * 8) ?? null;
+    const raw = this.mem.read(t.offsetsAddr!, num * 4, arena && rawAt !== null ? arena.u8(rawAt, num * 4) : undefined);
+    const out = arena && outAt !== null ? new BigUint64Array(arena.buffer, outAt, num) : new BigUint64Array(num);
     const d = addressDecoder(this.mem, this.info, t, (k) => raw.subarray(k * 4, k * 4 + 4), this.index('_stext') ?? -1);
     this.encoding = d.encoding;
     if (!fillAddresses(out, raw, d, t.relBaseAddr ? this.mem.u64(t.relBaseAddr) : undefined)) {
@@ -619,7 +628,9 @@ function fillAddresses(
   const lo = Number(base & 0xffffffffn);
   const hi = Number(base >> 32n);
   const percpu = d.encoding === 'absolute-percpu';
-  for (let i = 0; i < num; i++) {
+  const arena = arenaOf(out);
+  if (arena && arenaOf(raw) === arena && raw.byteOffset % 4 === 0) arena.fn.ks_addresses(raw.byteOffset, num, base, percpu ? 1 : 0, out.byteOffset);
+  else for (let i = 0; i < num; i++) {
     let x: number;
     if (percpu) {
       const o = dv.getInt32(i * 4, true);

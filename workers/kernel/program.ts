@@ -11,7 +11,7 @@ import { readKallsyms, KallsymsNameIndex, type KallsymsRaw } from './kallsyms';
 import { SymbolTable } from './symbols';
 import { Btf, btfArenaBytes, parseBtf } from './btf';
 import { findBtfInMemory } from './btf-find';
-import { newArena } from './bulk';
+import { arenaOf, newArena } from './bulk';
 import { Obj } from './object';
 import { dumpIdentity, relocate, type DebugInput } from './debuginfo';
 import { cstr } from '../bytes';
@@ -569,10 +569,20 @@ export interface SymbolLoader {
  * The kernel image's symbol region (lowest kernel-text-map address to _end) and, where per-CPU
  * symbols are linked at 0 (kernels < 6.15), the per-CPU region [0, __per_cpu_end).
  */
-function addImageRegions(t: SymbolTable, addrs: ArrayLike<bigint>): void {
+export function addImageRegions(t: SymbolTable, addrs: ArrayLike<bigint>): void {
   let start = -1n;
   let end = 0n;
-  if (addrs instanceof BigUint64Array && new Uint8Array(new Uint32Array([1]).buffer)[0] === 1) {
+  const arena = addrs instanceof BigUint64Array ? arenaOf(addrs) : null;
+  const out = arena?.alloc(8, 4) ?? null;
+  if (arena && out !== null) {
+    // bulk.wat: the first smallest and largest address in the kernel text map
+    arena.fn.u64_range((addrs as BigUint64Array).byteOffset, addrs.length, START_KERNEL_MAP, out);
+    const [lo, hi] = arena.i32(out, 2);
+    if (lo >= 0) {
+      start = addrs[lo];
+      end = addrs[hi];
+    }
+  } else if (addrs instanceof BigUint64Array && new Uint8Array(new Uint32Array([1]).buffer)[0] === 1) {
     // by 32-bit halves: reading a BigUint64Array element makes a BigInt
     const h = new Uint32Array(addrs.buffer, addrs.byteOffset, addrs.length * 2);
     const kHi = Number(START_KERNEL_MAP >> 32n);

@@ -4,6 +4,7 @@
  * address, bounded by the region (kernel image or module) that holds it.
  */
 import { floorIndex } from '../sorted';
+import { arenaOf } from './bulk';
 
 export interface Sym {
   name: string;
@@ -106,10 +107,11 @@ export class SymbolTable {
     this.kaddrs = addrs;
     this.kcache.clear();
     this.allCache = null;
-    let sorted = true;
+    const arena = arenaOf(addrs);
+    let sorted = arena ? arena.fn.u64_sorted(addrs.byteOffset, addrs.length) === 1 : true;
     // compared as 32-bit halves (high, low): reading a BigUint64Array makes a BigInt per element
-    const h = LITTLE_ENDIAN ? new Uint32Array(addrs.buffer, addrs.byteOffset, addrs.length * 2) : null;
-    for (let i = 1; i < addrs.length && sorted; i++) {
+    const h = LITTLE_ENDIAN && !arena ? new Uint32Array(addrs.buffer, addrs.byteOffset, addrs.length * 2) : null;
+    for (let i = 1; i < addrs.length && sorted && !arena; i++) {
       if (h ? h[2 * i + 1] < h[2 * i - 1] || (h[2 * i + 1] === h[2 * i - 1] && h[2 * i] < h[2 * i - 2]) : addrs[i] < addrs[i - 1]) sorted = false;
     }
     if (sorted) this.korder = null;
