@@ -14,7 +14,7 @@
  */
 import { u16, u32, i32 } from '../bytes';
 import { DumpError } from '../errors';
-import { arenaOf } from './bulk';
+import { arenaOf, type Arena } from './bulk';
 
 export type BtfKind =
   | 'void'
@@ -150,7 +150,9 @@ for (const [k, fixed, per] of [
  */
 export function btfArenaBytes(len: number): number {
   const cap = Math.floor(len / 12) + 1;
-  return len + 5 * cap + 8 * cap + 4096;
+  // records 5 bytes each; the two name indexes' ids and hashes 8 and slots at most 16 per record;
+  // enumerators (at most one per 8 bytes) 12 each and slots at most 16
+  return len + 29 * cap + 4 * len + 65536;
 }
 
 /** memberPath answers kept (paths with array indexes are many: a bound, then start again) */
@@ -610,7 +612,7 @@ export class Btf {
    */
   private buildNameIndex(funcs: boolean): NameIndex {
     const inArena = this.nameHashesInArena(funcs);
-    if (inArena) return { ...inArena, slots: hashSlots(inArena.hashes, inArena.hashes.length) };
+    if (inArena) return inArena;
     const d = this.data;
     const n = this.n;
     const ids = new Int32Array(n);
@@ -633,10 +635,9 @@ export class Btf {
   }
 
   /** buildNameIndex's ids and hashes from bulk.wat, where the records and strings lie in an arena. */
-  private nameHashesInArena(funcs: boolean): { ids: Int32Array; hashes: Int32Array } | null {
-    const ar = arenaOf(this.data);
-    if (!ar || this.base || this.stub !== null || this.strStart !== 0) return null;
-    if (this.recOff.buffer !== ar.buffer || this.recKind.buffer !== ar.buffer || this.strBytes.buffer !== ar.buffer) return null;
+  private nameHashesInArena(funcs: boolean): NameIndex | null {
+    if (!this.inArena()) return null;
+    const ar = arenaOf(this.data)!;
     const ids = ar.alloc(4 * this.n, 4);
     const hashes = ar.alloc(4 * this.n, 4);
     const skip = ar.alloc(32, 1);
@@ -645,7 +646,31 @@ export class Btf {
     for (const k of [K_VOLATILE, K_CONST, K_RESTRICT, K_PTR, K_ARRAY, K_FUNC_PROTO, K_TYPE_TAG, K_DECL_TAG]) sk[k] = 1;
     const m = ar.fn.btf_names(this.recOff.byteOffset, this.recKind.byteOffset, this.n, funcs ? 1 : 0, skip,
       this.strBytes.byteOffset, this.strBytes.length, ids, hashes, this.startId);
-    return { ids: ar.i32(ids, m), hashes: ar.i32(hashes, m) };
+    const slots = arenaSlots(ar, hashes, m);
+    return slots && { ids: ar.i32(ids, m), hashes: ar.i32(hashes, m), slots };
+  }
+
+  /** buildEnumIndex by bulk.wat, where the records and strings lie in an arena. */
+  private enumsInArena(): { ids: Int32Array; at: Int32Array; hashes: Int32Array; slots: Int32Array } | null {
+    if (!this.inArena()) return null;
+    const ar = arenaOf(this.data)!;
+    const cap = Math.floor(this.header.typeLen / 8) + 1;
+    const ids = ar.alloc(4 * cap, 4);
+    const at = ar.alloc(4 * cap, 4);
+    const hashes = ar.alloc(4 * cap, 4);
+    if (ids === null || at === null || hashes === null) return null;
+    const m = ar.fn.btf_enums(this.recOff.byteOffset, this.recKind.byteOffset, this.n, this.strBytes.byteOffset,
+      this.strBytes.length, ids, at, hashes, this.startId, cap);
+    if (m < 0) return null;
+    const slots = arenaSlots(ar, hashes, m);
+    return slots && { ids: ar.i32(ids, m), at: ar.i32(at, m), hashes: ar.i32(hashes, m), slots };
+  }
+
+  /** Whether the records and strings lie in an arena bulk.wat can work on (the kernel's own BTF). */
+  private inArena(): boolean {
+    const ar = arenaOf(this.data);
+    if (!ar || this.base || this.stub !== null || this.strStart !== 0) return false;
+    return this.recOff.buffer === ar.buffer && this.recKind.buffer === ar.buffer && this.strBytes.buffer === ar.buffer;
   }
 
   private lookupIndex(idx: NameIndex, name: string, h: number, out: number[]): void {
@@ -761,6 +786,8 @@ export class Btf {
 
   /** Hash every enumerator's name where it lies (enum and enum64 records are decoded only on a hit). */
   private buildEnumIndex(): { ids: Int32Array; at: Int32Array; hashes: Int32Array; slots: Int32Array } {
+    const inArena = this.enumsInArena();
+    if (inArena) return inArena;
     const d = this.data;
     let total = 0;
     for (let i = 0; i < this.n; i++) {
@@ -1319,14 +1346,19 @@ function nameHash(s: string): number {
   return h;
 }
 
-/** Spread a hash's bits over a table index. */
+/** The size of hashSlots' table for m entries (a power of two, at most half full). */
+function slotCount(m: number): number {
+  let size = 1024;
+  while (size < m * 2) size <<= 1;
+  return size;
+}
+
 /**
  * An open-addressing table (linear probing, power-of-two size, at most half full) of entry index + 1
  * by the first m hashes, filled in entry order; lookups probe from mixHash(h) & (size - 1).
  */
 function hashSlots(hashes: ArrayLike<number>, m: number): Int32Array {
-  let size = 1024;
-  while (size < m * 2) size <<= 1;
+  const size = slotCount(m);
   const slots = new Int32Array(size);
   const mask = size - 1;
   for (let j = 0; j < m; j++) {
@@ -1337,6 +1369,16 @@ function hashSlots(hashes: ArrayLike<number>, m: number): Int32Array {
   return slots;
 }
 
+/** hashSlots by bulk.wat, for m hashes at an arena offset; null when the arena has no room. */
+function arenaSlots(ar: Arena, hashes: number, m: number): Int32Array | null {
+  const size = slotCount(m);
+  const slots = ar.alloc(4 * size, 4);
+  if (slots === null) return null;
+  ar.fn.hash_slots(hashes, m, slots, size - 1);
+  return ar.i32(slots, size);
+}
+
+/** Spread a hash's bits over a table index. */
 function mixHash(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x45d9f3b);

@@ -75,8 +75,22 @@ describe('bulk.wat', () => {
         if (a.findTypes(n).join() !== b.findTypes(n).join()) differ.push(`findTypes ${n}`);
         for (const k of kinds) if (a.findType(n, k) !== b.findType(n, k)) differ.push(`findType ${n} ${k}`);
       }
+      // every enumerator by name (the enumerator index)
+      let enumerators = 0;
+      const big = (v: unknown) => JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x));
+      for (let i = 0; i < js.n; i++) {
+        if (js.recKind[i] !== 6 && js.recKind[i] !== 19) continue;
+        const t = b.type(i + 1);
+        if (t.kind !== 'enum' && t.kind !== 'enum64') continue;
+        for (const v of t.values) {
+          enumerators++;
+          if (big(a.enumerator(v.name)) !== big(b.enumerator(v.name))) differ.push(`enumerator ${v.name}`);
+        }
+      }
       expect(differ.slice(0, 5)).toEqual([]);
       expect(all.size).toBeGreaterThan(40000);
+      expect(enumerators).toBeGreaterThan(10000);
+      expect(arenaOf((prog.btf as unknown as { enumIndex: { slots: Int32Array } }).enumIndex.slots)).not.toBeNull();
     });
 
     it(`${d.name}: the kallsyms name index by bulk.wat gives every name the JavaScript's entries`, () => {

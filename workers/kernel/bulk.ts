@@ -16,6 +16,8 @@ export interface BulkFunctions {
   ks_addresses(raw: number, num: number, base: bigint, percpu: number, out: number): void;
   u64_sorted(p: number, n: number): number;
   u64_range(p: number, n: number, min: bigint, out: number): void;
+  btf_enums(recOff: number, recKind: number, n: number, str: number, strLen: number, ids: number, at: number, hashes: number, startId: number, cap: number): number;
+  hash_slots(hashes: number, m: number, slots: number, mask: number): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;

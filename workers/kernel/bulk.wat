@@ -39,7 +39,7 @@
   (func (export "btf_names") (param $recOff i32) (param $recKind i32) (param $n i32) (param $funcs i32)
     (param $skip i32) (param $str i32) (param $strLen i32) (param $ids i32) (param $hashes i32)
     (param $startId i32) (result i32)
-    (local $i i32) (local $m i32) (local $k i32) (local $c i32) (local $h i32) (local $ch i32)
+    (local $i i32) (local $m i32) (local $k i32) (local $c i32) (local $h i32)
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
@@ -49,21 +49,82 @@
           (br_if $skipIt (i32.load8_u (i32.add (local.get $skip) (local.get $k))))
           (local.set $c (i32.load (i32.load (i32.add (local.get $recOff) (i32.shl (local.get $i) (i32.const 2))))))
           (br_if $skipIt (i32.eqz (local.get $c)))
-          (local.set $h (i32.const 0))
-          (block $end
-            (loop $char
-              (br_if $end (i32.ge_u (local.get $c) (local.get $strLen)))
-              (local.set $ch (i32.load8_u (i32.add (local.get $str) (local.get $c))))
-              (br_if $end (i32.eqz (local.get $ch)))
-              (local.set $h (i32.add (i32.mul (local.get $h) (i32.const 0x01000193)) (local.get $ch)))
-              (local.set $c (i32.add (local.get $c) (i32.const 1)))
-              (br $char)))
+          (local.set $h (call $strHash (local.get $str) (local.get $strLen) (local.get $c)))
           (i32.store (i32.add (local.get $ids) (i32.shl (local.get $m) (i32.const 2))) (i32.add (local.get $startId) (local.get $i)))
           (i32.store (i32.add (local.get $hashes) (i32.shl (local.get $m) (i32.const 2))) (local.get $h))
           (local.set $m (i32.add (local.get $m) (i32.const 1))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
     (local.get $m))
+
+  ;; The name hash (h = h * 0x01000193 + byte, mod 2^32) of the string at offset $c of the $strLen
+  ;; bytes at $str, up to its NUL or the end.
+  (func $strHash (param $str i32) (param $strLen i32) (param $c i32) (result i32)
+    (local $h i32) (local $ch i32)
+    (block $end
+      (loop $char
+        (br_if $end (i32.ge_u (local.get $c) (local.get $strLen)))
+        (local.set $ch (i32.load8_u (i32.add (local.get $str) (local.get $c))))
+        (br_if $end (i32.eqz (local.get $ch)))
+        (local.set $h (i32.add (i32.mul (local.get $h) (i32.const 0x01000193)) (local.get $ch)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $char)))
+    (local.get $h))
+
+  ;; Every enumerator of the enum (kind 6, 8-byte entries) and enum64 (kind 19, 12-byte) records:
+  ;; its enum's id ($startId + index, i32 at $ids), its place in the enum (i32 at $at) and its name
+  ;; hash (i32 at $hashes), in record order; at most $cap. The count, or -1.
+  (func (export "btf_enums") (param $recOff i32) (param $recKind i32) (param $n i32) (param $str i32)
+    (param $strLen i32) (param $ids i32) (param $at i32) (param $hashes i32) (param $startId i32)
+    (param $cap i32) (result i32)
+    (local $i i32) (local $m i32) (local $k i32) (local $stride i32) (local $off i32) (local $v i32) (local $vlen i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (block $skipIt
+          (local.set $k (i32.load8_u (i32.add (local.get $recKind) (local.get $i))))
+          (local.set $stride (select (i32.const 8) (i32.const 12) (i32.eq (local.get $k) (i32.const 6))))
+          (br_if $skipIt (i32.and (i32.ne (local.get $k) (i32.const 6)) (i32.ne (local.get $k) (i32.const 19))))
+          (local.set $off (i32.load (i32.add (local.get $recOff) (i32.shl (local.get $i) (i32.const 2)))))
+          (local.set $vlen (i32.and (i32.load offset=4 align=1 (local.get $off)) (i32.const 0xffff)))
+          (local.set $v (i32.const 0))
+          (block $last
+            (loop $value
+              (br_if $last (i32.ge_u (local.get $v) (local.get $vlen)))
+              (if (i32.ge_u (local.get $m) (local.get $cap)) (then (return (i32.const -1))))
+              (i32.store (i32.add (local.get $ids) (i32.shl (local.get $m) (i32.const 2))) (i32.add (local.get $startId) (local.get $i)))
+              (i32.store (i32.add (local.get $at) (i32.shl (local.get $m) (i32.const 2))) (local.get $v))
+              (i32.store (i32.add (local.get $hashes) (i32.shl (local.get $m) (i32.const 2)))
+                (call $strHash (local.get $str) (local.get $strLen)
+                  (i32.load align=1 (i32.add (i32.add (local.get $off) (i32.const 12)) (i32.mul (local.get $v) (local.get $stride))))))
+              (local.set $m (i32.add (local.get $m) (i32.const 1)))
+              (local.set $v (i32.add (local.get $v) (i32.const 1)))
+              (br $value))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $m))
+
+  ;; An open-addressing table (linear probing; $mask + 1 i32 at $slots, zeroed) of entry index + 1
+  ;; by the $m hashes (i32 at $hashes), filled in entry order from each hash mixed (h ^= h >>> 16;
+  ;; h *= 0x45d9f3b; h ^= h >>> 16) and masked.
+  (func (export "hash_slots") (param $hashes i32) (param $m i32) (param $slots i32) (param $mask i32)
+    (local $j i32) (local $h i32) (local $x i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $j) (local.get $m)))
+        (local.set $h (i32.load (i32.add (local.get $hashes) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
+        (local.set $h (i32.mul (local.get $h) (i32.const 0x45d9f3b)))
+        (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
+        (local.set $x (i32.and (local.get $h) (local.get $mask)))
+        (block $free
+          (loop $probe
+            (br_if $free (i32.eqz (i32.load (i32.add (local.get $slots) (i32.shl (local.get $x) (i32.const 2))))))
+            (local.set $x (i32.and (i32.add (local.get $x) (i32.const 1)) (local.get $mask)))
+            (br $probe)))
+        (i32.store (i32.add (local.get $slots) (i32.shl (local.get $x) (i32.const 2))) (i32.add (local.get $j) (i32.const 1)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next))))
 
   ;; kallsyms_names' $num entries in the $len bytes at $buf: each entry's start (u32 at $at) and
   ;; token count (u16 at $lens); a count byte with 0x80 set takes 7 more bits from the next byte.
