@@ -573,9 +573,16 @@ export class KallsymsNameIndex {
   }
 
   address(name: string): bigint | undefined {
+    // kept: analyses ask the same few dozen names again and again (kmem on 200 addresses asked
+    // for _end 200 times), and a lookup decodes names
+    if (this.found.has(name)) return this.found.get(name);
     const i = this.index(name);
-    return i === undefined ? undefined : this.addressAt(i);
+    const a = i === undefined ? undefined : this.addressAt(i);
+    this.found.set(name, a);
+    return a;
   }
+
+  private found = new Map<string, bigint | undefined>();
 
   /** Every entry's address, in kallsyms order (one read of the address table). */
   addresses(): BigUint64Array {
