@@ -19,7 +19,7 @@ import react from '@vitejs/plugin-react';
  *    server must be proxied through the app's origin (e.g. a reverse-proxy location that
  *    supports Range) or downloaded and dropped on the page. The UI says this before trying.
  *    ws: for Vite's HMR in dev is same-origin and matched by 'self' (CSP3).
- *  - script-src 'self' 'wasm-unsafe-eval': capstone (disassembler) is WebAssembly; no eval.
+ *  - script-src 'self' 'wasm-unsafe-eval': capstone (disassembler), the LZO page decoder (lzo.wat) and the table loops (bulk.wat) are WebAssembly; no eval.
  *    In dev only, plugin-react injects one inline preamble <script>; Vite stamps it with the
  *    nonce below (html.cspNonce) so the dev policy stays free of 'unsafe-inline' for scripts.
  *  - worker-src 'self' blob:: the engine worker, Monaco's editor and TypeScript workers, and the
