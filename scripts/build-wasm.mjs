@@ -6,7 +6,7 @@
  *   workers/format/codecs/lzo.wat -> lzo-wasm-bytes.ts   (LZO1X pages)
  *   workers/kernel/bulk.wat       -> bulk-wasm-bytes.ts  (BTF and kallsyms tables)
  *
- * Uses wabt (a dev dependency); lzo-wasm.test.ts and bulk.test.ts fail when the committed bytes
+ * Uses wabt (a dev dependency); workers/wasm-bytes.test.ts fails when the committed bytes
  * are not what the .wat files assemble to. Run after editing one: `node scripts/build-wasm.mjs`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -3,7 +3,7 @@
 ;; is compiled before its first iteration. bulk.ts places the tables in the memory this module
 ;; imports and calls these; on any problem they return -1 and the JavaScript that does the same
 ;; (and says what is wrong) runs instead. bulk-wasm-bytes.ts holds the assembled bytes
-;; (scripts/build-wasm.mjs, checked by bulk.test.ts).
+;; (scripts/build-wasm.mjs, checked by workers/wasm-bytes.test.ts).
 (module
   (import "env" "memory" (memory 1))
 

@@ -1,7 +1,7 @@
 ;; LZO1X decompression as WebAssembly: the same steps, checks and errors as lzo.ts's
 ;; lzo1xDecompress (which documents the stream format), for speed from the first page: the
 ;; JavaScript decoder runs in V8's interpreter and baseline tiers for most of a command's pages.
-;; lzo-wasm-bytes.ts holds the assembled bytes (scripts/build-wasm.mjs, checked by lzo-wasm.test.ts).
+;; lzo-wasm-bytes.ts holds the assembled bytes (scripts/build-wasm.mjs, checked by workers/wasm-bytes.test.ts).
 ;;
 ;; decode(inLen, out, maxOut): the stream is memory[0, inLen); the output goes to memory[out, out +
 ;; maxOut). Returns the number of bytes written, or an error code with $eip / $eop / $edist set:
