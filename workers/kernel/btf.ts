@@ -146,13 +146,18 @@ for (const [k, fixed, per] of [
 
 /**
  * Bytes of a WebAssembly arena (bulk.ts) for BTF data of `len` bytes: the data first, then room
- * for the record tables (at most one record per 12 bytes) and both name indexes.
+ * for the record tables, both name indexes and the enumerator index, for kernel BTF as it is (one
+ * record per ~43 bytes of data, one enumerator per ~270: room for twice that). Tight on purpose:
+ * V8 counts a WebAssembly memory's whole size as external memory, and a larger one brought a
+ * full garbage collection into every command. A BTF denser than that gets its tables from the
+ * JavaScript loops (an allocation that does not fit says so: Arena.alloc gives null).
  */
 export function btfArenaBytes(len: number): number {
-  const cap = Math.floor(len / 12) + 1;
-  // records 5 bytes each; the two name indexes' ids and hashes 8 and slots at most 16 per record;
-  // enumerators (at most one per 8 bytes) 12 each and slots at most 16
-  return len + 29 * cap + 4 * len + 65536;
+  const records = Math.ceil(len / 24);
+  const enumerators = Math.ceil(len / 128);
+  // records: offset and kind (5), two name indexes' ids and hashes (16) and tables (16);
+  // enumerators: id, place, hash (12) and table (16)
+  return len + 37 * records + 28 * enumerators + 65536;
 }
 
 /** memberPath answers kept (paths with array indexes are many: a bound, then start again) */
@@ -340,7 +345,7 @@ export class Btf {
   private scanInArena(off: number, end: number): boolean {
     const ar = arenaOf(this.data);
     if (!ar || this.data.byteOffset !== 0) return false;
-    const cap = Math.floor((end - off) / 12) + 1;
+    const cap = Math.min(Math.floor((end - off) / 12) + 1, Math.ceil(this.data.length / 24));
     const ro = ar.alloc(4 * cap, 4);
     const rk = ar.alloc(cap, 1);
     const tf = ar.alloc(32, 1);
@@ -654,7 +659,7 @@ export class Btf {
   private enumsInArena(): { ids: Int32Array; at: Int32Array; hashes: Int32Array; slots: Int32Array } | null {
     if (!this.inArena()) return null;
     const ar = arenaOf(this.data)!;
-    const cap = Math.floor(this.header.typeLen / 8) + 1;
+    const cap = Math.min(Math.floor(this.header.typeLen / 8) + 1, Math.ceil(this.data.length / 128));
     const ids = ar.alloc(4 * cap, 4);
     const at = ar.alloc(4 * cap, 4);
     const hashes = ar.alloc(4 * cap, 4);
