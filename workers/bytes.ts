@@ -48,3 +48,11 @@ export function hex0x(v: bigint | number): string {
   return '0x' + v.toString(16);
 }
 export const MASK64 = (1n << 64n) - 1n;
+
+/** The bytes a base64 string encodes (atob: the browser's and Node's alike). */
+export function base64Bytes(s: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}

@@ -144,6 +144,10 @@ for (const [k, fixed, per] of [
   REC_PER_MEMBER[k] = per;
 }
 
+/** btfArenaBytes' room: a record per this many bytes of BTF data, an enumerator per this many */
+const ARENA_DATA_PER_RECORD = 24;
+const ARENA_DATA_PER_ENUMERATOR = 128;
+
 /**
  * Bytes of a WebAssembly arena (bulk.ts) for BTF data of `len` bytes: the data first, then room
  * for the record tables, both name indexes and the enumerator index, for kernel BTF as it is (one
@@ -153,8 +157,8 @@ for (const [k, fixed, per] of [
  * JavaScript loops (an allocation that does not fit says so: Arena.alloc gives null).
  */
 export function btfArenaBytes(len: number): number {
-  const records = Math.ceil(len / 24);
-  const enumerators = Math.ceil(len / 128);
+  const records = Math.ceil(len / ARENA_DATA_PER_RECORD);
+  const enumerators = Math.ceil(len / ARENA_DATA_PER_ENUMERATOR);
   // records: offset and kind (5), two name indexes' ids and hashes (16) and tables (16);
   // enumerators: id, place, hash (12) and table (16)
   return len + 37 * records + 28 * enumerators + 65536;
@@ -345,7 +349,7 @@ export class Btf {
   private scanInArena(off: number, end: number): boolean {
     const ar = arenaOf(this.data);
     if (!ar || this.data.byteOffset !== 0) return false;
-    const cap = Math.min(Math.floor((end - off) / 12) + 1, Math.ceil(this.data.length / 24));
+    const cap = Math.min(Math.floor((end - off) / 12) + 1, Math.ceil(this.data.length / ARENA_DATA_PER_RECORD));
     const ro = ar.alloc(4 * cap, 4);
     const rk = ar.alloc(cap, 1);
     const tf = ar.alloc(32, 1);
@@ -659,7 +663,7 @@ export class Btf {
   private enumsInArena(): { ids: Int32Array; at: Int32Array; hashes: Int32Array; slots: Int32Array } | null {
     if (!this.inArena()) return null;
     const ar = arenaOf(this.data)!;
-    const cap = Math.min(Math.floor(this.header.typeLen / 8) + 1, Math.ceil(this.data.length / 128));
+    const cap = Math.min(Math.floor(this.header.typeLen / 8) + 1, Math.ceil(this.data.length / ARENA_DATA_PER_ENUMERATOR));
     const ids = ar.alloc(4 * cap, 4);
     const at = ar.alloc(4 * cap, 4);
     const hashes = ar.alloc(4 * cap, 4);

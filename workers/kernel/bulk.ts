@@ -5,6 +5,7 @@
  * an Arena (no copy: the fresh memory is touched once either way) and call these; where
  * WebAssembly cannot run, or a loop reports a problem, their JavaScript does the same work.
  */
+import { base64Bytes } from '../bytes';
 import { BULK_WASM_BASE64 } from './bulk-wasm-bytes';
 
 export interface BulkFunctions {
@@ -25,10 +26,7 @@ let compiled: WebAssembly.Module | null | undefined;
 function bulkModule(): WebAssembly.Module | null {
   if (compiled === undefined) {
     try {
-      const bin = atob(BULK_WASM_BASE64);
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      compiled = new WebAssembly.Module(bytes);
+      compiled = new WebAssembly.Module(base64Bytes(BULK_WASM_BASE64));
     } catch {
       // no WebAssembly here (or a policy against compiling it): the JavaScript loops serve
       compiled = null;

@@ -4,6 +4,7 @@
  * lzo.ts turns its error codes into the JavaScript decoder's errors. null where WebAssembly is
  * unavailable or the module fails its self-test; the JavaScript decoder then serves.
  */
+import { base64Bytes } from '../../bytes';
 import { LZO_WASM_BASE64 } from './lzo-wasm-bytes';
 
 export interface LzoWasm {
@@ -31,10 +32,7 @@ const SLACK = 16;
 
 function instantiate(): LzoWasm | null {
   if (typeof WebAssembly !== 'object') return null;
-  const bin = atob(LZO_WASM_BASE64);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as Exports;
+  const ex = new WebAssembly.Instance(new WebAssembly.Module(base64Bytes(LZO_WASM_BASE64)), {}).exports as unknown as Exports;
   let mem = new Uint8Array(ex.memory.buffer);
   let outAt = 0;
   const w: LzoWasm = {
