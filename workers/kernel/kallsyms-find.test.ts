@@ -4,7 +4,7 @@ import { NodeFileSource } from '../source/node';
 import { openProgram, Program, SYMBOL_LOADERS } from '../engine';
 import { runCommandSafe } from '../commands/registry';
 import '../commands/index';
-import { findKallsyms } from './kallsyms-find';
+import { findKallsyms, locateKallsyms, offsetsLike } from './kallsyms-find';
 import { sharedDump, SKIP_REASON } from '../testing/dumps';
 import { zeroedPhys as zeroed } from '../testing/patched';
 
@@ -47,6 +47,73 @@ describe.each([['6.1-skb-uaf-0x106'], ['6.1-sysrq-kaslr'], ['6.12-skb-uaf-kaslr'
     expect(loc.offsetsAddr).toBe(prog.info.symbol('kallsyms_offsets'));
     expect(loc.relBaseAddr).toBe(prog.info.symbol('kallsyms_relative_base'));
     expect(loc.num).toBe(prog.mem.u32(prog.info.symbol('kallsyms_num_syms')!));
+  });
+});
+
+/**
+ * The two ways of finding the tables: sampling one page in 64 KiB for kallsyms_offsets (the layout
+ * up to 5.19, and 6.1's with kallsyms_seqs_of_names) and the scan of the whole read-only data for
+ * the token table. Where sampling finds them, both must give the same tables; where the layout is
+ * another (6.12: the address table after the token index), sampling finds nothing and the scan does.
+ */
+describe.each([
+  ['5.10-sysrq-lzo', true],
+  ['6.1-skb-uaf-0x106', true],
+  ['6.1-bh-scribble', true],
+  ['6.12-skb-uaf-kaslr', false],
+])('kallsyms by sampling and by the whole scan on %s', (name, samples) => {
+  const d = sharedDump(name);
+  it.skipIf(!d)(`${samples ? 'the same tables' : 'sampling finds nothing, the scan does'}${d ? '' : ` (${SKIP_REASON})`}`, () => {
+    const prog = openProgram(new NodeFileSource(d!.file));
+    const quick = locateKallsyms(prog.mem, prog.info, { sample: true, scan: false });
+    const whole = locateKallsyms(prog.mem, prog.info, { sample: false, scan: true })!;
+    expect(whole.how).toMatch(/^found in memory \(token table at /);
+    if (!samples) {
+      expect(quick).toBeNull();
+      expect(findKallsyms(prog.mem, prog.info).how).toBe(whole.how);
+      return;
+    }
+    expect(quick!.how).toMatch(/^found in memory \(kallsyms_offsets sampled at 0x[0-9a-f]+; token table at .*checked _stext, init_uts_ns, linux_banner\)$/);
+    const { how: _a, ...q } = quick!;
+    const { how: _b, ...w } = whole;
+    expect(q).toEqual(w);
+    // and what the default finder uses
+    expect(findKallsyms(prog.mem, prog.info).how).toBe(quick!.how);
+    // the table's whole pages look like it (what sampling relies on), all but the one where the
+    // absolute per-cpu symbols end (one large step, and the steps change sign)
+    const start = quick!.offsetsAddr!;
+    const end = quick!.relBaseAddr!;
+    let pages = 0;
+    const unlike: string[] = [];
+    for (let va = (start + 4095n) & ~4095n; va + 4096n <= end; va += 4096n) {
+      if (!offsetsLike(prog.mem.read(va, 4096), false)) unlike.push(va.toString(16));
+      pages++;
+    }
+    expect(unlike.length, unlike.join(' ')).toBeLessThanOrEqual(1);
+    expect(pages).toBeGreaterThan(20);
+  });
+});
+
+describe('sampling past damage inside kallsyms_offsets (5.10-sysrq-lzo)', () => {
+  it.skipIf(!d510)(`a zeroed page inside the table: sampling goes on past it and finds the same tables as the scan${d510 ? '' : ` (${SKIP_REASON})`}`, () => {
+    const base = openProgram(new NodeFileSource(d510!.file));
+    const loc = locateKallsyms(base.mem, base.info, { sample: true, scan: false })!;
+    // the page after the one sampling hit first: the first step from it meets the damage and
+    // takes it for the table's end, which has no counts after it
+    const hit = BigInt(loc.how.match(/sampled at (0x[0-9a-f]+)/)![1]);
+    const mid = hit + 4096n;
+    expect(mid + 65536n).toBeLessThan(loc.relBaseAddr!);
+    const prog = new Program(base.src, zeroed(base.phys, base.arch.vtop(mid) & ~0xfff, 4096), SYMBOL_LOADERS);
+    expect(offsetsLike(prog.mem.read(mid, 4096), false)).toBe(false);
+    const quick = locateKallsyms(prog.mem, prog.info, { sample: true, scan: false });
+    const whole = locateKallsyms(prog.mem, prog.info, { sample: false, scan: true })!;
+    expect(quick).not.toBeNull();
+    expect(quick!.namesAddr).toBe(whole.namesAddr);
+    expect(quick!.offsetsAddr).toBe(whole.offsetsAddr);
+    expect(quick!.relBaseAddr).toBe(whole.relBaseAddr);
+    expect(quick!.tokTable).toBe(whole.tokTable);
+    // found from a later sample, past the damage
+    expect(BigInt(quick!.how.match(/sampled at (0x[0-9a-f]+)/)![1])).toBeGreaterThan(mid);
   });
 });
 

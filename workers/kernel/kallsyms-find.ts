@@ -3,6 +3,7 @@ import { u16, u32, u64, i32 } from '../bytes';
 import { START_KERNEL_MAP } from '../arch/x86_64';
 import type { KernelMemory } from './memory';
 import type { VmcoreInfo } from './vmcoreinfo';
+import { newArena } from './bulk';
 
 /**
  * Where the kallsyms tables are when VMCOREINFO does not say (kernels before 6.0): found in the
@@ -34,6 +35,10 @@ export interface KallsymsLocation {
   /** how they were found, and what was checked (for `sys`/diagnostics) */
   how: string;
 }
+
+/** what kallsyms.ts's name index allocates beside the names in its arena: per entry, and in all */
+export const KALLSYMS_INDEX_BYTES_PER_ENTRY = 16;
+export const KALLSYMS_INDEX_EXTRA = 8192;
 
 const DIGITS = new Uint8Array([0x30, 0, 0x31, 0, 0x32, 0, 0x33, 0, 0x34, 0, 0x35, 0, 0x36, 0, 0x37, 0, 0x38, 0, 0x39, 0]);
 const MB2 = 0x200000n;
@@ -305,14 +310,31 @@ function namesBefore(mem: KernelMemory, markers: { at: bigint; m: number[] }, ke
   return null;
 }
 
-/** Index of each wanted name in kallsyms_names (one pass, comparing token by token). */
+/**
+ * Index of each wanted name in kallsyms_names (one pass, comparing token by token). An entry's
+ * first token (the type letter and what follows it) must begin the name, which rules out almost
+ * every entry with one table lookup.
+ */
 function indexesOf(buf: Uint8Array, num: number, tokens: string[], wanted: string[]): Map<string, number> {
   const out = new Map<string, number>();
+  const first = new Uint8Array(256); // bit w: token t can begin wanted[w]
+  for (let t = 0; t < 256; t++) {
+    const tail = (tokens[t] ?? '').slice(1);
+    wanted.forEach((w, k) => {
+      if (w.startsWith(tail)) first[t] |= 1 << k;
+    });
+  }
   let pos = 0;
   for (let i = 0; i < num && out.size < wanted.length; i++) {
     let len = buf[pos++];
     if (len & 0x80) len = (len & 0x7f) | (buf[pos++] << 7);
-    for (const w of wanted) if (!out.has(w) && entryIs(buf, pos, len, tokens, w)) out.set(w, i);
+    const may = first[buf[pos]];
+    if (may) {
+      for (let k = 0; k < wanted.length; k++) {
+        const w = wanted[k];
+        if (may & (1 << k) && !out.has(w) && entryIs(buf, pos, len, tokens, w)) out.set(w, i);
+      }
+    }
     pos += len;
   }
   return out;
@@ -421,7 +443,7 @@ export function findKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsLocat
   let r = cache.get(mem);
   if (!r) {
     try {
-      r = scan(mem, info);
+      r = locateKallsyms(mem, info, { sample: true, scan: true })!;
     } catch (e) {
       if (!(e instanceof DumpError || e instanceof MemoryError)) throw e;
       r = e instanceof DumpError ? e : new DumpError(e.message);
@@ -432,17 +454,77 @@ export function findKallsyms(mem: KernelMemory, info: VmcoreInfo): KallsymsLocat
   return r;
 }
 
-function scan(mem: KernelMemory, info: VmcoreInfo): KallsymsLocation {
+/**
+ * The tables found in memory by the ways asked for (tests compare them): sampling for
+ * kallsyms_offsets first, then the scan of the whole read-only data. null when sampling alone
+ * finds nothing; the scan throws a DumpError saying what it tried.
+ */
+export function locateKallsyms(mem: KernelMemory, info: VmcoreInfo, ways: { sample: boolean; scan: boolean }): KallsymsLocation | null {
   const stext = info.symbol('_stext');
   if (stext === undefined || stext < START_KERNEL_MAP) {
     throw new DumpError('VMCOREINFO has neither kallsyms entries (kernels before 6.0) nor SYMBOL(_stext) to find the kallsyms tables by');
   }
   const from = rodataStart(mem, stext);
   const uts = info.symbol('init_uts_ns');
-  const release = info.osrelease;
+  const to = uts !== undefined && uts > from && uts - from < SCAN_LIMIT ? uts : from + SCAN_LIMIT;
+  const want: Wanted = { stext, uts, release: info.osrelease };
+  return (ways.sample ? sampled(mem, from, to, want) : null) ?? (ways.scan ? scanAll(mem, from, to, want) : null);
+}
+
+/** What a candidate must decode to: _stext (always), init_uts_ns and linux_banner where known. */
+interface Wanted {
+  stext: bigint;
+  uts: bigint | undefined;
+  release: string | undefined;
+}
+
+/**
+ * The candidate's location when its address table gives _stext (and init_uts_ns, linux_banner
+ * where they can be checked) the addresses the dump states; null (with why, in `rejected`) when not.
+ */
+function accepted(mem: KernelMemory, names: NamesFound, tok: TokenTables, want: Wanted, rejected: string[], layouts?: RegExp): KallsymsLocation | null {
+  const { stext, uts, release } = want;
+  const idx = indexesOf(names.names, names.num, tok.tokens, ['_stext', 'init_uts_ns', 'linux_banner']);
+  const si = idx.get('_stext');
+  if (si === undefined) {
+    rejected.push(`token table at 0x${tok.tokTable.toString(16)}: no _stext among ${names.num} names`);
+    return null;
+  }
+  for (const c of addressCandidates(mem, names, tok, stext, si)) {
+    if (layouts && !layouts.test(c.label)) continue;
+    if (c.address(si) !== stext) continue;
+    const checks = ['_stext'];
+    const ui = idx.get('init_uts_ns');
+    if (uts !== undefined && ui !== undefined) {
+      if (c.address(ui) !== uts) continue;
+      checks.push('init_uts_ns');
+    }
+    const bi = idx.get('linux_banner');
+    if (release && bi !== undefined) {
+      const a = c.address(bi);
+      const text = `Linux version ${release}`;
+      const b = a === null ? null : mem.tryRead(a, text.length);
+      if (!b || new TextDecoder('latin1').decode(b) !== text) continue;
+      checks.push('linux_banner');
+    }
+    scannedNames.set(mem, { at: names.namesAddr, buf: names.names });
+    return {
+      namesAddr: names.namesAddr,
+      num: names.num,
+      tokTable: tok.tokTable,
+      tokIndex: tok.tokIndex,
+      ...c.loc,
+      how: `token table at 0x${tok.tokTable.toString(16)}; ${c.label}; checked ${checks.join(', ')}`,
+    };
+  }
+  rejected.push(`token table at 0x${tok.tokTable.toString(16)}: no address table gives _stext its VMCOREINFO address`);
+  return null;
+}
+
+/** The whole read-only data scanned for the token table, then the tables before it. */
+function scanAll(mem: KernelMemory, from: bigint, to: bigint, want: Wanted): KallsymsLocation {
   const rejected: string[] = [];
   let runs = 0;
-  const to = uts !== undefined && uts > from && uts - from < SCAN_LIMIT ? uts : from + SCAN_LIMIT;
   const kept = new ScanChunks(mem, from);
   for (const zero of digitRuns(mem, from, to, kept)) {
     if (++runs > 64) break;
@@ -457,42 +539,207 @@ function scan(mem: KernelMemory, info: VmcoreInfo): KallsymsLocation {
       rejected.push(`token table at 0x${tok.tokTable.toString(16)}: no kallsyms_names/kallsyms_markers before it`);
       continue;
     }
-    const idx = indexesOf(names.names, names.num, tok.tokens, ['_stext', 'init_uts_ns', 'linux_banner']);
-    const si = idx.get('_stext');
-    if (si === undefined) {
-      rejected.push(`token table at 0x${tok.tokTable.toString(16)}: no _stext among ${names.num} names`);
-      continue;
-    }
-    for (const c of addressCandidates(mem, names, tok, stext, si)) {
-      if (c.address(si) !== stext) continue;
-      const checks = ['_stext'];
-      const ui = idx.get('init_uts_ns');
-      if (uts !== undefined && ui !== undefined) {
-        if (c.address(ui) !== uts) continue;
-        checks.push('init_uts_ns');
-      }
-      const bi = idx.get('linux_banner');
-      if (release && bi !== undefined) {
-        const a = c.address(bi);
-        const want = `Linux version ${release}`;
-        const b = a === null ? null : mem.tryRead(a, want.length);
-        if (!b || new TextDecoder('latin1').decode(b) !== want) continue;
-        checks.push('linux_banner');
-      }
-      scannedNames.set(mem, { at: names.namesAddr, buf: names.names });
-      return {
-        namesAddr: names.namesAddr,
-        num: names.num,
-        tokTable: tok.tokTable,
-        tokIndex: tok.tokIndex,
-        ...c.loc,
-        how: `found in memory (token table at 0x${tok.tokTable.toString(16)}; ${c.label}; checked ${checks.join(', ')})`,
-      };
-    }
-    rejected.push(`token table at 0x${tok.tokTable.toString(16)}: no address table gives _stext its VMCOREINFO address`);
+    const loc = accepted(mem, names, tok, want, rejected);
+    if (loc) return { ...loc, how: `found in memory (${loc.how})` };
   }
   throw new DumpError(
     `VMCOREINFO has no kallsyms entries (kernels before 6.0 do not export them) and no kallsyms tables were found in the kernel's read-only data from 0x${from.toString(16)} to 0x${to.toString(16)}` +
       (rejected.length ? ` (${rejected.slice(0, 3).join('; ')})` : ` (${runs} token-table candidates)`),
   );
+}
+
+// ---------------------------------------------------------------------------- sampled
+
+const PAGE = 4096;
+/** one page read every SAMPLE_STRIDE bytes: kallsyms_offsets of even a small kernel (20k symbols, 80 KiB) spans one */
+const SAMPLE_STRIDE = 64 * 1024;
+/** pages that look like kallsyms_offsets but lead nowhere, before the sampling gives up */
+const SAMPLE_TRIES = 16;
+/** a step between consecutive symbols larger than this is not inside one kernel image */
+const MAX_STEP = 1 << 24;
+
+/**
+ * Whether a page could be all kallsyms_offsets: 1024 u32 in address order, so every step between
+ * neighbours is small and all of one sign (negative for the symbols kept relative to
+ * kallsyms_relative_base with absolute per-cpu symbols, positive otherwise). To be taken for the
+ * table when sampling (`strict`), most steps must not be zero; inside it, a page may repeat one
+ * address (5.10 has a thousand symbols at one address), though not zero (padding).
+ */
+export function offsetsLike(b: Uint8Array, strict: boolean): boolean {
+  const v = new DataView(b.buffer, b.byteOffset, PAGE);
+  let up = 0;
+  let down = 0;
+  let prev = v.getInt32(0, true);
+  for (let o = 4; o < PAGE; o += 4) {
+    const cur = v.getInt32(o, true);
+    const d = cur - prev;
+    prev = cur;
+    if (d > 0) {
+      if (d > MAX_STEP || down) return false;
+      up++;
+    } else if (d < 0) {
+      if (d < -MAX_STEP || up) return false;
+      down++;
+    }
+  }
+  return strict ? up + down >= (PAGE / 4) * 0.75 : up + down > 0 || prev !== 0;
+}
+
+/** The first page at or after `hit` (itself offsetsLike) that is not: galloping, then halving. */
+function firstUnlike(mem: KernelMemory, hit: bigint, limit: bigint): bigint | null {
+  const like = (va: bigint): boolean | null => {
+    const b = mem.tryRead(va, PAGE);
+    return b ? offsetsLike(b, false) : null;
+  };
+  let good = hit;
+  let step = BigInt(PAGE);
+  let bad: bigint;
+  for (;;) {
+    const va = good + step;
+    if (va > limit) return null;
+    const r = like(va);
+    if (r === null) return null;
+    if (!r) {
+      bad = va;
+      break;
+    }
+    good = va;
+    step *= 2n;
+  }
+  while (bad - good > BigInt(PAGE)) {
+    const mid: bigint = good + ((bad - good) / BigInt(PAGE) / 2n) * BigInt(PAGE);
+    const r = like(mid);
+    if (r === null) return null;
+    if (r) good = mid;
+    else bad = mid;
+  }
+  return bad;
+}
+
+/**
+ * kallsyms_relative_base and kallsyms_num_syms right after an offsets table that contains `hit`
+ * and ends in the page before `end` or in it: the candidates (numAddr, num), nearest first.
+ */
+function countsAfter(mem: KernelMemory, hit: bigint, end: bigint, stext: bigint, from: bigint): Array<{ relBaseAddr: bigint; numAddr: bigint; num: number }> {
+  const start = end - BigInt(PAGE);
+  const b = mem.tryRead(start, 2 * PAGE + 16);
+  if (!b) return [];
+  const out: Array<{ relBaseAddr: bigint; numAddr: bigint; num: number }> = [];
+  for (let o = 0; o + 12 <= b.length; o += 8) {
+    const base = u64(b, o);
+    if (base < START_KERNEL_MAP || base > stext || stext - base > BigInt(MAX_STEP) * 4n) continue;
+    const num = u32(b, o + 8);
+    if (num < 1 || num > 5_000_000) continue;
+    const relBaseAddr = start + BigInt(o);
+    const offsetsAddr = relBaseAddr - align8(BigInt(num * 4));
+    if (offsetsAddr > hit || offsetsAddr < from) continue;
+    out.push({ relBaseAddr, numAddr: relBaseAddr + 8n, num });
+  }
+  return out;
+}
+
+/**
+ * kallsyms_names from `at` for `num` entries, with each 256th entry's offset (what
+ * kallsyms_markers must hold); null when memory ends first. Read into a WebAssembly arena with
+ * room for the name index's tables (kallsyms.ts builds them there), so the index takes the bytes
+ * as they are.
+ */
+function namesAfter(mem: KernelMemory, at: bigint, num: number): { names: Uint8Array; marks: number[] } | null {
+  let len = num * 14 + PAGE;
+  for (let tries = 0; tries < 4; tries++, len = Math.ceil(len * 1.5)) {
+    const arena = newArena(len + KALLSYMS_INDEX_BYTES_PER_ENTRY * num + KALLSYMS_INDEX_EXTRA);
+    const into = arena?.alloc(len);
+    let buf: Uint8Array;
+    try {
+      buf = mem.read(at, len, arena && into != null ? arena.u8(into, len) : undefined);
+    } catch (e) {
+      if (e instanceof MemoryError) return null;
+      throw e;
+    }
+    const marks: number[] = [];
+    let pos = 0;
+    let i = 0;
+    for (; i < num && pos < buf.length; i++) {
+      if ((i & 255) === 0) marks.push(pos);
+      let n = buf[pos++];
+      if (n & 0x80) n = (n & 0x7f) | (buf[pos++] << 7);
+      if (n === 0) return null;
+      pos += n;
+    }
+    if (i === num && pos <= buf.length) return { names: buf.subarray(0, pos), marks };
+  }
+  return null;
+}
+
+/**
+ * The fast way, for the layout of kernels up to 5.19 (kallsyms_offsets, kallsyms_relative_base,
+ * kallsyms_num_syms, kallsyms_names, kallsyms_markers, [kallsyms_seqs_of_names,]
+ * kallsyms_token_table, kallsyms_token_index): the offsets table is a run of pages like no other
+ * in the read-only data, so reading one page every SAMPLE_STRIDE finds it without decoding the
+ * megabytes before it; its end (found by galloping), the counts after it, the names, markers and
+ * token table follow in order, and `accepted` checks them as it checks the scan's. null when
+ * nothing is accepted (another layout, damage): the whole scan then runs.
+ */
+function sampled(mem: KernelMemory, from: bigint, to: bigint, want: Wanted): KallsymsLocation | null {
+  const rejected: string[] = [];
+  let tries = 0;
+  let skipTo = from;
+  for (let va = from; va < to && tries < SAMPLE_TRIES; va += BigInt(SAMPLE_STRIDE)) {
+    if (va < skipTo) continue;
+    const page = mem.tryRead(va, PAGE);
+    if (!page || !offsetsLike(page, true)) continue;
+    tries++;
+    const end = firstUnlike(mem, va, to);
+    if (end === null) continue;
+    skipTo = end;
+    for (const c of countsAfter(mem, va, end, want.stext, from)) {
+      const loc = fromCounts(mem, c.numAddr, c.num, want, rejected);
+      if (loc) return { ...loc, how: `found in memory (kallsyms_offsets sampled at 0x${va.toString(16)}; ${loc.how})` };
+    }
+  }
+  return null;
+}
+
+/** The tables after kallsyms_num_syms at numAddr holding num, when they are all there and accepted. */
+function fromCounts(mem: KernelMemory, numAddr: bigint, num: number, want: Wanted, rejected: string[]): KallsymsLocation | null {
+  const head = mem.tryRead(numAddr, 16);
+  if (!head) return null;
+  // as namesBefore: names at the next 8-byte boundary, or right after the count (unaligned labels)
+  const namesAddr = numAddr % 8n === 0n && u32(head, 4) === 0 && head[8] !== 0 ? numAddr + 8n : numAddr + 4n;
+  const n = namesAfter(mem, namesAddr, num);
+  if (!n) return null;
+  const namesEnd = namesAddr + BigInt(n.names.length);
+  const nm = n.marks.length;
+  for (const width of [4, 8] as const) {
+    for (const markersAt of new Set([align8(namesEnd), namesEnd])) {
+      const mb = mem.tryRead(markersAt, nm * width);
+      if (!mb) continue;
+      let ok = true;
+      for (let k = 0; k < nm && ok; k++) ok = (width === 4 ? u32(mb, k * 4) : Number(u64(mb, k * 8))) === n.marks[k];
+      if (!ok) continue;
+      const markersEnd = markersAt + BigInt(nm * width);
+      // the token table next, or after kallsyms_seqs_of_names (3 bytes a symbol, 6.1's backport and 6.2+)
+      for (const tokAt of new Set([align8(markersEnd), markersEnd, align8(markersEnd + BigInt(num * 3)), markersEnd + BigInt(num * 3)])) {
+        const zero = tokenZero(mem, tokAt);
+        const tok = zero === null ? null : tokenTablesAt(mem, zero);
+        if (!tok || tok.tokTable !== tokAt) continue;
+        const loc = accepted(mem, { namesAddr, numAddr, num, names: n.names }, tok, want, rejected, /before kallsyms_num_syms/);
+        if (loc) return loc;
+      }
+    }
+  }
+  return null;
+}
+
+/** The address of token 0x30 ('0') in a token table at `at`: after 0x30 NUL-terminated tokens. */
+function tokenZero(mem: KernelMemory, at: bigint): bigint | null {
+  const b = mem.tryRead(at, 0x30 * 64);
+  if (!b) return null;
+  let pos = 0;
+  for (let t = 0; t < 0x30; t++) {
+    const z = b.indexOf(0, pos);
+    if (z <= pos) return null; // no token is empty
+    pos = z + 1;
+  }
+  return at + BigInt(pos);
 }

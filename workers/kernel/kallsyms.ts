@@ -2,7 +2,7 @@ import { DumpError } from '../errors';
 import { u16, u32, i32, u64 } from '../bytes';
 import type { KernelMemory } from './memory';
 import type { VmcoreInfo } from './vmcoreinfo';
-import { findKallsyms, namesFoundAt } from './kallsyms-find';
+import { findKallsyms, namesFoundAt, KALLSYMS_INDEX_BYTES_PER_ENTRY, KALLSYMS_INDEX_EXTRA } from './kallsyms-find';
 import { arenaOf, newArena, type Arena } from './bulk';
 
 /**
@@ -368,9 +368,11 @@ export class KallsymsNameIndex {
     const num = t.num;
     // the names, the entry tables and the hash buckets in a WebAssembly arena (bulk.ts), where the
     // loops over every entry run as bulk.wat
-    const namesLen = namesKnown(mem, t)?.length ?? namesSpan(t);
+    const known = namesKnown(mem, t);
+    const namesLen = known?.length ?? namesSpan(t);
     this.js = opts.js === true;
-    const arena = namesLen && !this.js ? newArena(namesLen + 16 * num + 8192) : null;
+    // a scan for the tables may have read the names into an arena with room for the rest
+    const arena = this.js ? null : ((known && arenaOf(known)) ?? (namesLen ? newArena(namesLen + KALLSYMS_INDEX_BYTES_PER_ENTRY * num + KALLSYMS_INDEX_EXTRA) : null));
     const buf = (this.buf = namesBytes(mem, t, arena));
     const end = this.parseInArena(arena, num);
     if (end >= 0) {
