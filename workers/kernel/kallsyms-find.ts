@@ -312,23 +312,28 @@ function namesBefore(mem: KernelMemory, markers: { at: bigint; m: number[] }, ke
 
 /**
  * Index of each wanted name in kallsyms_names (one pass, comparing token by token). An entry's
- * first token (the type letter and what follows it) must begin the name, which rules out almost
- * every entry with one table lookup.
+ * first token is its type letter and what follows; what follows (or, when nothing does, the
+ * second token) must begin the name, which rules out almost every entry by a table lookup.
  */
 function indexesOf(buf: Uint8Array, num: number, tokens: string[], wanted: string[]): Map<string, number> {
   const out = new Map<string, number>();
-  const first = new Uint8Array(256); // bit w: token t can begin wanted[w]
+  const after = new Uint8Array(256); // bit k: the token's tail begins wanted[k]
+  const begins = new Uint8Array(256); // bit k: the token begins wanted[k]
+  const letterOnly = new Uint8Array(256);
   for (let t = 0; t < 256; t++) {
-    const tail = (tokens[t] ?? '').slice(1);
+    const tok = tokens[t] ?? '';
+    letterOnly[t] = tok.length === 1 ? 1 : 0;
     wanted.forEach((w, k) => {
-      if (w.startsWith(tail)) first[t] |= 1 << k;
+      if (tok.length > 1 && w.startsWith(tok.slice(1))) after[t] |= 1 << k;
+      if (tok.length > 0 && w.startsWith(tok)) begins[t] |= 1 << k;
     });
   }
   let pos = 0;
   for (let i = 0; i < num && out.size < wanted.length; i++) {
     let len = buf[pos++];
     if (len & 0x80) len = (len & 0x7f) | (buf[pos++] << 7);
-    const may = first[buf[pos]];
+    const t0 = buf[pos];
+    const may = letterOnly[t0] ? (len > 1 ? begins[buf[pos + 1]] : 0) : after[t0];
     if (may) {
       for (let k = 0; k < wanted.length; k++) {
         const w = wanted[k];
