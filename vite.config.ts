@@ -1,5 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { Connect, Plugin } from 'vite';
 import { defineConfig } from 'vite';
@@ -153,6 +154,13 @@ export default defineConfig(({ command }) => {
   const dev = command === 'serve';
   return {
     plugins: [react(), rangePlugin()],
+    resolve: {
+      alias: [
+        // libzstd's wasm for the workers (workers/worker.ts imports it `?url`); the package's
+        // "exports" name its JavaScript entries only
+        { find: /^zstd-wasm-file(?=\?|$)/, replacement: fileURLToPath(new URL('node_modules/@bokuweb/zstd-wasm/dist/web/zstd.wasm', import.meta.url)) },
+      ],
+    },
     html: dev ? { cspNonce: devNonce } : undefined,
     worker: { format: 'es' },
     server: {

@@ -347,6 +347,9 @@ function scanSession(w: ScanWorker, session: string): Promise<string> {
   const src = sources.get(session);
   if (!src) return Promise.reject(new Error(`no open dump ${session}`));
   p = (async () => {
+    // the zstd wasm first (fetched as the worker starts): a zstd dump's pages would otherwise go
+    // through fzstd, several times slower, until it is in
+    await w.api.ready();
     const r = src.kind === 'file' ? await w.api.openFile(src.file, undefined, src.debug) : await w.api.openUrl(src.url);
     if (!r.ok) throw new Error(`${w.name} could not open the dump: ${r.error}`);
     return r.summary.session;

@@ -76,6 +76,19 @@ test('drop a real dump: panic string, fingerprint, log first/last line, search',
   await expect(search).toHaveValue('skb_release_data');
 });
 
+test("the summary names each sample's page decoder: libzstd as wasm for zstd, zlib pages through fflate", async ({ page }) => {
+  await page.goto('/');
+  // the worker fetches and compiles libzstd's wasm at start-up (html data-engine="ready" once in)
+  await expect(page.locator('html[data-engine="ready"]')).toHaveCount(1, { timeout: 30_000 });
+  await dropFile(page, '/samples/6.12-skb-uaf-kaslr/vmcore.kdump-zstd', 'vmcore.kdump-zstd');
+  await expect(page.getByTestId('panic')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('page-decoder')).toHaveText(' (pages decoded by libzstd (wasm))');
+  await page.screenshot({ path: `${SHOTS}/summary-zstd-decoder.png` });
+  await dropFile(page, SAMPLE_URL, 'vmcore.kdump-zlib');
+  await expect(page.getByRole('tab', { name: /vmcore\.kdump-zlib/ })).toBeVisible();
+  await expect(page.getByTestId('page-decoder')).toHaveText(' (pages decoded by fflate (JavaScript))');
+});
+
 test('the bundled sample over HTTP Range has the same fingerprint; a permalink lands on its view', async ({ page }) => {
   await page.goto('/');
   await page.getByTestId('open-sample').click();

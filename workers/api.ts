@@ -28,6 +28,7 @@ import { kernelAddressLayout, rangeOf, type AddressLayout } from './analysis/lay
 import type { WhatisResult } from './commands/whatis';
 import { programDts } from './script/dts';
 import { initDisassembler } from './analysis/disasm';
+import { pageDecoder } from './format/codecs';
 
 export type { Unavailable } from './kernel/program';
 // JSON shapes of commands the UI reads (type-only: nothing of the engine is bundled into the UI)
@@ -61,6 +62,8 @@ export interface DumpSummary {
   format: string;
   /** none | zlib | lzo | snappy | zstd | mixed */
   compression: string;
+  /** what decodes its pages here (pageDecoder: native, wasm or JavaScript); null when stored as is */
+  decoder: string | null;
   /** short hex identity of the dump (DESIGN.md "Permalink"): same file, same fingerprint */
   fingerprint: string;
   release?: string;
@@ -363,6 +366,12 @@ function oneLine(e: unknown): string {
   return `internal error: ${errorMessage(e)}`;
 }
 
+/** What a worker loads at start-up besides the disassembler (the zstd wasm: workers/worker.ts); warm() waits for it too. */
+const warmups: Promise<unknown>[] = [];
+export function warmAlso(p: Promise<unknown>): void {
+  warmups.push(p.catch(() => undefined));
+}
+
 export class EngineApi {
   private sessions = new Map<string, Session>();
   private nextSession = 1;
@@ -447,6 +456,7 @@ export class EngineApi {
         size,
         format: prog.phys.format,
         compression: prog.phys.compression,
+        decoder: pageDecoder(prog.phys.compression),
         fingerprint,
         release: prog.info.osrelease,
         buildId: prog.info.buildId,
@@ -743,12 +753,18 @@ export class EngineApi {
    * command would otherwise wait behind them). true when the disassembler loaded.
    */
   async warm(): Promise<boolean> {
+    await this.ready();
     try {
       await initDisassembler();
       return true;
     } catch {
       return false;
     }
+  }
+
+  /** Resolves once what the worker loads at start-up (the zstd wasm) is in: scan workers wait for it before opening a dump. */
+  async ready(): Promise<void> {
+    await Promise.all(warmups);
   }
 
   /** The commands this engine build has (the console's help and completion). */

@@ -13,7 +13,9 @@ import { zlibDecompress } from './format/codecs/zlib';
 import { zstdDecompress } from './format/codecs/zstd';
 import { CodecError } from './format/codecs/errors';
 import { sharedDump } from './testing/dumps';
-import { nodeDecoders, codecTestPage, ZLIB_TEST_STREAM, ZSTD_TEST_FRAME } from './node'; // installs the decoders
+import { nodeDecoders } from './node'; // installs the decoders
+import { pageDecoder } from './format/codecs';
+import { codecTestPage, ZLIB_TEST_STREAM, ZSTD_TEST_FRAME } from './format/codecs/selftest';
 
 const DUMP_DH_COMPRESSED_ZLIB = 0x1;
 const DUMP_DH_COMPRESSED_ZSTD = 0x20;
@@ -38,8 +40,12 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 describe('Node page decoders', () => {
-  it('the fast decoders are the ones in use', () => {
+  it('the fast decoders are the ones in use, and the dump summary names them', () => {
     expect(nodeDecoders()).toEqual({ zlib: 'reused-handle', zstd: 'wasm' });
+    expect(pageDecoder('zstd')).toBe('libzstd (wasm)');
+    expect(pageDecoder('zlib')).toBe('zlib (native)');
+    expect(pageDecoder('lzo')).toBe('LZO1X (wasm)');
+    expect(pageDecoder('none')).toBeNull();
   });
 
   it("the self-tests' zstd frame and zlib stream are real compressed forms of their page (fzstd, inflateSync agree)", () => {

@@ -205,6 +205,7 @@ export function SummaryPanel({ tab }: { tab: Tab }) {
         </Row>
         <Row k="format">
           {sum.format}, {sum.compression}
+          {sum.decoder ? <span data-testid="page-decoder"> (pages decoded by {sum.decoder})</span> : null}
         </Row>
         <Row k="fingerprint">
           <code data-testid="fingerprint">{sum.fingerprint}</code>

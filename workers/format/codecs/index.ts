@@ -7,8 +7,9 @@ import type { Compression } from '../types';
 import { CodecError } from './errors';
 import { lzo1xDecompress } from './lzo';
 import { snappyDecompress } from './snappy';
-import { zlibDecompress } from './zlib';
-import { zstdDecompress } from './zstd';
+import { zlibDecompress, zlibDecoderKind } from './zlib';
+import { zstdDecompress, zstdDecoderKind } from './zstd';
+import { lzoWasm } from './lzo-wasm';
 
 export { CodecError } from './errors';
 export { lzo1xDecompress, snappyDecompress, zlibDecompress, zstdDecompress };
@@ -35,6 +36,30 @@ export function compressionOfFlags(flags: number): Compression {
       return 'zstd';
     default:
       return 'mixed';
+  }
+}
+
+/**
+ * What decodes pages of this compression here (the dump summary says it: the JavaScript
+ * decoders are several times slower than the native and wasm ones); null when pages are stored
+ * as they are.
+ */
+export function pageDecoder(c: Compression): string | null {
+  switch (c) {
+    case 'zlib':
+      return zlibDecoderKind() === 'native' ? 'zlib (native)' : 'fflate (JavaScript)';
+    case 'lzo':
+      return lzoWasm() ? 'LZO1X (wasm)' : 'LZO1X (JavaScript)';
+    case 'snappy':
+      return 'snappyjs (JavaScript)';
+    case 'zstd': {
+      const k = zstdDecoderKind();
+      return k === 'wasm' ? 'libzstd (wasm)' : k === 'fzstd' ? 'fzstd (JavaScript)' : 'fzstd (JavaScript) until libzstd (wasm) loads';
+    }
+    case 'mixed':
+      return [pageDecoder('zlib'), pageDecoder('lzo'), pageDecoder('snappy'), pageDecoder('zstd')].join(', ');
+    default:
+      return null;
   }
 }
 

@@ -38,6 +38,11 @@ export function setNativeZlib(f: NativeInflate | null): NativeInflate | null {
   return was;
 }
 
+/** Which inflater serves zlib pages: the native one installed, or fflate. */
+export function zlibDecoderKind(): 'native' | 'fflate' {
+  return nativeInflate ? 'native' : 'fflate';
+}
+
 /** Decompress a zlib stream expected to hold exactly `outLen` bytes (into `dest` when given). */
 export function zlibDecompress(src: Uint8Array, outLen: number, dest?: Uint8Array): Uint8Array {
   if (src.length < 6) throw new CodecError(`zlib: stream of ${src.length} bytes is too short`);

@@ -34,16 +34,27 @@ function checkFrameHeader(src: Uint8Array, outLen: number): void {
 }
 
 /**
- * A faster decoder than fzstd (the Node entry, workers/node.ts, installs libzstd compiled to
- * wasm); it must throw on a corrupt frame. The browser uses fzstd.
+ * A faster decoder than fzstd: libzstd as wasm (zstd-wasm.ts), which the Node entry
+ * (workers/node.ts) and the browser's workers (workers/worker.ts) install; it must throw on a
+ * corrupt frame.
  */
-type Decoder = (src: Uint8Array, outLen: number, dest?: Uint8Array) => Uint8Array;
-let nativeZstd: Decoder | null | undefined = null;
-let makeNative: (() => Decoder | null) | null = null;
-/** `make` runs at the first zstd page (dumps of other formats never pay for it); null: fzstd. */
-export function setNativeZstd(make: (() => Decoder | null) | null): void {
+export type ZstdDecoder = (src: Uint8Array, outLen: number, dest?: Uint8Array) => Uint8Array;
+let nativeZstd: ZstdDecoder | null | undefined = null;
+let makeNative: (() => ZstdDecoder | null | undefined) | null = null;
+/**
+ * `make` runs at the first zstd page (dumps of other formats never pay for it): a decoder, null
+ * (fzstd from then on), or undefined while the decoder is still being fetched (fzstd for this
+ * page; asked again at the next). null: fzstd.
+ */
+export function setNativeZstd(make: (() => ZstdDecoder | null | undefined) | null): void {
   makeNative = make;
   nativeZstd = make ? undefined : null;
+}
+
+/** Which decoder serves zstd pages: 'wasm', 'fzstd', or 'pending' (the wasm still loading). */
+export function zstdDecoderKind(): 'wasm' | 'fzstd' | 'pending' {
+  if (nativeZstd === undefined) nativeZstd = makeNative ? makeNative() : null;
+  return nativeZstd === undefined ? 'pending' : nativeZstd ? 'wasm' : 'fzstd';
 }
 
 /**
@@ -52,10 +63,11 @@ export function setNativeZstd(make: (() => Decoder | null) | null): void {
  */
 export function zstdDecompress(src: Uint8Array, outLen: number, dest?: Uint8Array): Uint8Array {
   checkFrameHeader(src, outLen);
-  if (nativeZstd === undefined) nativeZstd = makeNative?.() ?? null;
+  // the decoder once known; while it loads (undefined), fzstd serves this page
+  const native = nativeZstd === undefined ? (nativeZstd = makeNative ? makeNative() : null) : nativeZstd;
   let out: Uint8Array;
   try {
-    out = nativeZstd ? nativeZstd(src, outLen, dest) : decompress(src);
+    out = native ? native(src, outLen, dest) : decompress(src);
   } catch (e) {
     throw new CodecError(`zstd: ${(e as Error).message || 'invalid data'}`);
   }
