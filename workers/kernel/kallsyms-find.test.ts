@@ -52,12 +52,15 @@ describe.each([['6.1-skb-uaf-0x106'], ['6.1-sysrq-kaslr'], ['6.12-skb-uaf-kaslr'
 
 /**
  * The two ways of finding the tables: sampling one page in 64 KiB for kallsyms_offsets (the layout
- * up to 5.19, and 6.1's with kallsyms_seqs_of_names) and the scan of the whole read-only data for
+ * up to 5.19, 5.4's and 5.10's here, and 6.1's with kallsyms_seqs_of_names) and the scan of the whole read-only data for
  * the token table. Where sampling finds them, both must give the same tables; where the layout is
  * another (6.12: the address table after the token index), sampling finds nothing and the scan does.
  */
 describe.each([
   ['5.10-sysrq-lzo', true],
+  ['5.10-skb-uaf-kaslr', true],
+  ['5.4-sysrq-kaslr', true],
+  ['6.1-la57-hung-locks', true],
   ['6.1-skb-uaf-0x106', true],
   ['6.1-bh-scribble', true],
   ['6.12-skb-uaf-kaslr', false],
@@ -90,7 +93,7 @@ describe.each([
       pages++;
     }
     expect(unlike.length, unlike.join(' ')).toBeLessThanOrEqual(1);
-    expect(pages).toBeGreaterThan(20);
+    expect(pages).toBeGreaterThan(4);
   });
 });
 
