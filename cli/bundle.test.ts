@@ -107,6 +107,14 @@ describe('the CLI bundle', () => {
       expect(bt.stderr).toBe('vmcore: code cache used\n');
       expect(statSync(join(dir, cache!)).size).toBeGreaterThan(size1);
       expect(JSON.parse(readFileSync(join(dir, `${cache}.json`), 'utf8')).verbs).toEqual(['sys', 'bt']);
+      // the same command name with other words runs other code: `kmem -s`, then `kmem ADDR`
+      const size2 = statSync(join(dir, cache!)).size;
+      expect(run([SAMPLE, 'kmem -s'], env).status).toBe(0);
+      const size3 = statSync(join(dir, cache!)).size;
+      expect(size3).toBeGreaterThan(size2);
+      expect(run([SAMPLE, 'kmem init_task'], env).status).toBe(0);
+      expect(statSync(join(dir, cache!)).size).toBeGreaterThan(size3);
+      expect(JSON.parse(readFileSync(join(dir, `${cache}.json`), 'utf8')).verbs).toEqual(['sys', 'bt', 'kmem_s', 'kmem_arg']);
       // garbage in place of the cache: V8 refuses it, the run is right, the cache is made anew
       writeFileSync(join(dir, cache!), Buffer.alloc(size1, 0x5a));
       const bad = run([SAMPLE, 'sys'], env);

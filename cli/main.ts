@@ -44,8 +44,18 @@ function moduleInputs(args: string[]): Array<{ path: string; fromDirectory: bool
 let openedDump = false;
 /** the first word of every command line run on a dump (which of them the code cache has seen) */
 const verbsRun = new Set<string>();
-const noteVerb = (line: string): void => void verbsRun.add(line.trim().split(/\s+/)[0]);
-/** The commands main() ran (their first words), for the bin's code cache (cli/built.mjs). */
+/**
+ * A command's shape for the code cache: its name, then its first word's flags ("kmem_s", "bt_a")
+ * or "_arg" when that word is an argument ("kmem_arg"): `kmem ADDR` runs other code than `kmem -s`,
+ * and a cache written after one of them would otherwise never gain the other's.
+ */
+const noteVerb = (line: string): void => {
+  const [name, next] = line.trim().split(/\s+/);
+  if (!name) return;
+  const shape = next === undefined || next === '|' ? '' : next.startsWith('-') ? `_${next.replace(/[^a-z]/gi, '').slice(0, 8)}` : '_arg';
+  verbsRun.add(shape === '_' ? name : name + shape);
+};
+/** The commands main() ran (their shapes: noteVerb), for the bin's code cache (cli/built.mjs). */
 export function commandVerbs(): string[] {
   return [...verbsRun];
 }
