@@ -50,8 +50,8 @@ export async function loadBuilt(entry, source) {
  * compiled; the ES module build when that file is missing. saveCodeCache() writes the cache after
  * a run that opened a dump when there was none or V8 refused it (another Node); a directory it
  * cannot write to (an installed package) just means no cache; it is written again after the
- * first run of each command (vmcore-HASH.cjs.cache.json lists them), so it grows to cover the
- * commands in use. VMCORE_CODE_CACHE_DIR puts it elsewhere; VMCORE_CODE_CACHE=0 turns it off;
+ * first run of each command shape (`kmem_s`, `kmem_arg`: cli/main.ts's noteVerb;
+ * vmcore-HASH.cjs.cache.json lists them), so it grows to cover the commands in use. VMCORE_CODE_CACHE_DIR puts it elsewhere; VMCORE_CODE_CACHE=0 turns it off;
  * VMCORE_CODE_CACHE=report says on stderr whether V8 took it.
  */
 export async function loadCli() {
