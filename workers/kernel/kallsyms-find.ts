@@ -155,17 +155,27 @@ interface TokenTables {
   tokens: string[];
 }
 
+/** no token of kallsyms_token_table is longer (scripts/kallsyms.c merges pairs of pairs) */
+const MAX_TOKEN = 256;
+
+/** Where `count` NUL-terminated tokens starting at b[0] end, or -1 when one is longer than MAX_TOKEN or b ends first. */
+function pastTokens(b: Uint8Array, count: number): number {
+  let pos = 0;
+  for (let t = 0; t < count; t++) {
+    const z = b.indexOf(0, pos);
+    if (z < 0 || z - pos > MAX_TOKEN) return -1;
+    pos = z + 1;
+  }
+  return pos;
+}
+
 /** The token table whose '0' token is at `zero`, with its index after it; null when the shape is off. */
 function tokenTablesAt(mem: KernelMemory, zero: bigint): TokenTables | null {
   // tokens 0x30..0xff follow '0'; the index starts at the next 8-byte boundary after the last
   const after = mem.tryRead(zero, 16 * 1024);
   if (!after) return null;
-  let pos = 0;
-  for (let t = 0x30; t < 256; t++) {
-    const z = after.indexOf(0, pos);
-    if (z < 0 || z - pos > 256) return null;
-    pos = z + 1;
-  }
+  const pos = pastTokens(after, 256 - 0x30);
+  if (pos < 0) return null;
   const tokIndex = align8(zero + BigInt(pos));
   const idx = mem.tryRead(tokIndex, 512);
   if (!idx) return null;
@@ -738,13 +748,7 @@ function fromCounts(mem: KernelMemory, numAddr: bigint, num: number, want: Wante
 
 /** The address of token 0x30 ('0') in a token table at `at`: after 0x30 NUL-terminated tokens. */
 function tokenZero(mem: KernelMemory, at: bigint): bigint | null {
-  const b = mem.tryRead(at, 0x30 * 64);
-  if (!b) return null;
-  let pos = 0;
-  for (let t = 0; t < 0x30; t++) {
-    const z = b.indexOf(0, pos);
-    if (z <= pos) return null; // no token is empty
-    pos = z + 1;
-  }
-  return at + BigInt(pos);
+  const b = mem.tryRead(at, 0x30 * (MAX_TOKEN + 1));
+  const pos = b ? pastTokens(b, 0x30) : -1;
+  return pos < 0 ? null : at + BigInt(pos);
 }
