@@ -255,6 +255,38 @@ test('console: kmem -s prints rows, completion, history, pin beside the panels; 
   await expect(page.getByTestId('shortcuts')).toHaveCount(0);
 });
 
+test('console: leaving and coming back keeps the command line (the same editor, what was typed, its history)', async ({ page }) => {
+  fp = await openSample(page);
+  await page.keyboard.press('6');
+  const ed = page.getByTestId('command-editor');
+  await expect(ed.locator('.monaco-editor')).toBeVisible();
+  await ed.click();
+  await page.keyboard.type('sys');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('transcript').locator('.trow.out').filter({ hasText: 'RELEASE' })).toBeVisible();
+  await page.keyboard.type('kmem -s kmalloc-1');
+  // mark the editor's node: a new editor would be a new node without the mark
+  await ed.locator('.monaco-editor').evaluate((el) => el.setAttribute('data-kept', 'yes'));
+  for (const other of ['Log', 'Slabs']) {
+    await page.getByRole('navigation', { name: 'panels' }).getByText(other).click();
+    await expect(ed).toHaveCount(0);
+    await page.getByRole('navigation', { name: 'panels' }).getByText('Console').click();
+    await expect(ed.locator('.monaco-editor[data-kept="yes"]')).toBeVisible();
+    await expect(ed).toContainText('kmem -s kmalloc-1');
+  }
+  // it still runs lines and keeps its history
+  await ed.click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.press('ArrowUp');
+  await expect(ed).toContainText('sys');
+  await page.keyboard.press('Control+a');
+  await page.keyboard.type('ps');
+  await page.keyboard.press('Enter');
+  // the transcript follows the end: ps's last row, the panic task
+  await expect(page.getByTestId('transcript').locator('.trow.out').filter({ hasText: 'insmod' }).last()).toBeVisible();
+});
+
 test('which types fit on the slub_debug dump: who points at the object, the poison and the skb part not scored, undecided said', async ({ page }) => {
   const name = '6.1-skb-uaf-0x106-slubdebug';
   const inc = JSON.parse(oracle('incident.json', name)) as { skb: { skb: string; head: string; end: number } };

@@ -5,6 +5,7 @@
  */
 import { create } from 'zustand';
 import * as engine from '../engine';
+import { disposeKeptEditors } from '../keptEditors';
 import type { AddressLayout, DumpSummary, JobProgress, OutputChunk, OpenProgress, OpenResult, RunResult } from '../engine';
 import { DEFAULT_VIEW, type Permalink, type View } from '../permalink';
 
@@ -251,6 +252,7 @@ export const useApp = create<AppState>()((set, get) => {
 
     closeTab(session) {
       void engine.closeSession(session);
+      disposeKeptEditors(session);
       for (const j of Object.values(get().jobs)) if (j.session === session) j.cancel();
       set((s) => {
         const i = s.tabs.findIndex((t) => t.session === session);

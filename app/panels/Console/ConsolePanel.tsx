@@ -75,7 +75,7 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
     void import('./monacoInput')
       .then((m) => {
         if (!live || !host.current) return;
-        editor.current = m.createCommandLine(host.current, {
+        editor.current = m.attachCommandLine(host.current, {
           session: tab.session,
           onRun: (l) => submitRef.current(l),
           onHistory: history,

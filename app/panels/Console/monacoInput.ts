@@ -12,6 +12,7 @@ import '../../monacoEnv';
 import { completeSymbols, listCommands, listTypes, type CommandInfo } from '../../engine';
 import { useApp } from '../../store';
 import { resultJson } from '../../results';
+import { keepEditor } from '../../keptEditors';
 
 const LANG = 'crash';
 let registered = false;
@@ -217,4 +218,38 @@ export function createCommandLine(
 
 export function setCompletionSession(s: string): void {
   session = s;
+}
+
+type LineOpts = { session: string; onRun(line: string): void; onHistory(dir: -1 | 1, current: string): string | null };
+const attached = new Map<string, { node: HTMLDivElement; line: CommandLine; opts: LineOpts }>();
+
+/**
+ * The command line of a dump's console in `el`: made once per dump, then detached when the console
+ * unmounts (`dispose` of the returned line detaches) and re-attached here, with what was typed,
+ * when it mounts again (app/keptEditors.ts says why). The callbacks are the latest mount's.
+ */
+export function attachCommandLine(el: HTMLElement, opts: LineOpts): CommandLine {
+  let k = attached.get(opts.session);
+  if (k) {
+    k.opts.onRun = opts.onRun;
+    k.opts.onHistory = opts.onHistory;
+    session = opts.session;
+    el.appendChild(k.node);
+  } else {
+    const node = document.createElement('div');
+    node.style.width = '100%';
+    node.style.height = '100%';
+    el.appendChild(node);
+    const o: LineOpts = { ...opts };
+    const line = createCommandLine(node, { session: o.session, onRun: (l) => o.onRun(l), onHistory: (d, c) => o.onHistory(d, c) });
+    k = { node, line, opts: o };
+    attached.set(opts.session, k);
+    keepEditor(opts.session, () => {
+      line.dispose();
+      node.remove();
+      attached.delete(opts.session);
+    });
+  }
+  const { node, line } = k;
+  return { focus: () => line.focus(), setValue: (v) => line.setValue(v), getValue: () => line.getValue(), dispose: () => node.remove() };
 }
