@@ -570,6 +570,9 @@ const PAGE = 4096;
 const SAMPLE_STRIDE = 64 * 1024;
 /** pages that look like kallsyms_offsets but lead nowhere, before the sampling gives up */
 const SAMPLE_TRIES = 16;
+/** the most symbols, and kallsyms_names bytes, a sampled candidate may have (the scan allows more) */
+const SAMPLED_MAX_SYMS = 2_000_000;
+const SAMPLED_NAMES_MAX = 64 << 20;
 /** a step between consecutive symbols larger than this is not inside one kernel image */
 const MAX_STEP = 1 << 24;
 
@@ -644,7 +647,7 @@ function countsAfter(mem: KernelMemory, hit: bigint, end: bigint, stext: bigint,
     const base = u64(b, o);
     if (base < START_KERNEL_MAP || base > stext || stext - base > BigInt(MAX_STEP) * 4n) continue;
     const num = u32(b, o + 8);
-    if (num < 1 || num > 5_000_000) continue;
+    if (num < 1 || num > SAMPLED_MAX_SYMS) continue;
     const relBaseAddr = start + BigInt(o);
     const offsetsAddr = relBaseAddr - align8(BigInt(num * 4));
     if (offsetsAddr > hit || offsetsAddr < from) continue;
@@ -659,9 +662,12 @@ function countsAfter(mem: KernelMemory, hit: bigint, end: bigint, stext: bigint,
  * room for the name index's tables (kallsyms.ts builds them there), so the index takes the bytes
  * as they are.
  */
-function namesAfter(mem: KernelMemory, at: bigint, num: number): { names: Uint8Array; marks: number[] } | null {
-  let len = num * 14 + PAGE;
-  for (let tries = 0; tries < 4; tries++, len = Math.ceil(len * 1.5)) {
+function namesAfter(mem: KernelMemory, at: bigint, num: number, limit: bigint): { names: Uint8Array; marks: number[] } | null {
+  // never past the end of the search, nor more than a table of 2M names can be: a candidate with
+  // a wrong count must not make us read or hold hundreds of megabytes
+  const cap = Math.min(Number(limit > at ? limit - at : 0n), SAMPLED_NAMES_MAX);
+  let len = Math.min(num * 14 + PAGE, cap);
+  for (let tries = 0; tries < 4 && len > 0; tries++, len = len === cap ? 0 : Math.min(Math.ceil(len * 1.5), cap)) {
     const arena = newArena(len + KALLSYMS_INDEX_BYTES_PER_ENTRY * num + KALLSYMS_INDEX_EXTRA);
     const into = arena?.alloc(len);
     let buf: Uint8Array;
@@ -708,7 +714,7 @@ function sampled(mem: KernelMemory, from: bigint, to: bigint, want: Wanted): Kal
     if (end === null) continue;
     skipTo = end;
     for (const c of countsAfter(mem, va, end, want.stext, from)) {
-      const loc = fromCounts(mem, c.numAddr, c.num, want, rejected);
+      const loc = fromCounts(mem, c.numAddr, c.num, to, want, rejected);
       if (loc) return { ...loc, how: `found in memory (kallsyms_offsets sampled at 0x${va.toString(16)}; ${loc.how})` };
     }
   }
@@ -716,12 +722,12 @@ function sampled(mem: KernelMemory, from: bigint, to: bigint, want: Wanted): Kal
 }
 
 /** The tables after kallsyms_num_syms at numAddr holding num, when they are all there and accepted. */
-function fromCounts(mem: KernelMemory, numAddr: bigint, num: number, want: Wanted, rejected: string[]): KallsymsLocation | null {
+function fromCounts(mem: KernelMemory, numAddr: bigint, num: number, limit: bigint, want: Wanted, rejected: string[]): KallsymsLocation | null {
   const head = mem.tryRead(numAddr, 16);
   if (!head) return null;
   // as namesBefore: names at the next 8-byte boundary, or right after the count (unaligned labels)
   const namesAddr = numAddr % 8n === 0n && u32(head, 4) === 0 && head[8] !== 0 ? numAddr + 8n : numAddr + 4n;
-  const n = namesAfter(mem, namesAddr, num);
+  const n = namesAfter(mem, namesAddr, num, limit);
   if (!n) return null;
   const namesEnd = namesAddr + BigInt(n.names.length);
   const nm = n.marks.length;
