@@ -51,10 +51,16 @@ export function setNativeZstd(make: (() => ZstdDecoder | null | undefined) | nul
   nativeZstd = make ? undefined : null;
 }
 
+/** The decoder once known (asked of `make` until it is); undefined while it loads. */
+function native(): ZstdDecoder | null | undefined {
+  if (nativeZstd === undefined) nativeZstd = makeNative ? makeNative() : null;
+  return nativeZstd;
+}
+
 /** Which decoder serves zstd pages: 'wasm', 'fzstd', or 'pending' (the wasm still loading). */
 export function zstdDecoderKind(): 'wasm' | 'fzstd' | 'pending' {
-  if (nativeZstd === undefined) nativeZstd = makeNative ? makeNative() : null;
-  return nativeZstd === undefined ? 'pending' : nativeZstd ? 'wasm' : 'fzstd';
+  const n = native();
+  return n === undefined ? 'pending' : n ? 'wasm' : 'fzstd';
 }
 
 /**
@@ -63,11 +69,11 @@ export function zstdDecoderKind(): 'wasm' | 'fzstd' | 'pending' {
  */
 export function zstdDecompress(src: Uint8Array, outLen: number, dest?: Uint8Array): Uint8Array {
   checkFrameHeader(src, outLen);
-  // the decoder once known; while it loads (undefined), fzstd serves this page
-  const native = nativeZstd === undefined ? (nativeZstd = makeNative ? makeNative() : null) : nativeZstd;
+  // while the faster decoder loads (undefined), fzstd serves this page
+  const fast = native();
   let out: Uint8Array;
   try {
-    out = native ? native(src, outLen, dest) : decompress(src);
+    out = fast ? fast(src, outLen, dest) : decompress(src);
   } catch (e) {
     throw new CodecError(`zstd: ${(e as Error).message || 'invalid data'}`);
   }
