@@ -7,7 +7,7 @@
 export { NodeFileSource } from '../workers/source/node';
 export { openProgram } from '../workers/node';
 export { runCommand, runCommandSafe } from '../workers/commands/registry';
-import { lineDisassembles } from '../workers/commands/registry';
+import { isSplitLine, lineDisassembles } from '../workers/commands/registry';
 export { initDisassembler } from '../workers/analysis/disasm';
 export { openDebugInput } from '../workers/kernel/debuginfo';
 export { attachModuleDebug } from '../workers/kernel/dwarf/module';
@@ -15,4 +15,12 @@ export { attachModuleDebug } from '../workers/kernel/dwarf/module';
 /** Whether any of these command lines runs the disassembler (capstone's wasm is loaded only then). */
 export function needsDisassembler(lines: string[]): boolean {
   return lines.some(lineDisassembles);
+}
+
+/**
+ * Whether any of these command lines scans the whole dump (a command that runs in parts in the
+ * browser's scan workers: search, slabcheck, kmem -S --full).
+ */
+export function scansWholeDump(lines: string[]): boolean {
+  return lines.some(isSplitLine);
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { NodeFileSource } from '../workers/source/node';
 import { openProgram } from '../workers/engine';
+import { main } from './main';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLE = join(ROOT, 'public/samples/6.1-skb-uaf-0x106/vmcore.kdump-zlib');
@@ -121,6 +122,31 @@ describe.skipIf(!hasSample)('vmcore CLI on the sample dump', () => {
       expect(r.code, c).toBe(1);
     }
   });
+});
+
+describe.skipIf(!hasSample)('main() tells the bin when the work is long (cli/vmcore.mjs sets V8 budget by it)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vmcore-long-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const sink = () => ({ text: '', write(c: string | Uint8Array) { this.text += String(c); return true; } });
+  const longWork = async (args: string[]): Promise<number> => {
+    let calls = 0;
+    const out = sink();
+    const err = sink();
+    const code = await main([SAMPLE, ...args], out as unknown as NodeJS.WriteStream, err as unknown as NodeJS.WriteStream, { longWork: () => calls++ });
+    expect(code, `${args.join(' ')}: ${err.text}`).toBe(0);
+    return calls;
+  };
+  it('one command or a batch of short ones: not long; a scan of the whole dump or a script: long', async () => {
+    expect(await longWork(['sys'])).toBe(0);
+    expect(await longWork(['kmem -s'])).toBe(0);
+    expect(await longWork(['search -p ffffffff81000000'])).toBe(1);
+    writeFileSync(join(dir, 'short.txt'), 'sym panic\nkmem -s\n');
+    expect(await longWork(['--batch', join(dir, 'short.txt')])).toBe(0);
+    writeFileSync(join(dir, 'scan.txt'), 'sym panic\nslabcheck\n');
+    expect(await longWork(['--batch', join(dir, 'scan.txt')])).toBe(1);
+    writeFileSync(join(dir, 'pid.js'), 'print(String(prog.tasks().length));\n');
+    expect(await longWork(['--script', join(dir, 'pid.js')])).toBe(1);
+  }, TIMEOUT);
 });
 
 describe('vmcore CLI bad input', () => {

@@ -64,8 +64,18 @@ export function didOpenDump(): boolean {
   return openedDump;
 }
 
+/** What the bin (cli/vmcore.mjs) is told while main() runs. */
+export interface MainHooks {
+  /**
+   * The work will be long: a script, a prompt, commands from standard input, or a command that
+   * scans the whole dump. Called once the dump is open, before any command runs; not called for
+   * commands that each finish in a moment.
+   */
+  longWork?(): void;
+}
+
 /** Returns the exit code. Never prints a stack trace. */
-export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+export async function main(argv: string[], out = process.stdout, err = process.stderr, hooks: MainHooks = {}): Promise<number> {
   let json = false;
   let batch: string | undefined;
   let oopsFile: string | undefined;
@@ -136,7 +146,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
   const [dump, ...cmdWords] = pos;
   // the engine is loaded only now (--help and usage errors do without it)
-  const { NodeFileSource, openProgram, runCommand, runCommandSafe, initDisassembler, needsDisassembler, openDebugInput, attachModuleDebug } = await import('./engine');
+  const { NodeFileSource, openProgram, runCommand, runCommandSafe, initDisassembler, needsDisassembler, scansWholeDump, openDebugInput, attachModuleDebug } = await import('./engine');
   let ctx: CommandContext;
   try {
     const debug = debugFiles.map((f) => openDebugInput(new NodeFileSource(f)));
@@ -149,6 +159,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     return 1;
   }
   if (script !== undefined || dts) {
+    if (script !== undefined) hooks.longWork?.();
     const { runScriptFile, writeDts } = await import('./script');
     if (script !== undefined) await initDisassembler().catch(() => undefined);
     return script !== undefined ? runScriptFile(ctx.prog, script, scriptArgs, { json, timeoutMs }, out, err) : writeDts(ctx.prog, out, err);
@@ -161,6 +172,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       err.write(`vmcore: ${batch}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}\n`);
       return 1;
     }
+    if (scansWholeDump(lines)) hooks.longWork?.();
     // capstone's wasm loads asynchronously, once, and only for commands that disassemble
     if (needsDisassembler(lines)) await initDisassembler().catch(() => undefined);
     let failed = false;
@@ -189,14 +201,17 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   // commands typed at a prompt or read from stdin are not known in advance: load the disassembler
   if ((cmdWords.length === 0 && process.stdin.isTTY) || (cmdWords.length === 1 && cmdWords[0] === '-')) await initDisassembler().catch(() => undefined);
   if (cmdWords.length === 1 && cmdWords[0] === '-') {
+    hooks.longWork?.();
     const { fromStdin } = await import('./interactive');
     return fromStdin(ctx, json, out, err);
   }
   if (cmdWords.length === 0 && process.stdin.isTTY && out === process.stdout && process.stdout.isTTY) {
+    hooks.longWork?.();
     const { interactive } = await import('./interactive');
     return interactive(ctx);
   }
   const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
+  if (scansWholeDump([line])) hooks.longWork?.();
   if (needsDisassembler([line])) await initDisassembler().catch(() => undefined);
   try {
     // long commands stream their text to stdout while they run (not with --json: the JSON is whole);
