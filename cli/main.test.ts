@@ -132,7 +132,7 @@ describe.skipIf(!hasSample)('main() tells the bin when the work is long (cli/vmc
     let calls = 0;
     const out = sink();
     const err = sink();
-    const code = await main([SAMPLE, ...args], out as unknown as NodeJS.WriteStream, err as unknown as NodeJS.WriteStream, { longWork: () => calls++ });
+    const code = await main([SAMPLE, ...args], out as unknown as typeof process.stdout, err as unknown as typeof process.stderr, { longWork: () => calls++ });
     expect(code, `${args.join(' ')}: ${err.text}`).toBe(0);
     return calls;
   };
