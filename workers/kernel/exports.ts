@@ -133,6 +133,11 @@ export function loadExportSymbols(prog: Program, t: SymbolTable): void {
   }
 }
 
+/** Whether this program has read the export tables (their bounds, or their symbols). */
+export function exportTablesRead(prog: Program): boolean {
+  return prog.recall(EXPORTS_LOADED_KEY) === true || prog.recall(EXPORT_BOUNDS_KEY) !== undefined;
+}
+
 /** Make sure the export-table symbols are in the table (address lookups do not load deferred symbols). */
 export function ensureExportSymbols(prog: Program): void {
   try {
@@ -151,6 +156,12 @@ export function ensureExportSymbols(prog: Program): void {
  */
 export function ensureExportSymbolsFor(prog: Program, addr: bigint): void {
   if (prog.recall(EXPORTS_LOADED_KEY)) return;
+  // the export tables are read-only data, which the kernel's linker script places after its
+  // text: a text address (a stack's return address) has a text symbol nearer below it than any
+  // of theirs, and their bounds are not worked out (that reads every entry of __ksymtab)
+  const stext = prog.kernelSymbolAddress('_stext');
+  const etext = prog.kernelSymbolAddress('_etext');
+  if (stext !== undefined && etext !== undefined && addr >= stext && addr < etext) return;
   const b = exportBounds(prog);
   if (!b || addr < b.lo) return;
   if (addr > b.hi) {
