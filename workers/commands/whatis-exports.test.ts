@@ -10,7 +10,7 @@ import { symbolName } from './whatis';
  * named as with them loaded (the whatis oracle's kernel-text rows), without even reading the
  * tables (every entry of __ksymtab) to tell.
  */
-describe('kernel text addresses are named without loading the export-table symbols', () => {
+describe('kernel text addresses are named without reading the export tables', () => {
   for (const name of SHARED_DUMP_NAMES) {
     const d = sharedDump(name);
     it.skipIf(!d)(`${name}${d ? '' : ` (${SKIP_REASON})`}`, () => {
