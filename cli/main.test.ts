@@ -128,11 +128,12 @@ describe.skipIf(!hasSample)('main() tells the bin when the work is long (cli/vmc
   const dir = mkdtempSync(join(tmpdir(), 'vmcore-long-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const sink = () => ({ text: '', write(c: string | Uint8Array) { this.text += String(c); return true; } });
-  const longWork = async (args: string[]): Promise<number> => {
+  // by kind of work (no clock: a slow machine must not make a short command long), or by the clock
+  const longWork = async (args: string[], longAfterMs = 1e9): Promise<number> => {
     let calls = 0;
     const out = sink();
     const err = sink();
-    const code = await main([SAMPLE, ...args], out as unknown as typeof process.stdout, err as unknown as typeof process.stderr, { longWork: () => calls++ });
+    const code = await main([SAMPLE, ...args], out as unknown as typeof process.stdout, err as unknown as typeof process.stderr, { longWork: () => calls++, longAfterMs });
     expect(code, `${args.join(' ')}: ${err.text}`).toBe(0);
     return calls;
   };
@@ -146,6 +147,10 @@ describe.skipIf(!hasSample)('main() tells the bin when the work is long (cli/vmc
     expect(await longWork(['--batch', join(dir, 'scan.txt')])).toBe(1);
     writeFileSync(join(dir, 'pid.js'), 'print(String(prog.tasks().length));\n');
     expect(await longWork(['--script', join(dir, 'pid.js')])).toBe(1);
+  }, TIMEOUT);
+  it('work still reading the dump past the time given is long too, and is told once', async () => {
+    expect(await longWork(['ps'], 0)).toBe(1);
+    expect(await longWork(['search -p ffffffff81000000'], 0)).toBe(1);
   }, TIMEOUT);
 });
 

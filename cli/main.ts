@@ -67,15 +67,33 @@ export function didOpenDump(): boolean {
 /** What the bin (cli/vmcore.mjs) is told while main() runs. */
 export interface MainHooks {
   /**
-   * The work will be long: a script, a prompt, commands from standard input, or a command that
-   * scans the whole dump. Called once the dump is open, before any command runs; not called for
-   * commands that each finish in a moment.
+   * The work is long: a script, a prompt, commands from standard input or a command that scans
+   * the whole dump (called before it runs), or any work still reading the dump `longAfterMs`
+   * after main() started (called then, from that read). At most once; never for commands that
+   * finish in a moment.
    */
   longWork?(): void;
+  /** LONG_AFTER_MS unless given */
+  longAfterMs?: number;
 }
+
+/**
+ * Work past this long after main() starts counts as long (MainHooks.longWork), whatever the
+ * command: a command that runs for a second is as long as a scan (`foreach bt` over thousands of
+ * tasks), and the commands that finish in a moment end before it.
+ */
+const LONG_AFTER_MS = 300;
 
 /** Returns the exit code. Never prints a stack trace. */
 export async function main(argv: string[], out = process.stdout, err = process.stderr, hooks: MainHooks = {}): Promise<number> {
+  const started = performance.now();
+  const longAfter = hooks.longAfterMs ?? LONG_AFTER_MS;
+  let toldLong = false;
+  const longWork = () => {
+    if (toldLong) return;
+    toldLong = true;
+    hooks.longWork?.();
+  };
   let json = false;
   let batch: string | undefined;
   let oopsFile: string | undefined;
@@ -150,7 +168,14 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   let ctx: CommandContext;
   try {
     const debug = debugFiles.map((f) => openDebugInput(new NodeFileSource(f)));
-    const prog = openProgram(new NodeFileSource(dump), { debug });
+    // the dump's reads are where any long command spends its time: the clock is read there
+    class TimedFileSource extends NodeFileSource {
+      override readInto(offset: number, dest: Uint8Array): number {
+        if (!toldLong && performance.now() - started > longAfter) longWork();
+        return super.readInto(offset, dest);
+      }
+    }
+    const prog = openProgram(new TimedFileSource(dump), { debug });
     attachModuleDebug(prog, moduleInputs(moduleFiles).map((m) => ({ ...m, open: () => new NodeFileSource(m.path) })));
     ctx = { prog };
     openedDump = true;
@@ -159,7 +184,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     return 1;
   }
   if (script !== undefined || dts) {
-    if (script !== undefined) hooks.longWork?.();
+    if (script !== undefined) longWork();
     const { runScriptFile, writeDts } = await import('./script');
     if (script !== undefined) await initDisassembler().catch(() => undefined);
     return script !== undefined ? runScriptFile(ctx.prog, script, scriptArgs, { json, timeoutMs }, out, err) : writeDts(ctx.prog, out, err);
@@ -172,7 +197,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       err.write(`vmcore: ${batch}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}\n`);
       return 1;
     }
-    if (scansWholeDump(lines)) hooks.longWork?.();
+    if (scansWholeDump(lines)) longWork();
     // capstone's wasm loads asynchronously, once, and only for commands that disassemble
     if (needsDisassembler(lines)) await initDisassembler().catch(() => undefined);
     let failed = false;
@@ -201,17 +226,17 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   // commands typed at a prompt or read from stdin are not known in advance: load the disassembler
   if ((cmdWords.length === 0 && process.stdin.isTTY) || (cmdWords.length === 1 && cmdWords[0] === '-')) await initDisassembler().catch(() => undefined);
   if (cmdWords.length === 1 && cmdWords[0] === '-') {
-    hooks.longWork?.();
+    longWork();
     const { fromStdin } = await import('./interactive');
     return fromStdin(ctx, json, out, err);
   }
   if (cmdWords.length === 0 && process.stdin.isTTY && out === process.stdout && process.stdout.isTTY) {
-    hooks.longWork?.();
+    longWork();
     const { interactive } = await import('./interactive');
     return interactive(ctx);
   }
   const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
-  if (scansWholeDump([line])) hooks.longWork?.();
+  if (scansWholeDump([line])) longWork();
   if (needsDisassembler([line])) await initDisassembler().catch(() => undefined);
   try {
     // long commands stream their text to stdout while they run (not with --json: the JSON is whole);
