@@ -9,8 +9,9 @@ import { loadBuilt, loadCli } from './built.mjs';
 // V8 optimizes a function once it has run through a budget of bytecode. A command that finishes in
 // a few hundred milliseconds exits before most of that compiling pays back: at 15 times V8 11's
 // default budget (67584) the same commands take 3-24% less CPU (measured: README, Benchmarks).
-// Long work (a script, a prompt, standard input, a scan of the whole dump: main()'s longWork)
-// goes back to the default, where the hot loops are optimized early. The budget is raised before
+// Long work (a script, a prompt, standard input, a scan of the whole dump, any command still
+// reading the dump 300 ms in: main()'s longWork) goes back to the default, where the hot loops are
+// optimized early. The budget is raised before
 // the bundle is compiled and is raised again before its code cache is written, so V8 (whose
 // cache records the flags) always reads the cache under the flags it was written with. A budget
 // given on the command line is left alone.
