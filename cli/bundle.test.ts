@@ -17,6 +17,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'cli/dist');
 const CLI = join(ROOT, 'cli/vmcore.mjs');
 const SAMPLE = join(ROOT, 'public/samples/6.1-skb-uaf-0x106/vmcore.kdump-zlib');
+const ZSTD_SAMPLE = join(ROOT, 'public/samples/6.12-skb-uaf-kaslr/vmcore.kdump-zstd');
 
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
@@ -129,6 +130,20 @@ describe('the CLI bundle', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  // the bin keeps a short command's wasm in V8's baseline compiler and gives long work the
+  // optimizing one (cli/vmcore.mjs; Node 20's V8 11 only): V8's trace of what it compiled says so
+  it.skipIf(!existsSync(ZSTD_SAMPLE) || !process.versions.v8.startsWith('11.'))('wasm: baseline code only for a short command, optimized code for long work', () => {
+    const traced = (line: string) => {
+      const r = spawnSync(process.execPath, ['--trace-wasm-compilation-times', CLI, ZSTD_SAMPLE, line], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20, env: { ...process.env, VMCORE_CODE_CACHE: '0' } });
+      expect(r.status, r.stderr).toBe(0);
+      return { liftoff: (r.stdout.match(/ using Liftoff/g) ?? []).length, turbofan: (r.stdout.match(/ using TurboFan/g) ?? []).length };
+    };
+    const short = traced('sys');
+    expect(short.liftoff).toBeGreaterThan(10); // zstd pages were decoded by wasm
+    expect(short.turbofan).toBe(0);
+    expect(traced('search -p ffffffff81000000').turbofan).toBeGreaterThan(0);
   });
 
   it.skipIf(!existsSync(SAMPLE))("`import { open } from 'vmcore-workbench'` runs the bundle (cli/dist/open.mjs), not tsx", () => {

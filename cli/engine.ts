@@ -5,7 +5,7 @@
  * its own. The disassembler's wasm is loaded separately, only for commands that disassemble.
  */
 export { NodeFileSource } from '../workers/source/node';
-export { openProgram } from '../workers/node';
+export { openProgram, compileWasmDecodersAgain } from '../workers/node';
 export { runCommand, runCommandSafe } from '../workers/commands/registry';
 import { isSplitLine, lineDisassembles } from '../workers/commands/registry';
 export { initDisassembler } from '../workers/analysis/disasm';

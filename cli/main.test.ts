@@ -11,10 +11,12 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { NodeFileSource } from '../workers/source/node';
 import { openProgram } from '../workers/engine';
+import { nodeDecoders } from '../workers/node';
 import { main } from './main';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLE = join(ROOT, 'public/samples/6.1-skb-uaf-0x106/vmcore.kdump-zlib');
+const ZSTD_SAMPLE = join(ROOT, 'public/samples/6.12-skb-uaf-kaslr/vmcore.kdump-zstd');
 const CLI = join(ROOT, 'cli/vmcore.mjs');
 const TIMEOUT = 90_000;
 
@@ -151,6 +153,20 @@ describe.skipIf(!hasSample)('main() tells the bin when the work is long (cli/vmc
   it('work still reading the dump past the time given is long too, and is told once', async () => {
     expect(await longWork(['ps'], 0)).toBe(1);
     expect(await longWork(['search -p ffffffff81000000'], 0)).toBe(1);
+  }, TIMEOUT);
+  it.skipIf(!existsSync(ZSTD_SAMPLE))('once told, the wasm page decoders compiled before are compiled again (under the flags the hook set)', async () => {
+    const count = () => nodeDecoders().zstdCompiles; // (compiles the zstd decoder when there is none)
+    const run = async (args: string[], longAfterMs: number) => {
+      let told = 0;
+      const code = await main([ZSTD_SAMPLE, ...args], sink() as unknown as typeof process.stdout, sink() as unknown as typeof process.stderr, { longWork: () => told++, longAfterMs });
+      expect(code).toBe(0);
+      return told;
+    };
+    const c0 = count();
+    expect(await run(['sys'], 1e9)).toBe(0);
+    expect(count()).toBe(c0); // a short command keeps the decoder it has
+    expect(await run(['ps'], 0)).toBe(1); // long from its first read, when the decoder existed
+    expect(count()).toBe(c0 + 1);
   }, TIMEOUT);
 });
 

@@ -70,7 +70,8 @@ export interface MainHooks {
    * The work is long: a script, a prompt, commands from standard input or a command that scans
    * the whole dump (called before it runs), or any work still reading the dump `longAfterMs`
    * after main() started (called then, from that read). At most once; never for commands that
-   * finish in a moment.
+   * finish in a moment. It may change V8's flags: the WebAssembly page decoders compiled before
+   * it are compiled again at their next page (workers/node.ts compileWasmDecodersAgain).
    */
   longWork?(): void;
   /** LONG_AFTER_MS unless given */
@@ -89,10 +90,15 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   const started = performance.now();
   const longAfter = hooks.longAfterMs ?? LONG_AFTER_MS;
   let toldLong = false;
+  /** the engine's, once it is loaded */
+  let compileWasmAgain: (() => void) | undefined;
   const longWork = () => {
     if (toldLong) return;
     toldLong = true;
-    hooks.longWork?.();
+    if (!hooks.longWork) return;
+    hooks.longWork();
+    // the hook may change V8's flags: wasm page decoders compiled before it are compiled again
+    compileWasmAgain?.();
   };
   let json = false;
   let batch: string | undefined;
@@ -164,7 +170,22 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
   const [dump, ...cmdWords] = pos;
   // the engine is loaded only now (--help and usage errors do without it)
-  const { NodeFileSource, openProgram, runCommand, runCommandSafe, initDisassembler, needsDisassembler, scansWholeDump, openDebugInput, attachModuleDebug } = await import('./engine');
+  const { NodeFileSource, openProgram, runCommand, runCommandSafe, initDisassembler, needsDisassembler, scansWholeDump, openDebugInput, attachModuleDebug, compileWasmDecodersAgain } = await import('./engine');
+  compileWasmAgain = compileWasmDecodersAgain;
+  let batchLines: string[] | undefined;
+  if (batch !== undefined) {
+    try {
+      batchLines = readFileSync(batch, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    } catch (e) {
+      err.write(`vmcore: ${batch}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}\n`);
+      return 1;
+    }
+  }
+  const fromStdin = cmdWords.length === 1 && cmdWords[0] === '-';
+  const atPrompt = cmdWords.length === 0 && process.stdin.isTTY && out === process.stdout && process.stdout.isTTY;
+  const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
+  // work known to be long is told so before the dump is opened, which then runs under its flags too
+  if (script !== undefined || fromStdin || atPrompt || (!dts && scansWholeDump(batchLines ?? [line]))) longWork();
   let ctx: CommandContext;
   try {
     const debug = debugFiles.map((f) => openDebugInput(new NodeFileSource(f)));
@@ -184,20 +205,12 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     return 1;
   }
   if (script !== undefined || dts) {
-    if (script !== undefined) longWork();
     const { runScriptFile, writeDts } = await import('./script');
     if (script !== undefined) await initDisassembler().catch(() => undefined);
     return script !== undefined ? runScriptFile(ctx.prog, script, scriptArgs, { json, timeoutMs }, out, err) : writeDts(ctx.prog, out, err);
   }
-  if (batch !== undefined) {
-    let lines: string[];
-    try {
-      lines = readFileSync(batch, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    } catch (e) {
-      err.write(`vmcore: ${batch}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}\n`);
-      return 1;
-    }
-    if (scansWholeDump(lines)) longWork();
+  if (batchLines !== undefined) {
+    const lines = batchLines;
     // capstone's wasm loads asynchronously, once, and only for commands that disassemble
     if (needsDisassembler(lines)) await initDisassembler().catch(() => undefined);
     let failed = false;
@@ -225,18 +238,14 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
   // commands typed at a prompt or read from stdin are not known in advance: load the disassembler
   if ((cmdWords.length === 0 && process.stdin.isTTY) || (cmdWords.length === 1 && cmdWords[0] === '-')) await initDisassembler().catch(() => undefined);
-  if (cmdWords.length === 1 && cmdWords[0] === '-') {
-    longWork();
-    const { fromStdin } = await import('./interactive');
-    return fromStdin(ctx, json, out, err);
+  if (fromStdin) {
+    const { fromStdin: run } = await import('./interactive');
+    return run(ctx, json, out, err);
   }
-  if (cmdWords.length === 0 && process.stdin.isTTY && out === process.stdout && process.stdout.isTTY) {
-    longWork();
+  if (atPrompt) {
     const { interactive } = await import('./interactive');
     return interactive(ctx);
   }
-  const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
-  if (scansWholeDump([line])) longWork();
   if (needsDisassembler([line])) await initDisassembler().catch(() => undefined);
   try {
     // long commands stream their text to stdout while they run (not with --json: the JSON is whole);

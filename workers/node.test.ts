@@ -13,8 +13,9 @@ import { zlibDecompress } from './format/codecs/zlib';
 import { zstdDecompress } from './format/codecs/zstd';
 import { CodecError } from './format/codecs/errors';
 import { sharedDump } from './testing/dumps';
-import { nodeDecoders } from './node'; // installs the decoders
-import { pageDecoder } from './format/codecs';
+import { nodeDecoders, compileWasmDecodersAgain } from './node'; // installs the decoders
+import { pageDecoder, lzo1xDecompress } from './format/codecs';
+import { lzoWasm } from './format/codecs/lzo-wasm';
 import { codecTestPage, ZLIB_TEST_STREAM, ZSTD_TEST_FRAME } from './format/codecs/selftest';
 
 const DUMP_DH_COMPRESSED_ZLIB = 0x1;
@@ -41,7 +42,7 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 
 describe('Node page decoders', () => {
   it('the fast decoders are the ones in use, and the dump summary names them', () => {
-    expect(nodeDecoders()).toEqual({ zlib: 'reused-handle', zstd: 'wasm' });
+    expect(nodeDecoders()).toMatchObject({ zlib: 'reused-handle', zstd: 'wasm' });
     expect(pageDecoder('zstd')).toBe('libzstd (wasm)');
     expect(pageDecoder('zlib')).toBe('zlib (native)');
     expect(pageDecoder('lzo')).toBe('LZO1X (wasm)');
@@ -69,6 +70,25 @@ describe('Node page decoders', () => {
     expect(() => zlibDecompress(bad, 4096)).toThrow(CodecError);
     expect(() => zlibDecompress(pages[0][1].subarray(0, pages[0][1].length - 8), 4096)).toThrow(CodecError);
     expect(same(zlibDecompress(pages[1][1], 4096), inflateSync(pages[1][1]))).toBe(true);
+  });
+
+  it('compileWasmDecodersAgain: the zstd and LZO modules are compiled anew at their next page, and decode the same bytes', () => {
+    // (the CLI calls it when work turns long under other V8 flags: cli/vmcore.mjs)
+    const frame = Uint8Array.from(Buffer.from(ZSTD_TEST_FRAME, 'base64'));
+    const page = codecTestPage();
+    expect(same(zstdDecompress(frame, 4096), page)).toBe(true);
+    const before = nodeDecoders().zstdCompiles;
+    const lzo = lzoWasm();
+    expect(lzo).not.toBeNull();
+    compileWasmDecodersAgain();
+    expect(same(zstdDecompress(frame, 4096), page)).toBe(true);
+    expect(same(zstdDecompress(frame, 4096), page)).toBe(true);
+    expect(nodeDecoders().zstdCompiles).toBe(before + 1); // once, at the next page
+    const again = lzoWasm();
+    expect(again).not.toBeNull();
+    expect(again).not.toBe(lzo);
+    const lit = new Uint8Array([17 + 5, 104, 101, 108, 108, 111, 0x11, 0, 0]); // "hello", end marker
+    expect(new TextDecoder().decode(lzo1xDecompress(lit, 5))).toBe('hello');
   });
 
   const zs = sharedDump('6.12-skb-uaf-kaslr');

@@ -7,6 +7,7 @@ import { NodeFileSource } from './source/node';
 import { setNativeZlib } from './format/codecs/zlib';
 import { setNativeZstd, type ZstdDecoder } from './format/codecs/zstd';
 import { zstdWasmDecoder } from './format/codecs/zstd-wasm';
+import { compileLzoWasmAgain } from './format/codecs/lzo-wasm';
 import { codecTestPage, passesSelfTest, ZLIB_TEST_STREAM } from './format/codecs/selftest';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -77,6 +78,7 @@ setNativeZlib(zlibHandle ?? inflateEach);
  * the first zstd page; null (fzstd) when the package is another version or the file is missing.
  */
 function wasmZstd(): ZstdDecoder | null {
+  zstdCompiles++;
   try {
     const req = createRequire(import.meta.url);
     const main = req.resolve('@bokuweb/zstd-wasm'); // dist/common/index.node.js
@@ -88,11 +90,31 @@ function wasmZstd(): ZstdDecoder | null {
 }
 
 let zstdWasm: ZstdDecoder | null | undefined;
-setNativeZstd(() => (zstdWasm ??= wasmZstd()));
+let zstdCompiles = 0;
+const makeZstd = () => (zstdWasm ??= wasmZstd());
+setNativeZstd(makeZstd);
 
-/** Which page decoders the Node entry installed (tests: the fast ones must be in use). */
-export function nodeDecoders(): { zlib: 'reused-handle' | 'inflateSync'; zstd: 'wasm' | 'fzstd' } {
-  return { zlib: zlibHandle ? 'reused-handle' : 'inflateSync', zstd: (zstdWasm ??= wasmZstd()) ? 'wasm' : 'fzstd' };
+/**
+ * Which page decoders the Node entry installed (tests: the fast ones must be in use), and how
+ * many times zstd.wasm was compiled.
+ */
+export function nodeDecoders(): { zlib: 'reused-handle' | 'inflateSync'; zstd: 'wasm' | 'fzstd'; zstdCompiles: number } {
+  return { zlib: zlibHandle ? 'reused-handle' : 'inflateSync', zstd: makeZstd() ? 'wasm' : 'fzstd', zstdCompiles };
+}
+
+/**
+ * Compile the WebAssembly page decoders (zstd, LZO) again at their next page. V8 settles a
+ * module's compiler tiers when it compiles it: the CLI's bin keeps a short command's wasm in V8's
+ * baseline compiler and lets long work have the optimizing one too (cli/vmcore.mjs), and a
+ * command that turned long after its first pages calls this so that the rest of its pages are
+ * decoded by a module compiled under the flags of long work.
+ */
+export function compileWasmDecodersAgain(): void {
+  if (zstdWasm) {
+    zstdWasm = undefined;
+    setNativeZstd(makeZstd);
+  }
+  compileLzoWasmAgain();
 }
 
 /** Open a dump file from disk. */

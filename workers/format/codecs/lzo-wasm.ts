@@ -59,6 +59,11 @@ function instantiate(): LzoWasm | null {
 
 let instance: LzoWasm | null | undefined;
 
+/** Compile and instantiate the module again at the next use (workers/node.ts compileWasmDecodersAgain says why). */
+export function compileLzoWasmAgain(): void {
+  if (instance) instance = undefined;
+}
+
 /** The WebAssembly decoder, or null when it cannot run here. */
 export function lzoWasm(): LzoWasm | null {
   if (instance === undefined) {
