@@ -86,7 +86,9 @@ export async function loadCli() {
       // none yet
     }
   }
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${src}\n})`, { filename: file, cachedData });
+  // the build writes the function whole (scripts/build-cli.mjs); a file without it is wrapped here
+  const head = '(function (exports, require, module, __filename, __dirname) {';
+  const script = new Script(src.startsWith(head) ? src : `${head}${src}\n})`, { filename: file, cachedData });
   if (mode === 'report') {
     process.stderr.write(`vmcore: code cache ${cachedData ? (script.cachedDataRejected ? 'rejected' : 'used') : 'absent'}\n`);
   }

@@ -8,7 +8,8 @@
  *   cli/dist/vmcore.mjs       the entry (main and argument parsing only)
  *   cli/dist/open.mjs         `import { open } from 'vmcore-workbench'` (cli/open.ts, via cli/open.mjs)
  *   cli/dist/chunk-*.mjs      the engine, split at cli/main.ts's `await import('./engine')`
- *   cli/dist/vmcore-HASH.cjs  the same CLI as one CommonJS file (HASH: of its content), which the `vmcore`
+ *   cli/dist/vmcore-HASH.cjs  the same CLI as one CommonJS file (HASH: of its content), written inside
+ *                             CommonJS's function wrapper, which the `vmcore`
  *                             bin runs through vm.Script with V8's code cache (cli/built.mjs): a
  *                             process then neither parses nor compiles the functions an earlier
  *                             run compiled. The engine's modules still initialize only when a
@@ -27,6 +28,9 @@ import { createHash } from 'node:crypto';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = join(ROOT, 'cli/dist');
+/** vmcore-HASH.cjs is its CommonJS code inside this function (cli/built.mjs runs it) */
+export const CJS_WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) {';
+export const CJS_WRAPPER_TAIL = '\n})';
 
 /** Build the bundle; returns the list of its inputs (paths relative to the project root). */
 export async function buildCli() {
@@ -72,7 +76,9 @@ export async function buildCli() {
     legalComments: 'none',
     logLevel: 'warning',
   });
-  const cjsBytes = cjsOut.outputFiles[0].contents;
+  // written as the function vm.Script compiles (CommonJS's wrapper around the code): the bin passes
+  // the file's text as it is, and V8 does not copy half a megabyte of source to join it to a wrapper
+  const cjsBytes = Buffer.concat([Buffer.from(CJS_WRAPPER_HEAD), cjsOut.outputFiles[0].contents, Buffer.from(CJS_WRAPPER_TAIL)]);
   const cjs = `vmcore-${createHash('sha256').update(cjsBytes).digest('hex').slice(0, 16)}.cjs`;
   mkdirSync(DIST, { recursive: true });
   writeAtomic(join(DIST, cjs), cjsBytes);
