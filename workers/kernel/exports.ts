@@ -156,12 +156,14 @@ export function ensureExportSymbols(prog: Program): void {
  */
 export function ensureExportSymbolsFor(prog: Program, addr: bigint): void {
   if (prog.recall(EXPORTS_LOADED_KEY)) return;
-  // the export tables are read-only data, which the kernel's linker script places after its
-  // text: a text address (a stack's return address) has a text symbol nearer below it than any
-  // of theirs, and their bounds are not worked out (that reads every entry of __ksymtab)
-  const stext = prog.kernelSymbolAddress('_stext');
+  // the export tables are read-only data, which the kernel's linker script places after its text
+  // and before _end: an address below _etext (a stack's return address, a direct-map address)
+  // has none of theirs below it, and one at or past _end (a module's) has _end nearer below it
+  // than any of theirs; their bounds are then not worked out (that reads every entry of __ksymtab)
   const etext = prog.kernelSymbolAddress('_etext');
-  if (stext !== undefined && etext !== undefined && addr >= stext && addr < etext) return;
+  if (etext !== undefined && addr < etext) return;
+  const end = prog.kernelSymbolAddress('_end');
+  if (end !== undefined && etext !== undefined && end > etext && addr >= end) return;
   const b = exportBounds(prog);
   if (!b || addr < b.lo) return;
   if (addr > b.hi) {
