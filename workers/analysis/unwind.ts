@@ -28,6 +28,7 @@ import { MemoryError, DumpError } from '../errors';
 import { u64, i32 } from '../bytes';
 import { noteProblem } from '../problems';
 import { cacheKey, type Program } from '../kernel/program';
+import { inInitText, kernelImageLayout } from '../kernel/layout';
 import type { SymHit } from '../kernel/symbols';
 import { orcFind, orcIndex, FP_ORC, type OrcEntry } from './orc';
 import { activeTasks, threadSize, taskLayout, panicTask, type TaskInfo } from './tasks';
@@ -220,17 +221,8 @@ export function isKernelText(prog: Program, addr: bigint): boolean {
   if (!(t === 't' || t === 'T' || t === 'W' || t === 'w')) return false;
   const next = prog.symbols.nextAddress(hit.sym.address);
   if (hit.sym.module) return next === undefined || addr < next || hit.offset < 0x10000;
-  const etext = textEnd(prog);
+  const etext = kernelImageLayout(prog).textEnd;
   return etext === undefined || addr < etext || inInitText(prog, addr);
-}
-
-function textEnd(prog: Program): bigint | undefined {
-  return prog.symbolAddress('_etext');
-}
-function inInitText(prog: Program, addr: bigint): boolean {
-  const s = prog.symbolAddress('_sinittext');
-  const e = prog.symbolAddress('_einittext');
-  return s !== undefined && e !== undefined && addr >= s && addr < e;
 }
 
 /** Find the PRSTATUS registers of a task active on a CPU, when they are on its stacks. */

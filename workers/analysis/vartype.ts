@@ -17,6 +17,7 @@
  * base type of that size (weaker). Every candidate carries its evidence, as `overlay` does.
  */
 import { cacheKey, type Program } from '../kernel/program';
+import { kernelImageLayout } from '../kernel/layout';
 import type { Btf } from '../kernel/btf';
 import { disassemble, disassemblerReady, type Insn } from './disasm';
 import { DumpError, MemoryError, expectedError } from '../errors';
@@ -100,8 +101,7 @@ function kernelText(prog: Program): KernelText | null {
 
 function readKernelText(prog: Program): KernelText | null {
   let res: KernelText | null = null;
-  const start = prog.symbolAddress('_stext') ?? prog.symbolAddress('_text');
-  const end = prog.symbolAddress('_etext');
+  const { textStart: start, textEnd: end } = kernelImageLayout(prog);
   if (start !== undefined && end !== undefined && end > start && end - start < 64n << 20n) {
     const len = Number(end - start);
     const bytes = new Uint8Array(len);

@@ -1,4 +1,5 @@
 import { cacheKey, type Program } from './program';
+import { kernelImageLayout } from './layout';
 
 const EXPORTS_LOADED_KEY = cacheKey<true>('sym.exports');
 const EXPORT_BOUNDS_KEY = cacheKey<{ lo: bigint; hi: bigint } | null>('sym.exports.bounds');
@@ -160,9 +161,8 @@ export function ensureExportSymbolsFor(prog: Program, addr: bigint): void {
   // and before _end: an address below _etext (a stack's return address, a direct-map address)
   // has none of theirs below it, and one at or past _end (a module's) has _end nearer below it
   // than any of theirs; their bounds are then not worked out (that reads every entry of __ksymtab)
-  const etext = prog.kernelSymbolAddress('_etext');
+  const { textEnd: etext, end } = kernelImageLayout(prog);
   if (etext !== undefined && addr < etext) return;
-  const end = prog.kernelSymbolAddress('_end');
   if (end !== undefined && etext !== undefined && end > etext && addr >= end) return;
   const b = exportBounds(prog);
   if (!b || addr < b.lo) return;
