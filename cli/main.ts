@@ -68,8 +68,10 @@ export function didOpenDump(): boolean {
 export interface MainHooks {
   /**
    * The work is long: a script, a prompt, commands from standard input or a command that scans
-   * the whole dump (called before it runs), or any work still reading the dump `longAfterMs`
-   * after main() started (called then, from that read). At most once; never for commands that
+   * the whole dump (called before it runs), or any work still reading the dump once main() has
+   * run `longAfterMs` and the process has used as much CPU time since main() started (called
+   * then, from that read: a busy machine stretches the wall time of a short command, not its
+   * CPU time). At most once; never for commands that
    * finish in a moment. It may change V8's flags: the WebAssembly page decoders compiled before
    * it are compiled again at their next page (workers/node.ts compileWasmDecodersAgain).
    */
@@ -79,15 +81,23 @@ export interface MainHooks {
 }
 
 /**
- * Work past this long after main() starts counts as long (MainHooks.longWork), whatever the
- * command: a command that runs for a second is as long as a scan (`foreach bt` over thousands of
- * tasks), and the commands that finish in a moment end before it.
+ * Work past this long after main() starts (wall and CPU time) counts as long
+ * (MainHooks.longWork), whatever the command: a command that runs for a second is as long as a
+ * scan (`foreach bt` over thousands of tasks), and the commands that finish in a moment end
+ * before it.
  */
 const LONG_AFTER_MS = 300;
+
+/** Milliseconds of CPU time (user and system, every thread) the process has used since `then`. */
+function cpuMsSince(then: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(then);
+  return (d.user + d.system) / 1000;
+}
 
 /** Returns the exit code. Never prints a stack trace. */
 export async function main(argv: string[], out = process.stdout, err = process.stderr, hooks: MainHooks = {}): Promise<number> {
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   const longAfter = hooks.longAfterMs ?? LONG_AFTER_MS;
   let toldLong = false;
   /** the engine's, once it is loaded */
@@ -192,7 +202,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     // the dump's reads are where any long command spends its time: the clock is read there
     class TimedFileSource extends NodeFileSource {
       override readInto(offset: number, dest: Uint8Array): number {
-        if (!toldLong && performance.now() - started > longAfter) longWork();
+        if (!toldLong && performance.now() - started > longAfter && cpuMsSince(cpuAtStart) > longAfter) longWork();
         return super.readInto(offset, dest);
       }
     }

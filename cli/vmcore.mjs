@@ -42,7 +42,9 @@ try {
   process.stderr.write(`${e instanceof Error ? e.message : e}\n`);
   process.exit(1);
 }
-const hooks = ownFlags ? { longWork: () => setFlags(LONG_WORK) } : {};
+// VMCORE_LONG_AFTER_MS moves the 300 ms after which a command counts as long (tests pin it)
+const longAfterMs = Number(process.env.VMCORE_LONG_AFTER_MS) >= 0 && process.env.VMCORE_LONG_AFTER_MS !== '' ? Number(process.env.VMCORE_LONG_AFTER_MS) : undefined;
+const hooks = ownFlags ? { longWork: () => setFlags(LONG_WORK), longAfterMs } : {};
 process.exitCode = await loaded.cli.main(argv, undefined, undefined, hooks);
 if (ownFlags) setFlags(SHORT_WORK);
 loaded.saveCodeCache();
