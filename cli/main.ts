@@ -71,9 +71,9 @@ export interface MainHooks {
    * the whole dump (called before it runs), or any work still reading the dump once main() has
    * run `longAfterMs` and the process has used as much CPU time since main() started (called
    * then, from that read: a busy machine stretches the wall time of a short command, not its
-   * CPU time). At most once; never for commands that
-   * finish in a moment. It may change V8's flags: the WebAssembly page decoders compiled before
-   * it are compiled again at their next page (workers/node.ts compileWasmDecodersAgain).
+   * CPU time). At most once; never for commands that finish in a moment. It may change V8's
+   * flags: the WebAssembly page decoders compiled before it are compiled again at their next
+   * page (workers/node.ts compileWasmDecodersAgain).
    */
   longWork?(): void;
   /** LONG_AFTER_MS unless given */
@@ -247,7 +247,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     return failed ? 1 : 0;
   }
   // commands typed at a prompt or read from stdin are not known in advance: load the disassembler
-  if ((cmdWords.length === 0 && process.stdin.isTTY) || (cmdWords.length === 1 && cmdWords[0] === '-')) await initDisassembler().catch(() => undefined);
+  if ((cmdWords.length === 0 && process.stdin.isTTY) || fromStdin) await initDisassembler().catch(() => undefined);
   if (fromStdin) {
     const { fromStdin: run } = await import('./interactive');
     return run(ctx, json, out, err);

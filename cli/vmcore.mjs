@@ -14,7 +14,7 @@ import { loadBuilt, loadCli } from './built.mjs';
 // decodes its few thousand zstd pages with the baseline code anyway; short work keeps wasm in the
 // baseline compiler (--liftoff-only: 6.12's sys 0.70x the CPU, 4.5k fewer page faults).
 // Long work (a script, a prompt, standard input, a scan of the whole dump, any command still
-// reading the dump 300 ms in: main()'s longWork) goes back to the defaults, where the hot loops
+// reading the dump after 300 ms of wall and CPU time: main()'s longWork) goes back to the defaults, where the hot loops
 // are optimized early; main() then has the wasm page decoders compiled again, as V8 settles a
 // module's tiers when it compiles it. --liftoff-only turns wasm tier-up off by implication, so
 // long work turns it on again by name, and V8's cache of compiled modules is off (else the new
@@ -43,7 +43,8 @@ try {
   process.exit(1);
 }
 // VMCORE_LONG_AFTER_MS moves the 300 ms after which a command counts as long (tests pin it)
-const longAfterMs = Number(process.env.VMCORE_LONG_AFTER_MS) >= 0 && process.env.VMCORE_LONG_AFTER_MS !== '' ? Number(process.env.VMCORE_LONG_AFTER_MS) : undefined;
+const longAfterEnv = process.env.VMCORE_LONG_AFTER_MS;
+const longAfterMs = longAfterEnv && Number(longAfterEnv) >= 0 ? Number(longAfterEnv) : undefined;
 const hooks = ownFlags ? { longWork: () => setFlags(LONG_WORK), longAfterMs } : {};
 process.exitCode = await loaded.cli.main(argv, undefined, undefined, hooks);
 if (ownFlags) setFlags(SHORT_WORK);
