@@ -145,7 +145,7 @@ interface Dump {
 }
 
 function largestCache(file: string): string {
-  const out = execFileSync('node', [join(ROOT, 'cli/vmcore.mjs'), file, 'kmem -s --json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const out = execFileSync('node', [join(ROOT, 'cli/vmcore.cjs'), file, 'kmem -s --json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const j = JSON.parse(out) as unknown;
   const rows = (Array.isArray(j) ? j : ((j as { result?: unknown[] }).result ?? [])) as { name: string; slabs: number; ssize: number }[];
   const best = [...rows].sort((a, b) => b.slabs * b.ssize - a.slabs * a.ssize)[0];

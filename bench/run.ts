@@ -1,5 +1,5 @@
 /**
- * Whole processes side by side, in one run: vmcore (the built CLI, `node cli/vmcore.mjs`), drgn
+ * Whole processes side by side, in one run: vmcore (the built CLI, `node cli/vmcore.cjs`), drgn
  * 0.3.0 and crash 9.0.2 (Debian sid, in a chroot, each with the Debian -dbg vmlinux) doing the same
  * work on the same dump, as a user waits for it: open the dump, then
  *   sys        vmcore `sys`          crash `sys`          drgn uts, cpus, date, every task, memory, panic line
@@ -196,7 +196,7 @@ function command(p: Plan, tool: Tool, work: Work): Cmd | string {
     return typeof c === 'string' ? c : { ...c, env: { VMCORE_CODE_CACHE: '0' } };
   }
   if (tool === 'vmcore') {
-    const base = [process.execPath, join(ROOT, 'cli/vmcore.mjs'), file];
+    const base = [process.execPath, join(ROOT, 'cli/vmcore.cjs'), file];
     const ok = OK[work].vmcore;
     switch (work) {
       case 'sys':
@@ -273,7 +273,7 @@ function check(c: Cmd, r: ReturnType<typeof timed>): string | null {
 function main(): void {
   mkdirSync(OUT, { recursive: true });
   // the CLI bundle as npm ci builds it (rebuilt here if a source is newer, so that is not timed)
-  const pre = spawnSync(process.execPath, [join(ROOT, 'cli/vmcore.mjs'), '--help'], { encoding: 'utf8' });
+  const pre = spawnSync(process.execPath, [join(ROOT, 'cli/vmcore.cjs'), '--help'], { encoding: 'utf8' });
   if (pre.status !== 0) throw new Error(`vmcore --help failed: ${pre.stderr}`);
   const rows: Row[] = [];
   const notes: string[] = [];

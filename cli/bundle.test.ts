@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'cli/dist');
-const CLI = join(ROOT, 'cli/vmcore.mjs');
+const CLI = join(ROOT, 'cli/vmcore.cjs');
 const SAMPLE = join(ROOT, 'public/samples/6.1-skb-uaf-0x106/vmcore.kdump-zlib');
 const ZSTD_SAMPLE = join(ROOT, 'public/samples/6.12-skb-uaf-kaslr/vmcore.kdump-zstd');
 
@@ -72,7 +72,7 @@ describe('the CLI bundle', () => {
     // what the bin runs (the CommonJS build): --help initializes no engine module (none of them
     // loads node:zlib), a command on a dump does; capstone is required only inside a promise
     const probe = (args: string[]) => {
-      const code = `import { loadCli } from './cli/built.mjs'; import { Writable } from 'node:stream';
+      const code = `import { loadCli } from './cli/built.cjs'; import { Writable } from 'node:stream';
         const sink = new Writable({ write(c, e, cb) { cb(); } });
         const { cli } = await loadCli(); await cli.main(${JSON.stringify(args)}, sink, sink);
         console.log(JSON.stringify({ zlib: process.moduleLoadList.some((m) => / zlib$/.test(m)) }));`;
@@ -116,7 +116,7 @@ describe('the CLI bundle', () => {
       expect(run([SAMPLE, 'kmem init_task'], env).status).toBe(0);
       expect(statSync(join(dir, cache!)).size).toBeGreaterThan(size3);
       expect(JSON.parse(readFileSync(join(dir, `${cache}.json`), 'utf8')).verbs).toEqual(['sys', 'bt', 'kmem_s', 'kmem_arg']);
-      // long work runs under another V8 budget than a short command (cli/vmcore.mjs); the cache is
+      // long work runs under another V8 budget than a short command (cli/vmcore.cjs); the cache is
       // still read and written under one set of flags, so neither refuses what the other wrote
       expect(run([SAMPLE, 'search -p ffffffff81000000'], env).stderr).toBe('vmcore: code cache used\n');
       expect(run([SAMPLE, 'sys'], env).stderr).toBe('vmcore: code cache used\n');
@@ -132,8 +132,26 @@ describe('the CLI bundle', () => {
     }
   });
 
+  // the bin is CommonJS and runs the CommonJS bundle: a command sets up none of Node's ES module
+  // loader (fs/promises, readline and a dozen more of Node's modules: 8-12 ms of every command)
+  it.skipIf(!existsSync(SAMPLE))('a command on a dump loads none of Node’s ES module loader', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmcore-modules-'));
+    try {
+      const report = join(dir, 'report.cjs');
+      writeFileSync(report, `process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(process.moduleLoadList) + '\\n'));\n`);
+      const r = spawnSync(process.execPath, ['--require', report, CLI, SAMPLE, 'sys'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/RELEASE: 6\.1\./);
+      const loaded: string[] = JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)?.[1] ?? '[]');
+      expect(loaded.length).toBeGreaterThan(50);
+      expect(loaded.filter((m) => /esm\/(translators|module_job|load)$|internal\/fs\/promises$|readline/.test(m))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   // the bin keeps a short command's wasm in V8's baseline compiler and gives long work the
-  // optimizing one (cli/vmcore.mjs; Node 20's V8 11 only): V8's trace of what it compiled says so
+  // optimizing one (cli/vmcore.cjs; Node 20's V8 11 only): V8's trace of what it compiled says so
   it.skipIf(!existsSync(ZSTD_SAMPLE) || !process.versions.v8.startsWith('11.'))('wasm: baseline code only for a short command, optimized code for long work (from the start or by the clock)', () => {
     // (a busy machine must not make `sys` long: VMCORE_LONG_AFTER_MS sets the clock's limit)
     const traced = (line: string, longAfterMs = '1000000') => {

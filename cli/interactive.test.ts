@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { sharedDump, SKIP_REASON } from '../workers/testing/dumps';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'cli/vmcore.mjs');
+const CLI = join(ROOT, 'cli/vmcore.cjs');
 // a raw ELF with every page: `search` over it reads 550 MB (~0.4 s here), long enough to cancel 0.15 s in
 const d = sharedDump('6.1-sysrq-kaslr');
 const python = spawnSync('python3', ['-c', 'import pty'], { encoding: 'utf8' }).status === 0;

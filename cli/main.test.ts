@@ -17,7 +17,7 @@ import { main } from './main';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLE = join(ROOT, 'public/samples/6.1-skb-uaf-0x106/vmcore.kdump-zlib');
 const ZSTD_SAMPLE = join(ROOT, 'public/samples/6.12-skb-uaf-kaslr/vmcore.kdump-zstd');
-const CLI = join(ROOT, 'cli/vmcore.mjs');
+const CLI = join(ROOT, 'cli/vmcore.cjs');
 const TIMEOUT = 90_000;
 
 interface Run {
@@ -126,7 +126,7 @@ describe.skipIf(!hasSample)('vmcore CLI on the sample dump', () => {
   });
 });
 
-describe.skipIf(!hasSample)('main() tells the bin when the work is long (cli/vmcore.mjs sets V8 budget by it)', () => {
+describe.skipIf(!hasSample)('main() tells the bin when the work is long (cli/vmcore.cjs sets V8 budget by it)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vmcore-long-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const sink = () => ({ text: '', write(c: string | Uint8Array) { this.text += String(c); return true; } });

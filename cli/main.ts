@@ -55,16 +55,16 @@ const noteVerb = (line: string): void => {
   const shape = next === undefined || next === '|' ? '' : next.startsWith('-') ? `_${next.replace(/[^a-z]/gi, '').slice(0, 8)}` : '_arg';
   verbsRun.add(shape === '_' ? name : name + shape);
 };
-/** The commands main() ran (their shapes: noteVerb), for the bin's code cache (cli/built.mjs). */
+/** The commands main() ran (their shapes: noteVerb), for the bin's code cache (cli/built.cjs). */
 export function commandVerbs(): string[] {
   return [...verbsRun];
 }
-/** Whether main() opened a dump (the bin keeps V8's code cache of such a run: cli/built.mjs). */
+/** Whether main() opened a dump (the bin keeps V8's code cache of such a run: cli/built.cjs). */
 export function didOpenDump(): boolean {
   return openedDump;
 }
 
-/** What the bin (cli/vmcore.mjs) is told while main() runs. */
+/** What the bin (cli/vmcore.cjs) is told while main() runs. */
 export interface MainHooks {
   /**
    * The work is long: a script, a prompt, commands from standard input or a command that scans

@@ -184,7 +184,7 @@ describe('time budget and the CLI', () => {
     try {
       writeFileSync(join(dir, 'pid.js'), "const t = prog.task(Number(args[0]));\nprint('found', t.comm.string());\nreturn { pid: t.pid.value(), comm: t.comm.string(), task: t.address, frames: prog.stackTrace(t).length };\n");
       writeFileSync(join(dir, 'loop.js'), 'for (;;) {}\n');
-      const cli = (a: string[]) => spawnSync(process.execPath, [join(ROOT, 'cli/vmcore.mjs'), ...a], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+      const cli = (a: string[]) => spawnSync(process.execPath, [join(ROOT, 'cli/vmcore.cjs'), ...a], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
       const r = cli([d!.file, '--script', join(dir, 'pid.js'), '1', '--json']);
       expect(r.status, r.stderr).toBe(0);
       const j = JSON.parse(r.stdout);

@@ -47,7 +47,7 @@ describe.skipIf(!existsSync(SAMPLE))('CLI streaming output on the sample dump', 
 
   it('| head -1: the CLI ends quietly once its reader is gone', async () => {
     const r = await new Promise<{ code: number | null; stderr: string; first: string }>((done) => {
-      const p = spawn(process.execPath, [join(ROOT, 'cli/vmcore.mjs'), SAMPLE, 'sym -l'], { cwd: ROOT });
+      const p = spawn(process.execPath, [join(ROOT, 'cli/vmcore.cjs'), SAMPLE, 'sym -l'], { cwd: ROOT });
       let first = '';
       let stderr = '';
       p.stderr.on('data', (d) => (stderr += d));

@@ -11,7 +11,7 @@ import { sharedDump } from '../workers/testing/dumps';
 import { debugVmlinux, systemMapOf, DBG_SKIP } from '../workers/testing/vmlinux';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'cli/vmcore.mjs');
+const CLI = join(ROOT, 'cli/vmcore.cjs');
 const REL = '6.1.0-56-amd64';
 const vmlinux = debugVmlinux(REL);
 const sysmap = vmlinux ? systemMapOf(vmlinux) : null;

@@ -49,7 +49,7 @@ test('scale: open, ps, bt -a, kmem -s, slab map of the largest cache, search (lo
       categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'disabled-by-default-v8.cpu_profiler'],
     });
   }
-  const kmem = JSON.parse(execFileSync('node', [join(ROOT, 'cli/vmcore.mjs'), DUMP, 'kmem -s --json'], { encoding: 'utf8', maxBuffer: 1 << 28 })) as Array<{
+  const kmem = JSON.parse(execFileSync('node', [join(ROOT, 'cli/vmcore.cjs'), DUMP, 'kmem -s --json'], { encoding: 'utf8', maxBuffer: 1 << 28 })) as Array<{
     name: string; total: number; objsize: number; slabs: number; ssize: number;
   }>;
   const rows = Array.isArray(kmem) ? kmem : ((kmem as { result: typeof kmem }).result ?? []);

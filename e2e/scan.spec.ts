@@ -71,7 +71,7 @@ async function consoleType(page: Page, line: string): Promise<void> {
 const searchJob = (page: Page) => page.locator('footer .job').filter({ hasText: `search ${VALUE}` });
 
 test('a search of all memory runs on the scan workers: the console and the hex view answer meanwhile; same answer as the CLI; cancel', async ({ page }) => {
-  const cli = execFileSync('node', [join(ROOT, 'cli/vmcore.mjs'), dump!.file, `search ${VALUE}`], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const cli = execFileSync('node', [join(ROOT, 'cli/vmcore.cjs'), dump!.file, `search ${VALUE}`], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const want = cli.replace(/\n$/, '').split('\n');
   expect(want.length).toBeGreaterThan(3);
   const fp = await open(page, null);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Builds the CLI bundle: cli/main.ts and the engine it loads -> cli/dist/ (ES modules for Node,
- * no TypeScript compiler at run time). `npm ci` runs this as the `prepare` step; `cli/vmcore.mjs`
+ * no TypeScript compiler at run time). `npm ci` runs this as the `prepare` step; `cli/vmcore.cjs`
  * (the `vmcore` bin) runs it again by itself when a source file is newer than the build, so the
  * bundle is never a stale copy of engine sources that other branches keep changing.
  *
@@ -10,7 +10,7 @@
  *   cli/dist/chunk-*.mjs      the engine, split at cli/main.ts's `await import('./engine')`
  *   cli/dist/vmcore-HASH.cjs  the same CLI as one CommonJS file (HASH: of its content), written inside
  *                             CommonJS's function wrapper, which the `vmcore`
- *                             bin runs through vm.Script with V8's code cache (cli/built.mjs): a
+ *                             bin runs through vm.Script with V8's code cache (cli/built.cjs): a
  *                             process then neither parses nor compiles the functions an earlier
  *                             run compiled. The engine's modules still initialize only when a
  *                             command needs them (esbuild's lazy wrappers for import()).
@@ -28,7 +28,7 @@ import { createHash } from 'node:crypto';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = join(ROOT, 'cli/dist');
-/** vmcore-HASH.cjs is its CommonJS code inside this function (cli/built.mjs runs it) */
+/** vmcore-HASH.cjs is its CommonJS code inside this function (cli/built.cjs runs it) */
 export const CJS_WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) {';
 export const CJS_WRAPPER_TAIL = '\n})';
 

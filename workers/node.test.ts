@@ -73,7 +73,7 @@ describe('Node page decoders', () => {
   });
 
   it('compileWasmDecodersAgain: the zstd and LZO modules are compiled anew at their next page, and decode the same bytes', () => {
-    // (the CLI calls it when work turns long under other V8 flags: cli/vmcore.mjs)
+    // (the CLI calls it when work turns long under other V8 flags: cli/vmcore.cjs)
     const frame = Uint8Array.from(Buffer.from(ZSTD_TEST_FRAME, 'base64'));
     const page = codecTestPage();
     expect(same(zstdDecompress(frame, 4096), page)).toBe(true);

@@ -105,7 +105,7 @@ export function nodeDecoders(): { zlib: 'reused-handle' | 'inflateSync'; zstd: '
 /**
  * Compile the WebAssembly page decoders (zstd, LZO) again at their next page. V8 settles a
  * module's compiler tiers when it compiles it: the CLI's bin keeps a short command's wasm in V8's
- * baseline compiler and lets long work have the optimizing one too (cli/vmcore.mjs), and a
+ * baseline compiler and lets long work have the optimizing one too (cli/vmcore.cjs), and a
  * command that turned long after its first pages calls this so that the rest of its pages are
  * decoded by a module compiled under the flags of long work.
  */

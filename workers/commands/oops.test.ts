@@ -40,7 +40,7 @@ describe.skipIf(!d)(`oops command on 6.1-skb-uaf-0x106 ${d ? '' : SKIP_REASON}`,
 
 describe.skipIf(!existsSync(aacraid))('vmcore --oops without a dump', () => {
   it('parses the aacraid write-up and marks mov (%rdi),%rbx', () => {
-    const out = execFileSync('node', [join(ROOT, 'cli/vmcore.mjs'), '--oops', aacraid], { encoding: 'utf8', timeout: 60_000 });
+    const out = execFileSync('node', [join(ROOT, 'cli/vmcore.cjs'), '--oops', aacraid], { encoding: 'utf8', timeout: 60_000 });
     expect(out).toMatch(/RIP: skb_release_data\+0xa3\/0x170/);
     expect(out).toMatch(/mov {4}\(%rdi\),%rbx\t<-- trapping instruction/);
   });

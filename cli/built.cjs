@@ -1,15 +1,19 @@
 // Loads an entry of the CLI bundle (cli/dist/, built by scripts/build-cli.mjs), building it again
 // first when a source file is newer than the build (~1 s, once), so what runs is always the
-// sources of this checkout. Used by the `vmcore` bin (cli/vmcore.mjs) and by
+// sources of this checkout. Used by the `vmcore` bin (cli/vmcore.cjs) and by
 // `import { open } from 'vmcore-workbench'` (cli/open.mjs): neither needs tsx at run time.
 // VMCORE_FROM_SOURCE=1 runs the TypeScript sources through tsx instead (a dev dependency).
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+// CommonJS, as the bin is: a process whose entry is an ES module first sets up Node's ES module
+// loader (fs/promises, readline and a dozen more of Node's own modules), 8-12 ms of every command
+// (README, CLI).
+'use strict';
+const { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname, join } = require('node:path');
+const { fileURLToPath, pathToFileURL } = require('node:url');
+const { Script } = require('node:vm');
 
-const root = new URL('../', import.meta.url);
+const root = pathToFileURL(join(__dirname, '..', '/'));
 const dist = new URL('cli/dist/', root);
 
 /** Whether cli/dist/ was built after the last change of every file that went into it. */
@@ -38,7 +42,7 @@ async function fromSource(source) {
 }
 
 /** The module of `entry` ('vmcore.mjs', 'open.mjs') in cli/dist/, or of `source` (a .ts beside this file) from source. */
-export async function loadBuilt(entry, source) {
+async function loadBuilt(entry, source) {
   if (process.env.VMCORE_FROM_SOURCE === '1') return fromSource(source);
   return (await ensureBuilt(entry, source)) ?? import(new URL(entry, dist).href);
 }
@@ -54,8 +58,8 @@ export async function loadBuilt(entry, source) {
  * vmcore-HASH.cjs.cache.json lists them), so it grows to cover the commands in use. VMCORE_CODE_CACHE_DIR puts it elsewhere; VMCORE_CODE_CACHE=0 turns it off;
  * VMCORE_CODE_CACHE=report says on stderr whether V8 took it.
  */
-export async function loadCli() {
-  const source = new URL('./main.ts', import.meta.url).href;
+async function loadCli() {
+  const source = new URL('cli/main.ts', root).href;
   const none = () => undefined;
   if (process.env.VMCORE_FROM_SOURCE === '1') return { cli: await fromSource(source), saveCodeCache: none };
   const fallback = await ensureBuilt('vmcore.mjs', source);
@@ -133,7 +137,7 @@ export async function loadCli() {
 async function ensureBuilt(entry, source) {
   if (!fresh(entry)) {
     try {
-      const { buildCli } = await import('../scripts/build-cli.mjs');
+      const { buildCli } = await import(new URL('scripts/build-cli.mjs', root).href);
       await buildCli();
     } catch (e) {
       const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
@@ -151,3 +155,5 @@ async function ensureBuilt(entry, source) {
   }
   return null;
 }
+
+module.exports = { loadBuilt, loadCli };

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // The Node entry of the engine: `npx vmcore <dump> '<command>' [--json]` (see README).
 // It runs the bundle that scripts/build-cli.mjs builds into cli/dist/ (`npm ci` builds it: the
-// `prepare` step), rebuilt first when a source is newer, run with V8's code cache (cli/built.mjs).
-// VMCORE_FROM_SOURCE=1 runs cli/main.ts through tsx instead (a dev dependency).
-import { setFlagsFromString } from 'node:v8';
-import { loadBuilt, loadCli } from './built.mjs';
+// `prepare` step), rebuilt first when a source is newer, run with V8's code cache (cli/built.cjs).
+// VMCORE_FROM_SOURCE=1 runs cli/main.ts through tsx instead (a dev dependency). CommonJS: an ES
+// module entry would cost every command Node's ES module loader first (cli/built.cjs).
+'use strict';
+const { setFlagsFromString } = require('node:v8');
+const { pathToFileURL } = require('node:url');
+const { join } = require('node:path');
+const { loadBuilt, loadCli } = require('./built.cjs');
 
 // V8 optimizes a function once it has run through a budget of bytecode. A command that finishes in
 // a few hundred milliseconds exits before most of that compiling pays back: at 15 times V8 11's
@@ -30,22 +34,26 @@ const ownFlags = !process.execArgv.some((a) => /^--(no-)?(interrupt-budget|lifto
 const setFlags = (flags) => flags.forEach((f) => setFlagsFromString(f));
 if (ownFlags) setFlags(SHORT_WORK);
 
-const argv = process.argv.slice(2);
-// usage only: the small module entry (the bundle's code cache would cost more than it saves)
-const usage = argv.length === 0 || argv.includes('-h') || argv.includes('--help');
-let loaded;
-try {
-  loaded = usage
-    ? { cli: await loadBuilt('vmcore.mjs', new URL('./main.ts', import.meta.url).href), saveCodeCache: () => undefined }
-    : await loadCli();
-} catch (e) {
-  process.stderr.write(`${e instanceof Error ? e.message : e}\n`);
-  process.exit(1);
+async function run() {
+  const argv = process.argv.slice(2);
+  // usage only: the small module entry (the bundle's code cache would cost more than it saves)
+  const usage = argv.length === 0 || argv.includes('-h') || argv.includes('--help');
+  let loaded;
+  try {
+    loaded = usage
+      ? { cli: await loadBuilt('vmcore.mjs', pathToFileURL(join(__dirname, 'main.ts')).href), saveCodeCache: () => undefined }
+      : await loadCli();
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : e}\n`);
+    process.exit(1);
+  }
+  // VMCORE_LONG_AFTER_MS moves the 300 ms after which a command counts as long (tests pin it)
+  const longAfterEnv = process.env.VMCORE_LONG_AFTER_MS;
+  const longAfterMs = longAfterEnv && Number(longAfterEnv) >= 0 ? Number(longAfterEnv) : undefined;
+  const hooks = ownFlags ? { longWork: () => setFlags(LONG_WORK), longAfterMs } : {};
+  process.exitCode = await loaded.cli.main(argv, undefined, undefined, hooks);
+  if (ownFlags) setFlags(SHORT_WORK);
+  loaded.saveCodeCache();
 }
-// VMCORE_LONG_AFTER_MS moves the 300 ms after which a command counts as long (tests pin it)
-const longAfterEnv = process.env.VMCORE_LONG_AFTER_MS;
-const longAfterMs = longAfterEnv && Number(longAfterEnv) >= 0 ? Number(longAfterEnv) : undefined;
-const hooks = ownFlags ? { longWork: () => setFlags(LONG_WORK), longAfterMs } : {};
-process.exitCode = await loaded.cli.main(argv, undefined, undefined, hooks);
-if (ownFlags) setFlags(SHORT_WORK);
-loaded.saveCodeCache();
+
+void run();
