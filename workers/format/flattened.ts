@@ -174,12 +174,17 @@ function scanRecords(src: ByteSource, warnings: string[]): RawRecord[] {
   if (src.size < MAX_SIZE_MDF_HEADER) throw new DumpError(`flattened header cut short: file is ${src.size} bytes`);
 
   const recs: RawRecord[] = [];
-  const WINDOW = 64 * 1024;
   let win: Uint8Array = new Uint8Array(0);
   let winStart = 0;
   // a local file: headers read straight into reused buffers, past any cache (a record's 16 bytes
-  // must not pull a whole cache block each, nor keep it)
+  // must not pull a whole cache block each, nor keep it). There a read call costs as much as
+  // copying tens of KiB: records up to 64 KiB (QEMU writes 16 KiB ones) are read through a
+  // window of 256 KiB (QEMU 7.2's 27 MB dump: 110 reads instead of 1772 of 16 bytes, 2-5 ms
+  // instead of 7-17). Elsewhere (a File, a URL) bytes cost more than calls: a window of 64 KiB
+  // only while records are under 8 KiB.
   const direct = src.readInto?.bind(src);
+  const WINDOW = direct ? 256 * 1024 : 64 * 1024;
+  const WINDOW_BELOW = direct ? 64 * 1024 : 8192;
   const winBuf = direct ? new Uint8Array(WINDOW) : undefined;
   const hdrBuf = new Uint8Array(DATA_HEADER_SIZE);
   let pos = MAX_SIZE_MDF_HEADER;
@@ -196,7 +201,7 @@ function scanRecords(src: ByteSource, warnings: string[]): RawRecord[] {
     let hdr: Uint8Array;
     if (pos >= winStart && pos + DATA_HEADER_SIZE <= winStart + win.length) {
       hdr = win.subarray(pos - winStart, pos - winStart + DATA_HEADER_SIZE);
-    } else if (lastSize < 8192) {
+    } else if (lastSize < WINDOW_BELOW) {
       win = winBuf ? winBuf.subarray(0, direct!(pos, winBuf)) : src.read(pos, WINDOW);
       winStart = pos;
       hdr = win.subarray(0, DATA_HEADER_SIZE);
