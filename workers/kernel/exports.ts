@@ -1,5 +1,5 @@
 import { cacheKey, type Program } from './program';
-import { kernelImageLayout } from './layout';
+import { inInitText, kernelImageLayout } from './layout';
 
 const EXPORTS_LOADED_KEY = cacheKey<true>('sym.exports');
 const EXPORT_BOUNDS_KEY = cacheKey<{ lo: bigint; hi: bigint } | null>('sym.exports.bounds');
@@ -164,6 +164,9 @@ export function ensureExportSymbolsFor(prog: Program, addr: bigint): void {
   const { textEnd: etext, end } = kernelImageLayout(prog);
   if (etext !== undefined && addr < etext) return;
   if (end !== undefined && etext !== undefined && end > etext && addr >= end) return;
+  // the init text (boot code: the return addresses of a boot-time allocation's track) holds no
+  // export table, and kallsyms names its code (from _sinittext on), which is nearer below
+  if (inInitText(prog, addr)) return;
   const b = exportBounds(prog);
   if (!b || addr < b.lo) return;
   if (addr > b.hi) {
