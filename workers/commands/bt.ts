@@ -26,6 +26,7 @@ import { taskList, panicTask, activeTasks, type TaskInfo } from '../analysis/tas
 import { unwindTask, stackTextAddresses, taskStacks, searchExceptionFrames, processStack, stackWordsOf, checkStackEnds, cpuStacks, type Unwind, type Frame, type Regs, type FoundExceptionFrame } from '../analysis/unwind';
 import { slabObjectInfo } from '../analysis/slab';
 import { listModules } from '../kernel/modules';
+import { kernelImageLayout } from '../kernel/layout';
 import type { Program } from '../kernel/program';
 import type { SymHit } from '../kernel/symbols';
 import { hasDwarf, sourceAt, crashLine, lineAt, localsAt, recoverRegisters, type SourceFrame, type ScopeVariables } from '../kernel/dwarf/index';
@@ -128,8 +129,7 @@ function frameLine(s: Shown, symOffsets = false, hexOffsets = false): string {
 export function symbolicWord(prog: Program, v: bigint, slab: 0 | 1 | 2): string {
   const hex = hex16(v);
   if (v < 0xffff800000000000n || !prog.mem.tryRead(v, 1)) return hex;
-  const text = prog.symbolAddress('_text');
-  const end = prog.symbolAddress('_end');
+  const { start: text, end } = kernelImageLayout(prog);
   const hit = prog.symbols.lookup(v);
   const inModule = (mod: string) => listModules(prog).some((m) => m.name === mod && m.regions.some((r) => v >= r.start && v < r.end));
   if (hit && (hit.sym.module ? inModule(hit.sym.module) : text !== undefined && end !== undefined && v >= text && v <= end)) {

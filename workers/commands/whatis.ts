@@ -28,6 +28,7 @@ import { CommandError, registerCommand, type CommandContext, type CommandResult 
 import { crashSymName } from './sym';
 import { evalAddress } from './expr';
 import { ensureExportSymbolsFor } from '../kernel/exports';
+import { kernelImageLayout } from '../kernel/layout';
 
 export type WhatisKind = 'slab' | 'symbol' | 'module' | 'stack' | 'vmalloc' | 'percpu' | 'page' | 'struct-page' | 'unmapped' | 'unreadable' | 'user' | 'unknown';
 
@@ -267,7 +268,7 @@ export function describeAddress(ctx: CommandContext, addr: bigint): Described {
     // dump, truncated, corrupt) leaves the question open
     if (e.kind !== 'unmapped') unreadable = e.message;
   }
-  const kend = prog.symbolAddress('_end');
+  const kend = kernelImageLayout(prog).end;
   const inImage = addr >= START_KERNEL_MAP && (kend === undefined || addr < kend);
   // kernel image: a symbol
   if (inImage) {

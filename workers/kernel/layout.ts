@@ -5,6 +5,8 @@
 import { cacheKey, type Program } from './program';
 
 export interface KernelImageLayout {
+  /** _text: the image's first byte (the head code before _stext included) */
+  start?: bigint;
   /** the text: [_stext, _etext) (from _text when there is no _stext) */
   textStart?: bigint;
   textEnd?: bigint;
@@ -20,6 +22,7 @@ const LAYOUT_KEY = cacheKey<KernelImageLayout>('kernel.image-layout');
 /** The kernel image's layout, looked up once per dump; a bound the kernel does not give is undefined. */
 export function kernelImageLayout(prog: Program): KernelImageLayout {
   return prog.memo(LAYOUT_KEY, () => ({
+    start: prog.symbolAddress('_text'),
     textStart: prog.symbolAddress('_stext') ?? prog.symbolAddress('_text'),
     textEnd: prog.symbolAddress('_etext'),
     initTextStart: prog.symbolAddress('_sinittext'),
