@@ -9,7 +9,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { expect, oracle, test, ROOT, SAMPLE } from './fixtures';
+import { expect, hexByteCount, oracle, test, ROOT, SAMPLE } from './fixtures';
 
 const SHOTS = 'test-results/screenshots';
 // the two 6.1 dumps the project carries (public/samples: the same files as ../shared/dumps'), and
@@ -290,7 +290,7 @@ test('an offset permalink opened in a fresh 1280x800 page shows the offset row h
   await pick(fresh, SAMPLE_FILE, 'offset-member');
   await expect(fresh.getByTestId('offset-member')).toContainText('skb_shared_info.frag_list');
   const hl = fresh.getByTestId('hex').locator('.hb1.hl');
-  await expect(hl).toHaveCount(8);
+  await expect.poll(() => hexByteCount(hl)).toBe(8);
   await expect(hl.first()).toBeInViewport();
   const hexBox = (await fresh.getByTestId('hex').boundingBox())!;
   const b = (await hl.first().boundingBox())!;

@@ -1,4 +1,4 @@
-import { test as base, expect, type Page } from '@playwright/test';
+import { test as base, expect, type Locator, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,14 @@ export const test = base.extend<{ offMachine: string[] }>({
   ],
 });
 export { expect };
+
+/**
+ * The bytes the hex view's cell runs under `cells` show: a run is one span of consecutive cells
+ * with the same classes (data-n of them).
+ */
+export async function hexByteCount(cells: Locator): Promise<number> {
+  return cells.evaluateAll((els) => els.reduce((n, el) => n + Number((el as HTMLElement).dataset.n ?? 1), 0));
+}
 
 /** Drop a file the way a user does: a real drop event whose DataTransfer holds a File. */
 export async function dropFile(page: Page, url: string, name: string, overlayShot?: string): Promise<void> {

@@ -6,7 +6,7 @@
  * page; back/forward; the shortcuts list. Expected values come from the oracle bundle (crash).
  */
 import type { Page } from '@playwright/test';
-import { dropFile, expect, oracle, SAMPLE_URL, test } from './fixtures';
+import { dropFile, expect, hexByteCount, oracle, SAMPLE_URL, test } from './fixtures';
 
 const SHOTS = 'test-results/screenshots';
 const incident = JSON.parse(oracle('incident.json')) as {
@@ -64,9 +64,26 @@ test('hex view: virtualized rows at a slab object, pointer hover shows its symbo
   await expect(page.getByTestId('whatis')).toContainText('task_struct');
   // only the visible rows exist (the window spans 2^64 bytes)
   expect(await hex.locator('.hr').count()).toBeLessThan(120);
-  // a word that points into kernel text is coloured and resolves on hover
+  // a row's 16 bytes are a few runs of cells, not 16 boxes (what a scroll or PageDown lays out
+  // and paints): at 64-bit words, at most 2-4 runs a row here (a word splits where its bytes'
+  // classes differ: the cursor, a zero byte among others, an object's start)
+  const perRow = await hex.locator('.hr:not(.loading)').evaluateAll((rows) => rows.map((r) => r.querySelectorAll('.hb1').length));
+  expect(perRow.length).toBeGreaterThan(20);
+  expect(perRow.reduce((a, b) => a + b, 0) / perRow.length).toBeLessThan(5);
+  // a word that points into kernel text is coloured and resolves on hover. Its bytes are shown
+  // most significant first, as one run of cells but the cursor's (the landing byte, `at`): the
+  // hovered byte is found from the position in the run
   const cell = hex.locator(`[data-a="${at.toString(16).padStart(16, '0')}"]`);
   await expect(cell).toHaveClass(/p-text/);
+  await expect(cell).toHaveClass(/\bcur\b/);
+  const run = hex.locator(`[data-a="${(at + 1n).toString(16).padStart(16, '0')}"]`);
+  await expect(run).toHaveClass(/p-text/);
+  await expect(run).toHaveAttribute('data-n', '7');
+  const rb = (await run.boundingBox())!;
+  for (const [j, byte] of [[0, 7n], [3, 4n], [6, 1n]] as const) {
+    await page.mouse.move(rb.x + ((j + 0.5) * rb.width) / 7, rb.y + rb.height / 2);
+    await expect(page.getByTestId('hover-card').locator('.dim').first()).toHaveText((at + byte).toString(16).padStart(16, '0'));
+  }
   await cell.hover();
   await expect(page.getByTestId('hover-card')).toContainText('dl_task_timer');
   await page.screenshot({ path: `${SHOTS}/11-hex-hover.png` });
@@ -116,7 +133,7 @@ test('overlay sk_buff shows head and end; +0x2c8 at the head is skb_shared_info.
   await expect(page.getByTestId('offset-member')).toContainText('skb_shared_info.frag_list');
   await expect(page.getByTestId('struct-card').locator('.mrow.hl')).toHaveAttribute('data-member', 'frag_list');
   await expect(page.getByTestId('struct-card').locator('.mrow.hl .mv')).toHaveText(`${incident.skb.frag_list} bad pointer`);
-  await expect(page.getByTestId('hex').locator('.hb1.hl')).toHaveCount(8);
+  await expect.poll(() => hexByteCount(page.getByTestId('hex').locator('.hb1.hl'))).toBe(8);
   await page.screenshot({ path: `${SHOTS}/14-offset-0x2c8.png` });
   expect(new URL(page.url()).hash).toMatch(/off=2c8/);
 

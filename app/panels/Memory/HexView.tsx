@@ -4,7 +4,9 @@
  * pages per frame. Colours: pointers by what they point to (text, data, slab, direct map, bad),
  * SLUB poison and red zones, zero runs, slab object boundaries and free objects, the struct
  * overlay's member bands, the offset box's member, the cursor. Unreadable memory shows '··' and
- * the reason.
+ * the reason. A row's bytes are runs of cells (one span per run of a group's bytes with the same
+ * classes, the byte under the pointer found from its place in the run), so a scroll lays out and
+ * paints a few boxes a row, not sixteen.
  */
 import { memo, useCallback, useEffect, useImperativeHandle, useLayoutEffect, useMemo, useReducer, useRef, useState, type Ref } from 'react';
 import { resolve, type Resolved } from '../../engine';
@@ -103,8 +105,16 @@ export function HexView(props: HexProps) {
 
   const visibleRows = Math.max(1, Math.floor(height / ROW_H));
 
+  // The scroll position is set at once, while the rows on screen are still the laid-out ones (a
+  // cheap layout), not after React has put the new rows in (setting scrollTop then lays them all
+  // out inside the key's task: 15-30 ms of a PageDown's). React commits the rows in the same task,
+  // before any frame; their layout and paint fall to the frame's own task.
   const applyWin = useCallback((w: ScrollWindow) => {
-    pendingScroll.current = w.scrollTop;
+    const el = scroller.current;
+    if (el) {
+      el.scrollTop = w.scrollTop;
+      pendingScroll.current = null;
+    } else pendingScroll.current = w.scrollTop;
     setWin(w);
   }, []);
 
@@ -204,10 +214,15 @@ export function HexView(props: HexProps) {
     );
   }
 
-  const byteAt = (el: HTMLElement | null): { addr: bigint } | null => {
-    const b = el?.closest('[data-a]') as HTMLElement | null;
-    if (!b) return null;
-    return { addr: BigInt('0x' + b.dataset.a) };
+  /** the byte under the pointer: a cell run's display position, from its share of the run's width */
+  const byteAt = (el: HTMLElement | null, clientX: number): { addr: bigint } | null => {
+    const b = el?.closest('[data-k]') as HTMLElement | null;
+    const row = b?.closest('[data-r]') as HTMLElement | null;
+    if (!b || !row) return null;
+    const n = Number(b.dataset.n ?? 1);
+    const r = b.getBoundingClientRect();
+    const j = n > 1 && r.width > 0 ? Math.min(n - 1, Math.max(0, Math.floor(((clientX - r.left) * n) / r.width))) : 0;
+    return { addr: BigInt('0x' + row.dataset.r) + BigInt(order[Number(b.dataset.k) + j]) };
   };
 
   const infoAt = (a: bigint) => {
@@ -240,7 +255,7 @@ export function HexView(props: HexProps) {
   };
 
   const onMove = (e: React.MouseEvent) => {
-    const b = byteAt(e.target as HTMLElement);
+    const b = byteAt(e.target as HTMLElement, e.clientX);
     if (!b) {
       if (hover) setHover(null);
       return;
@@ -264,7 +279,7 @@ export function HexView(props: HexProps) {
   }, [session, hover?.ptr?.value, hover]);
 
   const onClick = (e: React.MouseEvent) => {
-    const b = byteAt(e.target as HTMLElement);
+    const b = byteAt(e.target as HTMLElement, e.clientX);
     if (!b) return;
     const i = infoAt(b.addr);
     if (i.ptr && (e.target as HTMLElement).classList.contains('ptr') && i.ptr.kind !== 'bad') {
@@ -412,7 +427,7 @@ const Row = memo(function Row({ addr, top, chunk, order, group, cur, foc, hl, ov
     return (
       <div className="hr loading" style={{ top }}>
         <span className="ha">{ah}</span>
-        <span className="hb dim">{'·· '.repeat(ROW_BYTES)}</span>
+        <span className="hb dim">{'··'.repeat(ROW_BYTES / 2) + '  ' + '··'.repeat(ROW_BYTES / 2)}</span>
       </div>
     );
   }
@@ -483,8 +498,22 @@ const Row = memo(function Row({ addr, top, chunk, order, group, cur, foc, hl, ov
     else notes.push('·');
   }
 
-  const cells = [];
+  // cells in display order; a run of cells of one group with the same classes is one span (a
+  // row is 2-6 spans, not 16: a scroll or PageDown lays out and paints a quarter of the boxes)
+  const cells: React.ReactElement[] = [];
   let ascii = '';
+  let runK = 0;
+  let runCls = '';
+  let runText = '';
+  let runLow = 0;
+  const flush = (end: number) => {
+    if (end === runK) return;
+    cells.push(
+      <span key={runK} className={runCls} data-k={runK} data-n={end - runK} data-a={hex(addr + BigInt(runLow))}>
+        {runText}
+      </span>,
+    );
+  };
   for (let k = 0; k < ROW_BYTES; k++) {
     const i = order[k];
     const o = base + i;
@@ -492,7 +521,7 @@ const Row = memo(function Row({ addr, top, chunk, order, group, cur, foc, hl, ov
     const word = o & ~7;
     const ptr = group >= 1 ? chunk.pointers.get(word) : undefined;
     const cls = ['hb1'];
-    if (k % group === 0) cls.push(k === 8 && group < 8 ? 'g8' : 'g');
+    if (k % group === 0 && k > 0) cls.push(k === 8 || group === 8 ? 'g8' : 'g');
     if (miss[i]) cls.push('miss');
     else {
       if (ptr) cls.push('ptr', 'p-' + ptr.kind);
@@ -509,18 +538,26 @@ const Row = memo(function Row({ addr, top, chunk, order, group, cur, foc, hl, ov
     if (i >= hlA && i < hlB) cls.push('hl');
     if (i === foc) cls.push('focus');
     if (i === cur) cls.push('cur');
-    cells.push(
-      <span key={k} className={cls.join(' ')} data-a={hex(addr + BigInt(i))}>
-        {miss[i] ? '··' : b < 16 ? '0' + b.toString(16) : b.toString(16)}
-      </span>,
-    );
+    const c = cls.join(' ');
+    const text = miss[i] ? '··' : b < 16 ? '0' + b.toString(16) : b.toString(16);
+    if (k > 0 && k % group !== 0 && c === runCls) {
+      runText += text;
+      runLow = Math.min(runLow, i);
+      continue;
+    }
+    flush(k);
+    runK = k;
+    runCls = c;
+    runText = text;
+    runLow = i;
   }
+  flush(ROW_BYTES);
   for (let i = 0; i < ROW_BYTES; i++) {
     const b = bytes[base + i];
     ascii += miss[i] ? ' ' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
   }
   return (
-    <div className={'hr' + (objStart.length ? ' orow' : '') + (missReason ? ' missrow' : '')} style={{ top }}>
+    <div className={'hr' + (objStart.length ? ' orow' : '') + (missReason ? ' missrow' : '')} style={{ top }} data-r={ah}>
       <span className="ha">{ah}</span>
       <span className="hb">{cells}</span>
       <span className="hc">{ascii}</span>
