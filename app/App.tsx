@@ -32,6 +32,10 @@ export function currentLink(): string {
   return window.location.origin + window.location.pathname + (q ? '?' + q : '') + window.location.hash;
 }
 
+/** how long after the first dump opened the panels' large modules load (PanelDef.preload) */
+const PRELOAD_AFTER_MS = 2000;
+let preloaded = false;
+
 export function App() {
   const tab = useApp(activeTab);
   const [help, setHelp] = useState(false);
@@ -42,6 +46,22 @@ export function App() {
   useEffect(() => {
     onEngineCrash((m) => useApp.getState().reportError('engine', m));
   }, []);
+
+  // once a dump is open and the page has been idle a while, the panels' large modules load
+  // (PanelDef.preload), so that their first opening does not wait for them
+  const anyTab = tab !== null && tab !== undefined;
+  useEffect(() => {
+    if (!anyTab || preloaded) return;
+    const t = setTimeout(() => {
+      preloaded = true;
+      const go = () => {
+        for (const d of PANEL_DEFS) void d.preload?.().catch(() => undefined);
+      };
+      if (typeof requestIdleCallback === 'function') requestIdleCallback(go, { timeout: 10_000 });
+      else go();
+    }, PRELOAD_AFTER_MS);
+    return () => clearTimeout(t);
+  }, [anyTab]);
 
   // drop anywhere on the page
   useEffect(() => {

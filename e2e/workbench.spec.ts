@@ -272,6 +272,33 @@ test('console: kmem -s prints rows, completion, history, pin beside the panels; 
   await expect(page.getByTestId('shortcuts')).toHaveCount(0);
 });
 
+test("the console editor's modules load while the page is idle after a dump opens; the first opening then only creates the editor", async ({ page }) => {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __long: { s: number; d: number }[] };
+    w.__long = [];
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) w.__long.push({ s: e.startTime, d: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  await openSample(page);
+  // Monaco's chunk is fetched (and evaluated) without the console being opened
+  const loadedAt = await page.waitForFunction(
+    () => (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((e) => /\/editor\.api-[^/]*\.js$/.test(e.name))?.responseEnd ?? 0,
+    undefined,
+    { timeout: 30_000 },
+  );
+  expect(await loadedAt.jsonValue()).toBeGreaterThan(0);
+  await page.waitForTimeout(1000);
+  const t0 = await page.evaluate(() => performance.now());
+  await page.keyboard.press('6');
+  await expect(page.getByTestId('command-editor').locator('.monaco-editor')).toBeVisible();
+  await page.waitForTimeout(300);
+  const long = (await page.evaluate(() => (window as unknown as { __long: { s: number; d: number }[] }).__long)).filter((l) => l.s >= t0);
+  // logged: creating the editor is one task of 100-150 ms here; the modules' evaluation (another
+  // such task) is not in it
+  console.log(`[console] first opening after idle: long tasks ${long.length ? long.map((l) => Math.round(l.d)).join(', ') + ' ms' : 'none'}`);
+});
+
 test('console: leaving and coming back keeps the command line (the same editor, what was typed, its history)', async ({ page }) => {
   fp = await openSample(page);
   await page.keyboard.press('6');

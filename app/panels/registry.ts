@@ -18,4 +18,9 @@ export interface PanelDef {
   component: ComponentType<{ tab: Tab }>;
   /** its own keys for the "?" list: [keys, what they do] */
   shortcuts?: [string, string][];
+  /**
+   * Loads what the panel's first opening would (a large module: Monaco), called once the page is
+   * idle after a dump opened, so that opening the panel does not wait for it
+   */
+  preload?: () => Promise<unknown>;
 }

@@ -73,6 +73,9 @@ export function ConsolePanel({ tab }: { tab: Tab }) {
   useEffect(() => {
     let live = true;
     void import('./monacoInput')
+      // a task of its own for the editor: the modules' evaluation (when not preloaded, see index.ts)
+      // and the editor's creation are each 100-150 ms; input is handled between them
+      .then((m) => new Promise<typeof m>((r) => setTimeout(() => r(m), 0)))
       .then((m) => {
         if (!live || !host.current) return;
         editor.current = m.attachCommandLine(host.current, {

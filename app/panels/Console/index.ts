@@ -8,6 +8,9 @@ export const panel: PanelDef = {
   key: '6',
   hint: 'crash commands',
   component: ConsolePanel,
+  // Monaco's modules: evaluating them is a 100-150 ms main-thread task, done while the user reads
+  // the summary instead of when the console first opens (creating the editor is another such task)
+  preload: () => import('./monacoInput'),
   shortcuts: [
     ['Enter', 'run'],
     ['↑ / ↓', 'history'],
