@@ -72,14 +72,17 @@ export class FlattenedSource extends WrappedSource {
   readonly warnings: string[] = [];
   /** number of data records in the stream */
   readonly records: number;
+  /** the stream ends before its end marker (a cut file): what it did not reach was never written */
+  readonly cut: boolean;
   private segStart: Float64Array;
   private segLength: Float64Array;
   private segFile: Float64Array;
 
   constructor(inner: ByteSource) {
     super(inner);
-    const recs = scanRecords(inner, this.warnings);
+    const { recs, cut } = scanRecords(inner, this.warnings);
     this.records = recs.length;
+    this.cut = cut;
     const segs = resolve(recs);
     this.segStart = Float64Array.from(segs, (s) => s.start);
     this.segLength = Float64Array.from(segs, (s) => s.length);
@@ -111,6 +114,29 @@ export class FlattenedSource extends WrappedSource {
   get segments(): number {
     return this.segStart.length;
   }
+
+  /**
+   * Whether records wrote every byte of [offset, offset + length) (else those bytes read as the
+   * zeros of a hole: in a cut stream, what it never reached).
+   */
+  written(offset: number, length: number): boolean {
+    const end = offset + length;
+    // pages are read in runs: the segment of the last call usually holds this one too
+    const h = this.lastWritten;
+    if (h < this.segStart.length && offset >= this.segStart[h] && end <= this.segStart[h] + this.segLength[h]) return true;
+    let at = offset;
+    for (let i = Math.max(0, this.find(offset)); i < this.segStart.length && at < end; i++) {
+      this.lastWritten = i;
+      const s = this.segStart[i];
+      const e = s + this.segLength[i];
+      if (e <= at) continue;
+      if (s > at) return false;
+      at = e;
+    }
+    return at >= end;
+  }
+
+  private lastWritten = 0;
 
   /** Index of the last segment starting at or before `offset`, or -1. */
   private find(offset: number): number {
@@ -163,7 +189,7 @@ export class FlattenedSource extends WrappedSource {
  * window ahead instead of one tiny read per record. Bounded: each record advances the position
  * by at least 16 bytes.
  */
-function scanRecords(src: ByteSource, warnings: string[]): RawRecord[] {
+function scanRecords(src: ByteSource, warnings: string[]): { recs: RawRecord[]; cut: boolean } {
   const head = src.read(0, MAX_SIZE_MDF_HEADER);
   if (!isFlattened(head)) throw new DumpError('not a makedumpfile flattened file (no "makedumpfile" signature)');
   if (head.length < 32) throw new DumpError(`flattened header cut short: file is ${src.size} bytes`);
@@ -196,7 +222,7 @@ function scanRecords(src: ByteSource, warnings: string[]): RawRecord[] {
           ? `flattened dump has no end marker after ${recs.length} records (file truncated at ${src.size} bytes?)`
           : `flattened dump: record header at file offset ${pos} cut short (file truncated at ${src.size} bytes?)`,
       );
-      break;
+      return { recs, cut: true };
     }
     let hdr: Uint8Array;
     if (pos >= winStart && pos + DATA_HEADER_SIZE <= winStart + win.length) {
@@ -227,13 +253,13 @@ function scanRecords(src: ByteSource, warnings: string[]): RawRecord[] {
         `flattened dump: record at file offset ${pos} runs past end of file (file truncated at ${src.size} bytes?); its data is cut`,
       );
       if (src.size > dataAt) recs.push({ start, end: start + (src.size - dataAt), fileOffset: dataAt, seq: recs.length });
-      break;
+      return { recs, cut: true };
     }
     if (n > 0) recs.push({ start, end: start + n, fileOffset: dataAt, seq: recs.length });
     lastSize = n;
     pos = dataAt + n;
   }
-  return recs;
+  return { recs, cut: false };
 }
 
 /**

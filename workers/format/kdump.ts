@@ -187,6 +187,8 @@ export class KdumpDump implements PhysicalDump {
   private file: CachedSource;
   /** the logical kdump file without the cache (one-off large reads: bitmaps) */
   private raw: ByteSource;
+  /** the replayed stream of a flattened dump (bytes no record wrote are a hole: zeros) */
+  private flat: FlattenedSource | null = null;
   private incomplete: boolean;
   private bitmapBytes: number;
   private bitmap1?: Uint8Array;
@@ -218,6 +220,7 @@ export class KdumpDump implements PhysicalDump {
       this.format = 'kdump-flat';
     }
     this.raw = logical;
+    if (logical instanceof FlattenedSource) this.flat = logical;
     // blocks of a local file are small (random descriptor reads should not pull in 64 KiB each;
     // page data is read past this cache, see pageData); a File or URL read costs a call each
     const block = logical.readInto ? (logical.preferredBlockSize ?? 4096) : Math.max(64 * 1024, logical.preferredBlockSize ?? 0);
@@ -696,6 +699,10 @@ export class KdumpDump implements PhysicalDump {
         noteProblem('kdump:incomplete', 'kdump: the dump is incomplete (DUMP_DH_COMPRESSED_INCOMPLETE): pages the writer never wrote were read');
         fail('not-in-dump', 'page not written: the dump is incomplete');
       }
+      // a flattened stream cut before it wrote the descriptor (a hole reads as zeros)
+      if (this.flat?.cut && !this.flat.written(descAt, PAGE_DESC_SIZE)) {
+        fail('truncated', `page descriptor at file offset ${descAt} never written: the flattened stream ends before it`);
+      }
       fail('corrupt', `empty page descriptor at file offset ${descAt}`);
     }
     if (desc.offset < BigInt(Math.max(descOffset, this.dataStart)) || desc.offset > BigInt(Number.MAX_SAFE_INTEGER)) {
@@ -709,6 +716,11 @@ export class KdumpDump implements PhysicalDump {
     }
     if (dataAt + dataLen > size) {
       fail('truncated', `page data at file offset ${dataAt}+${dataLen} is past end of file (${size} bytes)`);
+    }
+    if (this.flat && !this.flat.written(dataAt, dataLen)) {
+      // no record wrote these bytes: they would read as a hole's zeros, never shown as the page
+      if (this.flat.cut) fail('truncated', `page data at file offset ${dataAt}+${dataLen} never written: the flattened stream ends before it`);
+      fail('corrupt', `page data at file offset ${dataAt}+${dataLen} written by no record of the flattened stream`);
     }
     const data = this.pageData(dataAt, dataLen, addr);
     let page: Uint8Array;
