@@ -4,10 +4,9 @@ import { BufferSource } from '../source/blob';
 import { NodeFileSource } from '../source/node';
 import { CachedSource } from '../source/cached';
 import { sharedDump } from '../testing/dumps';
-import { DumpError } from '../errors';
+import { DumpError, MemoryError } from '../errors';
 import { isFlattened, openFlattened } from './flattened';
 import { openKdump } from './kdump';
-import { MemoryError } from '../errors';
 import { PatchedSource } from '../testing/patched';
 
 /** Build a flattened stream from records (written in order) with or without the end marker. */

@@ -521,7 +521,7 @@ const Row = memo(function Row({ addr, top, chunk, order, group, cur, foc, hl, ov
     const word = o & ~7;
     const ptr = group >= 1 ? chunk.pointers.get(word) : undefined;
     const cls = ['hb1'];
-    if (k % group === 0 && k > 0) cls.push(k === 8 || group === 8 ? 'g8' : 'g');
+    if (k % group === 0 && k > 0) cls.push(k === 8 ? 'g8' : 'g');
     if (miss[i]) cls.push('miss');
     else {
       if (ptr) cls.push('ptr', 'p-' + ptr.kind);
