@@ -50,6 +50,29 @@ export const test = base.extend<{ offMachine: string[] }>({
 });
 export { expect };
 
+/** A main-thread task of over 50 ms (PerformanceObserver 'longtask'): start and duration, page clock. */
+export interface LongTask {
+  s: number;
+  d: number;
+}
+
+/** Record the page's long tasks from its first script on (before page.goto); read them with longTasks(). */
+export async function watchLongTasks(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __long: { s: number; d: number }[] };
+    w.__long = [];
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) w.__long.push({ s: e.startTime, d: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+}
+
+/** The long tasks recorded since watchLongTasks, those starting at or after `since` (page clock). */
+export async function longTasks(page: Page, since = 0): Promise<LongTask[]> {
+  const all = await page.evaluate(() => (window as unknown as { __long: LongTask[] }).__long);
+  return all.filter((l) => l.s >= since);
+}
+
 /**
  * The bytes the hex view's cell runs under `cells` show: a run is one span of consecutive cells
  * with the same classes (data-n of them).

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import type { Page } from '@playwright/test';
-import { expect, test, ROOT } from './fixtures';
+import { expect, longTasks, test, ROOT, watchLongTasks } from './fixtures';
 import { pageMemory as memory } from './page-memory';
 
 const DUMP = process.env.SCALE_DUMP ?? '/work/fixtures-out/scale-8g/vmcore.kdump-zlib';
@@ -65,13 +65,7 @@ test('scale: open, ps, bt -a, kmem -s, slab map of the largest cache, search (lo
     out.push(`${what}; page+workers ${m === null ? '?' : (m / 2 ** 20).toFixed(0) + ' MiB'}; load ${load()}`);
     console.log(`[scale] ${out[out.length - 1]}`);
   };
-  await page.addInitScript(() => {
-    const w = window as unknown as { __long: { s: number; d: number }[] };
-    w.__long = [];
-    new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) w.__long.push({ s: e.startTime, d: e.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
+  await watchLongTasks(page);
   // when the file is chosen (the input's change event) and when the headline is in the page, by
   // the page's clock: Playwright's setInputFiles of a 50 MB file and its polling are not the app's
   await page.addInitScript(() => {
@@ -129,7 +123,7 @@ test('scale: open, ps, bt -a, kmem -s, slab map of the largest cache, search (lo
   const r = await consoleRun(page, 'search init_task');
   await note(`search init_task: ${r.wall} ms Enter -> done (prompt "${r.prompt}")`);
   await page.screenshot({ path: `${SHOTS}/4-search.png` });
-  const long = await page.evaluate(() => (window as unknown as { __long: { s: number; d: number }[] }).__long);
+  const long = await longTasks(page);
   const during = (t: number) => marks.find((m) => t < m.at)?.what ?? 'after the last step';
   const longText = long.map((l) => `${Math.round(l.d)} ms in ${during(l.s)}`).join(', ');
   console.log(`[scale] peak sampled page+workers ${(Math.max(0, ...mem) / 2 ** 20).toFixed(0)} MiB; long tasks ${long.length} (${longText})`);

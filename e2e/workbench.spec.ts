@@ -6,7 +6,7 @@
  * page; back/forward; the shortcuts list. Expected values come from the oracle bundle (crash).
  */
 import type { Page } from '@playwright/test';
-import { dropFile, expect, hexByteCount, oracle, SAMPLE_URL, test } from './fixtures';
+import { dropFile, expect, hexByteCount, longTasks, oracle, SAMPLE_URL, test, watchLongTasks } from './fixtures';
 
 const SHOTS = 'test-results/screenshots';
 const incident = JSON.parse(oracle('incident.json')) as {
@@ -273,13 +273,7 @@ test('console: kmem -s prints rows, completion, history, pin beside the panels; 
 });
 
 test("the console editor's modules load while the page is idle after a dump opens; the first opening then only creates the editor", async ({ page }) => {
-  await page.addInitScript(() => {
-    const w = window as unknown as { __long: { s: number; d: number }[] };
-    w.__long = [];
-    new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) w.__long.push({ s: e.startTime, d: e.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
+  await watchLongTasks(page);
   await openSample(page);
   // Monaco's chunk is fetched (and evaluated) without the console being opened
   const loadedAt = await page.waitForFunction(
@@ -293,7 +287,7 @@ test("the console editor's modules load while the page is idle after a dump open
   await page.keyboard.press('6');
   await expect(page.getByTestId('command-editor').locator('.monaco-editor')).toBeVisible();
   await page.waitForTimeout(300);
-  const long = (await page.evaluate(() => (window as unknown as { __long: { s: number; d: number }[] }).__long)).filter((l) => l.s >= t0);
+  const long = await longTasks(page, t0);
   // logged: creating the editor is one task of 100-150 ms here; the modules' evaluation (another
   // such task) is not in it
   console.log(`[console] first opening after idle: long tasks ${long.length ? long.map((l) => Math.round(l.d)).join(', ') + ' ms' : 'none'}`);
