@@ -150,6 +150,35 @@ describe('flattened format (synthetic records)', () => {
   });
 });
 
+describe('a whole flattened stream with a hole where a page\'s data should be (the 6.1 sample, public/samples)', () => {
+  it('that page is corrupt ("written by no record"), never zeros; every other page reads as in the kdump file', () => {
+    const file = new URL('../../public/samples/6.1-skb-uaf-0x106/vmcore.kdump-zlib', import.meta.url);
+    const bytes = new Uint8Array(readFileSync(file));
+    const kd = openKdump(new BufferSource(bytes));
+    // a dumped page in the middle of the dump, and where its data lies in the file
+    const pages: number[] = [];
+    for (const r of kd.ranges()) for (let pa = r.start; pa < r.end && pages.length < 5000; pa += kd.pageSize) if (kd.hasPage(pa)) pages.push(pa);
+    const victim = pages[Math.floor(pages.length / 2)];
+    const desc = kd.pageDescriptor(victim)!;
+    const at = Number(desc.offset);
+    // the same file as two records around that page's data, with the end marker: a whole stream
+    const f = openKdump(openFlattened(new BufferSource(flat([[0, bytes.subarray(0, at)], [at + desc.dataLen, bytes.subarray(at + desc.dataLen)]]))));
+    let e: unknown;
+    try {
+      f.readPhys(victim, kd.pageSize);
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toBeInstanceOf(MemoryError);
+    expect((e as MemoryError).kind).toBe('corrupt');
+    expect((e as MemoryError).message).toMatch(/written by no record of the flattened stream/);
+    for (const pa of pages) {
+      if (pa === victim) continue;
+      expect(Buffer.compare(Buffer.from(f.readPhys(pa, kd.pageSize)), Buffer.from(kd.readPhys(pa, kd.pageSize))), `page 0x${pa.toString(16)}`).toBe(0);
+    }
+  });
+});
+
 const d = sharedDump('6.1-sysrq-256M-flattened');
 
 describe.skipIf(!d)(`flattened format on the QEMU 7.2 dump${d ? '' : ' (skipped: ../shared/dumps/6.1-sysrq-256M-flattened absent)'}`, () => {
