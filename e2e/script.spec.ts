@@ -50,6 +50,39 @@ async function run(page: Page): Promise<void> {
   await page.getByTestId('script-run').click();
 }
 
+test("the console's keys and the script editor's keys stay in their own editor (Enter, arrows, Tab, Ctrl+Enter)", async ({ page }) => {
+  await openScript(page);
+  // the console's command line exists (opened once, left with a line typed)
+  const nav = page.getByRole('navigation', { name: 'panels' });
+  await nav.getByText('Console').click();
+  const cmd = page.getByTestId('command-editor');
+  await expect(cmd.locator('.monaco-editor')).toBeVisible();
+  await cmd.click();
+  await page.keyboard.type('sym init_task');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('transcript')).toContainText('init_task');
+  await page.keyboard.type('kmem -s');
+  // Ctrl+Enter in the console does not run the script
+  await page.keyboard.press('ControlOrMeta+Enter');
+  await nav.getByText('Script').click();
+  await expect(page.getByTestId('script-status')).not.toHaveText(/running|done/);
+  // in the script editor: Enter is a new line (not the console's run), ↑ moves up (not the
+  // console's history), Tab indents
+  await typeScript(page, ['print(1);', 'print(2);']);
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('End');
+  await page.keyboard.type(' // first');
+  await expect.poll(() => editorText(page)).toMatch(/^print\(1\); \/\/ first\nprint\(2\);/);
+  await page.keyboard.press('ControlOrMeta+Enter');
+  await expect(page.getByTestId('script-status')).toHaveText(/done/, { timeout: 60_000 });
+  expect((await page.getByTestId('script-lines').innerText()).trim().split('\n')).toEqual(['1', '2']);
+  // the console ran only what was typed there, and still has its line
+  await nav.getByText('Console').click();
+  await expect(page.getByTestId('transcript').locator('.trow.prompt')).toHaveCount(1);
+  await expect(cmd.locator('.view-line')).toHaveText(/kmem\s-s/); // Monaco draws spaces as U+00A0
+});
+
 test('a typed script lists every task = crash ps; completion offers task_struct members; errors have lines', async ({ page }) => {
   test.setTimeout(240_000);
   await openScript(page);

@@ -17,6 +17,8 @@ import { keepEditor } from '../../keptEditors';
 const LANG = 'crash';
 let registered = false;
 let session = '';
+/** the context key that holds in the console's command line only (its keys' `when`) */
+const COMMAND_LINE_KEY = 'vmcoreCommandLine';
 let commands: CommandInfo[] = [];
 
 /** Words after which a type name is wanted. */
@@ -164,6 +166,11 @@ export function createCommandLine(
     suggest: { showWords: false },
   });
   const model = ed.getModel()!;
+  // The keys below are this editor's: a command added to a Monaco editor is bound for every editor
+  // of the page unless its context says which (Enter in the Script panel's editor ran the command
+  // line, ↑/↓ went through its history)
+  ed.createContextKey<boolean>(COMMAND_LINE_KEY, true);
+  const mine = (when: string) => `${COMMAND_LINE_KEY} && ${when}`;
   // one line only: a pasted newline runs nothing by surprise
   model.onDidChangeContent(() => {
     const v = model.getValue();
@@ -174,7 +181,7 @@ export function createCommandLine(
     if (!v) return;
     opts.onRun(v);
     model.setValue('');
-  }, '!suggestWidgetVisible');
+  }, mine('!suggestWidgetVisible'));
   // Tab: a unique completion is inserted at once; several share a longer prefix: that prefix
   // goes in and the choices open; else the choices open (like a shell)
   ed.addCommand(
@@ -195,7 +202,7 @@ export function createCommandLine(
         if (texts.length > 1) ed.trigger('keyboard', 'editor.action.triggerSuggest', {});
       });
     },
-    '!suggestWidgetVisible',
+    mine('!suggestWidgetVisible'),
   );
   const hist = (d: -1 | 1) => {
     const v = opts.onHistory(d, model.getValue());
@@ -203,8 +210,8 @@ export function createCommandLine(
     model.setValue(v);
     ed.setPosition({ lineNumber: 1, column: v.length + 1 });
   };
-  ed.addCommand(monaco.KeyCode.UpArrow, () => hist(-1), '!suggestWidgetVisible');
-  ed.addCommand(monaco.KeyCode.DownArrow, () => hist(1), '!suggestWidgetVisible');
+  ed.addCommand(monaco.KeyCode.UpArrow, () => hist(-1), mine('!suggestWidgetVisible'));
+  ed.addCommand(monaco.KeyCode.DownArrow, () => hist(1), mine('!suggestWidgetVisible'));
   return {
     focus: () => ed.focus(),
     setValue: (v) => {

@@ -116,7 +116,10 @@ export function createScriptEditor(
     monaco.editor.setModelMarkers(model, 'vmcore-run', []);
     opts.onChange(model.getValue());
   });
-  ed.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => opts.onRun());
+  // bound for this editor only (a command added to an editor is bound for every editor of the
+  // page unless its context says which: Ctrl+Enter in the console ran the script)
+  ed.createContextKey<boolean>('vmcoreScriptEditor', true);
+  ed.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => opts.onRun(), 'vmcoreScriptEditor');
   return {
     getValue: () => model.getValue(),
     setValue: (v) => model.setValue(v),
