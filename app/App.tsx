@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from 'react';
 import { activeTab, useApp, type Opening, type Tab } from './store';
 import { PANEL_DEFS } from './panels';
 import { PanelBoundary } from './panels/PanelBoundary';
-import { Elapsed, formatBytes } from './panels/common';
+import { Elapsed, formatBytes, whenIdle } from './panels/common';
 import { canCancelRunning, checkDumpUrl, onEngineCrash } from './engine';
 import { formatHash } from './permalink';
 import { LinkedText } from './panels/common';
@@ -32,9 +32,10 @@ export function currentLink(): string {
   return window.location.origin + window.location.pathname + (q ? '?' + q : '') + window.location.hash;
 }
 
-/** how long after the first dump opened the panels' large modules load (PanelDef.preload) */
+/** how long a dump is the active tab before its panels' preloads run (PanelDef.preload) */
 const PRELOAD_AFTER_MS = 2000;
-let preloaded = false;
+/** the dumps whose panels' preloads ran */
+const preloaded = new Set<string>();
 
 export function App() {
   const tab = useApp(activeTab);
@@ -47,21 +48,19 @@ export function App() {
     onEngineCrash((m) => useApp.getState().reportError('engine', m));
   }, []);
 
-  // once a dump is open and the page has been idle a while, the panels' large modules load
-  // (PanelDef.preload), so that their first opening does not wait for them
-  const anyTab = tab !== null && tab !== undefined;
+  // once a dump has been the active tab a while and the page is idle, the panels load and make
+  // what their first opening would (PanelDef.preload: Monaco, the console's command line)
+  const activeSession = tab?.session;
   useEffect(() => {
-    if (!anyTab || preloaded) return;
+    if (!activeSession || preloaded.has(activeSession)) return;
     const t = setTimeout(() => {
-      preloaded = true;
-      const go = () => {
-        for (const d of PANEL_DEFS) void d.preload?.().catch(() => undefined);
-      };
-      if (typeof requestIdleCallback === 'function') requestIdleCallback(go, { timeout: 10_000 });
-      else go();
+      preloaded.add(activeSession);
+      whenIdle(() => {
+        for (const d of PANEL_DEFS) void d.preload?.(activeSession).catch(() => undefined);
+      });
     }, PRELOAD_AFTER_MS);
     return () => clearTimeout(t);
-  }, [anyTab]);
+  }, [activeSession]);
 
   // drop anywhere on the page
   useEffect(() => {

@@ -204,6 +204,12 @@ export function LinkedText({ text, highlight }: { text: string; highlight?: [num
   return <>{nodes}</>;
 }
 
+/** Run `f` when the page is idle (at the latest after `timeoutMs`; at once where there is no requestIdleCallback). */
+export function whenIdle(f: () => void, timeoutMs = 10_000): void {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(() => f(), { timeout: timeoutMs });
+  else setTimeout(f, 0);
+}
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;

@@ -19,8 +19,9 @@ export interface PanelDef {
   /** its own keys for the "?" list: [keys, what they do] */
   shortcuts?: [string, string][];
   /**
-   * Loads what the panel's first opening would (a large module: Monaco), called once the page is
-   * idle after a dump opened, so that opening the panel does not wait for it
+   * Loads and makes what the panel's first opening would (a large module, an editor: Monaco) for
+   * the dump `session`, called once the page is idle after that dump became the active tab, so
+   * that opening the panel does not wait for it
    */
-  preload?: () => Promise<unknown>;
+  preload?: (session: string) => Promise<unknown>;
 }

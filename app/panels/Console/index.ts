@@ -1,4 +1,6 @@
 import type { PanelDef } from '../registry';
+import { whenIdle } from '../common';
+import { useApp } from '../../store';
 import { ConsolePanel } from './ConsolePanel';
 import './console.css';
 
@@ -8,9 +10,20 @@ export const panel: PanelDef = {
   key: '6',
   hint: 'crash commands',
   component: ConsolePanel,
-  // Monaco's modules: evaluating them is a 100-150 ms main-thread task, done while the user reads
-  // the summary instead of when the console first opens (creating the editor is another such task)
-  preload: () => import('./monacoInput'),
+  // Monaco's modules, then the dump's command line: evaluating them and creating the editor are
+  // 100-150 ms main-thread tasks each, done while the user reads the summary (one idle period
+  // each), not when the console first opens
+  preload: (session) =>
+    import('./monacoInput').then(
+      (m) =>
+        new Promise<void>((done) =>
+          whenIdle(() => {
+            // not for a dump whose tab closed meanwhile (its kept editors are already disposed)
+            if (useApp.getState().tabs.some((t) => t.session === session)) m.prewarmCommandLine(session);
+            done();
+          }),
+        ),
+    ),
   shortcuts: [
     ['Enter', 'run'],
     ['↑ / ↓', 'history'],

@@ -242,21 +242,46 @@ export function attachCommandLine(el: HTMLElement, opts: LineOpts): CommandLine 
     k.opts.onHistory = opts.onHistory;
     session = opts.session;
     el.appendChild(k.node);
-  } else {
-    const node = document.createElement('div');
-    node.style.width = '100%';
-    node.style.height = '100%';
-    el.appendChild(node);
-    const o: LineOpts = { ...opts };
-    const line = createCommandLine(node, { session: o.session, onRun: (l) => o.onRun(l), onHistory: (d, c) => o.onHistory(d, c) });
-    k = { node, line, opts: o };
-    attached.set(opts.session, k);
-    keepEditor(opts.session, () => {
-      line.dispose();
-      node.remove();
-      attached.delete(opts.session);
-    });
-  }
+  } else k = makeCommandLine(el, { ...opts });
   const { node, line } = k;
   return { focus: () => line.focus(), setValue: (v) => line.setValue(v), getValue: () => line.getValue(), dispose: () => node.remove() };
+}
+
+/** A dump's command line made in `el` and kept (disposed when its tab closes). */
+function makeCommandLine(el: HTMLElement, o: LineOpts): { node: HTMLDivElement; line: CommandLine; opts: LineOpts } {
+  const node = document.createElement('div');
+  node.style.width = '100%';
+  node.style.height = '100%';
+  el.appendChild(node);
+  const line = createCommandLine(node, { session: o.session, onRun: (l) => o.onRun(l), onHistory: (d, c) => o.onHistory(d, c) });
+  const k = { node, line, opts: o };
+  attached.set(o.session, k);
+  keepEditor(o.session, () => {
+    line.dispose();
+    node.remove();
+    attached.delete(o.session);
+  });
+  return k;
+}
+
+/**
+ * Make a dump's command line before its console first opens (the page is idle: Console's
+ * PanelDef.preload): created in a hidden holder off screen, then detached, as a kept line
+ * is while its console is closed; attachCommandLine then only moves it in. Creating a Monaco editor
+ * is a 100-150 ms task, here not at the click.
+ */
+export function prewarmCommandLine(forSession: string): void {
+  if (attached.has(forSession)) return;
+  const was = session;
+  const holder = document.createElement('div');
+  holder.style.cssText = 'position:fixed;left:-10000px;top:0;width:800px;height:22px;visibility:hidden;contain:strict';
+  holder.setAttribute('aria-hidden', 'true');
+  document.body.appendChild(holder);
+  try {
+    const k = makeCommandLine(holder, { session: forSession, onRun: () => undefined, onHistory: () => null });
+    k.node.remove();
+  } finally {
+    holder.remove();
+    session = was || forSession; // the open console's completions stay its own
+  }
 }
