@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import type { Page } from '@playwright/test';
-import { expect, test, ROOT } from './fixtures';
+import { expect, longTasks, test, ROOT, watchLongTasks, type LongTask } from './fixtures';
 import { sharedDump, SKIP_REASON } from '../workers/testing/dumps';
 
 const dump = sharedDump('6.1-sysrq-kaslr');
@@ -26,21 +26,12 @@ test.skip(!dump, `6.1-sysrq-kaslr ${SKIP_REASON}`);
 test.describe.configure({ mode: 'serial' });
 test.setTimeout(900_000);
 
-interface LongTask {
-  start: number;
-  duration: number;
-}
-
 async function open(page: Page, workers: number | null): Promise<string> {
   await page.addInitScript((n) => {
     if (n !== null) localStorage.setItem('vmcore.scanWorkers', String(n));
     else localStorage.removeItem('vmcore.scanWorkers');
-    const w = window as unknown as { __long: LongTask[] };
-    w.__long = [];
-    new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) w.__long.push({ start: e.startTime, duration: e.duration });
-    }).observe({ type: 'longtask', buffered: true });
   }, workers);
+  await watchLongTasks(page);
   await page.goto('/');
   await page.getByTestId('file-input').setInputFiles(dump!.file);
   await expect(page.getByTestId('panic')).toBeVisible({ timeout: 120_000 });
@@ -77,8 +68,7 @@ test('a search of all memory runs on the scan workers: the console and the hex v
   const fp = await open(page, null);
   await page.keyboard.press('6');
   await expect(page.getByTestId('command-editor')).toBeVisible();
-  const longAt = () => page.evaluate(() => (window as unknown as { __long: LongTask[] }).__long.length);
-  const before = await longAt();
+  const before = (await longTasks(page)).length;
   const t0 = Date.now();
   await consoleType(page, `search ${VALUE}`);
   await expect(searchJob(page)).toBeVisible();
@@ -90,7 +80,7 @@ test('a search of all memory runs on the scan workers: the console and the hex v
   await page.waitForTimeout(1000);
   const quiet = await page.evaluate((t0) => {
     const w = window as unknown as { __long: LongTask[] };
-    return { long: w.__long.filter((l) => l.start >= t0).map((l) => Math.round(l.duration)), t1: performance.now() };
+    return { long: w.__long.filter((l) => l.s >= t0).map((l) => Math.round(l.d)), t1: performance.now() };
   }, quiet0);
   const quietRunning = await searchJob(page).isVisible();
   // the engine worker is free: another command answers while the search runs
@@ -115,17 +105,17 @@ test('a search of all memory runs on the scan workers: the console and the hex v
   await page.keyboard.press('6');
   await expect(searchJob(page)).toHaveCount(0, { timeout: 600_000 });
   const wall = Date.now() - t0;
-  const during = (await page.evaluate(() => (window as unknown as { __long: LongTask[] }).__long)).slice(before);
+  const during = (await longTasks(page)).slice(before);
   const lines = await transcriptLines(page);
   const got = lines.filter((l) => /^[0-9a-f]+: [0-9a-f]+$|pages not in the dump|^search: /.test(l));
   expect(got).toEqual(want);
   await page.screenshot({ path: `${SHOTS}/3-search-done.png` });
-  const long = await page.evaluate(() => (window as unknown as { __long: LongTask[] }).__long);
+  const long = await longTasks(page);
   console.log(
     `[scan] default pool (${await page.evaluate(() => navigator.hardwareConcurrency)} hardware threads): search ${VALUE} ${want.length} lines, ` +
       `${wall} ms from Enter to done; hex scrolled while it ran: ${scrolledWhileRunning}; main-thread long tasks while it ran ` +
-      `(typing, sym, hex view, scrolling): ${during.length}${during.length ? ` (${during.map((l) => Math.round(l.duration)).join(', ')} ms)` : ''}; over the session: ${long.length}` +
-      ` (longest ${Math.round(Math.max(0, ...long.map((l) => l.duration)))} ms); ` +
+      `(typing, sym, hex view, scrolling): ${during.length}${during.length ? ` (${during.map((l) => Math.round(l.d)).join(', ')} ms)` : ''}; over the session: ${long.length}` +
+      ` (longest ${Math.round(Math.max(0, ...long.map((l) => l.d)))} ms); ` +
       `in ${Math.round(quiet.t1 - quiet0)} ms of the search running untouched${quietRunning ? '' : ' (it had ended)'}: ${quiet.long.length}${quiet.long.length ? ` (${quiet.long.join(', ')} ms)` : ''}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`,
   );
 
@@ -228,13 +218,13 @@ test('while a search runs, typing in the console and scrolling and typing in the
   const { t1, scanEnd } = await page.evaluate(() => ({ t1: performance.now(), scanEnd: (window as unknown as { __scanEnd?: number }).__scanEnd }));
   const until = scanEnd ?? t1;
   const ranThrough = scanEnd === undefined;
-  const long = (await page.evaluate(() => (window as unknown as { __long: LongTask[] }).__long)).filter((l) => l.start >= t0 && l.start < until);
+  const long = (await longTasks(page, t0)).filter((l) => l.s < until);
   const tasks = mainThreadLongTasks(trace, 'vmcore-scan-ended');
   const load = loadavg();
   const cores = cpus().length;
   console.log(
     `[scan] ${Math.round(until - t0)} ms of typing in the console, scrolling and keys in the hex view while the search ran${ranThrough ? '' : ` (it ended ${Math.round(t1 - until)} ms before the input did)`}: ` +
-      `long tasks (PerformanceObserver) ${long.length}${long.length ? ` (${long.map((l) => Math.round(l.duration)).join(', ')} ms)` : ''}; ` +
+      `long tasks (PerformanceObserver) ${long.length}${long.length ? ` (${long.map((l) => Math.round(l.d)).join(', ')} ms)` : ''}; ` +
       `trace: main-thread tasks over 50 ms wall ${tasks.length}${tasks.length ? ` [${tasks.map((t) => `${t.wall} ms wall/${t.cpu} ms CPU: ${t.what}`).join('; ')}]` : ''}; ` +
       `load ${load.map((x) => x.toFixed(1)).join(' ')} on ${cores} cores`,
   );
@@ -245,7 +235,7 @@ test('while a search runs, typing in the console and scrolling and typing in the
   // worker and Chromium's own threads share them, and a task that waits for a core counts as long
   // however little the app does in it (CI at load < 2 saw 3 such tasks while the CPU check held);
   // the CPU check above is the app's part.
-  console.log(`[scan] main-thread tasks over 50 ms of wall time: ${long.length ? long.map((l) => Math.round(l.duration)).join(', ') + ' ms' : 'none'}; load ${load[0].toFixed(1)}, ${cores} cores`);
+  console.log(`[scan] main-thread tasks over 50 ms of wall time: ${long.length ? long.map((l) => Math.round(l.d)).join(', ') + ' ms' : 'none'}; load ${load[0].toFixed(1)}, ${cores} cores`);
   await expect(searchJob(page)).toHaveCount(0, { timeout: 600_000 });
 });
 
@@ -254,7 +244,7 @@ for (const n of [1, 2, 4]) {
     await open(page, n);
     await page.keyboard.press('6');
     await expect(page.getByTestId('command-editor')).toBeVisible();
-    const before = await page.evaluate(() => (window as unknown as { __long: LongTask[] }).__long.length);
+    const before = (await longTasks(page)).length;
     const load0 = loadavg()[0];
     const t0 = Date.now();
     await consoleType(page, `search ${VALUE}`);
@@ -262,10 +252,10 @@ for (const n of [1, 2, 4]) {
     await expect(searchJob(page)).toHaveCount(0, { timeout: 600_000 });
     const wall = Date.now() - t0;
     const prompt = await page.getByTestId('transcript').locator('.trow.prompt').filter({ hasText: `search ${VALUE}` }).last().textContent();
-    const long = (await page.evaluate(() => (window as unknown as { __long: LongTask[] }).__long)).slice(before);
+    const long = (await longTasks(page)).slice(before);
     console.log(
       `[scan] ${n} scan worker(s): search ${VALUE} ${wall} ms from Enter to done (prompt: ${prompt?.trim()}); ` +
-        `long tasks during it: ${long.length}${long.length ? ` (${long.map((l) => Math.round(l.duration)).join(', ')} ms)` : ''}; ` +
+        `long tasks during it: ${long.length}${long.length ? ` (${long.map((l) => Math.round(l.d)).join(', ')} ms)` : ''}; ` +
         `load ${load0.toFixed(1)} -> ${loadavg()[0].toFixed(1)}`,
     );
   });
