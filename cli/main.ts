@@ -214,6 +214,9 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     err.write(`vmcore: ${errorMessage(e)}\n`);
     return 1;
   }
+  // a reader that stops early (| head) ends us quietly, whatever writes: a command, a batch, a
+  // script, commands from standard input
+  if (out === process.stdout) process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? process.exit(0) : undefined));
   if (script !== undefined || dts) {
     const { runScriptFile, writeDts } = await import('./script');
     if (script !== undefined) await initDisassembler().catch(() => undefined);
@@ -258,9 +261,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
   if (needsDisassembler([line])) await initDisassembler().catch(() => undefined);
   try {
-    // long commands stream their text to stdout while they run (not with --json: the JSON is whole);
-    // a reader that stops early (| head) ends us quietly
-    if (out === process.stdout) process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? process.exit(0) : undefined));
+    // long commands stream their text to stdout while they run (not with --json: the JSON is whole)
     noteVerb(line);
     const r = runCommand(json ? ctx : { ...ctx, emit: (chunk) => out.write(chunk) }, line);
     if (json || r.asJson) out.write(jsonText(r));

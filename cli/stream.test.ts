@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
@@ -45,9 +46,19 @@ describe.skipIf(!existsSync(SAMPLE))('CLI streaming output on the sample dump', 
     expect(JSON.parse(out.writes[0].text)).toBeInstanceOf(Array);
   }, 120_000);
 
-  it('| head -1: the CLI ends quietly once its reader is gone', async () => {
+  // every way of giving commands writes through the same stdout: each ends quietly. The batch and
+  // standard input write 'sym -l' twice (~3 MB), more than a pipe holds before its reader is gone
+  const BATCH = join(mkdtempSync(join(tmpdir(), 'vmcore-stream-')), 'batch.txt');
+  writeFileSync(BATCH, 'sym -l\nsym -l\n');
+  it.each([
+    ['a command', ['sym -l'], ''],
+    ['--batch', ['--batch', BATCH], ''],
+    ['standard input', ['-'], 'sym -l\nsym -l\n'],
+  ])('| head -1 (%s): the CLI ends quietly once its reader is gone', async (_what, args, stdin) => {
     const r = await new Promise<{ code: number | null; stderr: string; first: string }>((done) => {
-      const p = spawn(process.execPath, [join(ROOT, 'cli/vmcore.cjs'), SAMPLE, 'sym -l'], { cwd: ROOT });
+      const p = spawn(process.execPath, [join(ROOT, 'cli/vmcore.cjs'), SAMPLE, ...args], { cwd: ROOT });
+      p.stdin.on('error', () => undefined);
+      p.stdin.end(stdin);
       let first = '';
       let stderr = '';
       p.stderr.on('data', (d) => (stderr += d));
@@ -57,7 +68,8 @@ describe.skipIf(!existsSync(SAMPLE))('CLI streaming output on the sample dump', 
       });
       p.on('close', (code) => done({ code, stderr, first }));
     });
-    expect(r.first).toMatch(/^ffffffff[0-9a-f]{8} \([A-Za-z]\) \S+/);
+    // a batch heads each command's output with its prompt line, as crash's does
+    expect(r.first).toMatch(args[0] === '--batch' ? /^crash> sym -l$/ : /^ffffffff[0-9a-f]{8} \([A-Za-z]\) \S+/);
     expect(r.stderr).not.toMatch(/EPIPE|\n\s+at /);
     expect(r.code).toBe(0);
   }, 120_000);
