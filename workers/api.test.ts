@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { EngineApi, type OutputChunk, type OpenResult } from './api';
+import { EngineApi, type OutputChunk, type OpenResult, type SlabGrid, type KmemCacheJson, type SlabStatesJson } from './api';
 import { NodeFileSource } from './source/node';
 import { openDumpFile } from './node';
 import './commands/index';
@@ -50,5 +50,45 @@ describe.skipIf(!d)(`streaming console output on 6.1-skb-uaf-0x106 ${d ? '' : SK
     const j = api.run(session, 'foreach bt --json', { textLines: 300 }, undefined, (c) => chunks.push(c));
     expect(chunks).toEqual([]);
     expect(j.jsonText).toMatch(/^\[/);
+  }, 120_000);
+});
+
+/**
+ * The slab map's path (RunOptions.slabGrid): `kmem -S --full CACHE --states`, run whole or as scan
+ * worker parts (each part's result crossing as UTF-8 JSON bytes), comes back as a SlabGrid whose
+ * rows and objects are the command's JSON object for object.
+ */
+describe.skipIf(!d)(`the slab map as typed arrays on 6.1-skb-uaf-0x106 ${d ? '' : SKIP_REASON}`, () => {
+  const api = new EngineApi();
+  const opened = (api as unknown as { open(make: () => NodeFileSource, source: { kind: 'file' }): OpenResult }).open(() => new NodeFileSource(d!.file), { kind: 'file' });
+  const session = opened.ok ? opened.summary.session : '';
+  const prog = openDumpFile(d!.file);
+
+  it.each(['kmalloc-1k', 'dentry'])('%s: whole and in parts, every object of the JSON in the grid', (cache) => {
+    const line = `kmem -S --full ${cache} --states`;
+    const want = runCommand({ prog }, `kmem -S --full ${cache} --json`).json as KmemCacheJson;
+    const slabs = [...want.cpus.flatMap((c) => [...(c.slab ? [c.slab] : []), ...c.partial]), ...want.nodes.flatMap((n) => [...n.partial, ...(n.full ?? [])]), ...want.untracked!];
+    const whole = api.run(session, line, { slabGrid: true });
+    const plan = api.planScan(session, line, 4);
+    expect(plan.ok && plan.parts!.length).toBeGreaterThan(1);
+    const parts = plan.ok ? plan.parts!.map((p) => api.runPart(session, line, p)) : [];
+    for (const p of parts) expect(p.ok && p.part).toBeInstanceOf(Uint8Array);
+    const merged = api.mergeScan(session, line, parts.map((p) => (p.ok ? p.part : new Uint8Array())), { slabGrid: true });
+    for (const r of [whole, merged]) {
+      const g = r.json as SlabGrid;
+      expect(g.slab).toBeInstanceOf(BigUint64Array);
+      expect(g.rows).toBe(slabs.length);
+      const objects: string[] = [];
+      const got: string[] = [];
+      for (let i = 0; i < g.rows; i++) {
+        for (let k = 0; k < g.count[i]; k++) got.push(`0x${(g.first[i] + BigInt(k * g.stride)).toString(16)} ${g.states[g.start[i] + k]}`);
+      }
+      for (const s of slabs) for (const o of s.objects) objects.push(`${o.addr} ${o.state[0]}`);
+      expect(got.sort()).toEqual(objects.sort());
+      // rows by address: each row's first object not below the one before
+      for (let j = 1; j < g.rows; j++) expect(g.first[g.byAddress[j]] >= g.first[g.byAddress[j - 1]]).toBe(true);
+    }
+    // without slabGrid the same line gives the command's JSON
+    expect((api.run(session, line).json as KmemCacheJson<SlabStatesJson>).info.name).toBe(cache);
   }, 120_000);
 });

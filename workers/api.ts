@@ -26,6 +26,7 @@ import { listModules, moduleBtf } from './kernel/modules';
 import { openDebugFile } from './kernel/dwarf/module';
 import { kernelAddressLayout, rangeOf, type AddressLayout } from './analysis/layout';
 import type { WhatisResult } from './commands/whatis';
+import { slabGridOf, type KmemCacheJson, type SlabStatesJson } from './commands/kmem';
 import { programDts } from './script/dts';
 import { initDisassembler } from './analysis/disasm';
 import { pageDecoder } from './format/codecs';
@@ -36,7 +37,7 @@ export type { PsRow } from './commands/ps';
 export type { BtTaskJson, BtFrameJson } from './commands/bt';
 export type { SysJson } from './commands/sys';
 export type { OopsJson, OopsReportJson } from './commands/oops';
-export type { KmemSRow, KmemCacheJson, SlabJson } from './commands/kmem';
+export type { KmemSRow, KmemCacheJson, SlabJson, SlabStatesJson, SlabGrid } from './commands/kmem';
 export type { DisJson, DisInsnJson } from './commands/dis';
 export type { EvalJson } from './commands/expr';
 export type { ListJson } from './commands/list';
@@ -98,6 +99,15 @@ export interface JobProgress {
   what: string;
 }
 
+/** RunOptions.slabGrid: `kmem -S --states` JSON as a SlabGrid (any other JSON as it is) */
+function slabGridJson(j: unknown): unknown {
+  const k = j as Partial<KmemCacheJson<SlabStatesJson>> | null;
+  const statesForm = (s: SlabStatesJson | null | undefined) => !s || typeof s.states === 'string';
+  if (!k || !k.info || !Array.isArray(k.cpus) || !Array.isArray(k.nodes)) return j;
+  if (![...k.cpus.map((c) => c.slab), ...(k.untracked ?? [])].every(statesForm)) return j;
+  return slabGridOf(k as KmemCacheJson<SlabStatesJson>);
+}
+
 export interface RunOptions {
   /** caller-chosen id for cancel(); one is made up when absent */
   jobId?: string;
@@ -113,6 +123,12 @@ export interface RunOptions {
    * textPage() (the console's "show more"): a 100k-line result never crosses to the page at once.
    */
   textLines?: number;
+  /**
+   * `kmem -S <cache> --states`: the JSON as the slab map's typed arrays (SlabGrid), which cross to
+   * the page in one copy where tens of thousands of slab objects took its main thread
+   * hundreds of milliseconds
+   */
+  slabGrid?: boolean;
 }
 
 export interface RunResult {
@@ -194,8 +210,15 @@ export type { PartResult };
 /** A split line's parts (scan workers run one each), or why it cannot run. */
 export type ScanPlan = { ok: true; parts: unknown[] | null } | { ok: false; error: string };
 
-/** One part's outcome on a scan worker. */
-export type PartOutcome = { ok: true; part: PartResult } | { ok: false; error: string; cancelled?: boolean };
+/**
+ * One part's outcome on a scan worker. Its result is UTF-8 JSON (parts are JSON-like), transferred:
+ * it passes through the page on its way to the merging worker without being copied or read there
+ * (the slabs of a part of a million-object slab map took the page's main thread tens of ms each).
+ */
+export type PartOutcome = { ok: true; part: Uint8Array } | { ok: false; error: string; cancelled?: boolean };
+
+const partText = new TextEncoder();
+const partRead = new TextDecoder();
 
 /** What a kernel-address-looking word in memory points to (the hex view's colours). */
 export interface PointerInfo {
@@ -560,7 +583,7 @@ export class EngineApi {
         while (s.texts.size > 8) s.texts.delete(s.texts.keys().next().value as string);
         kept = [];
       }
-      if (r.result.json !== undefined && opts.json !== false) out.json = r.result.json;
+      if (r.result.json !== undefined && opts.json !== false) out.json = opts.slabGrid ? slabGridJson(r.result.json) : r.result.json;
       if (r.result.problems?.length) out.problems = r.result.problems;
       return out;
     }
@@ -568,7 +591,7 @@ export class EngineApi {
     if (r.ok) {
       const out: RunResult = { jobId, ok: true, text: r.result.text, ms, ...(sent ? { streamed: sent } : {}) };
       if (opts.textLines !== undefined) this.cutText(s, out, opts.textLines);
-      if (r.result.json !== undefined && opts.json !== false) out.json = r.result.json;
+      if (r.result.json !== undefined && opts.json !== false) out.json = opts.slabGrid ? slabGridJson(r.result.json) : r.result.json;
       if (r.result.problems?.length) out.problems = r.result.problems;
       if (r.result.asJson) out.jsonText = jsonText(r.result);
       return out;
@@ -620,26 +643,27 @@ export class EngineApi {
     const jobId = opts.jobId ?? `j${this.nextJob++}`;
     if (this.cancelled.delete(jobId)) return { ok: false, error: 'cancelled', cancelled: true };
     const ctx = this.context(s, jobId, opts.cancelFlag, onProgress);
-    const r = this.guard(() => ({ ok: true as const, part: runSplitPart(ctx, line, part) }));
+    const r = this.guard(() => ({ ok: true as const, part: partText.encode(JSON.stringify(runSplitPart(ctx, line, part))) }));
     this.cancelled.delete(jobId);
-    return r;
+    return r.ok ? transfer(r, [r.part.buffer]) : r;
   }
 
   /**
    * The answer of a split line from its parts' results, in plan order, as run() gives it for the
    * whole line without streaming (text kept for textPage() here when cut to textLines).
    */
-  mergeScan(session: string, line: string, parts: PartResult[], opts: RunOptions = {}): RunResult {
+  mergeScan(session: string, line: string, packed: Array<Uint8Array | PartResult>, opts: RunOptions = {}): RunResult {
     const jobId = opts.jobId ?? `j${this.nextJob++}`;
     const t0 = performance.now();
     const s = this.sessions.get(session);
     if (!s) return { jobId, ok: false, text: '', error: `no open dump ${session} (it was closed)`, ms: 0 };
+    const parts = packed.map((p): PartResult => (p instanceof Uint8Array ? JSON.parse(partRead.decode(p)) : p));
     const r = this.guard(() => ({ ok: true as const, result: mergeSplit({ prog: s.prog, overlays: s.overlays }, line, parts) }));
     const ms = Math.round(performance.now() - t0);
     if (!r.ok) return { jobId, ok: false, text: '', error: r.error, cancelled: r.cancelled, ms };
     const out: RunResult = { jobId, ok: true, text: r.result.text, ms };
     if (opts.textLines !== undefined) this.cutText(s, out, opts.textLines);
-    if (r.result.json !== undefined && opts.json !== false) out.json = r.result.json;
+    if (r.result.json !== undefined && opts.json !== false) out.json = opts.slabGrid ? slabGridJson(r.result.json) : r.result.json;
     if (r.result.problems?.length) out.problems = r.result.problems;
     if (r.result.asJson) out.jsonText = jsonText(r.result);
     return out;

@@ -1203,11 +1203,25 @@ export function untrackedSlabs(
   listed: Set<bigint> = listedSlabAddresses(prog, c),
 ): SlabObjects[] {
   const out: SlabObjects[] = [];
+  forEachUntrackedSlab(prog, c, (s) => out.push(s), opts, listed);
+  return out;
+}
+
+/**
+ * untrackedSlabs one slab at a time, for a caller that keeps less of each (a cache of a million
+ * objects has tens of thousands of such slabs).
+ */
+export function forEachUntrackedSlab(
+  prog: Program,
+  c: SlabCache,
+  visit: (s: SlabObjects) => void,
+  opts: { onProgress?: (d: number, t: number) => void; cancelled?: () => boolean; pfnStart?: number; pfnEnd?: number } = {},
+  listed: Set<bigint> = listedSlabAddresses(prog, c),
+): void {
   forEachSlabPage(prog, (slab) => {
     if (slab.cache !== c.address || listed.has(slab.address)) return;
-    out.push(slabObjects(prog, c, slab, 'pagewalk'));
+    visit(slabObjects(prog, c, slab, 'pagewalk'));
   }, opts);
-  return out;
 }
 
 /**

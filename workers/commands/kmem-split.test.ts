@@ -12,7 +12,7 @@ import { openDumpFile } from '../node';
 import { SHARED_DUMP_NAMES, sharedDump, SKIP_REASON } from '../testing/dumps';
 import { Cancelled } from '../errors';
 import { runCommand, planSplit, runSplitPart, mergeSplit, isSplitLine } from './registry';
-import type { KmemCacheJson, SlabJson } from './kmem';
+import type { KmemCacheJson, SlabJson, SlabStatesJson } from './kmem';
 import type { Program } from '../kernel/program';
 
 /** The line run in `want` parts, each in `other` (another engine on the same file), merged in `prog`. */
@@ -21,6 +21,30 @@ function parted(prog: Program, other: Program, line: string, want: number) {
   expect(parts.length).toBeGreaterThan(1);
   const results = parts.map((p) => runSplitPart({ prog: other }, line, JSON.parse(JSON.stringify(p))));
   return mergeSplit({ prog }, line, JSON.parse(JSON.stringify(results)));
+}
+
+/** `kmem -S --states --json` written out object by object, as `kmem -S --json` gives it */
+function expandStates(j: KmemCacheJson<SlabStatesJson>): KmemCacheJson {
+  const pad = BigInt(j.info.red_left_pad);
+  const state = { a: 'allocated', f: 'free', c: 'cpu-free' } as const;
+  const slab = (s: SlabStatesJson | null): SlabJson | null => {
+    if (!s) return null;
+    const { first, stride, states, notes, free_in, problems, ...head } = s;
+    const objects = [...states].map((l, i) => {
+      const a = BigInt(first) + BigInt(i * stride);
+      return { addr: '0x' + a.toString(16), slot: '0x' + (a - pad).toString(16), state: state[l as keyof typeof state], ...(notes?.[i] ? { note: notes[i] } : {}), ...(free_in?.[i] ? { free_in: free_in[i] } : {}) };
+    });
+    expect(objects.length).toBe(s.total);
+    expect(stride).toBe(j.info.size);
+    return { ...head, objects, ...(problems ? { problems } : {}) };
+  };
+  const all = (l: SlabStatesJson[]) => l.map((s) => slab(s)!);
+  return {
+    ...j,
+    cpus: j.cpus.map((c) => ({ ...c, slab: slab(c.slab), partial: all(c.partial) })),
+    nodes: j.nodes.map((n) => ({ ...n, partial: all(n.partial), full: n.full ? all(n.full) : null })),
+    untracked: j.untracked ? all(j.untracked) : null,
+  };
 }
 
 /** drgn's state letters: A allocated, anything free F (drgn's C and B are kinds of free). */
@@ -43,6 +67,9 @@ describe('kmem -S --full split into parts = the whole command, and drgn', () => 
         const wj = runCommand({ prog }, line + ' --json').json as KmemCacheJson;
         const sj = parted(prog, other, line + ' --json', 5).json as KmemCacheJson;
         expect(sj, cname).toEqual(wj);
+        // --states: the same slabs, each object a letter from `first` every `stride` bytes
+        const cj = parted(prog, other, line + ' --states --json', 3).json as KmemCacheJson<SlabStatesJson>;
+        expect(expandStates(cj), cname).toEqual(wj);
         // the slabs are drgn's, object by object
         const all = new Map<string, string>();
         for (const c of sj.cpus) for (const s of [...(c.slab ? [c.slab] : []), ...c.partial]) all.set(s.slab, states(s));

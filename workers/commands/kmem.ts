@@ -2,7 +2,7 @@
  * crash's `kmem`, SLUB parts:
  *   kmem -s [cache]        every cache: CACHE OBJSIZE ALLOCATED TOTAL SLABS SSIZE NAME, counted as
  *                          crash counts (per-CPU freelists of every possible CPU count as free)
- *   kmem -S <cache> [--full]  every listed slab and its objects: allocated "[addr]", free, and
+ *   kmem -S <cache> [--full] [--states]  every listed slab and its objects: allocated "[addr]", free, and
  *                          "(cpu N cache)" for the free objects of a CPU's active slab. SLUB keeps no
  *                          list of full slabs without SLAB_STORE_USER; crash prints "(not tracked)",
  *                          and so do we unless --full asks for a walk of every struct page (as drgn
@@ -12,14 +12,16 @@
  *                          slub_debug=U, and the page line; outside slabs: symbol, task stack,
  *                          vmalloc area, free page, page flags (see whatis.ts).
  * `--json` results: kmem -s: [{name, objsize, allocated, total, slabs, ssize}] (+cache address);
- * kmem -S: {info, cpus, nodes, untracked}; kmem <addr>: whatis's shape.
+ * kmem -S: {info, cpus, nodes, untracked}, each slab's objects as {addr, slot, state}, or with
+ * --states as one letter each from a first address and a stride (SlabStatesJson: a million
+ * objects fit); kmem <addr>: whatis's shape.
  */
 import type { Program } from '../kernel/program';
 import { TextOut } from './result';
 import {
-  listCaches, cacheUsage, findCache, cacheSlabs, untrackedSlabs, pageFrameParts,
-  type CacheUsage, type SlabObjects, type SlabCache,
-  cpuSheaves, nodeBarns,
+  listCaches, cacheUsage, findCache, cacheSlabs, pageFrameParts,
+  type CacheUsage, type SlabObjects, type SlabCache, type ObjectState, type ObjectHolder,
+  cpuSheaves, nodeBarns, forEachUntrackedSlab,
 } from '../analysis/slab';
 import { describeAddress, trackLines, type Described } from './whatis';
 import { evalAddress } from './expr';
@@ -42,21 +44,72 @@ export function kmemSLine(u: CacheUsage): string {
 
 const SLAB_HEADER = '  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE';
 
-function slabLine(s: SlabObjects, node = 0): string {
-  const total = s.objects.length;
-  return `  ${hx(s.slab.address)}  ${hx(s.slab.memory)} ${padL(s.node ?? node, 5)} ${padL(total, 6)} ${padL(s.allocated, 10)} ${padL(s.free, 5)}`;
+/**
+ * A slab and the states of its objects, small to keep and to pass between workers (a part of
+ * `kmem -S --full` finds tens of thousands of slabs on a large dump): the objects are `count`
+ * slots every `c.size` bytes from `first`, their states one letter each (STATE_LETTER), notes
+ * and holders only where there are any. JSON-like (hex strings, no bigint), as parts must be.
+ */
+interface PackedSlab {
+  slab: string;
+  memory: string;
+  /** the first object (after red_left_pad), hex */
+  first: string;
+  count: number;
+  section: SlabObjects['section'];
+  cpu?: number;
+  node?: number;
+  /** one letter an object: a allocated, f free, c cpu-free */
+  states: string;
+  notes?: Record<number, string>;
+  holders?: Record<number, ObjectHolder>;
+  problems: string[];
+  allocated: number;
+  free: number;
 }
 
-/** crash prints object addresses without red_left_pad (the slot start). */
-function objectLines(c: SlabCache, s: SlabObjects, only?: number): string[] {
-  const out: string[] = [];
-  s.objects.forEach((o, i) => {
-    if (only !== undefined && i !== only) return;
-    const slot = hx(o - BigInt(c.redLeftPad));
-    if (s.states[i] === 'allocated') out.push(`  [${slot}]`);
-    else out.push(`   ${slot}  ${s.notes[i] ? `(${s.notes[i]})` : ''}`);
-  });
-  return out;
+const STATE_LETTER: Record<ObjectState, string> = { allocated: 'a', free: 'f', 'cpu-free': 'c' };
+const LETTER_STATE: Record<string, ObjectState> = { a: 'allocated', f: 'free', c: 'cpu-free' };
+
+function packSlab(s: SlabObjects): PackedSlab {
+  let states = '';
+  let notes: Record<number, string> | undefined;
+  let holders: Record<number, ObjectHolder> | undefined;
+  for (let i = 0; i < s.objects.length; i++) {
+    states += STATE_LETTER[s.states[i]];
+    if (s.notes[i]) (notes ??= {})[i] = s.notes[i];
+    if (s.holders[i]) (holders ??= {})[i] = s.holders[i]!;
+  }
+  return {
+    slab: hx(s.slab.address),
+    memory: hx(s.slab.memory),
+    first: s.objects.length ? hx(s.objects[0]) : hx(s.slab.memory),
+    count: s.objects.length,
+    section: s.section,
+    ...(s.cpu !== undefined ? { cpu: s.cpu } : {}),
+    ...(s.node !== undefined ? { node: s.node } : {}),
+    states,
+    ...(notes ? { notes } : {}),
+    ...(holders ? { holders } : {}),
+    problems: s.problems,
+    allocated: s.allocated,
+    free: s.free,
+  };
+}
+
+function slabLine(s: PackedSlab, node = 0): string {
+  return `  ${s.slab}  ${s.memory} ${padL(s.node ?? node, 5)} ${padL(s.count, 6)} ${padL(s.allocated, 10)} ${padL(s.free, 5)}`;
+}
+
+/** A slab's lines with its objects; crash prints object addresses without red_left_pad (the slot start). */
+function pushSlabObjects(L: TextOut, c: SlabCache, s: PackedSlab): void {
+  L.push(SLAB_HEADER, slabLine(s), '  FREE / [ALLOCATED]');
+  let slot = BigInt('0x' + s.first) - BigInt(c.redLeftPad);
+  const size = BigInt(c.size);
+  for (let i = 0; i < s.count; i++, slot += size) {
+    if (s.states[i] === 'a') L.line(`  [${hx(slot)}]`);
+    else L.line(`   ${hx(slot)}  ${s.notes?.[i] ? `(${s.notes[i]})` : ''}`);
+  }
 }
 
 function kmemS(ctx: CommandContext, name?: string): CommandResult {
@@ -100,16 +153,28 @@ export interface SlabJson {
   total: number;
   allocated: number;
   free: number;
-  objects: { addr: string; slot: string; state: 'allocated' | 'free' | 'cpu-free'; note?: string }[];
+  objects: { addr: string; slot: string; state: ObjectState; note?: string; free_in?: ObjectHolder }[];
   problems?: unknown[];
 }
 
-/** `kmem -S <cache> --json` */
-export interface KmemCacheJson {
+/**
+ * One slab of `kmem -S <cache> --states --json`: object i is at first + i * stride, its state the
+ * letter states[i] (a allocated, f free, c cpu-free); notes and free_in (ObjectHolder) by index.
+ */
+export interface SlabStatesJson extends Omit<SlabJson, 'objects'> {
+  first: string;
+  stride: number;
+  states: string;
+  notes?: Record<number, string>;
+  free_in?: Record<number, ObjectHolder>;
+}
+
+/** `kmem -S <cache> --json` (S: SlabStatesJson with --states) */
+export interface KmemCacheJson<S = SlabJson> {
   info: { cache: string; name: string; objsize: number; allocated: number; total: number; slabs: number; ssize: number; size: number; red_left_pad: number };
-  cpus: { cpu: number; kmem_cache_cpu: string; slab: SlabJson | null; partial: SlabJson[]; problems: unknown[] }[];
-  nodes: { node: number; kmem_cache_node: string; nr_slabs: number | null; nr_partial: number; partial: SlabJson[]; full: SlabJson[] | null }[];
-  untracked: SlabJson[] | null;
+  cpus: { cpu: number; kmem_cache_cpu: string; slab: S | null; partial: S[]; problems: unknown[] }[];
+  nodes: { node: number; kmem_cache_node: string; nr_slabs: number | null; nr_partial: number; partial: S[]; full: S[] | null }[];
+  untracked: S[] | null;
 }
 
 /** One row of `kmem -s --json` (DESIGN.md shape). */
@@ -124,18 +189,39 @@ export interface KmemSRow {
   problems?: unknown[];
 }
 
-function soJson(c: SlabCache, s: SlabObjects): SlabJson {
-  return {
-    slab: '0x' + hx(s.slab.address),
-    memory: '0x' + hx(s.slab.memory),
+/**
+ * A slab in `kmem -S --json`: each object as {addr, slot, state}, or with `--states` the objects as
+ * one letter each (`states`, from `first` every `stride` bytes; notes and holders by index), which
+ * is what a map of a million objects can hold.
+ */
+function soJson(c: SlabCache, s: PackedSlab, compact: boolean): SlabJson | SlabStatesJson {
+  const head = {
+    slab: '0x' + s.slab,
+    memory: '0x' + s.memory,
     section: s.section,
     ...(s.cpu !== undefined ? { cpu: s.cpu } : {}),
-    total: s.objects.length,
+    total: s.count,
     allocated: s.allocated,
     free: s.free,
-    objects: s.objects.map((o, i) => ({ addr: '0x' + hx(o), slot: '0x' + hx(o - BigInt(c.redLeftPad)), state: s.states[i], ...(s.notes[i] ? { note: s.notes[i] } : {}), ...(s.holders[i] ? { free_in: s.holders[i] } : {}) })),
-    ...(s.problems.length ? { problems: s.problems } : {}),
   };
+  const tail = s.problems.length ? { problems: s.problems } : {};
+  if (compact) {
+    return { ...head, first: '0x' + s.first, stride: c.size, states: s.states, ...(s.notes ? { notes: s.notes } : {}), ...(s.holders ? { free_in: s.holders } : {}), ...tail };
+  }
+  const objects: SlabJson['objects'] = [];
+  const pad = BigInt(c.redLeftPad);
+  const size = BigInt(c.size);
+  let o = BigInt('0x' + s.first);
+  for (let i = 0; i < s.count; i++, o += size) {
+    objects.push({
+      addr: '0x' + hx(o),
+      slot: '0x' + hx(o - pad),
+      state: LETTER_STATE[s.states[i]] as SlabJson['objects'][number]['state'],
+      ...(s.notes?.[i] ? { note: s.notes[i] } : {}),
+      ...(s.holders?.[i] ? { free_in: s.holders[i] } : {}),
+    });
+  }
+  return { ...head, objects, ...tail };
 }
 
 function bigSCache(ctx: CommandContext, name: string): SlabCache {
@@ -145,36 +231,33 @@ function bigSCache(ctx: CommandContext, name: string): SlabCache {
   return c;
 }
 
-/** A slab found by the page walk of `kmem -S --full`, as printed (text lines) and in the JSON. */
-interface UntrackedSlab {
-  lines: string[];
-  json: SlabJson;
-}
-
 /**
  * `kmem -S <cache>`; with `untracked` (--full), the slabs found by walking every struct page, in
- * page frame order (made by the parts of `kmemSplit`).
+ * page frame order (made by the parts of `kmemSplit`). With `compact` (--states) the JSON gives each
+ * object's state as a letter.
  */
-function kmemBigS(ctx: CommandContext, name: string, untracked: UntrackedSlab[] | null): CommandResult {
+function kmemBigS(ctx: CommandContext, name: string, untracked: PackedSlab[] | null, compact: boolean): CommandResult {
   const prog = ctx.prog;
   const c = bigSCache(ctx, name);
   const u = cacheUsage(prog, c);
   const list = cacheSlabs(prog, c);
   checkCancel(ctx);
+  const cpus = list.cpus.map((cp) => ({ ...cp, slab: cp.slab ? packSlab(cp.slab) : null, partial: cp.partial.map(packSlab) }));
+  const nodes = list.nodes.map((n) => ({ node: n.node, partial: n.partial.map(packSlab), full: n.full ? n.full.map(packSlab) : null }));
   // the text streams out as it is made (console, CLI); the JSON below is whole
   const L = new TextOut(ctx.emit);
   L.push(KMEM_S_HEADER, kmemSLine(u));
   const cpuSlabCount = new Map<number, number>();
-  for (const cp of list.cpus) {
+  for (const cp of cpus) {
     L.push(`CPU ${cp.cpu} KMEM_CACHE_CPU:`, `  ${hx(cp.kcc)}`, `CPU ${cp.cpu} SLAB:`);
     if (!cp.slab) L.push('  (empty)');
     else {
       cpuSlabCount.set(cp.slab.node ?? 0, (cpuSlabCount.get(cp.slab.node ?? 0) ?? 0) + 1);
-      L.push(SLAB_HEADER, slabLine(cp.slab), '  FREE / [ALLOCATED]', ...objectLines(c, cp.slab));
+      pushSlabObjects(L, c, cp.slab);
     }
     L.push(`CPU ${cp.cpu} PARTIAL:`);
     if (!cp.partial.length) L.push('  (empty)');
-    for (const p of cp.partial) L.push(SLAB_HEADER, slabLine(p), '  FREE / [ALLOCATED]', ...objectLines(c, p));
+    for (const p of cp.partial) pushSlabObjects(L, c, p);
     for (const pr of cp.problems) L.push(`  kmem: ${pr}`);
   }
   // 6.18+: the objects each CPU holds in its sheaves, and the full sheaves of each node's barn
@@ -195,7 +278,7 @@ function kmemBigS(ctx: CommandContext, name: string, untracked: UntrackedSlab[] 
   for (const n of list.nodes) {
     L.push(`${hx(n.node.address)} ${padL(n.node.node, 5)} ${padL(n.node.nrSlabs ?? 0, 6)} ${padL(n.node.nrPartial, 8)} ${padL(cpuSlabCount.get(n.node.node) ?? 0, 8)}`);
   }
-  for (const n of list.nodes) {
+  for (const n of nodes) {
     L.push(`NODE ${n.node.node} PARTIAL:`);
     if (!n.partial.length) L.push('  (empty)');
     else L.push(SLAB_HEADER, ...n.partial.map((s) => slabLine(s, n.node.node)));
@@ -208,21 +291,22 @@ function kmemBigS(ctx: CommandContext, name: string, untracked: UntrackedSlab[] 
   }
   if (untracked) {
     L.push('', `FULL SLABS NOT TRACKED BY SLUB (found by walking every struct page): ${untracked.length}`);
-    for (const s of untracked) L.push(...s.lines);
+    for (const s of untracked) pushSlabObjects(L, c, s);
   }
   L.push(''); // crash ends kmem -S with an empty line
-  const json: KmemCacheJson = {
+  const sj = (p: PackedSlab) => soJson(c, p, compact);
+  const json: KmemCacheJson<SlabJson | SlabStatesJson> = {
     info: { cache: '0x' + hx(c.address), name: c.name, objsize: u.objsize, allocated: u.allocated, total: u.total, slabs: u.slabs, ssize: u.ssize, size: c.size, red_left_pad: c.redLeftPad },
-    cpus: list.cpus.map((cp) => ({ cpu: cp.cpu, kmem_cache_cpu: '0x' + hx(cp.kcc), slab: cp.slab ? soJson(c, cp.slab) : null, partial: cp.partial.map((p) => soJson(c, p)), problems: cp.problems })),
-    nodes: list.nodes.map((n) => ({
+    cpus: cpus.map((cp) => ({ cpu: cp.cpu, kmem_cache_cpu: '0x' + hx(cp.kcc), slab: cp.slab ? sj(cp.slab) : null, partial: cp.partial.map(sj), problems: cp.problems })),
+    nodes: nodes.map((n) => ({
       node: n.node.node,
       kmem_cache_node: '0x' + hx(n.node.address),
       nr_slabs: n.node.nrSlabs,
       nr_partial: n.node.nrPartial,
-      partial: n.partial.map((p) => soJson(c, p)),
-      full: n.full ? n.full.map((p) => soJson(c, p)) : null,
+      partial: n.partial.map(sj),
+      full: n.full ? n.full.map(sj) : null,
     })),
-    untracked: untracked ? untracked.map((s) => s.json) : null,
+    untracked: untracked ? untracked.map(sj) : null,
     ...(sheaves.length || barns.length
       ? {
           sheaves: sheaves.map((sh) => ({ cpu: sh.cpu, which: sh.which, sheaf: '0x' + hx(sh.sheaf), objects: sh.objects.map((o) => '0x' + hx(o)) })),
@@ -233,7 +317,6 @@ function kmemBigS(ctx: CommandContext, name: string, untracked: UntrackedSlab[] 
   return { text: L.done(), json };
 }
 
-
 /** A part of `kmem -S <cache> --full`'s page walk: the struct pages of page frames [start, end). */
 interface KmemFullPart {
   start: number;
@@ -242,21 +325,27 @@ interface KmemFullPart {
 
 /** The slabs of the cache a part's page walk found (those no list holds). */
 interface KmemFullPartial {
-  slabs: UntrackedSlab[];
+  slabs: PackedSlab[];
 }
 
-/** `kmem -S <cache> --full` (the only kmem line that splits): the cache's name, else null. */
+const KMEM_FLAGS = ['-s', '-S', '--full', '--states', '-v', '-i', '-z', '-V', '-f', '-p'];
+
+/** `kmem -S <cache> --full [--states]` (the only kmem line that splits): the cache's name, else null. */
 function fullSlabsArgs(args: string[]): string | null {
-  const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: ['-s', '-S', '--full', '-v', '-i', '-z', '-V', '-f', '-p'] });
-  if (!flags.has('-S') || !flags.has('--full') || flags.size !== 2) return null;
-  if (!rest[0]) throw new CommandError('usage: kmem -S <cache> [--full]');
+  const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: KMEM_FLAGS });
+  if (!flags.has('-S') || !flags.has('--full') || flags.size !== 2 + (flags.has('--states') ? 1 : 0)) return null;
+  if (!rest[0]) throw new CommandError('usage: kmem -S <cache> [--full] [--states]');
   return rest[0];
 }
+
+/** `kmem -S --states`: the JSON gives object states as letters */
+const statesOnly = (args: string[]) => args.includes('--states');
 
 /**
  * `kmem -S <cache> --full` in parts: the walk of every struct page (the long part: all of the
  * memory map) runs as page frame ranges on the scan workers; the merge walks the cache's lists
  * and prints the page walk's slabs after them in page frame order, as the whole command does.
+ * A part gives its slabs packed (states as letters), however the line asked for them.
  */
 const kmemSplit: CommandSplit = {
   only: ['-S', '--full'],
@@ -269,16 +358,17 @@ const kmemSplit: CommandSplit = {
   part: (args, ctx, part): KmemFullPartial => {
     const c = bigSCache(ctx, fullSlabsArgs(args)!);
     const p = part as KmemFullPart;
-    const slabs = untrackedSlabs(ctx.prog, c, {
+    const slabs: PackedSlab[] = [];
+    forEachUntrackedSlab(ctx.prog, c, (s) => slabs.push(packSlab(s)), {
       pfnStart: p.start,
       pfnEnd: p.end,
       onProgress: (d, t) => ctx.progress?.(d, t, 'walking struct pages'),
       cancelled: () => !!ctx.cancel?.cancelled,
     });
     checkCancel(ctx);
-    return { slabs: slabs.map((s) => ({ lines: [SLAB_HEADER, slabLine(s), '  FREE / [ALLOCATED]', ...objectLines(c, s)], json: soJson(c, s) })) };
+    return { slabs };
   },
-  merge: (args, ctx, partials) => kmemBigS(ctx, fullSlabsArgs(args)!, (partials as KmemFullPartial[]).flatMap((p) => p.slabs)),
+  merge: (args, ctx, partials) => kmemBigS(ctx, fullSlabsArgs(args)!, (partials as KmemFullPartial[]).flatMap((p) => p.slabs), statesOnly(args)),
 };
 
 function pageLines(d: Described): string[] {
@@ -449,10 +539,11 @@ function ordinal(n: number): string {
 registerCommand({
   name: 'kmem',
   summary: 'slab caches (-s), a cache\'s slabs and objects (-S), memory usage (-i), vmalloc (-v), zones (-z), VM counters (-V), free lists (-f), page structs (-p), or what an address is (crash\'s kmem)',
-  usage: 'kmem -s [cache] | kmem -S <cache> [--full] | kmem -v | kmem -i | kmem -z | kmem -V | kmem -f | kmem -p [address] | kmem <address>',
+  usage: 'kmem -s [cache] | kmem -S <cache> [--full] [--states] | kmem -v | kmem -i | kmem -z | kmem -V | kmem -f | kmem -p [address] | kmem <address>',
   split: kmemSplit,
   run(args: string[], ctx: CommandContext): CommandResult {
-    const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: ['-s', '-S', '--full', '-v', '-i', '-z', '-V', '-f', '-p'] });
+    const { flags, rest } = parseFlags(args.filter((a) => a !== '--json'), { bool: KMEM_FLAGS });
+    if (flags.has('--states') && !flags.has('-S')) throw new CommandError('kmem: --states goes with -S');
     if (flags.has('-z')) return kmemZ(ctx);
     if (flags.has('-V')) return kmemBigV(ctx);
     if (flags.has('-f')) return kmemF(ctx);
@@ -461,9 +552,9 @@ registerCommand({
     if (flags.has('-i')) return kmemI(ctx);
     if (flags.has('-s')) return kmemS(ctx, rest[0]);
     if (flags.has('-S')) {
-      if (!rest[0]) throw new CommandError('usage: kmem -S <cache> [--full]');
+      if (!rest[0]) throw new CommandError('usage: kmem -S <cache> [--full] [--states]');
       // --full: the same parts the scan workers run, here one after the other
-      return flags.has('--full') ? runSplit(kmemSplit, args, ctx) : kmemBigS(ctx, rest[0], null);
+      return flags.has('--full') ? runSplit(kmemSplit, args, ctx) : kmemBigS(ctx, rest[0], null, statesOnly(args));
     }
     if (rest.length !== 1) throw new CommandError('usage: kmem -s [cache] | kmem -S <cache> [--full] | kmem <address>');
     const addr = evalAddress(ctx.prog, rest[0]);
@@ -472,3 +563,83 @@ registerCommand({
   },
 });
 
+
+/**
+ * `kmem -S <cache> --states` as the slab map draws it: one row a slab in a stable order (CPU slabs,
+ * CPU partial, node partial, node full, then the page walk's), as typed arrays and one string of
+ * state letters. A cache of a million objects is tens of thousands of slabs: as JSON objects
+ * their copy into the page took the page's main thread hundreds of milliseconds; typed arrays
+ * are copied whole.
+ */
+export interface SlabGrid {
+  info: KmemCacheJson['info'];
+  rows: number;
+  /** each row's struct slab, its memory, its first object (after red_left_pad) */
+  slab: BigUint64Array;
+  memory: BigUint64Array;
+  first: BigUint64Array;
+  stride: number;
+  /** objects in each row, and where its letters start in `states` */
+  count: Uint32Array;
+  start: Uint32Array;
+  /** one letter an object (a allocated, f free, c cpu-free) */
+  states: string;
+  /** each row's section, an index into `sections` ('cpu 0', 'node 0 partial', 'full', ...) */
+  section: Uint16Array;
+  sections: string[];
+  /** rows in order of their first object's address (for finding an address's object) */
+  byAddress: Uint32Array;
+  /** notes of objects: [row, index, note] */
+  notes: Array<[number, number, string]>;
+}
+
+export function slabGridOf(j: KmemCacheJson<SlabStatesJson>): SlabGrid {
+  const rows: Array<{ s: SlabStatesJson; section: string }> = [];
+  const seen = new Set<string>();
+  const add = (s: SlabStatesJson | null | undefined, section: string) => {
+    if (!s || seen.has(s.slab)) return;
+    seen.add(s.slab);
+    rows.push({ s, section });
+  };
+  for (const c of j.cpus) add(c.slab, `cpu ${c.cpu}`);
+  for (const c of j.cpus) for (const s of c.partial) add(s, `cpu ${c.cpu} partial`);
+  for (const n of j.nodes) for (const s of n.partial) add(s, `node ${n.node} partial`);
+  for (const n of j.nodes) for (const s of n.full ?? []) add(s, `node ${n.node} full`);
+  for (const s of j.untracked ?? []) add(s, 'full');
+  const n = rows.length;
+  const g: SlabGrid = {
+    info: j.info,
+    rows: n,
+    slab: new BigUint64Array(n),
+    memory: new BigUint64Array(n),
+    first: new BigUint64Array(n),
+    stride: j.info.size,
+    count: new Uint32Array(n),
+    start: new Uint32Array(n),
+    states: '',
+    section: new Uint16Array(n),
+    sections: [],
+    byAddress: new Uint32Array(n),
+    notes: [],
+  };
+  const sectionIndex = new Map<string, number>();
+  const letters: string[] = [];
+  let at = 0;
+  rows.forEach(({ s, section }, i) => {
+    g.slab[i] = BigInt(s.slab);
+    g.memory[i] = BigInt(s.memory);
+    g.first[i] = BigInt(s.first);
+    g.count[i] = s.states.length;
+    g.start[i] = at;
+    at += s.states.length;
+    letters.push(s.states);
+    let si = sectionIndex.get(section);
+    if (si === undefined) sectionIndex.set(section, (si = g.sections.push(section) - 1));
+    g.section[i] = si;
+    for (const [k, note] of Object.entries(s.notes ?? {})) if (note) g.notes.push([i, Number(k), note]);
+  });
+  g.states = letters.join('');
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (g.first[a] < g.first[b] ? -1 : g.first[a] > g.first[b] ? 1 : 0));
+  g.byAddress.set(order);
+  return g;
+}

@@ -4,7 +4,7 @@ import { HttpRangeSource } from './http';
 import { CachedSource } from './cached';
 import { NodeFileSource } from './node';
 import type { ByteSource } from './bytesource';
-import { EngineApi, type OpenResult, type PartResult } from '../api';
+import { EngineApi, type OpenResult } from '../api';
 import '../commands/index';
 import { sharedDump, SKIP_REASON } from '../testing/dumps';
 import { openProgram } from '../kernel/open';
@@ -187,7 +187,7 @@ describe.skipIf(!d)(`HTTP Range source on 6.1-skb-uaf-0x106 ${d ? '' : SKIP_REAS
     const plan = api.planScan(u.summary.session, line, 4);
     expect(plan.ok && plan.parts && plan.parts.length > 1).toBe(true);
     if (!plan.ok || !plan.parts) return;
-    const parts: PartResult[] = plan.parts.map((p) => {
+    const parts: Uint8Array[] = plan.parts.map((p) => {
       const r = api.runPart(u.summary.session, line, p);
       if (!r.ok) throw new Error(r.error);
       return r.part;
