@@ -3,7 +3,7 @@
  * and adds what only the main thread can do (progress proxies, shared cancel flags, resolving
  * URLs against the page). Panels never talk to the worker directly; they go through the store.
  */
-import { proxy, wrap, type Remote } from 'comlink';
+import { proxy, transfer, wrap, type Remote } from 'comlink';
 import type {
   AddressLayout,
   CommandInfo,
@@ -15,7 +15,6 @@ import type {
   MemoryChunk,
   OpenProgress,
   OpenResult,
-  PartResult,
   Resolved,
   RunResult,
   ScriptInput,
@@ -51,6 +50,8 @@ export type {
   OopsReportJson,
   PsRow,
   SlabJson,
+  SlabStatesJson,
+  SlabGrid,
   SysJson,
   MemoryChunk,
   PointerInfo,
@@ -192,6 +193,19 @@ export interface Job {
   cancel(): void;
 }
 
+/**
+ * The Slabs panel's map of one cache: `kmem -S --full` with each object's state as a letter; panels
+ * get its JSON as the engine's SlabGrid (typed arrays: a million objects cross to the page in one
+ * copy), which runJob asks for whenever this line runs.
+ */
+export function slabMapLine(cache: string): string {
+  return `kmem -S --full ${cache} --states`;
+}
+
+export function isSlabMapLine(line: string): boolean {
+  return /^kmem -S --full \S+ --states$/.test(line);
+}
+
 let jobCounter = 1;
 /** Shared flags need cross-origin isolation (COOP/COEP headers, see vite.config.ts). */
 export const canCancelRunning = typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated === true;
@@ -203,6 +217,8 @@ export function runJob(
   opts: { json?: boolean; textLines?: number; onOutput?: (c: OutputChunk) => void } = {},
 ): Job {
   const jobId = `ui${jobCounter++}`;
+  // the slab map's JSON comes as typed arrays (results.ts)
+  const slabGrid = isSlabMapLine(line) && opts.json !== false;
   const flag = canCancelRunning ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
   const scan: ScanState = { cancelled: false, running: [] };
   const result = (async (): Promise<RunResult> => {
@@ -211,13 +227,13 @@ export function runJob(
       // (no await when the split commands are known: the line goes to the engine in this turn,
       // ahead of what the next render asks)
       if (sources.has(session) && (splitKnown ? splitsBy(splitKnown, line) : await isSplitLine(line))) {
-        const r = await runScan(session, line, jobId, flag, scan, onProgress, opts);
+        const r = await runScan(session, line, jobId, flag, scan, onProgress, { ...opts, slabGrid });
         if (r) return r;
       }
       return await api().run(
         session,
         line,
-        { jobId, cancelFlag: flag, json: opts.json, textLines: opts.textLines },
+        { jobId, cancelFlag: flag, json: opts.json, textLines: opts.textLines, slabGrid },
         onProgress ? proxy(onProgress) : undefined,
         opts.onOutput ? proxy(opts.onOutput) : undefined,
       );
@@ -395,7 +411,7 @@ async function runScan(
   flag: Int32Array | undefined,
   state: ScanState,
   onProgress: ((p: JobProgress) => void) | undefined,
-  opts: { json?: boolean; textLines?: number },
+  opts: { json?: boolean; textLines?: number; slabGrid?: boolean },
 ): Promise<RunResult | null> {
   const t0 = performance.now();
   const order = scanOrder++;
@@ -413,7 +429,7 @@ async function runScan(
   if (!plan.ok) return failed(plan.error);
   if (!plan.parts) return null;
   const parts = plan.parts;
-  const results: PartResult[] = new Array(parts.length);
+  const results: Uint8Array[] = new Array(parts.length);
   const done = new Array<number>(parts.length).fill(0);
   const totals = new Array<number>(parts.length).fill(0);
   let what = 'parts';
@@ -470,7 +486,8 @@ async function runScan(
   );
   if (state.cancelled) return failed('cancelled', true);
   if (failure.v) return failed(failure.v.error, failure.v.cancelled);
-  const r = await workers[0].api.mergeScan(ids[0], line, results, { jobId, json: opts.json, textLines: opts.textLines });
+  // the parts' results are bytes the page passes on unread (transferred, not copied)
+  const r = await workers[0].api.mergeScan(ids[0], line, transfer(results, results.map((b) => b.buffer)), { jobId, json: opts.json, textLines: opts.textLines, slabGrid: opts.slabGrid });
   if (r.textKey) scanTexts.set(r.textKey, { w: workers[0], session: ids[0] });
   return { ...r, ms: Math.round(performance.now() - t0) };
 }

@@ -4,7 +4,7 @@
  * of the type in every panel.
  */
 import type {
-  BtTaskJson, DisJson, EvalJson, HungJson, KmemCacheJson, KmemSRow, ListJson, OopsJson, OverlayJson, PsRow, RunResult, SlabcheckJson, StacksJson,
+  BtTaskJson, DisJson, EvalJson, HungJson, KmemCacheJson, KmemSRow, SlabGrid, ListJson, OopsJson, OverlayJson, PsRow, RunResult, SlabcheckJson, StacksJson,
   StructLayoutJson, SysJson, LogRecordJson,
 } from './engine';
 
@@ -15,6 +15,8 @@ export interface CommandJson {
   ps: PsRow[];
   'kmem -s': KmemSRow[];
   'kmem -S': KmemCacheJson;
+  /** the slab map's line (slabMapLine): its JSON as typed arrays (RunOptions.slabGrid) */
+  'slab map': SlabGrid;
   dis: DisJson;
   eval: EvalJson;
   list: ListJson;
@@ -31,3 +33,4 @@ export interface CommandJson {
 export function resultJson<K extends keyof CommandJson>(r: RunResult | undefined, _cmd: K): CommandJson[K] | undefined {
   return r?.ok && r.json !== undefined && r.json !== null ? (r.json as CommandJson[K]) : undefined;
 }
+

@@ -2,7 +2,9 @@
  * Scale measurement (logged, not asserted: the machine is shared) on a large dump made with
  * `fixtures/make-dump.sh scale-8g` (8 GiB guest, 3000 extra tasks, makedumpfile -d 31; too big
  * for git: SCALE_DUMP=/path/to/vmcore.kdump-zlib) or `fixtures/make-dump.sh scale-8g-elf` (the
- * same guest as QEMU's unfiltered 8 GiB ELF: SCALE_DUMP=/work/fixtures-out/scale-8g-elf/vmcore.elf). In Chromium: drop -> panic summary on screen,
+ * same guest as QEMU's unfiltered 8 GiB ELF: SCALE_DUMP=/work/fixtures-out/scale-8g-elf/vmcore.elf) or
+ * `fixtures/make-dump.sh scale-16g` (16 GiB, a million empty files: 3.2 million slab objects,
+ * SCALE_DUMP=/work/fixtures-out/scale-16g/vmcore.kdump-zlib). In Chromium: drop -> panic summary on screen,
  * then console `ps`, `bt -a`, `kmem -s`, the slab map of the largest cache (Slabs panel: kmem -S
  * --full and slabcheck of it), and a search of all memory; page + workers memory
  * (performance.measureUserAgentSpecificMemory, sampled after each step) and main-thread long tasks.

@@ -6,7 +6,9 @@
  * page; back/forward; the shortcuts list. Expected values come from the oracle bundle (crash).
  */
 import type { Page } from '@playwright/test';
-import { dropFile, expect, hexByteCount, longTasks, oracle, SAMPLE_URL, test, watchLongTasks } from './fixtures';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { dropFile, expect, hexByteCount, longTasks, oracle, ROOT, SAMPLE_URL, test, watchLongTasks } from './fixtures';
 
 const SHOTS = 'test-results/screenshots';
 const incident = JSON.parse(oracle('incident.json')) as {
@@ -205,6 +207,17 @@ test('slab map: treemap, kmalloc-1k objects by state, an object opens in the hex
   await page.screenshot({ path: `${SHOTS}/19-slab-kmalloc-1k.png` });
   const [labelW, step, rowH] = ((await grid.getAttribute('data-cell')) ?? '230,15,16').split(',').map(Number);
   const g = (await grid.boundingBox())!;
+  // the grid is the CLI's kmem -S --full: its rows (CPU slabs first, then partial, then the page
+  // walk's) and the 7th object of the first row, its address and state, under the pointer
+  const cli = JSON.parse(execFileSync('node', [join(ROOT, 'cli/vmcore.cjs'), join(ROOT, 'public', SAMPLE_URL), 'kmem -S --full kmalloc-1k', '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 })) as {
+    cpus: Array<{ slab: { objects: Array<{ addr: string; state: string }> } | null; partial: unknown[] }>; nodes: Array<{ partial: unknown[]; full: unknown[] | null }>; untracked: unknown[];
+  };
+  const first = cli.cpus.find((c) => c.slab)!.slab!.objects[6];
+  const slabs = new Set([...cli.cpus.flatMap((c) => [...(c.slab ? [c.slab] : []), ...c.partial]), ...cli.nodes.flatMap((n) => [...n.partial, ...(n.full ?? [])]), ...cli.untracked].map((s) => (s as { slab: string }).slab));
+  expect(Number(await grid.getAttribute('data-rows'))).toBe(slabs.size);
+  await page.mouse.move(g.x + labelW + step * 6 + 3, g.y + rowH / 2);
+  await expect(page.locator('.hovercard')).toContainText(`${first.addr} #6`);
+  await expect(page.locator('.hovercard')).toContainText(first.state);
   // the 7th object of the first slab
   await page.mouse.click(g.x + labelW + step * 6 + 3, g.y + rowH / 2);
   await expect(page).toHaveURL(new RegExp(`#/${fp}/mem/0xffff[0-9a-f]+`));

@@ -243,33 +243,54 @@ const BIG_OVERSCAN = 30;
  * thousands of slabs, `foreach bt`) is virtualized: only the rows in view are in the DOM.
  */
 export function TextOutput({ text }: { text: string }) {
-  // split only a text long enough to be worth it (a line of crash output is rarely under 8 characters)
-  const lines = useMemo(() => (text.length > BIG_TEXT_LINES * 8 ? text.replace(/\n$/, '').split('\n') : null), [text]);
-  if (!lines || lines.length <= BIG_TEXT_LINES) {
+  // index only a text long enough to be worth it (a line of crash output is rarely under 8 characters)
+  const starts = useMemo(() => (text.length > BIG_TEXT_LINES * 8 ? lineStarts(text) : null), [text]);
+  if (!starts || starts.length - 1 <= BIG_TEXT_LINES) {
     return (
       <pre className="output">
         <LinkedText text={text} />
       </pre>
     );
   }
-  return <BigText lines={lines} />;
+  return <BigText text={text} starts={starts} />;
 }
 
-function BigText({ lines }: { lines: string[] }) {
+/**
+ * Where each line of a text starts, and at [lines] where the last one ends + 1, found without
+ * splitting the text: a million-line text is not a million strings (splitting the 1.16M lines of
+ * a slab map's text took 180 ms of the page's main thread, most of it the garbage collector).
+ */
+export function lineStarts(text: string): Uint32Array {
+  const body = text.endsWith('\n') ? text.length - 1 : text.length;
+  let n = 1;
+  for (let p = text.indexOf('\n'); p >= 0 && p < body; p = text.indexOf('\n', p + 1)) n++;
+  const starts = new Uint32Array(n + 1);
+  let i = 1;
+  for (let p = text.indexOf('\n'); p >= 0 && p < body; p = text.indexOf('\n', p + 1)) starts[i++] = p + 1;
+  starts[n] = body + 1;
+  return starts;
+}
+
+function BigText({ text, starts }: { text: string; starts: Uint32Array }) {
   const scroller = useRef<HTMLPreElement>(null);
-  const { first, last, onScroll } = useVirtualRows(scroller, lines.length, BIG_ROW_H, BIG_OVERSCAN);
-  const width = useMemo(() => lines.reduce((m, l) => Math.max(m, l.length), 0), [lines]);
+  const count = starts.length - 1;
+  const { first, last, onScroll } = useVirtualRows(scroller, count, BIG_ROW_H, BIG_OVERSCAN);
+  const width = useMemo(() => {
+    let m = 0;
+    for (let i = 0; i < count; i++) m = Math.max(m, starts[i + 1] - starts[i] - 1);
+    return m;
+  }, [starts, count]);
   const rows: ReactNode[] = [];
   for (let i = first; i < last; i++) {
     rows.push(
       <div key={i} className="textrow" style={{ top: i * BIG_ROW_H, height: BIG_ROW_H, lineHeight: `${BIG_ROW_H}px` }}>
-        <LinkedText text={lines[i]} />
+        <LinkedText text={text.slice(starts[i], starts[i + 1] - 1)} />
       </div>,
     );
   }
   return (
-    <pre className="output bigtext" ref={scroller} data-testid="big-text" data-lines={lines.length} onScroll={onScroll}>
-      <div style={{ height: lines.length * BIG_ROW_H, minWidth: `${width}ch`, position: 'relative' }}>{rows}</div>
+    <pre className="output bigtext" ref={scroller} data-testid="big-text" data-lines={count} onScroll={onScroll}>
+      <div style={{ height: count * BIG_ROW_H, minWidth: `${width}ch`, position: 'relative' }}>{rows}</div>
     </pre>
   );
 }

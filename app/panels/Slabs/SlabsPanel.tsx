@@ -13,9 +13,9 @@ import { select } from 'd3-selection';
 import { zoom, zoomIdentity, type ZoomTransform } from 'd3-zoom';
 import { scaleLinear } from 'd3-scale';
 import { useApp, type Tab } from '../../store';
-import { resolve } from '../../engine';
+import { resolve, slabMapLine, type SlabGrid } from '../../engine';
 import { CommandGate, LazyDetails, TextOutput, canvasContext, formatBytes, useCommand } from '../common';
-import { cacheBytes, cellSize, corruptObjects, slabRows, type CacheRow, type KmemSJson, type ObjState, type SlabRow } from './model';
+import { cacheBytes, cellSize, corruptCells, corruptObjects, locate, maxObjects, objAddr, objNotes, objState, rowLabel, type CacheRow, type CorruptCells, type ObjState } from './model';
 import { resultJson } from '../../results';
 
 export function SlabsPanel({ tab }: { tab: Tab }) {
@@ -294,7 +294,8 @@ const STATE_COLOR: Record<ObjState, string> = {
 function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
   const navigate = useApp((s) => s.navigate);
   const setParams = useApp((s) => s.setParams);
-  const mapLine = `kmem -S --full ${cache} --json`;
+  // each object's state as a letter; its JSON comes as typed arrays (a SlabGrid)
+  const mapLine = slabMapLine(cache);
   // the slab map is asked for before its slabcheck: scans take the scan workers in the order they
   // started, and the Findings pane below (a child: its effects run before these) asks for the
   // slabcheck; a layout effect runs before every passive one
@@ -310,9 +311,9 @@ function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
   const sel = tab.view.params.obj;
   // the rows change with the map and the findings only: a new array on every render (each
   // progress tick of the slabcheck) redrew the whole grid while the scan ran
-  const mapJson = resultJson(st?.result, 'kmem -S');
+  const grid = resultJson(st?.result, 'slab map');
   const corrupt = useMemo(() => corruptObjects(findings), [findings]);
-  const rows = useMemo(() => (mapJson?.info ? slabRows(mapJson, corrupt) : null), [mapJson, corrupt]);
+  const cells = useMemo(() => (grid?.byAddress ? corruptCells(grid, corrupt) : undefined), [grid, corrupt]);
 
   const openObject = useCallback(
     async (addr: string) => {
@@ -333,7 +334,7 @@ function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
       <div className="toolbar">
         <button onClick={() => navigate({ panel: 'slabs', params: {} })}>← all caches</button>
         <b data-testid="cache-name">{cache}</b>
-        {resultJson(st?.result, 'kmem -S') && <CacheInfo j={resultJson(st?.result, 'kmem -S')!} />}
+        {grid && <CacheInfo info={grid.info} />}
         <span className="legend">
           {(Object.keys(STATE_COLOR) as ObjState[]).map((k) => (
             <span key={k}>
@@ -346,9 +347,9 @@ function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
         <div className="slabmain">
           <CommandGate tab={tab} state={st} what={`Slabs of ${cache} (kmem -S --full)`}>
             {(r) => {
-              if (!rows) return <TextOutput text={r.text} />;
-              if (rows.length === 0) return <div className="state empty">{cache} has no slabs.</div>;
-              return <ObjectGrid rows={rows} selected={sel ? '0x' + sel : null} onOpen={(a) => void openObject(a)} />;
+              if (!grid?.byAddress) return <TextOutput text={r.text} />;
+              if (grid.rows === 0) return <div className="state empty">{cache} has no slabs.</div>;
+              return <ObjectGrid grid={grid} corrupt={cells} selected={sel ? '0x' + sel : null} onOpen={(a) => void openObject(a)} />;
             }}
           </CommandGate>
           {opening && (
@@ -370,9 +371,7 @@ function CacheView({ tab, cache }: { tab: Tab; cache: string }) {
   );
 }
 
-function CacheInfo({ j }: { j: KmemSJson }) {
-  const i = j?.info;
-  if (!i) return null;
+function CacheInfo({ info: i }: { info: SlabGrid['info'] }) {
   return (
     <span className="dim mono small">
       objsize {i.objsize} · {i.allocated}/{i.total} in use · {i.slabs} slabs of {formatBytes(i.ssize)}
@@ -384,13 +383,16 @@ const ROW_H = 16;
 const LABEL_W = 230;
 
 /** Slabs as rows of object cells; only the rows in view are drawn. */
-function ObjectGrid({ rows, selected, onOpen }: { rows: SlabRow[]; selected: string | null; onOpen: (a: string) => void }) {
+function ObjectGrid({ grid, corrupt, selected, onOpen }: { grid: SlabGrid; corrupt?: CorruptCells; selected: string | null; onOpen: (a: string) => void }) {
   const scroller = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
   const [view, setView] = useState({ top: 0, w: 800, h: 500 });
-  const [hover, setHover] = useState<{ x: number; y: number; row: SlabRow; i: number } | null>(null);
-  const maxObjs = useMemo(() => rows.reduce((m, r) => Math.max(m, r.objects.length), 1), [rows]);
+  const [hover, setHover] = useState<{ x: number; y: number; i: number; k: number } | null>(null);
+  const maxObjs = useMemo(() => maxObjects(grid), [grid]);
+  const notes = useMemo(() => objNotes(grid), [grid]);
   const cell = cellSize(maxObjs, view.w - LABEL_W - 16);
+  // the selected object's row and index (a binary search over the slabs by address)
+  const sel = useMemo(() => (selected ? locate(grid, selected) : null), [grid, selected]);
 
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -404,13 +406,10 @@ function ObjectGrid({ rows, selected, onOpen }: { rows: SlabRow[]; selected: str
   // scroll the selected object into view once
   const landed = useRef(false);
   useEffect(() => {
-    if (landed.current || !selected) return;
-    const i = rows.findIndex((r) => r.objects.some((o) => o.addr === selected));
-    if (i >= 0 && scroller.current) {
-      landed.current = true;
-      scroller.current.scrollTop = Math.max(0, i * ROW_H - view.h / 2);
-    }
-  }, [rows, selected, view.h]);
+    if (landed.current || !sel || !scroller.current) return;
+    landed.current = true;
+    scroller.current.scrollTop = Math.max(0, sel.i * ROW_H - view.h / 2);
+  }, [sel, view.h]);
 
   useEffect(() => {
     const c = canvas.current;
@@ -420,36 +419,34 @@ function ObjectGrid({ rows, selected, onOpen }: { rows: SlabRow[]; selected: str
     g.font = '11px ui-monospace, DejaVu Sans Mono, monospace';
     g.textBaseline = 'middle';
     const first = Math.floor(view.top / ROW_H);
-    const last = Math.min(rows.length, Math.ceil((view.top + view.h) / ROW_H));
+    const last = Math.min(grid.rows, Math.ceil((view.top + view.h) / ROW_H));
     for (let i = first; i < last; i++) {
-      const r = rows[i];
       const y = i * ROW_H - view.top;
       g.fillStyle = i % 2 ? '#13161c' : '#0f1115';
       g.fillRect(0, y, view.w, ROW_H);
       g.fillStyle = '#8a91a0';
-      g.fillText(`${r.memory.replace(/^0x/, '')} ${r.section}`, 6, y + ROW_H / 2);
-      for (let k = 0; k < r.objects.length; k++) {
-        const o = r.objects[k];
+      g.fillText(rowLabel(grid, i), 6, y + ROW_H / 2);
+      for (let k = 0; k < grid.count[i]; k++) {
         const x = LABEL_W + k * (cell.w + cell.gap);
-        g.fillStyle = STATE_COLOR[o.state] ?? '#555';
+        g.fillStyle = STATE_COLOR[objState(grid, i, k, corrupt)] ?? '#555';
         g.fillRect(x, y + 2, cell.w, ROW_H - 4);
-        if (o.addr === selected) {
-          g.strokeStyle = '#e5c07b';
-          g.lineWidth = 2;
-          g.strokeRect(x - 1, y + 1, cell.w + 2, ROW_H - 2);
-        }
+      }
+      if (sel?.i === i) {
+        g.strokeStyle = '#e5c07b';
+        g.lineWidth = 2;
+        g.strokeRect(LABEL_W + sel.k * (cell.w + cell.gap) - 1, y + 1, cell.w + 2, ROW_H - 2);
       }
     }
-  }, [rows, view, cell.w, cell.gap, selected]);
+  }, [grid, corrupt, view, cell.w, cell.gap, sel]);
 
   const hit = (e: React.MouseEvent) => {
     const rect = scroller.current!.getBoundingClientRect();
     const x = e.clientX - rect.left;
     const y = e.clientY - rect.top + view.top;
     const i = Math.floor(y / ROW_H);
-    if (i < 0 || i >= rows.length) return null;
+    if (i < 0 || i >= grid.rows) return null;
     const k = Math.floor((x - LABEL_W) / (cell.w + cell.gap));
-    if (x < LABEL_W || k < 0 || k >= rows[i].objects.length) return null;
+    if (x < LABEL_W || k < 0 || k >= grid.count[i]) return null;
     return { i, k };
   };
 
@@ -458,7 +455,7 @@ function ObjectGrid({ rows, selected, onOpen }: { rows: SlabRow[]; selected: str
       className="objgrid"
       ref={scroller}
       data-testid="object-grid"
-      data-rows={rows.length}
+      data-rows={grid.rows}
       data-cell={`${LABEL_W},${cell.w + cell.gap},${ROW_H}`}
       onScroll={(e) => {
         setView((v) => ({ ...v, top: (e.target as HTMLDivElement).scrollTop }));
@@ -466,26 +463,26 @@ function ObjectGrid({ rows, selected, onOpen }: { rows: SlabRow[]; selected: str
       }}
       onMouseMove={(e) => {
         const h = hit(e);
-        setHover(h ? { x: e.clientX, y: e.clientY, row: rows[h.i], i: h.k } : null);
+        setHover(h ? { x: e.clientX, y: e.clientY, ...h } : null);
       }}
       onMouseLeave={() => setHover(null)}
       onClick={(e) => {
         const h = hit(e);
-        if (h) onOpen(rows[h.i].objects[h.k].addr);
+        if (h) onOpen(objAddr(grid, h.i, h.k));
       }}
     >
-      <div style={{ height: rows.length * ROW_H, position: 'relative' }}>
+      <div style={{ height: grid.rows * ROW_H, position: 'relative' }}>
         <canvas ref={canvas} style={{ position: 'sticky', top: 0, width: view.w, height: view.h, display: 'block' }} />
       </div>
       {hover && (
         <div className="hovercard" style={{ left: Math.min(hover.x + 12, window.innerWidth - 320), top: hover.y + 14 }}>
-          <b>{hover.row.objects[hover.i].addr}</b> #{hover.i}
+          <b>{objAddr(grid, hover.i, hover.k)}</b> #{hover.k}
           <div>
-            {hover.row.objects[hover.i].state}
-            {hover.row.objects[hover.i].note ? ` (${hover.row.objects[hover.i].note})` : ''}
+            {objState(grid, hover.i, hover.k, corrupt)}
+            {notes.get(`${hover.i}:${hover.k}`) ? ` (${notes.get(`${hover.i}:${hover.k}`)})` : ''}
           </div>
           <div className="dim small">
-            slab {hover.row.slab} · {hover.row.section}
+            slab 0x{grid.slab[hover.i].toString(16)} · {grid.sections[grid.section[hover.i]]}
           </div>
           <div className="dim small">click to open it in the hex view</div>
         </div>

@@ -1,9 +1,11 @@
 /**
- * The slab map's data: caches from `kmem -s --json` sized by memory, slabs and object states from
- * `kmem -S --full <cache> --json`, corrupt objects from `slabcheck` findings. Pure, unit-tested.
+ * The slab map's data: caches from `kmem -s --json` sized by memory; slabs and object states from
+ * the map's line (slabMapLine: `kmem -S --full <cache> --states`), whose JSON the engine gives as
+ * a SlabGrid (typed arrays and a letter per object: a cache of a million objects crosses to the
+ * page in one copy); corrupt objects from `slabcheck` findings. Pure, unit-tested.
  */
 
-import type { KmemCacheJson, KmemSRow, SlabFinding, SlabJson } from '../../engine';
+import type { KmemSRow, SlabFinding, SlabGrid } from '../../engine';
 
 /** A row of `kmem -s --json` (the engine's type); ssize is bytes per slab. Tests may omit `cache`. */
 export type CacheRow = Omit<KmemSRow, 'cache'> & { cache?: string };
@@ -16,46 +18,79 @@ export function cacheBytes(c: CacheRow): number {
 
 export type ObjState = 'allocated' | 'free' | 'cpu-free' | 'corrupt';
 
-export interface SlabRow {
-  slab: string;
-  memory: string;
-  section: string;
-  cpu?: number;
-  node?: number;
-  objects: { addr: string; state: ObjState; note?: string }[];
-}
-
-/** `kmem -S <cache> --json`: the engine's type (workers/commands/kmem.ts). */
-export type KmemSJson = KmemCacheJson;
-
 /** A slabcheck finding (the engine's type, workers/analysis/slabcheck.ts). */
 export type Finding = SlabFinding;
 
-/** Every slab of a cache in a stable order: CPU slabs, CPU partial, node partial, full. */
-export function slabRows(j: KmemSJson, corrupt: Set<string> = new Set()): SlabRow[] {
-  const out: SlabRow[] = [];
-  const seen = new Set<string>();
-  const add = (s: SlabJson | null | undefined, section: string) => {
-    if (!s || seen.has(s.slab)) return;
-    seen.add(s.slab);
-    out.push({
-      slab: s.slab,
-      memory: s.memory,
-      section,
-      cpu: s.cpu,
-      node: undefined,
-      objects: (s.objects ?? []).map((o) => ({
-        addr: o.addr,
-        state: corrupt.has(o.addr) || (o.slot !== undefined && corrupt.has(o.slot)) ? 'corrupt' : (o.state as ObjState),
-        note: o.note,
-      })),
-    });
-  };
-  for (const c of j.cpus ?? []) add(c.slab, `cpu ${c.cpu}`);
-  for (const c of j.cpus ?? []) for (const s of c.partial ?? []) add(s, `cpu ${c.cpu} partial`);
-  for (const n of j.nodes ?? []) for (const s of n.partial ?? []) add(s, `node ${n.node} partial`);
-  for (const n of j.nodes ?? []) for (const s of n.full ?? []) add(s, `node ${n.node} full`);
-  for (const s of j.untracked ?? []) add(s, 'full');
+/** Objects slabcheck named: row -> their indices */
+export type CorruptCells = Map<number, Set<number>>;
+
+const LETTER: Record<string, ObjState> = { a: 'allocated', f: 'free', c: 'cpu-free' };
+
+/** Object k of row i: its state (corrupt when slabcheck named it) */
+export function objState(g: SlabGrid, i: number, k: number, corrupt?: CorruptCells): ObjState {
+  return corrupt?.get(i)?.has(k) ? 'corrupt' : (LETTER[g.states[g.start[i] + k]] ?? 'allocated');
+}
+
+/** Object k of row i: its address */
+export function objAddr(g: SlabGrid, i: number, k: number): string {
+  return '0x' + (g.first[i] + BigInt(k * g.stride)).toString(16);
+}
+
+/** Row i's label: its memory and section */
+export function rowLabel(g: SlabGrid, i: number): string {
+  return `${g.memory[i].toString(16)} ${g.sections[g.section[i]]}`;
+}
+
+/** The most objects in a row */
+export function maxObjects(g: SlabGrid): number {
+  let m = 1;
+  for (let i = 0; i < g.rows; i++) if (g.count[i] > m) m = g.count[i];
+  return m;
+}
+
+/** Notes of objects by "row:index" */
+export function objNotes(g: SlabGrid): Map<string, string> {
+  return new Map(g.notes.map(([i, k, n]) => [`${i}:${k}`, n]));
+}
+
+/**
+ * The row and index of the object whose slot (red_left_pad before the object, then the stride)
+ * holds an address: a binary search over the rows in address order; null outside every slab.
+ */
+export function locate(g: SlabGrid, addr: string): { i: number; k: number } | null {
+  let a: bigint;
+  try {
+    a = BigInt(addr.startsWith('0x') ? addr : '0x' + addr);
+  } catch {
+    return null;
+  }
+  const pad = BigInt(g.info.red_left_pad);
+  let lo = 0;
+  let hi = g.rows - 1;
+  let best = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (g.first[g.byAddress[mid]] - pad <= a) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (best < 0) return null;
+  const i = g.byAddress[best];
+  const k = Number((a - (g.first[i] - pad)) / BigInt(g.stride));
+  return k < g.count[i] ? { i, k } : null;
+}
+
+/** The objects that hold addresses slabcheck named (corruptObjects) */
+export function corruptCells(g: SlabGrid, addrs: Set<string>): CorruptCells {
+  const out: CorruptCells = new Map();
+  for (const a of addrs) {
+    const at = locate(g, a);
+    if (!at) continue;
+    let s = out.get(at.i);
+    if (!s) out.set(at.i, (s = new Set()));
+    s.add(at.k);
+  }
   return out;
 }
 
