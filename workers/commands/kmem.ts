@@ -17,7 +17,7 @@
  * objects fit); kmem <addr>: whatis's shape.
  */
 import type { Program } from '../kernel/program';
-import { TextOut } from './result';
+import { TextOut, withLazyJson } from './result';
 import {
   listCaches, cacheUsage, findCache, cacheSlabs, pageFrameParts,
   type CacheUsage, type SlabObjects, type SlabCache, type ObjectState, type ObjectHolder,
@@ -208,20 +208,26 @@ function soJson(c: SlabCache, s: PackedSlab, compact: boolean): SlabJson | SlabS
   if (compact) {
     return { ...head, first: '0x' + s.first, stride: c.size, states: s.states, ...(s.notes ? { notes: s.notes } : {}), ...(s.holders ? { free_in: s.holders } : {}), ...tail };
   }
-  const objects: SlabJson['objects'] = [];
-  const pad = BigInt(c.redLeftPad);
-  const size = BigInt(c.size);
-  let o = BigInt('0x' + s.first);
-  for (let i = 0; i < s.count; i++, o += size) {
-    objects.push({
-      addr: '0x' + hx(o),
-      slot: '0x' + hx(o - pad),
-      state: LETTER_STATE[s.states[i]] as SlabJson['objects'][number]['state'],
-      ...(s.notes?.[i] ? { note: s.notes[i] } : {}),
-      ...(s.holders?.[i] ? { free_in: s.holders[i] } : {}),
-    });
-  }
-  return { ...head, objects, ...tail };
+  // each object's JSON is made when the slab's `objects` is read, and not kept: the CLI writes a
+  // cache of a million objects slab by slab (writeJsonText), never holding them all
+  const objects = (): SlabJson['objects'] => {
+    const out: SlabJson['objects'] = [];
+    const pad = BigInt(c.redLeftPad);
+    const size = BigInt(c.size);
+    let o = BigInt('0x' + s.first);
+    for (let i = 0; i < s.count; i++, o += size) {
+      out.push({
+        addr: '0x' + hx(o),
+        slot: '0x' + hx(o - pad),
+        state: LETTER_STATE[s.states[i]] as SlabJson['objects'][number]['state'],
+        ...(s.notes?.[i] ? { note: s.notes[i] } : {}),
+        ...(s.holders?.[i] ? { free_in: s.holders[i] } : {}),
+      });
+    }
+    return out;
+  };
+  const j = Object.defineProperty({ ...head }, 'objects', { get: objects, enumerable: true, configurable: true }) as SlabJson;
+  return Object.assign(j, tail);
 }
 
 function bigSCache(ctx: CommandContext, name: string): SlabCache {
@@ -295,7 +301,8 @@ function kmemBigS(ctx: CommandContext, name: string, untracked: PackedSlab[] | n
   }
   L.push(''); // crash ends kmem -S with an empty line
   const sj = (p: PackedSlab) => soJson(c, p, compact);
-  const json: KmemCacheJson<SlabJson | SlabStatesJson> = {
+  // the JSON (an object for each object without --states) only when it is read
+  return withLazyJson({ text: L.done() }, (): KmemCacheJson<SlabJson | SlabStatesJson> => ({
     info: { cache: '0x' + hx(c.address), name: c.name, objsize: u.objsize, allocated: u.allocated, total: u.total, slabs: u.slabs, ssize: u.ssize, size: c.size, red_left_pad: c.redLeftPad },
     cpus: cpus.map((cp) => ({ cpu: cp.cpu, kmem_cache_cpu: '0x' + hx(cp.kcc), slab: cp.slab ? sj(cp.slab) : null, partial: cp.partial.map(sj), problems: cp.problems })),
     nodes: nodes.map((n) => ({
@@ -313,8 +320,7 @@ function kmemBigS(ctx: CommandContext, name: string, untracked: PackedSlab[] | n
           barns: barns.map((b) => ({ node: b.node, barn: '0x' + hx(b.barn), objects: b.objects.map((o) => '0x' + hx(o)), ...(b.problem ? { problems: [b.problem] } : {}) })),
         }
       : {}),
-  };
-  return { text: L.done(), json };
+  }));
 }
 
 /** A part of `kmem -S <cache> --full`'s page walk: the struct pages of page frames [start, end). */

@@ -21,6 +21,32 @@ export interface CommandResult {
 }
 
 /**
+ * A result whose JSON is made when it is first read (then kept): a command whose JSON is large
+ * (`kmem -S --full` of a cache of a million objects: a million JSON objects) costs nothing for it
+ * when only its text is wanted (the CLI without --json, a console line). Spreading the result
+ * (`{...r}`) reads it, as any reader does.
+ */
+export function withLazyJson(r: Omit<CommandResult, 'json'>, make: () => unknown): CommandResult {
+  let made = false;
+  let json: unknown;
+  return Object.defineProperty({ ...r } as CommandResult, 'json', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      if (!made) {
+        json = make();
+        made = true;
+      }
+      return json;
+    },
+    set(v: unknown) {
+      json = v;
+      made = true;
+    },
+  });
+}
+
+/**
  * A command's text, line by line. With a stream sink (CommandContext.emit: the console and the
  * CLI) lines leave in batches while the command runs (every `batch` lines or 50 ms) and are not
  * kept; done() returns what was not sent yet, which becomes the result's text. Without a sink it
@@ -85,7 +111,11 @@ export function finishResult<R extends ResultLike>(r: R, collected: string[]): R
     if (text !== '' && !text.endsWith('\n')) text += '\n';
     text += missing.map((p) => `WARNING: ${p}\n`).join('');
   }
-  return { ...r, text, problems: all };
+  // the result's own properties as they are (a lazy JSON stays lazy: withLazyJson)
+  const out = Object.defineProperties({}, Object.getOwnPropertyDescriptors(r)) as R;
+  out.text = text;
+  out.problems = all;
+  return out;
 }
 
 /**
