@@ -217,7 +217,7 @@ export function runJob(
   opts: { json?: boolean; textLines?: number; onOutput?: (c: OutputChunk) => void } = {},
 ): Job {
   const jobId = `ui${jobCounter++}`;
-  // the slab map's JSON comes as typed arrays (results.ts)
+  // the slab map's JSON comes as typed arrays (slabMapLine above)
   const slabGrid = isSlabMapLine(line) && opts.json !== false;
   const flag = canCancelRunning ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
   const scan: ScanState = { cancelled: false, running: [] };

@@ -33,4 +33,3 @@ export interface CommandJson {
 export function resultJson<K extends keyof CommandJson>(r: RunResult | undefined, _cmd: K): CommandJson[K] | undefined {
   return r?.ok && r.json !== undefined && r.json !== null ? (r.json as CommandJson[K]) : undefined;
 }
-
