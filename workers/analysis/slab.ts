@@ -1221,7 +1221,7 @@ export function forEachUntrackedSlab(
   forEachSlabPage(prog, (slab) => {
     if (slab.cache !== c.address || listed.has(slab.address)) return;
     visit(slabObjects(prog, c, slab, 'pagewalk'));
-  }, opts);
+  }, { ...opts, cache: c.address });
 }
 
 /**
@@ -1268,6 +1268,8 @@ export function forEachSlabPage(
     /** only page frames in [pfnStart, pfnEnd) (a part of a split scan) */
     pfnStart?: number;
     pfnEnd?: number;
+    /** only the slabs of this cache (told by the struct page's bytes already read, before readSlab) */
+    cache?: bigint;
   } = {},
 ): void {
   const L = slabLayout(prog);
@@ -1294,6 +1296,7 @@ export function forEachSlabPage(
       const o = i * L.pageSize;
       if (u64(b, o + L.page.compound_head) & 1n) continue; // tail page
       if (!pageBytesIsSlab(prog, b, o)) continue;
+      if (opts.cache !== undefined && u64(b, o + L.slab.slab_cache) !== opts.cache) continue;
       try {
         visit(readSlab(prog, base + BigInt(o)));
       } catch (e) {

@@ -215,7 +215,14 @@ export function slabCheckPart(prog: Program, opts: SlabCheckPartOptions): SlabCh
       res.scanned.objects += slab.objects;
       checkSlabObjects(prog, c, slab, onList.get(slab.address), cpuOf.get(slab.address)?.freelist ?? 0n, add);
     },
-    { onProgress: (d, t) => opts.onProgress?.(d, t, 'slab pages'), cancelled: opts.cancelled, pfnStart: opts.pfnStart, pfnEnd: opts.pfnEnd },
+    {
+      onProgress: (d, t) => opts.onProgress?.(d, t, 'slab pages'),
+      cancelled: opts.cancelled,
+      pfnStart: opts.pfnStart,
+      pfnEnd: opts.pfnEnd,
+      // one cache asked for: the other caches' slab pages (which add no finding then) are not read
+      ...(opts.cache && byAddr.size === 1 ? { cache: [...byAddr.keys()][0] } : {}),
+    },
   );
   if (opts.cancelled?.()) res.cancelled = true;
 
