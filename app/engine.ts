@@ -446,6 +446,11 @@ async function runScan(
     onProgress({ jobId, done: Math.min(d, total), total, what });
   };
   let next = 0;
+  let received = 0;
+  // the worker that merges keeps itself for the merge when the last part ends there: released, it
+  // would go to another scan's part first (the Slabs panel's slabcheck), and the merge would wait
+  // for that part (a map of a million objects waited 8.5 s for it)
+  let held = false;
   const failure: { v: { error: string; cancelled?: boolean } | null } = { v: null };
   await Promise.all(
     workers.map(async (w, wi) => {
@@ -465,11 +470,14 @@ async function runScan(
           : undefined;
         await takeWorker(w, order);
         let out: Awaited<ReturnType<typeof w.api.runPart>>;
+        let keep = false;
         try {
           out = await w.api.runPart(ids[wi], line, parts[i], { jobId: partId, cancelFlag: flag }, progress);
+          keep = out.ok && w === workers[0] && received + 1 === parts.length && !state.cancelled;
         } finally {
-          freeWorker(w);
+          if (!keep) freeWorker(w);
         }
+        held ||= keep;
         state.running.splice(state.running.indexOf(running), 1);
         if (!out.ok) {
           failure.v ??= out;
@@ -479,15 +487,25 @@ async function runScan(
           return;
         }
         results[i] = out.part;
+        received++;
         done[i] = totals[i] || done[i];
         report(true);
       }
     }),
   );
-  if (state.cancelled) return failed('cancelled', true);
-  if (failure.v) return failed(failure.v.error, failure.v.cancelled);
-  // the parts' results are bytes the page passes on unread (transferred, not copied)
-  const r = await workers[0].api.mergeScan(ids[0], line, transfer(results, results.map((b) => b.buffer)), { jobId, json: opts.json, textLines: opts.textLines, slabGrid: opts.slabGrid });
+  if (state.cancelled || failure.v) {
+    if (held) freeWorker(workers[0]);
+    return state.cancelled ? failed('cancelled', true) : failed(failure.v!.error, failure.v!.cancelled);
+  }
+  // the merge takes its worker as a part does, ahead of the scans that started later
+  if (!held) await takeWorker(workers[0], order);
+  let r: RunResult;
+  try {
+    // the parts' results are bytes the page passes on unread (transferred, not copied)
+    r = await workers[0].api.mergeScan(ids[0], line, transfer(results, results.map((b) => b.buffer)), { jobId, json: opts.json, textLines: opts.textLines, slabGrid: opts.slabGrid });
+  } finally {
+    freeWorker(workers[0]);
+  }
   if (r.textKey) scanTexts.set(r.textKey, { w: workers[0], session: ids[0] });
   return { ...r, ms: Math.round(performance.now() - t0) };
 }
