@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { fillPattern } from './slabcheck';
+import { FILL_PATTERNS, fillPattern } from './slabcheck';
 
 /**
  * fillPattern (one pass over an object's words) gives what its definition gives: for each fill
  * word in turn, every 4-byte word compared with it in both byte orders, the longest run of 32
  * bytes or more kept when strictly longer than the one found so far.
  */
-const WORDS: Array<[number, string]> = [
-  [0xdeadbeef, 'deadbeef'],
-  [0x3f3f3f3f, '3f3f3f3f'],
-  [0xbaddcafe, 'baddcafe'],
-  [0xbaadf00d, 'baadf00d'],
-  [0xdeadbabe, 'deadbabe'],
-  [0xfeedface, 'feedface'],
-  [0xcafebabe, 'cafebabe'],
-  [0x5a5a5a5a, '5a5a5a5a (POISON_INUSE)'],
-];
+const WORDS = FILL_PATTERNS;
 function definition(b: Uint8Array, off: number, len: number, slubPoison: boolean) {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let best: { start: number; len: number; name: string } | null = null;

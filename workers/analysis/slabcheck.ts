@@ -90,7 +90,8 @@ const SLUB_RED_ACTIVE = 0xcc;
 const POISON_FREE = 0x6b;
 const POISON_END = 0xa5;
 
-const FILL_PATTERNS: Array<[number, string]> = [
+/** Fill words that mark memory written by a pattern (a use-after-free, an uninitialised read), in the order a tie goes. */
+export const FILL_PATTERNS: Array<[number, string]> = [
   [0xdeadbeef, 'deadbeef'],
   [0x3f3f3f3f, '3f3f3f3f'],
   [0xbaddcafe, 'baddcafe'],
