@@ -3,7 +3,8 @@ import { EngineApi, type OutputChunk, type OpenResult, type SlabGrid, type KmemC
 import { NodeFileSource } from './source/node';
 import { openDumpFile } from './node';
 import './commands/index';
-import { runCommand } from './commands/registry';
+import { runCommand, registerCommand } from './commands/registry';
+import { withLazyJson } from './commands/result';
 import { sharedDump, SKIP_REASON } from './testing/dumps';
 
 /**
@@ -91,4 +92,24 @@ describe.skipIf(!d)(`the slab map as typed arrays on 6.1-skb-uaf-0x106 ${d ? '' 
     // without slabGrid the same line gives the command's JSON
     expect((api.run(session, line).json as KmemCacheJson<SlabStatesJson>).info.name).toBe(cache);
   }, 120_000);
+});
+
+/** A command's JSON made when read (withLazyJson) is not made for a run that asks for no JSON (a console line without --json). */
+describe.skipIf(!d)(`a lazy JSON and RunOptions.json on 6.1-skb-uaf-0x106 ${d ? '' : SKIP_REASON}`, () => {
+  it('json: false leaves it unmade; otherwise it is made once and sent', () => {
+    let made = 0;
+    registerCommand({
+      name: 'lazy-json-probe',
+      summary: 'test only',
+      usage: 'lazy-json-probe',
+      run: () => withLazyJson({ text: 'x\n' }, () => ({ made: ++made })),
+    });
+    const api = new EngineApi();
+    const opened = (api as unknown as { open(make: () => NodeFileSource, source: { kind: 'file' }): OpenResult }).open(() => new NodeFileSource(d!.file), { kind: 'file' });
+    const session = opened.ok ? opened.summary.session : '';
+    const quiet = api.run(session, 'lazy-json-probe', { json: false });
+    expect(quiet.ok && quiet.json).toBe(undefined);
+    expect(made).toBe(0);
+    expect(api.run(session, 'lazy-json-probe').json).toEqual({ made: 1 });
+  });
 });

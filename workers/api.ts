@@ -15,7 +15,7 @@
 import { transfer } from 'comlink';
 import { openProgram } from './engine';
 import type { Program, Unavailable } from './kernel/program';
-import { runCommandSafe, listCommands, jsonText, CommandError, planSplit, runSplitPart, mergeSplit, type CommandContext, type PartResult } from './commands/registry';
+import { runCommandSafe, listCommands, jsonText, CommandError, planSplit, runSplitPart, mergeSplit, type CommandContext, type CommandResult, type PartResult } from './commands/registry';
 import { evalAddress } from './commands/expr';
 import { Cancelled, DumpError, MemoryError, errorMessage, expectedError } from './errors';
 import { BlobSource } from './source/blob';
@@ -106,6 +106,16 @@ function slabGridJson(j: unknown): unknown {
   if (!k || !k.info || !Array.isArray(k.cpus) || !Array.isArray(k.nodes)) return j;
   if (![...k.cpus.map((c) => c.slab), ...(k.untracked ?? [])].every(statesForm)) return j;
   return slabGridOf(k as KmemCacheJson<SlabStatesJson>);
+}
+
+/**
+ * The command's JSON into the answer as `opts` ask: none with json: false (then a JSON made when
+ * read, withLazyJson, is never made: a console line without --json), as a SlabGrid with slabGrid.
+ */
+function putJson(out: RunResult, r: CommandResult, opts: RunOptions): void {
+  if (opts.json === false) return;
+  const j = r.json;
+  if (j !== undefined) out.json = opts.slabGrid ? slabGridJson(j) : j;
 }
 
 export interface RunOptions {
@@ -583,7 +593,7 @@ export class EngineApi {
         while (s.texts.size > 8) s.texts.delete(s.texts.keys().next().value as string);
         kept = [];
       }
-      if (r.result.json !== undefined && opts.json !== false) out.json = opts.slabGrid ? slabGridJson(r.result.json) : r.result.json;
+      putJson(out, r.result, opts);
       if (r.result.problems?.length) out.problems = r.result.problems;
       return out;
     }
@@ -591,7 +601,7 @@ export class EngineApi {
     if (r.ok) {
       const out: RunResult = { jobId, ok: true, text: r.result.text, ms, ...(sent ? { streamed: sent } : {}) };
       if (opts.textLines !== undefined) this.cutText(s, out, opts.textLines);
-      if (r.result.json !== undefined && opts.json !== false) out.json = opts.slabGrid ? slabGridJson(r.result.json) : r.result.json;
+      putJson(out, r.result, opts);
       if (r.result.problems?.length) out.problems = r.result.problems;
       if (r.result.asJson) out.jsonText = jsonText(r.result);
       return out;
@@ -663,7 +673,7 @@ export class EngineApi {
     if (!r.ok) return { jobId, ok: false, text: '', error: r.error, cancelled: r.cancelled, ms };
     const out: RunResult = { jobId, ok: true, text: r.result.text, ms };
     if (opts.textLines !== undefined) this.cutText(s, out, opts.textLines);
-    if (r.result.json !== undefined && opts.json !== false) out.json = opts.slabGrid ? slabGridJson(r.result.json) : r.result.json;
+    putJson(out, r.result, opts);
     if (r.result.problems?.length) out.problems = r.result.problems;
     if (r.result.asJson) out.jsonText = jsonText(r.result);
     return out;
