@@ -8,7 +8,7 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,18 +133,27 @@ describe('the CLI bundle', () => {
   });
 
   // the bin is CommonJS and runs the CommonJS bundle: a command sets up none of Node's ES module
-  // loader (fs/promises, readline and a dozen more of Node's modules: 8-12 ms of every command)
-  it.skipIf(!existsSync(SAMPLE))('a command on a dump loads none of Node’s ES module loader', () => {
+  // loader (fs/promises, readline and a dozen more of Node's modules: 8-12 ms of every command).
+  // Nor does a command or a batch read process.stdin (a file or pipe there is opened as a stream:
+  // fs/promises, readline's interface, 1.5 ms) or `performance` (perf_hooks, 0.8 ms).
+  it.skipIf(!existsSync(SAMPLE))('a command on a dump loads none of Node’s ES module loader, stdin stream or perf_hooks', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vmcore-modules-'));
     try {
       const report = join(dir, 'report.cjs');
       writeFileSync(report, `process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(process.moduleLoadList) + '\\n'));\n`);
-      const r = spawnSync(process.execPath, ['--require', report, CLI, SAMPLE, 'sys'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-      expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/RELEASE: 6\.1\./);
-      const loaded: string[] = JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)?.[1] ?? '[]');
-      expect(loaded.length).toBeGreaterThan(50);
-      expect(loaded.filter((m) => /esm\/(translators|module_job|load)$|internal\/fs\/promises$|readline/.test(m))).toEqual([]);
+      const batch = join(dir, 'batch.txt');
+      writeFileSync(batch, 'sys\nkmem -s\n');
+      for (const args of [[SAMPLE, 'sys'], [SAMPLE, '--batch', batch]]) {
+        // stdin a file, as under a script or a scheduler
+        const fd = openSync(batch, 'r');
+        const r = spawnSync(process.execPath, ['--require', report, CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, stdio: [fd, 'pipe', 'pipe'] });
+        closeSync(fd);
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/RELEASE: 6\.1\./);
+        const loaded: string[] = JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)?.[1] ?? '[]');
+        expect(loaded.length).toBeGreaterThan(50);
+        expect(loaded.filter((m) => /esm\/(translators|module_job|load)$|internal\/fs\/promises$|readline|perf_hooks$|internal\/fs\/streams$/.test(m)), args.join(' ')).toEqual([]);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -88,6 +88,11 @@ export interface MainHooks {
  */
 const LONG_AFTER_MS = 300;
 
+/** Milliseconds of a monotonic clock (process.hrtime: reading `performance` loads Node's perf_hooks, 0.8 ms). */
+function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
 /** Milliseconds of CPU time (user and system, every thread) the process has used since `then`. */
 function cpuMsSince(then: NodeJS.CpuUsage): number {
   const d = process.cpuUsage(then);
@@ -96,7 +101,7 @@ function cpuMsSince(then: NodeJS.CpuUsage): number {
 
 /** Returns the exit code. Never prints a stack trace. */
 export async function main(argv: string[], out = process.stdout, err = process.stderr, hooks: MainHooks = {}): Promise<number> {
-  const started = performance.now();
+  const started = nowMs();
   const cpuAtStart = process.cpuUsage();
   const longAfter = hooks.longAfterMs ?? LONG_AFTER_MS;
   let toldLong = false;
@@ -192,7 +197,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     }
   }
   const fromStdin = cmdWords.length === 1 && cmdWords[0] === '-';
-  const atPrompt = cmdWords.length === 0 && process.stdin.isTTY && out === process.stdout && process.stdout.isTTY;
+  const atPrompt = cmdWords.length === 0 && batch === undefined && out === process.stdout && process.stdout.isTTY && process.stdin.isTTY;
   const line = cmdWords.length ? cmdWords.join(' ') : 'sys';
   // work known to be long is told so before the dump is opened, which then runs under its flags too
   if (script !== undefined || fromStdin || atPrompt || (!dts && scansWholeDump(batchLines ?? [line]))) longWork();
@@ -202,7 +207,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     // the dump's reads are where any long command spends its time: the clock is read there
     class TimedFileSource extends NodeFileSource {
       override readInto(offset: number, dest: Uint8Array): number {
-        if (!toldLong && performance.now() - started > longAfter && cpuMsSince(cpuAtStart) > longAfter) longWork();
+        if (!toldLong && nowMs() - started > longAfter && cpuMsSince(cpuAtStart) > longAfter) longWork();
         return super.readInto(offset, dest);
       }
     }
@@ -250,7 +255,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     return failed ? 1 : 0;
   }
   // commands typed at a prompt or read from stdin are not known in advance: load the disassembler
-  if ((cmdWords.length === 0 && process.stdin.isTTY) || fromStdin) await initDisassembler().catch(() => undefined);
+  if (atPrompt || fromStdin) await initDisassembler().catch(() => undefined);
   if (fromStdin) {
     const { fromStdin: run } = await import('./interactive');
     return run(ctx, json, out, err);
@@ -280,18 +285,18 @@ export async function main(argv: string[], out = process.stdout, err = process.s
 function coalesced(out: NodeJS.WritableStream): { write(s: string): void; flush(): void } {
   let parts: string[] = [];
   let size = 0;
-  let last = performance.now();
+  let last = nowMs();
   const flush = () => {
     if (parts.length) out.write(parts.join(''));
     parts = [];
     size = 0;
-    last = performance.now();
+    last = nowMs();
   };
   return {
     write(s) {
       parts.push(s);
       size += s.length;
-      if (size >= 65536 || performance.now() - last >= 100) flush();
+      if (size >= 65536 || nowMs() - last >= 100) flush();
     },
     flush,
   };
