@@ -14,7 +14,8 @@ import { createInterface, type Interface } from 'node:readline';
 import { openSync, readSync, closeSync, readFileSync, appendFileSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { listCommands, runCommandSafe, jsonText, type CommandContext } from '../workers/commands/registry';
+import { listCommands, runCommandSafe, type CommandContext } from '../workers/commands/registry';
+import { coalesced, writeJsonLine, writeResultJson } from './output';
 
 const HISTORY_MAX = 1000;
 
@@ -159,7 +160,11 @@ function print(out: NodeJS.WritableStream, s: string): void {
 /** Run one line and print its result (or error) the way the prompt does; long commands stream as they run. */
 function runAndPrint(ctx: CommandContext, line: string, out: NodeJS.WritableStream, err: NodeJS.WritableStream): boolean {
   const r = runCommandSafe({ ...ctx, emit: (chunk) => out.write(chunk) }, line);
-  if (r.ok) print(out, r.result.asJson ? jsonText(r.result) : r.result.text);
+  if (r.ok && r.result.asJson) {
+    const w = coalesced(out);
+    writeResultJson(w, r.result);
+    w.flush();
+  } else if (r.ok) print(out, r.result.text);
   else err.write(`${r.error}\n`);
   return r.ok;
 }
@@ -220,7 +225,9 @@ export async function fromStdin(ctx: CommandContext, json: boolean, out: NodeJS.
     if (line === 'q' || line === 'quit' || line === 'exit') break;
     if (json) {
       const r = runCommandSafe(ctx, line);
-      out.write(JSON.stringify(r.ok ? { command: line, ok: true, result: r.result.json ?? r.result.text } : { command: line, ok: false, error: r.error }) + '\n');
+      const w = coalesced(out);
+      writeJsonLine(w, r.ok ? { command: line, ok: true, result: r.result.json ?? r.result.text } : { command: line, ok: false, error: r.error });
+      w.flush();
       if (!r.ok) failed = true;
     } else if (!runAndPrint(ctx, line, out, err)) failed = true;
   }

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandContext } from '../workers/commands/registry';
 import { errorMessage } from '../workers/errors';
-import { jsonText } from '../workers/commands/result';
+import { coalesced, nowMs, textCollected, writeJsonLine, writeResultJson } from './output';
 
 const USAGE = `usage: vmcore [--vmlinux FILE] [--system-map FILE] [--module-debug KO|DIR] <dump> ['<command>'] [--json]
        vmcore [--vmlinux FILE] [--system-map FILE] <dump> -      (commands from standard input)
@@ -87,11 +87,6 @@ export interface MainHooks {
  * before it.
  */
 const LONG_AFTER_MS = 300;
-
-/** Milliseconds of a monotonic clock (process.hrtime: reading `performance` loads Node's perf_hooks, 0.8 ms). */
-function nowMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
 
 /** Milliseconds of CPU time (user and system, every thread) the process has used since `then`. */
 function cpuMsSince(then: NodeJS.CpuUsage): number {
@@ -235,18 +230,20 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     const w = coalesced(out);
     for (const line of lines) {
       noteVerb(line);
-      const r = runCommandSafe(ctx, line);
+      const tc = json ? textCollected(ctx) : null;
+      const r0 = runCommandSafe(tc?.ctx ?? ctx, line);
+      const r = tc && r0.ok ? { ...r0, result: tc.finish(r0.result) } : r0;
       if (json) {
-        w.write(
-          JSON.stringify(
-            r.ok
-              ? { command: line, ok: true, result: r.result.json ?? r.result.text, ...(r.result.problems?.length ? { problems: r.result.problems } : {}) }
-              : { command: line, ok: false, error: r.error },
-          ) + '\n',
+        writeJsonLine(
+          w,
+          r.ok
+            ? { command: line, ok: true, result: r.result.json ?? r.result.text, ...(r.result.problems?.length ? { problems: r.result.problems } : {}) }
+            : { command: line, ok: false, error: r.error },
         );
       } else {
         w.write(`crash> ${line}\n`);
-        w.write(r.ok ? ensureNl(r.result.asJson ? jsonText(r.result) : r.result.text) : `${r.error}\n`);
+        if (r.ok && r.result.asJson) writeResultJson(w, r.result);
+        else w.write(r.ok ? ensureNl(r.result.text) : `${r.error}\n`);
         w.write('\n');
       }
       if (!r.ok) failed = true;
@@ -266,40 +263,22 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
   if (needsDisassembler([line])) await initDisassembler().catch(() => undefined);
   try {
-    // long commands stream their text to stdout while they run (not with --json: the JSON is whole)
+    // long commands stream their text to stdout while they run; with --json it streams into pieces,
+    // printed only when the command has no JSON (textCollected), and the JSON is written in pieces
     noteVerb(line);
-    const r = runCommand(json ? ctx : { ...ctx, emit: (chunk) => out.write(chunk) }, line);
-    if (json || r.asJson) out.write(jsonText(r));
-    else out.write(ensureNl(r.text));
+    const tc = json ? textCollected(ctx) : null;
+    const r0 = runCommand(tc?.ctx ?? { ...ctx, emit: (chunk) => out.write(chunk) }, line);
+    const r = tc ? tc.finish(r0) : r0;
+    if (json || r.asJson) {
+      const w = coalesced(out);
+      writeResultJson(w, r);
+      w.flush();
+    } else out.write(ensureNl(r.text));
     return 0;
   } catch (e) {
     err.write(`vmcore: ${errorMessage(e)}\n`);
     return 1;
   }
-}
-
-/**
- * A batch's output gathered into writes of about 64 KiB (a write per line cost 6 ms of a 200-command
- * batch), written at least every 100 ms so that a long batch still shows its progress.
- */
-function coalesced(out: NodeJS.WritableStream): { write(s: string): void; flush(): void } {
-  let parts: string[] = [];
-  let size = 0;
-  let last = nowMs();
-  const flush = () => {
-    if (parts.length) out.write(parts.join(''));
-    parts = [];
-    size = 0;
-    last = nowMs();
-  };
-  return {
-    write(s) {
-      parts.push(s);
-      size += s.length;
-      if (size >= 65536 || nowMs() - last >= 100) flush();
-    },
-    flush,
-  };
 }
 
 function ensureNl(s: string): string {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { main } from './main';
 import { openDumpFile } from '../workers/node';
 import '../workers/commands/index';
-import { runCommand } from '../workers/commands/registry';
+import { runCommand, jsonText } from '../workers/commands/registry';
 
 /**
  * `vmcore DUMP 'foreach bt'` streams: the text reaches stdout in several writes while the command
@@ -38,12 +38,18 @@ describe.skipIf(!existsSync(SAMPLE))('CLI streaming output on the sample dump', 
     expect(out.writes.map((w) => w.text).join('')).toBe(want.endsWith('\n') ? want : want + '\n');
   }, 120_000);
 
-  it('--json is written whole, once', async () => {
+  // the JSON in writes of 64 KiB (cli/output.ts writeJsonText: never one string of it all), and
+  // nothing of the command's text, which streams without --json
+  it('--json is the JSON alone, in writes of 64 KiB', async () => {
     const out = new Recorder();
     const code = await main([SAMPLE, 'foreach bt', '--json'], out as unknown as typeof process.stdout, new Recorder() as unknown as typeof process.stderr);
     expect(code).toBe(0);
-    expect(out.writes.length).toBe(1);
-    expect(JSON.parse(out.writes[0].text)).toBeInstanceOf(Array);
+    const all = out.writes.map((w) => w.text).join('');
+    expect(JSON.parse(all)).toBeInstanceOf(Array);
+    expect(all).toBe(jsonText(runCommand({ prog: openDumpFile(SAMPLE) }, 'foreach bt')));
+    expect(all).not.toMatch(/^PID: /m);
+    expect(out.writes.length).toBeGreaterThan(1);
+    for (const w of out.writes.slice(0, -1)) expect(w.text.length).toBeGreaterThanOrEqual(65536);
   }, 120_000);
 
   // every way of giving commands writes through the same stdout: each ends quietly. The batch and

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { existsSync } from 'node:fs';
-import { jsonText, withLazyJson, finishResult } from './result';
+import { jsonText, withLazyJson, finishResult, writeJsonText, writeJsonValue } from './result';
 import { openDumpFile } from '../node';
 import './index';
 import { runCommand } from './registry';
@@ -45,4 +45,75 @@ describe.skipIf(!existsSync(SAMPLE))('kmem -S: its JSON made when read', () => {
     const parsed = JSON.parse(jsonText(r)) as KmemCacheJson;
     for (const s of parsed.untracked!) for (const o of s.objects) expect(r.text).toContain(o.state === 'allocated' ? `[${o.slot.slice(2)}]` : o.slot.slice(2));
   }, 60_000);
+});
+
+/** writeJsonText: jsonText's characters in pieces, never the whole JSON at once. */
+describe('writeJsonText', () => {
+  const hex = (_: string, v: unknown) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v);
+  const pieces = (v: unknown, indent: 0 | 1) => {
+    const out: string[] = [];
+    writeJsonValue(v, (s) => out.push(s), indent);
+    return out;
+  };
+  it('writes what JSON.stringify writes, a piece at a time', () => {
+    const lazy = Object.defineProperty({ a: 1 }, 'objects', { get: () => [{ x: 1n }, { y: 'two\nlines' }], enumerable: true });
+    const values: unknown[] = [
+      1, 'a "quoted"\nstring', null, true, 12345678901234567890n, undefined, [], {}, [[]], [{}], { a: [] }, { a: {} },
+      { nested: { deeper: { list: [1, 2, { k: [3, 4n] }], empty: [] } }, s: 'x' },
+      [1, undefined, () => 0, Symbol('s'), { u: undefined, f: () => 0, n: NaN, i: -Infinity, d: new Date(0) }],
+      { lazy, more: [lazy, { ok: [lazy] }] },
+      { 2: 'b', 1: 'a', z: { '\u00e9\n': [null] } },
+      { arr: new Array(3), sparse: [1, , 3] }, // eslint-disable-line no-sparse-arrays
+    ];
+    for (const v of values) {
+      for (const indent of [0, 1] as const) {
+        expect(pieces(v, indent).join(''), JSON.stringify(v, hex)).toBe(JSON.stringify(v, hex, indent || undefined) ?? 'undefined');
+      }
+    }
+    // a container of containers is walked: more than one piece
+    expect(pieces({ nested: { a: [1] }, b: [{ c: 1 }] }, 1).length).toBeGreaterThan(3);
+    // a problem-carrying result: jsonText's text
+    const r = { text: 'x', json: { list: [{ a: 1 }, { b: [2] }] }, problems: ['a page was unreadable'] };
+    const out: string[] = [];
+    writeJsonText(r, (s) => out.push(s));
+    expect(out.join('')).toBe(jsonText(r));
+  });
+
+  it('holds a slab of a million-object cache at a time, not the cache', () => {
+    // 50000 slabs of 20 objects made when read, as kmem -S --full's JSON: ~60 MB of text
+    const slabs = Array.from({ length: 50_000 }, (_, i) =>
+      Object.defineProperty({ slab: '0x' + (0xffffea0000000000n + BigInt(i) * 64n).toString(16), total: 20 }, 'objects', {
+        enumerable: true,
+        get: () => Array.from({ length: 20 }, (_, k) => ({ addr: '0x' + (0xffff888100000000n + BigInt(i * 20 + k) * 784n).toString(16), state: k % 3 ? 'allocated' : 'free' })),
+      }),
+    );
+    const r = { text: '', json: { info: { name: 'big' }, untracked: slabs } };
+    globalThis.gc?.();
+    const base = process.memoryUsage().heapUsed;
+    let peak = 0;
+    let total = 0;
+    let n = 0;
+    writeJsonText(r, (s) => {
+      total += s.length;
+      if (++n % 20_000 === 0 || s.length > 65536) peak = Math.max(peak, process.memoryUsage().heapUsed - base);
+    });
+    expect(total).toBeGreaterThan(60e6);
+    // the whole JSON as one string would be 60 MB of heap on its own
+    expect(peak).toBeLessThan(40e6);
+  }, 60_000);
+});
+
+/** The CLI's JSON of real commands, written in pieces, is jsonText's. */
+describe.skipIf(!existsSync(SAMPLE))('writeJsonText on a real dump', () => {
+  it('kmem -S --full, kmem -s, ps, bt -a, sys, log: the same characters as jsonText', () => {
+    const prog = openDumpFile(SAMPLE);
+    for (const line of ['kmem -S --full kmalloc-1k', 'kmem -S --states kmalloc-1k', 'kmem -s', 'ps', 'bt -a', 'sys', 'log', 'kmem ffff888004f326c8']) {
+      const r = runCommand({ prog }, line);
+      const out: string[] = [];
+      writeJsonText(r, (s) => out.push(s));
+      const whole = jsonText(r);
+      expect(whole.length, line).toBeGreaterThan(100);
+      expect(out.join(''), line).toBe(whole);
+    }
+  }, 120_000);
 });

@@ -144,7 +144,81 @@ export function jsonWithProblems(r: ResultLike): unknown {
   return { result: body, problems };
 }
 
+/** JSON.stringify's replacer of every JSON the CLI and console print: a bigint as hex */
+const hexBigints = (_: string, v: unknown): unknown => (typeof v === 'bigint' ? '0x' + v.toString(16) : v);
+
 /** The JSON of a result as the CLI and console print it (the text when a command has no JSON shape), problems included. */
 export function jsonText(r: ResultLike): string {
-  return JSON.stringify(jsonWithProblems(r), (_, v) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v), 1) + '\n';
+  return JSON.stringify(jsonWithProblems(r), hexBigints, 1) + '\n';
+}
+
+/**
+ * jsonText's characters (or, with `indent` 0, JSON.stringify's one line), handed to `write` a
+ * piece at a time and never made whole: the JSON of `kmem -S --full` on a cache of millions of
+ * objects is hundreds of megabytes as one string (V8 refuses a string past 512 MiB), and the
+ * objects of each slab are made when its `objects` is read (withLazyJson, kmem.ts) and dropped
+ * once written. Objects and arrays are walked here down to the innermost ones, which
+ * JSON.stringify writes whole: those whose members are all plain values, and those with a member
+ * made when read (a getter: a slab's objects). The same characters as jsonText.
+ */
+export function writeJsonText(r: ResultLike, write: (piece: string) => void, indent: 0 | 1 = 1): void {
+  writeJsonValue(jsonWithProblems(r), write, indent);
+  if (indent) write('\n');
+}
+
+/** `value` as JSON.stringify(value, hexBigints, indent) writes it, in pieces (writeJsonText). */
+export function writeJsonValue(value: unknown, write: (piece: string) => void, indent: 0 | 1 = 1): void {
+  const top = hexBigints('', value);
+  if (walked(top)) writeWalked(top, write, indent, 0);
+  else write(JSON.stringify(top, hexBigints, indent || undefined) ?? 'undefined');
+}
+
+/** Whether writeJsonValue walks a value (a container holding containers, none made when read). */
+function walked(v: unknown): v is object {
+  if (v === null || typeof v !== 'object' || typeof (v as { toJSON?: unknown }).toJSON === 'function') return false;
+  if (Array.isArray(v)) return v.some((x) => x !== null && typeof x === 'object');
+  const d = Object.getOwnPropertyDescriptors(v);
+  let nested = false;
+  for (const k in d) {
+    if (!d[k].enumerable) continue;
+    if (d[k].get) return false;
+    const x = d[k].value;
+    if (x !== null && typeof x === 'object') nested = true;
+  }
+  return nested;
+}
+
+function writeWalked(v: object, write: (piece: string) => void, indent: 0 | 1, depth: number): void {
+  const nl = indent ? '\n' + ' '.repeat(depth + 1) : '';
+  const end = indent ? '\n' + ' '.repeat(depth) : '';
+  // a member or element as JSON.stringify writes it at this depth: its own lines indented
+  const piece = (x: unknown): void => {
+    if (walked(x)) writeWalked(x, write, indent, depth + 1);
+    else {
+      const s = JSON.stringify(x, hexBigints, indent || undefined);
+      write(indent && s.includes('\n') ? s.replace(/\n/g, nl) : s);
+    }
+  };
+  if (Array.isArray(v)) {
+    if (v.length === 0) return write('[]');
+    write('[');
+    for (let i = 0; i < v.length; i++) {
+      write((i ? ',' : '') + nl);
+      const x = hexBigints(String(i), v[i]);
+      // what JSON.stringify writes as null in an array
+      piece(x === undefined || typeof x === 'function' || typeof x === 'symbol' ? null : x);
+    }
+    return write(end + ']');
+  }
+  let first = true;
+  write('{');
+  for (const k of Object.keys(v)) {
+    const x = hexBigints(k, (v as Record<string, unknown>)[k]);
+    // members JSON.stringify leaves out
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    write((first ? '' : ',') + nl + JSON.stringify(k) + (indent ? ': ' : ':'));
+    first = false;
+    piece(x);
+  }
+  write(first ? '}' : end + '}');
 }
