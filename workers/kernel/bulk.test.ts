@@ -33,6 +33,28 @@ describe('bulk.wat', () => {
     expect(bulkAvailable()).toBe(true);
   });
 
+  it('ks_seqs: 1 for a table naming every entry once, 0 for a repeat or an entry out of range', () => {
+    const num = 1000;
+    const ar = newArena(8 * num + 65536)!;
+    const at = ar.alloc(3 * num, 1)!;
+    const seen = ar.alloc(num, 1)!;
+    const t = ar.u8(at, 3 * num);
+    const put = (k: number, x: number) => t.set([x >> 16, (x >> 8) & 0xff, x & 0xff], 3 * k);
+    // a permutation with 3-byte values past 0xffff
+    const perm = Array.from({ length: num }, (_, k) => (k * 7919) % num);
+    perm.forEach((x, k) => put(k, x));
+    expect(ar.fn.ks_seqs(at, num, seen)).toBe(1);
+    expect(ar.fn.ks_seqs(at, num, seen)).toBe(1); // its scratch is cleared each call
+    put(500, perm[499]);
+    expect(ar.fn.ks_seqs(at, num, seen)).toBe(0);
+    put(500, num);
+    expect(ar.fn.ks_seqs(at, num, seen)).toBe(0);
+    put(500, 0x10000 + perm[500]);
+    expect(ar.fn.ks_seqs(at, num, seen)).toBe(0);
+    put(500, perm[500]);
+    expect(ar.fn.ks_seqs(at, num, seen)).toBe(1);
+  });
+
   it('there are dumps to compare on', () => {
     expect(dumps.length).toBeGreaterThanOrEqual(2); // the project carries four
   });

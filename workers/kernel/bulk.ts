@@ -12,6 +12,7 @@ export interface BulkFunctions {
   btf_scan(off: number, end: number, recOff: number, recKind: number, cap: number, fixed: number, per: number): number;
   btf_names(recOff: number, recKind: number, n: number, funcs: number, skip: number, str: number, strLen: number, ids: number, hashes: number, startId: number): number;
   ks_parse(buf: number, len: number, num: number, at: number, lens: number): number;
+  ks_seqs(seqs: number, num: number, seen: number): number;
   ks_hash(buf: number, at: number, lens: number, num: number, pw: number, hv: number, hvTail: number, out: number): void;
   ks_buckets(hashes: number, num: number, shift: number, start: number, order: number): void;
   ks_addresses(raw: number, num: number, base: bigint, percpu: number, out: number): void;

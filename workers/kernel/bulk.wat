@@ -152,6 +152,26 @@
         (br $next)))
     (local.get $pos))
 
+  ;; kallsyms_seqs_of_names' $num entries of 3 bytes (big-endian) at $seqs: 1 when they name
+  ;; every entry of 0..$num-1 exactly once, else 0. $seen: $num bytes of scratch, cleared here.
+  (func (export "ks_seqs") (param $seqs i32) (param $num i32) (param $seen i32) (result i32)
+    (local $k i32) (local $p i32) (local $x i32)
+    (memory.fill (local.get $seen) (i32.const 0) (local.get $num))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $k) (local.get $num)))
+        (local.set $p (i32.add (local.get $seqs) (i32.mul (local.get $k) (i32.const 3))))
+        (local.set $x (i32.or (i32.or
+          (i32.shl (i32.load8_u (local.get $p)) (i32.const 16))
+          (i32.shl (i32.load8_u offset=1 (local.get $p)) (i32.const 8)))
+          (i32.load8_u offset=2 (local.get $p))))
+        (if (i32.ge_u (local.get $x) (local.get $num)) (then (return (i32.const 0))))
+        (if (i32.load8_u (i32.add (local.get $seen) (local.get $x))) (then (return (i32.const 0))))
+        (i32.store8 (i32.add (local.get $seen) (local.get $x)) (i32.const 1))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $next)))
+    (i32.const 1))
+
   ;; Each entry's name hash, composed token by token (h = h * pw[token] + hv[token]; the first token
   ;; without its type letter: hvTail), then mixed (h ^= h >>> 16; h *= 0x45d9f3b; h ^= h >>> 16):
   ;; u32 at $out. pw, hv, hvTail: tables of 256 i32.

@@ -81,6 +81,8 @@ describe('a damaged kallsyms_seqs_of_names is not searched', () => {
     const base = openProgram(new NodeFileSource(d!.file));
     const good = new KallsymsNameIndex(base.mem, base.info);
     expect(good.lookup).toBe('seqs_of_names');
+    // bulk.wat checks the table (ks_seqs) where the names lie in an arena; the JavaScript loop the same
+    expect(new KallsymsNameIndex(base.mem, base.info, { js: true }).lookup).toBe('seqs_of_names');
     const num = base.mem.u32(base.info.symbol('kallsyms_num_syms')!);
     // the table ends where the token table starts (8-aligned): its middle entry
     const seqsAt = (base.info.symbol('kallsyms_token_table')! - BigInt(3 * num)) & ~7n;
@@ -90,6 +92,7 @@ describe('a damaged kallsyms_seqs_of_names is not searched', () => {
     expect(prog.mem.read(mid, 3)).toEqual(new Uint8Array(3));
     const idx = new KallsymsNameIndex(prog.mem, prog.info);
     expect(idx.lookup).toBe('hash');
+    expect(new KallsymsNameIndex(prog.mem, prog.info, { js: true }).lookup).toBe('hash');
     const k = readKallsyms(base.mem, base.info);
     for (let i = 0; i < k.names.length; i += 211) expect(idx.indexes(k.names[i])[0], k.names[i]).toBe(k.names.indexOf(k.names[i]));
   });

@@ -1,4 +1,4 @@
-import { DumpError } from '../errors';
+import { DumpError, MemoryError } from '../errors';
 import { u16, u32, i32, u64 } from '../bytes';
 import type { KernelMemory } from './memory';
 import type { VmcoreInfo } from './vmcoreinfo';
@@ -376,7 +376,7 @@ export class KallsymsNameIndex {
     const buf = (this.buf = namesBytes(mem, t, arena));
     const end = this.parseInArena(arena, num);
     if (end >= 0) {
-      this.seqs = opts.hashOnly ? null : this.seqsOfNames(end);
+      this.seqs = opts.hashOnly ? null : this.seqsOfNames(end, arena);
       if (!this.seqs) this.hashNames(arena);
       return;
     }
@@ -393,7 +393,7 @@ export class KallsymsNameIndex {
       lens[i] = len;
       pos += len;
     }
-    this.seqs = opts.hashOnly ? null : this.seqsOfNames(pos);
+    this.seqs = opts.hashOnly ? null : this.seqsOfNames(pos, null);
     if (!this.seqs) this.hashNames(null);
   }
 
@@ -417,9 +417,10 @@ export class KallsymsNameIndex {
    * kallsyms_seqs_of_names when the layout scripts/kallsyms.c writes (each table 8-aligned)
    * puts it exactly before the token table: kallsyms_markers right after the names (its first
    * entries the offsets of entries 0 and 256), then 3 bytes per entry naming every entry once,
-   * and the sorted order holds on a sample of neighbours. null otherwise.
+   * and the sorted order holds on a sample of neighbours. null otherwise. Read into `arena` when
+   * it has room (bulk.wat checks that every entry is named once), else by the JavaScript loop.
    */
-  private seqsOfNames(namesEnd: number): Uint8Array | null {
+  private seqsOfNames(namesEnd: number, arena: Arena | null): Uint8Array | null {
     const { num, namesAddr, tokTable } = this.t;
     const align8 = (a: bigint) => (a + 7n) & ~7n;
     const markersAddr = align8(namesAddr + BigInt(namesEnd));
@@ -429,15 +430,28 @@ export class KallsymsNameIndex {
     const markers = this.mem.tryRead(markersAddr, Math.min(nm, 2) * 4);
     if (!markers || u32(markers, 0) !== 0) return null;
     if (nm > 1 && u32(markers, 4) !== this.at[256] - (this.len[256] > 0x7f ? 2 : 1)) return null;
-    const seqs = this.mem.tryRead(seqsAddr, 3 * num);
-    if (!seqs) return null;
     // every entry exactly once (a scribbled entry repeats one or leaves the range): a damaged
     // table is not searched, the names are hashed instead
-    const seen = new Uint8Array(num);
-    for (let k = 0; k < num; k++) {
-      const x = seqAt(seqs, k);
-      if (x >= num || seen[x]) return null;
-      seen[x] = 1;
+    const at = arena?.alloc(3 * num, 1) ?? null;
+    const seenAt = at !== null ? arena!.alloc(num, 1) : null;
+    let seqs: Uint8Array | null;
+    if (at !== null && seenAt !== null) {
+      try {
+        seqs = this.mem.read(seqsAddr, 3 * num, arena!.u8(at, 3 * num));
+      } catch (e) {
+        if (e instanceof MemoryError) return null;
+        throw e;
+      }
+      if (arena!.fn.ks_seqs(at, num, seenAt) !== 1) return null;
+    } else {
+      seqs = this.mem.tryRead(seqsAddr, 3 * num);
+      if (!seqs) return null;
+      const seen = new Uint8Array(num);
+      for (let k = 0; k < num; k++) {
+        const x = seqAt(seqs, k);
+        if (x >= num || seen[x]) return null;
+        seen[x] = 1;
+      }
     }
     const step = Math.max(1, Math.floor(num / 64));
     for (let k = 0; k + 1 < num; k += step) if (this.name(seqAt(seqs, k)) > this.name(seqAt(seqs, k + 1))) return null;
