@@ -285,6 +285,39 @@ test('console: kmem -s prints rows, completion, history, pin beside the panels; 
   await expect(page.getByTestId('shortcuts')).toHaveCount(0);
 });
 
+// a --json line shows the JSON as text in pages like any long output: the first 2000 lines, then
+// "show more", the worker making the later lines again from the result (the JSON object of
+// `sym -l`, 100k symbols, never crosses to the page); the lines are the CLI's --json
+test('console: sym -l --json shows the JSON in pages, as the CLI prints it', async ({ page }) => {
+  fp = await openSample(page);
+  const cli = execFileSync('node', [join(ROOT, 'cli/vmcore.cjs'), join(ROOT, 'public', SAMPLE_URL), 'sym -l', '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 })
+    .replace(/\n$/, '')
+    .split('\n');
+  expect(cli.length).toBeGreaterThan(50_000);
+  await page.keyboard.press('6');
+  const ed = page.getByTestId('command-editor');
+  await expect(ed).toBeVisible();
+  await ed.click();
+  await page.keyboard.type('sym -l --json');
+  await page.keyboard.press('Enter');
+  const tr = page.getByTestId('transcript');
+  const more = page.getByTestId('show-more');
+  await expect(more).toContainText(`(2,000 of ${cli.length.toLocaleString('en-US')} shown)`, { timeout: 60_000 });
+  await tr.evaluate((el) => (el.scrollTop = 0));
+  await expect(tr.locator('.trow.out').first()).toHaveText(cli[0]);
+  await expect(tr.locator('.trow.out').nth(1)).toHaveText(cli[1]);
+  await tr.evaluate((el) => (el.scrollTop = el.scrollHeight));
+  await more.getByRole('button', { name: /^show 20,000 more/ }).click();
+  // the rows fetched go in above the "show more" row: the end of the transcript shows it again
+  await expect(async () => {
+    await tr.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await expect(more).toContainText(`(22,000 of ${cli.length.toLocaleString('en-US')} shown)`, { timeout: 1000 });
+  }).toPass({ timeout: 30_000 });
+  // the last line fetched, just above it, is the CLI's line 22,000
+  await expect(tr.locator('.trow.out').last()).toHaveText(cli[21_999]);
+  await page.screenshot({ path: `${SHOTS}/20b-console-json.png` });
+});
+
 test("the console's editor is loaded and made while the page is idle after a dump opens; its first opening then has no long task", async ({ page }) => {
   await watchLongTasks(page);
   await openSample(page);

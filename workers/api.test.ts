@@ -4,7 +4,7 @@ import { NodeFileSource } from './source/node';
 import { openDumpFile } from './node';
 import './commands/index';
 import { runCommand, registerCommand } from './commands/registry';
-import { withLazyJson } from './commands/result';
+import { withLazyJson, jsonText } from './commands/result';
 import { sharedDump, SKIP_REASON } from './testing/dumps';
 
 /**
@@ -50,7 +50,36 @@ describe.skipIf(!d)(`streaming console output on 6.1-skb-uaf-0x106 ${d ? '' : SK
     expect(r.text.split('\n').length).toBe(4);
     const j = api.run(session, 'foreach bt --json', { textLines: 300 }, undefined, (c) => chunks.push(c));
     expect(chunks).toEqual([]);
-    expect(j.jsonText).toMatch(/^\[/);
+    expect(j.text).toMatch(/^\[/);
+    // without textLines (not the console) the JSON comes as jsonText beside the text
+    expect(api.run(session, 'ps --json', {}).jsonText).toMatch(/^\[/);
+  }, 120_000);
+
+  // the console's --json: the JSON is the text, its first lines sent and the rest made again from
+  // the result for each page, run whole or in the scan workers' parts; the JSON object stays here
+  it.each([false, true])('--json in the console (in parts: %s): the JSON text paged, never whole', (inParts) => {
+    const line = 'kmem -S --full kmalloc-1k --json';
+    const want = jsonText(runCommand({ prog }, line)).replace(/\n$/, '').split('\n');
+    expect(want.length).toBeGreaterThan(1000);
+    const cap = 300;
+    let r;
+    if (inParts) {
+      const plan = api.planScan(session, line, 3);
+      expect(plan.ok && plan.parts!.length).toBeGreaterThan(1);
+      const parts = plan.ok ? plan.parts!.map((p) => api.runPart(session, line, p)) : [];
+      r = api.mergeScan(session, line, parts.map((p) => (p.ok ? p.part : new Uint8Array())), { textLines: cap, json: false, jobId: 'json-parts' });
+    } else r = api.run(session, line, { textLines: cap, json: false, jobId: 'json-whole' });
+    expect(r.ok, r.error).toBe(true);
+    expect(r.json).toBeUndefined();
+    expect(r.jsonText).toBeUndefined();
+    expect(r.text.replace(/\n$/, '').split('\n')).toEqual(want.slice(0, cap));
+    expect(r.totalLines).toBe(want.length);
+    expect(api.textPage(session, r.textKey!, cap, 500)).toEqual(want.slice(cap, cap + 500));
+    expect(api.textPage(session, r.textKey!, want.length - 10, 1000)).toEqual(want.slice(-10));
+    // what the worker keeps for the pages is the result, no line of text
+    const kept = (api as unknown as { sessions: Map<string, { texts: Map<string, { lines: string[]; json?: unknown }> }> }).sessions.get(session)!.texts.get(r.textKey!)!;
+    expect(kept.lines).toEqual([]);
+    expect(kept.json).toBeDefined();
   }, 120_000);
 });
 

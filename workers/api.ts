@@ -15,7 +15,7 @@
 import { transfer } from 'comlink';
 import { openProgram } from './engine';
 import type { Program, Unavailable } from './kernel/program';
-import { runCommandSafe, listCommands, jsonText, CommandError, planSplit, runSplitPart, mergeSplit, type CommandContext, type CommandResult, type PartResult } from './commands/registry';
+import { runCommandSafe, listCommands, jsonText, jsonTextLines, CommandError, planSplit, runSplitPart, mergeSplit, type CommandContext, type CommandResult, type PartResult } from './commands/registry';
 import { evalAddress } from './commands/expr';
 import { Cancelled, DumpError, MemoryError, errorMessage, expectedError } from './errors';
 import { BlobSource } from './source/blob';
@@ -326,7 +326,7 @@ interface Session {
   /** kernel.d.ts of the dump, made once when the Script panel asks */
   dts?: string;
   /** long command texts kept for textPage(), by job id (the last few) */
-  texts: Map<string, { from: number; lines: string[] }>;
+  texts: Map<string, { from: number; lines: string[]; json?: CommandResult }>;
 }
 
 /** Counts what the engine fetches while opening, for the progress bar. */
@@ -600,10 +600,9 @@ export class EngineApi {
     send(true);
     if (r.ok) {
       const out: RunResult = { jobId, ok: true, text: r.result.text, ms, ...(sent ? { streamed: sent } : {}) };
-      if (opts.textLines !== undefined) this.cutText(s, out, opts.textLines);
+      this.putText(s, out, r.result, opts);
       putJson(out, r.result, opts);
       if (r.result.problems?.length) out.problems = r.result.problems;
-      if (r.result.asJson) out.jsonText = jsonText(r.result);
       return out;
     }
     return { jobId, ok: false, text: '', error: r.error, cancelled: r.error === 'cancelled', ms };
@@ -672,10 +671,9 @@ export class EngineApi {
     const ms = Math.round(performance.now() - t0);
     if (!r.ok) return { jobId, ok: false, text: '', error: r.error, cancelled: r.cancelled, ms };
     const out: RunResult = { jobId, ok: true, text: r.result.text, ms };
-    if (opts.textLines !== undefined) this.cutText(s, out, opts.textLines);
+    this.putText(s, out, r.result, opts);
     putJson(out, r.result, opts);
     if (r.result.problems?.length) out.problems = r.result.problems;
-    if (r.result.asJson) out.jsonText = jsonText(r.result);
     return out;
   }
 
@@ -688,6 +686,28 @@ export class EngineApi {
       if (e instanceof CommandError || e instanceof DumpError || e instanceof MemoryError) return { ok: false, error: e.message };
       return { ok: false, error: `internal error: ${errorMessage(e)}` };
     }
+  }
+
+  /**
+   * A finished command's text into its answer, cut to RunOptions.textLines. A line with `--json`
+   * also has the JSON as text (jsonText); with textLines (the console) that JSON is the text, its
+   * first lines sent and the rest made again from the result for textPage(): the JSON of a cache
+   * of a million objects is never one string, here or in the page.
+   */
+  private putText(s: Session, out: RunResult, r: CommandResult, opts: RunOptions): void {
+    if (r.asJson && opts.textLines !== undefined) {
+      const { lines, total } = jsonTextLines(r, 0, opts.textLines, true);
+      out.text = lines.length ? lines.join('\n') + '\n' : '';
+      if (total !== null && total > lines.length) {
+        out.totalLines = total;
+        out.textKey = out.jobId;
+        s.texts.set(out.jobId, { from: 0, lines: [], json: r });
+        while (s.texts.size > 8) s.texts.delete(s.texts.keys().next().value as string);
+      }
+      return;
+    }
+    if (opts.textLines !== undefined) this.cutText(s, out, opts.textLines);
+    if (r.asJson) out.jsonText = jsonText(r);
   }
 
   /** Keep a long text here and send its first `n` lines (the rest by textPage). */
@@ -709,6 +729,7 @@ export class EngineApi {
   textPage(session: string, key: string, from: number, count: number): string[] {
     const kept = this.get(session).texts.get(key);
     if (!kept) throw new Error('that output is no longer kept: run the command again');
+    if (kept.json) return jsonTextLines(kept.json, Math.max(0, from), Math.max(0, Math.min(count, 200_000))).lines;
     const i = Math.max(0, from - kept.from);
     return kept.lines.slice(i, i + Math.max(0, Math.min(count, 200_000)));
   }

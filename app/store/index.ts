@@ -328,7 +328,8 @@ export const useApp = create<AppState>()((set, get) => {
     async consoleRun(session, line) {
       const id = nextId++;
       updateTab(session, (t) => ({ ...t, console: [...t.console.slice(-199), { id, line }] }));
-      // the transcript shows text; the JSON crosses over only when the line asks for it
+      // the transcript shows text; a line with --json gets its JSON as that text, in pages like
+      // any long text (workers/api.ts putText): the JSON object itself never crosses over
       // long commands stream their lines while they run: kept beside the store (liveLines) so a
       // chunk re-renders the transcript only, not every panel; they join the entry with the result
       let got = 0;
@@ -341,7 +342,7 @@ export const useApp = create<AppState>()((set, get) => {
         useLiveTick.setState((s) => ({ tick: s.tick + 1 }));
         wake?.();
       };
-      const result = await startCommand(session, line, { json: /(^|\s)--json(\s|$)/.test(line), textLines: CONSOLE_FIRST_LINES, onOutput }).result;
+      const result = await startCommand(session, line, { json: false, textLines: CONSOLE_FIRST_LINES, onOutput }).result;
       // the chunks come over their own message port: the result can overtake the last of them
       const deadline = Date.now() + 5000;
       while (got < (result.streamed ?? 0) && Date.now() < deadline) {

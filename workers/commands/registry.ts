@@ -77,7 +77,7 @@ export class CommandError extends Error {
 }
 
 export { Cancelled };
-export { jsonText, TextOut } from './result';
+export { jsonText, jsonTextLines, TextOut } from './result';
 
 const commands = new Map<string, Command>();
 

@@ -166,6 +166,44 @@ export function writeJsonText(r: ResultLike, write: (piece: string) => void, ind
   if (indent) write('\n');
 }
 
+/** writeJsonText stopped: the lines asked for are made */
+const enoughLines = Symbol('enough lines');
+
+/**
+ * Lines [from, from + count) of jsonText(r), without their newlines, made by writeJsonText as it
+ * walks and kept only in that range: a JSON of millions of lines is paged without ever being
+ * whole (the console's "show more"). With `total` the walk goes on to the end to count every
+ * line (`total`); else it stops once the range is made (`total` null).
+ */
+export function jsonTextLines(r: ResultLike, from: number, count: number, total = false): { lines: string[]; total: number | null } {
+  const end = from + count;
+  const lines: string[] = [];
+  let cur: string[] = [];
+  let line = 0;
+  try {
+    writeJsonText(r, (piece) => {
+      let at = 0;
+      for (;;) {
+        const nl = piece.indexOf('\n', at);
+        if (line >= from && line < end) cur.push(nl < 0 ? piece.slice(at) : piece.slice(at, nl));
+        if (nl < 0) return;
+        if (line >= from && line < end) {
+          lines.push(cur.join(''));
+          cur = [];
+        }
+        line++;
+        at = nl + 1;
+        if (line >= end && !total) throw enoughLines;
+      }
+    });
+  } catch (e) {
+    if (e !== enoughLines) throw e;
+    return { lines, total: null };
+  }
+  // jsonText ends with a newline: no line after it
+  return { lines, total: line };
+}
+
 /** `value` as JSON.stringify(value, hexBigints, indent) writes it, in pieces (writeJsonText). */
 export function writeJsonValue(value: unknown, write: (piece: string) => void, indent: 0 | 1 = 1): void {
   const top = hexBigints('', value);
