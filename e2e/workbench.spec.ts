@@ -232,15 +232,20 @@ test('slab map: treemap, kmalloc-1k objects by state, an object opens in the hex
   await expect(page.getByTestId('struct-card')).toContainText('struct sk_buff');
 });
 
-test('console: kmem -s prints rows, completion, history, pin beside the panels; ? lists the keys', async ({ page }) => {
-  fp = await openSample(page);
+/** Open the console (key 6) and run a line there: its editor and transcript. */
+async function consoleLine(page: Page, line: string) {
   await page.keyboard.press('6');
   const ed = page.getByTestId('command-editor');
   await expect(ed).toBeVisible();
   await ed.click();
-  await page.keyboard.type('kmem -s');
+  await page.keyboard.type(line);
   await page.keyboard.press('Enter');
-  const tr = page.getByTestId('transcript');
+  return { ed, tr: page.getByTestId('transcript') };
+}
+
+test('console: kmem -s prints rows, completion, history, pin beside the panels; ? lists the keys', async ({ page }) => {
+  fp = await openSample(page);
+  const { ed, tr } = await consoleLine(page, 'kmem -s');
   // the transcript follows the end of the output; it is virtualized: only the rows on screen are
   // in the DOM, so scroll from the top to read them all
   await expect(tr.locator('.trow.out').filter({ hasText: 'kmalloc-8' }).first()).toBeVisible();
@@ -294,13 +299,7 @@ test('console: sym -l --json shows the JSON in pages, as the CLI prints it', asy
     .replace(/\n$/, '')
     .split('\n');
   expect(cli.length).toBeGreaterThan(50_000);
-  await page.keyboard.press('6');
-  const ed = page.getByTestId('command-editor');
-  await expect(ed).toBeVisible();
-  await ed.click();
-  await page.keyboard.type('sym -l --json');
-  await page.keyboard.press('Enter');
-  const tr = page.getByTestId('transcript');
+  const { tr } = await consoleLine(page, 'sym -l --json');
   const more = page.getByTestId('show-more');
   await expect(more).toContainText(`(2,000 of ${cli.length.toLocaleString('en-US')} shown)`, { timeout: 60_000 });
   await tr.evaluate((el) => (el.scrollTop = 0));
