@@ -106,7 +106,12 @@ export function describePage(prog: Program, pa: number, opts: { inSlab?: boolean
   if (!b) return null;
   const flags = u64(b, L.page.flags);
   const names: string[] = [];
-  for (const [mask, name] of pageFlagNames(prog)) if (mask && (flags & mask) === mask) names.push(name);
+  // indexed: for-of over the pairs made an iterator result per flag per page in V8's first tiers
+  const fl = pageFlagNames(prog);
+  for (let i = 0; i < fl.length; i++) {
+    const mask = fl[i][0];
+    if (mask && (flags & mask) === mask) names.push(fl[i][1]);
+  }
   const pfn = Math.floor(pa / prog.info.pageSize);
   const d: PageDesc = {
     page: '0x' + page.toString(16),

@@ -2,10 +2,19 @@ import { describe, it, expect } from 'vitest';
 import { openProgram } from '../engine';
 import { NodeFileSource } from '../source/node';
 import { sharedDump, SKIP_REASON } from '../testing/dumps';
-import { runCommand, parseLine, applyFilter } from './registry';
+import { runCommand, parseLine, applyFilter, tokenize } from './registry';
 import './index';
 
 describe('the line language: pipes, --json anywhere', () => {
+  it('splits words at any whitespace; quotes group and escape; an empty quoted word is a word', () => {
+    expect(tokenize('  kmem\t-s   kmalloc-1k \n')).toEqual(['kmem', '-s', 'kmalloc-1k']);
+    expect(tokenize('')).toEqual([]);
+    expect(tokenize(' \t ')).toEqual([]);
+    expect(tokenize('a\\b c')).toEqual(['a\\b', 'c']); // outside quotes a backslash is a character
+    expect(tokenize('grep "a  b" \'c\\\'d\' ""')).toEqual(['grep', 'a  b', "c'd", '']);
+    expect(tokenize('x"y z"w')).toEqual(['xy zw']);
+    expect(() => tokenize('echo "open')).toThrow(/unterminated quote/);
+  });
   it('parses filters only after a pipe followed by a filter name', () => {
     expect(parseLine('kmem -s | grep kmalloc | head 3')).toEqual({ command: 'kmem -s', json: false, filters: [['grep', 'kmalloc'], ['head', '3']] });
     expect(parseLine('eval 1 | 2').filters).toEqual([]);
