@@ -38,6 +38,9 @@ async function typeScript(page: Page, lines: string[]): Promise<void> {
     await page.keyboard.press('Escape');
     await page.keyboard.press('Enter');
   }
+  // Monaco draws its lines after the keys: wait until the last one is on screen (editorText read
+  // before that once missed its last character in CI)
+  if (lines.length) await expect.poll(() => editorText(page)).toContain(lines[lines.length - 1]);
 }
 
 async function editorText(page: Page): Promise<string> {
