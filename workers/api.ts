@@ -326,7 +326,23 @@ interface Session {
   /** kernel.d.ts of the dump, made once when the Script panel asks */
   dts?: string;
   /** long command texts kept for textPage(), by job id (the last few) */
-  texts: Map<string, { from: number; lines: string[]; json?: CommandResult }>;
+  texts: Map<string, KeptText>;
+}
+
+/**
+ * A long output kept for textPage(): its lines from line `from` on, or (a `--json` line in the
+ * console) the result its JSON's lines are made again from.
+ */
+interface KeptText {
+  from: number;
+  lines: string[];
+  json?: CommandResult;
+}
+
+/** Keep an output for textPage(), the last few of a session only. */
+function keepText(s: Session, key: string, kept: KeptText): void {
+  s.texts.set(key, kept);
+  while (s.texts.size > 8) s.texts.delete(s.texts.keys().next().value as string);
 }
 
 /** Counts what the engine fetches while opening, for the progress bar. */
@@ -576,8 +592,8 @@ export class EngineApi {
       send(false);
     };
     if (onOutput) ctx.emit = take;
-    // every command's JSON comes back anyway; `--json` on the line (handled by the registry)
-    // also asks for the JSON as the text to show: jsonText
+    // every command's JSON comes back unless opts.json is false; `--json` on the line (handled by
+    // the registry) makes its JSON the text to show (putText)
     const r = runCommandSafe(ctx, line);
     this.cancelled.delete(jobId);
     const ms = Math.round(performance.now() - t0);
@@ -589,21 +605,14 @@ export class EngineApi {
       if (kept.length) {
         out.totalLines = sent + kept.length;
         out.textKey = jobId;
-        s.texts.set(jobId, { from: sent, lines: kept });
-        while (s.texts.size > 8) s.texts.delete(s.texts.keys().next().value as string);
+        keepText(s, jobId, { from: sent, lines: kept });
         kept = [];
       }
-      putJson(out, r.result, opts);
-      if (r.result.problems?.length) out.problems = r.result.problems;
-      return out;
+      return this.answer(s, out, r.result, opts, true);
     }
     send(true);
     if (r.ok) {
-      const out: RunResult = { jobId, ok: true, text: r.result.text, ms, ...(sent ? { streamed: sent } : {}) };
-      this.putText(s, out, r.result, opts);
-      putJson(out, r.result, opts);
-      if (r.result.problems?.length) out.problems = r.result.problems;
-      return out;
+      return this.answer(s, { jobId, ok: true, text: r.result.text, ms, ...(sent ? { streamed: sent } : {}) }, r.result, opts);
     }
     return { jobId, ok: false, text: '', error: r.error, cancelled: r.error === 'cancelled', ms };
   }
@@ -670,11 +679,7 @@ export class EngineApi {
     const r = this.guard(() => ({ ok: true as const, result: mergeSplit({ prog: s.prog, overlays: s.overlays }, line, parts) }));
     const ms = Math.round(performance.now() - t0);
     if (!r.ok) return { jobId, ok: false, text: '', error: r.error, cancelled: r.cancelled, ms };
-    const out: RunResult = { jobId, ok: true, text: r.result.text, ms };
-    this.putText(s, out, r.result, opts);
-    putJson(out, r.result, opts);
-    if (r.result.problems?.length) out.problems = r.result.problems;
-    return out;
+    return this.answer(s, { jobId, ok: true, text: r.result.text, ms }, r.result, opts);
   }
 
   /** Errors of the engine as {ok: false, error} (command errors, damaged dumps, cancel). */
@@ -686,6 +691,17 @@ export class EngineApi {
       if (e instanceof CommandError || e instanceof DumpError || e instanceof MemoryError) return { ok: false, error: e.message };
       return { ok: false, error: `internal error: ${errorMessage(e)}` };
     }
+  }
+
+  /**
+   * A finished command's answer: its text (putText; not when it was streamed already), its JSON as
+   * `opts` ask (putJson), its problems.
+   */
+  private answer(s: Session, out: RunResult, r: CommandResult, opts: RunOptions, textSent = false): RunResult {
+    if (!textSent) this.putText(s, out, r, opts);
+    putJson(out, r, opts);
+    if (r.problems?.length) out.problems = r.problems;
+    return out;
   }
 
   /**
@@ -701,8 +717,7 @@ export class EngineApi {
       if (total !== null && total > lines.length) {
         out.totalLines = total;
         out.textKey = out.jobId;
-        s.texts.set(out.jobId, { from: 0, lines: [], json: r });
-        while (s.texts.size > 8) s.texts.delete(s.texts.keys().next().value as string);
+        keepText(s, out.jobId, { from: 0, lines: [], json: r });
       }
       return;
     }
@@ -721,8 +736,7 @@ export class EngineApi {
     out.totalLines = lines.length;
     out.textKey = out.jobId;
     out.text = t.slice(0, pos + 1);
-    s.texts.set(out.jobId, { from: 0, lines });
-    while (s.texts.size > 8) s.texts.delete(s.texts.keys().next().value as string);
+    keepText(s, out.jobId, { from: 0, lines });
   }
 
   /** Lines [from, from + count) of a text kept by a run with textLines (the console's "show more"). */
