@@ -2,7 +2,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandContext } from '../workers/commands/registry';
 import { errorMessage } from '../workers/errors';
-import { coalesced, nowMs, textCollected, writeJsonLine, writeResultJson } from './output';
+import { coalesced, textCollected, writeJsonLine, writeResultJson } from './output';
+import { nowMs } from '../workers/commands/result';
 
 const USAGE = `usage: vmcore [--vmlinux FILE] [--system-map FILE] [--module-debug KO|DIR] <dump> ['<command>'] [--json]
        vmcore [--vmlinux FILE] [--system-map FILE] <dump> -      (commands from standard input)

@@ -2,13 +2,8 @@
  * How the CLI writes: output gathered into writes of about 64 KiB, and a result's JSON written in
  * pieces (writeJsonText), never made whole.
  */
-import { writeJsonText, writeJsonValue } from '../workers/commands/result';
+import { nowMs, writeJsonText, writeJsonValue } from '../workers/commands/result';
 import type { CommandContext, CommandResult } from '../workers/commands/registry';
-
-/** Milliseconds of a monotonic clock (process.hrtime: reading `performance` loads Node's perf_hooks, 0.8 ms). */
-export function nowMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
 
 export interface Coalesced {
   write(s: string): void;

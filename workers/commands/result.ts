@@ -60,11 +60,11 @@ export class TextOut {
     private emit?: (chunk: string) => void,
     private batch = 256,
   ) {
-    this.last = now();
+    this.last = nowMs();
   }
   line(s: string): void {
     this.buf.push(s);
-    if (this.emit && (this.buf.length >= this.batch || now() - this.last > 50)) this.flush();
+    if (this.emit && (this.buf.length >= this.batch || nowMs() - this.last > 50)) this.flush();
   }
   /** lines, as Array.push */
   push(...lines: string[]): void {
@@ -80,7 +80,7 @@ export class TextOut {
     this.emit(this.buf.join('\n') + '\n');
     this.sent += this.buf.length;
     this.buf = [];
-    this.last = now();
+    this.last = nowMs();
   }
   /** the text not sent yet (all of it without a sink) */
   done(): string {
@@ -94,7 +94,7 @@ export class TextOut {
  * Milliseconds of a monotonic clock. Node's process.hrtime where it exists: Node loads its
  * perf_hooks (0.8 ms of a CLI run) the first time anything reads `performance`.
  */
-const now: () => number =
+export const nowMs: () => number =
   typeof process !== 'undefined' && typeof process.hrtime?.bigint === 'function'
     ? () => Number(process.hrtime.bigint()) / 1e6
     : () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
