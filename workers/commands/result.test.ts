@@ -70,6 +70,14 @@ describe('writeJsonText', () => {
         expect(pieces(v, indent).join(''), JSON.stringify(v, hex)).toBe(JSON.stringify(v, hex, indent || undefined) ?? 'undefined');
       }
     }
+    // a cycle fails as JSON.stringify fails on it (not by overflowing the stack), also through a
+    // part JSON.stringify writes whole
+    const cyc: Record<string, unknown> = { a: [{ b: 1 }] };
+    (cyc.a as unknown[]).push(cyc);
+    expect(() => pieces(cyc, 1)).toThrow(TypeError);
+    const cyc2: Record<string, unknown> = { a: { list: [{ x: 1 }] } };
+    ((cyc2.a as { list: unknown[] }).list[0] as Record<string, unknown>).up = cyc2;
+    expect(() => pieces(cyc2, 1)).toThrow(TypeError);
     // a container of containers is walked: more than one piece
     expect(pieces({ nested: { a: [1] }, b: [{ c: 1 }] }, 1).length).toBeGreaterThan(3);
     // a problem-carrying result: jsonText's text

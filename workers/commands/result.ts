@@ -207,7 +207,7 @@ export function jsonTextLines(r: ResultLike, from: number, count: number, total 
 /** `value` as JSON.stringify(value, hexBigints, indent) writes it, in pieces (writeJsonText). */
 export function writeJsonValue(value: unknown, write: (piece: string) => void, indent: 0 | 1 = 1): void {
   const top = hexBigints('', value);
-  if (walked(top)) writeWalked(top, write, indent, 0);
+  if (walked(top)) writeWalked(top, write, indent, 0, new Set());
   else write(JSON.stringify(top, hexBigints, indent || undefined) ?? 'undefined');
 }
 
@@ -226,12 +226,23 @@ function walked(v: unknown): v is object {
   return nested;
 }
 
-function writeWalked(v: object, write: (piece: string) => void, indent: 0 | 1, depth: number): void {
+/** `open`: the containers being written around this one (a cycle fails as in JSON.stringify, not by overflowing the stack). */
+function writeWalked(v: object, write: (piece: string) => void, indent: 0 | 1, depth: number, open: Set<object>): void {
+  if (open.has(v)) throw new TypeError('Converting circular structure to JSON');
+  open.add(v);
+  try {
+    writeContainer(v, write, indent, depth, open);
+  } finally {
+    open.delete(v);
+  }
+}
+
+function writeContainer(v: object, write: (piece: string) => void, indent: 0 | 1, depth: number, open: Set<object>): void {
   const nl = indent ? '\n' + ' '.repeat(depth + 1) : '';
   const end = indent ? '\n' + ' '.repeat(depth) : '';
   // a member or element as JSON.stringify writes it at this depth: its own lines indented
   const piece = (x: unknown): void => {
-    if (walked(x)) writeWalked(x, write, indent, depth + 1);
+    if (walked(x)) writeWalked(x, write, indent, depth + 1, open);
     else {
       const s = JSON.stringify(x, hexBigints, indent || undefined);
       write(indent && s.includes('\n') ? s.replace(/\n/g, nl) : s);
